@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Regenerates everything derived from proto/: the ts-proto SDK code in
+// sdk/src/gen and the descriptor set the server hands to reflection.
+// `--check` generates into a temp dir and fails on any difference, so CI
+// catches a proto change that was not regenerated.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+
+const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb"];
+const check = process.argv.includes("--check");
+const root = new URL("..", import.meta.url).pathname;
+const buf = join(root, "node_modules/.bin/buf");
+
+function generate(base) {
+  for (const path of GENERATED) rmSync(join(base, path), { recursive: true, force: true });
+  mkdirSync(join(base, "server/gen"), { recursive: true });
+  execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
+  execFileSync(buf, ["build", "proto", "-o", join(base, "server/gen/supervisor.binpb")], { cwd: root, stdio: "inherit" });
+}
+
+function listFiles(path) {
+  if (!statSync(path, { throwIfNoEntry: false })) return [];
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).flatMap((name) => listFiles(join(path, name)));
+}
+
+function snapshot(base) {
+  const files = new Map();
+  for (const path of GENERATED) {
+    for (const file of listFiles(join(base, path))) files.set(relative(base, file), readFileSync(file));
+  }
+  return files;
+}
+
+if (!check) {
+  generate(root);
+  console.log("generated sdk/src/gen and server/gen/supervisor.binpb");
+} else {
+  const temp = mkdtempSync(join(tmpdir(), "supervisor-gen-"));
+  try {
+    generate(temp);
+    const fresh = snapshot(temp);
+    const committed = snapshot(root);
+    const drift = [];
+    for (const [file, bytes] of fresh) {
+      const old = committed.get(file);
+      if (!old) drift.push(`missing: ${file}`);
+      else if (!old.equals(bytes)) drift.push(`differs: ${file}`);
+    }
+    for (const file of committed.keys()) if (!fresh.has(file)) drift.push(`stale: ${file}`);
+    if (drift.length > 0) {
+      console.error("generated code is out of sync with proto/ (run `npm run gen` and commit):");
+      for (const line of drift) console.error("  " + line);
+      process.exit(1);
+    }
+    console.log(`gen:check ok (${fresh.size} files in sync)`);
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}

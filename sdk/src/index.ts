@@ -1,0 +1,1 @@
+export * as gen from "./gen/supervisor/v1/task.js";

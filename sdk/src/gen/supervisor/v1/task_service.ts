@@ -24,10 +24,6 @@ import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { OutputStream, outputStreamFromJSON, outputStreamToJSON, Run } from "./run.js";
 import { Task, TaskPhase, taskPhaseFromJSON, taskPhaseToJSON, TaskSpec } from "./task.js";
 
-export const protobufPackage = "supervisor.v1";
-
-export const protobufFileName = "supervisor/v1/task_service.proto";
-
 /** What a watch event says. */
 export enum EventType {
   /** EVENT_TYPE_UNSPECIFIED - Never sent. */
@@ -2563,7 +2559,7 @@ function base64FromBytes(arr: Uint8Array): string {
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -2571,7 +2567,7 @@ export type DeepPartial<T> = T extends Builtin ? T
   : Partial<T>;
 
 type KeysOfUnion<T> = T extends T ? keyof T : never;
-export type Exact<P, I extends P> = P extends Builtin ? P
+type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
 function toTimestamp(date: Date): Timestamp {
@@ -2611,7 +2607,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

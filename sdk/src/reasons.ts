@@ -1,0 +1,87 @@
+/**
+ * The closed list of machine-readable reasons. `ErrorReason` values appear in
+ * google.rpc.ErrorInfo.reason of every error the supervisor returns;
+ * `TaskReason` values appear in TaskStatus.reason. The server imports this very
+ * file, so the SDK and the server can never disagree.
+ */
+export const ErrorReason = {
+  /** INVALID_ARGUMENT: see the BadRequest field violations. */
+  INVALID_REQUEST: "INVALID_REQUEST",
+  /** INVALID_ARGUMENT: page_token is malformed or was issued for another filter. */
+  PAGE_TOKEN_INVALID: "PAGE_TOKEN_INVALID",
+  /** INVALID_ARGUMENT: a label selector string does not parse. */
+  LABEL_SELECTOR_INVALID: "LABEL_SELECTOR_INVALID",
+  /** NOT_FOUND */
+  TASK_NOT_FOUND: "TASK_NOT_FOUND",
+  /** NOT_FOUND */
+  RUNNER_NOT_FOUND: "RUNNER_NOT_FOUND",
+  /** NOT_FOUND: the task/attempt has no stored output. */
+  OUTPUT_NOT_FOUND: "OUTPUT_NOT_FOUND",
+  /** ALREADY_EXISTS: the request_id was used with another spec. Metadata: task_id. */
+  REQUEST_ID_REUSED: "REQUEST_ID_REUSED",
+  /** FAILED_PRECONDITION: the slot has an active task. Metadata: owner_task_id. */
+  SLOT_BUSY: "SLOT_BUSY",
+  /** RESOURCE_EXHAUSTED: the slot's queue is at its bound. Metadata: slot, limit. */
+  SLOT_QUEUE_FULL: "SLOT_QUEUE_FULL",
+  /** FAILED_PRECONDITION: the task already ended (other than CANCELED). Metadata: phase. */
+  TASK_TERMINAL: "TASK_TERMINAL",
+  /** OUT_OF_RANGE: since_revision is older than the journal keeps. Metadata: oldest_revision. */
+  REVISION_COMPACTED: "REVISION_COMPACTED",
+  /** RESOURCE_EXHAUSTED: a watcher fell too far behind; resume from its last revision. */
+  WATCH_TOO_SLOW: "WATCH_TOO_SLOW",
+  /** RESOURCE_EXHAUSTED: too many open streams for one client. */
+  TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
+  /** FAILED_PRECONDITION: a runner broke the Connect protocol (e.g. no hello first). */
+  RUNNER_PROTOCOL_VIOLATION: "RUNNER_PROTOCOL_VIOLATION",
+  /** UNAUTHENTICATED: no bearer token. */
+  TOKEN_MISSING: "TOKEN_MISSING",
+  /** UNAUTHENTICATED: the bearer token is not known. */
+  TOKEN_INVALID: "TOKEN_INVALID",
+  /** PERMISSION_DENIED: the token's role may not call this method. */
+  ROLE_FORBIDDEN: "ROLE_FORBIDDEN",
+  /** PERMISSION_DENIED: a required spec signature is missing or wrong. */
+  SIGNATURE_INVALID: "SIGNATURE_INVALID",
+  /** UNIMPLEMENTED: the method exists in the contract but is not served yet. */
+  NOT_IMPLEMENTED: "NOT_IMPLEMENTED",
+  /** UNAVAILABLE: the server is shutting down; retry elsewhere or later. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** UNAVAILABLE: the database cannot be written (disk full, read-only); retry later. */
+  STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  /** INTERNAL: a bug. The message says no more than that; the server logs the cause. */
+  INTERNAL: "INTERNAL",
+} as const;
+export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
+
+/** Values of TaskStatus.reason: why a task is in its phase. */
+export const TaskReason = {
+  /** PENDING: waiting for a runner that matches, has the kind and has room. */
+  NO_MATCHING_RUNNER: "NO_MATCHING_RUNNER",
+  /** PENDING: queued behind the slot's owner (admission QUEUE). */
+  SLOT_QUEUED: "SLOT_QUEUED",
+  /** PENDING: waiting for spec.not_before. */
+  NOT_BEFORE: "NOT_BEFORE",
+  /** PENDING: waiting out the backoff before the next attempt. */
+  BACKOFF: "BACKOFF",
+  /** RUNNING: assigned to a runner, not yet started. */
+  ASSIGNED: "ASSIGNED",
+  /** RUNNING: the runner reported the start. */
+  STARTED: "STARTED",
+  /** Terminal: the last attempt succeeded. */
+  SUCCEEDED: "SUCCEEDED",
+  /** Terminal or PENDING (retry): the attempt exited non-zero or failed to start. */
+  ATTEMPT_FAILED: "ATTEMPT_FAILED",
+  /** Terminal or PENDING (retry): the attempt hit its timeout. */
+  ATTEMPT_TIMEOUT: "ATTEMPT_TIMEOUT",
+  /** Terminal or PENDING (retry): the runner went away during the attempt. */
+  RUNNER_LOST: "RUNNER_LOST",
+  /** Terminal: max_attempts reached. */
+  ATTEMPTS_EXHAUSTED: "ATTEMPTS_EXHAUSTED",
+  /** CANCELED: by CancelTask. */
+  CANCELED_BY_CLIENT: "CANCELED_BY_CLIENT",
+  /** CANCELED: replaced by a newer task of the same slot (admission REPLACE). */
+  REPLACED: "REPLACED",
+} as const;
+export type TaskReason = (typeof TaskReason)[keyof typeof TaskReason];
+
+/** ErrorInfo.domain of every supervisor error. */
+export const ERROR_DOMAIN = "supervisor.v1";

@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { createLogger } from "../log.js";
+import { startServer } from "../server.js";
+import { addConfigOptions, configFromOptions } from "./config-options.js";
+
+export function registerServe(program: Command): void {
+  addConfigOptions(program.command("serve").description("run the supervisor server"))
+    .action(async (options: Record<string, unknown>) => {
+      const config = configFromOptions(options);
+      const log = createLogger();
+      const server = await startServer(config, log);
+      // stdout carries exactly this line so scripts (and tests) can find the bound port.
+      process.stdout.write(`supervisor serving on ${server.address} (db ${config.db}, synchronous=${config.synchronous})\n`);
+      stopOnSignals(async () => {
+        log("shutting down");
+        await server.shutdown();
+      });
+    });
+}
+
+/** SIGTERM/SIGINT: a clean stop; a second signal forces the exit. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}

@@ -1,0 +1,151 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseDurationMs } from "./duration.js";
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 15s, 5m, 24h or 7d; got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/**
+ * Every server setting, with its default. Durations are written "15s", "7d"
+ * (or a number of ms) and come out as milliseconds. Sources, later winning:
+ * JSON file (--config / SUPERVISOR_CONFIG) → SUPERVISOR_<NAME> env → --<name> flags.
+ */
+export const ConfigSchema = z
+  .object({
+    listen: z.string().min(1).default("127.0.0.1:50051").describe("address to listen on, host:port (port 0 = any free port)"),
+    db: z.string().min(1).default(".supervisor/supervisor.db").describe("SQLite database file (created with its folder)"),
+    synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes"),
+    heartbeatInterval: duration("5s").describe("how often runners must heartbeat"),
+    leaseTtl: duration("15s").describe("a runner silent this long is disconnected and its runs lost"),
+    cancelGracePeriod: duration("10s").describe("time between SIGTERM and SIGKILL when a run is canceled or times out"),
+    retention: duration("7d").describe("terminal tasks older than this are deleted with their runs and output"),
+    idempotencyTtl: duration("24h").describe("how long request_id idempotency keys are kept"),
+    journalMinRevisions: count(100_000, 1_000_000_000).describe("the watch journal keeps at least this many revisions"),
+    journalMinAge: duration("24h").describe("...and at least this much time"),
+    sweepInterval: duration("1m").describe("how often retention and journal compaction run"),
+    bookmarkInterval: duration("10s").describe("how often watchers get a BOOKMARK"),
+    slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
+    outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
+    shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
+  })
+  .strict();
+
+type ParsedConfig = z.output<typeof ConfigSchema>;
+
+/** The server's settings, durations in ms. */
+export interface Config {
+  listen: string;
+  db: string;
+  synchronous: "FULL" | "NORMAL";
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  cancelGracePeriodMs: number;
+  retentionMs: number;
+  idempotencyTtlMs: number;
+  journalMinRevisions: number;
+  journalMinAgeMs: number;
+  sweepIntervalMs: number;
+  bookmarkIntervalMs: number;
+  slotQueueLimit: number;
+  outputCapBytes: number;
+  shutdownGracePeriodMs: number;
+}
+
+function toConfig(parsed: ParsedConfig): Config {
+  return {
+    listen: parsed.listen,
+    db: parsed.db,
+    synchronous: parsed.synchronous,
+    heartbeatIntervalMs: parsed.heartbeatInterval,
+    leaseTtlMs: parsed.leaseTtl,
+    cancelGracePeriodMs: parsed.cancelGracePeriod,
+    retentionMs: parsed.retention,
+    idempotencyTtlMs: parsed.idempotencyTtl,
+    journalMinRevisions: parsed.journalMinRevisions,
+    journalMinAgeMs: parsed.journalMinAge,
+    sweepIntervalMs: parsed.sweepInterval,
+    bookmarkIntervalMs: parsed.bookmarkInterval,
+    slotQueueLimit: parsed.slotQueueLimit,
+    outputCapBytes: parsed.outputCapBytes,
+    shutdownGracePeriodMs: parsed.shutdownGracePeriod,
+  };
+}
+
+export type ConfigKey = keyof z.input<typeof ConfigSchema>;
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];
+
+export const envName = (key: string) => "SUPERVISOR_" + key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+export const flagName = (key: string) => "--" + key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+export const describeKey = (key: ConfigKey) => ConfigSchema.shape[key].description ?? "";
+
+/** A configuration that cannot be used; main prints `message` and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export interface ConfigSources {
+  /** Path of a JSON config file, if any. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, by config key. */
+  flags?: Partial<Record<ConfigKey, string | number>>;
+  /** Defaults that differ for this command (e.g. `dev`), below every source. */
+  defaults?: Partial<Record<ConfigKey, string | number>>;
+}
+
+/** Merges the sources (later wins), validates once, and names each bad value's source. */
+export function loadConfig(sources: ConfigSources): Config {
+  const env = sources.env ?? {};
+  const merged: Record<string, unknown> = { ...sources.defaults };
+  const origin = new Map<string, string>();
+  const filePath = sources.file ?? env.SUPERVISOR_CONFIG;
+  if (filePath) {
+    let fromFile: unknown;
+    try {
+      fromFile = JSON.parse(readFileSync(filePath, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${filePath}: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== "object" || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`config file ${filePath} must hold a JSON object`);
+    }
+    for (const [key, value] of Object.entries(fromFile)) {
+      merged[key] = value;
+      origin.set(key, `${filePath}: "${key}"`);
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined && value !== "") {
+      merged[key] = value;
+      origin.set(key, envName(key));
+    }
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue;
+    merged[key] = value;
+    origin.set(key, flagName(key));
+  }
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? "");
+      if (issue.code === "unrecognized_keys") return `  unknown setting(s) ${issue.keys.join(", ")} (in ${filePath})`;
+      return `  ${origin.get(key) ?? key}: ${issue.message}`;
+    });
+    throw new ConfigError(["invalid configuration:", ...lines].join("\n"));
+  }
+  return toConfig(result.data);
+}

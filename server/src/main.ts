@@ -1,0 +1,11 @@
+import { Command } from "commander";
+import { registerServe } from "./cli/serve.js";
+
+const program = new Command("supervisor")
+  .description("Durable task supervisor over gRPC")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+registerServe(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,68 @@
+import { Server, ServerCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { RunnerServiceService, TaskServiceService } from "@supervisor/sdk";
+import type { Config } from "./config.js";
+import type { Logger } from "./errors.js";
+import { addHealth } from "./health.js";
+import { addReflection } from "./reflection.js";
+import { withUnimplemented } from "./services/unimplemented.js";
+
+/**
+ * Transport limits, set on purpose rather than inherited: bounded messages,
+ * bounded concurrent streams per connection, keepalive so dead peers are
+ * noticed, and idle connections reaped.
+ */
+export const SERVER_CHANNEL_OPTIONS: ChannelOptions = {
+  "grpc.max_receive_message_length": 4 * 1024 * 1024,
+  "grpc.max_send_message_length": 16 * 1024 * 1024,
+  "grpc.max_concurrent_streams": 1000,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.max_connection_idle_ms": 30 * 60_000,
+};
+
+export interface RunningServer {
+  /** host:port actually bound (port 0 resolved). */
+  address: string;
+  port: number;
+  /** Stops accepting, lets streams finish up to the grace period, then closes the store. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const shutdownController = new AbortController();
+  const server = new Server(SERVER_CHANNEL_OPTIONS);
+  server.addService(TaskServiceService, withUnimplemented(TaskServiceService, {}, log));
+  server.addService(RunnerServiceService, withUnimplemented(RunnerServiceService, {}, log));
+  const setHealth = addHealth(server);
+  addReflection(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    );
+  });
+  const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
+  const address = `${host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      setHealth("NOT_SERVING");
+      shutdownController.abort(); // ends watch/output streams cleanly
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, config.shutdownGracePeriodMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    })());
+
+  return { address, port, shutdown };
+}

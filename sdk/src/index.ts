@@ -5,3 +5,4 @@ export * from "./gen/supervisor/v1/run.js";
 export * from "./gen/supervisor/v1/runner.js";
 export * from "./gen/supervisor/v1/task_service.js";
 export * from "./gen/supervisor/v1/runner_service.js";
+export { Duration } from "./gen/google/protobuf/duration.js";

@@ -36,6 +36,7 @@ export const ConfigSchema = z
     journalMinAge: duration("24h").describe("...and at least this much time"),
     sweepInterval: duration("1m").describe("how often retention and journal compaction run"),
     bookmarkInterval: duration("10s").describe("how often watchers get a BOOKMARK"),
+    watchMaxLag: count(10_000, 10_000_000).describe("changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW"),
     slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
     outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
     shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
@@ -58,6 +59,7 @@ export interface Config {
   journalMinAgeMs: number;
   sweepIntervalMs: number;
   bookmarkIntervalMs: number;
+  watchMaxLag: number;
   slotQueueLimit: number;
   outputCapBytes: number;
   shutdownGracePeriodMs: number;
@@ -77,6 +79,7 @@ function toConfig(parsed: ParsedConfig): Config {
     journalMinAgeMs: parsed.journalMinAge,
     sweepIntervalMs: parsed.sweepInterval,
     bookmarkIntervalMs: parsed.bookmarkInterval,
+    watchMaxLag: parsed.watchMaxLag,
     slotQueueLimit: parsed.slotQueueLimit,
     outputCapBytes: parsed.outputCapBytes,
     shutdownGracePeriodMs: parsed.shutdownGracePeriod,

@@ -1,10 +1,17 @@
 import { Server, ServerCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { RunnerServiceService, TaskServiceService } from "@supervisor/sdk";
 import type { Config } from "./config.js";
+import { systemClock, type Clock } from "./core/clock.js";
+import { openDatabase } from "./db/open.js";
 import type { Logger } from "./errors.js";
 import { addHealth } from "./health.js";
 import { addReflection } from "./reflection.js";
+import { taskServiceHandlers } from "./services/task-service.js";
 import { withUnimplemented } from "./services/unimplemented.js";
+import { GroupCommit } from "./store/group-commit.js";
+import { startSweeper, sweep } from "./store/retention.js";
+import { NO_RUNNING_HOOKS } from "./store/slots.js";
+import { TaskStore } from "./store/task-store.js";
 
 /**
  * Transport limits, set on purpose rather than inherited: bounded messages,
@@ -30,19 +37,45 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export interface ServerOptions {
+  clock?: Clock;
+}
+
+export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
   const shutdownController = new AbortController();
+  const db = openDatabase(config.db, { synchronous: config.synchronous });
+  const store = new TaskStore(db, clock);
+  const commits = new GroupCommit(store);
+  const hooks = NO_RUNNING_HOOKS;
+
   const server = new Server(SERVER_CHANNEL_OPTIONS);
-  server.addService(TaskServiceService, withUnimplemented(TaskServiceService, {}, log));
+  const taskHandlers = taskServiceHandlers({
+    store,
+    commits,
+    submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
+    watch: { bookmarkIntervalMs: config.bookmarkIntervalMs, maxLagChanges: config.watchMaxLag },
+    hooks,
+    log,
+    shutdown: shutdownController.signal,
+  });
+  server.addService(TaskServiceService, withUnimplemented(TaskServiceService, taskHandlers, log));
   server.addService(RunnerServiceService, withUnimplemented(RunnerServiceService, {}, log));
   const setHealth = addHealth(server);
   addReflection(server);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(error) : resolve(boundPort),
-    );
-  });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
+        error ? reject(error) : resolve(boundPort),
+      );
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const stopSweeper = startSweeper(() => sweep(store, commits, config), config.sweepIntervalMs, log);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
 
@@ -50,6 +83,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shutdown = () =>
     (stopping ??= (async () => {
       setHealth("NOT_SERVING");
+      await stopSweeper();
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
@@ -62,6 +96,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           resolve();
         });
       });
+      // Every answered write is already committed; fold the WAL into the main file for a quick next start.
+      db.pragma("wal_checkpoint(TRUNCATE)");
+      db.close();
     })());
 
   return { address, port, shutdown };

@@ -1,0 +1,50 @@
+import { TaskPhase, type Task, type TaskFilter } from "@supervisor/sdk";
+import { createHash } from "node:crypto";
+import { canonicalSelector, matchesSelector, parseLabelSelector, type LabelSelector } from "./selector.js";
+
+/** A validated TaskFilter, ready to match tasks in memory and to shape SQL. */
+export interface CompiledFilter {
+  slot?: string;
+  phases?: TaskPhase[];
+  runnerId?: string;
+  selector?: LabelSelector;
+  /** Short fingerprint that binds page tokens to this filter. */
+  key: string;
+}
+
+/** Parses the filter; a bad label selector throws SelectorSyntaxError (the caller maps it to a field). */
+export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
+  const selector = filter?.labelSelector ? parseLabelSelector(filter.labelSelector) : undefined;
+  const phases = filter?.phases.length ? [...new Set(filter.phases)].sort((a, b) => a - b) : undefined;
+  const compiled = {
+    slot: filter?.slot || undefined,
+    phases,
+    runnerId: filter?.runnerId || undefined,
+    selector: selector && selector.length > 0 ? selector : undefined,
+  };
+  const canonical = JSON.stringify([compiled.slot, compiled.phases, compiled.runnerId, selector ? canonicalSelector(selector) : ""]);
+  return { ...compiled, key: createHash("sha256").update(canonical).digest("base64url").slice(0, 16) };
+}
+
+/** The attributes a filter looks at; phase and runner change over a task's life, slot and labels do not. */
+export interface FilterAttributes {
+  slot: string;
+  labels: Record<string, string>;
+  phase: TaskPhase;
+  runnerId: string;
+}
+
+export const attributesOf = (task: Task): FilterAttributes => ({
+  slot: task.spec?.slot ?? "",
+  labels: task.spec?.labels ?? {},
+  phase: task.status?.phase ?? TaskPhase.TASK_PHASE_UNSPECIFIED,
+  runnerId: task.status?.runnerId ?? "",
+});
+
+export function matchesFilter(filter: CompiledFilter, attributes: FilterAttributes): boolean {
+  if (filter.slot !== undefined && attributes.slot !== filter.slot) return false;
+  if (filter.phases && !filter.phases.includes(attributes.phase)) return false;
+  if (filter.runnerId !== undefined && attributes.runnerId !== filter.runnerId) return false;
+  if (filter.selector && !matchesSelector(filter.selector, attributes.labels)) return false;
+  return true;
+}

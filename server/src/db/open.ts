@@ -1,0 +1,29 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { migrate } from "./migrate.js";
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  synchronous: "FULL" | "NORMAL";
+}
+
+/**
+ * Opens (creating if needed) the database with the durability settings the
+ * product promises, and brings its schema up to date.
+ */
+export function openDatabase(path: string, options: OpenOptions): Db {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  // FULL: a commit is on disk (WAL fsynced) before we answer. NORMAL survives a
+  // process crash but may lose the last commits on power loss.
+  db.pragma(`synchronous = ${options.synchronous}`);
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  // Let the WAL grow a little between checkpoints; we checkpoint at shutdown.
+  db.pragma("wal_autocheckpoint = 10000");
+  migrate(db);
+  return db;
+}

@@ -1,0 +1,82 @@
+import type { TaskServiceServer } from "@supervisor/sdk";
+import { DomainError, taskNotFound, type Logger } from "../errors.js";
+import { cancelTask } from "../store/cancel-task.js";
+import type { GroupCommit } from "../store/group-commit.js";
+import type { RunningTaskHooks } from "../store/slots.js";
+import { submitTask, type SubmitSettings } from "../store/submit-task.js";
+import type { TaskStore } from "../store/task-store.js";
+import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
+import { validateBatch, validateFilter, validateSubmit, validateTaskId } from "../validation/requests.js";
+import { invalidArgument } from "../errors.js";
+import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
+import { serverStream, unary } from "./handlers.js";
+
+export interface TaskServiceDeps {
+  store: TaskStore;
+  commits: GroupCommit;
+  submit: Omit<SubmitSettings, "hooks">;
+  watch: WatchSettings;
+  hooks: RunningTaskHooks;
+  log: Logger;
+  shutdown: AbortSignal;
+}
+
+/** TaskService: validate → store → answer. No SQL and no status building here. */
+export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceServer> {
+  const { store, commits, log, shutdown, hooks } = deps;
+  const submitSettings: SubmitSettings = { ...deps.submit, hooks };
+  return {
+    submitTask: unary(log, shutdown, async (request) => {
+      const { spec, requestId } = validateSubmit(request);
+      return { task: await commits.run(() => submitTask(store, spec, requestId, submitSettings)) };
+    }),
+
+    batchSubmitTasks: unary(log, shutdown, async (request) => {
+      const submits = validateBatch(request);
+      // One savepoint for the whole batch: the first refusal undoes every submit of it.
+      const tasks = await commits.run(() =>
+        submits.map(({ spec, requestId }, index) => {
+          try {
+            return submitTask(store, spec, requestId, submitSettings);
+          } catch (error) {
+            if (error instanceof DomainError) error.metadata.request_index = String(index);
+            throw error;
+          }
+        }),
+      );
+      return { tasks };
+    }),
+
+    getTask: unary(log, shutdown, (request) => {
+      const id = validateTaskId(request.id, "id");
+      const task = store.get(id);
+      if (!task) throw taskNotFound(id);
+      return { task };
+    }),
+
+    listTasks: unary(log, shutdown, (request) => {
+      const filter = validateFilter(request.filter);
+      const pageSize = pageSizeOf(request.pageSize);
+      const before = decodePageToken(request.pageToken, filter.key);
+      const revision = store.head; // read in the same tick as the page: the page is exactly this revision
+      const page = store.list(filter, before, pageSize);
+      return {
+        tasks: page.tasks,
+        nextPageToken: page.nextBeforeId ? encodePageToken(page.nextBeforeId, filter.key) : "",
+        revision,
+      };
+    }),
+
+    watchTasks: serverStream(log, shutdown, (request, ctx) => {
+      if (request.sinceRevision < 0) throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
+      const filter = validateFilter(request.filter);
+      return watchTasks(store, request, filter, ctx.signal, deps.watch);
+    }),
+
+    cancelTask: unary(log, shutdown, async (request) => {
+      const id = validateTaskId(request.id, "id");
+      if (request.reason.length > 1024) throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
+      return { task: await commits.run(() => cancelTask(store, id, request.reason, hooks)) };
+    }),
+  };
+}

@@ -1,0 +1,81 @@
+import {
+  ErrorReason,
+  TaskPhase,
+  type BatchSubmitTasksRequest,
+  type FieldViolation,
+  type SubmitTaskRequest,
+  type TaskFilter,
+  type TaskSpec,
+} from "@supervisor/sdk";
+import { UUID_PATTERN } from "../core/ids.js";
+import { SelectorSyntaxError } from "../core/selector.js";
+import { compileFilter, type CompiledFilter } from "../core/task-filter.js";
+import { withDefaults } from "../core/task-spec.js";
+import { invalidArgument } from "../errors.js";
+import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
+import { taskSpecSchema } from "./task-spec-schema.js";
+import { violationsOf } from "./violations.js";
+
+export const MAX_BATCH = 1000;
+
+export interface ValidSubmit {
+  /** The spec with every default applied. */
+  spec: TaskSpec;
+  requestId: string;
+}
+
+function submitViolations(request: SubmitTaskRequest, prefix: string): FieldViolation[] {
+  const violations: FieldViolation[] = [];
+  if (!request.spec) violations.push({ field: `${prefix}spec`, description: "required" });
+  else {
+    const result = taskSpecSchema.safeParse(request.spec);
+    if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
+  }
+  if (request.requestId && !REQUEST_ID_PATTERN.test(request.requestId)) {
+    violations.push({ field: `${prefix}request_id`, description: "1..128 characters of letters, digits and ._:-" });
+  }
+  return violations;
+}
+
+export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
+  const violations = submitViolations(request, "");
+  if (violations.length > 0) throw invalidArgument(violations);
+  return { spec: withDefaults(request.spec!), requestId: request.requestId };
+}
+
+/** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
+export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
+  if (request.requests.length === 0) throw invalidArgument([{ field: "requests", description: "at least one request" }]);
+  if (request.requests.length > MAX_BATCH) throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
+  const violations = request.requests.flatMap((submit, i) => submitViolations(submit, `requests[${i}].`));
+  if (violations.length > 0) throw invalidArgument(violations);
+  return request.requests.map((submit) => ({ spec: withDefaults(submit.spec!), requestId: submit.requestId }));
+}
+
+/** A required task id: present and shaped like one (UUID). */
+export function validateTaskId(id: string, field: string): string {
+  if (!id) throw invalidArgument([{ field, description: "required" }]);
+  if (!UUID_PATTERN.test(id)) throw invalidArgument([{ field, description: "not a task id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)" }]);
+  return id;
+}
+
+const phaseSchema = knownEnum(TaskPhase, false);
+
+/** Validates a TaskFilter and compiles it; a bad label selector points at `<prefix>.label_selector`. */
+export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"): CompiledFilter {
+  const violations: FieldViolation[] = [];
+  filter?.phases.forEach((phase, i) => {
+    if (!phaseSchema.safeParse(phase).success) violations.push({ field: `${prefix}.phases[${i}]`, description: "not a task phase" });
+  });
+  if (filter?.slot && filter.slot.length > 253) violations.push({ field: `${prefix}.slot`, description: "at most 253 characters" });
+  if (filter?.runnerId && filter.runnerId.length > 253) violations.push({ field: `${prefix}.runner_id`, description: "at most 253 characters" });
+  try {
+    const compiled = compileFilter(filter);
+    if (violations.length > 0) throw invalidArgument(violations);
+    return compiled;
+  } catch (error) {
+    if (!(error instanceof SelectorSyntaxError)) throw error;
+    violations.push({ field: `${prefix}.label_selector`, description: (error as Error).message });
+    throw invalidArgument(violations, violations.length === 1 ? ErrorReason.LABEL_SELECTOR_INVALID : ErrorReason.INVALID_REQUEST);
+  }
+}

@@ -1,0 +1,111 @@
+import {
+  AdmissionPolicy,
+  Jitter,
+  RestartPolicy,
+  SelectorOperator,
+  Trigger,
+} from "@supervisor/sdk";
+import { z } from "zod";
+import {
+  MAX_ARG,
+  MAX_ARGS,
+  MAX_PATH,
+  NAME_PATTERN,
+  boundedString,
+  envMap,
+  knownEnum,
+  labelKey,
+  labelMap,
+  labelValue,
+  positiveDuration,
+  validDate,
+} from "./common.js";
+
+const DAY_MS = 86_400_000;
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const args = z.array(boundedString(MAX_ARG)).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`);
+
+const subprocess = z.object({
+  command: boundedString(MAX_PATH).min(1, "required: the program to run"),
+  args,
+  env: envMap,
+  workingDir: boundedString(MAX_PATH),
+});
+
+const embedded = z.object({
+  handler: z.string().min(1, "required: the handler name").max(128, "at most 128 characters").regex(NAME_PATTERN, "only letters, digits and ._:/-"),
+  payload: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .refine((payload) => payload === undefined || JSON.stringify(payload).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes`),
+});
+
+const wasm = z.object({
+  modulePath: boundedString(MAX_PATH).min(1, "required: path of the .wasm module"),
+  args,
+  env: envMap,
+});
+
+const exec = z.discriminatedUnion("$case", [
+  z.object({ $case: z.literal("subprocess"), value: subprocess }),
+  z.object({ $case: z.literal("embedded"), value: embedded }),
+  z.object({ $case: z.literal("wasm"), value: wasm }),
+]);
+
+const requirement = z
+  .object({
+    key: labelKey,
+    operator: knownEnum(SelectorOperator, false),
+    values: z.array(labelValue).max(64, "at most 64 values"),
+  })
+  .superRefine((req, ctx) => {
+    const needsValues = req.operator === SelectorOperator.SELECTOR_OPERATOR_IN || req.operator === SelectorOperator.SELECTOR_OPERATOR_NOT_IN;
+    if (needsValues && req.values.length === 0) ctx.addIssue({ code: "custom", path: ["values"], message: "IN and NOT_IN need at least one value" });
+    if (!needsValues && req.values.length > 0) ctx.addIssue({ code: "custom", path: ["values"], message: "EXISTS and DOES_NOT_EXIST take no values" });
+  });
+
+const backoff = z
+  .object({
+    initialDelay: positiveDuration(DAY_MS, "24h").optional(),
+    maxDelay: positiveDuration(DAY_MS, "24h").optional(),
+    multiplier: z.number().refine((m) => m === 0 || (m >= 1 && m <= 100), "must be 0 (default 2) or between 1 and 100"),
+    jitter: knownEnum(Jitter, true),
+  })
+  .superRefine((b, ctx) => {
+    const ms = (d?: { seconds: number; nanos: number }) => (d ? d.seconds * 1000 + d.nanos / 1e6 : undefined);
+    const initial = ms(b.initialDelay) ?? 1000;
+    const max = ms(b.maxDelay) ?? 30_000;
+    if (max < initial) ctx.addIssue({ code: "custom", path: ["maxDelay"], message: "must not be less than initial_delay" });
+  });
+
+/** TaskSpec as a client sends it (before defaults). */
+export const taskSpecSchema = z
+  .object({
+    slot: z.string().max(253, "at most 253 characters").regex(/^$|^[A-Za-z0-9._:/-]+$/, "only letters, digits and ._:/-"),
+    exec: exec.optional(),
+    timeout: positiveDuration(7 * DAY_MS, "7d").optional(),
+    restart: knownEnum(RestartPolicy, true),
+    maxAttempts: z.number().int().min(0, "must not be negative").max(1000, "at most 1000"),
+    backoff: backoff.optional(),
+    admission: knownEnum(AdmissionPolicy, true),
+    runnerSelector: z
+      .object({
+        matchLabels: labelMap,
+        matchExpressions: z.array(requirement).max(64, "at most 64 expressions"),
+      })
+      .optional(),
+    labels: labelMap,
+    priority: z.number().int(),
+    notBefore: validDate.optional(),
+    trigger: knownEnum(Trigger, true),
+    signature: z
+      .object({
+        keyId: z.string().min(1, "required with a signature").max(128, "at most 128 characters"),
+        signature: z.instanceof(Uint8Array).refine((s) => s.length === 64, "an ed25519 signature is 64 bytes"),
+      })
+      .optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (!spec.exec) ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
+  });

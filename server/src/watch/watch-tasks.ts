@@ -1,0 +1,97 @@
+import { status } from "@grpc/grpc-js";
+import { ErrorReason, EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
+import type { CompiledFilter } from "../core/task-filter.js";
+import { readJournal } from "../db/queries/read-journal.js";
+import { DomainError, invalidArgument } from "../errors.js";
+import type { TaskStore } from "../store/task-store.js";
+import { LiveQueue } from "./live-queue.js";
+import { changeFromJournal, eventFor } from "./watch-event.js";
+
+export interface WatchSettings {
+  bookmarkIntervalMs: number;
+  /** Changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW. */
+  maxLagChanges: number;
+}
+
+const REPLAY_BATCH = 500;
+
+const revisionCompacted = (since: number, oldest: number) =>
+  new DomainError(
+    status.OUT_OF_RANGE,
+    ErrorReason.REVISION_COMPACTED,
+    `revision ${since} is older than the journal keeps (oldest ${oldest}); list again and watch from the list's revision`,
+    { oldest_revision: String(oldest), since_revision: String(since) },
+  );
+
+const bookmark = (revision: number): WatchTasksResponse => ({ type: EventType.EVENT_TYPE_BOOKMARK, revision });
+
+/**
+ * WatchTasks: optional initial snapshot, then the journal replayed from the
+ * cursor out of SQLite, then live changes. The switch to live happens in the
+ * same synchronous tick as the last journal read, so no commit can fall
+ * between them: no gap and no duplicate at the seam.
+ */
+export async function* watchTasks(
+  store: TaskStore,
+  request: WatchTasksRequest,
+  filter: CompiledFilter,
+  signal: AbortSignal,
+  settings: WatchSettings,
+): AsyncGenerator<WatchTasksResponse> {
+  let cursor: number;
+  if (request.sendInitial) {
+    cursor = store.head;
+    let before: string | undefined;
+    do {
+      const page = store.list(filter, before, REPLAY_BATCH);
+      for (const task of page.tasks) yield { type: EventType.EVENT_TYPE_ADDED, task, revision: task.revision };
+      before = page.nextBeforeId;
+    } while (before !== undefined && !signal.aborted);
+    yield bookmark(cursor);
+  } else {
+    cursor = request.sinceRevision || store.head;
+    if (cursor > store.head) {
+      throw invalidArgument([{ field: "since_revision", description: `revision ${cursor} is newer than the head (${store.head})` }]);
+    }
+  }
+  if (cursor < store.compactedThrough) throw revisionCompacted(cursor, store.compactedThrough + 1);
+
+  const queue = new LiveQueue(settings.maxLagChanges);
+  let unsubscribe: (() => void) | undefined;
+  try {
+    while (!unsubscribe) {
+      const rows = readJournal(store.db, cursor, REPLAY_BATCH);
+      // Caught up: subscribe before anything else can commit (we hold the only thread).
+      if (rows.length < REPLAY_BATCH) unsubscribe = store.onCommit((changes) => queue.push(changes));
+      for (const row of rows) {
+        const event = eventFor(changeFromJournal(row), filter);
+        cursor = row.revision;
+        if (event) yield event;
+      }
+      if (signal.aborted) return;
+    }
+    while (!signal.aborted) {
+      const changes = await queue.take(signal, settings.bookmarkIntervalMs);
+      if (queue.overflowed) {
+        throw new DomainError(
+          status.RESOURCE_EXHAUSTED,
+          ErrorReason.WATCH_TOO_SLOW,
+          `the watcher fell more than ${settings.maxLagChanges} changes behind; resume from revision ${cursor}`,
+          { last_revision: String(cursor) },
+        );
+      }
+      if (changes.length === 0) {
+        if (!signal.aborted) yield bookmark(Math.max(cursor, store.head));
+        continue;
+      }
+      for (const change of changes) {
+        if (change.revision <= cursor) continue;
+        cursor = change.revision;
+        const event = eventFor(change, filter);
+        if (event) yield event;
+      }
+    }
+  } finally {
+    unsubscribe?.();
+  }
+}

@@ -76,7 +76,7 @@ function parseValueList(scanner: Scanner): string[] {
     checkValue(scanner, value);
     values.push(value);
     if (scanner.take(")")) return values;
-    scanner.expect(",");
+    if (!scanner.take(",")) throw scanner.error('expected "," or ")"');
   }
 }
 

@@ -27,7 +27,7 @@ const bookmark = (revision: number): WatchTasksResponse => ({ type: EventType.EV
 
 /**
  * WatchTasks: optional initial snapshot, then the journal replayed from the
- * cursor out of SQLite, then live changes. The switch to live happens in the
+ * cursor out of SQLite, a BOOKMARK, then live changes. The switch to live happens in the
  * same synchronous tick as the last journal read, so no commit can fall
  * between them: no gap and no duplicate at the seam.
  */
@@ -47,7 +47,6 @@ export async function* watchTasks(
       for (const task of page.tasks) yield { type: EventType.EVENT_TYPE_ADDED, task, revision: task.revision };
       before = page.nextBeforeId;
     } while (before !== undefined && !signal.aborted);
-    yield bookmark(cursor);
   } else {
     cursor = request.sinceRevision || store.head;
     if (cursor > store.head) {
@@ -70,6 +69,8 @@ export async function* watchTasks(
       }
       if (signal.aborted) return;
     }
+    // Caught up: one BOOKMARK says the stream is live (and, with send_initial, that the snapshot is complete).
+    yield bookmark(cursor);
     while (!signal.aborted) {
       const changes = await queue.take(signal, settings.bookmarkIntervalMs);
       if (queue.overflowed) {

@@ -168,15 +168,19 @@ export interface ListTasksResponse {
 
 /** Request of TaskService.WatchTasks. */
 export interface WatchTasksRequest {
-  /** Send events with a revision greater than this. 0 = from now. */
+  /**
+   * Send events with a revision greater than this. 0 = from now (revisions
+   * start at 1; to get everything, use send_initial).
+   */
   sinceRevision: number;
   /** Which tasks to send events for. */
   filter?:
     | TaskFilter
     | undefined;
   /**
-   * First send ADDED for every matching task that exists now, then a
-   * BOOKMARK, then changes after that point (since_revision is ignored).
+   * First send ADDED for every matching task that exists now, then changes
+   * after that point (since_revision is ignored). The first BOOKMARK marks
+   * the end of the initial events.
    */
   sendInitial: boolean;
 }
@@ -2299,8 +2303,10 @@ export const TaskServiceService = {
    * Resume after a broken stream with since_revision = the last revision
    * received. A revision older than the kept journal fails with OUT_OF_RANGE,
    * reason REVISION_COMPACTED (metadata oldest_revision): list again, then
-   * watch from the list's revision. A consumer too slow to keep up is ended
-   * with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW, and should resume.
+   * watch from the list's revision. A BOOKMARK is sent as soon as the stream
+   * has caught up (it is live), then periodically. A consumer too slow to
+   * keep up is ended with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW (metadata
+   * last_revision), and should resume from its last revision.
    */
   watchTasks: {
     path: "/supervisor.v1.TaskService/WatchTasks" as const,
@@ -2378,8 +2384,10 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
    * Resume after a broken stream with since_revision = the last revision
    * received. A revision older than the kept journal fails with OUT_OF_RANGE,
    * reason REVISION_COMPACTED (metadata oldest_revision): list again, then
-   * watch from the list's revision. A consumer too slow to keep up is ended
-   * with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW, and should resume.
+   * watch from the list's revision. A BOOKMARK is sent as soon as the stream
+   * has caught up (it is live), then periodically. A consumer too slow to
+   * keep up is ended with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW (metadata
+   * last_revision), and should resume from its last revision.
    */
   watchTasks: handleServerStreamingCall<WatchTasksRequest, WatchTasksResponse>;
   /**
@@ -2478,8 +2486,10 @@ export interface TaskServiceClient extends Client {
    * Resume after a broken stream with since_revision = the last revision
    * received. A revision older than the kept journal fails with OUT_OF_RANGE,
    * reason REVISION_COMPACTED (metadata oldest_revision): list again, then
-   * watch from the list's revision. A consumer too slow to keep up is ended
-   * with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW, and should resume.
+   * watch from the list's revision. A BOOKMARK is sent as soon as the stream
+   * has caught up (it is live), then periodically. A consumer too slow to
+   * keep up is ended with RESOURCE_EXHAUSTED, reason WATCH_TOO_SLOW (metadata
+   * last_revision), and should resume from its last revision.
    */
   watchTasks(request: WatchTasksRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchTasksResponse>;
   watchTasks(

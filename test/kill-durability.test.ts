@@ -1,0 +1,64 @@
+import { credentials } from "@grpc/grpc-js";
+import { TaskServiceClient, type Task } from "@supervisor/sdk";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startCli, stopChild } from "./helpers/cli.js";
+import { call, rpc } from "./helpers/grpc.js";
+import { tempDir } from "./helpers/server.js";
+import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+
+const READY = /supervisor serving on (\S+)/;
+
+async function serve(db: string) {
+  const { child, match } = await startCli(["serve", "--listen", "127.0.0.1:0", "--db", db], READY);
+  const client = new TaskServiceClient(match[1]!, credentials.createInsecure());
+  return { child, client };
+}
+
+async function listAll(client: TaskServiceClient): Promise<Task[]> {
+  const all: Task[] = [];
+  let pageToken = "";
+  do {
+    const page = await call(rpc(client, "listTasks"), { pageSize: 1000, pageToken });
+    all.push(...page.tasks);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return all;
+}
+
+describe("durability", () => {
+  it("every acknowledged submit survives SIGKILL of the supervisor at a random moment", async () => {
+    const db = join(tempDir(), "kill.db");
+    const acknowledged = new Set<string>();
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      const { child, client } = await serve(db);
+      let killed = false;
+      // 16 clients submitting as fast as they can; an answer means "committed".
+      const submitters = Array.from({ length: 16 }, async (_, worker) => {
+        for (let i = 0; !killed; i++) {
+          try {
+            const { task } = await call(rpc(client, "submitTask"), submitRequest(subprocessSpec("echo", [`${round}-${worker}-${i}`])));
+            acknowledged.add(task!.id);
+          } catch {
+            return; // the server died under us: whatever was not answered may or may not be stored
+          }
+        }
+      });
+      const target = acknowledged.size + 200 + Math.floor(Math.random() * 300);
+      while (acknowledged.size < target) await new Promise((resolve) => setTimeout(resolve, 5));
+      await stopChild(child, "SIGKILL");
+      killed = true;
+      await Promise.all(submitters);
+      client.close();
+    }
+    const { child, client } = await serve(db);
+    const stored = new Set((await listAll(client)).map((t) => t.id));
+    client.close();
+    await stopChild(child);
+    const lost = [...acknowledged].filter((id) => !stored.has(id));
+    expect(acknowledged.size).toBeGreaterThanOrEqual(rounds * 200);
+    expect(lost).toEqual([]);
+    expect(stored.size).toBeGreaterThanOrEqual(acknowledged.size);
+  });
+});

@@ -6,3 +6,4 @@ export * from "./gen/supervisor/v1/runner.js";
 export * from "./gen/supervisor/v1/task_service.js";
 export * from "./gen/supervisor/v1/runner_service.js";
 export { Duration } from "./gen/google/protobuf/duration.js";
+export * from "./kinds.js";

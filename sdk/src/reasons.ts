@@ -29,10 +29,16 @@ export const ErrorReason = {
   REVISION_COMPACTED: "REVISION_COMPACTED",
   /** RESOURCE_EXHAUSTED: a watcher fell too far behind; resume from its last revision. */
   WATCH_TOO_SLOW: "WATCH_TOO_SLOW",
+  /** RESOURCE_EXHAUSTED: an output follower fell too far behind; resume with since_seq. */
+  OUTPUT_TOO_SLOW: "OUTPUT_TOO_SLOW",
   /** RESOURCE_EXHAUSTED: too many open streams for one client. */
   TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
   /** FAILED_PRECONDITION: a runner broke the Connect protocol (e.g. no hello first). */
   RUNNER_PROTOCOL_VIOLATION: "RUNNER_PROTOCOL_VIOLATION",
+  /** ABORTED: a newer connection with the same runner name took over; do not reconnect. */
+  RUNNER_REPLACED: "RUNNER_REPLACED",
+  /** UNAVAILABLE: the runner's lease ran out (no heartbeat in time); reconnect, its runs were lost. */
+  LEASE_EXPIRED: "LEASE_EXPIRED",
   /** UNAUTHENTICATED: no bearer token. */
   TOKEN_MISSING: "TOKEN_MISSING",
   /** UNAUTHENTICATED: the bearer token is not known. */

@@ -49,6 +49,8 @@ CREATE TABLE runs (
   attempt     INTEGER NOT NULL,
   runner_id   TEXT NOT NULL,
   phase       INTEGER NOT NULL,            -- supervisor.v1.RunPhase
+  output_head_seq INTEGER NOT NULL DEFAULT 0, -- last chunk of the kept head (the cap drops after it)
+  output_dropped  INTEGER NOT NULL DEFAULT 0, -- bytes dropped between head and tail
   run         BLOB NOT NULL,               -- supervisor.v1.Run, protobuf
   UNIQUE (task_id, attempt)
 ) WITHOUT ROWID;

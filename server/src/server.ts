@@ -6,11 +6,12 @@ import { openDatabase } from "./db/open.js";
 import type { Logger } from "./errors.js";
 import { addHealth } from "./health.js";
 import { addReflection } from "./reflection.js";
+import { ExecutionEngine } from "./execution/engine.js";
+import { runnerServiceHandlers } from "./services/runner-service.js";
 import { taskServiceHandlers } from "./services/task-service.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { startSweeper, sweep } from "./store/retention.js";
-import { NO_RUNNING_HOOKS } from "./store/slots.js";
 import { TaskStore } from "./store/task-store.js";
 
 /**
@@ -47,7 +48,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const db = openDatabase(config.db, { synchronous: config.synchronous });
   const store = new TaskStore(db, clock);
   const commits = new GroupCommit(store);
-  const hooks = NO_RUNNING_HOOKS;
+  const engine = new ExecutionEngine(store, commits, clock, config, log);
+  engine.start();
 
   const server = new Server(SERVER_CHANNEL_OPTIONS);
   const taskHandlers = taskServiceHandlers({
@@ -55,12 +57,13 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     commits,
     submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
     watch: { bookmarkIntervalMs: config.bookmarkIntervalMs, maxLagChanges: config.watchMaxLag },
-    hooks,
+    engine,
     log,
     shutdown: shutdownController.signal,
   });
   server.addService(TaskServiceService, withUnimplemented(TaskServiceService, taskHandlers, log));
-  server.addService(RunnerServiceService, withUnimplemented(RunnerServiceService, {}, log));
+  const runnerHandlers = runnerServiceHandlers({ store, engine, log, shutdown: shutdownController.signal });
+  server.addService(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
   const setHealth = addHealth(server);
   addReflection(server);
 
@@ -72,6 +75,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       );
     });
   } catch (error) {
+    engine.stop();
     db.close();
     throw error;
   }
@@ -84,6 +88,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     (stopping ??= (async () => {
       setHealth("NOT_SERVING");
       await stopSweeper();
+      engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

@@ -2,29 +2,32 @@ import type { TaskServiceServer } from "@supervisor/sdk";
 import { DomainError, taskNotFound, type Logger } from "../errors.js";
 import { cancelTask } from "../store/cancel-task.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import type { RunningTaskHooks } from "../store/slots.js";
 import { submitTask, type SubmitSettings } from "../store/submit-task.js";
 import type { TaskStore } from "../store/task-store.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateBatch, validateFilter, validateSubmit, validateTaskId } from "../validation/requests.js";
 import { invalidArgument } from "../errors.js";
 import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
+import type { ExecutionEngine } from "../execution/engine.js";
+import { streamTaskOutput } from "../output/stream-task-output.js";
+import { listTaskRuns } from "../db/queries/list-task-runs.js";
+import { decodeRun } from "../db/queries/run-row.js";
 import { serverStream, unary } from "./handlers.js";
 
 export interface TaskServiceDeps {
   store: TaskStore;
   commits: GroupCommit;
-  submit: Omit<SubmitSettings, "hooks">;
+  submit: SubmitSettings;
   watch: WatchSettings;
-  hooks: RunningTaskHooks;
+  engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
 }
 
 /** TaskService: validate → store → answer. No SQL and no status building here. */
 export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceServer> {
-  const { store, commits, log, shutdown, hooks } = deps;
-  const submitSettings: SubmitSettings = { ...deps.submit, hooks };
+  const { store, commits, log, shutdown } = deps;
+  const submitSettings = deps.submit;
   return {
     submitTask: unary(log, shutdown, async (request) => {
       const { spec, requestId } = validateSubmit(request);
@@ -73,10 +76,33 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       return watchTasks(store, request, filter, ctx.signal, deps.watch);
     }),
 
+    streamTaskOutput: serverStream(log, shutdown, (request, ctx) => {
+      validateTaskId(request.taskId, "task_id");
+      const violations = [];
+      if (request.attempt < 0) violations.push({ field: "attempt", description: "must not be negative (0 = the latest)" });
+      if (request.sinceSeq < 0) violations.push({ field: "since_seq", description: "must not be negative" });
+      if (violations.length > 0) throw invalidArgument(violations);
+      return streamTaskOutput(store, deps.engine, request, ctx.signal);
+    }),
+
+    listTaskRuns: unary(log, shutdown, (request) => {
+      const taskId = validateTaskId(request.taskId, "task_id");
+      const pageSize = pageSizeOf(request.pageSize);
+      const after = Number(decodePageToken(request.pageToken, taskId) ?? 0);
+      if (!store.getRow(taskId)) throw taskNotFound(taskId);
+      const rows = listTaskRuns(store.db, taskId, after, pageSize + 1);
+      const runs = rows.slice(0, pageSize).map((row) => {
+        const run = decodeRun(row.run);
+        const live = deps.engine.liveOutput(run.id);
+        return live ? { ...run, outputBytes: live.bytes, outputTruncated: live.truncated } : run;
+      });
+      return { runs, nextPageToken: rows.length > pageSize ? encodePageToken(String(runs.at(-1)!.attempt), taskId) : "" };
+    }),
+
     cancelTask: unary(log, shutdown, async (request) => {
       const id = validateTaskId(request.id, "id");
       if (request.reason.length > 1024) throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
-      return { task: await commits.run(() => cancelTask(store, id, request.reason, hooks)) };
+      return { task: await commits.run(() => cancelTask(store, id, request.reason)) };
     }),
   };
 }

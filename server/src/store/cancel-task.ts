@@ -2,7 +2,7 @@ import { TaskPhase, TaskReason, type Task } from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { taskNotFound } from "../errors.js";
 import { taskTerminal } from "./admission-errors.js";
-import { promoteNext, stopTask, type RunningTaskHooks } from "./slots.js";
+import { promoteNext, stopTask } from "./slots.js";
 import type { TaskStore } from "./task-store.js";
 
 /**
@@ -10,7 +10,7 @@ import type { TaskStore } from "./task-store.js";
  * running → cancel requested and sent to the runner; already CANCELED → as is;
  * other terminal phases → TASK_TERMINAL. Must run inside a transaction.
  */
-export function cancelTask(store: TaskStore, id: string, message: string, hooks: RunningTaskHooks): Task {
+export function cancelTask(store: TaskStore, id: string, message: string): Task {
   const row = store.getRow(id);
   if (!row) throw taskNotFound(id);
   const task = store.get(id)!;
@@ -21,7 +21,7 @@ export function cancelTask(store: TaskStore, id: string, message: string, hooks:
   const slotState = store.slotStateOf(row);
   // A running owner keeps its slot until its run ends, so nothing else starts beside it.
   const slotAfter = phase === TaskPhase.TASK_PHASE_RUNNING && slotState === "owner" ? "owner" : "none";
-  const stopped = stopTask(store, task, TaskReason.CANCELED_BY_CLIENT, message || "canceled by client", hooks, slotAfter);
+  const stopped = stopTask(store, task, TaskReason.CANCELED_BY_CLIENT, message || "canceled by client", slotAfter);
   if (slotState === "owner" && slotAfter === "none" && task.spec!.slot) promoteNext(store, task.spec!.slot);
   return stopped;
 }

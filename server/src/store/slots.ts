@@ -7,14 +7,6 @@ import { cancelRequestedTask, canceledTask, promotedTask, type SlotState } from 
 import { slotBusy, slotQueueFull } from "./admission-errors.js";
 import type { TaskStore } from "./task-store.js";
 
-/** Hooks the execution side gives the store: how to stop a running task. */
-export interface RunningTaskHooks {
-  /** A running task must stop (canceled or replaced); called inside the transaction. */
-  cancelRunning(task: Task): void;
-}
-
-export const NO_RUNNING_HOOKS: RunningTaskHooks = { cancelRunning: () => {} };
-
 /**
  * Admission: decides the new task's place in its slot, applying the spec's
  * policy to the current owner. Throws SLOT_BUSY / SLOT_QUEUE_FULL; for
@@ -25,7 +17,6 @@ export function admit(
   spec: TaskSpec,
   newTaskId: string,
   queueLimit: number,
-  hooks: RunningTaskHooks,
 ): SlotState {
   if (!spec.slot) return "none";
   const ownerRow = findSlotOwner(store.db, spec.slot);
@@ -37,7 +28,7 @@ export function admit(
     }
     case AdmissionPolicy.ADMISSION_POLICY_REPLACE: {
       const owner = decodeTask(ownerRow.task);
-      stopTask(store, owner, TaskReason.REPLACED, `replaced by task ${newTaskId}`, hooks, "none");
+      stopTask(store, owner, TaskReason.REPLACED, `replaced by task ${newTaskId}`, "none");
       return "owner";
     }
     default:
@@ -46,22 +37,14 @@ export function admit(
 }
 
 /**
- * Ends a pending task at once, or asks a running one to stop. `slotAfter`
- * says what the task keeps of its slot: "none" hands the slot on.
+ * Ends a pending task at once, or asks a running one to stop (the execution
+ * engine sees the committed cancel_requested and tells the runner). `slotAfter`
+ * says what a running task keeps of its slot: "none" hands the slot on.
  */
-export function stopTask(
-  store: TaskStore,
-  task: Task,
-  reason: TaskReason,
-  message: string,
-  hooks: RunningTaskHooks,
-  slotAfter: SlotState = "none",
-): Task {
+export function stopTask(store: TaskStore, task: Task, reason: TaskReason, message: string, slotAfter: SlotState = "none"): Task {
   const now = store.clock.now();
   if (task.status!.phase === TaskPhase.TASK_PHASE_RUNNING) {
-    const stopping = store.update(cancelRequestedTask(task, now, reason, message), task, slotAfter);
-    hooks.cancelRunning(stopping);
-    return stopping;
+    return store.update(cancelRequestedTask(task, now, reason, message), task, slotAfter);
   }
   return store.update(canceledTask(task, now, reason, message), task, "none");
 }

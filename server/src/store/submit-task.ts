@@ -3,13 +3,12 @@ import { newTask } from "../core/task-lifecycle.js";
 import { specHash } from "../core/task-spec.js";
 import { getIdempotencyKey, putIdempotencyKey } from "../db/queries/idempotency-keys.js";
 import { requestIdReused } from "./admission-errors.js";
-import { admit, type RunningTaskHooks } from "./slots.js";
+import { admit } from "./slots.js";
 import type { TaskStore } from "./task-store.js";
 
 export interface SubmitSettings {
   slotQueueLimit: number;
   idempotencyTtlMs: number;
-  hooks: RunningTaskHooks;
 }
 
 /**
@@ -30,7 +29,7 @@ export function submitTask(store: TaskStore, spec: TaskSpec, requestId: string, 
     }
   }
   const id = store.ids.next();
-  const slotState = admit(store, spec, id, settings.slotQueueLimit, settings.hooks);
+  const slotState = admit(store, spec, id, settings.slotQueueLimit);
   const task = store.insert(newTask(id, spec, requestId, now, slotState), slotState);
   if (requestId) putIdempotencyKey(store.db, { request_id: requestId, task_id: id, spec_hash: hash, create_time: now });
   return task;

@@ -64,18 +64,19 @@ const phaseSchema = knownEnum(TaskPhase, false);
 /** Validates a TaskFilter and compiles it; a bad label selector points at `<prefix>.label_selector`. */
 export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"): CompiledFilter {
   const violations: FieldViolation[] = [];
+  const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   filter?.phases.forEach((phase, i) => {
-    if (!phaseSchema.safeParse(phase).success) violations.push({ field: `${prefix}.phases[${i}]`, description: "not a task phase" });
+    if (!phaseSchema.safeParse(phase).success) violations.push({ field: field(`phases[${i}]`), description: "not a task phase" });
   });
-  if (filter?.slot && filter.slot.length > 253) violations.push({ field: `${prefix}.slot`, description: "at most 253 characters" });
-  if (filter?.runnerId && filter.runnerId.length > 253) violations.push({ field: `${prefix}.runner_id`, description: "at most 253 characters" });
+  if (filter?.slot && filter.slot.length > 253) violations.push({ field: field("slot"), description: "at most 253 characters" });
+  if (filter?.runnerId && filter.runnerId.length > 253) violations.push({ field: field("runner_id"), description: "at most 253 characters" });
   try {
     const compiled = compileFilter(filter);
     if (violations.length > 0) throw invalidArgument(violations);
     return compiled;
   } catch (error) {
     if (!(error instanceof SelectorSyntaxError)) throw error;
-    violations.push({ field: `${prefix}.label_selector`, description: (error as Error).message });
+    violations.push({ field: field("label_selector"), description: (error as Error).message });
     throw invalidArgument(violations, violations.length === 1 ? ErrorReason.LABEL_SELECTOR_INVALID : ErrorReason.INVALID_REQUEST);
   }
 }

@@ -1,0 +1,144 @@
+import { status } from "@grpc/grpc-js";
+import { ErrorReason, RunPhase, type Run, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
+import { getRunByAttempt } from "../db/queries/get-run-by-attempt.js";
+import { readOutputChunks } from "../db/queries/read-output-chunks.js";
+import { decodeRun, type RunRow } from "../db/queries/run-row.js";
+import { DomainError, taskNotFound } from "../errors.js";
+import type { ExecutionEngine } from "../execution/engine.js";
+import type { RunEvent } from "../execution/output-hub.js";
+import type { TaskStore } from "../store/task-store.js";
+import { isTerminal } from "../core/task-lifecycle.js";
+
+const REPLAY_BATCH = 256;
+/** Events an output follower may fall behind before it is ended (OUTPUT_TOO_SLOW) and asked to resume with since_seq. */
+const MAX_LAG_EVENTS = 4096;
+
+const outputNotFound = (taskId: string, attempt: number) =>
+  new DomainError(status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND, `task ${taskId} has no output${attempt ? ` for attempt ${attempt}` : ""}`, {
+    task_id: taskId,
+    attempt: String(attempt),
+  });
+
+const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
+
+/** Live events for one task, buffered while the stream replays; bounded. */
+class EventQueue {
+  items: RunEvent[] = [];
+  overflowed = false;
+  private wake?: () => void;
+  push(event: RunEvent) {
+    if (this.items.length >= MAX_LAG_EVENTS) this.overflowed = true;
+    else this.items.push(event);
+    this.wake?.();
+  }
+  async next(signal: AbortSignal): Promise<RunEvent | undefined> {
+    while (this.items.length === 0 && !this.overflowed && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+    return this.items.shift();
+  }
+}
+
+/**
+ * StreamTaskOutput. Without follow: the stored output of the attempt, with a
+ * `truncated` event where the cap dropped bytes. With follow: run_started,
+ * the stored output, then live output until run_finished. Live events are
+ * subscribed before the stored output is read (same tick), and chunks are
+ * deduplicated by seq, so nothing falls in the seam.
+ */
+export async function* streamTaskOutput(
+  store: TaskStore,
+  engine: ExecutionEngine,
+  request: StreamTaskOutputRequest,
+  signal: AbortSignal,
+): AsyncGenerator<StreamTaskOutputResponse> {
+  const task = store.get(request.taskId);
+  if (!task) throw taskNotFound(request.taskId);
+  const queue = new EventQueue();
+  const unsubscribe = request.follow ? engine.outputs.subscribe(task.id, (event) => queue.push(event)) : undefined;
+  try {
+    let row = getRunByAttempt(store.db, task.id, request.attempt);
+    if (!request.follow) {
+      if (!row) throw outputNotFound(task.id, request.attempt);
+      const replayed = yield* replay(store, engine, row, request.sinceSeq, true);
+      if (replayed === 0 && request.sinceSeq === 0) throw outputNotFound(task.id, request.attempt);
+      return;
+    }
+    let run: Run | undefined = row && decodeRun(row.run);
+    if (!run) {
+      if (isTerminal(task.status!.phase)) throw outputNotFound(task.id, request.attempt); // it will never run
+      // Wait for the attempt to start.
+      while (!run) {
+        const event = await queue.next(signal);
+        if (!event) return;
+        if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt)) run = event.run;
+      }
+      row = getRunByAttempt(store.db, task.id, run.attempt);
+    }
+    yield { event: { $case: "runStarted", value: { run } } };
+    let lastSeq = request.sinceSeq;
+    if (row) lastSeq = Math.max(lastSeq, yield* replay(store, engine, row, request.sinceSeq, false));
+    const latest = row ? decodeRun(row.run) : run;
+    if (!isActiveRun(latest)) {
+      yield { event: { $case: "runFinished", value: { run: latest } } };
+      return;
+    }
+    for (;;) {
+      const event = await queue.next(signal);
+      if (queue.overflowed) {
+        throw new DomainError(status.RESOURCE_EXHAUSTED, ErrorReason.OUTPUT_TOO_SLOW, `the follower fell behind; resume with since_seq ${lastSeq}`, {
+          last_seq: String(lastSeq),
+        });
+      }
+      if (!event) return;
+      if (event.kind === "chunk" && event.chunk.seq > lastSeq) {
+        lastSeq = event.chunk.seq;
+        yield { event: { $case: "chunk", value: event.chunk } };
+      } else if (event.kind === "finished" && event.run.id === run.id) {
+        yield { event: { $case: "runFinished", value: { run: event.run } } };
+        return;
+      }
+    }
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/** Yields the stored chunks after `sinceSeq` (with the truncation marker); returns the last seq sent (or chunks counted). */
+async function* replay(
+  store: TaskStore,
+  engine: ExecutionEngine,
+  row: RunRow,
+  sinceSeq: number,
+  countOnly: boolean,
+): AsyncGenerator<StreamTaskOutputResponse, number> {
+  const live = engine.liveOutput(row.id);
+  const headSeq = live ? live.headSeq : row.output_head_seq;
+  const dropped = live ? live.dropped : row.output_dropped;
+  let cursor = sinceSeq;
+  let sent = 0;
+  let markerSent = dropped === 0 || sinceSeq > headSeq;
+  for (;;) {
+    const chunks = readOutputChunks(store.db, row.id, cursor, REPLAY_BATCH);
+    for (const chunk of chunks) {
+      if (!markerSent && chunk.seq > headSeq) {
+        markerSent = true;
+        yield { event: { $case: "truncated", value: { droppedBytes: dropped } } };
+      }
+      yield { event: { $case: "chunk", value: { stream: chunk.stream, data: chunk.data, seq: chunk.seq, time: new Date(chunk.time) } } };
+      cursor = chunk.seq;
+      sent++;
+    }
+    if (chunks.length < REPLAY_BATCH) break;
+  }
+  if (!markerSent) yield { event: { $case: "truncated", value: { droppedBytes: dropped } } };
+  return countOnly ? sent : cursor;
+}

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerRunner } from "./cli/runner.js";
 import { registerServe } from "./cli/serve.js";
 
 const program = new Command("supervisor")
@@ -7,5 +8,6 @@ const program = new Command("supervisor")
   .showHelpAfterError();
 
 registerServe(program);
+registerRunner(program);
 
 await program.parseAsync(process.argv);

@@ -9,7 +9,7 @@ import {
   taskKind,
   type ConnectRequest,
   type Run,
-  type Runner,
+  type RunnerInfo as Runner,
   type Task,
 } from "@supervisor/sdk";
 import type { AttemptEnd } from "../core/attempt-outcome.js";

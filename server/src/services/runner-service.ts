@@ -1,5 +1,5 @@
 import { status, type ServerDuplexStream } from "@grpc/grpc-js";
-import { ErrorReason, type ConnectRequest, type ConnectResponse, type Runner, type RunnerServiceServer } from "@supervisor/sdk";
+import { ErrorReason, type ConnectRequest, type ConnectResponse, type RunnerInfo as Runner, type RunnerServiceServer } from "@supervisor/sdk";
 import { compileFilter } from "../core/task-filter.js";
 import { matchesSelector } from "../core/selector.js";
 import { listRunners } from "../db/queries/list-runners.js";

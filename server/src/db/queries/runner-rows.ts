@@ -1,4 +1,4 @@
-import { Runner } from "@supervisor/sdk";
+import { RunnerInfo as Runner } from "@supervisor/sdk";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
 

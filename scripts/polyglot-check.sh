@@ -34,70 +34,71 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---------------------------------------------------------------- install ---
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-has_candidate() {
-  local c
-  c="$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
-  [[ -n "$c" && "$c" != "(none)" ]]
-}
 
 SUDO=()
-if [[ $EUID -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
-fi
+if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
 apt_get() {
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -qq -y \
     -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 "$@"
 }
 
-APT_UPDATED=0
-# ensure LANG PKG...: echoes nothing and returns 0 when all are installed
-# (installing what is missing); returns 2 with SKIP_REASON set when some
-# package has no apt candidate; dies on any other install failure.
-SKIP_REASON=""
-ensure() {
-  local lang="$1"; shift
-  local missing=() p
-  for p in "$@"; do installed "$p" || missing+=("$p"); done
-  [[ ${#missing[@]} -eq 0 ]] && return 0
-  if ! command -v apt-get >/dev/null 2>&1; then
-    SKIP_REASON="$lang: apt-get not available to install ${missing[*]}"
-    return 2
-  fi
-  if [[ $EUID -ne 0 && ${#SUDO[@]} -eq 0 ]]; then
-    die "$lang: need root (or sudo) to apt-get install ${missing[*]}"
-  fi
-  if [[ $APT_UPDATED -eq 0 ]]; then
-    log "apt-get update (missing: ${missing[*]})"
-    apt_get update >/dev/null || die "apt-get update failed"
-    APT_UPDATED=1
-  fi
-  local none=()
-  for p in "${missing[@]}"; do has_candidate "$p" || none+=("$p"); done
-  if [[ ${#none[@]} -gt 0 ]]; then
-    SKIP_REASON="$lang: no apt candidate for ${none[*]}"
-    return 2
-  fi
-  log "apt-get install ${missing[*]}"
-  local aptlog; aptlog="$(mktemp)"
-  if ! apt_get install --no-install-recommends "${missing[@]}" >"$aptlog" 2>&1; then
-    cat "$aptlog" >&2; rm -f "$aptlog"
-    die "$lang: apt-get install ${missing[*]} failed"
-  fi
-  rm -f "$aptlog"
+# missing LANG PKG...: appends LANG's uninstalled packages to MISSING_<LANG>.
+missing() {
+  local lang="$1" p; shift
+  local -n acc="MISSING_$lang"
+  for p in "$@"; do installed "$p" || acc+=("$p"); done
 }
 
 t0="$(now)"
 DO_PY=1; DO_GO=1; PY_RESULT=skipped; GO_RESULT=skipped
-rc=0; ensure common "${COMMON_PKGS[@]}" || rc=$?
-if [[ $rc -eq 2 ]]; then
-  echo "SKIP: python and go: $SKIP_REASON"
-  log "python skipped, go skipped"
-  exit 0
+MISSING_common=(); MISSING_python=(); MISSING_go=()
+missing common "${COMMON_PKGS[@]}"
+missing python "${PY_PKGS[@]}"
+missing go "${GO_PKGS[@]}"
+ALL_MISSING=("${MISSING_common[@]}" "${MISSING_python[@]}" "${MISSING_go[@]}")
+
+if [[ ${#ALL_MISSING[@]} -gt 0 ]]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    # Not a Debian-like machine: nothing here can install the toolchains.
+    [[ ${#MISSING_common[@]} -eq 0 ]] || {
+      echo "SKIP: python and go: no apt-get to install ${MISSING_common[*]}"
+      log "python skipped, go skipped"; exit 0; }
+    [[ ${#MISSING_python[@]} -eq 0 ]] || { echo "SKIP: python: no apt-get to install ${MISSING_python[*]}"; DO_PY=0; }
+    [[ ${#MISSING_go[@]} -eq 0 ]] || { echo "SKIP: go: no apt-get to install ${MISSING_go[*]}"; DO_GO=0; }
+  else
+    [[ $EUID -eq 0 || ${#SUDO[@]} -gt 0 ]] || die "need root (or sudo) to apt-get install ${ALL_MISSING[*]}"
+    log "apt-get update (missing: ${ALL_MISSING[*]})"
+    apt_get update >/dev/null || die "apt-get update failed"
+    no_candidate() {  # echoes the packages among "$@" that apt cannot install
+      local p c
+      for p in "$@"; do
+        c="$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
+        [[ -n "$c" && "$c" != "(none)" ]] || echo "$p"
+      done
+    }
+    none="$(no_candidate "${MISSING_common[@]}" | xargs)"
+    if [[ -n "$none" ]]; then
+      echo "SKIP: python and go: no apt candidate for $none"
+      log "python skipped, go skipped"; exit 0
+    fi
+    TO_INSTALL=("${MISSING_common[@]}")
+    none="$(no_candidate "${MISSING_python[@]}" | xargs)"
+    if [[ -n "$none" ]]; then echo "SKIP: python: no apt candidate for $none"; DO_PY=0
+    else TO_INSTALL+=("${MISSING_python[@]}"); fi
+    none="$(no_candidate "${MISSING_go[@]}" | xargs)"
+    if [[ -n "$none" ]]; then echo "SKIP: go: no apt candidate for $none"; DO_GO=0
+    else TO_INSTALL+=("${MISSING_go[@]}"); fi
+    if [[ ${#TO_INSTALL[@]} -gt 0 ]]; then
+      log "apt-get install ${TO_INSTALL[*]}"
+      aptlog="$(mktemp)"
+      if ! apt_get install --no-install-recommends "${TO_INSTALL[@]}" >"$aptlog" 2>&1; then
+        cat "$aptlog" >&2; rm -f "$aptlog"
+        die "apt-get install ${TO_INSTALL[*]} failed"
+      fi
+      rm -f "$aptlog"
+    fi
+  fi
 fi
-rc=0; ensure python "${PY_PKGS[@]}" || rc=$?
-if [[ $rc -eq 2 ]]; then echo "SKIP: $SKIP_REASON"; DO_PY=0; fi
-rc=0; ensure go "${GO_PKGS[@]}" || rc=$?
-if [[ $rc -eq 2 ]]; then echo "SKIP: $SKIP_REASON"; DO_GO=0; fi
 t1="$(now)"
 log "toolchain ready in $(secs "$t0" "$t1")s"
 

@@ -80,7 +80,7 @@ export function createSubprocessExecutor(options: SubprocessOptions = {}): Execu
           ctx.signal.removeEventListener("abort", onAbort);
           // Leave no stragglers: the group may outlive its leader.
           if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
-          if (spawnError && code === null && signal === null) {
+          if (spawnError) {
             resolve({ outcome: "failed", error: `spawn ${spec.command}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}` });
           } else if (stoppedFor) {
             resolve({ outcome: stoppedFor, exitCode: code ?? undefined, error: signal ? `stopped by ${signal}` : undefined });

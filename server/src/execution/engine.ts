@@ -290,8 +290,8 @@ export class ExecutionEngine {
   // ---- runner protocol ----
 
   /**
-   * A runner said hello. A known name keeps its id; a live older connection
-   * of the same name is replaced. Runs it reports and still owns are kept,
+   * A runner said hello: it is welcomed at once. A known name keeps its id; a
+   * live older connection of the same name is replaced. Runs it reports and still owns are kept,
    * runs it reports but does not own are canceled, runs it owns but did not
    * report are lost.
    */
@@ -314,6 +314,8 @@ export class ExecutionEngine {
     session.draining = false;
     session.lastSeenMs = nowMs;
     this.renewLease(session);
+    // Welcome first: everything else the runner hears on this stream comes after it.
+    channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     const reported = new Set(hello.activeRunIds);
     for (const runId of reported) {
       if (!session.runs.has(runId)) channel.send({ message: { $case: "cancel", value: { runId, reason: "the supervisor no longer assigns this run to you" } } });

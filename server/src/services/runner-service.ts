@@ -54,24 +54,26 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       const helloTimer = setTimeout(() => fail(protocolViolation("no hello within the time allowed")), deps.helloTimeoutMs ?? 10_000);
       if (shutdown.aborted) return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
 
+      // Messages that arrive after the welcome but before the hello's bookkeeping is committed wait here, in order.
+      const backlog: ConnectRequest[] = [];
+      const handle = (request: ConnectRequest) => {
+        if (request.message?.$case === "hello") return fail(protocolViolation("hello may only be sent once per connection"));
+        engine.onMessage(session!, request).catch((error: unknown) => log(`runner ${session?.name}: handling a message failed`, error));
+      };
       call.on("data", (request: ConnectRequest) => {
         if (ended) return;
-        if (!session) {
-          if (helloing) return fail(protocolViolation("the first message must be hello, alone, before anything else"));
-          if (request.message?.$case !== "hello") return fail(protocolViolation("the first message must be hello"));
-          const hello = request.message.value;
-          helloing = (async () => {
-            validateHello(hello);
-            clearTimeout(helloTimer);
-            const welcomed = await engine.hello(hello, channel);
-            if (ended) return engine.disconnected(welcomed, channel);
-            session = welcomed;
-            call.write({ message: { $case: "welcome", value: { runnerId: welcomed.id, ...engine.welcome } } });
-          })().catch(fail);
-          return;
-        }
-        if (request.message?.$case === "hello") return fail(protocolViolation("hello may only be sent once per connection"));
-        engine.onMessage(session, request).catch((error: unknown) => log(`runner ${session?.name}: handling a message failed`, error));
+        if (session) return handle(request);
+        if (helloing) return void backlog.push(request);
+        if (request.message?.$case !== "hello") return fail(protocolViolation("the first message must be hello"));
+        const hello = request.message.value;
+        helloing = (async () => {
+          validateHello(hello);
+          clearTimeout(helloTimer);
+          const welcomed = await engine.hello(hello, channel);
+          if (ended) return engine.disconnected(welcomed, channel);
+          session = welcomed;
+          for (const queued of backlog.splice(0)) handle(queued);
+        })().catch(fail);
       });
       const onGone = () => {
         clearTimeout(helloTimer);

@@ -10,3 +10,8 @@ export { Duration } from "./gen/google/protobuf/duration.js";
 export * from "./executors/index.js";
 export * from "./runner.js";
 export * from "./backoff.js";
+export * from "./client.js";
+export * from "./informer.js";
+export * from "./retry.js";
+export * from "./call.js";
+export { subprocess, embedded, wasm, duration } from "./specs.js";

@@ -1,9 +1,8 @@
 import { Option, type Command } from "commander";
 import { Runner } from "@supervisor/sdk";
 import { hostname } from "node:os";
+import { DEFAULT_ADDRESS } from "./connection.js";
 import { stopOnSignals } from "./serve.js";
-
-export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
 /** `--label k=v` (repeatable) into a map. */
 export function collectLabel(value: string, previous: Record<string, string> = {}): Record<string, string> {

@@ -22,16 +22,18 @@ const outputNotFound = (taskId: string, attempt: number) =>
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
 /** Live events for one task, buffered while the stream replays; bounded. */
+type FollowEvent = RunEvent | { kind: "taskEnded" };
+
 class EventQueue {
-  items: RunEvent[] = [];
+  items: FollowEvent[] = [];
   overflowed = false;
   private wake?: () => void;
-  push(event: RunEvent) {
+  push(event: FollowEvent) {
     if (this.items.length >= MAX_LAG_EVENTS) this.overflowed = true;
     else this.items.push(event);
     this.wake?.();
   }
-  async next(signal: AbortSignal): Promise<RunEvent | undefined> {
+  async next(signal: AbortSignal): Promise<FollowEvent | undefined> {
     while (this.items.length === 0 && !this.overflowed && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -64,6 +66,12 @@ export async function* streamTaskOutput(
   if (!task) throw taskNotFound(request.taskId);
   const queue = new EventQueue();
   const unsubscribe = request.follow ? engine.outputs.subscribe(task.id, (event) => queue.push(event)) : undefined;
+  // A task that ends before the awaited attempt starts (canceled while pending) ends the follow.
+  const unsubscribeTask = request.follow
+    ? store.onCommit((changes) => {
+        for (const change of changes) if (change.task.id === task.id && isTerminal(change.task.status!.phase)) queue.push({ kind: "taskEnded" });
+      })
+    : undefined;
   try {
     let row = getRunByAttempt(store.db, task.id, request.attempt);
     if (!request.follow) {
@@ -78,7 +86,7 @@ export async function* streamTaskOutput(
       // Wait for the attempt to start.
       while (!run) {
         const event = await queue.next(signal);
-        if (!event) return;
+        if (!event || event.kind === "taskEnded") return;
         if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt)) run = event.run;
       }
       row = getRunByAttempt(store.db, task.id, run.attempt);
@@ -109,6 +117,7 @@ export async function* streamTaskOutput(
     }
   } finally {
     unsubscribe?.();
+    unsubscribeTask?.();
   }
 }
 

@@ -1,0 +1,38 @@
+import { status } from "@grpc/grpc-js";
+import { jitteredDelayMs, sleep, type RetryBackoff } from "./backoff.js";
+import { SupervisorError } from "./errors.js";
+import { ErrorReason } from "./reasons.js";
+
+export interface RetryPolicy extends RetryBackoff {
+  /** Attempts in all, the first included. 1 = no retry. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
+
+const RETRYABLE_CODES = new Set([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.DEADLINE_EXCEEDED]);
+/** RESOURCE_EXHAUSTED reasons that will not clear up by retrying in a moment. */
+const NOT_TRANSIENT = new Set<string>([ErrorReason.SLOT_QUEUE_FULL, ErrorReason.WATCH_TOO_SLOW, ErrorReason.OUTPUT_TOO_SLOW]);
+
+/** Only transport-level trouble is retried, and only on calls that are safe to repeat. */
+export function isRetryable(error: SupervisorError): boolean {
+  return RETRYABLE_CODES.has(error.code) && !NOT_TRANSIENT.has(error.reason);
+}
+
+/**
+ * Runs an idempotent call with capped, jittered backoff between attempts;
+ * honours the server's RetryInfo and the caller's AbortSignal. Throws a
+ * SupervisorError.
+ */
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (thrown) {
+      const error = SupervisorError.from(thrown);
+      if (n >= policy.maxAttempts || !isRetryable(error) || signal?.aborted) throw error;
+      await sleep(Math.max(error.retryDelayMs ?? 0, jitteredDelayMs(policy, n)), signal);
+      if (signal?.aborted) throw error;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { Run, RunPhase, RunnerState, Task, TaskPhase, runPhaseToJSON, runnerStateToJSON, taskPhaseToJSON, type RunnerInfo } from "@supervisor/sdk";
+import { Runner as RunnerMessage } from "@supervisor/sdk/gen/supervisor/v1/runner";
+
+const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const paint = (code: number, text: string) => (useColor() ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+const PHASE_COLOR: Partial<Record<TaskPhase, number>> = {
+  [TaskPhase.TASK_PHASE_PENDING]: 33,
+  [TaskPhase.TASK_PHASE_RUNNING]: 36,
+  [TaskPhase.TASK_PHASE_SUCCEEDED]: 32,
+  [TaskPhase.TASK_PHASE_FAILED]: 31,
+  [TaskPhase.TASK_PHASE_TIMEOUT]: 31,
+  [TaskPhase.TASK_PHASE_EXHAUSTED]: 31,
+  [TaskPhase.TASK_PHASE_CANCELED]: 90,
+};
+
+/** "SUCCEEDED", coloured by outcome on a terminal. */
+export const phaseName = (phase: TaskPhase) => paint(PHASE_COLOR[phase] ?? 0, taskPhaseToJSON(phase).replace("TASK_PHASE_", ""));
+export const runPhaseName = (phase: RunPhase) => runPhaseToJSON(phase).replace("RUN_PHASE_", "");
+export const runnerStateName = (state: RunnerState) => runnerStateToJSON(state).replace("RUNNER_STATE_", "");
+
+/** "3s", "5m", "2h", "4d" since `time`. */
+export function age(time: Date | undefined, nowMs = Date.now()): string {
+  if (!time) return "-";
+  const seconds = Math.max(0, Math.round((nowMs - time.getTime()) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  return `${Math.round(seconds / 86_400)}d`;
+}
+
+const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** Left-aligned columns, two spaces apart; colours do not upset the alignment. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell).length))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+export function describeCommand(task: Task): string {
+  const exec = task.spec?.exec;
+  if (exec?.$case === "subprocess") return [exec.value.command, ...exec.value.args].join(" ");
+  if (exec?.$case === "embedded") return `embedded:${exec.value.handler}`;
+  if (exec?.$case === "wasm") return `wasm:${exec.value.modulePath}`;
+  return "-";
+}
+
+export const taskRow = (task: Task): string[] => [
+  task.id,
+  phaseName(task.status!.phase),
+  task.status!.reason || "-",
+  String(task.status!.attempt),
+  task.spec!.slot || "-",
+  age(task.createTime),
+  describeCommand(task).slice(0, 60),
+];
+export const TASK_HEADER = ["ID", "PHASE", "REASON", "ATTEMPT", "SLOT", "AGE", "COMMAND"];
+
+export const runRow = (run: Run): string[] => [
+  String(run.attempt),
+  run.id,
+  runPhaseName(run.phase),
+  run.exitCode === undefined ? "-" : String(run.exitCode),
+  run.runnerName,
+  String(run.outputBytes) + (run.outputTruncated ? " (truncated)" : ""),
+  run.error || "-",
+];
+export const RUN_HEADER = ["ATTEMPT", "RUN", "PHASE", "EXIT", "RUNNER", "OUTPUT", "ERROR"];
+
+export const runnerRow = (runner: RunnerInfo): string[] => [
+  runner.id,
+  runner.name,
+  runnerStateName(runner.state),
+  `${runner.running}/${runner.capacity}`,
+  Object.entries(runner.labels).map(([k, v]) => `${k}=${v}`).join(",") || "-",
+  runner.kinds.join(","),
+  age(runner.lastHeartbeatTime),
+];
+export const RUNNER_HEADER = ["ID", "NAME", "STATE", "RUNNING", "LABELS", "KINDS", "SEEN"];
+
+/** Proto JSON (int64 as strings, enums by name), one object per line. */
+export const json = {
+  task: (task: Task) => JSON.stringify(Task.toJSON(task)),
+  run: (run: Run) => JSON.stringify(Run.toJSON(run)),
+  runner: (runner: RunnerInfo) => JSON.stringify(RunnerMessage.toJSON(runner)),
+};

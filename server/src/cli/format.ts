@@ -1,5 +1,6 @@
-import { Run, RunPhase, RunnerState, Task, TaskPhase, runPhaseToJSON, runnerStateToJSON, taskPhaseToJSON, type RunnerInfo } from "@supervisor/sdk";
+import { Run, RunPhase, RunnerState, Task, TaskPhase, WatchTasksResponse, runPhaseToJSON, runnerStateToJSON, taskPhaseToJSON, type RunnerInfo } from "@supervisor/sdk";
 import { Runner as RunnerMessage } from "@supervisor/sdk/gen/supervisor/v1/runner";
+import { protoJson } from "./proto-json.js";
 
 const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const paint = (code: number, text: string) => (useColor() ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -80,9 +81,10 @@ export const runnerRow = (runner: RunnerInfo): string[] => [
 ];
 export const RUNNER_HEADER = ["ID", "NAME", "STATE", "RUNNING", "LABELS", "KINDS", "SEEN"];
 
-/** Proto JSON (int64 as strings, enums by name), one object per line. */
+/** Canonical proto JSON (as buf curl prints it), one object per line. */
 export const json = {
-  task: (task: Task) => JSON.stringify(Task.toJSON(task)),
-  run: (run: Run) => JSON.stringify(Run.toJSON(run)),
-  runner: (runner: RunnerInfo) => JSON.stringify(RunnerMessage.toJSON(runner)),
+  task: (task: Task) => JSON.stringify(protoJson("supervisor.v1.Task", Task.encode, task)),
+  run: (run: Run) => JSON.stringify(protoJson("supervisor.v1.Run", Run.encode, run)),
+  runner: (runner: RunnerInfo) => JSON.stringify(protoJson("supervisor.v1.Runner", RunnerMessage.encode, runner)),
+  event: (event: WatchTasksResponse) => JSON.stringify(protoJson("supervisor.v1.WatchTasksResponse", WatchTasksResponse.encode, event)),
 };

@@ -99,7 +99,7 @@ export function registerTaskCommands(program: Command): void {
         for await (const event of client.watch({ filter: filterFrom(options), sinceRevision: Number(options.since ?? 0), sendInitial: options.initial, signal: interrupt.signal })) {
           if (event.type === EventType.EVENT_TYPE_BOOKMARK) continue;
           const task = event.task!;
-          if (options.json) process.stdout.write(JSON.stringify({ type: eventTypeToJSON(event.type), revision: String(event.revision), task: JSON.parse(json.task(task)) }) + "\n");
+          if (options.json) process.stdout.write(json.event(event) + "\n");
           else process.stdout.write(`${String(event.revision).padStart(6)}  ${eventTypeToJSON(event.type).replace("EVENT_TYPE_", "").padEnd(8)}  ${task.id}  ${phaseName(task.status!.phase)}  ${task.status!.reason}\n`);
         }
         return EXIT.OK;

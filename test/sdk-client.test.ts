@@ -1,0 +1,158 @@
+import { status } from "@grpc/grpc-js";
+import {
+  ErrorReason,
+  EventType,
+  Runner,
+  RunnerState,
+  SupervisorClient,
+  SupervisorError,
+  TaskPhase,
+  embedded,
+  subprocess,
+  type Task,
+} from "@supervisor/sdk";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../server/src/config.js";
+import { silentLogger } from "../server/src/log.js";
+import { startServer } from "../server/src/server.js";
+import { expectError } from "./helpers/grpc.js";
+import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe("SupervisorClient", () => {
+  let server: TestServer;
+  let client: SupervisorClient;
+  let runner: Runner;
+  beforeAll(async () => {
+    server = await startTestServer();
+    client = new SupervisorClient({ address: server.address });
+    runner = new Runner({ address: server.address, name: "sdk-runner", labels: { sdk: "yes" }, capacity: 4, log: () => {} });
+    runner.handle("greet", (payload) => ({ greeting: `hello ${payload.name}` }));
+    await runner.start();
+  });
+  afterAll(async () => {
+    await runner.stop();
+    client.close();
+    await server.close();
+  });
+
+  it("submit generates a request id, so a repeated submit is the same task", async () => {
+    const task = await client.submit(subprocess("echo", ["hi"], { labels: { sdk: "submit" } }));
+    expect(task.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await client.submit(subprocess("echo", ["hi"], { labels: { sdk: "submit" } }), { requestId: task.requestId });
+    expect(again.id).toBe(task.id);
+  });
+
+  it("submitBatch, get, waitFor, listRuns and output work together", async () => {
+    const [a, b] = await client.submitBatch([subprocess("echo", ["a"]), embedded("greet", { name: "sdk" })]);
+    expect((await client.get(a!.id)).id).toBe(a!.id);
+    const doneA = await client.waitFor(a!.id);
+    const doneB = await client.waitFor(b!.id);
+    expect([doneA.status!.phase, doneB.status!.phase]).toEqual([TaskPhase.TASK_PHASE_SUCCEEDED, TaskPhase.TASK_PHASE_SUCCEEDED]);
+    const [run] = await client.listRuns(b!.id);
+    expect(run!.result).toEqual({ greeting: "hello sdk" });
+    const chunks: string[] = [];
+    for await (const event of client.output(a!.id)) if (event.event?.$case === "chunk") chunks.push(event.event.value.data.toString());
+    expect(chunks.join("")).toBe("a\n");
+  });
+
+  it("list iterates every page; listPage returns one", async () => {
+    await client.submitBatch(Array.from({ length: 7 }, (_, i) => subprocess("true", [], { labels: { sdk: "list", n: String(i) } })));
+    const page = await client.listPage({ filter: { labelSelector: "sdk=list" }, pageSize: 3 });
+    expect(page.tasks).toHaveLength(3);
+    expect(page.nextPageToken).not.toBe("");
+    const all: Task[] = [];
+    for await (const task of client.list({ labelSelector: "sdk=list" }, { pageSize: 3 })) all.push(task);
+    expect(all.map((t) => t.spec!.labels.n)).toEqual(["6", "5", "4", "3", "2", "1", "0"]);
+  });
+
+  it("cancel, listRunners and drain", async () => {
+    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }));
+    expect((await client.cancel(task.id, "changed my mind")).status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
+    const runners = await client.listRunners({ labelSelector: "sdk=yes" });
+    expect(runners.map((r) => r.name)).toEqual(["sdk-runner"]);
+    const extra = new Runner({ address: server.address, name: "sdk-drained", labels: { sdk: "drain" }, log: () => {} });
+    const id = await extra.start();
+    const drained = await client.drain(id);
+    expect(drained.name).toBe("sdk-drained");
+    expect(drained.state).toBe(RunnerState.RUNNER_STATE_DRAINING);
+    for (let i = 0; i < 100 && !extra.draining; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(extra.draining).toBe(true); // the runner heard it too
+    await extra.stop();
+  });
+
+  it("errors are SupervisorErrors with code and reason", async () => {
+    const error = await client.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SupervisorError);
+    expect((error as SupervisorError).reason).toBe(ErrorReason.TASK_NOT_FOUND);
+    await expectError(client.submit(subprocess("", [])), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+  });
+
+  it("waitFor stops when its signal aborts", async () => {
+    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }));
+    const controller = new AbortController();
+    const waiting = client.waitFor(task.id, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await expect(waiting).rejects.toBeInstanceOf(SupervisorError);
+  });
+
+  it("the informer converges to a fresh list under churn", async () => {
+    const events: string[] = [];
+    const informer = client.informer({ labelSelector: "sdk=informer" }, { onAdd: () => events.push("add"), onUpdate: () => events.push("update"), onDelete: () => events.push("delete") });
+    await informer.synced;
+    const tasks = await client.submitBatch(Array.from({ length: 10 }, () => subprocess("true", [], { labels: { sdk: "informer" } })));
+    for (const task of tasks.slice(0, 3)) await client.cancel(task.id).catch(() => undefined);
+    await Promise.all(tasks.map((t) => client.waitFor(t.id)));
+    const fresh = new Map<string, Task>();
+    for await (const task of client.list({ labelSelector: "sdk=informer" })) fresh.set(task.id, task);
+    for (let i = 0; i < 200 && JSON.stringify([...informer.tasks.values()].map((t) => t.revision).sort()) !== JSON.stringify([...fresh.values()].map((t) => t.revision).sort()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the last events may still be on their way (bounded)
+    }
+    expect(informer.tasks).toEqual(fresh);
+    expect(events.filter((e) => e === "add")).toHaveLength(10);
+    await informer.stop();
+  });
+});
+
+describe("SupervisorClient across server restarts", () => {
+  it("retries a submit until a server comes up, and watch resumes after a restart with no gap", async () => {
+    const dir = tempDir();
+    const listen = `127.0.0.1:${await freePort()}`;
+    const config = loadConfig({ flags: { listen, db: join(dir, "sdk.db"), shutdownGracePeriod: "1s" } });
+    const client = new SupervisorClient({ address: listen, retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } });
+    // Nothing listens yet: the submit is retried (UNAVAILABLE) until the server is up.
+    const submitted = client.submit(subprocess("true", []));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let running = await startServer(config, silentLogger);
+    const first = await submitted;
+
+    const seen: number[] = [];
+    const controller = new AbortController();
+    const watching = (async () => {
+      for await (const event of client.watch({ sinceRevision: first.revision, signal: controller.signal })) {
+        if (event.type !== EventType.EVENT_TYPE_BOOKMARK) seen.push(event.revision);
+        if (seen.length === 4) controller.abort();
+      }
+    })();
+    await client.submit(subprocess("true", []));
+    await client.submit(subprocess("true", []));
+    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await running.shutdown();
+    running = await startServer(config, silentLogger);
+    await client.submit(subprocess("true", []));
+    await client.submit(subprocess("true", []));
+    await watching;
+    expect(seen).toEqual([first.revision + 1, first.revision + 2, first.revision + 3, first.revision + 4]);
+    client.close();
+    await running.shutdown();
+  });
+});

@@ -1,0 +1,62 @@
+import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "./helpers/cli.js";
+import { startRunner, type RunnerProcess } from "./helpers/runners.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+const run = promisify(execFile);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe("examples", () => {
+  it("the TypeScript runner and client examples work together", async () => {
+    const env = { ...process.env, SUPERVISOR_ADDR: server.address };
+    const runner = spawn(process.execPath, ["examples/dist/typescript/runner.js"], { cwd: REPO_ROOT, env });
+    await new Promise<void>((resolve, reject) => {
+      runner.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("runner connected") && resolve());
+      runner.on("exit", (code) => reject(new Error(`runner example exited ${code}`)));
+    });
+    try {
+      const { stdout } = await run(process.execPath, ["examples/dist/typescript/client.js"], { cwd: REPO_ROOT, env });
+      expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
+      expect(stdout.match(/TASK_PHASE_SUCCEEDED/g)).toHaveLength(2);
+      expect(stdout).toContain("output: hello from the TypeScript client");
+      expect(stdout).toContain('result: {"width":320,"height":240}');
+      expect(stdout).toContain("listed 2 tasks with example=ts");
+    } finally {
+      const exited = new Promise((resolve) => runner.once("exit", resolve));
+      runner.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+  });
+});
+
+describe("docs/cookbook.md", () => {
+  let runner: RunnerProcess;
+  beforeAll(async () => {
+    runner = await startRunner(server.address, "cookbook-runner");
+  });
+  afterAll(() => runner.stop());
+
+  it("every command in the cookbook runs as written", async () => {
+    const markdown = readFileSync(`${REPO_ROOT}/docs/cookbook.md`, "utf8");
+    const script = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join("\n");
+    // A user's shell: without the npm_* variables `npm test` sets, and with an empty npm user
+    // config (this machine's ~/.npmrc makes npm warn on stderr, which jq would then be fed).
+    const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+    const env = { ...shellEnv, ADDR: server.address, NPM_CONFIG_USERCONFIG: "/dev/null" };
+    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], { cwd: REPO_ROOT, env });
+    expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
+    expect(stdout).toContain("hello\n"); // logs
+    expect(stdout).toContain('"type":"EVENT_TYPE_BOOKMARK"'); // watch went live
+    expect(stdout).toMatch(/TASK_PHASE_(RUNNING|CANCELED)/); // cancel
+    expect(stdout).toContain("not_found\ngoogle.rpc.ErrorInfo"); // error code and its ErrorInfo detail
+    expect(stdout).toContain("cookbook-runner RUNNER_STATE_CONNECTED");
+  });
+});

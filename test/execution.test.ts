@@ -1,4 +1,5 @@
 import {
+  ErrorReason,
   EventType,
   Jitter,
   RestartPolicy,
@@ -10,8 +11,9 @@ import {
   type Task,
   type TaskSpec,
 } from "@supervisor/sdk";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, rpc } from "./helpers/grpc.js";
+import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startRunner, waitForTask, type RunnerProcess } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -124,6 +126,12 @@ describe("attempts", () => {
     expect(ok.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
     expect(bad.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, exitCode: 1, reason: TaskReason.ATTEMPT_FAILED });
     expect((await runsOf(bad.id))[0]).toMatchObject({ phase: RunPhase.RUN_PHASE_FAILED, exitCode: 1 });
+  });
+
+  it("cancel of a task that already succeeded is FAILED_PRECONDITION / TASK_TERMINAL", async () => {
+    const task = await waitForTask(server.tasks, (await submit(subprocessSpec("true", [], where))).id);
+    const error = await expectError(call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "" }), status.FAILED_PRECONDITION, ErrorReason.TASK_TERMINAL);
+    expect(error.metadata).toEqual({ task_id: task.id, phase: "TASK_PHASE_SUCCEEDED" });
   });
 
   it("a command that does not exist fails with the spawn error", async () => {

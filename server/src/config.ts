@@ -36,6 +36,7 @@ export const ConfigSchema = z
     journalMinAge: duration("24h").describe("...and at least this much time"),
     sweepInterval: duration("1m").describe("how often retention and journal compaction run"),
     bookmarkInterval: duration("10s").describe("how often watchers get a BOOKMARK"),
+    groupCommitMaxBatch: count(1000, 100_000).describe("writes that may share one commit (1 = a commit per write: the benchmark baseline)"),
     watchMaxLag: count(10_000, 10_000_000).describe("changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW"),
     slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
     outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
@@ -60,6 +61,7 @@ export interface Config {
   sweepIntervalMs: number;
   bookmarkIntervalMs: number;
   watchMaxLag: number;
+  groupCommitMaxBatch: number;
   slotQueueLimit: number;
   outputCapBytes: number;
   shutdownGracePeriodMs: number;
@@ -80,6 +82,7 @@ function toConfig(parsed: ParsedConfig): Config {
     sweepIntervalMs: parsed.sweepInterval,
     bookmarkIntervalMs: parsed.bookmarkInterval,
     watchMaxLag: parsed.watchMaxLag,
+    groupCommitMaxBatch: parsed.groupCommitMaxBatch,
     slotQueueLimit: parsed.slotQueueLimit,
     outputCapBytes: parsed.outputCapBytes,
     shutdownGracePeriodMs: parsed.shutdownGracePeriod,

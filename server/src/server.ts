@@ -47,7 +47,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const shutdownController = new AbortController();
   const db = openDatabase(config.db, { synchronous: config.synchronous });
   const store = new TaskStore(db, clock);
-  const commits = new GroupCommit(store);
+  const commits = new GroupCommit(store, config.groupCommitMaxBatch);
   const engine = new ExecutionEngine(store, commits, clock, config, log);
   engine.start();
 

@@ -15,3 +15,4 @@ export * from "./informer.js";
 export * from "./retry.js";
 export * from "./call.js";
 export { subprocess, embedded, wasm, duration } from "./specs.js";
+export * from "./signing.js";

@@ -1,4 +1,6 @@
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientDuplexStream } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from "@grpc/grpc-js";
+import type { KeyObject } from "node:crypto";
+import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, sleep, type RetryBackoff } from "./backoff.js";
 import { SupervisorError } from "./errors.js";
 import { EmbeddedRegistry, type EmbeddedHandler } from "./executors/embedded.js";
@@ -32,6 +34,12 @@ export interface RunnerOptions {
   reconnect?: RetryBackoff;
   /** SIGTERM → SIGKILL grace when the supervisor does not say. Default 10 s. */
   gracePeriodMs?: number;
+  /** ed25519 keys that may sign specs ({ keyId: PEM or base64 }); a signed spec is always verified. */
+  trustedKeys?: Record<string, string>;
+  /** Refuse to run any spec that is not signed by a trusted key. */
+  requireSignatures?: boolean;
+  /** Bearer token for the supervisor. */
+  token?: string;
   subprocess?: Executor<SubprocessExec>;
   wasm?: Executor<WasmExec>;
   log?: (line: string) => void;
@@ -70,8 +78,13 @@ export class Runner {
   runnerId = "";
   draining = false;
 
+  private readonly trustedKeys: Map<string, KeyObject>;
+  private readonly metadata = new Metadata();
+
   constructor(private readonly options: RunnerOptions) {
     this.client = new RunnerServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure());
+    this.trustedKeys = trustedKeysFrom(options.trustedKeys ?? {});
+    if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
   }
 
   /** Registers an embedded handler, run for tasks with `embedded{handler: name}`. */
@@ -125,7 +138,7 @@ export class Runner {
   /** One connection, from hello to the end of the stream. Resolves "welcomed" if it got that far. */
   private session(): Promise<"welcomed" | "ended"> {
     return new Promise((resolve, reject) => {
-      const stream = this.client.connect();
+      const stream = this.client.connect(this.metadata);
       let heartbeat: NodeJS.Timeout | undefined;
       let welcomed = false;
       const done = (error?: unknown) => {
@@ -255,6 +268,11 @@ export class Runner {
   }
 
   private dispatch(assign: ConnectResponse_Assign, ctx: Parameters<Executor<unknown>["execute"]>[1]): Promise<ExecutionResult> {
+    // Verify again here: a row changed in the supervisor's database must never run.
+    if (assign.spec && (assign.spec.signature || this.options.requireSignatures)) {
+      const problem = signatureProblem(assign.spec, this.trustedKeys);
+      if (problem) return Promise.resolve({ outcome: "failed", error: `${ErrorReason.SIGNATURE_INVALID}: ${problem}` });
+    }
     const exec = assign.spec?.exec;
     switch (exec?.$case) {
       case "subprocess":

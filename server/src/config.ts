@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { ed25519Key } from "@supervisor/sdk";
 import { parseDurationMs } from "./duration.js";
 
 const duration = (fallback: string) =>
@@ -16,6 +17,37 @@ const duration = (fallback: string) =>
     });
 
 const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Structured settings arrive as JSON text from env and flags; the file gives them as JSON already. */
+const jsonText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "expected JSON" });
+      return z.NEVER;
+    }
+  }, schema);
+
+const boolean = (fallback: boolean) =>
+  z.preprocess((value) => (value === "true" ? true : value === "false" ? false : value), z.boolean()).default(fallback);
+
+export const ROLES = ["client", "runner", "operator", "readonly"] as const;
+export type Role = (typeof ROLES)[number];
+
+const tokenSchema = z
+  .object({
+    /** Who holds it: shown in logs and used for per-client limits. */
+    name: z.string().min(1).max(128),
+    role: z.enum(ROLES),
+    /** Hex SHA-256 of the token (preferred: the token itself never sits in the config). */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits").optional(),
+    /** The token itself (convenient for development). */
+    token: z.string().min(16, "at least 16 characters").optional(),
+  })
+  .strict()
+  .refine((t) => (t.sha256 === undefined) !== (t.token === undefined), "give exactly one of sha256 or token");
 
 /**
  * Every server setting, with its default. Durations are written "15s", "7d"
@@ -41,8 +73,33 @@ export const ConfigSchema = z
     slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
     outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
     shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
+    tokens: jsonText(z.array(tokenSchema).max(10_000)).default([]).describe('bearer tokens, JSON: [{"name","role":"client|runner|operator|readonly","sha256"|"token"}]'),
+    protectHealthAndReflection: boolean(false).describe("require a token for health checks and reflection too"),
+    tlsCert: z.string().optional().describe("server certificate chain (PEM file); with --tls-key enables TLS"),
+    tlsKey: z.string().optional().describe("server private key (PEM file)"),
+    tlsClientCa: z.string().optional().describe("CA (PEM file) that client certificates must chain to: enables mutual TLS"),
+    trustedKeys: jsonText(z.record(z.string().min(1).max(128), z.string().min(1))).default({}).describe('ed25519 public keys that may sign tasks, JSON: {"key-id": "PEM or base64 raw key"}'),
+    requireSignatures: jsonText(z.union([z.boolean(), z.array(z.string().min(1))])).default(false).describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
+    maxStreamsPerClient: count(1000, 1_000_000).describe("open WatchTasks/StreamTaskOutput streams per client"),
+    maxRunnersPerClient: count(1000, 1_000_000).describe("open runner connections per client"),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) ctx.addIssue({ code: "custom", path: ["tlsKey"], message: "--tls-cert and --tls-key go together" });
+    if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: "custom", path: ["tlsClientCa"], message: "mutual TLS needs --tls-cert and --tls-key" });
+    const host = c.listen.slice(0, c.listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+    const loopback = host === "localhost" || host === "::1" || host.startsWith("127.");
+    for (const [keyId, text] of Object.entries(c.trustedKeys)) {
+      try {
+        ed25519Key(text, "public");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", path: ["trustedKeys"], message: `key ${keyId}: ${(error as Error).message}` });
+      }
+    }
+    if (!loopback && c.tokens.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["listen"], message: `refusing to listen on ${c.listen} without authentication: configure tokens (see docs/security.md) or listen on 127.0.0.1` });
+    }
+  });
 
 type ParsedConfig = z.output<typeof ConfigSchema>;
 
@@ -65,6 +122,15 @@ export interface Config {
   slotQueueLimit: number;
   outputCapBytes: number;
   shutdownGracePeriodMs: number;
+  tokens: { name: string; role: Role; sha256?: string; token?: string }[];
+  protectHealthAndReflection: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  trustedKeys: Record<string, string>;
+  requireSignatures: boolean | string[];
+  maxStreamsPerClient: number;
+  maxRunnersPerClient: number;
 }
 
 function toConfig(parsed: ParsedConfig): Config {
@@ -86,6 +152,15 @@ function toConfig(parsed: ParsedConfig): Config {
     slotQueueLimit: parsed.slotQueueLimit,
     outputCapBytes: parsed.outputCapBytes,
     shutdownGracePeriodMs: parsed.shutdownGracePeriod,
+    tokens: parsed.tokens,
+    protectHealthAndReflection: parsed.protectHealthAndReflection,
+    tlsCert: parsed.tlsCert,
+    tlsKey: parsed.tlsKey,
+    tlsClientCa: parsed.tlsClientCa,
+    trustedKeys: parsed.trustedKeys,
+    requireSignatures: parsed.requireSignatures,
+    maxStreamsPerClient: parsed.maxStreamsPerClient,
+    maxRunnersPerClient: parsed.maxRunnersPerClient,
   };
 }
 

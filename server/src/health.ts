@@ -5,7 +5,7 @@ import type { Server } from "@grpc/grpc-js";
 const HEALTH_SERVICES = ["", "supervisor.v1.TaskService", "supervisor.v1.RunnerService"];
 
 /** grpc.health.v1.Health; flip to NOT_SERVING on shutdown so load balancers drain us first. */
-export function addHealth(server: Server): (status: ServingStatus) => void {
+export function addHealth(server: Pick<Server, "addService">): (status: ServingStatus) => void {
   const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((name) => [name, "SERVING"])));
   health.addToServer(server);
   return (status) => {

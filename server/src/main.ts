@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerDev } from "./cli/dev.js";
 import { registerRunner } from "./cli/runner.js";
 import { registerRunnerCommands } from "./cli/runners.js";
@@ -23,5 +24,6 @@ registerRunner(program);
 registerSubmit(program);
 registerTaskCommands(program);
 registerRunnerCommands(program);
+registerCredentialCommands(program);
 
 await program.parseAsync(process.argv);

@@ -31,7 +31,7 @@ export function splitDescriptorSet(bytes: Uint8Array): Uint8Array[] {
  * well-known-type files, and grpcurl/buf curl then fail to resolve any method
  * that uses Timestamp or Duration (grpc-node #2958).
  */
-export function addReflection(server: Server): void {
+export function addReflection(server: Pick<Server, "addService">): void {
   const fileDescriptorProtos = splitDescriptorSet(readFileSync(DESCRIPTOR_SET_PATH));
   const definition = { "supervisor.v1": { fileDescriptorProtos } } as unknown as PackageDefinition;
   new ReflectionService(definition).addToServer(server);

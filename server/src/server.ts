@@ -1,4 +1,8 @@
-import { Server, ServerCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
+import { Authenticator } from "./auth.js";
+import { SignaturePolicy } from "./validation/signature-policy.js";
+import { guarded, type GuardSettings } from "./services/guard.js";
 import { RunnerServiceService, TaskServiceService } from "@supervisor/sdk";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./core/clock.js";
@@ -42,6 +46,14 @@ export interface ServerOptions {
   clock?: Clock;
 }
 
+/** Plain TCP, TLS, or mutual TLS (client certificates required), from the config files. */
+function serverCredentials(config: Config): ServerCredentials {
+  if (!config.tlsCert || !config.tlsKey) return ServerCredentials.createInsecure();
+  const keyPair = { cert_chain: readFileSync(config.tlsCert), private_key: readFileSync(config.tlsKey) };
+  const clientCa = config.tlsClientCa ? readFileSync(config.tlsClientCa) : null;
+  return ServerCredentials.createSsl(clientCa, [keyPair], clientCa !== null);
+}
+
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const shutdownController = new AbortController();
@@ -51,26 +63,39 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const engine = new ExecutionEngine(store, commits, clock, config, log);
   engine.start();
 
+  const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
+  const auth = new Authenticator(config.tokens);
+  const guard: GuardSettings = { auth, log, maxStreamsPerClient: config.maxStreamsPerClient, maxRunnersPerClient: config.maxRunnersPerClient };
+  log(
+    auth.enabled
+      ? `authentication on: ${config.tokens.length} token(s)${config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open"}`
+      : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
+  );
   const server = new Server(SERVER_CHANNEL_OPTIONS);
+  const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) =>
+    server.addService(definition, guarded(definition, handlers, { ...guard, anyRole }));
   const taskHandlers = taskServiceHandlers({
     store,
     commits,
     submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
+    signatures: new SignaturePolicy(config.trustedKeys, config.requireSignatures),
     watch: { bookmarkIntervalMs: config.bookmarkIntervalMs, maxLagChanges: config.watchMaxLag },
     engine,
     log,
     shutdown: shutdownController.signal,
   });
-  server.addService(TaskServiceService, withUnimplemented(TaskServiceService, taskHandlers, log));
+  addGuarded(TaskServiceService, withUnimplemented(TaskServiceService, taskHandlers, log));
   const runnerHandlers = runnerServiceHandlers({ store, engine, log, shutdown: shutdownController.signal });
-  server.addService(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
-  const setHealth = addHealth(server);
-  addReflection(server);
+  addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
+  // Health and reflection stay open unless configured otherwise; then any valid token will do.
+  const infrastructure = config.protectHealthAndReflection ? { addService: (d: ServiceDefinition, h: UntypedServiceImplementation) => addGuarded(d, h, true) } : server;
+  const setHealth = addHealth(infrastructure);
+  addReflection(infrastructure);
 
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
+      server.bindAsync(config.listen, credentials, (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),
       );
     });

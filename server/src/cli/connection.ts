@@ -24,11 +24,14 @@ export function addConnectionOptions(command: Command): Command {
     .option("--json", "machine-readable output (proto JSON, one object per line)");
 }
 
+/** TLS material from --tls-ca (and --tls-cert/--tls-key for mutual TLS); undefined = plaintext. */
+export function tlsFrom(options: ConnectionOptions): { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  if (!options.tlsCa) return undefined;
+  return { ca: readFileSync(options.tlsCa), cert: options.tlsCert ? readFileSync(options.tlsCert) : undefined, key: options.tlsKey ? readFileSync(options.tlsKey) : undefined };
+}
+
 export function connect(options: ConnectionOptions): SupervisorClient {
-  const tls = options.tlsCa
-    ? { ca: readFileSync(options.tlsCa), cert: options.tlsCert ? readFileSync(options.tlsCert) : undefined, key: options.tlsKey ? readFileSync(options.tlsKey) : undefined }
-    : undefined;
-  return new SupervisorClient({ address: options.addr, token: options.token, tls, retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 } });
+  return new SupervisorClient({ address: options.addr, token: options.token, tls: tlsFrom(options), retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 } });
 }
 
 /** Exit codes scripts can rely on. */

@@ -6,6 +6,7 @@ import {
   TaskPhase,
   Trigger,
   duration,
+  signSpec,
   subprocess,
   type RunnerSelector,
   type SupervisorClient,
@@ -14,7 +15,8 @@ import {
 import { parseLabelSelector } from "../core/selector.js";
 import { action, addConnectionOptions, connect, EXIT, type ConnectionOptions } from "./connection.js";
 import { json, phaseName } from "./format.js";
-import { collectLabel } from "./runner.js";
+import { collectLabel, splitKeyValue } from "./runner.js";
+import { readFileSync } from "node:fs";
 
 const RESTART = { never: RestartPolicy.RESTART_POLICY_NEVER, "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE, always: RestartPolicy.RESTART_POLICY_ALWAYS };
 const ADMISSION = { drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING, queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE, replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE };
@@ -40,6 +42,7 @@ interface SubmitOptions extends ConnectionOptions {
   env: Record<string, string>;
   cwd?: string;
   requestId?: string;
+  signKey?: string;
   wait?: boolean;
 }
 
@@ -93,10 +96,11 @@ export function registerSubmit(program: Command): void {
       .option("--env <key=value>", "environment variable for the program (repeatable)", collectLabel, {})
       .option("--cwd <dir>", "working directory on the runner")
       .option("--request-id <id>", "idempotency key (default: generated)")
+      .option("--sign-key <id=file>", "sign the spec with this ed25519 private key (PEM), under key id `id`")
       .option("--wait", "stream the output, wait for the end, exit with the task's exit code"),
   ).action(
     action(async (command: string, args: string[], options: SubmitOptions) => {
-      const spec = subprocess(command, args, {
+      const unsigned = subprocess(command, args, {
         env: options.env,
         workingDir: options.cwd ?? "",
         slot: options.slot ?? "",
@@ -109,6 +113,11 @@ export function registerSubmit(program: Command): void {
         priority: options.priority ? Number(options.priority) : 0,
         trigger: Trigger.TRIGGER_CLI,
       });
+      let spec = unsigned;
+      if (options.signKey) {
+        const { key, path } = splitKeyValue(options.signKey, "--sign-key");
+        spec = signSpec(unsigned, key, readFileSync(path, "utf8"));
+      }
       const client = connect(options);
       try {
         const task = await client.submit(spec, { requestId: options.requestId });

@@ -7,6 +7,7 @@ import type { TaskStore } from "../store/task-store.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateBatch, validateFilter, validateSubmit, validateTaskId } from "../validation/requests.js";
 import { invalidArgument } from "../errors.js";
+import type { SignaturePolicy } from "../validation/signature-policy.js";
 import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
@@ -18,6 +19,7 @@ export interface TaskServiceDeps {
   store: TaskStore;
   commits: GroupCommit;
   submit: SubmitSettings;
+  signatures: SignaturePolicy;
   watch: WatchSettings;
   engine: ExecutionEngine;
   log: Logger;
@@ -31,11 +33,13 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   return {
     submitTask: unary(log, shutdown, async (request) => {
       const { spec, requestId } = validateSubmit(request);
+      deps.signatures.check(spec);
       return { task: await commits.run(() => submitTask(store, spec, requestId, submitSettings)) };
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
       const submits = validateBatch(request);
+      submits.forEach(({ spec }, index) => deps.signatures.check(spec, `requests[${index}].spec`));
       // One savepoint for the whole batch: the first refusal undoes every submit of it.
       const tasks = await commits.run(() =>
         submits.map(({ spec, requestId }, index) => {

@@ -463,8 +463,8 @@ export interface TaskSpec {
   /** Who created the task. Unspecified = API. */
   trigger: Trigger;
   /**
-   * Optional ed25519 signature over the spec's canonical bytes (see
-   * SpecSignature). Required when the server is configured to require it.
+   * Optional ed25519 signature over the spec's exec (see SpecSignature).
+   * Required when the server is configured to require it for this slot.
    */
   signature?: SpecSignature | undefined;
 }
@@ -570,8 +570,13 @@ export interface LabelSelectorRequirement {
 }
 
 /**
- * An ed25519 signature over a spec. The signed bytes are the spec encoded
- * with the protobuf deterministic encoding after clearing `signature`.
+ * An ed25519 signature over what a spec executes. The signed bytes are the
+ * full type name of the chosen exec message and a newline
+ * ("supervisor.v1.SubprocessExec\n", "supervisor.v1.EmbeddedExec\n" or
+ * "supervisor.v1.WasmExec\n") followed by that message in the deterministic
+ * protobuf encoding (map entries, and Struct fields, sorted by key). The rest
+ * of the spec is not covered: the server fills in its defaults. The server
+ * verifies on submit and the runner again before it executes.
  */
 export interface SpecSignature {
   /** Which trusted public key (server configuration) verifies it. */

@@ -1,0 +1,21 @@
+import type { Role } from "../config.js";
+
+const TASK = "supervisor.v1.TaskService/";
+const RUNNER = "supervisor.v1.RunnerService/";
+
+const READ_TASKS = ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns"].map((m) => TASK + m);
+const WRITE_TASKS = ["SubmitTask", "BatchSubmitTasks", "CancelTask"].map((m) => TASK + m);
+
+/** What each role may call ("*" = every method). Health and reflection are decided separately. */
+const ALLOWED: Record<Role, ReadonlySet<string> | "*"> = {
+  client: new Set([...READ_TASKS, ...WRITE_TASKS]),
+  runner: new Set([RUNNER + "Connect"]),
+  operator: "*",
+  readonly: new Set([...READ_TASKS, RUNNER + "ListRunners"]),
+};
+
+/** `method` is the full path without the leading slash, e.g. "supervisor.v1.TaskService/SubmitTask". */
+export function roleMayCall(role: Role, method: string): boolean {
+  const allowed = ALLOWED[role];
+  return allowed === "*" || allowed.has(method);
+}

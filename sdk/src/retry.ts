@@ -11,8 +11,8 @@ export interface RetryPolicy extends RetryBackoff {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, multiplier: 2 };
 
 const RETRYABLE_CODES = new Set([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.DEADLINE_EXCEEDED]);
-/** RESOURCE_EXHAUSTED reasons that will not clear up by retrying in a moment. */
-const NOT_TRANSIENT = new Set<string>([ErrorReason.SLOT_QUEUE_FULL, ErrorReason.WATCH_TOO_SLOW, ErrorReason.OUTPUT_TOO_SLOW]);
+/** RESOURCE_EXHAUSTED reasons that will not clear up by retrying in a moment (the caller must act). */
+const NOT_TRANSIENT = new Set<string>([ErrorReason.SLOT_QUEUE_FULL, ErrorReason.WATCH_TOO_SLOW, ErrorReason.OUTPUT_TOO_SLOW, ErrorReason.TOO_MANY_STREAMS]);
 
 /** Only transport-level trouble is retried, and only on calls that are safe to repeat. */
 export function isRetryable(error: SupervisorError): boolean {

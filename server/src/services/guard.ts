@@ -49,8 +49,10 @@ export function guarded(definition: ServiceDefinition, handlers: UntypedServiceI
   const { streams, runners } = counters.get(auth)!;
   const wrapped: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(definition)) {
-    const handler = handlers[key] as ((...args: unknown[]) => unknown) | undefined;
-    if (!handler) continue;
+    // proto-loader definitions (health, reflection) register handlers under the method's original name.
+    const name = handlers[key] ? key : method.originalName;
+    const handler = (name ? handlers[name] : undefined) as ((...args: unknown[]) => unknown) | undefined;
+    if (!handler || !name) continue;
     const path = method.path.slice(1);
     const admit = (call: AnyCall): Principal => {
       const principal = auth.authenticate(call.metadata, call.getPeer());
@@ -58,7 +60,7 @@ export function guarded(definition: ServiceDefinition, handlers: UntypedServiceI
       return principal;
     };
     if (!method.responseStream && !method.requestStream) {
-      wrapped[key] = ((call: AnyCall, callback: (error: unknown) => void) => {
+      wrapped[name] = ((call: AnyCall, callback: (error: unknown) => void) => {
         try {
           admit(call);
         } catch (error) {
@@ -68,7 +70,7 @@ export function guarded(definition: ServiceDefinition, handlers: UntypedServiceI
       }) as UntypedHandleCall;
       continue;
     }
-    wrapped[key] = ((call: AnyCall) => {
+    wrapped[name] = ((call: AnyCall) => {
       let release: (() => void) | undefined;
       try {
         const principal = admit(call);

@@ -1,0 +1,313 @@
+import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import {
+  ErrorReason,
+  Runner,
+  RunnerServiceClient,
+  SupervisorClient,
+  SupervisorError,
+  TaskPhase,
+  TaskServiceClient,
+  signSpec,
+  subprocess,
+} from "@supervisor/sdk";
+import Database from "better-sqlite3";
+import { protoPath as healthProtoPath } from "grpc-health-check";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Task } from "@supervisor/sdk";
+import { makeCertificates, type Certificates } from "./helpers/certs.js";
+import { runCli } from "./helpers/cli.js";
+import { expectError } from "./helpers/grpc.js";
+import { startTestServer, type TestServer } from "./helpers/server.js";
+
+const TOKENS = {
+  client: "client-token-0123456789abcdef",
+  runner: "runner-token-0123456789abcdef",
+  operator: "operator-token-0123456789abcdef",
+  readonly: "readonly-token-0123456789abcdef",
+};
+const hashed = (token: string) => createHash("sha256").update(token).digest("hex");
+const tokenConfig = JSON.stringify([
+  { name: "app", role: "client", token: TOKENS.client },
+  { name: "worker", role: "runner", token: TOKENS.runner },
+  { name: "ops", role: "operator", sha256: hashed(TOKENS.operator) }, // hashed at rest
+  { name: "dash", role: "readonly", sha256: hashed(TOKENS.readonly) },
+]);
+
+/** One minimal call per method; resolves with the gRPC code it ended with (0 = OK). */
+type Probe = (token: string | undefined) => Promise<{ code: number; reason?: string }>;
+
+function probes(address: string): Record<string, Probe> {
+  const tasks = new TaskServiceClient(address, credentials.createInsecure());
+  const runners = new RunnerServiceClient(address, credentials.createInsecure());
+  const md = (token?: string) => {
+    const metadata = new Metadata();
+    if (token) metadata.set("authorization", `Bearer ${token}`);
+    return metadata;
+  };
+  const outcome = (error: ServiceError | null) => (error ? { code: error.code, reason: SupervisorError.from(error).reason } : { code: 0 });
+  const unary = (client: any, method: string, request: object): Probe => (token) =>
+    new Promise((resolve) => client[method](request, md(token), (error: ServiceError | null) => resolve(outcome(error))));
+  const stream = (open: (metadata: Metadata) => any): Probe => (token) =>
+    new Promise((resolve) => {
+      const call = open(md(token));
+      call.on("data", () => {
+        call.cancel();
+        resolve({ code: 0 });
+      });
+      call.on("error", (error: ServiceError) => resolve(error.code === status.CANCELLED ? { code: 0 } : outcome(error)));
+    });
+  const id = "0190c5e2-7b1d-7c3a-8f00-0123456789ab";
+  return {
+    SubmitTask: unary(tasks, "submitTask", { spec: subprocess("true"), requestId: "" }),
+    BatchSubmitTasks: unary(tasks, "batchSubmitTasks", { requests: [{ spec: subprocess("true"), requestId: "" }] }),
+    GetTask: unary(tasks, "getTask", { id }),
+    ListTasks: unary(tasks, "listTasks", { pageSize: 1, pageToken: "" }),
+    WatchTasks: stream((m) => tasks.watchTasks({ sinceRevision: 0, sendInitial: false }, m)),
+    CancelTask: unary(tasks, "cancelTask", { id, reason: "" }),
+    StreamTaskOutput: stream((m) => tasks.streamTaskOutput({ taskId: id, attempt: 0, follow: false, sinceSeq: 0 }, m)),
+    ListTaskRuns: unary(tasks, "listTaskRuns", { taskId: id, pageSize: 0, pageToken: "" }),
+    Connect: stream((m) => {
+      const call = runners.connect(m);
+      call.write({ message: { $case: "hello", value: { name: `probe-${Math.random().toString(36).slice(2)}`, labels: {}, kinds: ["subprocess"], capacity: 1, version: "", activeRunIds: [] } } });
+      return call;
+    }),
+    ListRunners: unary(runners, "listRunners", { pageSize: 0, pageToken: "", labelSelector: "" }),
+    DrainRunner: unary(runners, "drainRunner", { runnerId: "nope" }),
+  };
+}
+
+const ALLOWED: Record<keyof typeof TOKENS, string[]> = {
+  client: ["SubmitTask", "BatchSubmitTasks", "GetTask", "ListTasks", "WatchTasks", "CancelTask", "StreamTaskOutput", "ListTaskRuns"],
+  runner: ["Connect"],
+  operator: ["SubmitTask", "BatchSubmitTasks", "GetTask", "ListTasks", "WatchTasks", "CancelTask", "StreamTaskOutput", "ListTaskRuns", "Connect", "ListRunners", "DrainRunner"],
+  readonly: ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ListRunners"],
+};
+
+describe("authentication and roles", () => {
+  let server: TestServer;
+  let calls: Record<string, Probe>;
+  beforeAll(async () => {
+    server = await startTestServer({ tokens: tokenConfig });
+    calls = probes(server.address);
+  });
+  afterAll(() => server.close());
+
+  for (const role of Object.keys(TOKENS) as (keyof typeof TOKENS)[]) {
+    it(`role ${role}: allowed methods pass, every other is PERMISSION_DENIED / ROLE_FORBIDDEN`, async () => {
+      for (const [method, probe] of Object.entries(calls)) {
+        const result = await probe(TOKENS[role]);
+        if (ALLOWED[role].includes(method)) {
+          expect([status.UNAUTHENTICATED, status.PERMISSION_DENIED], `${role} → ${method}`).not.toContain(result.code);
+        } else {
+          expect(result, `${role} → ${method}`).toEqual({ code: status.PERMISSION_DENIED, reason: ErrorReason.ROLE_FORBIDDEN });
+        }
+      }
+    });
+  }
+
+  it("no token is UNAUTHENTICATED / TOKEN_MISSING and an unknown one TOKEN_INVALID, on every method", async () => {
+    for (const [method, probe] of Object.entries(calls)) {
+      expect(await probe(undefined), method).toEqual({ code: status.UNAUTHENTICATED, reason: ErrorReason.TOKEN_MISSING });
+      expect(await probe("not-a-real-token-at-all"), method).toEqual({ code: status.UNAUTHENTICATED, reason: ErrorReason.TOKEN_INVALID });
+    }
+  });
+
+  it("health and reflection stay open without a token", async () => {
+    const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
+    const health = new pkg.grpc.health.v1.Health(server.address, credentials.createInsecure());
+    const reply = await new Promise<{ status: string }>((resolve, reject) => health.check({ service: "" }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
+    expect(reply.status).toBe("SERVING");
+    health.close();
+  });
+
+  it("the SDK and CLI send their token", async () => {
+    const client = new SupervisorClient({ address: server.address, token: TOKENS.client });
+    expect((await client.submit(subprocess("true"))).status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
+    await expectError(new SupervisorClient({ address: server.address }).get("0190c5e2-7b1d-7c3a-8f00-0123456789ab"), status.UNAUTHENTICATED, ErrorReason.TOKEN_MISSING);
+    client.close();
+    const cli = await runCli(["list", "--addr", server.address, "--token", TOKENS.readonly]);
+    expect(cli.code).toBe(0);
+    const denied = await runCli(["submit", "--addr", server.address, "--token", TOKENS.readonly, "--", "true"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain("PERMISSION_DENIED (ROLE_FORBIDDEN)");
+  });
+
+  it("a runner authenticates with its token and runs work", async () => {
+    const runner = new Runner({ address: server.address, name: "secure-runner", token: TOKENS.runner, log: () => {} });
+    await runner.start();
+    const client = new SupervisorClient({ address: server.address, token: TOKENS.client });
+    const task = await client.submit(subprocess("true"));
+    expect((await client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+    client.close();
+    await runner.stop();
+  });
+});
+
+describe("auth settings", () => {
+  it("protectHealthAndReflection requires a token for health too", async () => {
+    const server = await startTestServer({ tokens: tokenConfig, protectHealthAndReflection: "true" });
+    const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
+    const health = new pkg.grpc.health.v1.Health(server.address, credentials.createInsecure());
+    const error = await new Promise<ServiceError>((resolve) => health.check({ service: "" }, (e: ServiceError) => resolve(e)));
+    expect(SupervisorError.from(error).reason).toBe(ErrorReason.TOKEN_MISSING);
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${TOKENS.readonly}`);
+    const ok = await new Promise<{ status: string }>((resolve, reject) => health.check({ service: "" }, metadata, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
+    expect(ok.status).toBe("SERVING");
+    health.close();
+    await server.close();
+  });
+
+  it("listening beyond loopback without tokens is refused at start-up (exit 2), and the start-up log says when auth is off", async () => {
+    const refused = await runCli(["serve", "--listen", "0.0.0.0:0", "--db", "/tmp/never.db"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing to listen on 0.0.0.0:0 without authentication");
+  });
+
+  it("caps the streams one client may hold open (RESOURCE_EXHAUSTED / TOO_MANY_STREAMS)", async () => {
+    const server = await startTestServer({ maxStreamsPerClient: 2 });
+    const client = new SupervisorClient({ address: server.address });
+    const controllers = [new AbortController(), new AbortController()];
+    const open = controllers.map((c) => client.watch({ signal: c.signal })[Symbol.asyncIterator]());
+    await Promise.all(open.map((iterator) => iterator.next())); // both live
+    const third = client.watch()[Symbol.asyncIterator]();
+    await expectError(third.next(), status.RESOURCE_EXHAUSTED, ErrorReason.TOO_MANY_STREAMS);
+    controllers[0]!.abort();
+    await open[0]!.return(undefined);
+    let reopened = false;
+    for (let i = 0; i < 50 && !reopened; i++) {
+      reopened = await client.watch()[Symbol.asyncIterator]().next().then(() => true, () => false);
+      if (!reopened) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(reopened).toBe(true);
+    controllers[1]!.abort();
+    client.close();
+    await server.close();
+  });
+});
+
+describe("TLS", () => {
+  let certs: Certificates;
+  beforeAll(() => {
+    certs = makeCertificates();
+  });
+  const read = (path: string) => readFileSync(path);
+
+  it("serves TLS: a client trusting the CA works, a plaintext client does not", async () => {
+    const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey });
+    const secure = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca) } });
+    expect((await secure.submit(subprocess("true"))).id).toBeTruthy();
+    const plain = new SupervisorClient({ address: server.address, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 }, deadlineMs: 2000 });
+    const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").catch((e: SupervisorError) => e);
+    expect(error.code).toBe(status.UNAVAILABLE);
+    secure.close();
+    plain.close();
+    await server.close();
+  });
+
+  it("mutual TLS: only clients with a certificate from the trusted CA get in", async () => {
+    const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
+    const noRetry = { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 };
+    const trusted = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca), cert: read(certs.clientCert), key: read(certs.clientKey) } });
+    expect((await trusted.submit(subprocess("true"))).id).toBeTruthy();
+    for (const tls of [{ ca: read(certs.ca) }, { ca: read(certs.ca), cert: read(certs.strangerCert), key: read(certs.strangerKey) }]) {
+      const outsider = new SupervisorClient({ address: server.address, tls, retry: noRetry, deadlineMs: 2000 });
+      const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").catch((e: SupervisorError) => e);
+      expect(error.code).toBe(status.UNAVAILABLE);
+      outsider.close();
+    }
+    trusted.close();
+    await server.close();
+  });
+
+  it("the CLI talks TLS with --tls-ca and mutual TLS with --tls-cert/--tls-key", async () => {
+    const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
+    const ok = await runCli(["list", "--addr", server.address, "--tls-ca", certs.ca, "--tls-cert", certs.clientCert, "--tls-key", certs.clientKey]);
+    expect(ok.code).toBe(0);
+    await server.close();
+  });
+});
+
+describe("signed tasks", () => {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const other = generateKeyPairSync("ed25519").privateKey;
+
+  it("required signatures: unsigned, unknown key and tampered specs are PERMISSION_DENIED / SIGNATURE_INVALID; valid ones run", async () => {
+    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }), requireSignatures: "true" });
+    const client = new SupervisorClient({ address: server.address });
+    const spec = subprocess("echo", ["signed"]);
+    await expectError(client.submit(spec), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    await expectError(client.submit(signSpec(spec, "release", other)), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    await expectError(client.submit(signSpec(spec, "unknown", privateKey)), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    const signed = signSpec(spec, "release", privateKey);
+    const tampered = { ...signed, exec: { $case: "subprocess" as const, value: { ...(signed.exec as { value: any }).value, args: ["tampered"] } } };
+    await expectError(client.submit(tampered), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    const runner = new Runner({ address: server.address, name: "verifier", trustedKeys: { release: publicPem }, requireSignatures: true, log: () => {} });
+    await runner.start();
+    const task = await client.submit(signed);
+    expect((await client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+    await runner.stop();
+    client.close();
+    await server.close();
+  });
+
+  it("signatures required per slot pattern", async () => {
+    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }), requireSignatures: JSON.stringify(["deploy-*"]) });
+    const client = new SupervisorClient({ address: server.address });
+    await expectError(client.submit(subprocess("true", [], { slot: "deploy-web" })), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    expect((await client.submit(subprocess("true", [], { slot: "report-daily" }))).id).toBeTruthy();
+    expect((await client.submit(signSpec(subprocess("true", [], { slot: "deploy-api" }), "release", privateKey))).id).toBeTruthy();
+    client.close();
+    await server.close();
+  });
+
+  it("a tampered database row never runs: the runner verifies again", async () => {
+    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }) });
+    const client = new SupervisorClient({ address: server.address });
+    const task = await client.submit(signSpec(subprocess("echo", ["intended"]), "release", privateKey));
+    // Someone with write access to the database swaps the program.
+    const db = new Database(server.dbPath);
+    const row = db.prepare("SELECT task FROM tasks WHERE id = ?").get(task.id) as { task: Buffer };
+    const stored = Task.decode(row.task);
+    const exec = stored.spec!.exec as { $case: "subprocess"; value: { command: string; args: string[] } };
+    exec.value.command = "sh";
+    exec.value.args = ["-c", "echo pwned"];
+    db.prepare("UPDATE tasks SET task = ? WHERE id = ?").run(Buffer.from(Task.encode(stored).finish()), task.id);
+    db.close();
+    const runner = new Runner({ address: server.address, name: "careful", trustedKeys: { release: publicPem }, log: () => {} });
+    await runner.start();
+    const done = await client.waitFor(task.id);
+    expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_FAILED);
+    const [run] = await client.listRuns(task.id);
+    expect(run!.error).toContain(ErrorReason.SIGNATURE_INVALID);
+    await expectError(collectOutput(client, task.id), status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND); // nothing ran
+    await runner.stop();
+    client.close();
+    await server.close();
+  });
+
+  it("the CLI signs with --sign-key, and `supervisor keygen` / `supervisor token` make credentials", async () => {
+    const { dir } = makeCertificates();
+    expect((await runCli(["keygen", "--out", `${dir}/release`])).code).toBe(0);
+    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: readFileSync(`${dir}/release.pub`, "utf8") }), requireSignatures: "true" });
+    const signedSubmit = await runCli(["submit", "--addr", server.address, "--sign-key", `release=${dir}/release.key`, "--", "echo", "ok"]);
+    expect(signedSubmit.code).toBe(0);
+    const unsigned = await runCli(["submit", "--addr", server.address, "--", "echo", "ok"]);
+    expect(unsigned.stderr).toContain("PERMISSION_DENIED (SIGNATURE_INVALID)");
+    await server.close();
+    const token = await runCli(["token", "--name", "ci", "--role", "client"]);
+    const [, plain] = /token .*: (\S+)/.exec(token.stdout)!;
+    const entry = JSON.parse(token.stdout.split("config entry for \"tokens\": ")[1]!);
+    expect(entry).toMatchObject({ name: "ci", role: "client", sha256: hashed(plain!) });
+  });
+});
+
+async function collectOutput(client: SupervisorClient, id: string): Promise<void> {
+  for await (const _ of client.output(id)) {
+    // drain
+  }
+}

@@ -1,27 +1,19 @@
 import { credentials } from "@grpc/grpc-js";
 import { AdmissionPolicy, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { execFile } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT, startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { startRunner, waitForTask } from "./helpers/runners.js";
+import { freePort } from "./helpers/ports.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 
 const run = promisify(execFile);
 const BUF = `${REPO_ROOT}/node_modules/.bin/buf`;
 
-/** A port nobody listens on right now (so a restarted server can take the same one). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 const processAlive = async (pattern: string) => (await run("pgrep", ["-f", pattern]).then(() => true, () => false));
 

@@ -11,22 +11,15 @@ import {
   subprocess,
   type Task,
 } from "@supervisor/sdk";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
 import { expectError } from "./helpers/grpc.js";
+import { freePort } from "./helpers/ports.js";
 import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 describe("SupervisorClient", () => {
   let server: TestServer;

@@ -1,4 +1,4 @@
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { jitteredDelayMs, sleep } from "./backoff.js";
 import { streamCall, unaryCall, type CallSettings } from "./call.js";
@@ -32,7 +32,21 @@ export interface ClientOptions {
   deadlineMs?: number;
   /** Retries of idempotent calls on UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED. */
   retry?: RetryPolicy;
+  /** grpc-js channel options, over the SDK's defaults (CHANNEL_DEFAULTS). */
+  channelOptions?: ChannelOptions;
 }
+
+/**
+ * grpc-js waits up to 120 s between reconnect attempts by default; a
+ * supervisor that restarts should be found again within seconds. Keepalive
+ * notices a dead connection (a half-open TCP) instead of waiting on it.
+ */
+export const CHANNEL_DEFAULTS: ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 2_000,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+};
 
 export const TERMINAL_PHASES: readonly TaskPhase[] = [
   TaskPhase.TASK_PHASE_SUCCEEDED,
@@ -71,8 +85,9 @@ export class SupervisorClient {
   constructor(options: ClientOptions = {}) {
     const address = options.address ?? process.env.SUPERVISOR_ADDR ?? DEFAULT_ADDRESS;
     const creds = channelCredentials(options.tls);
-    this.tasks = new TaskServiceClient(address, creds);
-    this.runners = new RunnerServiceClient(address, creds);
+    const channelOptions = { ...CHANNEL_DEFAULTS, ...options.channelOptions };
+    this.tasks = new TaskServiceClient(address, creds, channelOptions);
+    this.runners = new RunnerServiceClient(address, creds, channelOptions);
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.deadlineMs = options.deadlineMs ?? 30_000;

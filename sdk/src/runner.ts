@@ -1,6 +1,7 @@
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { KeyObject } from "node:crypto";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
+import { CHANNEL_DEFAULTS } from "./client.js";
 import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, sleep, type RetryBackoff } from "./backoff.js";
 import { SupervisorError } from "./errors.js";
 import { EmbeddedRegistry, type EmbeddedHandler } from "./executors/embedded.js";
@@ -82,7 +83,7 @@ export class Runner {
   private readonly metadata = new Metadata();
 
   constructor(private readonly options: RunnerOptions) {
-    this.client = new RunnerServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure());
+    this.client = new RunnerServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), CHANNEL_DEFAULTS);
     this.trustedKeys = trustedKeysFrom(options.trustedKeys ?? {});
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
   }
@@ -275,8 +276,11 @@ export class Runner {
     }
     const exec = assign.spec?.exec;
     switch (exec?.$case) {
-      case "subprocess":
-        return (this.options.subprocess ?? defaultSubprocess()).execute(exec.value, ctx);
+      case "subprocess": {
+        // The program learns which attempt it is: handy for idempotent side effects and logs.
+        const env = { ...exec.value.env, SUPERVISOR_TASK_ID: assign.taskId, SUPERVISOR_RUN_ID: assign.runId, SUPERVISOR_ATTEMPT: String(assign.attempt) };
+        return (this.options.subprocess ?? defaultSubprocess()).execute({ ...exec.value, env }, ctx);
+      }
       case "wasm":
         return (this.options.wasm ?? wasmExecutor).execute(exec.value, ctx);
       case "embedded":

@@ -3,7 +3,7 @@ import { Runner } from "@supervisor/sdk";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
-import { stopOnSignals } from "./serve.js";
+import { startOrExit, stopOnSignals } from "./serve.js";
 
 export const DEV_DATABASE = ".supervisor/dev.db";
 
@@ -14,7 +14,7 @@ export function registerDev(program: Command): void {
     .action(async (options: Record<string, unknown>) => {
       const config = configFromOptions(options, { db: DEV_DATABASE });
       const log = createLogger();
-      const server = await startServer(config, log);
+      const server = await startOrExit(() => startServer(config, log));
       const capacity = Number(options.capacity);
       const runner = new Runner({
         address: server.address,

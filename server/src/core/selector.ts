@@ -1,9 +1,11 @@
+import { SelectorOperator } from "@supervisor/sdk/gen/supervisor/v1/task";
 import { validateLabelKey, validateLabelValue } from "./labels.js";
 
 /**
  * Kubernetes label selectors: the string syntax clients type
  * (`env=prod,tier!=db,gpu,!spot,region in (eu,us),zone notin (a)`) and the
- * structured RunnerSelector, both compiled to one list of requirements.
+ * structured RunnerSelector, both compiled to one list of requirements that
+ * must all hold.
  */
 export type Operator = "in" | "notin" | "exists" | "!exists";
 export interface Requirement {
@@ -13,12 +15,14 @@ export interface Requirement {
 }
 export type LabelSelector = Requirement[];
 
+/** A selector string that does not parse; the message names the 0-based position of the problem. */
 export class SelectorSyntaxError extends Error {
   override readonly name = "SelectorSyntaxError";
 }
 
-export const MAX_SELECTOR_LENGTH = 1024;
-export const MAX_REQUIREMENTS = 64;
+// Bounds keep parsing and matching cheap for selectors that arrive over the wire.
+const MAX_SELECTOR_LENGTH = 1024;
+const MAX_REQUIREMENTS = 64;
 
 /** Hand-written scanner: the grammar is tiny, and error positions matter to the person typing it. */
 class Scanner {
@@ -44,121 +48,159 @@ class Scanner {
   expect(token: string): void {
     if (!this.take(token)) throw this.error(`expected "${token}"`);
   }
-  /** A run of key/value characters (anything but separators, operators and space). */
-  word(): string {
+  /**
+   * A run of characters up to the next separator, operator or space. Anything
+   * else is swallowed so that label validation, not the scanner, explains
+   * what is wrong with it.
+   */
+  word(): { text: string; start: number } {
     this.skipSpace();
     const start = this.pos;
     while (this.pos < this.text.length && !/[\s,()=!]/.test(this.text[this.pos]!)) this.pos++;
-    return this.text.slice(start, this.pos);
+    return { text: this.text.slice(start, this.pos), start };
   }
-  error(message: string): SelectorSyntaxError {
-    return new SelectorSyntaxError(`${message} at position ${this.pos} of ${JSON.stringify(this.text)}`);
+  /** Describes what is at the current position, for "expected X, found Y" messages. */
+  found(): string {
+    this.skipSpace();
+    return this.pos < this.text.length ? JSON.stringify(this.text[this.pos]) : "end of input";
+  }
+  error(message: string, at = this.pos): SelectorSyntaxError {
+    return new SelectorSyntaxError(`${message} at position ${at}`);
   }
 }
 
-function checkKey(scanner: Scanner, key: string): void {
-  if (!key) throw scanner.error("expected a label key");
+function parseKey(scanner: Scanner): string {
+  const { text: key, start } = scanner.word();
+  if (!key) throw scanner.error(`expected a label key, found ${scanner.found()}`);
   const problem = validateLabelKey(key);
-  if (problem) throw scanner.error(`bad key: ${problem}`);
+  if (problem) throw scanner.error(`bad label key: ${problem}`, start);
+  return key;
 }
 
-function checkValue(scanner: Scanner, value: string): void {
+/** A value after =, == or !=; may be empty, as in Kubernetes (`env=` matches env=""). */
+function parseSingleValue(scanner: Scanner): string {
+  const { text: value, start } = scanner.word();
   const problem = validateLabelValue(value);
-  if (problem) throw scanner.error(`bad value: ${problem}`);
+  if (problem) throw scanner.error(`bad label value: ${problem}`, start);
+  return value;
 }
 
+/** "(a, b, c)": at least one value, none empty. */
 function parseValueList(scanner: Scanner): string[] {
-  scanner.expect("(");
+  if (!scanner.take("(")) throw scanner.error(`expected "(", found ${scanner.found()}`);
   const values: string[] = [];
   for (;;) {
-    const value = scanner.word();
-    if (!value) throw scanner.error("expected a value");
-    checkValue(scanner, value);
+    const { text: value, start } = scanner.word();
+    if (!value) throw scanner.error(`expected a value, found ${scanner.found()}`);
+    const problem = validateLabelValue(value);
+    if (problem) throw scanner.error(`bad label value: ${problem}`, start);
     values.push(value);
     if (scanner.take(")")) return values;
-    if (!scanner.take(",")) throw scanner.error('expected "," or ")"');
+    if (!scanner.take(",")) throw scanner.error(`expected "," or ")", found ${scanner.found()}`);
   }
 }
 
 function parseRequirement(scanner: Scanner): Requirement {
-  if (scanner.take("!")) {
-    const key = scanner.word();
-    checkKey(scanner, key);
-    return { key, operator: "!exists", values: [] };
-  }
-  const key = scanner.word();
-  checkKey(scanner, key);
+  if (scanner.take("!")) return { key: parseKey(scanner), operator: "!exists", values: [] };
+  const key = parseKey(scanner);
   if (scanner.atEnd() || scanner.peek(",")) return { key, operator: "exists", values: [] };
-  let operator: Operator;
-  if (scanner.take("==") || scanner.take("=")) operator = "in";
-  else if (scanner.take("!=")) operator = "notin";
-  else {
-    const word = scanner.word();
-    if (word === "in") return { key, operator: "in", values: parseValueList(scanner) };
-    if (word === "notin") return { key, operator: "notin", values: parseValueList(scanner) };
-    throw scanner.error(`expected "=", "==", "!=", "in" or "notin" after "${key}"`);
-  }
-  const value = scanner.word();
-  checkValue(scanner, value);
-  return { key, operator, values: [value] };
+  // "==" before "=", or "==" would read as "=" followed by a value starting with "=".
+  if (scanner.take("==") || scanner.take("=")) return { key, operator: "in", values: [parseSingleValue(scanner)] };
+  if (scanner.take("!=")) return { key, operator: "notin", values: [parseSingleValue(scanner)] };
+  const { text: word, start } = scanner.word();
+  if (word === "in" || word === "notin") return { key, operator: word, values: parseValueList(scanner) };
+  throw scanner.error(`expected "=", "==", "!=", "in" or "notin" after key "${key}"`, word ? start : scanner.pos);
 }
 
+/** Parses the Kubernetes selector string syntax; "" (or only spaces) selects everything. */
 export function parseLabelSelector(text: string): LabelSelector {
-  if (text.length > MAX_SELECTOR_LENGTH) throw new SelectorSyntaxError(`selector is longer than ${MAX_SELECTOR_LENGTH} characters`);
+  if (text.length > MAX_SELECTOR_LENGTH) {
+    throw new SelectorSyntaxError(`selector is ${text.length} characters long, at most ${MAX_SELECTOR_LENGTH} allowed`);
+  }
   const scanner = new Scanner(text);
   const selector: LabelSelector = [];
   if (scanner.atEnd()) return selector;
   for (;;) {
+    const start = scanner.pos;
     selector.push(parseRequirement(scanner));
-    if (selector.length > MAX_REQUIREMENTS) throw new SelectorSyntaxError(`at most ${MAX_REQUIREMENTS} requirements`);
+    if (selector.length > MAX_REQUIREMENTS) throw scanner.error(`at most ${MAX_REQUIREMENTS} requirements allowed`, start);
     if (scanner.atEnd()) return selector;
-    scanner.expect(",");
-    if (scanner.atEnd()) throw scanner.error("expected a requirement after \",\"");
+    if (!scanner.take(",")) throw scanner.error(`expected "," or end of selector, found ${scanner.found()}`);
+    if (scanner.atEnd()) throw scanner.error('expected a requirement after ","');
   }
 }
 
 export function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const { key, operator, values } of selector) {
-    const has = Object.prototype.hasOwnProperty.call(labels, key);
+  return selector.every(({ key, operator, values }) => {
+    // Own properties only: a label map is plain data, "constructor" is not a label.
+    const value = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
     switch (operator) {
       case "exists":
-        if (!has) return false;
-        break;
+        return value !== undefined;
       case "!exists":
-        if (has) return false;
-        break;
+        return value === undefined;
       case "in":
-        if (!has || !values.includes(labels[key]!)) return false;
-        break;
-      case "notin": // Kubernetes: an absent label satisfies != and notin
-        if (has && values.includes(labels[key]!)) return false;
-        break;
+        return value !== undefined && values.includes(value);
+      case "notin":
+        // Kubernetes semantics: an absent label satisfies != and notin.
+        return value === undefined || !values.includes(value);
     }
-  }
-  return true;
+  });
 }
 
-/** SELECTOR_OPERATOR_* numbers of supervisor.v1.SelectorOperator. */
-const OPERATORS: Record<number, Operator> = { 1: "in", 2: "notin", 3: "exists", 4: "!exists" };
+const OPERATOR_OF: Partial<Record<SelectorOperator, Operator>> = {
+  [SelectorOperator.SELECTOR_OPERATOR_IN]: "in",
+  [SelectorOperator.SELECTOR_OPERATOR_NOT_IN]: "notin",
+  [SelectorOperator.SELECTOR_OPERATOR_EXISTS]: "exists",
+  [SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST]: "!exists",
+};
 
+/**
+ * The structured RunnerSelector of a task spec as requirements. Keys and values
+ * are not re-validated here (the spec schema does that on submit); an unknown
+ * operator still throws, so a bad spec can never match every runner.
+ */
 export function selectorFromRunnerSelector(rs: {
   matchLabels: Record<string, string>;
   matchExpressions: { key: string; operator: number; values: string[] }[];
 }): LabelSelector {
   const selector: LabelSelector = Object.entries(rs.matchLabels).map(([key, value]) => ({ key, operator: "in", values: [value] }));
   for (const expression of rs.matchExpressions) {
-    const operator = OPERATORS[expression.operator];
-    if (!operator) throw new SelectorSyntaxError(`unknown selector operator ${expression.operator} for key ${expression.key}`);
+    const operator = OPERATOR_OF[expression.operator as SelectorOperator];
+    if (!operator) throw new SelectorSyntaxError(`unknown selector operator ${expression.operator} for key "${expression.key}"`);
     selector.push({ key: expression.key, operator, values: [...expression.values] });
   }
   return selector;
 }
 
-/** A stable text form (sorted), used to bind page tokens to the filter they were issued for. */
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function formatRequirement({ key, operator, values }: Requirement): string {
+  switch (operator) {
+    case "exists":
+      return key;
+    case "!exists":
+      return `!${key}`;
+    // One value uses the = / != form so that an empty value still reads back ("env=" rather than "env in ()").
+    case "in":
+      return values.length === 1 ? `${key}=${values[0]}` : `${key} in (${values.join(",")})`;
+    case "notin":
+      return values.length === 1 ? `${key}!=${values[0]}` : `${key} notin (${values.join(",")})`;
+  }
+}
+
+/**
+ * A stable text form, used to bind page tokens to the filter they were issued
+ * for: requirements sorted by key then operator, values sorted, and exact
+ * duplicates dropped, so the same filter spelled differently gets one form.
+ * Parsed selectors read back to the same form.
+ */
 export function canonicalSelector(selector: LabelSelector): string {
-  return [...selector]
-    .map((r) => ({ ...r, values: [...r.values].sort() }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.operator < b.operator ? -1 : a.operator > b.operator ? 1 : 0))
-    .map((r) => `${r.operator === "!exists" ? "!" : ""}${r.key}${r.operator === "in" || r.operator === "notin" ? ` ${r.operator} (${r.values.join(",")})` : ""}`)
-    .join(",");
+  const entries = selector.map(({ key, operator, values }) => ({
+    key,
+    operator,
+    text: formatRequirement({ key, operator, values: [...new Set(values)].sort(compareStrings) }),
+  }));
+  entries.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.operator, b.operator) || compareStrings(a.text, b.text));
+  return [...new Set(entries.map((e) => e.text))].join(",");
 }

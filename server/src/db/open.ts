@@ -13,7 +13,24 @@ export interface OpenOptions {
  * Opens (creating if needed) the database with the durability settings the
  * product promises, and brings its schema up to date.
  */
+/** The database cannot be opened or prepared: the server cannot start (disk read-only, full, missing). */
+export class DatabaseOpenError extends Error {
+  override readonly name = "DatabaseOpenError";
+}
+
 export function openDatabase(path: string, options: OpenOptions): Db {
+  try {
+    return open(path, options);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    throw new DatabaseOpenError(
+      `cannot open the database ${path}: ${(error as Error).message}${/READONLY|CANTOPEN|FULL|IOERR|EACCES|EROFS|ENOSPC/.test(code + (error as Error).message) ? " (is its disk read-only, full or missing?)" : ""}`,
+      { cause: error },
+    );
+  }
+}
+
+function open(path: string, options: OpenOptions): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma("journal_mode = WAL");

@@ -485,7 +485,8 @@ export interface SubprocessExec {
   args: string[];
   /**
    * Extra environment variables. The child gets only the runner's allowlist
-   * plus these. At most 256 entries.
+   * plus these, plus SUPERVISOR_TASK_ID, SUPERVISOR_RUN_ID and
+   * SUPERVISOR_ATTEMPT set by the runner. At most 256 entries.
    */
   env: { [key: string]: string };
   /** Working directory. Empty = the runner's working directory. */

@@ -18,9 +18,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Task } from "@supervisor/sdk";
 import { makeCertificates, type Certificates } from "./helpers/certs.js";
-import { runCli } from "./helpers/cli.js";
+import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
 
 const TOKENS = {
   client: "client-token-0123456789abcdef",
@@ -165,6 +165,24 @@ describe("auth settings", () => {
     const refused = await runCli(["serve", "--listen", "0.0.0.0:0", "--db", "/tmp/never.db"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("refusing to listen on 0.0.0.0:0 without authentication");
+  });
+
+  it("the README's production shape: serve off loopback with --tokens, a runner with its token runs work", async () => {
+    const tokens = JSON.stringify([
+      { name: "build-runners", role: "runner", sha256: hashed(TOKENS.runner) },
+      { name: "ci", role: "client", sha256: hashed(TOKENS.client) },
+    ]);
+    const serve = await startCli(["serve", "--listen", "0.0.0.0:0", "--db", `${tempDir()}/prod.db`, "--tokens", tokens], /serving on \S+:(\d+)/);
+    const address = `127.0.0.1:${serve.match[1]}`;
+    try {
+      expect(serve.output()).toContain("authentication on: 2 token(s)");
+      const runner = await startCli(["runner", "--addr", address, "--token", TOKENS.runner, "--name", "build-1", "--label", "pool=build"], /connected/);
+      const done = await runCli(["submit", "--addr", address, "--token", TOKENS.client, "--wait", "--", "echo", "prod"]);
+      expect(done).toMatchObject({ code: 0, stdout: "prod\n" });
+      await stopChild(runner.child);
+    } finally {
+      await stopChild(serve.child);
+    }
   });
 
   it("caps the streams one client may hold open (RESOURCE_EXHAUSTED / TOO_MANY_STREAMS)", async () => {

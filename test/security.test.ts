@@ -219,8 +219,8 @@ describe("TLS", () => {
     const secure = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca) } });
     expect((await secure.submit(subprocess("true"))).id).toBeTruthy();
     const plain = new SupervisorClient({ address: server.address, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 }, deadlineMs: 2000 });
-    const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").catch((e: SupervisorError) => e);
-    expect(error.code).toBe(status.UNAVAILABLE);
+    const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(() => undefined, (e: SupervisorError) => e);
+    expect(error?.code).toBe(status.UNAVAILABLE);
     secure.close();
     plain.close();
     await server.close();
@@ -233,8 +233,8 @@ describe("TLS", () => {
     expect((await trusted.submit(subprocess("true"))).id).toBeTruthy();
     for (const tls of [{ ca: read(certs.ca) }, { ca: read(certs.ca), cert: read(certs.strangerCert), key: read(certs.strangerKey) }]) {
       const outsider = new SupervisorClient({ address: server.address, tls, retry: noRetry, deadlineMs: 2000 });
-      const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").catch((e: SupervisorError) => e);
-      expect(error.code).toBe(status.UNAVAILABLE);
+      const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(() => undefined, (e: SupervisorError) => e);
+      expect(error?.code).toBe(status.UNAVAILABLE);
       outsider.close();
     }
     trusted.close();

@@ -1,13 +1,19 @@
-import type { ServiceError, status } from "@grpc/grpc-js";
+import { Metadata, type CallOptions, type ServiceError, type status } from "@grpc/grpc-js";
 import { SupervisorError } from "@supervisor/sdk";
 import { expect } from "vitest";
 
-type UnaryMethod<Req, Res> = (request: Req, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+/** The last overload of a generated method: TypeScript infers Req and Res from it. */
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
 
 /** Calls a generated grpc-js unary method and returns a promise of its response. */
 export function call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method(request, (error, response) => (error ? reject(error) : resolve(response)));
+    method(request, new Metadata(), {}, (error, response) => (error ? reject(error) : resolve(response)));
   });
 }
 

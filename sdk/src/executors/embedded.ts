@@ -1,27 +1,48 @@
 import type { EmbeddedExec } from "../gen/supervisor/v1/task.js";
-import type { ExecutionContext, ExecutionResult } from "./types.js";
+import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type StopReason } from "./types.js";
 
 export interface EmbeddedContext {
-  /** Aborted on cancel or at the deadline: stop soon. */
+  /** Aborted on cancel (an AbortError) or at the deadline (a TimeoutError): stop soon. */
   signal: AbortSignal;
   deadline: Date;
-  /** Writes a line to the run's stdout. */
+  /** Writes `line` and a newline to the run's stdout. */
   log(line: string): void;
 }
 
 export type EmbeddedHandler = (payload: Record<string, unknown>, ctx: EmbeddedContext) => unknown | Promise<unknown>;
 
-/** Turns a handler's return value into a Struct-shaped result. */
-function asResult(value: unknown): Record<string, unknown> | undefined {
+/**
+ * The run's result (a protobuf Struct) from a handler's return value: a plain
+ * object as it is, any other JSON value as `{ value }`, undefined as none.
+ * Passed through JSON so that what the runner sends is exactly what JSON
+ * would keep (Dates become strings, undefined fields vanish); throws for what
+ * JSON cannot hold (BigInt, cycles).
+ */
+export function resultOf(value: unknown): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
-  return { value };
+  const json = JSON.stringify(value);
+  if (json === undefined) return undefined; // a function or a symbol: nothing to report
+  const plain: unknown = JSON.parse(json);
+  if (plain !== null && typeof plain === "object" && !Array.isArray(plain)) return plain as Record<string, unknown>;
+  return { value: plain };
 }
 
-/** Handlers registered by name in the runner process, each called with the task's payload. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function abortReason(reason: StopReason): DOMException {
+  // The names AbortSignal.timeout() and a plain abort() use, so fetch() and friends report them as usual.
+  return reason === "timeout"
+    ? new DOMException("the run's deadline passed", "TimeoutError")
+    : new DOMException("the run was canceled", "AbortError");
+}
+
+/** Handlers registered by name in the runner process, each called with its task's payload. */
 export class EmbeddedRegistry {
   private readonly handlers = new Map<string, EmbeddedHandler>();
 
+  /** Registers (or replaces) the handler for tasks of kind `embedded:<name>`. */
   handle(name: string, handler: EmbeddedHandler): this {
     this.handlers.set(name, handler);
     return this;
@@ -36,42 +57,49 @@ export class EmbeddedRegistry {
   }
 
   /**
-   * Calls the handler. Cancel and deadline abort its signal; a handler that
-   * ignores its signal is abandoned after the grace period (JavaScript cannot
-   * be killed from outside) and the run is reported as canceled or timed out.
+   * Calls the handler. Cancel and deadline abort its signal; JavaScript cannot
+   * be stopped from outside, so a handler still busy a grace period later is
+   * abandoned (left to finish unobserved) and the run reported canceled or
+   * timed out. Never rejects.
    */
   async execute(spec: EmbeddedExec, ctx: ExecutionContext): Promise<ExecutionResult> {
     const handler = this.handlers.get(spec.handler);
     if (!handler) return { outcome: "failed", error: `no handler "${spec.handler}" registered` };
+    const early = stopReasonNow(ctx);
+    if (early) return { outcome: early };
+
     const controller = new AbortController();
-    let stoppedFor: "timeout" | "canceled" | undefined;
+    let stoppedFor: StopReason | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
     let giveUp!: () => void;
     const abandoned = new Promise<void>((resolve) => (giveUp = resolve));
-    let graceTimer: NodeJS.Timeout | undefined;
-    const stop = (why: "timeout" | "canceled") => {
-      if (stoppedFor) return;
-      stoppedFor = why;
-      controller.abort(why);
+    const unwatch = watchForStop(ctx, (reason) => {
+      stoppedFor = reason;
+      controller.abort(abortReason(reason));
       graceTimer = setTimeout(giveUp, ctx.gracePeriodMs);
+    });
+    let running = true;
+    // An abandoned handler may keep logging; its run is over, so that output goes nowhere.
+    const log = (line: string) => {
+      if (running) ctx.onOutput("stdout", Buffer.from(line + "\n"));
     };
-    const onAbort = () => stop("canceled");
-    if (ctx.signal.aborted) return { outcome: "canceled" };
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    const deadlineTimer = setTimeout(() => stop("timeout"), Math.max(0, ctx.deadline.getTime() - Date.now()));
-    const log = (line: string) => ctx.onOutput("stdout", Buffer.from(line + "\n"));
+
     try {
-      const settled = Promise.resolve().then(() => handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log }));
-      settled.catch(() => {}); // an abandoned handler may still reject later; nobody is listening then
-      const value = await Promise.race([settled, abandoned]);
+      const handled = (async () => handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log }))();
+      handled.catch(() => {}); // once abandoned, a late rejection has nobody to report to
+      const value = await Promise.race([handled, abandoned]);
       if (stoppedFor) return { outcome: stoppedFor };
-      return { outcome: "succeeded", result: asResult(value) };
+      try {
+        return { outcome: "succeeded", result: resultOf(value) };
+      } catch (error) {
+        return { outcome: "failed", error: `the handler's result is not JSON: ${messageOf(error)}` };
+      }
     } catch (error) {
-      if (stoppedFor) return { outcome: stoppedFor, error: error instanceof Error ? error.message : String(error) };
-      return { outcome: "failed", error: error instanceof Error ? error.message : String(error) };
+      return { outcome: stoppedFor ?? "failed", error: messageOf(error) };
     } finally {
-      clearTimeout(deadlineTimer);
+      running = false;
+      unwatch();
       clearTimeout(graceTimer);
-      ctx.signal.removeEventListener("abort", onAbort);
     }
   }
 }

@@ -1,98 +1,135 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { SubprocessExec } from "../gen/supervisor/v1/task.js";
-import type { ExecutionContext, ExecutionResult, Executor } from "./types.js";
+import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type Executor, type StopReason } from "./types.js";
 
-/** What a child may inherit from the runner's own environment. */
-export const DEFAULT_ENV_ALLOWLIST = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM"];
-/** Never inherited, even if allowlisted: they change what the child runs or loads. */
-const NEVER_INHERITED = new Set(["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES"]);
+/** What a child may inherit from the runner's own environment (LC_* too, always). */
+export const DEFAULT_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM"];
+
+/** Never inherited, even if allowlisted: they change what the child loads or runs. */
+const NEVER_INHERITED = new Set(["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH"]);
 
 export interface SubprocessOptions {
-  envAllowlist?: string[];
+  /** Variables of the runner's environment a child inherits. Default: DEFAULT_ENV_ALLOWLIST. */
+  envAllowlist?: readonly string[];
+  /** Run children as this user / group (the runner needs the privilege to switch). */
   uid?: number;
   gid?: number;
 }
 
-/** The child's environment: the allowlisted part of ours (plus LC_*), then the spec's. */
-export function childEnvironment(spec: SubprocessExec, allowlist: string[], own: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/** The child's environment: the allowlisted part of the runner's (plus LC_*), then the spec's own entries. */
+export function childEnvironment(
+  specEnv: Record<string, string>,
+  allowlist: readonly string[] = DEFAULT_ENV_ALLOWLIST,
+  runnerEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(own)) {
+  for (const [key, value] of Object.entries(runnerEnv)) {
     if (value === undefined || NEVER_INHERITED.has(key)) continue;
     if (allowlist.includes(key) || key.startsWith("LC_")) env[key] = value;
   }
-  return { ...env, ...spec.env };
+  return { ...env, ...specEnv };
 }
 
-/** Signals the whole process group, ignoring a group that is already gone. */
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a whole process group. False when nothing is left in it to signal. */
+function signalGroup(groupId: number, signal: NodeJS.Signals): boolean {
   try {
-    process.kill(-pid, signal);
+    process.kill(-groupId, signal);
+    return true;
   } catch {
-    // ESRCH: nothing left to signal
+    return false; // ESRCH: the group is empty
   }
 }
 
+function spawnFailure(command: string, error: unknown): ExecutionResult {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+  return { outcome: "failed", error: `spawn ${command}: ${reason}` };
+}
+
 /**
- * Runs a program with argv (never a shell) in its own process group, streams
- * its output as it comes, and on cancel or deadline stops the whole group:
- * SIGTERM, then SIGKILL after the grace period.
+ * Runs a program from argv (never through a shell) as the leader of its own
+ * process group and forwards its output as it arrives. A cancel or the
+ * deadline stops the whole group: SIGTERM, then SIGKILL after the grace
+ * period. Whatever is left of the group when the run ends is killed, so
+ * nothing outlives the run.
  */
 export function createSubprocessExecutor(options: SubprocessOptions = {}): Executor<SubprocessExec> {
   const allowlist = options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST;
   return {
     execute(spec: SubprocessExec, ctx: ExecutionContext): Promise<ExecutionResult> {
-      if (ctx.signal.aborted) return Promise.resolve({ outcome: "canceled" });
-      return new Promise((resolve) => {
-        let child;
-        try {
-          child = spawn(spec.command, spec.args, {
-            shell: false,
-            detached: true, // its own process group, so the whole tree can be stopped
-            cwd: spec.workingDir || undefined,
-            env: childEnvironment(spec, allowlist),
-            stdio: ["ignore", "pipe", "pipe"],
-            uid: options.uid,
-            gid: options.gid,
-          });
-        } catch (error) {
-          resolve({ outcome: "failed", error: `spawn ${spec.command}: ${(error as Error).message}` });
-          return;
-        }
-        let stoppedFor: "timeout" | "canceled" | undefined;
-        let killTimer: NodeJS.Timeout | undefined;
-        let spawnError: Error | undefined;
-        const stop = (why: "timeout" | "canceled") => {
-          if (stoppedFor || child.pid === undefined || child.exitCode !== null) return;
-          stoppedFor = why;
-          killGroup(child.pid, "SIGTERM");
-          killTimer = setTimeout(() => killGroup(child.pid!, "SIGKILL"), ctx.gracePeriodMs);
-        };
-        const onAbort = () => stop("canceled");
-        ctx.signal.addEventListener("abort", onAbort, { once: true });
-        const deadlineTimer = setTimeout(() => stop("timeout"), Math.max(0, ctx.deadline.getTime() - Date.now()));
-        child.stdout!.on("data", (chunk: Buffer) => ctx.onOutput("stdout", chunk));
-        child.stderr!.on("data", (chunk: Buffer) => ctx.onOutput("stderr", chunk));
-        child.on("error", (error) => (spawnError = error));
-        // "close" comes after the exit and after both pipes are drained: all output is in.
-        child.on("close", (code, signal) => {
-          clearTimeout(deadlineTimer);
-          clearTimeout(killTimer);
-          ctx.signal.removeEventListener("abort", onAbort);
-          // Leave no stragglers: the group may outlive its leader.
-          if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
-          if (spawnError) {
-            resolve({ outcome: "failed", error: `spawn ${spec.command}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}` });
-          } else if (stoppedFor) {
-            resolve({ outcome: stoppedFor, exitCode: code ?? undefined, error: signal ? `stopped by ${signal}` : undefined });
-          } else if (code === 0) {
-            resolve({ outcome: "succeeded", exitCode: 0 });
-          } else {
-            resolve({ outcome: "failed", exitCode: code ?? undefined, error: signal ? `killed by ${signal}` : undefined });
-          }
+      const early = stopReasonNow(ctx);
+      if (early) return Promise.resolve({ outcome: early });
+      let child: ChildProcess;
+      try {
+        child = spawn(spec.command, spec.args, {
+          shell: false,
+          detached: true, // a new process group, so the whole tree can be signalled at once
+          cwd: spec.workingDir || undefined,
+          env: childEnvironment(spec.env, allowlist),
+          stdio: ["ignore", "pipe", "pipe"],
+          uid: options.uid,
+          gid: options.gid,
         });
-      });
+      } catch (error) {
+        return Promise.resolve(spawnFailure(spec.command, error));
+      }
+      return superviseChild(child, spec.command, ctx);
     },
   };
 }
 
-export const subprocessExecutor = createSubprocessExecutor();
+/** Waits for a spawned child (its exit and the end of its output), stopping its group when told to. */
+function superviseChild(child: ChildProcess, command: string, ctx: ExecutionContext): Promise<ExecutionResult> {
+  return new Promise((resolve) => {
+    const groupId = child.pid; // undefined when the spawn failed
+    let stoppedFor: StopReason | undefined;
+    let leaderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    // SIGTERM now, SIGKILL after the grace period; a no-op once started or when the group is empty.
+    const terminateGroup = () => {
+      if (groupId === undefined || killTimer || settled) return;
+      if (signalGroup(groupId, "SIGTERM")) killTimer = setTimeout(() => signalGroup(groupId, "SIGKILL"), ctx.gracePeriodMs);
+    };
+    const unwatch = watchForStop(ctx, (reason) => {
+      // After the leader exited its exit status is the outcome; the stop only hurries its leftovers.
+      if (!leaderExit) stoppedFor = reason;
+      terminateGroup();
+    });
+    const finish = (result: ExecutionResult) => {
+      if (settled) return;
+      settled = true;
+      unwatch();
+      clearTimeout(killTimer);
+      // Group members that let go of stdout/stderr can outlive the leader unnoticed: end them now.
+      if (groupId !== undefined) signalGroup(groupId, "SIGKILL");
+      resolve(result);
+    };
+
+    child.stdout?.on("data", (chunk: Buffer) => ctx.onOutput("stdout", chunk));
+    child.stderr?.on("data", (chunk: Buffer) => ctx.onOutput("stderr", chunk));
+    child.on("error", (error) => {
+      // Only a failed spawn matters here; no process means no output to wait for.
+      if (child.pid === undefined) finish(spawnFailure(command, error));
+    });
+    child.on("exit", (code, signal) => {
+      leaderExit = { code, signal };
+      // Background members of the group still holding our pipes would delay "close" forever.
+      terminateGroup();
+    });
+    // "close" comes after the exit and after both pipes ended: all output has been delivered.
+    child.on("close", (code, signal) => {
+      const exit = leaderExit ?? { code, signal };
+      finish(outcomeOf(exit.code, exit.signal, stoppedFor));
+    });
+  });
+}
+
+function outcomeOf(code: number | null, signal: NodeJS.Signals | null, stoppedFor: StopReason | undefined): ExecutionResult {
+  const exitCode = code ?? undefined;
+  if (stoppedFor) return { outcome: stoppedFor, exitCode, error: signal ? `stopped by ${signal}` : undefined };
+  if (code === 0) return { outcome: "succeeded", exitCode: 0 };
+  return { outcome: "failed", exitCode, error: signal ? `killed by ${signal}` : undefined };
+}
+
+export const subprocessExecutor: Executor<SubprocessExec> = createSubprocessExecutor();

@@ -6,7 +6,7 @@ export interface ExecutionContext {
   signal: AbortSignal;
   /** At this time: stop and report "timeout". */
   deadline: Date;
-  /** SIGTERM → wait this long → SIGKILL. */
+  /** SIGTERM → wait this long → SIGKILL. Read when the stop happens: the runner may change it meanwhile. */
   gracePeriodMs: number;
   /** Called as output is produced. */
   onOutput(stream: OutputStreamName, data: Buffer): void;
@@ -20,5 +20,53 @@ export interface ExecutionResult {
 }
 
 export interface Executor<S> {
+  /** Never rejects: every problem is a "failed" result. */
   execute(spec: S, ctx: ExecutionContext): Promise<ExecutionResult>;
+}
+
+/** Why a run is stopped from outside: its deadline passed, or a cancel was requested. */
+export type StopReason = "timeout" | "canceled";
+
+/** The reason a run must not start at all, if any. An invalid deadline counts as passed. */
+export function stopReasonNow(ctx: ExecutionContext): StopReason | undefined {
+  if (ctx.signal.aborted) return "canceled";
+  if (!(Date.now() < ctx.deadline.getTime())) return "timeout";
+  return undefined;
+}
+
+// setTimeout fires at once (with a warning) for delays beyond this, so long deadlines are waited for in steps.
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `onStop` once: "canceled" when ctx.signal aborts, "timeout" when
+ * ctx.deadline passes. Returns the function that stops watching (removes the
+ * listener and the timer); call it when the run ends.
+ */
+export function watchForStop(ctx: ExecutionContext, onStop: (reason: StopReason) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let done = false;
+  const fire = (reason: StopReason) => {
+    if (done) return;
+    unwatch();
+    onStop(reason);
+  };
+  const onAbort = () => fire("canceled");
+  const armDeadline = () => {
+    const remaining = ctx.deadline.getTime() - Date.now();
+    if (!(remaining > 0)) return fire("timeout");
+    timer = setTimeout(armDeadline, Math.min(remaining, MAX_TIMER_DELAY_MS));
+  };
+  function unwatch() {
+    done = true;
+    clearTimeout(timer);
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+  if (ctx.signal.aborted) {
+    // Deferred, like every other stop: callers finish setting up before onStop runs.
+    queueMicrotask(onAbort);
+  } else {
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    timer = setTimeout(armDeadline, Math.min(Math.max(0, ctx.deadline.getTime() - Date.now()), MAX_TIMER_DELAY_MS));
+  }
+  return unwatch;
 }

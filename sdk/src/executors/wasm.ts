@@ -1,80 +1,190 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { WasmExec } from "../gen/supervisor/v1/task.js";
-import type { ExecutionContext, ExecutionResult, Executor } from "./types.js";
+import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type Executor, type OutputStreamName, type StopReason } from "./types.js";
 
 /**
- * Runs in a worker thread: WebAssembly is synchronous, and only a worker can
- * be stopped (terminate) at a deadline or on cancel. Inline (eval) so it
- * works the same from source and from the built package.
+ * Runs in a worker thread: a WebAssembly call is synchronous, and only a
+ * worker can be stopped (terminate) in the middle of one. Inline so that it
+ * works the same from the TypeScript sources and from the built package.
+ * Removing the warning listeners silences the WASI ExperimentalWarning; they
+ * belong to this thread only, and nothing else runs here.
  */
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
-const { WASI } = require("node:wasi");
-const fs = require("node:fs");
 process.removeAllListeners("warning");
-(async () => {
-  const stdout = fs.openSync(workerData.stdoutPath, "w");
-  const stderr = fs.openSync(workerData.stderrPath, "w");
-  try {
-    const wasi = new WASI({ version: "preview1", args: workerData.args, env: workerData.env, stdout, stderr, returnOnExit: true });
-    const module = await WebAssembly.compile(fs.readFileSync(workerData.modulePath));
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-    const exitCode = wasi.start(instance);
-    parentPort.postMessage({ exitCode });
-  } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message || error) });
-  } finally {
-    fs.closeSync(stdout);
-    fs.closeSync(stderr);
-  }
-})();
+const { WASI } = require("node:wasi");
+const { module, args, env, stdout, stderr } = workerData;
+try {
+  const wasi = new WASI({ version: "preview1", args, env, stdout, stderr, returnOnExit: true });
+  const instance = new WebAssembly.Instance(module, wasi.getImportObject());
+  parentPort.postMessage({ exitCode: wasi.start(instance) });
+} catch (error) {
+  parentPort.postMessage({ error: String(error) });
+}
 `;
 
-/** A WASI (preview 1) module with args and env; its stdout and stderr are captured and reported when it ends. */
+type WorkerReport = { exitCode: number } | { error: string };
+
+/** This package's TypeScript settings carry no WebAssembly types: the one call used here. */
+const webAssembly = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+
+// How often output written by the module is picked up while it runs.
+const OUTPUT_POLL_MS = 100;
+
+/**
+ * A temp file the module writes one stream to (WASI wants a file descriptor;
+ * node offers no pipe), read back from the main thread as it grows.
+ */
+class CapturedStream {
+  readonly fd: number;
+  private position = 0;
+  private readonly buffer = Buffer.alloc(64 * 1024);
+
+  constructor(
+    path: string,
+    private readonly stream: OutputStreamName,
+  ) {
+    // Read and write: the worker writes at the shared offset, we read at our own position.
+    this.fd = openSync(path, "w+");
+  }
+
+  /** Passes on everything written since the last call. */
+  forward(onOutput: (stream: OutputStreamName, data: Buffer) => void): void {
+    for (;;) {
+      const length = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);
+      if (length === 0) return;
+      this.position += length;
+      onOutput(this.stream, Buffer.from(this.buffer.subarray(0, length)));
+    }
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // the module closed it itself (fd_close)
+    }
+  }
+}
+
+/** Both captured streams, in a temp directory removed as soon as the files are open. */
+class CapturedOutput {
+  private readonly dir = mkdtempSync(join(tmpdir(), "supervisor-wasm-"));
+  readonly stdout = new CapturedStream(join(this.dir, "stdout"), "stdout");
+  readonly stderr = new CapturedStream(join(this.dir, "stderr"), "stderr");
+
+  constructor() {
+    // Open files outlive their names (on Unix), so a runner killed mid-run leaves nothing behind.
+    this.removeDir();
+  }
+
+  forward(onOutput: ExecutionContext["onOutput"]): void {
+    this.stdout.forward(onOutput);
+    this.stderr.forward(onOutput);
+  }
+
+  close(): void {
+    this.stdout.close();
+    this.stderr.close();
+    this.removeDir(); // where open files cannot be removed (Windows), they could only go now
+  }
+
+  private removeDir(): void {
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // still open here; close() tries again
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** Runs a compiled module in a worker until it exits or is stopped; output is forwarded while it runs. */
+function runInWorker(module: object, spec: WasmExec, ctx: ExecutionContext, output: CapturedOutput): Promise<ExecutionResult> {
+  return new Promise((resolve) => {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module, args: [spec.modulePath, ...spec.args], env: spec.env, stdout: output.stdout.fd, stderr: output.stderr.fd },
+      // The worker's own console is not the module's output; keep it out of the runner's.
+      stdout: true,
+      stderr: true,
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    let report: WorkerReport | undefined;
+    let stoppedFor: StopReason | undefined;
+    let crash: Error | undefined;
+    const forwardOutput = () => {
+      try {
+        output.forward(ctx.onOutput);
+      } catch {
+        // a failed read may cut the output short; it must not leave the run unfinished
+      }
+    };
+    const poll = setInterval(forwardOutput, OUTPUT_POLL_MS);
+    const unwatch = watchForStop(ctx, (reason) => {
+      stoppedFor = reason;
+      void worker.terminate();
+    });
+    worker.on("message", (message: WorkerReport) => (report ??= message));
+    worker.on("error", (error) => (crash ??= error));
+    // Messages posted before the worker ended are delivered before "exit".
+    worker.on("exit", () => {
+      clearInterval(poll);
+      unwatch();
+      forwardOutput();
+      if (report && "exitCode" in report) {
+        resolve(report.exitCode === 0 ? { outcome: "succeeded", exitCode: 0 } : { outcome: "failed", exitCode: report.exitCode });
+      } else if (stoppedFor) {
+        resolve({ outcome: stoppedFor });
+      } else {
+        const why = report?.error ?? (crash ? String(crash) : "the worker exited without a result");
+        resolve({ outcome: "failed", error: `run ${spec.modulePath}: ${why}` });
+      }
+    });
+  });
+}
+
+async function executeWasm(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
+  const early = stopReasonNow(ctx);
+  if (early) return { outcome: early };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(spec.modulePath);
+  } catch (error) {
+    return { outcome: "failed", error: `read ${spec.modulePath}: ${messageOf(error)}` };
+  }
+  let module: object;
+  try {
+    // Compiled here, off the worker: a broken module fails before any thread starts.
+    module = await webAssembly.compile(bytes);
+  } catch (error) {
+    return { outcome: "failed", error: `compile ${spec.modulePath}: ${String(error)}` };
+  }
+  const late = stopReasonNow(ctx); // reading and compiling a big module takes a while
+  if (late) return { outcome: late };
+  const output = new CapturedOutput();
+  try {
+    return await runInWorker(module, spec, ctx, output);
+  } finally {
+    output.close();
+  }
+}
+
+/**
+ * A WASI (preview 1) module run in a worker thread with the spec's args and
+ * env and no filesystem access; a cancel or the deadline terminates the
+ * worker. stdout and stderr are forwarded while it runs.
+ */
 export const wasmExecutor: Executor<WasmExec> = {
   execute(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
-    if (ctx.signal.aborted) return Promise.resolve({ outcome: "canceled" });
-    const dir = mkdtempSync(join(tmpdir(), "supervisor-wasm-"));
-    const stdoutPath = join(dir, "stdout");
-    const stderrPath = join(dir, "stderr");
-    return new Promise<ExecutionResult>((resolve) => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { modulePath: spec.modulePath, args: [spec.modulePath, ...spec.args], env: spec.env, stdoutPath, stderrPath },
-        stdout: true,
-        stderr: true,
-      });
-      let result: ExecutionResult | undefined;
-      const stop = (outcome: "timeout" | "canceled") => {
-        result ??= { outcome, error: outcome === "timeout" ? "killed at the deadline" : "canceled" };
-        void worker.terminate();
-      };
-      const onAbort = () => stop("canceled");
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-      const deadlineTimer = setTimeout(() => stop("timeout"), Math.max(0, ctx.deadline.getTime() - Date.now()));
-      worker.on("message", (message: { exitCode?: number; error?: string }) => {
-        if (result) return;
-        if (message.error !== undefined) result = { outcome: "failed", error: `wasm ${spec.modulePath}: ${message.error}` };
-        else result = message.exitCode === 0 ? { outcome: "succeeded", exitCode: 0 } : { outcome: "failed", exitCode: message.exitCode };
-      });
-      worker.on("error", (error) => (result ??= { outcome: "failed", error: `wasm ${spec.modulePath}: ${error.message}` }));
-      worker.on("exit", () => {
-        clearTimeout(deadlineTimer);
-        ctx.signal.removeEventListener("abort", onAbort);
-        for (const [stream, path] of [["stdout", stdoutPath], ["stderr", stderrPath]] as const) {
-          try {
-            const data = readFileSync(path);
-            if (data.length > 0) ctx.onOutput(stream, data);
-          } catch {
-            // the module never got to open it
-          }
-        }
-        rmSync(dir, { recursive: true, force: true });
-        resolve(result ?? { outcome: "failed", error: "the wasm worker exited without a result" });
-      });
-    });
+    return executeWasm(spec, ctx).catch((error: unknown) => ({ outcome: "failed", error: `wasm ${spec.modulePath}: ${String(error)}` }));
   },
 };

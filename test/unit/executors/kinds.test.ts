@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { supportsKind, taskKind } from "../../../sdk/src/executors/index.js";
+import type { TaskSpec } from "../../../sdk/src/gen/supervisor/v1/task.js";
+
+const withExec = (exec: TaskSpec["exec"]) => ({ exec }) as TaskSpec;
+
+describe("taskKind", () => {
+  it("names the executor a spec needs", () => {
+    expect(taskKind(withExec({ $case: "subprocess", value: { command: "true", args: [], env: {}, workingDir: "" } }))).toBe("subprocess");
+    expect(taskKind(withExec({ $case: "wasm", value: { modulePath: "/m.wasm", args: [], env: {} } }))).toBe("wasm");
+    expect(taskKind(withExec({ $case: "embedded", value: { handler: "resize", payload: {} } }))).toBe("embedded:resize");
+    expect(taskKind(withExec(undefined))).toBeUndefined();
+  });
+});
+
+describe("supportsKind", () => {
+  it("matches kinds exactly", () => {
+    expect(supportsKind(["subprocess"], "subprocess")).toBe(true);
+    expect(supportsKind(["subprocess"], "wasm")).toBe(false);
+    expect(supportsKind(["embedded:resize"], "embedded:resize")).toBe(true);
+    expect(supportsKind(["embedded:resize"], "embedded:other")).toBe(false);
+  });
+
+  it("lets embedded:* cover every handler, and nothing else", () => {
+    expect(supportsKind(["embedded:*"], "embedded:anything")).toBe(true);
+    expect(supportsKind(["embedded:*"], "subprocess")).toBe(false);
+  });
+});

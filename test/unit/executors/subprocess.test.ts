@@ -1,0 +1,229 @@
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SubprocessExec } from "../../../sdk/src/gen/supervisor/v1/task.js";
+import { createSubprocessExecutor, subprocessExecutor } from "../../../sdk/src/executors/subprocess.js";
+import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
+
+/** A context that records output; the deadline is far unless a test wants it near. */
+function recorder(options: { deadlineInMs?: number; gracePeriodMs?: number; signal?: AbortSignal; onChunk?: (stream: OutputStreamName, text: string) => void } = {}) {
+  const chunks: { stream: OutputStreamName; text: string }[] = [];
+  const ctx: ExecutionContext = {
+    signal: options.signal ?? new AbortController().signal,
+    deadline: new Date(Date.now() + (options.deadlineInMs ?? 30_000)),
+    gracePeriodMs: options.gracePeriodMs ?? 2_000,
+    onOutput(stream, data) {
+      chunks.push({ stream, text: data.toString() });
+      options.onChunk?.(stream, data.toString());
+    },
+  };
+  const text = (stream: OutputStreamName) => chunks.filter((chunk) => chunk.stream === stream).map((chunk) => chunk.text).join("");
+  return { ctx, chunks, text };
+}
+
+const exec = (command: string, args: string[] = [], more: Partial<SubprocessExec> = {}): SubprocessExec => ({ command, args, env: {}, workingDir: "", ...more });
+
+/** Dead: not in the process table, or a zombie nobody reaped yet (some container inits never reap orphans). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1];
+    return state?.startsWith("Z") ?? false;
+  } catch {
+    return true; // gone between the two looks
+  }
+}
+
+async function eventually(check: () => boolean, what: string, withinMs = 5_000): Promise<void> {
+  const until = Date.now() + withinMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`still not true after ${withinMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const pidsIn = (text: string) => text.split("\n").filter((line) => /^\d+$/.test(line)).map(Number);
+
+describe("subprocessExecutor", () => {
+  it("captures stdout and stderr, each in order", async () => {
+    const { ctx, text } = recorder();
+    const result = await subprocessExecutor.execute(exec("sh", ["-c", "echo one; echo two >&2; echo three; echo four >&2"]), ctx);
+    expect(result).toMatchObject({ outcome: "succeeded", exitCode: 0 });
+    expect(text("stdout")).toBe("one\nthree\n");
+    expect(text("stderr")).toBe("two\nfour\n");
+  });
+
+  it("passes argv as it is, with no shell in between", async () => {
+    const { ctx, text } = recorder();
+    await subprocessExecutor.execute(exec("printf", ["%s|", "a b", "$HOME", "*"]), ctx);
+    expect(text("stdout")).toBe("a b|$HOME|*|");
+  });
+
+  it("reports a non-zero exit as failed with its code", async () => {
+    const { ctx } = recorder();
+    expect(await subprocessExecutor.execute(exec("sh", ["-c", "exit 1"]), ctx)).toMatchObject({ outcome: "failed", exitCode: 1 });
+  });
+
+  it("reports a command that does not exist as failed, with no exit code", async () => {
+    const { ctx } = recorder();
+    const result = await subprocessExecutor.execute(exec("/nonexistent/no-such-program"), ctx);
+    expect(result).toEqual({ outcome: "failed", error: "spawn /nonexistent/no-such-program: ENOENT" });
+  });
+
+  it("reports a working directory that does not exist as failed", async () => {
+    const { ctx } = recorder();
+    const result = await subprocessExecutor.execute(exec("pwd", [], { workingDir: "/nonexistent/no-such-dir" }), ctx);
+    expect(result).toMatchObject({ outcome: "failed", error: expect.stringMatching(/^spawn pwd: /) });
+    expect(result.exitCode).toBeUndefined();
+  });
+
+  it("runs in the working directory", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "executor-cwd-")));
+    try {
+      const { ctx, text } = recorder();
+      await subprocessExecutor.execute(exec("pwd", [], { workingDir: dir }), ctx);
+      expect(text("stdout")).toBe(`${dir}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("forwards output as it is produced, not when the process ends", async () => {
+    // The child waits for a file the test creates only once the first line arrived:
+    // buffered output would leave both waiting until the deadline.
+    const dir = mkdtempSync(join(tmpdir(), "executor-stream-"));
+    const go = join(dir, "go");
+    try {
+      const { ctx, chunks } = recorder({ deadlineInMs: 20_000, onChunk: () => writeFileSync(go, "") });
+      const script = 'echo a; while [ ! -e "$1" ]; do sleep 0.02; done; echo b';
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", script, "sh", go]), ctx);
+      expect(result.outcome).toBe("succeeded");
+      expect(chunks.map((chunk) => chunk.text).join("")).toBe("a\nb\n");
+      expect(chunks[0]?.text).toBe("a\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe("deadline and cancel", () => {
+    it("kills the process at the deadline and reports timeout", async () => {
+      const { ctx, text } = recorder({ deadlineInMs: 300 });
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", "echo $$; exec sleep 30"]), ctx);
+      expect(result).toMatchObject({ outcome: "timeout", error: "stopped by SIGTERM" });
+      const [pid] = pidsIn(text("stdout"));
+      expect(pid).toBeDefined();
+      await eventually(() => isGone(pid!), `process ${pid} gone`);
+    });
+
+    it("SIGKILLs a process that ignores SIGTERM once the grace period is over", async () => {
+      const { ctx, text } = recorder({ deadlineInMs: 300, gracePeriodMs: 300 });
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", 'trap "" TERM; echo $$; sleep 30']), ctx);
+      expect(result).toMatchObject({ outcome: "timeout", error: "stopped by SIGKILL" });
+      const [pid] = pidsIn(text("stdout"));
+      await eventually(() => isGone(pid!), `process ${pid} gone`);
+    });
+
+    it("kills the whole process group, grandchildren included", async () => {
+      const { ctx, text } = recorder({ deadlineInMs: 300 });
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", "sleep 30 & echo $!; wait"]), ctx);
+      expect(result.outcome).toBe("timeout");
+      const [grandchild] = pidsIn(text("stdout"));
+      expect(grandchild).toBeDefined();
+      await eventually(() => isGone(grandchild!), `grandchild ${grandchild} gone`);
+    });
+
+    it("does not wait for a background process that outlives its parent and holds the output open", async () => {
+      const { ctx, text } = recorder({ deadlineInMs: 20_000 });
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", "sleep 300 & echo $!"]), ctx);
+      expect(result).toMatchObject({ outcome: "succeeded", exitCode: 0 });
+      const [grandchild] = pidsIn(text("stdout"));
+      await eventually(() => isGone(grandchild!), `grandchild ${grandchild} gone`);
+    });
+
+    it("stops the process on abort and reports canceled", async () => {
+      const controller = new AbortController();
+      const { ctx, text } = recorder({ signal: controller.signal, onChunk: () => controller.abort() });
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", "sleep 30 & echo $!; wait"]), ctx);
+      expect(result.outcome).toBe("canceled");
+      const [grandchild] = pidsIn(text("stdout"));
+      await eventually(() => isGone(grandchild!), `grandchild ${grandchild} gone`);
+    });
+
+    it("does not start at all when already canceled or past the deadline", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "executor-nostart-"));
+      try {
+        const marker = join(dir, "started");
+        const controller = new AbortController();
+        controller.abort();
+        expect(await subprocessExecutor.execute(exec("touch", [marker]), recorder({ signal: controller.signal }).ctx)).toEqual({ outcome: "canceled" });
+        expect(await subprocessExecutor.execute(exec("touch", [marker]), recorder({ deadlineInMs: -1 }).ctx)).toEqual({ outcome: "timeout" });
+        expect(existsSync(marker)).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("is not fooled by a deadline beyond the longest timer node allows", async () => {
+      const { ctx } = recorder({ deadlineInMs: 60 * 24 * 3600_000 });
+      expect(await subprocessExecutor.execute(exec("sleep", ["0.2"]), ctx)).toMatchObject({ outcome: "succeeded" });
+    });
+  });
+
+  describe("environment", () => {
+    const saved: Record<string, string | undefined> = {};
+    const planted = { LD_PRELOAD: "/nonexistent/preload.so", LD_LIBRARY_PATH: "/nonexistent/lib", NODE_OPTIONS: "--no-warnings", FOO: "from-runner", LC_TEST_EXECUTOR: "kept" };
+
+    beforeEach(() => {
+      for (const [key, value] of Object.entries(planted)) {
+        saved[key] = process.env[key];
+        process.env[key] = value;
+      }
+    });
+    afterEach(() => {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+
+    const childEnv = async (executor = subprocessExecutor, env: Record<string, string> = {}) => {
+      const { ctx, text } = recorder();
+      await executor.execute(exec("env", [], { env }), ctx);
+      return Object.fromEntries(text("stdout").trim().split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+    };
+
+    it("passes only the allowlist (and LC_*) of the runner's environment, plus the spec's", async () => {
+      const env = await childEnv(subprocessExecutor, { GREETING: "hi there", FOO: "from-spec" });
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(env.GREETING).toBe("hi there");
+      expect(env.FOO).toBe("from-spec");
+      expect(env.LC_TEST_EXECUTOR).toBe("kept");
+      expect(env).not.toHaveProperty("LD_PRELOAD");
+      expect(env).not.toHaveProperty("LD_LIBRARY_PATH");
+      expect(env).not.toHaveProperty("NODE_OPTIONS");
+    });
+
+    it("does not pass a runner variable that is not allowlisted", async () => {
+      expect(await childEnv()).not.toHaveProperty("FOO");
+    });
+
+    it("never passes LD_PRELOAD, LD_LIBRARY_PATH or NODE_OPTIONS, even when allowlisted", async () => {
+      const executor = createSubprocessExecutor({ envAllowlist: ["PATH", "FOO", "LD_PRELOAD", "LD_LIBRARY_PATH", "NODE_OPTIONS"] });
+      const env = await childEnv(executor);
+      expect(env.FOO).toBe("from-runner");
+      expect(Object.keys(env).filter((key) => key.startsWith("LD_") || key === "NODE_OPTIONS")).toEqual([]);
+    });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("runs as another user when given uid and gid", async () => {
+    const { ctx, text } = recorder();
+    const executor = createSubprocessExecutor({ uid: 65534, gid: 65534 });
+    expect(await executor.execute(exec("id", ["-u"]), ctx)).toMatchObject({ outcome: "succeeded" });
+    expect(text("stdout")).toBe("65534\n");
+  });
+});

@@ -1,6 +1,7 @@
 // Small statistics and reporting helpers shared by every scenario.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem, hostname } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, hostname, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -45,6 +46,8 @@ export function machine() {
     platform: `${process.platform} ${process.arch}`,
     hostname: hostname(),
     date: new Date().toISOString(),
+    /** 1/5/15-minute load averages when the result was written: other work on the machine skews figures. */
+    loadavg: loadavg().map((v) => round(v, 2)),
   };
 }
 
@@ -75,11 +78,29 @@ export function target(name, measured, op, goal, unit = "") {
   return { target: name, goal: `${op} ${formatNumber(goal)}${unit}`, measured: `${formatNumber(round(measured, 2))}${unit}`, met: Number.isFinite(measured) ? (met ? "yes" : "NO") : "n/a" };
 }
 
+/** Which code was measured: the commit, uncommitted source changes, and when the server was built. */
+export function build() {
+  const root = dirname(BENCH_DIR);
+  const git = (...args) => {
+    try {
+      return execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  let serverBuiltAt;
+  try {
+    serverBuiltAt = statSync(join(root, "server", "dist", "server.js")).mtime.toISOString();
+  } catch {}
+  const dirty = git("status", "--porcelain", "--", "server/src", "sdk/src", "proto");
+  return { commit: git("rev-parse", "--short", "HEAD"), uncommittedSourceFiles: dirty === undefined ? undefined : dirty.split("\n").filter(Boolean).length, serverBuiltAt };
+}
+
 /** Writes bench/results/<scenario>.json with the machine attached. */
 export function writeResult(scenario, result) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${scenario}.json`);
-  const body = { scenario, machine: machine(), ...result };
+  const body = { scenario, machine: machine(), build: build(), ...result };
   writeFileSync(path, JSON.stringify(body, null, 2) + "\n");
   console.log(`\nwrote ${path}`);
   return body;

@@ -16,3 +16,4 @@ export * from "./retry.js";
 export * from "./call.js";
 export { subprocess, embedded, wasm, duration } from "./specs.js";
 export * from "./signing.js";
+export * from "./canonical.js";

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { canonicalSpec } from "./canonical.js";
 import { EmbeddedExec, SubprocessExec, WasmExec, type TaskSpec } from "./gen/supervisor/v1/task.js";
 
 /**
@@ -10,28 +11,20 @@ import { EmbeddedExec, SubprocessExec, WasmExec, type TaskSpec } from "./gen/sup
  * timeout are not what a tampered row could turn into a different program.
  */
 export function signedBytes(spec: TaskSpec): Buffer {
-  const exec = spec.exec;
+  const exec = canonicalSpec(spec).exec;
   switch (exec?.$case) {
     case "subprocess":
-      return frame("supervisor.v1.SubprocessExec", SubprocessExec.encode({ ...exec.value, env: sorted(exec.value.env) }).finish());
+      return frame("supervisor.v1.SubprocessExec", SubprocessExec.encode(exec.value).finish());
     case "embedded":
-      return frame("supervisor.v1.EmbeddedExec", EmbeddedExec.encode({ ...exec.value, payload: exec.value.payload && sortedDeep(exec.value.payload) }).finish());
+      return frame("supervisor.v1.EmbeddedExec", EmbeddedExec.encode(exec.value).finish());
     case "wasm":
-      return frame("supervisor.v1.WasmExec", WasmExec.encode({ ...exec.value, env: sorted(exec.value.env) }).finish());
+      return frame("supervisor.v1.WasmExec", WasmExec.encode(exec.value).finish());
     default:
       throw new Error("a spec without exec cannot be signed");
   }
 }
 
 const frame = (typeName: string, body: Uint8Array) => Buffer.concat([Buffer.from(typeName + "\n"), body]);
-const sorted = (map: Record<string, string>) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-function sortedDeep(value: unknown): any {
-  if (Array.isArray(value)) return value.map(sortedDeep);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, sortedDeep(v)]));
-  }
-  return value;
-}
 
 /** Reads an ed25519 key given as PEM, or as base64 of the raw 32-byte key. */
 export function ed25519Key(text: string, kind: "public" | "private"): KeyObject {

@@ -9,6 +9,9 @@ import { randomBytes } from "node:crypto";
 export class IdGenerator {
   private lastMs = 0;
   private counter = 0;
+  /** Random bytes fetched 4 KiB at a time: one crypto call per 512 ids instead of one per id. */
+  private pool = Buffer.alloc(0);
+  private poolOffset = 0;
 
   constructor(private readonly now: () => number, newestExisting?: string) {
     if (newestExisting) {
@@ -31,7 +34,11 @@ export class IdGenerator {
         this.counter = 0;
       }
     }
-    const random = randomBytes(8);
+    if (this.poolOffset + 8 > this.pool.length) {
+      this.pool = randomBytes(4096);
+      this.poolOffset = 0;
+    }
+    const random = this.pool.subarray(this.poolOffset, (this.poolOffset += 8));
     const hex =
       ms.toString(16).padStart(12, "0") +
       "7" +

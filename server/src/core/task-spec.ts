@@ -1,11 +1,12 @@
 import {
   AdmissionPolicy,
+  TaskSpec,
+  canonicalSpec,
   Jitter,
   RestartPolicy,
   Trigger,
   type Backoff,
   type Duration,
-  type TaskSpec,
 } from "@supervisor/sdk";
 import { createHash } from "node:crypto";
 
@@ -53,20 +54,7 @@ export function withDefaults(spec: TaskSpec): TaskSpec {
   };
 }
 
-/** Stable JSON: object keys sorted at every level, so equal specs hash equal whatever the map order. */
-function stableJson(value: unknown): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"));
-  if (Array.isArray(value)) return "[" + value.map(stableJson).join(",") + "]";
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return "{" + entries.map(([k, v]) => JSON.stringify(k) + ":" + stableJson(v)).join(",") + "}";
-  }
-  return JSON.stringify(value);
-}
-
-/** Fingerprint of a spec (after defaults), for request_id idempotency. */
+/** Fingerprint of a spec (after defaults), for request_id idempotency: its deterministic protobuf encoding. */
 export function specHash(spec: TaskSpec): string {
-  return createHash("sha256").update(stableJson(spec)).digest("base64url");
+  return createHash("sha256").update(TaskSpec.encode(canonicalSpec(spec)).finish()).digest("base64url");
 }

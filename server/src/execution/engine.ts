@@ -199,15 +199,19 @@ export class ExecutionEngine {
     if (this.stopped || this.pending.size === 0 || !this.freeCapacity()) return;
     const nowMs = this.clock.now();
     let nextWakeMs = Infinity;
-    for (const entry of this.pending.ordered()) {
+    // Walks the live index: an assigned entry is removed, so the same index then holds the next one.
+    for (let index = 0, entry = this.pending.at(0); entry; entry = this.pending.at(index)) {
       if (entry.readyAtMs > nowMs) {
         nextWakeMs = Math.min(nextWakeMs, entry.readyAtMs);
+        index++;
         continue;
       }
       // A replaced owner may still be stopping: nothing else of its slot starts beside it.
-      if (entry.slot && (this.busySlots.get(entry.slot) ?? 0) > 0) continue;
-      const session = chooseRunner(this.sessions.values(), entry);
-      if (!session) continue;
+      const session = entry.slot && (this.busySlots.get(entry.slot) ?? 0) > 0 ? undefined : chooseRunner(this.sessions.values(), entry);
+      if (!session) {
+        index++;
+        continue;
+      }
       this.assign(entry, session);
       if (!this.freeCapacity()) break;
     }

@@ -31,14 +31,8 @@ export class PendingIndex {
 
   upsert(entry: PendingEntry): void {
     this.remove(entry.taskId);
-    let low = 0;
-    let high = this.entries.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (before(this.entries[mid]!, entry)) low = mid + 1;
-      else high = mid;
-    }
-    this.entries.splice(low, 0, entry);
+    const at = this.positionOf(entry);
+    this.entries.splice(at, 0, entry);
     this.byId.set(entry.taskId, entry);
   }
 
@@ -46,11 +40,24 @@ export class PendingIndex {
     const entry = this.byId.get(taskId);
     if (!entry) return;
     this.byId.delete(taskId);
-    this.entries.splice(this.entries.indexOf(entry), 1);
+    // Entries are unique in sort order (the id breaks ties), so binary search finds it.
+    this.entries.splice(this.positionOf(entry), 1);
   }
 
-  /** A snapshot in dispatch order (safe to mutate the index while walking it). */
-  ordered(): PendingEntry[] {
-    return [...this.entries];
+  /** The entry at `index` in dispatch order, for a walk that removes as it goes (no copy). */
+  at(index: number): PendingEntry | undefined {
+    return this.entries[index];
+  }
+
+  /** First index whose entry does not sort before `entry`. */
+  private positionOf(entry: PendingEntry): number {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (before(this.entries[mid]!, entry)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 }

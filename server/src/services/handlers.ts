@@ -19,13 +19,34 @@ export interface CallContext {
 
 type Call = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-function contextOf(call: Call, shutdown: AbortSignal): { ctx: CallContext; controller: AbortController } {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  call.once("cancelled", abort);
-  shutdown.addEventListener("abort", abort, { once: true });
-  controller.signal.addEventListener("abort", () => shutdown.removeEventListener("abort", abort), { once: true });
-  return { ctx: { signal: controller.signal, metadata: call.metadata, peer: call.getPeer() }, controller };
+/**
+ * The call's context. Its AbortSignal is made on first use: most unary
+ * handlers never look at it, and an AbortController with its listeners on
+ * every call was a measurable share of the submit path.
+ */
+function contextOf(call: Call, shutdown: AbortSignal): { ctx: CallContext; release: () => void } {
+  let controller: AbortController | undefined;
+  let release = () => {};
+  const ctx: CallContext = {
+    metadata: call.metadata,
+    peer: call.getPeer(),
+    get signal() {
+      if (!controller) {
+        const made = (controller = new AbortController());
+        const abort = () => made.abort();
+        call.once("cancelled", abort);
+        shutdown.addEventListener("abort", abort, { once: true });
+        if (shutdown.aborted) made.abort();
+        release = () => {
+          shutdown.removeEventListener("abort", abort);
+          call.removeListener("cancelled", abort);
+          made.abort(); // ends anything the handler still has waiting on it
+        };
+      }
+      return controller.signal;
+    },
+  };
+  return { ctx, release: () => release() };
 }
 
 /** Adapts `async (request, ctx) => response` to grpc-js; every failure goes through toStatus. */
@@ -35,14 +56,14 @@ export function unary<Req, Res>(
   handler: (request: Req, ctx: CallContext) => Promise<Res> | Res,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const { ctx, controller } = contextOf(call as Call, shutdown);
+    const { ctx, release } = contextOf(call as Call, shutdown);
     Promise.resolve()
       .then(() => handler(call.request, ctx))
       .then(
         (response) => callback(null, response),
         (error: unknown) => callback(toStatus(error, log)),
       )
-      .finally(() => controller.abort());
+      .finally(release);
   };
 }
 
@@ -57,7 +78,7 @@ export function serverStream<Req, Res>(
   handler: (request: Req, ctx: CallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return async (call: ServerWritableStream<Req, Res>) => {
-    const { ctx, controller } = contextOf(call as Call, shutdown);
+    const { ctx, release } = contextOf(call as Call, shutdown);
     try {
       for await (const message of handler(call.request, ctx)) {
         if (ctx.signal.aborted) break;
@@ -67,7 +88,7 @@ export function serverStream<Req, Res>(
     } catch (error) {
       if (!call.cancelled) call.emit("error", toStatus(error, log));
     } finally {
-      controller.abort();
+      release();
     }
   };
 }

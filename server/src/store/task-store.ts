@@ -11,7 +11,7 @@ import { insertTask } from "../db/queries/insert-task.js";
 import { journalHead, getMeta } from "../db/queries/journal-head.js";
 import { listTasks } from "../db/queries/list-tasks.js";
 import { newestTaskId } from "../db/queries/newest-task-id.js";
-import { decodeTask, slotStateOf, toTaskRow, type TaskRow } from "../db/queries/task-row.js";
+import { decodeTask, encodeTask, slotStateOf, toTaskRow, type TaskRow } from "../db/queries/task-row.js";
 import { updateTask } from "../db/queries/update-task.js";
 import type { TaskChange } from "./task-change.js";
 
@@ -34,11 +34,15 @@ export class TaskStore {
   private pending: TaskChange[] = [];
   private depth = 0;
   private readonly listeners = new Set<ChangeListener>();
+  /** One better-sqlite3 transaction function, made once: called inside another it becomes a savepoint. */
+  private readonly inTransaction: <T>(work: () => T) => T;
 
   constructor(
     readonly db: Db,
     readonly clock: Clock,
   ) {
+    const run = db.transaction((work: () => unknown) => work());
+    this.inTransaction = <T>(work: () => T) => run(work) as T;
     this.committedHead = journalHead(db);
     this.nextRevision = this.committedHead + 1;
     this.ids = new IdGenerator(() => clock.now(), newestTaskId(db));
@@ -64,7 +68,7 @@ export class TaskStore {
     if (this.depth > 0) return this.savepoint(work);
     this.depth++;
     try {
-      const result = this.db.transaction(work)();
+      const result = this.inTransaction(work);
       const committed = this.pending;
       this.pending = [];
       this.committedHead = this.nextRevision - 1;
@@ -84,7 +88,7 @@ export class TaskStore {
     const mark = { changes: this.pending.length, revision: this.nextRevision };
     this.depth++;
     try {
-      return this.db.transaction(work)();
+      return this.inTransaction(work);
     } catch (error) {
       this.pending.length = mark.changes;
       this.nextRevision = mark.revision;
@@ -110,16 +114,18 @@ export class TaskStore {
   /** Stores a new task (ADDED). Must run inside a transaction. */
   insert(task: Task, slotState: SlotState): Task {
     const stored = { ...task, revision: this.nextRevision++ };
-    insertTask(this.db, toTaskRow(stored, slotState));
-    this.record({ revision: stored.revision, type: EventType.EVENT_TYPE_ADDED, task: stored });
+    const row = toTaskRow(stored, slotState);
+    insertTask(this.db, row);
+    this.record({ revision: stored.revision, type: EventType.EVENT_TYPE_ADDED, task: stored }, row.task);
     return stored;
   }
 
   /** Stores a changed task (MODIFIED). Must run inside a transaction. */
   update(task: Task, previous: Task, slotState: SlotState): Task {
     const stored = { ...task, revision: this.nextRevision++ };
-    updateTask(this.db, toTaskRow(stored, slotState));
-    this.record({ revision: stored.revision, type: EventType.EVENT_TYPE_MODIFIED, task: stored, previous: attributesOf(previous) });
+    const row = toTaskRow(stored, slotState);
+    updateTask(this.db, row);
+    this.record({ revision: stored.revision, type: EventType.EVENT_TYPE_MODIFIED, task: stored, previous: attributesOf(previous) }, row.task);
     return stored;
   }
 
@@ -127,10 +133,12 @@ export class TaskStore {
   remove(task: Task): void {
     const revision = this.nextRevision++;
     deleteTask(this.db, task.id);
-    this.record({ revision, type: EventType.EVENT_TYPE_DELETED, task: { ...task, revision } });
+    const deleted = { ...task, revision };
+    this.record({ revision, type: EventType.EVENT_TYPE_DELETED, task: deleted }, encodeTask(deleted));
   }
 
-  private record(change: TaskChange): void {
+  /** Writes the journal row; `encoded` is the task's protobuf, already made for its own row. */
+  private record(change: TaskChange, encoded: Buffer): void {
     insertJournalEntry(this.db, {
       revision: change.revision,
       task_id: change.task.id,
@@ -138,7 +146,7 @@ export class TaskStore {
       time: this.clock.now(),
       prev_phase: change.previous?.phase ?? null,
       prev_runner_id: change.previous ? change.previous.runnerId : null,
-      task: Buffer.from(toTaskRow(change.task, "none").task),
+      task: encoded,
     });
     this.pending.push(change);
   }

@@ -34,8 +34,10 @@ export function toTaskRow(task: Task, slotState: SlotState): TaskRow {
     labels: JSON.stringify(task.spec!.labels),
     finish_time: isTerminal(phase) ? (task.status!.finishTime?.getTime() ?? task.updateTime!.getTime()) : null,
     revision: task.revision,
-    task: Buffer.from(Task.encode(task).finish()),
+    task: encodeTask(task),
   };
 }
+
+export const encodeTask = (task: Task): Buffer => Buffer.from(Task.encode(task).finish());
 
 export const decodeTask = (bytes: Uint8Array): Task => Task.decode(bytes);

@@ -1,0 +1,64 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per area.
+import { readFileSync } from "node:fs";
+
+const AREAS = [
+  ["(garbage collector)", /^\(garbage collector\)$/],
+  ["(idle)", /^\(idle\)$/],
+  ["(program)", /^\(program\)$/],
+  ["better-sqlite3 (native + JS)", /better-sqlite3/],
+  ["@grpc/grpc-js", /@grpc\/grpc-js/],
+  ["zod", /\/zod\//],
+  ["@bufbuild/protobuf", /@bufbuild\/protobuf/],
+  ["sdk (generated protobuf codecs)", /sdk\/dist\/gen\//],
+  ["sdk (other)", /sdk\/dist\//],
+  ["server", /server\/dist\//],
+  ["node: http2 (grpc-js transport)", /^node:internal\/http2/],
+  ["node: AbortController / DOMException / events", /^node:internal\/(abort_controller|per_context\/domexception|event_target|events)/],
+  ["node: crypto", /^node:internal\/crypto/],
+  ["node: streams / buffers", /^node:internal\/(streams|buffer|stream_base_commons)|^node:buffer/],
+  ["node: timers / microtasks", /^node:internal\/(timers|process\/task_queues)/],
+  ["node: other internals", /^node:/],
+];
+
+function areaOf(frame) {
+  const key = frame.url || frame.functionName;
+  for (const [name, pattern] of AREAS) if (pattern.test(key)) return name;
+  if (!frame.url) return "(native / builtins)";
+  return "other";
+}
+
+export function summarizeProfile(path, top = 15) {
+  const profile = JSON.parse(readFileSync(path, "utf8"));
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfUs = new Map();
+  const { samples, timeDeltas } = profile;
+  for (let i = 0; i < samples.length; i++) {
+    const delta = timeDeltas[i + 1] ?? 0; // a sample's time is the gap to the next one
+    selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + Math.max(0, delta));
+  }
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const functions = new Map();
+  const areas = new Map();
+  for (const [id, us] of selfUs) {
+    const frame = byNode.get(id).callFrame;
+    const file = frame.url ? frame.url.replace(/^file:\/\//, "").replace(/^.*?\/(node_modules|server\/dist|sdk\/dist)\//, "$1/") : "";
+    const key = `${frame.functionName || "(anonymous)"} ${file}${frame.url ? `:${frame.lineNumber + 1}` : ""}`.trim();
+    functions.set(key, (functions.get(key) ?? 0) + us);
+    const area = areaOf(frame);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  const pct = (us) => Math.round((us / total) * 1000) / 10;
+  const busy = total - (areas.get("(idle)") ?? 0);
+  return {
+    file: path,
+    totalMs: Math.round(total / 1000),
+    busyMs: Math.round(busy / 1000),
+    topSelf: [...functions]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([fn, us]) => ({ function: fn, selfMs: Math.round(us / 1000), pctOfTotal: pct(us), pctOfBusy: fn.startsWith("(idle)") ? undefined : Math.round((us / busy) * 1000) / 10 })),
+    areas: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), pctOfTotal: pct(us), pctOfBusy: area === "(idle)" ? undefined : Math.round((us / busy) * 1000) / 10 })),
+  };
+}

@@ -1,0 +1,87 @@
+// npm run bench [-- <scenario>... ] [--profile] [--quick]
+// Runs the scenarios (all by default), each with its baseline in the same run,
+// prints tables and writes bench/results/<scenario>.json.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadMeter } from "./lib/load.mjs";
+import { printTable, writeResult, machine, RESULTS_DIR } from "./lib/stats.mjs";
+import { killChildren } from "./lib/procs.mjs";
+
+const SCENARIOS = ["submit", "batch", "e2e", "dispatch", "list", "watch", "runners", "storage"];
+
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("--")));
+const chosen = args.filter((a) => !a.startsWith("--"));
+if (flags.has("--help") || flags.has("-h")) {
+  console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick]
+scenarios: ${SCENARIOS.join(", ")}
+  --profile  submit, e2e: one more pass with the server under --cpu-prof; top self-time functions
+  --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
+  --wait-quiet[=s]  before each scenario, wait (up to s seconds, default 300) until other processes are idle`);
+  process.exit(0);
+}
+for (const name of chosen) {
+  if (!SCENARIOS.includes(name)) {
+    console.error(`unknown scenario "${name}"; one of: ${SCENARIOS.join(", ")}`);
+    process.exit(2);
+  }
+}
+const quick = flags.has("--quick");
+const waitFlag = args.find((a) => a.startsWith("--wait-quiet"));
+const waitQuietSeconds = waitFlag ? Number(waitFlag.split("=")[1] ?? 300) : 0;
+
+/** On a shared machine: waits (bounded) until other processes use less than 0.2 core over 3 s. */
+async function waitQuiet(maxSeconds) {
+  const deadline = Date.now() + maxSeconds * 1000;
+  while (Date.now() < deadline) {
+    const meter = loadMeter();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const load = meter();
+    if (load.otherProcessesCores < 0.2) return;
+    console.log(`  waiting for a quiet machine: other processes use ${load.otherProcessesCores} cores`);
+  }
+  console.log(`  the machine did not get quiet within ${maxSeconds} s; running anyway`);
+}
+const opts = {
+  profile: flags.has("--profile"),
+  quick,
+  ...(quick ? { durationMs: 2_000, warmupMs: 300 } : {}),
+};
+
+process.on("SIGINT", () => {
+  killChildren();
+  process.exit(130);
+});
+
+const m = machine();
+console.log(`machine: ${m.cores} cores, ${m.cpuModel}, ${m.totalMemoryGiB} GiB, node ${m.node}, ${m.date}`);
+const summary = [];
+const loads = [];
+let failed = 0;
+for (const name of chosen.length ? chosen : SCENARIOS) {
+  const module = await import(`./scenarios/${name}.mjs`);
+  console.log(`\n=== ${name}: ${module.description}`);
+  if (waitQuietSeconds > 0) await waitQuiet(waitQuietSeconds);
+  const t0 = Date.now();
+  const meter = loadMeter();
+  try {
+    const result = await module.run(opts);
+    for (const t of result.targets ?? []) summary.push({ scenario: name, ...t });
+    const load = meter();
+    loads.push({ scenario: name, ...load });
+    // Attach the machine load to the scenario's result file.
+    const path = join(RESULTS_DIR, `${name}.json`);
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2) + "\n");
+    console.log(`(${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s; bench processes used ${load.benchCores} cores on average, other processes ${load.otherProcessesCores})`);
+    if (load.otherProcessesCores > 0.25) console.log(`WARNING: other processes used ${load.otherProcessesCores} of ${m.cores} cores during ${name}: its figures are understated`);
+  } catch (error) {
+    failed++;
+    console.error(`\n${name} FAILED: ${error?.stack ?? error}`);
+    summary.push({ scenario: name, target: "(scenario failed)", goal: "", measured: String(error?.message ?? error).slice(0, 80), met: "n/a" });
+    killChildren();
+  }
+}
+printTable("machine load per scenario (average cores busy)", loads);
+printTable("summary: targets", summary);
+if (!chosen.length) writeResult("summary", { targets: summary, machineLoad: loads, quick });
+process.exit(failed ? 1 : 0);

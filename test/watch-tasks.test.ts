@@ -157,6 +157,21 @@ describe("WatchTasks", () => {
     expect(resumed.at(-1)!.revision).toBe(resumeFrom + 1);
   });
 
+  it("a filtered watcher is not cut off by changes it never receives, however many", async () => {
+    server = await startTestServer({ watchMaxLag: 50 });
+    const s = server;
+    const events = messages(watch(s, { filter: { ...noFilter, labelSelector: "rare=yes" } }));
+    expect((await events.next()).value.type).toBe(EventType.EVENT_TYPE_BOOKMARK);
+    for (let i = 0; i < 3; i++) {
+      await call(rpc(s.tasks, "batchSubmitTasks"), { requests: Array.from({ length: 1000 }, () => submitRequest(subprocessSpec("true", [], { labels: { rare: "no" } }))) });
+    }
+    const rare = await submit(s, { rare: "yes" });
+    const event = (await events.next()).value as WatchTasksResponse;
+    await events.return(undefined);
+    expect(event).toMatchObject({ type: EventType.EVENT_TYPE_ADDED, revision: 3001 });
+    expect(event.task!.id).toBe(rare.id);
+  });
+
   it("resumes from its last revision after a server restart on the same database", async () => {
     server = await startTestServer();
     const s = server;

@@ -2,8 +2,10 @@ import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition,
 import { readFileSync } from "node:fs";
 import { Authenticator } from "./auth.js";
 import { SignaturePolicy } from "./validation/signature-policy.js";
+import { BookmarkTicker } from "./watch/bookmark-ticker.js";
+import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { guarded, type GuardSettings } from "./services/guard.js";
-import { RunnerServiceService, TaskServiceService } from "@supervisor/sdk";
+import { RunnerServiceService } from "@supervisor/sdk";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./core/clock.js";
 import { openDatabase } from "./db/open.js";
@@ -79,12 +81,12 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     commits,
     submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
     signatures: new SignaturePolicy(config.trustedKeys, config.requireSignatures),
-    watch: { bookmarkIntervalMs: config.bookmarkIntervalMs, maxLagChanges: config.watchMaxLag },
+    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs), maxLagChanges: config.watchMaxLag },
     engine,
     log,
     shutdown: shutdownController.signal,
   });
-  addGuarded(TaskServiceService, withUnimplemented(TaskServiceService, taskHandlers, log));
+  addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   const runnerHandlers = runnerServiceHandlers({ store, engine, log, shutdown: shutdownController.signal });
   addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.

@@ -9,4 +9,8 @@ export interface TaskChange {
   task: Task;
   /** The filter attributes before a MODIFIED change, so a watcher can tell "left my filter". */
   previous?: FilterAttributes;
+  /** The task's protobuf, as stored: watch events embed it instead of encoding the task again. */
+  encoded?: Buffer;
+  /** WatchTasksResponse wire bytes by event type, built once and shared by every watcher. */
+  wire?: Partial<Record<number, Buffer>>;
 }

@@ -148,6 +148,7 @@ export class TaskStore {
       prev_runner_id: change.previous ? change.previous.runnerId : null,
       task: encoded,
     });
+    change.encoded = encoded;
     this.pending.push(change);
   }
 

@@ -1,39 +1,62 @@
 import type { TaskChange } from "../store/task-change.js";
+import type { WatchOutput } from "./watch-event.js";
 
 /**
- * Changes committed while a watcher is live, waiting to be sent. Bounded: a
- * watcher that falls more than `limit` changes behind is marked overflowed
- * (and ended by its stream), so a slow consumer never grows server memory.
+ * Events committed while a watcher is live, waiting to be sent. Changes are
+ * filtered as they arrive, so only events this watcher will receive count
+ * toward its bound and wake it. A watcher more than `limit` events behind is
+ * marked overflowed (and ended by its stream): a slow consumer never grows
+ * server memory.
  */
 export class LiveQueue {
-  private items: TaskChange[] = [];
+  private items: { output: WatchOutput; revision: number }[] = [];
   private wake?: () => void;
   overflowed = false;
+  /** The newest revision this queue has seen, matching or not. */
+  headRevision: number;
+  bookmarkDue = false;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly select: (change: TaskChange) => WatchOutput | undefined,
+    headRevision: number,
+  ) {
+    this.headRevision = headRevision;
+  }
 
   push(changes: readonly TaskChange[]): void {
     if (this.overflowed) return;
-    if (this.items.length + changes.length > this.limit) {
-      this.overflowed = true;
-      this.items = [];
-    } else {
-      for (const change of changes) this.items.push(change);
+    let added = false;
+    for (const change of changes) {
+      this.headRevision = Math.max(this.headRevision, change.revision);
+      const output = this.select(change);
+      if (!output) continue;
+      if (this.items.length >= this.limit) {
+        this.overflowed = true;
+        this.items = [];
+        break;
+      }
+      this.items.push({ output, revision: change.revision });
+      added = true;
     }
+    if (added || this.overflowed) this.wake?.();
+  }
+
+  /** Asks for a BOOKMARK at the next quiet moment (the shared ticker calls this). */
+  requestBookmark(): void {
+    this.bookmarkDue = true;
     this.wake?.();
   }
 
-  /** Waits until changes arrive, `timeoutMs` passes ([] then) or `signal` aborts. */
-  async take(signal: AbortSignal, timeoutMs: number): Promise<TaskChange[]> {
-    if (this.items.length === 0 && !this.overflowed && !signal.aborted) {
+  /** Waits until events arrive, a bookmark is due, or `signal` aborts. */
+  async take(signal: AbortSignal): Promise<{ output: WatchOutput; revision: number }[]> {
+    if (this.items.length === 0 && !this.overflowed && !this.bookmarkDue && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const done = () => {
-          clearTimeout(timer);
           signal.removeEventListener("abort", done);
           this.wake = undefined;
           resolve();
         };
-        const timer = setTimeout(done, timeoutMs);
         signal.addEventListener("abort", done, { once: true });
         this.wake = done;
       });

@@ -1,29 +1,44 @@
 import { EventType, type WatchTasksResponse } from "@supervisor/sdk";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { attributesOf, matchesFilter, type CompiledFilter } from "../core/task-filter.js";
 import type { JournalRow } from "../db/queries/journal.js";
 import { decodeTask } from "../db/queries/task-row.js";
 import type { TaskChange } from "../store/task-change.js";
+
+/** A watch event on its way out: a message, or its wire bytes when they could be shared. */
+export type WatchOutput = WatchTasksResponse | Buffer;
 
 /**
  * What a watcher with `filter` sees of a change (Kubernetes semantics): a
  * task entering the filter is ADDED, leaving it is DELETED, changing inside
  * it is MODIFIED; changes wholly outside the filter are not sent.
  */
-export function eventFor(change: TaskChange, filter: CompiledFilter): WatchTasksResponse | undefined {
-  const now = attributesOf(change.task);
-  const matchesNow = matchesFilter(filter, now);
-  if (change.type !== EventType.EVENT_TYPE_MODIFIED || !change.previous) {
-    return matchesNow ? { type: change.type, task: change.task, revision: change.revision } : undefined;
-  }
+export function eventTypeFor(change: TaskChange, filter: CompiledFilter): EventType | undefined {
+  const matchesNow = matchesFilter(filter, attributesOf(change.task));
+  if (change.type !== EventType.EVENT_TYPE_MODIFIED || !change.previous) return matchesNow ? change.type : undefined;
   const matchedBefore = matchesFilter(filter, change.previous);
   if (!matchesNow && !matchedBefore) return undefined;
-  const type = matchesNow && matchedBefore ? EventType.EVENT_TYPE_MODIFIED : matchesNow ? EventType.EVENT_TYPE_ADDED : EventType.EVENT_TYPE_DELETED;
-  return { type, task: change.task, revision: change.revision };
+  return matchesNow && matchedBefore ? EventType.EVENT_TYPE_MODIFIED : matchesNow ? EventType.EVENT_TYPE_ADDED : EventType.EVENT_TYPE_DELETED;
+}
+
+/**
+ * The event as WatchTasksResponse wire bytes — type (1), task (2, the stored
+ * protobuf as is), revision (3) — made once per change and type, so ten
+ * thousand watchers of one change cost one encoding.
+ */
+export function eventFor(change: TaskChange, filter: CompiledFilter): WatchOutput | undefined {
+  const type = eventTypeFor(change, filter);
+  if (type === undefined) return undefined;
+  if (!change.encoded) return { type, task: change.task, revision: change.revision };
+  change.wire ??= {};
+  return (change.wire[type] ??= Buffer.from(
+    new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(change.encoded).uint32(24).int64(change.revision).finish(),
+  ));
 }
 
 export function changeFromJournal(row: JournalRow): TaskChange {
   const task = decodeTask(row.task);
-  const change: TaskChange = { revision: row.revision, type: row.type as EventType, task };
+  const change: TaskChange = { revision: row.revision, type: row.type as EventType, task, encoded: row.task };
   if (row.prev_phase !== null) {
     change.previous = { ...attributesOf(task), phase: row.prev_phase, runnerId: row.prev_runner_id ?? "" };
   }

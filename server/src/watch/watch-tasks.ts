@@ -4,11 +4,13 @@ import type { CompiledFilter } from "../core/task-filter.js";
 import { readJournal } from "../db/queries/read-journal.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { TaskStore } from "../store/task-store.js";
+import { BookmarkTicker } from "./bookmark-ticker.js";
 import { LiveQueue } from "./live-queue.js";
-import { changeFromJournal, eventFor } from "./watch-event.js";
+import { changeFromJournal, eventFor, type WatchOutput } from "./watch-event.js";
 
 export interface WatchSettings {
-  bookmarkIntervalMs: number;
+  /** The shared timer of periodic BOOKMARKs. */
+  bookmarks: BookmarkTicker;
   /** Changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW. */
   maxLagChanges: number;
 }
@@ -37,7 +39,7 @@ export async function* watchTasks(
   filter: CompiledFilter,
   signal: AbortSignal,
   settings: WatchSettings,
-): AsyncGenerator<WatchTasksResponse> {
+): AsyncGenerator<WatchOutput> {
   let cursor: number;
   if (request.sendInitial) {
     cursor = store.head;
@@ -55,8 +57,9 @@ export async function* watchTasks(
   }
   if (cursor < store.compactedThrough) throw revisionCompacted(cursor, store.compactedThrough + 1);
 
-  const queue = new LiveQueue(settings.maxLagChanges);
+  const queue = new LiveQueue(settings.maxLagChanges, (change) => eventFor(change, filter), cursor);
   let unsubscribe: (() => void) | undefined;
+  let stopBookmarks: (() => void) | undefined;
   try {
     while (!unsubscribe) {
       const rows = readJournal(store.db, cursor, REPLAY_BATCH);
@@ -69,30 +72,34 @@ export async function* watchTasks(
       }
       if (signal.aborted) return;
     }
+    queue.headRevision = Math.max(queue.headRevision, cursor);
     // Caught up: one BOOKMARK says the stream is live (and, with send_initial, that the snapshot is complete).
     yield bookmark(cursor);
+    stopBookmarks = settings.bookmarks.subscribe(() => queue.requestBookmark());
     while (!signal.aborted) {
-      const changes = await queue.take(signal, settings.bookmarkIntervalMs);
+      const items = await queue.take(signal);
       if (queue.overflowed) {
         throw new DomainError(
           status.RESOURCE_EXHAUSTED,
           ErrorReason.WATCH_TOO_SLOW,
-          `the watcher fell more than ${settings.maxLagChanges} changes behind; resume from revision ${cursor}`,
+          `the watcher fell more than ${settings.maxLagChanges} events behind; resume from revision ${cursor}`,
           { last_revision: String(cursor) },
         );
       }
-      if (changes.length === 0) {
-        if (!signal.aborted) yield bookmark(Math.max(cursor, store.head));
-        continue;
+      for (const item of items) {
+        if (item.revision <= cursor) continue; // already replayed from the journal
+        cursor = item.revision;
+        yield item.output;
       }
-      for (const change of changes) {
-        if (change.revision <= cursor) continue;
-        cursor = change.revision;
-        const event = eventFor(change, filter);
-        if (event) yield event;
+      if (queue.bookmarkDue && items.length === 0) {
+        queue.bookmarkDue = false;
+        // Nothing pending: every change up to the queue's head has been seen (sent or filtered out).
+        cursor = Math.max(cursor, queue.headRevision);
+        if (!signal.aborted) yield bookmark(cursor);
       }
     }
   } finally {
     unsubscribe?.();
+    stopBookmarks?.();
   }
 }

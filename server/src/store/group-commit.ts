@@ -9,10 +9,11 @@ interface Pending {
 
 /**
  * Group commit: writes that arrive while the event loop is busy share one
- * transaction, so one fsync covers them all. Each write runs in its own
- * savepoint — a rejected submit (SLOT_BUSY, ...) rolls back alone — and each
- * caller is answered only after the shared commit. A failure of the commit
- * itself (disk full) fails every write in it: none was acknowledged.
+ * transaction, so one fsync covers them all, and each caller is answered only
+ * after the shared commit. A refused write (SLOT_BUSY, ...) must roll back
+ * alone: the batch is then replayed with a savepoint per write (writes are
+ * re-runnable closures over the store). A failure of the commit itself (disk
+ * full) fails every write in it: none was acknowledged.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
@@ -38,21 +39,18 @@ export class GroupCommit {
     const batch = this.queue.splice(0, this.maxBatch);
     this.scheduled = this.queue.length > 0;
     if (this.scheduled) setImmediate(() => this.flush());
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
-      this.store.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.store.savepoint(item.work) });
-          } catch (error) {
-            if (!(error instanceof DomainError)) throw error; // not the request's fault: fail the commit
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
+      // The common case: every write goes through, so no savepoint is needed.
+      outcomes = this.store.transaction(() => batch.map((item): Outcome => ({ ok: true, value: item.work() })));
     } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
+      if (!(error instanceof DomainError)) return this.failAll(batch, error);
+      // A write was refused and the whole batch rolled back: run it again, each write in its own savepoint.
+      try {
+        outcomes = this.withSavepoints(batch);
+      } catch (replayError) {
+        return this.failAll(batch, replayError);
+      }
     }
     batch.forEach((item, index) => {
       const outcome = outcomes[index]!;
@@ -60,4 +58,23 @@ export class GroupCommit {
       else item.reject(outcome.error);
     });
   }
+
+  private withSavepoints(batch: Pending[]): Outcome[] {
+    return this.store.transaction(() =>
+      batch.map((item): Outcome => {
+        try {
+          return { ok: true, value: this.store.savepoint(item.work) };
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error; // not the request's fault: fail the commit
+          return { ok: false, error };
+        }
+      }),
+    );
+  }
+
+  private failAll(batch: Pending[], error: unknown): void {
+    for (const item of batch) item.reject(error);
+  }
 }
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };

@@ -71,24 +71,56 @@ function asDomainError(error: unknown, log: Logger): DomainError {
 }
 
 /**
+ * Bounds on what an error carries back: a message echoing a huge bad value,
+ * or one violation per element of a huge list, must not make the status
+ * trailers too large to deliver (the client would then never see the error).
+ */
+const MAX_MESSAGE = 1024;
+const MAX_FIELD_TEXT = 256;
+const MAX_VIOLATIONS = 50;
+/**
+ * Cut to at most `max` UTF-16 units without splitting a surrogate pair: a lone
+ * surrogate makes grpc-js's encodeURIComponent of grpc-message throw, and the
+ * status is then never sent (the call hangs).
+ */
+function clip(text: string, max: number): string {
+  const whole = text.replace(LONE_SURROGATE, "\uFFFD"); // from a slice elsewhere
+  if (whole.length <= max) return whole;
+  const end = isHighSurrogate(whole.charCodeAt(max - 2)) ? max - 2 : max - 1;
+  return `${whole.slice(0, end)}…`;
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+
+function bounded(error: DomainError): { message: string; metadata: Record<string, string>; violations: FieldViolation[] } {
+  const violations = error.violations.slice(0, MAX_VIOLATIONS).map((v) => ({ field: clip(v.field, MAX_FIELD_TEXT), description: clip(v.description, MAX_FIELD_TEXT) }));
+  if (error.violations.length > MAX_VIOLATIONS) {
+    violations.push({ field: "", description: `… and ${error.violations.length - MAX_VIOLATIONS} more bad fields` });
+  }
+  const metadata = Object.fromEntries(Object.entries(error.metadata).slice(0, 20).map(([k, v]) => [clip(k, 64), clip(v, MAX_FIELD_TEXT)]));
+  return { message: clip(error.message, MAX_MESSAGE), metadata, violations };
+}
+
+/**
  * Maps any thrown value to a grpc-js status with google.rpc.Status details
  * (ErrorInfo always, BadRequest for field violations) in the
  * grpc-status-details-bin trailer.
  */
 export function toStatus(error: unknown, log: Logger): Partial<StatusObject> & { code: status; details: string; metadata: Metadata } {
   const domainError = asDomainError(error, log);
+  const { message, metadata: errorMetadata, violations } = bounded(domainError);
   const details = [
     {
       typeUrl: ERROR_INFO_TYPE,
-      value: Buffer.from(ErrorInfo.encode({ reason: domainError.reason, domain: ERROR_DOMAIN, metadata: domainError.metadata }).finish()),
+      value: Buffer.from(ErrorInfo.encode({ reason: domainError.reason, domain: ERROR_DOMAIN, metadata: errorMetadata }).finish()),
     },
   ];
-  if (domainError.violations.length > 0) {
+  if (violations.length > 0) {
     details.push({
       typeUrl: BAD_REQUEST_TYPE,
       value: Buffer.from(
         BadRequest.encode({
-          fieldViolations: domainError.violations.map((v) => ({ field: v.field, description: v.description, reason: "" })),
+          fieldViolations: violations.map((v) => ({ field: v.field, description: v.description, reason: "" })),
         }).finish(),
       ),
     });
@@ -96,7 +128,7 @@ export function toStatus(error: unknown, log: Logger): Partial<StatusObject> & {
   const metadata = new Metadata();
   metadata.set(
     STATUS_DETAILS_KEY,
-    Buffer.from(Status.encode({ code: domainError.code, message: domainError.message, details }).finish()),
+    Buffer.from(Status.encode({ code: domainError.code, message, details }).finish()),
   );
-  return { code: domainError.code, details: domainError.message, metadata };
+  return { code: domainError.code, details: message, metadata };
 }

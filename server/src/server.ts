@@ -5,6 +5,7 @@ import { SignaturePolicy } from "./validation/signature-policy.js";
 import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { guarded, type GuardSettings } from "./services/guard.js";
+import { withSafeDecoding } from "./services/safe-decode.js";
 import { RunnerServiceService } from "@supervisor/sdk";
 import type { Config } from "./config.js";
 import { systemClock, type Clock } from "./core/clock.js";
@@ -74,8 +75,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
   const server = new Server(SERVER_CHANNEL_OPTIONS);
-  const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) =>
-    server.addService(definition, guarded(definition, handlers, { ...guard, anyRole }));
+  const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
+    const safe = withSafeDecoding(definition);
+    server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
+  };
   const taskHandlers = taskServiceHandlers({
     store,
     commits,

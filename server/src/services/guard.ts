@@ -2,6 +2,7 @@ import { status, type Metadata, type ServiceDefinition, type UntypedHandleCall, 
 import { ErrorReason } from "@supervisor/sdk";
 import type { Authenticator, Principal } from "../auth.js";
 import { DomainError, toStatus, type Logger } from "../errors.js";
+import { isUndecodable, undecodableError } from "./safe-decode.js";
 
 export interface GuardSettings {
   auth: Authenticator;
@@ -36,7 +37,7 @@ class StreamCounter {
 
 const counters = new WeakMap<Authenticator, { streams: StreamCounter; runners: StreamCounter }>();
 
-type AnyCall = { metadata: Metadata; getPeer(): string; once(event: string, listener: () => void): unknown; emit(event: "error", status: unknown): boolean };
+type AnyCall = { request?: unknown; metadata: Metadata; getPeer(): string; once(event: string, listener: () => void): unknown; emit(event: "error", status: unknown): boolean };
 
 /**
  * Authenticates and authorizes every call of a service before its handler
@@ -57,6 +58,7 @@ export function guarded(definition: ServiceDefinition, handlers: UntypedServiceI
     const admit = (call: AnyCall): Principal => {
       const principal = auth.authenticate(call.metadata, call.getPeer());
       if (!settings.anyRole) auth.authorize(principal, path);
+      if (isUndecodable(call.request)) throw undecodableError(call.request);
       return principal;
     };
     if (!method.responseStream && !method.requestStream) {

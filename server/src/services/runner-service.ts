@@ -10,8 +10,9 @@ import type { RunnerChannel, RunnerSession } from "../execution/runner-session.j
 import type { TaskStore } from "../store/task-store.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
-import { validateFilter } from "../validation/requests.js";
+import { validateFilter, validateRunnerId } from "../validation/requests.js";
 import { unary } from "./handlers.js";
+import { isUndecodable, undecodableError } from "./safe-decode.js";
 
 export interface RunnerServiceDeps {
   store: TaskStore;
@@ -62,6 +63,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       };
       call.on("data", (request: ConnectRequest) => {
         if (ended) return;
+        if (isUndecodable(request)) return fail(undecodableError(request));
         if (session) return handle(request);
         if (helloing) return void backlog.push(request);
         if (request.message?.$case !== "hello") return fail(protocolViolation("the first message must be hello"));
@@ -111,8 +113,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
     }),
 
     drainRunner: unary(log, shutdown, async (request) => {
-      if (!request.runnerId) throw invalidArgument([{ field: "runner_id", description: "required" }]);
-      return { runner: await engine.drain(request.runnerId) };
+      return { runner: await engine.drain(validateRunnerId(request.runnerId, "runner_id")) };
     }),
   };
 }

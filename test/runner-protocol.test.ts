@@ -172,9 +172,11 @@ describe("ListRunners and DrainRunner", () => {
     runner.stream.end();
   });
 
-  it("DrainRunner: unknown id → NOT_FOUND / RUNNER_NOT_FOUND; empty id → INVALID_ARGUMENT at runner_id", async () => {
+  it("DrainRunner: unknown id → NOT_FOUND / RUNNER_NOT_FOUND; empty or malformed id → INVALID_ARGUMENT at runner_id", async () => {
     server = await start();
-    await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "nope" }), status.NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND);
+    await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab" }), status.NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND);
+    const malformed = await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "nope" }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    expect(malformed.fieldViolations[0]?.field).toBe("runner_id");
     const error = await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "" }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(error.fieldViolations[0]!.field).toBe("runner_id");
   });

@@ -2,6 +2,7 @@ import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
+  MAX_JSON_NESTING,
   Runner,
   RunnerState,
   SupervisorClient,
@@ -30,6 +31,11 @@ describe("SupervisorClient", () => {
     client = new SupervisorClient({ address: server.address });
     runner = new Runner({ address: server.address, name: "sdk-runner", labels: { sdk: "yes" }, capacity: 4, log: () => {} });
     runner.handle("greet", (payload) => ({ greeting: `hello ${payload.name}` }));
+    runner.handle("deep", () => {
+      let result: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < MAX_JSON_NESTING; i++) result = { a: result };
+      return result;
+    });
     await runner.start();
   });
   afterAll(async () => {
@@ -56,6 +62,18 @@ describe("SupervisorClient", () => {
     const chunks: string[] = [];
     for await (const event of client.output(a!.id)) if (event.event?.$case === "chunk") chunks.push(event.event.value.data.toString());
     expect(chunks.join("")).toBe("a\n");
+  });
+
+  it("a handler result the supervisor could not store fails the run with the reason, and the runner keeps working", async () => {
+    // Sent as is, a result nested 33 levels deep is past the protobuf decoders' depth limit: the supervisor would
+    // refuse the whole message, end the stream, and the runner would resend it on every reconnect.
+    const deep = await client.submit(embedded("deep", {}, { maxAttempts: 1 }));
+    const done = await client.waitFor(deep.id);
+    expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_FAILED);
+    const [run] = await client.listRuns(deep.id);
+    expect(run!.error).toBe(`result refused: nested ${MAX_JSON_NESTING + 1} levels deep, at most ${MAX_JSON_NESTING}`);
+    const next = await client.submit(embedded("greet", { name: "after" }));
+    expect((await client.waitFor(next.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
   });
 
   it("list iterates every page; listPage returns one", async () => {

@@ -17,3 +17,4 @@ export * from "./call.js";
 export { subprocess, embedded, wasm, duration } from "./specs.js";
 export * from "./signing.js";
 export * from "./canonical.js";
+export * from "./json-limits.js";

@@ -18,6 +18,7 @@ import {
 } from "./gen/supervisor/v1/runner_service.js";
 import type { SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
 import { ErrorReason } from "./reasons.js";
+import { jsonLimitProblem } from "./json-limits.js";
 
 export interface RunnerOptions {
   /** host:port of the supervisor. */
@@ -250,8 +251,11 @@ export class Runner {
     };
     this.dispatch(assign, ctx)
       .catch((error: unknown): ExecutionResult => ({ outcome: "failed", error: `executor crashed: ${error instanceof Error ? error.message : String(error)}` }))
-      .then((result) => {
+      .then((reported) => {
         this.runs.delete(assign.runId);
+        // The supervisor refuses a result it could not serve back; say why here, where the handler's author looks.
+        const problem = reported.result === undefined ? undefined : jsonLimitProblem(reported.result);
+        const result: ExecutionResult = problem ? { outcome: "failed", exitCode: reported.exitCode, error: `result refused: ${problem}` } : reported;
         this.send({
           message: {
             $case: "runFinished",

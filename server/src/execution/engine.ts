@@ -6,6 +6,7 @@ import {
   RunnerState,
   TaskPhase,
   TaskReason,
+  jsonLimitProblem,
   taskKind,
   type ConnectRequest,
   type Run,
@@ -376,6 +377,12 @@ export class ExecutionEngine {
       case "runFinished": {
         const { runId, exitCode, outcome, error, result } = message.value;
         if (!session.runs.has(runId)) return;
+        // A result the store could not serve back readably fails the run instead of poisoning every read of it.
+        const resultProblem = result === undefined ? undefined : jsonLimitProblem(result);
+        if (resultProblem) {
+          await this.finish(runId, { phase: RunPhase.RUN_PHASE_FAILED, exitCode, error: `result refused: ${resultProblem}` });
+          return;
+        }
         const phase = OUTCOME_PHASE[outcome] ?? RunPhase.RUN_PHASE_FAILED;
         await this.finish(runId, { phase, exitCode, error: error || (OUTCOME_PHASE[outcome] ? "" : `unknown outcome ${outcome}`), result });
         return;

@@ -39,7 +39,14 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
       const submits = validateBatch(request);
-      submits.forEach(({ spec }, index) => deps.signatures.check(spec, `requests[${index}].spec`));
+      submits.forEach(({ spec }, index) => {
+        try {
+          deps.signatures.check(spec, `requests[${index}].spec`);
+        } catch (error) {
+          if (error instanceof DomainError) error.metadata.request_index = String(index);
+          throw error;
+        }
+      });
       // One savepoint for the whole batch: the first refusal undoes every submit of it.
       const tasks = await commits.run(() =>
         submits.map(({ spec, requestId }, index) => {

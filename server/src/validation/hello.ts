@@ -4,8 +4,11 @@ import { invalidArgument } from "../errors.js";
 import { labelMap } from "./common.js";
 import { violationsOf } from "./violations.js";
 
+/** DNS-name length, so a host name fits. */
+export const MAX_RUNNER_NAME = 253;
+
 const helloSchema = z.object({
-  name: z.string().min(1, "required").max(253, "at most 253 characters").regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and ._:-"),
+  name: z.string().min(1, "required").max(MAX_RUNNER_NAME, `at most ${MAX_RUNNER_NAME} characters`).regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and ._:-"),
   labels: labelMap,
   kinds: z
     .array(z.string().min(1).max(256).regex(/^(subprocess|wasm|embedded:[A-Za-z0-9._:/*-]+)$/, 'one of "subprocess", "wasm", "embedded:<handler>", "embedded:*"'))

@@ -2,7 +2,8 @@ import { ErrorReason } from "@supervisor/sdk";
 import { z } from "zod";
 import { invalidArgument } from "../errors.js";
 
-const tokenSchema = z.object({ v: z.literal(1), after: z.string().min(1).max(200), filter: z.string() });
+// The cursor is a task id or a runner name (up to 253 characters).
+const tokenSchema = z.object({ v: z.literal(1), after: z.string().min(1).max(300), filter: z.string() });
 
 /**
  * Page tokens are opaque to clients: base64url JSON of the keyset cursor and

@@ -52,12 +52,15 @@ export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
   return request.requests.map((submit) => ({ spec: withDefaults(submit.spec!), requestId: submit.requestId }));
 }
 
-/** A required task id: present and shaped like one (UUID). */
-export function validateTaskId(id: string, field: string): string {
+/** A required id: present and shaped like one (the supervisor's ids are UUIDs). */
+function validateId(id: string, field: string, noun: string): string {
   if (!id) throw invalidArgument([{ field, description: "required" }]);
-  if (!UUID_PATTERN.test(id)) throw invalidArgument([{ field, description: "not a task id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)" }]);
+  if (!UUID_PATTERN.test(id)) throw invalidArgument([{ field, description: `not a ${noun} id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)` }]);
   return id;
 }
+
+export const validateTaskId = (id: string, field: string) => validateId(id, field, "task");
+export const validateRunnerId = (id: string, field: string) => validateId(id, field, "runner");
 
 const phaseSchema = knownEnum(TaskPhase, false);
 

@@ -1,6 +1,9 @@
 import {
   AdmissionPolicy,
   Jitter,
+  MAX_JSON_BYTES,
+  MAX_JSON_NESTING,
+  jsonNesting,
   RestartPolicy,
   SelectorOperator,
   Trigger,
@@ -22,7 +25,6 @@ import {
 } from "./common.js";
 
 const DAY_MS = 86_400_000;
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const args = z.array(boundedString(MAX_ARG)).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`);
 
@@ -38,7 +40,8 @@ const embedded = z.object({
   payload: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine((payload) => payload === undefined || JSON.stringify(payload).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes`),
+    .refine((payload) => payload === undefined || Buffer.byteLength(JSON.stringify(payload)) <= MAX_JSON_BYTES, `at most ${MAX_JSON_BYTES} bytes of JSON`)
+    .refine((payload) => payload === undefined || jsonNesting(payload) <= MAX_JSON_NESTING, `nested at most ${MAX_JSON_NESTING} levels deep`),
 });
 
 const wasm = z.object({

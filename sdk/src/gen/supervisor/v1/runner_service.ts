@@ -255,7 +255,10 @@ export interface ListRunnersResponse {
 
 /** Request of RunnerService.DrainRunner. */
 export interface DrainRunnerRequest {
-  /** The runner id. Required. */
+  /**
+   * The runner id (Runner.id, a UUID; ListRunners shows it). Required; not a
+   * UUID is INVALID_ARGUMENT, an unknown one NOT_FOUND / RUNNER_NOT_FOUND.
+   */
   runnerId: string;
 }
 

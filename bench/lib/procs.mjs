@@ -155,7 +155,6 @@ export async function startSupervisor(settings = {}, options = {}) {
   const stderr = tailStderr(child);
   const box = mailbox(child, "supervisor");
   const { address } = await firstJsonLine(child, "supervisor", 30_000, stderr);
-  let gcId = 0;
   return {
     address,
     pid: child.pid,
@@ -165,13 +164,7 @@ export async function startSupervisor(settings = {}, options = {}) {
     stderr,
     rss: () => rssOf(child.pid),
     cpu: () => cpuMeter(child.pid),
-    /** Full GC in the server, then its RSS (bytes). */
-    async settledRss(settleMs = 500) {
-      await new Promise((r) => setTimeout(r, settleMs));
-      child.send({ cmd: "gc", id: ++gcId });
-      await box.next("gc", 30_000);
-      return rssOf(child.pid);
-    },
+    settledRss: settledRssOf(child, box),
     /** Clean shutdown (checkpoints the WAL); keeps the files unless remove is set. */
     async stop({ remove = true } = {}) {
       if (child.connected) child.send({ cmd: "stop" });
@@ -180,6 +173,17 @@ export async function startSupervisor(settings = {}, options = {}) {
       if (remove && !options.dir) rmSync(dir, { recursive: true, force: true });
       return code;
     },
+  };
+}
+
+/** Full GC in the child (it answers the "gc" command over IPC), then its RSS in bytes. */
+function settledRssOf(child, box) {
+  let gcId = 0;
+  return async (settleMs = 500) => {
+    await new Promise((r) => setTimeout(r, settleMs));
+    child.send({ cmd: "gc", id: ++gcId });
+    await box.next("gc", 30_000);
+    return rssOf(child.pid);
   };
 }
 
@@ -192,7 +196,6 @@ export async function startNoop(settings = {}) {
   const stderr = tailStderr(child);
   const box = mailbox(child, "noop server");
   const { address } = await firstJsonLine(child, "noop server", 30_000, stderr);
-  let gcId = 0;
   return {
     address,
     pid: child.pid,
@@ -200,12 +203,7 @@ export async function startNoop(settings = {}) {
     box,
     rss: () => rssOf(child.pid),
     cpu: () => cpuMeter(child.pid),
-    async settledRss(settleMs = 500) {
-      await new Promise((r) => setTimeout(r, settleMs));
-      child.send({ cmd: "gc", id: ++gcId });
-      await box.next("gc", 30_000);
-      return rssOf(child.pid);
-    },
+    settledRss: settledRssOf(child, box),
     send: (message) => child.send(message),
     async stop() {
       child.kill("SIGTERM");

@@ -95,7 +95,9 @@ const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
 function bounded(error: DomainError): { message: string; metadata: Record<string, string>; violations: FieldViolation[] } {
   const violations = error.violations.slice(0, MAX_VIOLATIONS).map((v) => ({ field: clip(v.field, MAX_FIELD_TEXT), description: clip(v.description, MAX_FIELD_TEXT) }));
   if (error.violations.length > MAX_VIOLATIONS) {
-    violations.push({ field: "", description: `… and ${error.violations.length - MAX_VIOLATIONS} more bad fields` });
+    // Named after the first one left out, so every violation has a field.
+    const more = error.violations.length - MAX_VIOLATIONS;
+    violations.push({ field: clip(error.violations[MAX_VIOLATIONS]!.field, MAX_FIELD_TEXT), description: `this and ${more - 1} more bad fields not listed` });
   }
   const metadata = Object.fromEntries(Object.entries(error.metadata).slice(0, 20).map(([k, v]) => [clip(k, 64), clip(v, MAX_FIELD_TEXT)]));
   return { message: clip(error.message, MAX_MESSAGE), metadata, violations };

@@ -170,7 +170,11 @@ export interface ConnectRequest_RunFinished {
   outcome: RunOutcome;
   /** Why it failed, in words. */
   error: string;
-  /** Value returned by an embedded handler. */
+  /**
+   * Value returned by an embedded handler. Same bounds as
+   * EmbeddedExec.payload; a result past them fails the run with the error
+   * "result refused: ...".
+   */
   result?: { [key: string]: any } | undefined;
 }
 

@@ -505,7 +505,10 @@ export interface SubprocessExec_EnvEntry {
 export interface EmbeddedExec {
   /** Handler name: 1..128 characters of [A-Za-z0-9._:/-]. */
   handler: string;
-  /** The handler's argument (JSON object). At most 256 KiB encoded. */
+  /**
+   * The handler's argument (JSON object): at most 256 KiB as JSON, nested at
+   * most 32 levels deep (deeper would not decode in every response).
+   */
   payload?: { [key: string]: any } | undefined;
 }
 

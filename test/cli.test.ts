@@ -119,6 +119,10 @@ describe("supervisor CLI", () => {
     const extra = await startRunner(server.address, "cli-drainee");
     const drained = await cli("drain", extra.id);
     expect(drained).toMatchObject({ code: 0, stdout: "cli-drainee DRAINING\n" });
+    expect(await cli("drain", "cli-drainee")).toMatchObject({ code: 0, stdout: "cli-drainee DRAINING\n" });
+    const unknown = await cli("drain", "no-such-runner");
+    expect(unknown).toMatchObject({ code: 1 });
+    expect(unknown.stderr).toContain('no runner named "no-such-runner"');
     await extra.stop();
     expect((await cli("runners", "--json")).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).name)).toContain("cli-drainee");
   });

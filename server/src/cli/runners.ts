@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { action, addConnectionOptions, connect, type ConnectionOptions } from "./connection.js";
+import { action, addConnectionOptions, connect, EXIT, type ConnectionOptions } from "./connection.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { json, RUNNER_HEADER, runnerRow, runnerStateName, table } from "./format.js";
 
 export function registerRunnerCommands(program: Command): void {
@@ -16,10 +18,18 @@ export function registerRunnerCommands(program: Command): void {
     }),
   );
 
-  addConnectionOptions(program.command("drain").description("stop assigning work to a runner; its running work finishes").argument("<runner-id>")).action(
-    action(async (id: string, options: ConnectionOptions) => {
+  addConnectionOptions(
+    program.command("drain").description("stop assigning work to a runner; its running work finishes").argument("<runner>", "runner id, or its name as `supervisor runners` shows it"),
+  ).action(
+    action(async (idOrName: string, options: ConnectionOptions) => {
       const client = connect(options);
       try {
+        // Operators know runners by name; the API drains by id.
+        const id = UUID.test(idOrName) ? idOrName : (await client.listRunners()).find((runner) => runner.name === idOrName)?.id;
+        if (id === undefined) {
+          process.stderr.write(`supervisor: no runner named ${JSON.stringify(idOrName)} (\`supervisor runners\` lists them)\n`);
+          return EXIT.FAILED;
+        }
         const runner = await client.drain(id);
         process.stdout.write(options.json ? json.runner(runner) + "\n" : `${runner.name} ${runnerStateName(runner.state)}\n`);
       } finally {

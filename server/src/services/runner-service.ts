@@ -11,6 +11,7 @@ import type { TaskStore } from "../store/task-store.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
+import { PageBudget } from "../core/page-budget.js";
 import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
 
@@ -95,21 +96,29 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       const pageSize = pageSizeOf(request.pageSize);
       const after = decodePageToken(request.pageToken, filter.key) ?? "";
       const runners: Runner[] = [];
+      const budget = new PageBudget(pageSize);
       let cursor = after;
+      let more = false;
       // Scan by name until the page is full; the selector is applied here (runner counts are small).
-      for (;;) {
+      scan: for (;;) {
         const rows = listRunners(store.db, cursor, pageSize + 1);
         for (const row of rows) {
-          cursor = row.name;
           const runner = engine.liveRunner(row.id) ?? decodeRunner(row.runner);
-          if (filter.selector && !matchesSelector(filter.selector, runner.labels)) continue;
+          if (filter.selector && !matchesSelector(filter.selector, runner.labels)) {
+            cursor = row.name;
+            continue;
+          }
+          // The stored bytes stand in for the live runner's size (they differ only in counters).
+          if (!budget.take(row.runner.length)) {
+            more = true;
+            break scan;
+          }
+          cursor = row.name;
           runners.push(runner);
-          if (runners.length > pageSize) break;
         }
-        if (runners.length > pageSize || rows.length < pageSize + 1) break;
+        if (rows.length < pageSize + 1) break;
       }
-      const page = runners.slice(0, pageSize);
-      return { runners: page, nextPageToken: runners.length > pageSize ? encodePageToken(page.at(-1)!.name, filter.key) : "" };
+      return { runners, nextPageToken: more ? encodePageToken(runners.at(-1)!.name, filter.key) : "" };
     }),
 
     drainRunner: unary(log, shutdown, async (request) => {

@@ -12,6 +12,7 @@ import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import { listTaskRuns } from "../db/queries/list-task-runs.js";
+import { PageBudget } from "../core/page-budget.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { serverStream, unary } from "./handlers.js";
 
@@ -102,12 +103,14 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const after = Number(decodePageToken(request.pageToken, taskId) ?? 0);
       if (!store.getRow(taskId)) throw taskNotFound(taskId);
       const rows = listTaskRuns(store.db, taskId, after, pageSize + 1);
-      const runs = rows.slice(0, pageSize).map((row) => {
+      const budget = new PageBudget(pageSize);
+      const fitting = rows.findIndex((row) => !budget.take(row.run.length)); // the first run that does not fit ends the page
+      const runs = (fitting === -1 ? rows : rows.slice(0, fitting)).map((row) => {
         const run = decodeRun(row.run);
         const live = deps.engine.liveOutput(run.id);
         return live ? { ...run, outputBytes: live.bytes, outputTruncated: live.truncated } : run;
       });
-      return { runs, nextPageToken: rows.length > pageSize ? encodePageToken(String(runs.at(-1)!.attempt), taskId) : "" };
+      return { runs, nextPageToken: rows.length > runs.length ? encodePageToken(String(runs.at(-1)!.attempt), taskId) : "" };
     }),
 
     cancelTask: unary(log, shutdown, async (request) => {

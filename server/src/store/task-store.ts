@@ -2,6 +2,7 @@ import { EventType, TaskPhase, type Task } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { IdGenerator } from "../core/ids.js";
 import { attributesOf, matchesFilter, type CompiledFilter } from "../core/task-filter.js";
+import { PageBudget } from "../core/page-budget.js";
 import type { SlotState } from "../core/task-lifecycle.js";
 import type { Db } from "../db/open.js";
 import { deleteTask } from "../db/queries/expired-tasks.js";
@@ -160,12 +161,16 @@ export class TaskStore {
    */
   list(filter: CompiledFilter, beforeId: string | undefined, pageSize: number): { tasks: Task[]; nextBeforeId?: string } {
     const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId };
+    const budget = new PageBudget(pageSize);
+    const tasks: Task[] = [];
     if (!filter.selector) {
       const rows = listTasks(this.db, { ...query, beforeId, limit: pageSize + 1 });
-      const page = rows.slice(0, pageSize).map((row) => decodeTask(row.task));
-      return { tasks: page, nextBeforeId: rows.length > pageSize ? page[page.length - 1]!.id : undefined };
+      for (const row of rows) {
+        if (!budget.take(row.task.length)) break;
+        tasks.push(decodeTask(row.task));
+      }
+      return { tasks, nextBeforeId: tasks.length < rows.length ? tasks.at(-1)!.id : undefined };
     }
-    const tasks: Task[] = [];
     let cursor = beforeId;
     let scanned = 0;
     const batch = Math.max(pageSize * 2, 100);
@@ -173,11 +178,15 @@ export class TaskStore {
       const rows = listTasks(this.db, { ...query, beforeId: cursor, limit: batch });
       for (const row of rows) {
         scanned++;
-        cursor = row.id;
         const labels = JSON.parse(row.labels) as Record<string, string>;
-        if (!matchesFilter(filter, { slot: row.slot ?? "", labels, phase: row.phase as TaskPhase, runnerId: row.runner_id ?? "" })) continue;
+        if (!matchesFilter(filter, { slot: row.slot ?? "", labels, phase: row.phase as TaskPhase, runnerId: row.runner_id ?? "" })) {
+          cursor = row.id;
+          continue;
+        }
+        if (!budget.take(row.task.length)) return { tasks, nextBeforeId: tasks.at(-1)!.id }; // too big for this page: the next starts with it
+        cursor = row.id;
         tasks.push(decodeTask(row.task));
-        if (tasks.length === pageSize) {
+        if (budget.full) {
           const more = rows.length === batch || row !== rows[rows.length - 1];
           return { tasks, nextBeforeId: more ? row.id : undefined };
         }

@@ -241,7 +241,10 @@ export interface ConnectResponse_Drain {
 
 /** Request of RunnerService.ListRunners. */
 export interface ListRunnersRequest {
-  /** Runners per page: 0 = 50, at most 1000. */
+  /**
+   * Runners per page: 0 = 50, at most 1000. A page may hold fewer (at most
+   * 3 MiB of runners); follow next_page_token.
+   */
   pageSize: number;
   /** next_page_token of the previous page. */
   pageToken: string;

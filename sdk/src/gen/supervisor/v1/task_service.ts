@@ -141,7 +141,11 @@ export interface TaskFilter {
 
 /** Request of TaskService.ListTasks. */
 export interface ListTasksRequest {
-  /** Tasks per page: 0 = 50, at most 1000. */
+  /**
+   * Tasks per page: 0 = 50, at most 1000. A page may hold fewer (it carries
+   * at most 3 MiB of tasks, so every client can read it); follow
+   * next_page_token, not the count, to know whether more remain.
+   */
   pageSize: number;
   /**
    * next_page_token of the previous page; empty for the first page. A token
@@ -279,7 +283,10 @@ export interface OutputTruncated {
 export interface ListTaskRunsRequest {
   /** The task id. Required. */
   taskId: string;
-  /** Runs per page: 0 = 50, at most 1000. */
+  /**
+   * Runs per page: 0 = 50, at most 1000. A page may hold fewer (at most
+   * 3 MiB of runs); follow next_page_token.
+   */
   pageSize: number;
   /** next_page_token of the previous page. */
   pageToken: string;

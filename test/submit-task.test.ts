@@ -8,7 +8,7 @@ import {
   TaskPhase,
   TaskReason,
   Trigger,
-  type TaskSpec,
+  TaskSpec,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
@@ -183,6 +183,17 @@ describe("BatchSubmitTasks", () => {
     const big = Array.from({ length: 1001 }, () => submitRequest(subprocessSpec()));
     const error = await expectError(batch(big), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(error.fieldViolations[0]!.field).toBe("requests");
+  });
+
+  it("refuses a batch over 3 MiB (its answer would not fit a default client's 4 MiB) and stores nothing", async () => {
+    const before = await countAll();
+    // 14 × 250 KB payloads (each valid on its own): 3.5 MB, under the 4 MiB a server receives.
+    const big = Array.from({ length: 14 }, (_, i) => submitRequest(TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(250_000), i } } } })));
+    const error = await expectError(batch(big), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    expect(error.fieldViolations[0]).toMatchObject({ field: "requests", description: expect.stringContaining("split it") });
+    expect(await countAll()).toBe(before);
+    const { tasks } = await batch(big.slice(0, 7)); // half of it is fine
+    expect(tasks).toHaveLength(7);
   });
 });
 

@@ -13,8 +13,12 @@ import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import { listTaskRuns } from "../db/queries/list-task-runs.js";
 import { PageBudget } from "../core/page-budget.js";
+import { bodyBytesOf } from "./safe-decode.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { serverStream, unary } from "./handlers.js";
+
+/** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
+const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
 export interface TaskServiceDeps {
   store: TaskStore;
@@ -39,6 +43,11 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
+      // The answer is every request's spec plus its task's status: refused now, not after a commit the caller could not read.
+      const bytes = bodyBytesOf(request);
+      if (bytes > MAX_BATCH_BYTES) {
+        throw invalidArgument([{ field: "requests", description: `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes so its answer fits a default client's 4 MiB: split it` }]);
+      }
       const submits = validateBatch(request);
       submits.forEach(({ spec }, index) => {
         try {

@@ -102,7 +102,11 @@ export interface SubmitTaskResponse {
 
 /** Request of TaskService.BatchSubmitTasks. */
 export interface BatchSubmitTasksRequest {
-  /** 1..1000 submits, applied in order in one transaction. */
+  /**
+   * 1..1000 submits, applied in order in one transaction. The whole request
+   * may be at most 3 MiB encoded (so the answer, which adds each task's
+   * status, fits the 4 MiB any client accepts by default): split larger ones.
+   */
   requests: SubmitTaskRequest[];
 }
 

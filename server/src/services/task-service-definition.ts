@@ -1,14 +1,35 @@
-import { TaskServiceService, WatchTasksResponse } from "@supervisor/sdk";
+import { ListTasksResponse, TaskServiceService, WatchTasksResponse } from "@supervisor/sdk";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
- * TaskService as generated, except that WatchTasks may also send events as
- * ready-made wire bytes: one encoding of a change serves every watcher.
+ * TaskService as generated, except that ListTasks and WatchTasks may also
+ * send ready-made wire bytes: tasks go out as the protobuf they are stored as
+ * (no decode and re-encode per page), and one encoding of a change serves
+ * every watcher.
  */
 export const TASK_SERVICE_DEFINITION = {
   ...TaskServiceService,
+  listTasks: {
+    ...TaskServiceService.listTasks,
+    responseSerialize: (value: ListTasksResponse | Buffer) => (Buffer.isBuffer(value) ? value : Buffer.from(ListTasksResponse.encode(value).finish())),
+  },
   watchTasks: {
     ...TaskServiceService.watchTasks,
     responseSerialize: (value: WatchTasksResponse | Buffer) =>
       Buffer.isBuffer(value) ? value : Buffer.from(WatchTasksResponse.encode(value).finish()),
   },
 } as const;
+
+/**
+ * ListTasksResponse wire bytes around stored Task protobufs: tasks (1) as
+ * length-delimited bytes — on the wire an embedded message is exactly that —
+ * then next_page_token (2) and revision (3). Typed as the response because
+ * the definition above sends Buffers as they are.
+ */
+export function listTasksWire(encodedTasks: readonly Uint8Array[], nextPageToken: string, revision: number): ListTasksResponse {
+  const writer = new BinaryWriter();
+  for (const task of encodedTasks) writer.uint32(10).bytes(task);
+  if (nextPageToken) writer.uint32(18).string(nextPageToken);
+  if (revision) writer.uint32(24).int64(revision);
+  return Buffer.from(writer.finish()) as unknown as ListTasksResponse;
+}

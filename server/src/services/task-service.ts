@@ -14,6 +14,7 @@ import { streamTaskOutput } from "../output/stream-task-output.js";
 import { listTaskRuns } from "../db/queries/list-task-runs.js";
 import { PageBudget } from "../core/page-budget.js";
 import { bodyBytesOf } from "./safe-decode.js";
+import { listTasksWire } from "./task-service-definition.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { serverStream, unary } from "./handlers.js";
 
@@ -84,11 +85,8 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const before = decodePageToken(request.pageToken, filter.key);
       const revision = store.head; // read in the same tick as the page: the page is exactly this revision
       const page = store.list(filter, before, pageSize);
-      return {
-        tasks: page.tasks,
-        nextPageToken: page.nextBeforeId ? encodePageToken(page.nextBeforeId, filter.key) : "",
-        revision,
-      };
+      const nextPageToken = page.nextBeforeId ? encodePageToken(page.nextBeforeId, filter.key) : "";
+      return listTasksWire(page.rows.map((row) => row.task), nextPageToken, revision);
     }),
 
     watchTasks: serverStream(log, shutdown, (request, ctx) => {

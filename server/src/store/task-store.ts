@@ -155,21 +155,22 @@ export class TaskStore {
 
   /**
    * One page of tasks matching `filter`, newest first, strictly older than
-   * `beforeId`. `nextBeforeId` is set when more may follow. With a label
-   * selector at most SELECTOR_SCAN_BUDGET rows are examined, so a page may be
-   * short but still carry a cursor (AIP-158 allows that).
+   * `beforeId`, as their stored rows: callers send the stored protobuf as is
+   * (a page costs no decode and no re-encode). `nextBeforeId` is set when more
+   * may follow. With a label selector at most SELECTOR_SCAN_BUDGET rows are
+   * examined, so a page may be short but still carry a cursor (AIP-158).
    */
-  list(filter: CompiledFilter, beforeId: string | undefined, pageSize: number): { tasks: Task[]; nextBeforeId?: string } {
+  list(filter: CompiledFilter, beforeId: string | undefined, pageSize: number): { rows: TaskRow[]; nextBeforeId?: string } {
     const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId };
     const budget = new PageBudget(pageSize);
-    const tasks: Task[] = [];
+    const page: TaskRow[] = [];
     if (!filter.selector) {
       const rows = listTasks(this.db, { ...query, beforeId, limit: pageSize + 1 });
       for (const row of rows) {
         if (!budget.take(row.task.length)) break;
-        tasks.push(decodeTask(row.task));
+        page.push(row);
       }
-      return { tasks, nextBeforeId: tasks.length < rows.length ? tasks.at(-1)!.id : undefined };
+      return { rows: page, nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
     }
     let cursor = beforeId;
     let scanned = 0;
@@ -183,16 +184,16 @@ export class TaskStore {
           cursor = row.id;
           continue;
         }
-        if (!budget.take(row.task.length)) return { tasks, nextBeforeId: tasks.at(-1)!.id }; // too big for this page: the next starts with it
+        if (!budget.take(row.task.length)) return { rows: page, nextBeforeId: page.at(-1)!.id }; // too big for this page: the next starts with it
         cursor = row.id;
-        tasks.push(decodeTask(row.task));
+        page.push(row);
         if (budget.full) {
           const more = rows.length === batch || row !== rows[rows.length - 1];
-          return { tasks, nextBeforeId: more ? row.id : undefined };
+          return { rows: page, nextBeforeId: more ? row.id : undefined };
         }
       }
-      if (rows.length < batch) return { tasks };
+      if (rows.length < batch) return { rows: page };
     }
-    return { tasks, nextBeforeId: cursor };
+    return { rows: page, nextBeforeId: cursor };
   }
 }

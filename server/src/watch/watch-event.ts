@@ -31,10 +31,14 @@ export function eventFor(change: TaskChange, filter: CompiledFilter): WatchOutpu
   if (type === undefined) return undefined;
   if (!change.encoded) return { type, task: change.task, revision: change.revision };
   change.wire ??= {};
-  return (change.wire[type] ??= Buffer.from(
-    new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(change.encoded).uint32(24).int64(change.revision).finish(),
-  ));
+  return (change.wire[type] ??= eventWire(type, change.encoded, change.revision));
 }
+
+/** A send_initial snapshot event from the stored task as is. */
+export const addedEvent = (encodedTask: Uint8Array, revision: number): Buffer => eventWire(EventType.EVENT_TYPE_ADDED, encodedTask, revision);
+
+const eventWire = (type: EventType, encodedTask: Uint8Array, revision: number): Buffer =>
+  Buffer.from(new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(encodedTask).uint32(24).int64(revision).finish());
 
 export function changeFromJournal(row: JournalRow): TaskChange {
   const task = decodeTask(row.task);

@@ -6,7 +6,7 @@ import { DomainError, invalidArgument } from "../errors.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BookmarkTicker } from "./bookmark-ticker.js";
 import { LiveQueue } from "./live-queue.js";
-import { changeFromJournal, eventFor, type WatchOutput } from "./watch-event.js";
+import { addedEvent, changeFromJournal, eventFor, type WatchOutput } from "./watch-event.js";
 
 export interface WatchSettings {
   /** The shared timer of periodic BOOKMARKs. */
@@ -46,7 +46,7 @@ export async function* watchTasks(
     let before: string | undefined;
     do {
       const page = store.list(filter, before, REPLAY_BATCH);
-      for (const task of page.tasks) yield { type: EventType.EVENT_TYPE_ADDED, task, revision: task.revision };
+      for (const row of page.rows) yield addedEvent(row.task, row.revision);
       before = page.nextBeforeId;
     } while (before !== undefined && !signal.aborted);
   } else {

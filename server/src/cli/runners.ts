@@ -1,7 +1,6 @@
 import type { Command } from "commander";
+import { UUID_PATTERN } from "../core/ids.js";
 import { action, addConnectionOptions, connect, EXIT, type ConnectionOptions } from "./connection.js";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { json, RUNNER_HEADER, runnerRow, runnerStateName, table } from "./format.js";
 
 export function registerRunnerCommands(program: Command): void {
@@ -25,7 +24,7 @@ export function registerRunnerCommands(program: Command): void {
       const client = connect(options);
       try {
         // Operators know runners by name; the API drains by id.
-        const id = UUID.test(idOrName) ? idOrName : (await client.listRunners()).find((runner) => runner.name === idOrName)?.id;
+        const id = UUID_PATTERN.test(idOrName) ? idOrName : (await client.listRunners()).find((runner) => runner.name === idOrName)?.id;
         if (id === undefined) {
           process.stderr.write(`supervisor: no runner named ${JSON.stringify(idOrName)} (\`supervisor runners\` lists them)\n`);
           return EXIT.FAILED;

@@ -28,3 +28,10 @@ export class PageBudget {
     return this.count >= this.size;
   }
 }
+
+/** The longest prefix of `items` that fits one page (never empty when `items` is not). */
+export function pagePrefix<T>(items: readonly T[], pageSize: number, bytesOf: (item: T) => number): T[] {
+  const budget = new PageBudget(pageSize);
+  const end = items.findIndex((item) => !budget.take(bytesOf(item)));
+  return end === -1 ? [...items] : items.slice(0, end);
+}

@@ -103,17 +103,14 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       scan: for (;;) {
         const rows = listRunners(store.db, cursor, pageSize + 1);
         for (const row of rows) {
+          cursor = row.name;
           const runner = engine.liveRunner(row.id) ?? decodeRunner(row.runner);
-          if (filter.selector && !matchesSelector(filter.selector, runner.labels)) {
-            cursor = row.name;
-            continue;
-          }
+          if (filter.selector && !matchesSelector(filter.selector, runner.labels)) continue;
           // The stored bytes stand in for the live runner's size (they differ only in counters).
           if (!budget.take(row.runner.length)) {
             more = true;
             break scan;
           }
-          cursor = row.name;
           runners.push(runner);
         }
         if (rows.length < pageSize + 1) break;

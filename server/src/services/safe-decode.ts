@@ -10,12 +10,6 @@ export interface Undecodable {
 
 export const isUndecodable = (value: unknown): value is Undecodable => typeof value === "object" && value !== null && UNDECODABLE in value;
 
-/** Where the size of the body a request was decoded from is kept. */
-const BODY_BYTES = Symbol("bodyBytes");
-
-/** The encoded size of a request as it arrived (0 when it was not decoded here). */
-export const bodyBytesOf = (request: object): number => (request as { [BODY_BYTES]?: number })[BODY_BYTES] ?? 0;
-
 /** The error an undecodable body earns: INVALID_ARGUMENT with ErrorInfo, like any other bad input. */
 export const undecodableError = (value: Undecodable) =>
   invalidArgument([{ field: "(request body)", description: `not a valid message: ${value[UNDECODABLE]}` }]);
@@ -34,9 +28,7 @@ export function withSafeDecoding<D extends ServiceDefinition>(definition: D): D 
       ...method,
       requestDeserialize: (bytes: Buffer) => {
         try {
-          const request = decode(bytes);
-          if (typeof request === "object" && request !== null) Object.defineProperty(request, BODY_BYTES, { value: bytes.length });
-          return request;
+          return decode(bytes);
         } catch (error) {
           return { [UNDECODABLE]: error instanceof Error ? error.message : String(error) } satisfies Undecodable;
         }

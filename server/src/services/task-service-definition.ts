@@ -1,14 +1,25 @@
-import { ListTasksResponse, TaskServiceService, WatchTasksResponse } from "@supervisor/sdk";
+import { ListTasksResponse, TaskServiceService, WatchTasksResponse, type BatchSubmitTasksRequest } from "@supervisor/sdk";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Where a BatchSubmitTasksRequest keeps the size of the body it was decoded from. */
+const BODY_BYTES = Symbol("bodyBytes");
+
+/** The encoded size of a batch as it arrived (0 when it was not decoded by the definition below). */
+export const batchBytesOf = (request: BatchSubmitTasksRequest): number => (request as { [BODY_BYTES]?: number })[BODY_BYTES] ?? 0;
+
 /**
- * TaskService as generated, except that ListTasks and WatchTasks may also
- * send ready-made wire bytes: tasks go out as the protobuf they are stored as
- * (no decode and re-encode per page), and one encoding of a change serves
- * every watcher.
+ * TaskService as generated, except that BatchSubmitTasks remembers its
+ * request's encoded size (its answer must stay readable), and ListTasks and
+ * WatchTasks may also send ready-made wire bytes: tasks go out as the
+ * protobuf they are stored as (no decode and re-encode per page), and one
+ * encoding of a change serves every watcher.
  */
 export const TASK_SERVICE_DEFINITION = {
   ...TaskServiceService,
+  batchSubmitTasks: {
+    ...TaskServiceService.batchSubmitTasks,
+    requestDeserialize: (bytes: Buffer) => Object.defineProperty(TaskServiceService.batchSubmitTasks.requestDeserialize(bytes), BODY_BYTES, { value: bytes.length }),
+  },
   listTasks: {
     ...TaskServiceService.listTasks,
     responseSerialize: (value: ListTasksResponse | Buffer) => (Buffer.isBuffer(value) ? value : Buffer.from(ListTasksResponse.encode(value).finish())),

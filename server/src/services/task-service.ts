@@ -12,14 +12,23 @@ import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import { listTaskRuns } from "../db/queries/list-task-runs.js";
-import { PageBudget } from "../core/page-budget.js";
-import { bodyBytesOf } from "./safe-decode.js";
-import { listTasksWire } from "./task-service-definition.js";
+import { pagePrefix } from "../core/page-budget.js";
+import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { serverStream, unary } from "./handlers.js";
 
 /** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
+
+/** Runs one request's part of a batch; a refusal names the request (metadata request_index). */
+function forRequest<T>(index: number, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof DomainError) error.metadata.request_index = String(index);
+    throw error;
+  }
+}
 
 export interface TaskServiceDeps {
   store: TaskStore;
@@ -45,29 +54,15 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
       // The answer is every request's spec plus its task's status: refused now, not after a commit the caller could not read.
-      const bytes = bodyBytesOf(request);
+      const bytes = batchBytesOf(request);
       if (bytes > MAX_BATCH_BYTES) {
         throw invalidArgument([{ field: "requests", description: `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes so its answer fits a default client's 4 MiB: split it` }]);
       }
       const submits = validateBatch(request);
-      submits.forEach(({ spec }, index) => {
-        try {
-          deps.signatures.check(spec, `requests[${index}].spec`);
-        } catch (error) {
-          if (error instanceof DomainError) error.metadata.request_index = String(index);
-          throw error;
-        }
-      });
-      // One savepoint for the whole batch: the first refusal undoes every submit of it.
+      submits.forEach(({ spec }, index) => forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`)));
+      // All or nothing: the first refusal undoes every submit of the batch.
       const tasks = await commits.run(() =>
-        submits.map(({ spec, requestId }, index) => {
-          try {
-            return submitTask(store, spec, requestId, submitSettings);
-          } catch (error) {
-            if (error instanceof DomainError) error.metadata.request_index = String(index);
-            throw error;
-          }
-        }),
+        submits.map(({ spec, requestId }, index) => forRequest(index, () => submitTask(store, spec, requestId, submitSettings))),
       );
       return { tasks };
     }),
@@ -110,9 +105,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const after = Number(decodePageToken(request.pageToken, taskId) ?? 0);
       if (!store.getRow(taskId)) throw taskNotFound(taskId);
       const rows = listTaskRuns(store.db, taskId, after, pageSize + 1);
-      const budget = new PageBudget(pageSize);
-      const fitting = rows.findIndex((row) => !budget.take(row.run.length)); // the first run that does not fit ends the page
-      const runs = (fitting === -1 ? rows : rows.slice(0, fitting)).map((row) => {
+      const runs = pagePrefix(rows, pageSize, (row) => row.run.length).map((row) => {
         const run = decodeRun(row.run);
         const live = deps.engine.liveOutput(run.id);
         return live ? { ...run, outputBytes: live.bytes, outputTruncated: live.truncated } : run;

@@ -2,7 +2,7 @@ import { EventType, TaskPhase, type Task } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { IdGenerator } from "../core/ids.js";
 import { attributesOf, matchesFilter, type CompiledFilter } from "../core/task-filter.js";
-import { PageBudget } from "../core/page-budget.js";
+import { PageBudget, pagePrefix } from "../core/page-budget.js";
 import type { SlotState } from "../core/task-lifecycle.js";
 import type { Db } from "../db/open.js";
 import { deleteTask } from "../db/queries/expired-tasks.js";
@@ -162,16 +162,13 @@ export class TaskStore {
    */
   list(filter: CompiledFilter, beforeId: string | undefined, pageSize: number): { rows: TaskRow[]; nextBeforeId?: string } {
     const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId };
-    const budget = new PageBudget(pageSize);
-    const page: TaskRow[] = [];
     if (!filter.selector) {
       const rows = listTasks(this.db, { ...query, beforeId, limit: pageSize + 1 });
-      for (const row of rows) {
-        if (!budget.take(row.task.length)) break;
-        page.push(row);
-      }
+      const page = pagePrefix(rows, pageSize, (row) => row.task.length);
       return { rows: page, nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
     }
+    const budget = new PageBudget(pageSize);
+    const page: TaskRow[] = [];
     let cursor = beforeId;
     let scanned = 0;
     const batch = Math.max(pageSize * 2, 100);
@@ -179,13 +176,10 @@ export class TaskStore {
       const rows = listTasks(this.db, { ...query, beforeId: cursor, limit: batch });
       for (const row of rows) {
         scanned++;
-        const labels = JSON.parse(row.labels) as Record<string, string>;
-        if (!matchesFilter(filter, { slot: row.slot ?? "", labels, phase: row.phase as TaskPhase, runnerId: row.runner_id ?? "" })) {
-          cursor = row.id;
-          continue;
-        }
-        if (!budget.take(row.task.length)) return { rows: page, nextBeforeId: page.at(-1)!.id }; // too big for this page: the next starts with it
         cursor = row.id;
+        const labels = JSON.parse(row.labels) as Record<string, string>;
+        if (!matchesFilter(filter, { slot: row.slot ?? "", labels, phase: row.phase as TaskPhase, runnerId: row.runner_id ?? "" })) continue;
+        if (!budget.take(row.task.length)) return { rows: page, nextBeforeId: page.at(-1)!.id }; // too big for this page: the next starts with it
         page.push(row);
         if (budget.full) {
           const more = rows.length === batch || row !== rows[rows.length - 1];

@@ -1,9 +1,7 @@
 import {
   AdmissionPolicy,
   Jitter,
-  MAX_JSON_BYTES,
-  MAX_JSON_NESTING,
-  jsonNesting,
+  jsonLimitProblem,
   RestartPolicy,
   SelectorOperator,
   Trigger,
@@ -40,8 +38,10 @@ const embedded = z.object({
   payload: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine((payload) => payload === undefined || Buffer.byteLength(JSON.stringify(payload)) <= MAX_JSON_BYTES, `at most ${MAX_JSON_BYTES} bytes of JSON`)
-    .refine((payload) => payload === undefined || jsonNesting(payload) <= MAX_JSON_NESTING, `nested at most ${MAX_JSON_NESTING} levels deep`),
+    .superRefine((payload, ctx) => {
+      const problem = payload === undefined ? undefined : jsonLimitProblem(payload);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
 });
 
 const wasm = z.object({

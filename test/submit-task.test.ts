@@ -28,6 +28,9 @@ const countAll = async () => (await call(rpc(server.tasks, "listTasks"), { pageS
 let slotCounter = 0;
 const freshSlot = () => `slot-${++slotCounter}`;
 
+/** `depth` lists nested inside each other around a number. */
+const nestedLists = (depth: number): unknown => (depth === 0 ? 1 : [nestedLists(depth - 1)]);
+
 describe("SubmitTask", () => {
   it("stores the task with every default made explicit, and GetTask returns it", async () => {
     const { task } = await submit(subprocessSpec("echo", ["hi"]));
@@ -96,6 +99,8 @@ describe("bad input", () => {
     ["bad selector key", () => [spec({ runnerSelector: { matchLabels: { "bad key": "v" }, matchExpressions: [] } })], "spec.runner_selector.match_labels"],
     ["empty handler", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "", payload: {} } } }], "spec.embedded.handler"],
     ["oversize payload", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(300 * 1024) } } } }], "spec.embedded.payload"],
+    // Lists nest two protobuf levels per JSON level (objects three), so 33 levels of lists still decode and meet the check.
+    ["payload nested 33 levels deep", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "h", payload: { root: nestedLists(32) } } } }], "spec.embedded.payload"],
     ["missing wasm module", () => [{ ...spec({}), exec: { $case: "wasm", value: { modulePath: "", args: [], env: {} } } }], "spec.wasm.module_path"],
     ["bad request_id", () => [spec({}), "not a valid id!"], "request_id"],
   ];

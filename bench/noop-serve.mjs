@@ -4,8 +4,9 @@
 //   /bench.Noop/Submit  unary: answers every request with the same pre-encoded response
 //   /bench.Noop/Fanout  server stream: held open; on {cmd:"fanout", count, payload} the
 //                        payload is written `count` times to every open stream (with backpressure)
-import { grpc } from "./lib/deps.mjs";
+
 import { SERVER_CHANNEL_OPTIONS } from "../server/dist/server.js";
+import { grpc } from "./lib/deps.mjs";
 
 const { Server, ServerCredentials } = grpc;
 const settings = JSON.parse(process.argv[2] ?? "{}");
@@ -52,7 +53,9 @@ process.on("message", (message) => {
   } else if (message?.cmd === "fanout") {
     const payload = Buffer.from(message.payloadBase64, "base64");
     const count = Math.max(0, Math.min(message.count, 1_000_000));
-    Promise.all([...streams].map((call) => writeAll(call, payload, count))).then(() => process.send?.({ type: "fanned-out" }));
+    Promise.all([...streams].map((call) => writeAll(call, payload, count))).then(() =>
+      process.send?.({ type: "fanned-out" }),
+    );
   }
 });
 process.on("disconnect", () => process.exit(0));
@@ -62,6 +65,8 @@ process.on("SIGTERM", () => {
 });
 
 const port = await new Promise((resolve, reject) =>
-  server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+    error ? reject(error) : resolve(bound),
+  ),
 );
-process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}`, pid: process.pid }) + "\n");
+process.stdout.write(`${JSON.stringify({ address: `127.0.0.1:${port}`, pid: process.pid })}\n`);

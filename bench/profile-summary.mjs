@@ -1,6 +1,7 @@
 // node bench/profile-summary.mjs <file.cpuprofile> [top]: self time per function and per area.
-import { printTable } from "./lib/stats.mjs";
+
 import { summarizeProfile } from "./lib/profile.mjs";
+import { printTable } from "./lib/stats.mjs";
 
 const [path, top = "15"] = process.argv.slice(2);
 if (!path) {

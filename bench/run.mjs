@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadMeter } from "./lib/load.mjs";
-import { printTable, writeResult, machine, RESULTS_DIR } from "./lib/stats.mjs";
 import { killChildren } from "./lib/procs.mjs";
+import { machine, printTable, RESULTS_DIR, writeResult } from "./lib/stats.mjs";
 
 const SCENARIOS = ["submit", "batch", "e2e", "dispatch", "list", "watch", "runners", "storage"];
 
@@ -71,13 +71,27 @@ for (const name of chosen.length ? chosen : SCENARIOS) {
     loads.push({ scenario: name, ...load });
     // Attach the machine load to the scenario's result file.
     const path = join(RESULTS_DIR, `${name}.json`);
-    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2) + "\n");
-    console.log(`(${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s; bench processes used ${load.benchCores} cores on average, other processes ${load.otherProcessesCores})`);
-    if (load.otherProcessesCores > 0.25) console.log(`WARNING: other processes used ${load.otherProcessesCores} of ${m.cores} cores during ${name}: its figures are understated`);
+    writeFileSync(
+      path,
+      `${JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2)}\n`,
+    );
+    console.log(
+      `(${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s; bench processes used ${load.benchCores} cores on average, other processes ${load.otherProcessesCores})`,
+    );
+    if (load.otherProcessesCores > 0.25)
+      console.log(
+        `WARNING: other processes used ${load.otherProcessesCores} of ${m.cores} cores during ${name}: its figures are understated`,
+      );
   } catch (error) {
     failed++;
     console.error(`\n${name} FAILED: ${error?.stack ?? error}`);
-    summary.push({ scenario: name, target: "(scenario failed)", goal: "", measured: String(error?.message ?? error).slice(0, 80), met: "n/a" });
+    summary.push({
+      scenario: name,
+      target: "(scenario failed)",
+      goal: "",
+      measured: String(error?.message ?? error).slice(0, 80),
+      met: "n/a",
+    });
     killChildren();
   }
 }

@@ -40,4 +40,4 @@ process.on("message", (message) => {
     stop();
   }
 });
-process.stdout.write(JSON.stringify({ address: server.address, pid: process.pid }) + "\n");
+process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid })}\n`);

@@ -4,7 +4,7 @@
 // `--check` generates into a temp dir and fails on any difference, so CI
 // catches a proto change that was not regenerated.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -17,7 +17,10 @@ function generate(base) {
   for (const path of GENERATED) rmSync(join(base, path), { recursive: true, force: true });
   mkdirSync(join(base, "server/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
-  execFileSync(buf, ["build", "proto", "-o", join(base, "server/gen/supervisor.binpb")], { cwd: root, stdio: "inherit" });
+  execFileSync(buf, ["build", "proto", "-o", join(base, "server/gen/supervisor.binpb")], {
+    cwd: root,
+    stdio: "inherit",
+  });
 }
 
 function listFiles(path) {
@@ -52,7 +55,7 @@ if (!check) {
     for (const file of committed.keys()) if (!fresh.has(file)) drift.push(`stale: ${file}`);
     if (drift.length > 0) {
       console.error("generated code is out of sync with proto/ (run `npm run gen` and commit):");
-      for (const line of drift) console.error("  " + line);
+      for (const line of drift) console.error(`  ${line}`);
       process.exit(1);
     }
     console.log(`gen:check ok (${fresh.size} files in sync)`);

@@ -30,5 +30,5 @@ for (const [platform, [os, cpu]] of Object.entries(PLATFORMS)) {
 }
 const order = (a, b) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0);
 lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => order(a, b)));
-writeFileSync(LOCK, JSON.stringify(lock, null, 2) + "\n");
+writeFileSync(LOCK, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`package-lock.json: added ${added} platform entr${added === 1 ? "y" : "ies"} for @bufbuild/buf`);

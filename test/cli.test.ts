@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_PATH, runCli, startCli, stopChild } from "./helpers/cli.js";
-import { startRunner, type RunnerProcess } from "./helpers/runners.js";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
+import { type RunnerProcess, startRunner } from "./helpers/runners.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 let server: TestServer;
 let runner: RunnerProcess;
@@ -27,7 +27,12 @@ describe("supervisor CLI", () => {
     expect(plain.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
     const asJson = await cli("submit", "--json", "--slot", "cli-json", "--timeout", "5s", "--", "echo", "hi");
     const task = JSON.parse(asJson.stdout);
-    expect(task.spec).toMatchObject({ slot: "cli-json", timeout: "5s", trigger: "TRIGGER_CLI", subprocess: { command: "echo", args: ["hi"] } });
+    expect(task.spec).toMatchObject({
+      slot: "cli-json",
+      timeout: "5s",
+      trigger: "TRIGGER_CLI",
+      subprocess: { command: "echo", args: ["hi"] },
+    });
   });
 
   it("submit --wait prints the output and exits with the task's exit code", async () => {
@@ -77,14 +82,21 @@ describe("supervisor CLI", () => {
     expect(firstPage.stdout.trim().split("\n")).toHaveLength(3);
     expect(firstPage.stderr).toContain("more: --page-token");
     const all = await cli("list", "--selector", "cli=list", "--limit", "2", "--all", "--json");
-    expect(all.stdout.trim().split("\n").map((line) => JSON.parse(line).spec.labels.cli)).toEqual(["list", "list", "list"]);
+    expect(
+      all.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).spec.labels.cli),
+    ).toEqual(["list", "list", "list"]);
     const pending = await cli("list", "--phase", "running,pending", "--selector", "cli=list", "--json");
     expect(pending.code).toBe(0);
     expect((await cli("list", "--phase", "sideways")).code).toBe(2);
   });
 
   it("watch streams changes as they happen (--json), until interrupted", async () => {
-    const child = spawn(process.execPath, [CLI_PATH, "watch", "--json", "--selector", "cli=watch"], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [CLI_PATH, "watch", "--json", "--selector", "cli=watch"], {
+      env: { ...process.env, ...env },
+    });
     const lines = createInterface({ input: child.stdout });
     const events: { type: string; task: { id: string; status: { phase: string } } }[] = [];
     const finished = new Promise<void>((resolve) =>
@@ -124,7 +136,12 @@ describe("supervisor CLI", () => {
     expect(unknown).toMatchObject({ code: 1 });
     expect(unknown.stderr).toContain('no runner named "no-such-runner"');
     await extra.stop();
-    expect((await cli("runners", "--json")).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).name)).toContain("cli-drainee");
+    expect(
+      (await cli("runners", "--json")).stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).name),
+    ).toContain("cli-drainee");
   });
 
   it("usage mistakes exit 2; an unreachable server exits 69 with a hint", async () => {
@@ -142,7 +159,9 @@ describe("supervisor dev (the README quick start)", () => {
     try {
       expect(dev.output()).toContain("npx supervisor submit --wait -- echo hello");
       expect(dev.output()).toContain("db .supervisor/dev.db");
-      const hello = await runCli(["submit", "--wait", "--", "echo", "hello"], { env: { SUPERVISOR_ADDR: dev.match[1]! } });
+      const hello = await runCli(["submit", "--wait", "--", "echo", "hello"], {
+        env: { SUPERVISOR_ADDR: dev.match[1]! },
+      });
       expect(hello).toMatchObject({ code: 0, stdout: "hello\n" });
     } finally {
       expect(await stopChild(dev.child)).toBe(0);

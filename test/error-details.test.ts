@@ -1,4 +1,4 @@
-import { Metadata, Server, ServerCredentials, credentials, status } from "@grpc/grpc-js";
+import { credentials, type Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { ERROR_DOMAIN, ErrorReason, TaskServiceClient, TaskServiceService } from "@supervisor/sdk";
 import { ErrorInfo } from "@supervisor/sdk/gen/google/rpc/error_details";
 import { Status } from "@supervisor/sdk/gen/google/rpc/status";
@@ -21,11 +21,17 @@ describe("error details", () => {
     const partial = new Server();
     partial.addService(TaskServiceService, withUnimplemented(TaskServiceService, {}, silentLogger));
     const port = await new Promise<number>((resolve, reject) =>
-      partial.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      partial.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
     );
     const client = new TaskServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     try {
-      const error = await expectError(call(rpc(client, "getTask"), { id: "x" }), status.UNIMPLEMENTED, ErrorReason.NOT_IMPLEMENTED);
+      const error = await expectError(
+        call(rpc(client, "getTask"), { id: "x" }),
+        status.UNIMPLEMENTED,
+        ErrorReason.NOT_IMPLEMENTED,
+      );
       expect(error.metadata).toEqual({ method: "supervisor.v1.TaskService/GetTask" });
       const streamError = await new Promise<unknown>((resolve) => {
         const stream = client.watchTasks({ sinceRevision: 0, sendInitial: false });
@@ -41,7 +47,10 @@ describe("error details", () => {
 
   it("every error carries a google.rpc.Status with ErrorInfo in the supervisor.v1 domain", async () => {
     const id = "0190c5e2-7b1d-7c3a-8f00-0123456789ab";
-    const raw = (await call(rpc(server.tasks, "getTask"), { id }).catch((e: unknown) => e)) as { code: number; metadata: Metadata };
+    const raw = (await call(rpc(server.tasks, "getTask"), { id }).catch((e: unknown) => e)) as {
+      code: number;
+      metadata: Metadata;
+    };
     expect(raw.code).toBe(status.NOT_FOUND);
     const details = raw.metadata.get("grpc-status-details-bin");
     expect(details).toHaveLength(1);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.js";
-import { startRunner, type RunnerProcess } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const run = promisify(execFile);

@@ -1,20 +1,20 @@
+import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
   Jitter,
   RestartPolicy,
+  type RunnerSelector,
   RunPhase,
   SelectorOperator,
+  type Task,
   TaskPhase,
   TaskReason,
-  type RunnerSelector,
-  type Task,
   type TaskSpec,
 } from "@supervisor/sdk";
-import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
-import { startRunner, waitForTask, type RunnerProcess } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
@@ -30,8 +30,13 @@ afterAll(async () => {
 });
 
 const submit = async (spec: TaskSpec) => (await call(rpc(server.tasks, "submitTask"), submitRequest(spec))).task!;
-const runsOf = async (id: string) => (await call(rpc(server.tasks, "listTaskRuns"), { taskId: id, pageSize: 0, pageToken: "" })).runs;
-const selector = (partial: Partial<RunnerSelector>): RunnerSelector => ({ matchLabels: {}, matchExpressions: [], ...partial });
+const runsOf = async (id: string) =>
+  (await call(rpc(server.tasks, "listTaskRuns"), { taskId: id, pageSize: 0, pageToken: "" })).runs;
+const selector = (partial: Partial<RunnerSelector>): RunnerSelector => ({
+  matchLabels: {},
+  matchExpressions: [],
+  ...partial,
+});
 const runner = async (name: string, labels: Record<string, string>, capacity = 2) => {
   const process = await startRunner(server.address, name, { labels, capacity });
   runners.push(process);
@@ -48,10 +53,38 @@ describe("routing", () => {
 
   it.each([
     ["match_labels region=eu", "eu", selector({ matchLabels: { pool: "route", region: "eu" } })],
-    ["IN (us, ap)", "us", selector({ matchLabels: { pool: "route" }, matchExpressions: [{ key: "region", operator: SelectorOperator.SELECTOR_OPERATOR_IN, values: ["us", "ap"] }] })],
-    ["NOT_IN (eu)", "us", selector({ matchLabels: { pool: "route" }, matchExpressions: [{ key: "region", operator: SelectorOperator.SELECTOR_OPERATOR_NOT_IN, values: ["eu"] }] })],
-    ["EXISTS gpu", "eu", selector({ matchLabels: { pool: "route" }, matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_EXISTS, values: [] }] })],
-    ["DOES_NOT_EXIST gpu", "us", selector({ matchLabels: { pool: "route" }, matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST, values: [] }] })],
+    [
+      "IN (us, ap)",
+      "us",
+      selector({
+        matchLabels: { pool: "route" },
+        matchExpressions: [{ key: "region", operator: SelectorOperator.SELECTOR_OPERATOR_IN, values: ["us", "ap"] }],
+      }),
+    ],
+    [
+      "NOT_IN (eu)",
+      "us",
+      selector({
+        matchLabels: { pool: "route" },
+        matchExpressions: [{ key: "region", operator: SelectorOperator.SELECTOR_OPERATOR_NOT_IN, values: ["eu"] }],
+      }),
+    ],
+    [
+      "EXISTS gpu",
+      "eu",
+      selector({
+        matchLabels: { pool: "route" },
+        matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_EXISTS, values: [] }],
+      }),
+    ],
+    [
+      "DOES_NOT_EXIST gpu",
+      "us",
+      selector({
+        matchLabels: { pool: "route" },
+        matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST, values: [] }],
+      }),
+    ],
   ])("%s runs on the %s runner", async (_, expected, runnerSelector) => {
     const task = await submit(subprocessSpec("true", [], { runnerSelector }));
     const done = await waitForTask(server.tasks, task.id);
@@ -60,7 +93,9 @@ describe("routing", () => {
   });
 
   it("a task waits (NO_MATCHING_RUNNER) until a matching runner connects, then runs", async () => {
-    const task = await submit(subprocessSpec("true", [], { runnerSelector: selector({ matchLabels: { zone: "late" } }) }));
+    const task = await submit(
+      subprocessSpec("true", [], { runnerSelector: selector({ matchLabels: { zone: "late" } }) }),
+    );
     const waiting = await waitForTask(server.tasks, task.id, (t) => t.status!.reason === TaskReason.NO_MATCHING_RUNNER);
     expect(waiting.status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
     const late = await runner("late-runner", { zone: "late" });
@@ -73,12 +108,29 @@ describe("capacity and order", () => {
   it("a burst of 200 tasks on 2 runners never runs more than their capacity", async () => {
     const a = await runner("burst-a", { pool: "burst" }, 3);
     const b = await runner("burst-b", { pool: "burst" }, 3);
-    const watch = messages(server.tasks.watchTasks({ sinceRevision: 0, sendInitial: false, filter: { slot: "", phases: [], runnerId: "", labelSelector: "job=burst" } }));
+    const watch = messages(
+      server.tasks.watchTasks({
+        sinceRevision: 0,
+        sendInitial: false,
+        filter: { slot: "", phases: [], runnerId: "", labelSelector: "job=burst" },
+      }),
+    );
     await watch.next(); // live
-    const spec = subprocessSpec("sleep", ["0.02"], { labels: { job: "burst" }, runnerSelector: selector({ matchLabels: { pool: "burst" } }) });
-    const { tasks } = await call(rpc(server.tasks, "batchSubmitTasks"), { requests: Array.from({ length: 200 }, () => submitRequest(spec)) });
-    const running = new Map<string, Set<string>>([[a.id, new Set()], [b.id, new Set()]]);
-    const peak = new Map<string, number>([[a.id, 0], [b.id, 0]]);
+    const spec = subprocessSpec("sleep", ["0.02"], {
+      labels: { job: "burst" },
+      runnerSelector: selector({ matchLabels: { pool: "burst" } }),
+    });
+    const { tasks } = await call(rpc(server.tasks, "batchSubmitTasks"), {
+      requests: Array.from({ length: 200 }, () => submitRequest(spec)),
+    });
+    const running = new Map<string, Set<string>>([
+      [a.id, new Set()],
+      [b.id, new Set()],
+    ]);
+    const peak = new Map<string, number>([
+      [a.id, 0],
+      [b.id, 0],
+    ]);
     let finished = 0;
     for await (const event of watch) {
       if (event.type === EventType.EVENT_TYPE_BOOKMARK) continue;
@@ -124,13 +176,21 @@ describe("attempts", () => {
     const ok = await waitForTask(server.tasks, (await submit(subprocessSpec("sh", ["-c", "exit 0"], where))).id);
     const bad = await waitForTask(server.tasks, (await submit(subprocessSpec("sh", ["-c", "exit 1"], where))).id);
     expect(ok.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
-    expect(bad.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, exitCode: 1, reason: TaskReason.ATTEMPT_FAILED });
+    expect(bad.status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_FAILED,
+      exitCode: 1,
+      reason: TaskReason.ATTEMPT_FAILED,
+    });
     expect((await runsOf(bad.id))[0]).toMatchObject({ phase: RunPhase.RUN_PHASE_FAILED, exitCode: 1 });
   });
 
   it("cancel of a task that already succeeded is FAILED_PRECONDITION / TASK_TERMINAL", async () => {
     const task = await waitForTask(server.tasks, (await submit(subprocessSpec("true", [], where))).id);
-    const error = await expectError(call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "" }), status.FAILED_PRECONDITION, ErrorReason.TASK_TERMINAL);
+    const error = await expectError(
+      call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "" }),
+      status.FAILED_PRECONDITION,
+      ErrorReason.TASK_TERMINAL,
+    );
     expect(error.metadata).toEqual({ task_id: task.id, phase: "TASK_PHASE_SUCCEEDED" });
   });
 
@@ -141,7 +201,9 @@ describe("attempts", () => {
   });
 
   it("a task sleeping past its timeout is killed: run and task TIMEOUT", async () => {
-    const task = await submit(subprocessSpec("sleep", ["30"], { ...where, timeout: { seconds: 0, nanos: 500_000_000 } }));
+    const task = await submit(
+      subprocessSpec("sleep", ["30"], { ...where, timeout: { seconds: 0, nanos: 500_000_000 } }),
+    );
     const done = await waitForTask(server.tasks, task.id);
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_TIMEOUT, reason: TaskReason.ATTEMPT_TIMEOUT });
     expect((await runsOf(task.id))[0]!.phase).toBe(RunPhase.RUN_PHASE_TIMEOUT);
@@ -156,7 +218,8 @@ describe("attempts", () => {
     for await (const event of watch) {
       if (event.task?.id !== task.id) continue;
       const status = event.task.status!;
-      if (status.phase === TaskPhase.TASK_PHASE_PENDING && status.nextAttemptTime) delays.push(status.nextAttemptTime.getTime() - event.task.updateTime!.getTime());
+      if (status.phase === TaskPhase.TASK_PHASE_PENDING && status.nextAttemptTime)
+        delays.push(status.nextAttemptTime.getTime() - event.task.updateTime!.getTime());
       if (status.phase === TaskPhase.TASK_PHASE_EXHAUSTED) {
         await watch.return(undefined);
         return { delays, last: event.task };
@@ -166,8 +229,20 @@ describe("attempts", () => {
   }
 
   it("ON_FAILURE retries with backoff delays inside their bounds, then EXHAUSTED", async () => {
-    const backoff = { initialDelay: { seconds: 0, nanos: 100_000_000 }, maxDelay: { seconds: 0, nanos: 300_000_000 }, multiplier: 2, jitter: Jitter.JITTER_NONE };
-    const { delays, last } = await retryDelays(subprocessSpec("false", [], { ...where, restart: RestartPolicy.RESTART_POLICY_ON_FAILURE, maxAttempts: 4, backoff }));
+    const backoff = {
+      initialDelay: { seconds: 0, nanos: 100_000_000 },
+      maxDelay: { seconds: 0, nanos: 300_000_000 },
+      multiplier: 2,
+      jitter: Jitter.JITTER_NONE,
+    };
+    const { delays, last } = await retryDelays(
+      subprocessSpec("false", [], {
+        ...where,
+        restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
+        maxAttempts: 4,
+        backoff,
+      }),
+    );
     const task = last;
     expect(delays).toEqual([100, 200, 300]); // ×2 each time, capped at max_delay; no jitter
     expect(last!.status).toMatchObject({ attempt: 4, reason: TaskReason.ATTEMPTS_EXHAUSTED, exitCode: 1 });
@@ -178,8 +253,20 @@ describe("attempts", () => {
     [Jitter.JITTER_FULL, (base: number) => [0, base]],
     [Jitter.JITTER_EQUAL, (base: number) => [base / 2, base]],
   ])("jitter mode %i keeps every delay within its bounds", async (jitter, bounds) => {
-    const backoff = { initialDelay: { seconds: 0, nanos: 40_000_000 }, maxDelay: { seconds: 0, nanos: 100_000_000 }, multiplier: 2, jitter };
-    const { delays } = await retryDelays(subprocessSpec("false", [], { ...where, restart: RestartPolicy.RESTART_POLICY_ON_FAILURE, maxAttempts: 5, backoff }));
+    const backoff = {
+      initialDelay: { seconds: 0, nanos: 40_000_000 },
+      maxDelay: { seconds: 0, nanos: 100_000_000 },
+      multiplier: 2,
+      jitter,
+    };
+    const { delays } = await retryDelays(
+      subprocessSpec("false", [], {
+        ...where,
+        restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
+        maxAttempts: 5,
+        backoff,
+      }),
+    );
     expect(delays).toHaveLength(4);
     delays.forEach((delay, i) => {
       const [low, high] = bounds(Math.min(100, 40 * 2 ** i));
@@ -189,8 +276,15 @@ describe("attempts", () => {
   });
 
   it("ALWAYS restarts after success until max_attempts", async () => {
-    const backoff = { initialDelay: { seconds: 0, nanos: 10_000_000 }, maxDelay: { seconds: 0, nanos: 10_000_000 }, multiplier: 1, jitter: Jitter.JITTER_NONE };
-    const task = await submit(subprocessSpec("true", [], { ...where, restart: RestartPolicy.RESTART_POLICY_ALWAYS, maxAttempts: 3, backoff }));
+    const backoff = {
+      initialDelay: { seconds: 0, nanos: 10_000_000 },
+      maxDelay: { seconds: 0, nanos: 10_000_000 },
+      multiplier: 1,
+      jitter: Jitter.JITTER_NONE,
+    };
+    const task = await submit(
+      subprocessSpec("true", [], { ...where, restart: RestartPolicy.RESTART_POLICY_ALWAYS, maxAttempts: 3, backoff }),
+    );
     const done = await waitForTask(server.tasks, task.id);
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 3 });
   });
@@ -201,7 +295,10 @@ describe("attempts", () => {
     const { task: requested } = await call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "stop it" });
     expect(requested!.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_RUNNING, cancelRequested: true });
     const done = await waitForTask(server.tasks, task.id, undefined, 5_000); // grace period is 1 s
-    expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_CANCELED, message: expect.stringContaining("canceled") });
+    expect(done.status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_CANCELED,
+      message: expect.stringContaining("canceled"),
+    });
     expect((await runsOf(task.id))[0]!.phase).toBe(RunPhase.RUN_PHASE_CANCELED);
   });
 });
@@ -212,10 +309,19 @@ describe("runner failure", () => {
     const spec = subprocessSpec("sleep", ["1"], {
       runnerSelector: selector({ matchLabels: { pool: "failover" } }),
       restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
-      backoff: { initialDelay: { seconds: 0, nanos: 50_000_000 }, maxDelay: { seconds: 0, nanos: 50_000_000 }, multiplier: 1, jitter: Jitter.JITTER_NONE },
+      backoff: {
+        initialDelay: { seconds: 0, nanos: 50_000_000 },
+        maxDelay: { seconds: 0, nanos: 50_000_000 },
+        multiplier: 1,
+        jitter: Jitter.JITTER_NONE,
+      },
     });
     const task = await submit(spec);
-    await waitForTask(server.tasks, task.id, (t) => t.status!.reason === TaskReason.STARTED && t.status!.runnerId === first.id);
+    await waitForTask(
+      server.tasks,
+      task.id,
+      (t) => t.status!.reason === TaskReason.STARTED && t.status!.runnerId === first.id,
+    );
     await first.stop("SIGKILL");
     const second = await runner("survivor", { pool: "failover" }, 1);
     const done = await waitForTask(server.tasks, task.id);

@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
@@ -7,29 +10,37 @@ import {
   RunPhase,
   SupervisorClient,
   SupervisorError,
-  TaskPhase,
   subprocess,
   type Task,
+  TaskPhase,
 } from "@supervisor/sdk";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
-import { startRunner, type RunnerProcess } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const random = (low: number, high: number) => low + Math.floor(Math.random() * (high - low));
-const TERMINAL = [TaskPhase.TASK_PHASE_SUCCEEDED, TaskPhase.TASK_PHASE_FAILED, TaskPhase.TASK_PHASE_TIMEOUT, TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_EXHAUSTED];
+const TERMINAL = [
+  TaskPhase.TASK_PHASE_SUCCEEDED,
+  TaskPhase.TASK_PHASE_FAILED,
+  TaskPhase.TASK_PHASE_TIMEOUT,
+  TaskPhase.TASK_PHASE_CANCELED,
+  TaskPhase.TASK_PHASE_EXHAUSTED,
+];
 
 /** A task that records the run executing it, once per execution. */
 const recordingTask = (log: string, sleepSeconds: string) =>
   subprocess("sh", ["-c", `echo "$SUPERVISOR_RUN_ID" >> ${log}; sleep ${sleepSeconds}`], {
     restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
     maxAttempts: 20,
-    backoff: { initialDelay: { seconds: 0, nanos: 50_000_000 }, maxDelay: { seconds: 0, nanos: 200_000_000 }, multiplier: 2, jitter: Jitter.JITTER_FULL },
+    backoff: {
+      initialDelay: { seconds: 0, nanos: 50_000_000 },
+      maxDelay: { seconds: 0, nanos: 200_000_000 },
+      multiplier: 2,
+      jitter: Jitter.JITTER_FULL,
+    },
   });
 
 async function allTasks(client: SupervisorClient): Promise<Task[]> {
@@ -56,7 +67,10 @@ async function checkRuns(client: SupervisorClient, tasks: Iterable<Task>, log: s
   let lost = 0;
   for (const task of tasks) {
     const runs = await client.listRuns(task.id);
-    expect(runs.map((r) => r.attempt), task.id).toEqual(runs.map((_, i) => i + 1)); // 1..n, each once
+    expect(
+      runs.map((r) => r.attempt),
+      task.id,
+    ).toEqual(runs.map((_, i) => i + 1)); // 1..n, each once
     expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
     expect(task.status!.attempt).toBe(runs.length);
     expect(runs.at(-1)!.phase).toBe(RunPhase.RUN_PHASE_SUCCEEDED);
@@ -72,9 +86,16 @@ describe("crash and fault tolerance", () => {
     const db = join(dir, "kill.db");
     const log = join(dir, "runs.log");
     const listen = `127.0.0.1:${await freePort()}`;
-    const serve = () => startCli(["serve", "--listen", listen, "--db", db, "--lease-ttl", "2s", "--heartbeat-interval", "200ms"], /serving on/);
+    const serve = () =>
+      startCli(
+        ["serve", "--listen", listen, "--db", db, "--lease-ttl", "2s", "--heartbeat-interval", "200ms"],
+        /serving on/,
+      );
     let server = await serve();
-    const runners = [await startRunner(listen, "kill-a", { capacity: 4 }), await startRunner(listen, "kill-b", { capacity: 4 })];
+    const runners = [
+      await startRunner(listen, "kill-a", { capacity: 4 }),
+      await startRunner(listen, "kill-b", { capacity: 4 }),
+    ];
     const patient = { maxAttempts: 1000, initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 };
 
     // A watcher that lives through every restart: revisions must arrive contiguous and in order.
@@ -88,7 +109,11 @@ describe("crash and fault tolerance", () => {
     })().catch((error: unknown) => error);
 
     // Submitters: an answer means committed; a failure is retried with the same request id.
-    const client = new SupervisorClient({ address: listen, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 }, deadlineMs: 3000 });
+    const client = new SupervisorClient({
+      address: listen,
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+      deadlineMs: 3000,
+    });
     const acknowledged = new Set<string>();
     let submitting = true;
     let failures = 0;
@@ -121,7 +146,11 @@ describe("crash and fault tolerance", () => {
     expect(lostTasks, "acknowledged submits missing after the crashes").toEqual([]);
     const stuck = [...acknowledged].filter((id) => settled.get(id)!.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED);
     expect(stuck, "tasks not SUCCEEDED after the crashes").toEqual([]);
-    const { executions } = await checkRuns(watcher, [...acknowledged].map((id) => settled.get(id)!), log);
+    const { executions } = await checkRuns(
+      watcher,
+      [...acknowledged].map((id) => settled.get(id)!),
+      log,
+    );
     expect(executions).toBeGreaterThanOrEqual(acknowledged.size);
     expect(acknowledged.size).toBeGreaterThan(100);
     expect(failures).toBeGreaterThan(0); // the kills really hit in-flight calls
@@ -129,16 +158,22 @@ describe("crash and fault tolerance", () => {
     stopWatching.abort();
     await watching;
     expect(revisions.length).toBeGreaterThan(acknowledged.size);
-    expect(revisions, "watch revisions across 20 restarts: contiguous, in order").toEqual(revisions.map((_, i) => revisions[0]! + i));
+    expect(revisions, "watch revisions across 20 restarts: contiguous, in order").toEqual(
+      revisions.map((_, i) => revisions[0]! + i),
+    );
 
-    console.log(`kill test: 20 kills, ${acknowledged.size} acknowledged submits, 0 lost, ${failures} failed calls retried, ${executions} executions, ${revisions.length} watch events`);
+    console.log(
+      `kill test: 20 kills, ${acknowledged.size} acknowledged submits, 0 lost, ${failures} failed calls retried, ${executions} executions, ${revisions.length} watch events`,
+    );
     for (const runner of runners) await runner.stop("SIGKILL");
     watcher.close();
     client.close();
     await stopChild(server.child);
   });
 
-  it("runners killed with SIGKILL mid-run: runs LOST and retried, no run id executed twice", { timeout: 120_000 }, async () => {
+  it("runners killed with SIGKILL mid-run: runs LOST and retried, no run id executed twice", {
+    timeout: 120_000,
+  }, async () => {
     const server = await startTestServer({ leaseTtl: "700ms", heartbeatInterval: "150ms" });
     const dir = tempDir("supervisor-fence-");
     const log = join(dir, "runs.log");
@@ -153,10 +188,20 @@ describe("crash and fault tolerance", () => {
       await runners[victim]!.stop("SIGKILL");
       runners[victim] = await startRunner(server.address, names[victim]!, { capacity: 3 });
     }
-    const settled = await settle(client, tasks.map((t) => t.id), 60_000);
-    const notDone = tasks.filter((t) => settled.get(t.id)!.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED).map((t) => t.id);
+    const settled = await settle(
+      client,
+      tasks.map((t) => t.id),
+      60_000,
+    );
+    const notDone = tasks
+      .filter((t) => settled.get(t.id)!.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED)
+      .map((t) => t.id);
     expect(notDone).toEqual([]);
-    const { lost } = await checkRuns(client, tasks.map((t) => settled.get(t.id)!), log);
+    const { lost } = await checkRuns(
+      client,
+      tasks.map((t) => settled.get(t.id)!),
+      log,
+    );
     expect(lost).toBeGreaterThan(0);
     for (const runner of runners) await runner.stop("SIGKILL");
     client.close();
@@ -165,7 +210,10 @@ describe("crash and fault tolerance", () => {
 
   it("an ambiguous submit (deadline hit after the commit) retried with the same request id creates exactly one task", async () => {
     const server = await startTestServer();
-    const client = new SupervisorClient({ address: server.address, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 } });
+    const client = new SupervisorClient({
+      address: server.address,
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+    });
     let ambiguous = 0;
     for (let i = 0; i < 300 && ambiguous < 20; i++) {
       const requestId = `ambiguous-${i}`;
@@ -208,7 +256,10 @@ describe.skipIf(!canMount)("disk faults (a real tmpfs)", () => {
     const disk = smallDisk("640k")!;
     try {
       const server = await startTestServer({ db: join(disk, "full.db") });
-      const client = new SupervisorClient({ address: server.address, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 } });
+      const client = new SupervisorClient({
+        address: server.address,
+        retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+      });
       const acknowledged: string[] = [];
       let error: SupervisorError | undefined;
       for (let i = 0; i < 5000 && !error; i++) {
@@ -217,7 +268,10 @@ describe.skipIf(!canMount)("disk faults (a real tmpfs)", () => {
         else acknowledged.push(result.id);
       }
       expect(error, "the disk should have filled up").toBeDefined();
-      expect({ code: error!.code, reason: error!.reason }).toEqual({ code: status.UNAVAILABLE, reason: ErrorReason.STORE_UNAVAILABLE });
+      expect({ code: error!.code, reason: error!.reason }).toEqual({
+        code: status.UNAVAILABLE,
+        reason: ErrorReason.STORE_UNAVAILABLE,
+      });
       expect((await client.get(acknowledged[0]!)).id).toBe(acknowledged[0]); // still serving
       execFileSync("mount", ["-o", "remount,size=64m", disk]);
       const after = await client.submit(subprocess("echo", ["after"]));

@@ -19,18 +19,21 @@
  * so it is accepted wherever the rule lists fields, but never where the input
  * is valid and the answer must be OK.
  */
+
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import {
-  Client,
-  Metadata,
-  credentials,
-  status,
   type CallOptions,
+  Client,
   type ClientDuplexStream,
   type ClientReadableStream,
+  credentials,
+  Metadata,
   type ServiceError,
   type StatusObject,
+  status,
 } from "@grpc/grpc-js";
-import fc from "fast-check";
 import {
   BatchSubmitTasksRequest,
   BatchSubmitTasksResponse,
@@ -40,71 +43,69 @@ import {
   ConnectResponse,
   DrainRunnerRequest,
   DrainRunnerResponse,
+  decodeStatusDetails,
   ERROR_DOMAIN,
   ErrorReason,
+  type FieldViolation,
   GetTaskRequest,
   GetTaskResponse,
+  jsonNesting,
   ListRunnersRequest,
   ListRunnersResponse,
   ListTaskRunsRequest,
   ListTaskRunsResponse,
   ListTasksRequest,
   ListTasksResponse,
+  MAX_JSON_BYTES,
+  MAX_JSON_NESTING,
+  RunnerServiceClient,
   RunOutcome,
   RunPhase,
-  RunnerServiceClient,
   StreamTaskOutputRequest,
   StreamTaskOutputResponse,
   SubmitTaskRequest,
   SubmitTaskResponse,
-  TaskPhase,
-  TaskServiceClient,
-  WatchTasksRequest,
-  WatchTasksResponse,
-  decodeStatusDetails,
-  MAX_JSON_BYTES,
-  MAX_JSON_NESTING,
-  jsonNesting,
-  type FieldViolation,
   type Task,
   type TaskFilter,
+  TaskPhase,
+  TaskServiceClient,
   type TaskSpec,
+  WatchTasksRequest,
+  WatchTasksResponse,
 } from "@supervisor/sdk";
-import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
-import { startServer, type RunningServer } from "../server/src/server.js";
+import { type RunningServer, startServer } from "../server/src/server.js";
 import {
   anySelector,
-  applyStringEdit,
   anyString,
   anySubmit,
+  applyStringEdit,
   batchCase,
+  type FilterCase,
+  type FirstStep,
   firstStep,
   forgeToken,
+  type IdRecipe,
   idRecipe,
   int32,
   pageSize as pageSizeArb,
+  type RunnerStep,
   rawBody,
   resolveId,
   revisionRecipe,
   runnerStep,
   safeInt64,
   selectorCase,
+  type TokenRecipe,
   taskFilterCase,
   toConnectMessage,
   tokenRecipe,
-  type FilterCase,
-  type FirstStep,
-  type IdRecipe,
-  type RunnerStep,
-  type TokenRecipe,
 } from "./helpers/arbitraries.js";
 import { hello, rawRunner } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 // ---------------------------------------------------------------- budget
 
@@ -119,7 +120,8 @@ const RUNS = {
 };
 /** Generous per-case budgets (ms) so the test timeout scales with FUZZ_RUNS; typical cases take a few ms. */
 const timeoutFor = (runs: number, perCaseMs: number) => 30_000 + runs * perCaseMs;
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text);
+const clip = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
 /** fast-check's report, bounded: counterexamples can hold 256 KiB strings and 10 000-element arrays. */
 function reporter<T>(details: fc.RunDetails<T>): void {
   if (!details.failed) return;
@@ -147,7 +149,10 @@ const fcParams = <T>(numRuns: number, timeLimitMs: number): fc.Parameters<T> => 
 
 /** Prints the first failure of each property as it happens (before shrinking, which may take a while). */
 const firstFailures = new Set<string>();
-function logged<A extends unknown[]>(property: string, predicate: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+function logged<A extends unknown[]>(
+  property: string,
+  predicate: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await predicate(...args);
@@ -155,7 +160,9 @@ function logged<A extends unknown[]>(property: string, predicate: (...args: A) =
       connectClients();
       if (!firstFailures.has(property)) {
         firstFailures.add(property);
-        console.error(`[${property}] first failure (before shrinking): ${clip(error instanceof Error ? error.message : String(error), 3000)}`);
+        console.error(
+          `[${property}] first failure (before shrinking): ${clip(error instanceof Error ? error.message : String(error), 3000)}`,
+        );
       }
       throw error;
     }
@@ -225,7 +232,8 @@ beforeAll(async () => {
     },
   });
   server = await startServer(config, (message, error) => {
-    if (error !== undefined) serverErrors.push(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (error !== undefined)
+      serverErrors.push(`${message}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   });
   connectClients();
   await seed();
@@ -250,13 +258,42 @@ afterAll(async () => {
 async function seed() {
   const selector = { matchLabels: { pool: "seed" }, matchExpressions: [] };
   const exec = { $case: "subprocess" as const, value: { command: "echo", args: ["seed"], env: {}, workingDir: "" } };
-  const base = { slot: "", exec, restart: 0, maxAttempts: 0, admission: 0, labels: { seed: "yes" }, priority: 0, trigger: 0, runnerSelector: selector } as TaskSpec;
-  const twice = await unwrap(invoke(rpc(tasks, "submitTask"), {
-    requestId: "",
-    spec: { ...base, restart: 3, maxAttempts: 2, backoff: { initialDelay: { seconds: 0, nanos: 1e6 }, maxDelay: { seconds: 0, nanos: 1e6 }, multiplier: 1, jitter: 1 } },
-  }));
-  const left = await unwrap(invoke(rpc(tasks, "submitTask"), { requestId: "", spec: { ...base, restart: 2, maxAttempts: 3 } }));
-  const slotted = await unwrap(invoke(rpc(tasks, "submitTask"), { requestId: "", spec: { ...base, slot: "seed-slot", runnerSelector: { matchLabels: { pool: "nobody" }, matchExpressions: [] } } }));
+  const base = {
+    slot: "",
+    exec,
+    restart: 0,
+    maxAttempts: 0,
+    admission: 0,
+    labels: { seed: "yes" },
+    priority: 0,
+    trigger: 0,
+    runnerSelector: selector,
+  } as TaskSpec;
+  const twice = await unwrap(
+    invoke(rpc(tasks, "submitTask"), {
+      requestId: "",
+      spec: {
+        ...base,
+        restart: 3,
+        maxAttempts: 2,
+        backoff: {
+          initialDelay: { seconds: 0, nanos: 1e6 },
+          maxDelay: { seconds: 0, nanos: 1e6 },
+          multiplier: 1,
+          jitter: 1,
+        },
+      },
+    }),
+  );
+  const left = await unwrap(
+    invoke(rpc(tasks, "submitTask"), { requestId: "", spec: { ...base, restart: 2, maxAttempts: 3 } }),
+  );
+  const slotted = await unwrap(
+    invoke(rpc(tasks, "submitTask"), {
+      requestId: "",
+      spec: { ...base, slot: "seed-slot", runnerSelector: { matchLabels: { pool: "nobody" }, matchExpressions: [] } },
+    }),
+  );
   const runner = rawRunner(runners);
   runner.send(hello("seed-runner", { labels: { pool: "seed" }, capacity: 2 }));
   const welcome = await runner.next();
@@ -270,17 +307,26 @@ async function seed() {
     runner.send({ $case: "runStarted", value: { runId } });
     const chunks = taskId === twice.task!.id ? 12 : 3;
     for (let seq = 1; seq <= chunks; seq++) {
-      runner.send({ $case: "output", value: { runId, stream: 1 + (seq % 2), data: Buffer.alloc(512, 65 + (seq % 26)), seq } });
+      runner.send({
+        $case: "output",
+        value: { runId, stream: 1 + (seq % 2), data: Buffer.alloc(512, 65 + (seq % 26)), seq },
+      });
     }
     if (taskId === twice.task!.id) {
-      runner.send({ $case: "runFinished", value: { runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } });
+      runner.send({
+        $case: "runFinished",
+        value: { runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" },
+      });
       finished++;
     }
   }
   await waitForTask(tasks, twice.task!.id);
   runner.stream.end();
   await runner.ended;
-  for (const id of [twice.task!.id, left.task!.id, slotted.task!.id]) SEEDED.push(id), taskPool.push(id);
+  for (const id of [twice.task!.id, left.task!.id, slotted.task!.id]) {
+    SEEDED.push(id);
+    taskPool.push(id);
+  }
   await unwrap(invoke(rpc(tasks, "submitTask"), { requestId: "", spec: { ...base, labels: { seed: "second" } } }));
   otherListToken = (await unwrap(invoke(rpc(tasks, "listTasks"), { pageSize: 1, pageToken: "" }))).nextPageToken;
 }
@@ -294,7 +340,12 @@ interface Answer {
   details: string;
   metadata: Metadata;
 }
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
 
 /** Every local call answers in milliseconds; 5 s without an answer is a hang (and keeps shrinking affordable). */
 const CALL_DEADLINE_MS = 5_000;
@@ -326,7 +377,12 @@ interface StreamResult<T> {
 }
 
 /** Reads at most `max` messages (waiting `firstWaitMs` for the first, `idleMs` between), then cancels. */
-function readStream<T>(stream: ClientReadableStream<T> | ClientDuplexStream<unknown, T>, max: number, firstWaitMs: number, idleMs: number): Promise<StreamResult<T>> {
+function readStream<T>(
+  stream: ClientReadableStream<T> | ClientDuplexStream<unknown, T>,
+  max: number,
+  firstWaitMs: number,
+  idleMs: number,
+): Promise<StreamResult<T>> {
   return new Promise((resolve) => {
     const messages: T[] = [];
     let cancelledByUs = false;
@@ -365,8 +421,14 @@ const identity = (bytes: Buffer) => bytes;
 
 function rawUnary(path: string, body: Uint8Array): Promise<Outcome<Buffer>> {
   return new Promise((resolve) => {
-    raw.makeUnaryRequest(path, identity, identity, Buffer.from(body), new Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) =>
-      resolve(error ? { ok: false, error } : { ok: true, value: response! }),
+    raw.makeUnaryRequest(
+      path,
+      identity,
+      identity,
+      Buffer.from(body),
+      new Metadata(),
+      { deadline: Date.now() + CALL_DEADLINE_MS },
+      (error, response) => resolve(error ? { ok: false, error } : { ok: true, value: response! }),
     );
   });
 }
@@ -375,11 +437,24 @@ function rawUnary(path: string, body: Uint8Array): Promise<Outcome<Buffer>> {
 
 /** docs/errors.md: which reasons go with which code. */
 const REASONS_BY_CODE: Partial<Record<status, readonly string[]>> = {
-  [status.INVALID_ARGUMENT]: [ErrorReason.INVALID_REQUEST, ErrorReason.LABEL_SELECTOR_INVALID, ErrorReason.PAGE_TOKEN_INVALID],
+  [status.INVALID_ARGUMENT]: [
+    ErrorReason.INVALID_REQUEST,
+    ErrorReason.LABEL_SELECTOR_INVALID,
+    ErrorReason.PAGE_TOKEN_INVALID,
+  ],
   [status.NOT_FOUND]: [ErrorReason.TASK_NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND],
   [status.ALREADY_EXISTS]: [ErrorReason.REQUEST_ID_REUSED],
-  [status.FAILED_PRECONDITION]: [ErrorReason.SLOT_BUSY, ErrorReason.TASK_TERMINAL, ErrorReason.RUNNER_PROTOCOL_VIOLATION],
-  [status.RESOURCE_EXHAUSTED]: [ErrorReason.SLOT_QUEUE_FULL, ErrorReason.WATCH_TOO_SLOW, ErrorReason.OUTPUT_TOO_SLOW, ErrorReason.TOO_MANY_STREAMS],
+  [status.FAILED_PRECONDITION]: [
+    ErrorReason.SLOT_BUSY,
+    ErrorReason.TASK_TERMINAL,
+    ErrorReason.RUNNER_PROTOCOL_VIOLATION,
+  ],
+  [status.RESOURCE_EXHAUSTED]: [
+    ErrorReason.SLOT_QUEUE_FULL,
+    ErrorReason.WATCH_TOO_SLOW,
+    ErrorReason.OUTPUT_TOO_SLOW,
+    ErrorReason.TOO_MANY_STREAMS,
+  ],
   [status.OUT_OF_RANGE]: [ErrorReason.REVISION_COMPACTED],
   [status.ABORTED]: [ErrorReason.RUNNER_REPLACED],
   [status.UNAVAILABLE]: [ErrorReason.SHUTTING_DOWN, ErrorReason.LEASE_EXPIRED, ErrorReason.STORE_UNAVAILABLE],
@@ -388,7 +463,12 @@ const REASONS_BY_CODE: Partial<Record<status, readonly string[]>> = {
   [status.UNIMPLEMENTED]: [ErrorReason.NOT_IMPLEMENTED],
 };
 const ALL_BUT_INTERNAL = (Object.values(status).filter((c) => typeof c === "number") as status[]).filter(
-  (c) => c !== status.OK && c !== status.INTERNAL && c !== status.UNKNOWN && c !== status.CANCELLED && c !== status.DEADLINE_EXCEEDED,
+  (c) =>
+    c !== status.OK &&
+    c !== status.INTERNAL &&
+    c !== status.UNKNOWN &&
+    c !== status.CANCELLED &&
+    c !== status.DEADLINE_EXCEEDED,
 );
 
 interface Decoded {
@@ -432,9 +512,14 @@ function printStats() {
   for (const [property, byLabel] of stats) {
     const total = [...byLabel.values()].reduce((a, b) => a + b, 0);
     lines.push(`  ${property}: ${total} calls`);
-    for (const [label, n] of [...byLabel].sort((a, b) => b[1] - a[1])) lines.push(`    ${String(n).padStart(7)}  ${label}`);
+    for (const [label, n] of [...byLabel].sort((a, b) => b[1] - a[1]))
+      lines.push(`    ${String(n).padStart(7)}  ${label}`);
   }
-  if (serverErrors.length) lines.push(`  server log errors: ${serverErrors.length}`, ...serverErrors.slice(0, 5).map((e) => `    ${e.split("\n").slice(0, 4).join(" | ")}`));
+  if (serverErrors.length)
+    lines.push(
+      `  server log errors: ${serverErrors.length}`,
+      ...serverErrors.slice(0, 5).map((e) => `    ${e.split("\n").slice(0, 4).join(" | ")}`),
+    );
   console.log(lines.join("\n"));
 }
 
@@ -463,25 +548,37 @@ function judge(property: string, where: string, answer: Answer | undefined, rule
     return undefined;
   }
   const d = decodeAnswer(answer);
-  const undecodable = d.code === status.INVALID_ARGUMENT && d.violations.length === 1 && d.violations[0]!.field === REQUEST_BODY;
-  count(property, `${status[d.code] ?? d.code}/${d.reason ?? "(no ErrorInfo)"}${undecodable ? ` ${REQUEST_BODY}` : ""}`);
+  const undecodable =
+    d.code === status.INVALID_ARGUMENT && d.violations.length === 1 && d.violations[0]!.field === REQUEST_BODY;
+  count(
+    property,
+    `${status[d.code] ?? d.code}/${d.reason ?? "(no ErrorInfo)"}${undecodable ? ` ${REQUEST_BODY}` : ""}`,
+  );
   if (d.code === status.INTERNAL || d.code === status.UNKNOWN) fail("INTERNAL/UNKNOWN for a client's input");
   if (d.code === status.DEADLINE_EXCEEDED) fail(`no answer within ${CALL_DEADLINE_MS} ms`);
   if (!rule.allowed.includes(d.code)) fail(`code must be one of ${rule.allowed.map((c) => status[c]).join(", ")}`);
   if (!d.reason) fail("no google.rpc.ErrorInfo in grpc-status-details-bin");
   if (d.domain !== ERROR_DOMAIN) fail(`ErrorInfo.domain must be ${ERROR_DOMAIN}`);
-  if (!REASONS_BY_CODE[d.code]?.includes(d.reason!)) fail(`reason ${d.reason} is not a documented reason for ${status[d.code]}`);
+  if (!REASONS_BY_CODE[d.code]?.includes(d.reason!))
+    fail(`reason ${d.reason} is not a documented reason for ${status[d.code]}`);
   if (!d.details) fail("empty status message");
   if (d.code === status.INVALID_ARGUMENT) {
     if (d.violations.length === 0) fail("INVALID_ARGUMENT without a field violation");
     for (const v of d.violations) {
       if (!v.field || !v.description) fail("a field violation without field or description");
-      if (rule.fields && v.field !== REQUEST_BODY && !rule.fields.some((prefix) => v.field === prefix || v.field.startsWith(prefix + ".") || v.field.startsWith(prefix + "["))) {
+      if (
+        rule.fields &&
+        v.field !== REQUEST_BODY &&
+        !rule.fields.some(
+          (prefix) => v.field === prefix || v.field.startsWith(`${prefix}.`) || v.field.startsWith(`${prefix}[`),
+        )
+      ) {
         fail(`violation field ${JSON.stringify(v.field)} is not under ${rule.fields.join(" / ")}`);
       }
     }
   }
-  if (rule.expected !== undefined && rule.expected !== d.code) fail(`expected ${rule.expected === "OK" ? "OK" : status[rule.expected]}`);
+  if (rule.expected !== undefined && rule.expected !== d.code)
+    fail(`expected ${rule.expected === "OK" ? "OK" : status[rule.expected]}`);
   return d;
 }
 
@@ -493,7 +590,12 @@ function must(condition: unknown, message: string): asserts condition {
 async function expectAlive(where: string) {
   const id = randomUUID();
   const result = await invoke(rpc(tasks, "getTask"), { id });
-  must(!result.ok && result.error.code === status.NOT_FOUND && decodeAnswer(result.error).reason === ErrorReason.TASK_NOT_FOUND, `${where}: the server stopped answering GetTask properly: ${result.ok ? "OK" : describeAnswer(result.error)}`);
+  must(
+    !result.ok &&
+      result.error.code === status.NOT_FOUND &&
+      decodeAnswer(result.error).reason === ErrorReason.TASK_NOT_FOUND,
+    `${where}: the server stopped answering GetTask properly: ${result.ok ? "OK" : describeAnswer(result.error)}`,
+  );
 }
 
 async function expectServing() {
@@ -507,7 +609,8 @@ const shorten = (text: string) => (text.length > 80 ? `${text.slice(0, 40)}…($
 function compact(value: unknown): unknown {
   if (typeof value === "string") return shorten(value);
   if (value instanceof Uint8Array) return `bytes(${value.length})`;
-  if (Array.isArray(value)) return value.length > 20 ? [...value.slice(0, 5).map(compact), `…(${value.length} items)`] : value.map(compact);
+  if (Array.isArray(value))
+    return value.length > 20 ? [...value.slice(0, 5).map(compact), `…(${value.length} items)`] : value.map(compact);
   if (value === null || typeof value !== "object" || value instanceof Date) return value;
   const entries = Object.entries(value);
   const shown = entries.slice(0, 20).map(([k, v]) => [shorten(k), compact(v)]);
@@ -520,18 +623,39 @@ const show = (value: unknown) => JSON.stringify(compact(value));
 
 describe("fuzz", () => {
   // ------------------------------------------------------------ 1. submits
-  it(`SubmitTask / BatchSubmitTasks: valid and mutated specs (${RUNS.submit} cases)`, { timeout: timeoutFor(RUNS.submit, 30) }, async () => {
+  it(`SubmitTask / BatchSubmitTasks: valid and mutated specs (${RUNS.submit} cases)`, {
+    timeout: timeoutFor(RUNS.submit, 30),
+  }, async () => {
     const P = "1 submit";
-    const SUBMIT_CODES = [status.INVALID_ARGUMENT, status.FAILED_PRECONDITION, status.RESOURCE_EXHAUSTED, status.ALREADY_EXISTS, status.PERMISSION_DENIED];
+    const SUBMIT_CODES = [
+      status.INVALID_ARGUMENT,
+      status.FAILED_PRECONDITION,
+      status.RESOURCE_EXHAUSTED,
+      status.ALREADY_EXISTS,
+      status.PERMISSION_DENIED,
+    ];
     let cases = 0;
 
     /** Domain refusals must fit the request that caused them. */
     const checkRefusal = (d: Decoded, request: SubmitTaskRequest, where: string) => {
       const spec = request.spec;
-      if (d.reason === ErrorReason.SLOT_BUSY) must(spec?.slot && d.metadata.slot === wire(spec.slot) && UUID.test(d.metadata.owner_task_id ?? ""), `${where}: SLOT_BUSY must name the request's slot and its owner: ${show(d.metadata)}`);
-      if (d.reason === ErrorReason.SLOT_QUEUE_FULL) must(spec?.slot && spec.admission === 2 && d.metadata.slot === wire(spec.slot) && d.metadata.limit === "3", `${where}: SLOT_QUEUE_FULL must be a QUEUE submit naming its slot and limit: ${show(d.metadata)}`);
-      if (d.reason === ErrorReason.REQUEST_ID_REUSED) must(request.requestId && d.metadata.request_id === wire(request.requestId) && UUID.test(d.metadata.task_id ?? ""), `${where}: REQUEST_ID_REUSED must name the request_id and its task: ${show(d.metadata)}`);
-      if (d.reason === ErrorReason.SIGNATURE_INVALID) must(spec?.signature, `${where}: SIGNATURE_INVALID for a spec without a signature`);
+      if (d.reason === ErrorReason.SLOT_BUSY)
+        must(
+          spec?.slot && d.metadata.slot === wire(spec.slot) && UUID.test(d.metadata.owner_task_id ?? ""),
+          `${where}: SLOT_BUSY must name the request's slot and its owner: ${show(d.metadata)}`,
+        );
+      if (d.reason === ErrorReason.SLOT_QUEUE_FULL)
+        must(
+          spec?.slot && spec.admission === 2 && d.metadata.slot === wire(spec.slot) && d.metadata.limit === "3",
+          `${where}: SLOT_QUEUE_FULL must be a QUEUE submit naming its slot and limit: ${show(d.metadata)}`,
+        );
+      if (d.reason === ErrorReason.REQUEST_ID_REUSED)
+        must(
+          request.requestId && d.metadata.request_id === wire(request.requestId) && UUID.test(d.metadata.task_id ?? ""),
+          `${where}: REQUEST_ID_REUSED must name the request_id and its task: ${show(d.metadata)}`,
+        );
+      if (d.reason === ErrorReason.SIGNATURE_INVALID)
+        must(spec?.signature, `${where}: SIGNATURE_INVALID for a spec without a signature`);
     };
 
     /** A new task comes back PENDING; a replayed request_id comes back as the task it created. */
@@ -539,10 +663,16 @@ describe("fuzz", () => {
       must(task && UUID.test(task.id), `${where}: the answer has no task id: ${show(task)}`);
       const previous = request.requestId ? requestIds.get(request.requestId) : undefined;
       if (previous !== undefined) {
-        must(task.id === previous, `${where}: request_id ${request.requestId} replayed a different task (${task.id}, first ${previous})`);
+        must(
+          task.id === previous,
+          `${where}: request_id ${request.requestId} replayed a different task (${task.id}, first ${previous})`,
+        );
         return "replay";
       }
-      must(task.status?.phase === TaskPhase.TASK_PHASE_PENDING, `${where}: a new task must be PENDING, got ${show(task.status)}`);
+      must(
+        task.status?.phase === TaskPhase.TASK_PHASE_PENDING,
+        `${where}: a new task must be PENDING, got ${show(task.status)}`,
+      );
       if (request.requestId) requestIds.set(request.requestId, task.id);
       rememberTask(task.id);
       return "new";
@@ -551,13 +681,19 @@ describe("fuzz", () => {
     /** Every accepted task reads back, exactly as the submit answered it. */
     const readBack = async (task: Task, where: string) => {
       const got = await invoke(rpc(tasks, "getTask"), { id: task.id });
-      if (!got.ok) throw new CaseFailure(`${where}: GetTask of the task just accepted (${task.id}) failed: ${describeAnswer(got.error)}`);
+      if (!got.ok)
+        throw new CaseFailure(
+          `${where}: GetTask of the task just accepted (${task.id}) failed: ${describeAnswer(got.error)}`,
+        );
       expect(got.value.task, `${where}: GetTask must return the stored task`).toEqual(task);
     };
 
     const checkSpecKept = (task: Task, spec: TaskSpec, where: string) => {
       const stored = task.spec!;
-      expect({ slot: stored.slot, labels: stored.labels, priority: stored.priority, exec: stored.exec }, `${where}: the stored spec must keep what was sent`).toEqual({
+      expect(
+        { slot: stored.slot, labels: stored.labels, priority: stored.priority, exec: stored.exec },
+        `${where}: the stored spec must keep what was sent`,
+      ).toEqual({
         slot: spec.slot,
         labels: spec.labels,
         priority: spec.priority,
@@ -568,46 +704,64 @@ describe("fuzz", () => {
     const single = anySubmit.map((c) => ({ method: "submit" as const, ...c }));
     const batch = batchCase.map((c) => ({ method: "batch" as const, ...c }));
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: single }, { weight: 2, arbitrary: batch }), logged(P, async (op) => {
-        cases++;
-        if (op.method === "submit") {
-          const where = `SubmitTask(${op.kind})`;
-          const result = await invoke(rpc(tasks, "submitTask"), op.request);
-          const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: SUBMIT_CODES, fields: ["spec", "request_id"] });
-          if (verdict) {
-            must(!(op.kind === "valid" && verdict.code === status.INVALID_ARGUMENT), `${where}: a valid request was refused: ${describeAnswer(verdict)}`);
-            checkRefusal(verdict, op.request, where);
+      fc.asyncProperty(
+        fc.oneof({ weight: 3, arbitrary: single }, { weight: 2, arbitrary: batch }),
+        logged(P, async (op) => {
+          cases++;
+          if (op.method === "submit") {
+            const where = `SubmitTask(${op.kind})`;
+            const result = await invoke(rpc(tasks, "submitTask"), op.request);
+            const verdict = judge(P, where, result.ok ? undefined : result.error, {
+              allowed: SUBMIT_CODES,
+              fields: ["spec", "request_id"],
+            });
+            if (verdict) {
+              must(
+                !(op.kind === "valid" && verdict.code === status.INVALID_ARGUMENT),
+                `${where}: a valid request was refused: ${describeAnswer(verdict)}`,
+              );
+              checkRefusal(verdict, op.request, where);
+              return;
+            }
+            const task = (result as { value: SubmitTaskResponse }).value.task;
+            if (checkAccepted(task, op.request, where) === "new") {
+              if (op.kind === "valid") checkSpecKept(task!, op.request.spec!, where);
+              await readBack(task!, where);
+            }
             return;
           }
-          const task = (result as { value: SubmitTaskResponse }).value.task;
-          if (checkAccepted(task, op.request, where) === "new") {
-            if (op.kind === "valid") checkSpecKept(task!, op.request.spec!, where);
-            await readBack(task!, where);
+          const n = op.request.requests.length;
+          const where = `BatchSubmitTasks(${op.kind}, ${n} requests)`;
+          const result = await invoke(rpc(tasks, "batchSubmitTasks"), op.request);
+          const verdict = judge(P, where, result.ok ? undefined : result.error, {
+            allowed: SUBMIT_CODES,
+            fields: ["requests"],
+          });
+          if (verdict) {
+            must(
+              !(op.kind === "valid" && verdict.code === status.INVALID_ARGUMENT),
+              `${where}: a valid batch was refused: ${describeAnswer(verdict)}`,
+            );
+            if (verdict.code !== status.INVALID_ARGUMENT) {
+              const index = Number(verdict.metadata.request_index);
+              must(
+                Number.isInteger(index) && index >= 0 && index < n,
+                `${where}: a batch refusal must name the failing request (request_index): ${show(verdict.metadata)}`,
+              );
+              checkRefusal(verdict, op.request.requests[index]!, `${where} [${index}]`);
+            }
+            return;
           }
-          return;
-        }
-        const n = op.request.requests.length;
-        const where = `BatchSubmitTasks(${op.kind}, ${n} requests)`;
-        const result = await invoke(rpc(tasks, "batchSubmitTasks"), op.request);
-        const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: SUBMIT_CODES, fields: ["requests"] });
-        if (verdict) {
-          must(!(op.kind === "valid" && verdict.code === status.INVALID_ARGUMENT), `${where}: a valid batch was refused: ${describeAnswer(verdict)}`);
-          if (verdict.code !== status.INVALID_ARGUMENT) {
-            const index = Number(verdict.metadata.request_index);
-            must(Number.isInteger(index) && index >= 0 && index < n, `${where}: a batch refusal must name the failing request (request_index): ${show(verdict.metadata)}`);
-            checkRefusal(verdict, op.request.requests[index]!, `${where} [${index}]`);
-          }
-          return;
-        }
-        const answered = (result as { value: BatchSubmitTasksResponse }).value.tasks;
-        must(answered.length === n, `${where}: ${answered.length} tasks for ${n} requests`);
-        const fresh: Task[] = [];
-        answered.forEach((task, i) => {
-          if (checkAccepted(task, op.request.requests[i]!, `${where} [${i}]`) === "new") fresh.push(task);
-        });
-        // The last new task reads back as answered (a later REPLACE in the same batch may have changed earlier ones).
-        if (fresh.length > 0) await readBack(fresh.at(-1)!, where);
-      })),
+          const answered = (result as { value: BatchSubmitTasksResponse }).value.tasks;
+          must(answered.length === n, `${where}: ${answered.length} tasks for ${n} requests`);
+          const fresh: Task[] = [];
+          answered.forEach((task, i) => {
+            if (checkAccepted(task, op.request.requests[i]!, `${where} [${i}]`) === "new") fresh.push(task);
+          });
+          // The last new task reads back as answered (a later REPLACE in the same batch may have changed earlier ones).
+          if (fresh.length > 0) await readBack(fresh.at(-1)!, where);
+        }),
+      ),
       fcParams(RUNS.submit, timeoutFor(RUNS.submit, 30)),
     );
     expect(cases).toBeGreaterThanOrEqual(RUNS.submit);
@@ -620,36 +774,50 @@ describe("fuzz", () => {
     const methods = rawMethods();
     let cases = 0;
     await fc.assert(
-      fc.asyncProperty(rawCase(methods), logged(P, async ({ method, frames }) => {
-        cases++;
-        const m = methods[method]!;
-        const where = `${m.path} with ${frames.map((f) => `${f.length}B`).join("+")}`;
-        judge(P, where, await sendRaw(m, frames, where), { allowed: ALL_BUT_INTERNAL });
-        if (cases % 50 === 0) await expectAlive(where);
-      })),
+      fc.asyncProperty(
+        rawCase(methods),
+        logged(P, async ({ method, frames }) => {
+          cases++;
+          const m = methods[method]!;
+          const where = `${m.path} with ${frames.map((f) => `${f.length}B`).join("+")}`;
+          judge(P, where, await sendRaw(m, frames, where), { allowed: ALL_BUT_INTERNAL });
+          if (cases % 50 === 0) await expectAlive(where);
+        }),
+      ),
       fcParams(RUNS.raw, timeoutFor(RUNS.raw, 30)),
     );
     await expectAlive("after the raw property");
   });
 
   // ------------------------------------------------------------ 3. reads, lists, watches
-  it(`ids, filters, page tokens, selectors and revisions (${RUNS.reads} cases)`, { timeout: timeoutFor(RUNS.reads, 50) }, async () => {
+  it(`ids, filters, page tokens, selectors and revisions (${RUNS.reads} cases)`, {
+    timeout: timeoutFor(RUNS.reads, 50),
+  }, async () => {
     const P = "3 reads";
     await fc.assert(
-      fc.asyncProperty(readOp, logged(P, (op) => runReadOp(P, op))),
+      fc.asyncProperty(
+        readOp,
+        logged(P, (op) => runReadOp(P, op)),
+      ),
       fcParams(RUNS.reads, timeoutFor(RUNS.reads, 50)),
     );
     await expectAlive("after the read property");
   });
 
   // ------------------------------------------------------------ 4. runner protocol
-  it(`RunnerService.Connect: random hellos and message sequences (${RUNS.connect} cases)`, { timeout: timeoutFor(RUNS.connect, 150) }, async () => {
+  it(`RunnerService.Connect: random hellos and message sequences (${RUNS.connect} cases)`, {
+    timeout: timeoutFor(RUNS.connect, 150),
+  }, async () => {
     const P = "4 connect";
     await fc.assert(
-      fc.asyncProperty(firstStep, fc.array(runnerStep, { maxLength: 8 }), logged(P, async (first, steps) => {
-        await runConnectCase(P, first, steps);
-        await expectAlive("after a Connect case");
-      })),
+      fc.asyncProperty(
+        firstStep,
+        fc.array(runnerStep, { maxLength: 8 }),
+        logged(P, async (first, steps) => {
+          await runConnectCase(P, first, steps);
+          await expectAlive("after a Connect case");
+        }),
+      ),
       fcParams(RUNS.connect, timeoutFor(RUNS.connect, 150)),
     );
   });
@@ -664,7 +832,10 @@ describe("fuzz", () => {
           const answer = await sendRaw(methods[method]!, frames, "strict");
           if (!answer) return; // the bytes happened to decode into a request the method accepts
           const d = decodeAnswer(answer);
-          must(d.code !== status.INTERNAL && d.reason !== undefined, `${methods[method]!.path} answered ${describeAnswer(d)} for ${Buffer.from(frames[0]!).toString("hex")}`);
+          must(
+            d.code !== status.INTERNAL && d.reason !== undefined,
+            `${methods[method]!.path} answered ${describeAnswer(d)} for ${Buffer.from(frames[0]!).toString("hex")}`,
+          );
         }),
         fcParams(200, 60_000),
       );
@@ -672,15 +843,30 @@ describe("fuzz", () => {
 
     it("an int64 past 2^53 (WatchTasks since_revision = 2^53) is INVALID_ARGUMENT, not INTERNAL", async () => {
       const result = await readStream(tasks.watchTasks({ sinceRevision: 2 ** 53, sendInitial: false }), 1, 2000, 200);
-      must(result.status && result.status.code !== status.INTERNAL, `WatchTasks(since_revision=2^53) answered ${result.status ? describeAnswer(result.status) : "nothing"}`);
+      must(
+        result.status && result.status.code !== status.INTERNAL,
+        `WatchTasks(since_revision=2^53) answered ${result.status ? describeAnswer(result.status) : "nothing"}`,
+      );
     });
 
     it("an embedded payload of 33 nested JSON objects (a few hundred bytes) is answered by the supervisor, not INTERNAL", async () => {
       let payload: Record<string, unknown> = { leaf: 1 };
       for (let i = 0; i < 32; i++) payload = { a: payload };
-      const spec = { slot: "", exec: { $case: "embedded" as const, value: { handler: "h1", payload } }, restart: 0, maxAttempts: 0, admission: 0, labels: {}, priority: 0, trigger: 0 } as TaskSpec;
+      const spec = {
+        slot: "",
+        exec: { $case: "embedded" as const, value: { handler: "h1", payload } },
+        restart: 0,
+        maxAttempts: 0,
+        admission: 0,
+        labels: {},
+        priority: 0,
+        trigger: 0,
+      } as TaskSpec;
       const result = await invoke(rpc(tasks, "submitTask"), { spec, requestId: "" });
-      must(result.ok || result.error.code !== status.INTERNAL, `SubmitTask(payload of 33 nested objects) answered ${result.ok ? "OK" : describeAnswer(result.error)}`);
+      must(
+        result.ok || result.error.code !== status.INTERNAL,
+        `SubmitTask(payload of 33 nested objects) answered ${result.ok ? "OK" : describeAnswer(result.error)}`,
+      );
     });
   });
 
@@ -696,7 +882,10 @@ describe("fuzz", () => {
     });
     beforeEach(() => {
       const options = { "grpc.use_local_subchannel_pool": 1 };
-      own = { tasks: new TaskServiceClient(ownServer.address, credentials.createInsecure(), options), runners: new RunnerServiceClient(ownServer.address, credentials.createInsecure(), options) };
+      own = {
+        tasks: new TaskServiceClient(ownServer.address, credentials.createInsecure(), options),
+        runners: new RunnerServiceClient(ownServer.address, credentials.createInsecure(), options),
+      };
     });
     afterEach(() => {
       own.tasks.close();
@@ -704,57 +893,119 @@ describe("fuzz", () => {
     });
     afterAll(() => ownServer?.close());
 
-    it("an error about an oversized field still reaches the client (status trailers stay bounded)", { timeout: 30_000 }, async () => {
+    it("an error about an oversized field still reaches the client (status trailers stay bounded)", {
+      timeout: 30_000,
+    }, async () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const spec = { slot: "", exec, restart: 0, maxAttempts: 0, admission: 0, labels: { ["-" + "a".repeat(30_000)]: "v" }, priority: 0, trigger: 0 } as TaskSpec;
+      const spec = {
+        slot: "",
+        exec,
+        restart: 0,
+        maxAttempts: 0,
+        admission: 0,
+        labels: { [`-${"a".repeat(30_000)}`]: "v" },
+        priority: 0,
+        trigger: 0,
+      } as TaskSpec;
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
-      must(!submitted.ok && submitted.error.code === status.INVALID_ARGUMENT, `SubmitTask with a 30 001-character label key (a 30 KB request): ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`);
+      must(
+        !submitted.ok && submitted.error.code === status.INVALID_ARGUMENT,
+        `SubmitTask with a 30 001-character label key (a 30 KB request): ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`,
+      );
       own.tasks.close();
-      own.tasks = new TaskServiceClient(ownServer.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+      own.tasks = new TaskServiceClient(ownServer.address, credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+      });
       // One violation per element: 600 NUL arguments (a 1.8 KB request) make 600 BadRequest entries.
-      const nulArgs = { ...spec, labels: {}, exec: { ...exec, value: { ...exec.value, args: Array.from({ length: 600 }, () => "\0") } } };
+      const nulArgs = {
+        ...spec,
+        labels: {},
+        exec: { ...exec, value: { ...exec.value, args: Array.from({ length: 600 }, () => "\0") } },
+      };
       const many = await invoke(rpc(own.tasks, "submitTask"), { spec: nulArgs, requestId: "" });
-      must(!many.ok && many.error.code === status.INVALID_ARGUMENT, `SubmitTask with 600 arguments "\\0": ${many.ok ? "OK" : describeAnswer(many.error)}`);
+      must(
+        !many.ok && many.error.code === status.INVALID_ARGUMENT,
+        `SubmitTask with 600 arguments "\\0": ${many.ok ? "OK" : describeAnswer(many.error)}`,
+      );
       // 50 listed, then one naming the first left out: every violation has a field.
       const listed = decodeAnswer(many.error).violations;
       expect(listed).toHaveLength(51);
-      expect(listed[50]).toMatchObject({ field: "spec.subprocess.args[50]", description: "this and 549 more bad fields not listed" });
+      expect(listed[50]).toMatchObject({
+        field: "spec.subprocess.args[50]",
+        description: "this and 549 more bad fields not listed",
+      });
       const drained = await invoke(rpc(own.runners, "drainRunner"), { runnerId: "r".repeat(70_000) });
-      must(!drained.ok && drained.error.code === status.INVALID_ARGUMENT, `DrainRunner with a 70 000-character runner_id: ${drained.ok ? "OK" : describeAnswer(drained.error)}`);
+      must(
+        !drained.ok && drained.error.code === status.INVALID_ARGUMENT,
+        `DrainRunner with a 70 000-character runner_id: ${drained.ok ? "OK" : describeAnswer(drained.error)}`,
+      );
     });
 
-    it("an error whose clipped text would end inside an emoji still reaches the client (no lone surrogate in grpc-message)", { timeout: 30_000 }, async () => {
+    it("an error whose clipped text would end inside an emoji still reaches the client (no lone surrogate in grpc-message)", {
+      timeout: 30_000,
+    }, async () => {
       const key = "🙂".repeat(2000); // 4000 UTF-16 units: every clip point falls between the two halves of a pair
       const stream = own.runners.connect();
       stream.on("error", () => {});
       stream.on("data", () => {});
       const ended = new Promise<StatusObject>((resolve) => stream.on("status", resolve));
       stream.write({ message: hello("emoji-label-runner", { labels: { [key]: "v" } }) });
-      const final = await Promise.race([ended, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS))]);
+      const final = await Promise.race([
+        ended,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS)),
+      ]);
       stream.cancel();
       must(final, `Connect with a 2000-emoji label key: no status within ${CALL_DEADLINE_MS} ms`);
       expect(decodeAnswer(final).reason).toBe(ErrorReason.INVALID_REQUEST);
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const spec = { slot: "", exec, restart: 0, maxAttempts: 0, admission: 0, labels: { [key]: "v" }, priority: 0, trigger: 0 } as TaskSpec;
+      const spec = {
+        slot: "",
+        exec,
+        restart: 0,
+        maxAttempts: 0,
+        admission: 0,
+        labels: { [key]: "v" },
+        priority: 0,
+        trigger: 0,
+      } as TaskSpec;
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
-      must(!submitted.ok && submitted.error.code === status.INVALID_ARGUMENT, `SubmitTask with a 2000-emoji label key: ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`);
+      must(
+        !submitted.ok && submitted.error.code === status.INVALID_ARGUMENT,
+        `SubmitTask with a 2000-emoji label key: ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`,
+      );
     });
 
-    it("a task the server accepts can be answered and listed (payload at the decode depth limit)", { timeout: 30_000 }, async () => {
+    it("a task the server accepts can be answered and listed (payload at the decode depth limit)", {
+      timeout: 30_000,
+    }, async () => {
       // 30 nested objects around 2 nested lists: 194 bytes of JSON; its deepest message is at depth 100 in
       // SubmitTaskRequest, so the server decodes and stores it, but SubmitTaskResponse / ListTasksResponse /
       // WatchTasksResponse / ConnectResponse.assign nest it at 101, which ts-proto clients refuse to decode.
       let value: unknown = 1;
       for (let i = 0; i < 2; i++) value = [value];
       for (let i = 0; i < 30; i++) value = { a: value };
-      const spec = { slot: "", exec: { $case: "embedded" as const, value: { handler: "h1", payload: { root: value } } }, restart: 0, maxAttempts: 0, admission: 0, labels: {}, priority: 0, trigger: 0 } as TaskSpec;
+      const spec = {
+        slot: "",
+        exec: { $case: "embedded" as const, value: { handler: "h1", payload: { root: value } } },
+        restart: 0,
+        maxAttempts: 0,
+        admission: 0,
+        labels: {},
+        priority: 0,
+        trigger: 0,
+      } as TaskSpec;
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
-      must(submitted.ok || submitted.error.code === status.INVALID_ARGUMENT, `SubmitTask(payload at depth 100): ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`);
+      must(
+        submitted.ok || submitted.error.code === status.INVALID_ARGUMENT,
+        `SubmitTask(payload at depth 100): ${submitted.ok ? "OK" : describeAnswer(submitted.error)}`,
+      );
       const listed = await invoke(rpc(own.tasks, "listTasks"), { pageSize: 10, pageToken: "" });
       must(listed.ok, `ListTasks after it: ${listed.ok ? "" : describeAnswer(listed.error)}`);
     });
 
-    it("a runner stream that sends an undecodable message while the server is writing still gets a status", { timeout: 30_000 }, async () => {
+    it("a runner stream that sends an undecodable message while the server is writing still gets a status", {
+      timeout: 30_000,
+    }, async () => {
       let deep: Record<string, unknown> = { leaf: 1 };
       for (let i = 0; i < 40; i++) deep = { a: deep };
       const stream = own.runners.connect();
@@ -765,34 +1016,63 @@ describe("fuzz", () => {
       // The undecodable message goes out as soon as the welcome arrives, while those are still queued.
       stream.on("data", () => {
         if (received++ === 0) {
-          stream.write({ message: { $case: "runFinished", value: { runId: "x", outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "", result: deep } } });
+          stream.write({
+            message: {
+              $case: "runFinished",
+              value: { runId: "x", outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "", result: deep },
+            },
+          });
           stream.end();
         }
       });
-      stream.write({ message: hello("undecodable-after-hello", { activeRunIds: Array.from({ length: 5000 }, (_, i) => `run-${i}`) }) });
-      const final = await Promise.race([ended, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS))]);
+      stream.write({
+        message: hello("undecodable-after-hello", { activeRunIds: Array.from({ length: 5000 }, (_, i) => `run-${i}`) }),
+      });
+      const final = await Promise.race([
+        ended,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS)),
+      ]);
       stream.cancel();
       must(final, `no status within ${CALL_DEADLINE_MS} ms (received ${received} of 5001 messages)`);
     });
 
-    it("a run result larger than tasks may carry fails the run with the reason (the runner's stream stays up)", { timeout: 30_000 }, async () => {
+    it("a run result larger than tasks may carry fails the run with the reason (the runner's stream stays up)", {
+      timeout: 30_000,
+    }, async () => {
       // Past MAX_JSON_BYTES, well within the 4 MiB message limit. (Nesting past the bound cannot arrive: each JSON
       // level is three protobuf levels, so level 33 is past the decoders' depth limit and the message is undecodable.)
       const result = { blob: "x".repeat(MAX_JSON_BYTES) };
       const exec = { $case: "subprocess" as const, value: { command: "true", args: [], env: {}, workingDir: "" } };
-      const spec = { slot: "", exec, restart: 0, maxAttempts: 1, admission: 0, labels: {}, priority: 0, trigger: 0, runnerSelector: { matchLabels: { pool: "deep-result" }, matchExpressions: [] } } as TaskSpec;
+      const spec = {
+        slot: "",
+        exec,
+        restart: 0,
+        maxAttempts: 1,
+        admission: 0,
+        labels: {},
+        priority: 0,
+        trigger: 0,
+        runnerSelector: { matchLabels: { pool: "deep-result" }, matchExpressions: [] },
+      } as TaskSpec;
       const submitted = await unwrap(invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" }));
       const runner = rawRunner(own.runners);
       runner.send(hello("deep-result-runner", { labels: { pool: "deep-result" } }));
       expect((await runner.next()).message?.$case).toBe("welcome");
       const assign = (await runner.next()).message;
       must(assign?.$case === "assign", `expected an assign, got ${show(assign)}`);
-      runner.send({ $case: "runFinished", value: { runId: assign.value.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "", result } });
+      runner.send({
+        $case: "runFinished",
+        value: { runId: assign.value.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "", result },
+      });
       await waitForTask(own.tasks, submitted.task!.id);
-      const runs = await unwrap(invoke(rpc(own.tasks, "listTaskRuns"), { taskId: submitted.task!.id, pageSize: 10, pageToken: "" }));
+      const runs = await unwrap(
+        invoke(rpc(own.tasks, "listTaskRuns"), { taskId: submitted.task!.id, pageSize: 10, pageToken: "" }),
+      );
       expect(runs.runs).toHaveLength(1);
       expect(runs.runs[0]!.phase).toBe(RunPhase.RUN_PHASE_FAILED);
-      expect(runs.runs[0]!.error).toContain(`result refused: ${MAX_JSON_BYTES + 11} bytes of JSON, at most ${MAX_JSON_BYTES}`);
+      expect(runs.runs[0]!.error).toContain(
+        `result refused: ${MAX_JSON_BYTES + 11} bytes of JSON, at most ${MAX_JSON_BYTES}`,
+      );
       expect(runs.runs[0]!.result).toBeUndefined();
       runner.send({ $case: "heartbeat", value: {} });
       runner.stream.end();
@@ -801,7 +1081,7 @@ describe("fuzz", () => {
     });
 
     it("ListRunners accepts its own next_page_token when the page ends on a runner with a long name (names go up to 253 characters)", async () => {
-      const longName = "a" + "n".repeat(252);
+      const longName = `a${"n".repeat(252)}`;
       const connected = [];
       for (const name of [longName, "b-runner"]) {
         const runner = rawRunner(own.runners);
@@ -811,9 +1091,19 @@ describe("fuzz", () => {
       }
       try {
         const first = await invoke(rpc(own.runners, "listRunners"), { pageSize: 1, pageToken: "", labelSelector: "" });
-        must(first.ok && first.value.runners[0]?.name === longName && first.value.nextPageToken, `first page: ${first.ok ? show(first.value) : describeAnswer(first.error)}`);
-        const second = await invoke(rpc(own.runners, "listRunners"), { pageSize: 1, pageToken: first.value.nextPageToken, labelSelector: "" });
-        must(second.ok, `ListRunners with the next_page_token it just issued: ${second.ok ? "" : describeAnswer(second.error)}`);
+        must(
+          first.ok && first.value.runners[0]?.name === longName && first.value.nextPageToken,
+          `first page: ${first.ok ? show(first.value) : describeAnswer(first.error)}`,
+        );
+        const second = await invoke(rpc(own.runners, "listRunners"), {
+          pageSize: 1,
+          pageToken: first.value.nextPageToken,
+          labelSelector: "",
+        });
+        must(
+          second.ok,
+          `ListRunners with the next_page_token it just issued: ${second.ok ? "" : describeAnswer(second.error)}`,
+        );
         expect(second.value.runners.map((r) => r.name)).toEqual(["b-runner"]);
       } finally {
         for (const runner of connected) runner.stream.end();
@@ -822,12 +1112,30 @@ describe("fuzz", () => {
 
     it("a refused batch names the failing request in request_index, also for SIGNATURE_INVALID", async () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const plain = { slot: "", exec, restart: 0, maxAttempts: 0, admission: 0, labels: {}, priority: 0, trigger: 0 } as TaskSpec;
+      const plain = {
+        slot: "",
+        exec,
+        restart: 0,
+        maxAttempts: 0,
+        admission: 0,
+        labels: {},
+        priority: 0,
+        trigger: 0,
+      } as TaskSpec;
       const signed = { ...plain, signature: { keyId: "k", signature: Buffer.alloc(64) } };
-      const result = await invoke(rpc(own.tasks, "batchSubmitTasks"), { requests: [{ spec: plain, requestId: "" }, { spec: signed, requestId: "" }] });
+      const result = await invoke(rpc(own.tasks, "batchSubmitTasks"), {
+        requests: [
+          { spec: plain, requestId: "" },
+          { spec: signed, requestId: "" },
+        ],
+      });
       must(!result.ok, "a batch with a badly signed spec was accepted");
       const d = decodeAnswer(result.error);
-      expect({ code: status[d.code], reason: d.reason, request_index: d.metadata.request_index }).toEqual({ code: "PERMISSION_DENIED", reason: ErrorReason.SIGNATURE_INVALID, request_index: "1" });
+      expect({ code: status[d.code], reason: d.reason, request_index: d.metadata.request_index }).toEqual({
+        code: "PERMISSION_DENIED",
+        reason: ErrorReason.SIGNATURE_INVALID,
+        request_index: "1",
+      });
     });
   });
 
@@ -853,7 +1161,10 @@ interface RawMethod {
   decode: (bytes: Uint8Array) => unknown;
 }
 
-const encode = <T>(codec: { encode(message: T): { finish(): Uint8Array } }) => (message: T) => codec.encode(message).finish();
+const encode =
+  <T>(codec: { encode(message: T): { finish(): Uint8Array } }) =>
+  (message: T) =>
+    codec.encode(message).finish();
 const safeEncode = <T>(arb: fc.Arbitrary<T>, codec: { encode(message: T): { finish(): Uint8Array } }) =>
   arb.map((message) => {
     try {
@@ -870,40 +1181,108 @@ function rawMethods(): RawMethod[] {
   const T = "/supervisor.v1.TaskService/";
   const R = "/supervisor.v1.RunnerService/";
   return [
-    { path: T + "SubmitTask", kind: "unary", seed: safeEncode(anySubmit.map((c) => c.request), SubmitTaskRequest), decode: (b) => SubmitTaskResponse.decode(b) },
     {
-      path: T + "BatchSubmitTasks",
+      path: `${T}SubmitTask`,
       kind: "unary",
-      seed: safeEncode(batchCase.filter((c) => c.request.requests.length <= 10).map((c) => c.request), BatchSubmitTasksRequest),
+      seed: safeEncode(
+        anySubmit.map((c) => c.request),
+        SubmitTaskRequest,
+      ),
+      decode: (b) => SubmitTaskResponse.decode(b),
+    },
+    {
+      path: `${T}BatchSubmitTasks`,
+      kind: "unary",
+      seed: safeEncode(
+        batchCase.filter((c) => c.request.requests.length <= 10).map((c) => c.request),
+        BatchSubmitTasksRequest,
+      ),
       decode: (b) => BatchSubmitTasksResponse.decode(b),
     },
-    { path: T + "GetTask", kind: "unary", seed: safeEncode(taskId.map((id) => ({ id })), GetTaskRequest), decode: (b) => GetTaskResponse.decode(b) },
     {
-      path: T + "ListTasks",
+      path: `${T}GetTask`,
       kind: "unary",
-      seed: safeEncode(fc.record({ filter, pageSize: pageSizeArb, pageToken: fc.oneof(fc.constant(""), fc.constant(otherListToken), anyString) }), ListTasksRequest),
+      seed: safeEncode(
+        taskId.map((id) => ({ id })),
+        GetTaskRequest,
+      ),
+      decode: (b) => GetTaskResponse.decode(b),
+    },
+    {
+      path: `${T}ListTasks`,
+      kind: "unary",
+      seed: safeEncode(
+        fc.record({
+          filter,
+          pageSize: pageSizeArb,
+          pageToken: fc.oneof(fc.constant(""), fc.constant(otherListToken), anyString),
+        }),
+        ListTasksRequest,
+      ),
       decode: (b) => ListTasksResponse.decode(b),
     },
-    { path: T + "WatchTasks", kind: "serverStream", seed: safeEncode(fc.record({ sinceRevision: safeInt64, filter, sendInitial: fc.boolean() }), WatchTasksRequest), decode: (b) => WatchTasksResponse.decode(b) },
-    { path: T + "CancelTask", kind: "unary", seed: safeEncode(fc.record({ id: taskId, reason: anyString }), CancelTaskRequest), decode: (b) => CancelTaskResponse.decode(b) },
     {
-      path: T + "StreamTaskOutput",
+      path: `${T}WatchTasks`,
       kind: "serverStream",
-      seed: safeEncode(fc.record({ taskId, attempt: int32, follow: fc.boolean(), sinceSeq: safeInt64 }), StreamTaskOutputRequest),
+      seed: safeEncode(fc.record({ sinceRevision: safeInt64, filter, sendInitial: fc.boolean() }), WatchTasksRequest),
+      decode: (b) => WatchTasksResponse.decode(b),
+    },
+    {
+      path: `${T}CancelTask`,
+      kind: "unary",
+      seed: safeEncode(fc.record({ id: taskId, reason: anyString }), CancelTaskRequest),
+      decode: (b) => CancelTaskResponse.decode(b),
+    },
+    {
+      path: `${T}StreamTaskOutput`,
+      kind: "serverStream",
+      seed: safeEncode(
+        fc.record({ taskId, attempt: int32, follow: fc.boolean(), sinceSeq: safeInt64 }),
+        StreamTaskOutputRequest,
+      ),
       decode: (b) => StreamTaskOutputResponse.decode(b),
     },
     {
-      path: T + "ListTaskRuns",
+      path: `${T}ListTaskRuns`,
       kind: "unary",
-      seed: safeEncode(fc.record({ taskId, pageSize: pageSizeArb, pageToken: fc.oneof(fc.constant(""), anyString) }), ListTaskRunsRequest),
+      seed: safeEncode(
+        fc.record({ taskId, pageSize: pageSizeArb, pageToken: fc.oneof(fc.constant(""), anyString) }),
+        ListTaskRunsRequest,
+      ),
       decode: (b) => ListTaskRunsResponse.decode(b),
     },
-    { path: R + "ListRunners", kind: "unary", seed: safeEncode(fc.record({ pageSize: pageSizeArb, pageToken: fc.constant(""), labelSelector: anySelector }), ListRunnersRequest), decode: (b) => ListRunnersResponse.decode(b) },
-    { path: R + "DrainRunner", kind: "unary", seed: safeEncode(runnerId.map((id) => ({ runnerId: id })), DrainRunnerRequest), decode: (b) => DrainRunnerResponse.decode(b) },
     {
-      path: R + "Connect",
+      path: `${R}ListRunners`,
+      kind: "unary",
+      seed: safeEncode(
+        fc.record({ pageSize: pageSizeArb, pageToken: fc.constant(""), labelSelector: anySelector }),
+        ListRunnersRequest,
+      ),
+      decode: (b) => ListRunnersResponse.decode(b),
+    },
+    {
+      path: `${R}DrainRunner`,
+      kind: "unary",
+      seed: safeEncode(
+        runnerId.map((id) => ({ runnerId: id })),
+        DrainRunnerRequest,
+      ),
+      decode: (b) => DrainRunnerResponse.decode(b),
+    },
+    {
+      path: `${R}Connect`,
       kind: "bidi",
-      seed: safeEncode(fc.oneof(firstStep.map((f) => (f.kind === "other" ? toConnectMessage(f.step, []) : { $case: "hello" as const, value: f.hello })), runnerStep.map((s) => toConnectMessage(s, []))).map((message) => ({ message })), ConnectRequest),
+      seed: safeEncode(
+        fc
+          .oneof(
+            firstStep.map((f) =>
+              f.kind === "other" ? toConnectMessage(f.step, []) : { $case: "hello" as const, value: f.hello },
+            ),
+            runnerStep.map((s) => toConnectMessage(s, [])),
+          )
+          .map((message) => ({ message })),
+        ConnectRequest,
+      ),
       decode: (b) => ConnectResponse.decode(b),
     },
   ];
@@ -912,7 +1291,8 @@ function rawMethods(): RawMethod[] {
 function rawCase(methods: RawMethod[]) {
   return fc.integer({ min: 0, max: methods.length - 1 }).chain((method) => {
     const body = rawBody(methods[method]!.seed);
-    const frames = methods[method]!.kind === "bidi" ? fc.array(body, { minLength: 1, maxLength: 3 }) : body.map((b) => [b]);
+    const frames =
+      methods[method]!.kind === "bidi" ? fc.array(body, { minLength: 1, maxLength: 3 }) : body.map((b) => [b]);
     return frames.map((f) => ({ method, frames: f }));
   });
 }
@@ -924,7 +1304,9 @@ async function sendRaw(m: RawMethod, frames: Uint8Array[], where: string): Promi
       try {
         m.decode(body);
       } catch (error) {
-        throw new CaseFailure(`${where}: the server sent a response the generated client cannot decode (${(error as Error).message})`);
+        throw new CaseFailure(
+          `${where}: the server sent a response the generated client cannot decode (${(error as Error).message})`,
+        );
       }
     }
   };
@@ -961,12 +1343,37 @@ function streamAnswer(result: StreamResult<unknown>, where: string): Answer | un
 
 const readOp = fc.oneof(
   fc.record({ method: fc.constant("getTask" as const), id: idRecipe }),
-  fc.record({ method: fc.constant("cancelTask" as const), id: idRecipe, reason: fc.oneof(fc.constant(""), anyString, fc.constantFrom("r".repeat(1024), "r".repeat(1025))) }),
+  fc.record({
+    method: fc.constant("cancelTask" as const),
+    id: idRecipe,
+    reason: fc.oneof(fc.constant(""), anyString, fc.constantFrom("r".repeat(1024), "r".repeat(1025))),
+  }),
   fc.record({ method: fc.constant("listTaskRuns" as const), id: idRecipe, pageSize: pageSizeArb, token: tokenRecipe }),
-  fc.record({ method: fc.constant("streamTaskOutput" as const), id: idRecipe, attempt: fc.oneof(fc.constantFrom(0, 1, 2, 3), int32), follow: fc.boolean(), sinceSeq: fc.oneof(fc.constantFrom(0, 0, 3, 12), safeInt64) }),
-  fc.record({ method: fc.constant("listTasks" as const), filter: taskFilterCase, pageSize: pageSizeArb, token: tokenRecipe }),
-  fc.record({ method: fc.constant("watchTasks" as const), filter: taskFilterCase, since: revisionRecipe, sendInitial: fc.boolean() }),
-  fc.record({ method: fc.constant("listRunners" as const), selector: selectorCase, pageSize: pageSizeArb, token: tokenRecipe }),
+  fc.record({
+    method: fc.constant("streamTaskOutput" as const),
+    id: idRecipe,
+    attempt: fc.oneof(fc.constantFrom(0, 1, 2, 3), int32),
+    follow: fc.boolean(),
+    sinceSeq: fc.oneof(fc.constantFrom(0, 0, 3, 12), safeInt64),
+  }),
+  fc.record({
+    method: fc.constant("listTasks" as const),
+    filter: taskFilterCase,
+    pageSize: pageSizeArb,
+    token: tokenRecipe,
+  }),
+  fc.record({
+    method: fc.constant("watchTasks" as const),
+    filter: taskFilterCase,
+    since: revisionRecipe,
+    sendInitial: fc.boolean(),
+  }),
+  fc.record({
+    method: fc.constant("listRunners" as const),
+    selector: selectorCase,
+    pageSize: pageSizeArb,
+    token: tokenRecipe,
+  }),
   fc.record({ method: fc.constant("drainRunner" as const), id: idRecipe }),
 );
 type ReadOp = typeof readOp extends fc.Arbitrary<infer T> ? T : never;
@@ -989,14 +1396,19 @@ function filterValidity({ filter, selector }: FilterCase): boolean | undefined {
 }
 
 type TokenValidity = "valid" | "invalid" | "unknown";
-async function resolveToken(recipe: TokenRecipe, sameFilterToken: () => Promise<string>): Promise<{ token: string; validity: TokenValidity }> {
+async function resolveToken(
+  recipe: TokenRecipe,
+  sameFilterToken: () => Promise<string>,
+): Promise<{ token: string; validity: TokenValidity }> {
   switch (recipe.kind) {
     case "none":
       return { token: "", validity: "valid" };
     case "literal":
       return { token: recipe.value, validity: recipe.value === "" ? "valid" : "invalid" };
     case "real":
-      return recipe.from === "same" ? { token: await sameFilterToken(), validity: "valid" } : { token: otherListToken, validity: "unknown" };
+      return recipe.from === "same"
+        ? { token: await sameFilterToken(), validity: "valid" }
+        : { token: otherListToken, validity: "unknown" };
     case "realEdited": {
       const real = recipe.from === "same" ? await sameFilterToken() : otherListToken;
       const edited = real === "" ? "" : applyStringEdit(real, recipe.edit);
@@ -1018,24 +1430,57 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
       const id = resolveId(op.id, taskPool);
       const kind = classifyId(op.id, taskPool, id);
       const result = await invoke(rpc(tasks, "getTask"), { id });
-      const expected = kind === "malformed" ? status.INVALID_ARGUMENT : kind === "fresh" ? status.NOT_FOUND : kind === "known" ? "OK" : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND], expected, fields: ["id"] });
-      if (verdict?.code === status.NOT_FOUND) must(verdict.reason === ErrorReason.TASK_NOT_FOUND && verdict.metadata.task_id === id, `${where}: NOT_FOUND must be TASK_NOT_FOUND naming the id: ${describeAnswer(verdict)}`);
-      if (result.ok) must(result.value.task?.id === id, `${where}: GetTask answered another task: ${result.value.task?.id}`);
+      const expected =
+        kind === "malformed"
+          ? status.INVALID_ARGUMENT
+          : kind === "fresh"
+            ? status.NOT_FOUND
+            : kind === "known"
+              ? "OK"
+              : undefined;
+      const verdict = judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND],
+        expected,
+        fields: ["id"],
+      });
+      if (verdict?.code === status.NOT_FOUND)
+        must(
+          verdict.reason === ErrorReason.TASK_NOT_FOUND && verdict.metadata.task_id === id,
+          `${where}: NOT_FOUND must be TASK_NOT_FOUND naming the id: ${describeAnswer(verdict)}`,
+        );
+      if (result.ok)
+        must(result.value.task?.id === id, `${where}: GetTask answered another task: ${result.value.task?.id}`);
       return;
     }
     case "cancelTask": {
       const id = resolveId(op.id, taskPool);
       const kind = classifyId(op.id, taskPool, id);
       const result = await invoke(rpc(tasks, "cancelTask"), { id, reason: op.reason });
-      const expected = kind === "malformed" || op.reason.length > 1024 ? status.INVALID_ARGUMENT : kind === "fresh" ? status.NOT_FOUND : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND, status.FAILED_PRECONDITION], expected, fields: ["id", "reason"] });
-      if (verdict?.code === status.FAILED_PRECONDITION) must(verdict.reason === ErrorReason.TASK_TERMINAL && verdict.metadata.task_id === id && verdict.metadata.phase, `${where}: TASK_TERMINAL must name the task and its phase: ${describeAnswer(verdict)}`);
+      const expected =
+        kind === "malformed" || op.reason.length > 1024
+          ? status.INVALID_ARGUMENT
+          : kind === "fresh"
+            ? status.NOT_FOUND
+            : undefined;
+      const verdict = judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND, status.FAILED_PRECONDITION],
+        expected,
+        fields: ["id", "reason"],
+      });
+      if (verdict?.code === status.FAILED_PRECONDITION)
+        must(
+          verdict.reason === ErrorReason.TASK_TERMINAL && verdict.metadata.task_id === id && verdict.metadata.phase,
+          `${where}: TASK_TERMINAL must name the task and its phase: ${describeAnswer(verdict)}`,
+        );
       if (result.ok) {
         const task = result.value.task;
         must(task?.id === id, `${where}: CancelTask answered another task`);
         const phase = task.status?.phase;
-        must(phase === TaskPhase.TASK_PHASE_CANCELED || (phase === TaskPhase.TASK_PHASE_RUNNING && task.status?.cancelRequested), `${where}: after CancelTask the task must be CANCELED or RUNNING with cancel_requested: ${show(task.status)}`);
+        must(
+          phase === TaskPhase.TASK_PHASE_CANCELED ||
+            (phase === TaskPhase.TASK_PHASE_RUNNING && task.status?.cancelRequested),
+          `${where}: after CancelTask the task must be CANCELED or RUNNING with cancel_requested: ${show(task.status)}`,
+        );
       }
       return;
     }
@@ -1048,23 +1493,56 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
       });
       const result = await invoke(rpc(tasks, "listTaskRuns"), { taskId, pageSize: op.pageSize, pageToken: token });
       const invalid = kind === "malformed" || op.pageSize < 0 || validity === "invalid";
-      const expected = invalid ? status.INVALID_ARGUMENT : validity === "valid" ? (kind === "fresh" ? status.NOT_FOUND : kind === "known" ? "OK" : undefined) : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND], expected, fields: ["task_id", "page_size", "page_token"] });
+      const expected = invalid
+        ? status.INVALID_ARGUMENT
+        : validity === "valid"
+          ? kind === "fresh"
+            ? status.NOT_FOUND
+            : kind === "known"
+              ? "OK"
+              : undefined
+          : undefined;
+      judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND],
+        expected,
+        fields: ["task_id", "page_size", "page_token"],
+      });
       if (result.ok) {
         const runs = result.value.runs;
-        must(runs.length <= effectivePageSize(op.pageSize), `${where}: ${runs.length} runs for page size ${op.pageSize}`);
-        must(runs.every((r, i) => r.taskId === taskId && (i === 0 || r.attempt > runs[i - 1]!.attempt)), `${where}: runs must belong to the task, oldest first: ${show(runs.map((r) => [r.taskId, r.attempt]))}`);
+        must(
+          runs.length <= effectivePageSize(op.pageSize),
+          `${where}: ${runs.length} runs for page size ${op.pageSize}`,
+        );
+        must(
+          runs.every((r, i) => r.taskId === taskId && (i === 0 || r.attempt > runs[i - 1]!.attempt)),
+          `${where}: runs must belong to the task, oldest first: ${show(runs.map((r) => [r.taskId, r.attempt]))}`,
+        );
       }
       return;
     }
     case "streamTaskOutput": {
       const taskId = resolveId(op.id, taskPool);
       const kind = classifyId(op.id, taskPool, taskId);
-      const result = await readStream(tasks.streamTaskOutput({ taskId, attempt: op.attempt, follow: op.follow, sinceSeq: op.sinceSeq }), 4, 300, 100);
+      const result = await readStream(
+        tasks.streamTaskOutput({ taskId, attempt: op.attempt, follow: op.follow, sinceSeq: op.sinceSeq }),
+        4,
+        300,
+        100,
+      );
       const answer = streamAnswer(result, where);
-      const expected = kind === "malformed" || op.attempt < 0 || op.sinceSeq < 0 ? status.INVALID_ARGUMENT : kind === "fresh" ? status.NOT_FOUND : undefined;
-      const verdict = judge(P, where, answer, { allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND, status.RESOURCE_EXHAUSTED], expected: expected, fields: ["task_id", "attempt", "since_seq"] });
-      if (verdict?.code === status.NOT_FOUND && verdict.reason === ErrorReason.TASK_NOT_FOUND) must(kind !== "known", `${where}: TASK_NOT_FOUND for a task that exists`);
+      const expected =
+        kind === "malformed" || op.attempt < 0 || op.sinceSeq < 0
+          ? status.INVALID_ARGUMENT
+          : kind === "fresh"
+            ? status.NOT_FOUND
+            : undefined;
+      const verdict = judge(P, where, answer, {
+        allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND, status.RESOURCE_EXHAUSTED],
+        expected: expected,
+        fields: ["task_id", "attempt", "since_seq"],
+      });
+      if (verdict?.code === status.NOT_FOUND && verdict.reason === ErrorReason.TASK_NOT_FOUND)
+        must(kind !== "known", `${where}: TASK_NOT_FOUND for a task that exists`);
       let lastSeq = op.sinceSeq;
       for (const message of result.messages) {
         const event = message.event;
@@ -1085,30 +1563,62 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
       });
       const result = await invoke(rpc(tasks, "listTasks"), { filter, pageSize: op.pageSize, pageToken: token });
       const invalid = validity === false || op.pageSize < 0 || tokenValidity === "invalid";
-      const expected = invalid ? status.INVALID_ARGUMENT : validity === true && tokenValidity === "valid" ? "OK" : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT], expected, fields: ["filter", "page_size", "page_token"] });
+      const expected = invalid
+        ? status.INVALID_ARGUMENT
+        : validity === true && tokenValidity === "valid"
+          ? "OK"
+          : undefined;
+      judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT],
+        expected,
+        fields: ["filter", "page_size", "page_token"],
+      });
       if (result.ok) checkTaskPage(result.value, filter, op.pageSize, where);
       return;
     }
     case "watchTasks": {
       const validity = filterValidity(op.filter);
       const head = (await unwrap(invoke(rpc(tasks, "listTasks"), { pageSize: 1, pageToken: "" }))).revision;
-      const since = op.since.kind === "absolute" ? op.since.value : Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, head + op.since.delta));
-      const result = await readStream(tasks.watchTasks({ sinceRevision: since, filter: op.filter.filter, sendInitial: op.sendInitial }), 3, 2000, 150);
+      const since =
+        op.since.kind === "absolute"
+          ? op.since.value
+          : Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, head + op.since.delta));
+      const result = await readStream(
+        tasks.watchTasks({ sinceRevision: since, filter: op.filter.filter, sendInitial: op.sendInitial }),
+        3,
+        2000,
+        150,
+      );
       const answer = streamAnswer(result, where);
       const invalid = since < 0 || validity === false || (!op.sendInitial && since >= head + 1000);
-      const expected = invalid ? status.INVALID_ARGUMENT : validity === true && (op.sendInitial || since === 0) ? "OK" : undefined;
-      const verdict = judge(P, where, answer, { allowed: [status.INVALID_ARGUMENT, status.OUT_OF_RANGE, status.RESOURCE_EXHAUSTED], expected, fields: ["since_revision", "filter"] });
-      if (verdict?.code === status.OUT_OF_RANGE) must(!op.sendInitial && since > 0 && Number(verdict.metadata.oldest_revision) > since, `${where}: REVISION_COMPACTED must be for an old since_revision and name the oldest kept: ${describeAnswer(verdict)}`);
-      if (expected === "OK") must(result.messages.length > 0, `${where}: a valid watch sent nothing within 2 s (not even a BOOKMARK)`);
+      const expected = invalid
+        ? status.INVALID_ARGUMENT
+        : validity === true && (op.sendInitial || since === 0)
+          ? "OK"
+          : undefined;
+      const verdict = judge(P, where, answer, {
+        allowed: [status.INVALID_ARGUMENT, status.OUT_OF_RANGE, status.RESOURCE_EXHAUSTED],
+        expected,
+        fields: ["since_revision", "filter"],
+      });
+      if (verdict?.code === status.OUT_OF_RANGE)
+        must(
+          !op.sendInitial && since > 0 && Number(verdict.metadata.oldest_revision) > since,
+          `${where}: REVISION_COMPACTED must be for an old since_revision and name the oldest kept: ${describeAnswer(verdict)}`,
+        );
+      if (expected === "OK")
+        must(result.messages.length > 0, `${where}: a valid watch sent nothing within 2 s (not even a BOOKMARK)`);
       // send_initial: ADDED events, then the first BOOKMARK; after that (or without it) revisions only grow.
       let initial = op.sendInitial;
       let last = since;
       for (const event of result.messages) {
         must(event.type >= 1 && event.type <= 4, `${where}: unknown event type ${event.type}`);
         if (initial) {
-          if (event.type === 4) (initial = false), (last = event.revision);
-          else must(event.type === 1 && event.task, `${where}: initial events must be ADDED with a task: ${show(event)}`);
+          if (event.type === 4) {
+            initial = false;
+            last = event.revision;
+          } else
+            must(event.type === 1 && event.task, `${where}: initial events must be ADDED with a task: ${show(event)}`);
           continue;
         }
         if (event.type === 4) must(event.revision >= last, `${where}: BOOKMARK ${event.revision} before ${last}`);
@@ -1119,17 +1629,39 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
     }
     case "listRunners": {
       const { token, validity } = await resolveToken(op.token, async () => {
-        const first = await invoke(rpc(runners, "listRunners"), { pageSize: 1, pageToken: "", labelSelector: op.selector.text });
+        const first = await invoke(rpc(runners, "listRunners"), {
+          pageSize: 1,
+          pageToken: "",
+          labelSelector: op.selector.text,
+        });
         return first.ok ? first.value.nextPageToken : "";
       });
-      const result = await invoke(rpc(runners, "listRunners"), { pageSize: op.pageSize, pageToken: token, labelSelector: op.selector.text });
+      const result = await invoke(rpc(runners, "listRunners"), {
+        pageSize: op.pageSize,
+        pageToken: token,
+        labelSelector: op.selector.text,
+      });
       const invalid = op.pageSize < 0 || validity === "invalid";
-      const expected = invalid ? status.INVALID_ARGUMENT : op.selector.known === "valid" && validity === "valid" ? "OK" : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT], expected, fields: ["label_selector", "page_size", "page_token"] });
+      const expected = invalid
+        ? status.INVALID_ARGUMENT
+        : op.selector.known === "valid" && validity === "valid"
+          ? "OK"
+          : undefined;
+      judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT],
+        expected,
+        fields: ["label_selector", "page_size", "page_token"],
+      });
       if (result.ok) {
         const names = result.value.runners.map((r) => r.name);
-        must(names.length <= effectivePageSize(op.pageSize), `${where}: ${names.length} runners for page size ${op.pageSize}`);
-        must(names.every((n, i) => i === 0 || n > names[i - 1]!), `${where}: runners must be ordered by name: ${show(names)}`);
+        must(
+          names.length <= effectivePageSize(op.pageSize),
+          `${where}: ${names.length} runners for page size ${op.pageSize}`,
+        );
+        must(
+          names.every((n, i) => i === 0 || n > names[i - 1]!),
+          `${where}: runners must be ordered by name: ${show(names)}`,
+        );
       }
       return;
     }
@@ -1137,9 +1669,18 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
       const runnerId = resolveId(op.id, runnerPool);
       const known = runnerPool.includes(runnerId);
       const result = await invoke(rpc(runners, "drainRunner"), { runnerId });
-      const expected = runnerId === "" ? status.INVALID_ARGUMENT : known ? "OK" : op.id.kind === "uuid" ? status.NOT_FOUND : undefined;
-      const verdict = judge(P, where, result.ok ? undefined : result.error, { allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND], expected, fields: ["runner_id"] });
-      if (verdict?.code === status.NOT_FOUND) must(verdict.reason === ErrorReason.RUNNER_NOT_FOUND && verdict.metadata.runner_id === wire(runnerId), `${where}: NOT_FOUND must be RUNNER_NOT_FOUND naming the id`);
+      const expected =
+        runnerId === "" ? status.INVALID_ARGUMENT : known ? "OK" : op.id.kind === "uuid" ? status.NOT_FOUND : undefined;
+      const verdict = judge(P, where, result.ok ? undefined : result.error, {
+        allowed: [status.INVALID_ARGUMENT, status.NOT_FOUND],
+        expected,
+        fields: ["runner_id"],
+      });
+      if (verdict?.code === status.NOT_FOUND)
+        must(
+          verdict.reason === ErrorReason.RUNNER_NOT_FOUND && verdict.metadata.runner_id === wire(runnerId),
+          `${where}: NOT_FOUND must be RUNNER_NOT_FOUND naming the id`,
+        );
       if (result.ok) must(result.value.runner?.id === runnerId, `${where}: DrainRunner answered another runner`);
       return;
     }
@@ -1149,19 +1690,38 @@ async function runReadOp(P: string, op: ReadOp): Promise<void> {
 function checkTaskPage(page: ListTasksResponse, filter: TaskFilter | undefined, pageSize: number, where: string) {
   const ids = page.tasks.map((t) => t.id);
   must(ids.length <= effectivePageSize(pageSize), `${where}: ${ids.length} tasks for page size ${pageSize}`);
-  must(ids.every((id, i) => i === 0 || id < ids[i - 1]!), `${where}: tasks must be newest first (ids descending)`);
+  must(
+    ids.every((id, i) => i === 0 || id < ids[i - 1]!),
+    `${where}: tasks must be newest first (ids descending)`,
+  );
   for (const task of page.tasks) {
-    must(task.revision <= page.revision, `${where}: task ${task.id} has revision ${task.revision}, newer than the page's ${page.revision}`);
-    if (filter?.slot) must(task.spec?.slot === filter.slot, `${where}: task ${task.id} has slot ${task.spec?.slot}, filter ${filter.slot}`);
-    if (filter?.phases.length) must(filter.phases.includes(task.status!.phase), `${where}: task ${task.id} is in phase ${task.status?.phase}, filter ${show(filter.phases)}`);
-    if (filter?.runnerId) must(task.status?.runnerId === filter.runnerId, `${where}: task ${task.id} ran on ${task.status?.runnerId}, filter ${filter.runnerId}`);
+    must(
+      task.revision <= page.revision,
+      `${where}: task ${task.id} has revision ${task.revision}, newer than the page's ${page.revision}`,
+    );
+    if (filter?.slot)
+      must(
+        task.spec?.slot === filter.slot,
+        `${where}: task ${task.id} has slot ${task.spec?.slot}, filter ${filter.slot}`,
+      );
+    if (filter?.phases.length)
+      must(
+        filter.phases.includes(task.status!.phase),
+        `${where}: task ${task.id} is in phase ${task.status?.phase}, filter ${show(filter.phases)}`,
+      );
+    if (filter?.runnerId)
+      must(
+        task.status?.runnerId === filter.runnerId,
+        `${where}: task ${task.id} ran on ${task.status?.runnerId}, filter ${filter.runnerId}`,
+      );
   }
 }
 
 // ---------------------------------------------------------------- property 4: Connect
 
 /** A run result nested past the bound may be past the decoders' depth limit too (each JSON level is three protobuf levels). */
-const undecodableStep = (step: RunnerStep) => step.kind === "runFinished" && step.result !== undefined && jsonNesting(step.result) > MAX_JSON_NESTING;
+const undecodableStep = (step: RunnerStep) =>
+  step.kind === "runFinished" && step.result !== undefined && jsonNesting(step.result) > MAX_JSON_NESTING;
 
 async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]): Promise<void> {
   const where = `Connect(${show({ first, steps }).slice(0, 600)})`;
@@ -1186,7 +1746,13 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
   const waitFor = async (until: () => boolean, ms: number) => {
     const giveUpAt = Date.now() + ms;
     while (!until() && !final && Date.now() < giveUpAt) {
-      await Promise.race([ended, new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 20)))]);
+      await Promise.race([
+        ended,
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 20);
+        }),
+      ]);
     }
   };
   const endOf = async (ms = CALL_DEADLINE_MS) => {
@@ -1199,22 +1765,38 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
   };
   const CONNECT_CODES = [status.INVALID_ARGUMENT, status.FAILED_PRECONDITION];
   try {
-    const firstMessage = first.kind === "other" ? toConnectMessage(first.step, []) : { $case: "hello" as const, value: first.hello };
+    const firstMessage =
+      first.kind === "other" ? toConnectMessage(first.step, []) : { $case: "hello" as const, value: first.hello };
     stream.write({ message: firstMessage });
     if (first.kind === "other") {
       // Not a hello: a protocol violation, unless the message does not even decode.
-      judge(P, where, await endOf(), { allowed: CONNECT_CODES, expected: undecodableStep(first.step) ? undefined : status.FAILED_PRECONDITION, fields: [] });
+      judge(P, where, await endOf(), {
+        allowed: CONNECT_CODES,
+        expected: undecodableStep(first.step) ? undefined : status.FAILED_PRECONDITION,
+        fields: [],
+      });
       must(received.length === 0, `${where}: the supervisor sent ${received.length} messages before refusing`);
       return;
     }
     await waitFor(() => received.length > 0, CALL_DEADLINE_MS);
     if (received.length === 0) {
-      const verdict = judge(P, where, await endOf(), { allowed: CONNECT_CODES, expected: first.kind === "validHello" ? "OK" : undefined, fields: ["hello"] });
-      if (verdict) must(verdict.code === status.INVALID_ARGUMENT, `${where}: a bad hello must be INVALID_ARGUMENT: ${describeAnswer(verdict)}`);
+      const verdict = judge(P, where, await endOf(), {
+        allowed: CONNECT_CODES,
+        expected: first.kind === "validHello" ? "OK" : undefined,
+        fields: ["hello"],
+      });
+      if (verdict)
+        must(
+          verdict.code === status.INVALID_ARGUMENT,
+          `${where}: a bad hello must be INVALID_ARGUMENT: ${describeAnswer(verdict)}`,
+        );
       return;
     }
     const welcome = received[0]!.message;
-    must(welcome?.$case === "welcome" && UUID.test(welcome.value.runnerId), `${where}: the first message must be a welcome: ${show(received[0])}`);
+    must(
+      welcome?.$case === "welcome" && UUID.test(welcome.value.runnerId),
+      `${where}: the first message must be a welcome: ${show(received[0])}`,
+    );
     count(P, "welcomed");
     if (!runnerPool.includes(welcome.value.runnerId)) runnerPool.push(welcome.value.runnerId);
     let protocolBroken = false;
@@ -1234,12 +1816,24 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
     const answer = await endOf();
     const verdict = judge(P, where, answer, {
       allowed: [...CONNECT_CODES, status.UNAVAILABLE, ...(sentTooDeep ? [status.INVALID_ARGUMENT] : [])],
-      expected: sentTooDeep || answer?.code === status.UNAVAILABLE ? undefined : protocolBroken ? status.FAILED_PRECONDITION : "OK",
+      expected:
+        sentTooDeep || answer?.code === status.UNAVAILABLE
+          ? undefined
+          : protocolBroken
+            ? status.FAILED_PRECONDITION
+            : "OK",
       fields: [],
     });
-    if (verdict?.code === status.UNAVAILABLE) must(verdict.reason === ErrorReason.LEASE_EXPIRED, `${where}: only an expired lease may end a live runner stream with UNAVAILABLE`);
+    if (verdict?.code === status.UNAVAILABLE)
+      must(
+        verdict.reason === ErrorReason.LEASE_EXPIRED,
+        `${where}: only an expired lease may end a live runner stream with UNAVAILABLE`,
+      );
     for (const message of received.slice(1)) {
-      must(message.message && ["assign", "cancel", "drain"].includes(message.message.$case), `${where}: unexpected supervisor message after the welcome: ${show(message)}`);
+      must(
+        message.message && ["assign", "cancel", "drain"].includes(message.message.$case),
+        `${where}: unexpected supervisor message after the welcome: ${show(message)}`,
+      );
     }
   } finally {
     if (!final) stream.cancel();

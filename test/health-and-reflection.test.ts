@@ -1,8 +1,8 @@
-import { credentials, loadPackageDefinition, status, type ServiceError } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { credentials, loadPackageDefinition, type ServiceError, status } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./helpers/cli.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -17,7 +17,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 type HealthClient = {
-  check(request: { service: string }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
+  check(
+    request: { service: string },
+    callback: (error: ServiceError | null, response: { status: string }) => void,
+  ): void;
   close(): void;
 };
 
@@ -35,7 +38,9 @@ describe("health", () => {
       );
       expect(response.status, service || "(server)").toBe("SERVING");
     }
-    const unknown = await new Promise<ServiceError>((resolve) => client.check({ service: "nope.Service" }, (error) => resolve(error!)));
+    const unknown = await new Promise<ServiceError>((resolve) =>
+      client.check({ service: "nope.Service" }, (error) => resolve(error!)),
+    );
     expect(unknown.code).toBe(status.NOT_FOUND);
     client.close();
   });
@@ -43,7 +48,14 @@ describe("health", () => {
 
 describe("reflection", () => {
   it("lets buf curl list all 11 methods of both services with no proto files", async () => {
-    const { stdout } = await run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", `http://${server.address}`]);
+    const { stdout } = await run(BUF, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-methods",
+      `http://${server.address}`,
+    ]);
     const methods = stdout.trim().split("\n").sort();
     expect(methods).toEqual(
       [
@@ -65,9 +77,16 @@ describe("reflection", () => {
   it("resolves message types that use well-known types, so buf curl can call a method", async () => {
     // SubmitTask's request holds Duration/Timestamp/Struct fields; buf curl must
     // resolve the full schema through reflection to encode it at all.
-    const body = JSON.stringify({ spec: { subprocess: { command: "" }, timeout: "5s", notBefore: "2030-01-01T00:00:00Z" } });
+    const body = JSON.stringify({
+      spec: { subprocess: { command: "" }, timeout: "5s", notBefore: "2030-01-01T00:00:00Z" },
+    });
     const result = await run(BUF, [
-      "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", body,
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "-d",
+      body,
       `http://${server.address}/supervisor.v1.TaskService/SubmitTask`,
     ]).catch((error: { stdout: string; stderr: string }) => error);
     const output = result.stdout + result.stderr;

@@ -1,6 +1,6 @@
-import { credentials } from "@grpc/grpc-js";
-import { TaskServiceClient, type Task } from "@supervisor/sdk";
 import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { type Task, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
@@ -38,7 +38,10 @@ describe("durability", () => {
       const submitters = Array.from({ length: 16 }, async (_, worker) => {
         for (let i = 0; !killed; i++) {
           try {
-            const { task } = await call(rpc(client, "submitTask"), submitRequest(subprocessSpec("echo", [`${round}-${worker}-${i}`])));
+            const { task } = await call(
+              rpc(client, "submitTask"),
+              submitRequest(subprocessSpec("echo", [`${round}-${worker}-${i}`])),
+            );
             acknowledged.add(task!.id);
           } catch {
             return; // the server died under us: whatever was not answered may or may not be stored

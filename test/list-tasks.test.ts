@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, TaskPhase, type ListTasksRequest, type Task, type TaskFilter } from "@supervisor/sdk";
+import { ErrorReason, type ListTasksRequest, type Task, type TaskFilter, TaskPhase } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -13,13 +13,23 @@ afterAll(() => server.close());
 
 const list = (request: Partial<ListTasksRequest>) =>
   call(rpc(server.tasks, "listTasks"), { pageSize: 0, pageToken: "", ...request });
-const batch = (count: number, labels: (i: number) => Record<string, string> = () => ({}), slot?: (i: number) => string) =>
+const batch = (
+  count: number,
+  labels: (i: number) => Record<string, string> = () => ({}),
+  slot?: (i: number) => string,
+) =>
   call(rpc(server.tasks, "batchSubmitTasks"), {
-    requests: Array.from({ length: count }, (_, i) => submitRequest(subprocessSpec("true", [], { labels: labels(i), slot: slot?.(i) ?? "" }))),
+    requests: Array.from({ length: count }, (_, i) =>
+      submitRequest(subprocessSpec("true", [], { labels: labels(i), slot: slot?.(i) ?? "" })),
+    ),
   });
 
 /** Every task matching the filter, following next_page_token to the end. */
-async function listAll(filter: TaskFilter | undefined, pageSize: number, between?: () => Promise<unknown>): Promise<Task[]> {
+async function listAll(
+  filter: TaskFilter | undefined,
+  pageSize: number,
+  between?: () => Promise<unknown>,
+): Promise<Task[]> {
   const all: Task[] = [];
   let pageToken = "";
   do {
@@ -34,7 +44,8 @@ async function listAll(filter: TaskFilter | undefined, pageSize: number, between
 describe("ListTasks pagination", () => {
   it("pages through 2 500 tasks with concurrent inserts: none skipped, none repeated, newest first", async () => {
     const existing: string[] = [];
-    for (let i = 0; i < 3; i++) existing.push(...(await batch(i < 2 ? 1000 : 500, () => ({ bulk: "yes" }))).tasks.map((t) => t.id));
+    for (let i = 0; i < 3; i++)
+      existing.push(...(await batch(i < 2 ? 1000 : 500, () => ({ bulk: "yes" }))).tasks.map((t) => t.id));
     expect(existing).toHaveLength(2500);
     let inserted = 0;
     const seen = await listAll({ slot: "", phases: [], runnerId: "", labelSelector: "bulk=yes" }, 97, async () => {
@@ -71,12 +82,19 @@ describe("ListTasks filters", () => {
   beforeAll(async () => {
     await batch(
       8,
-      (i) => ({ suite: "filters", env: i % 2 ? "prod" : "dev", ...(i % 4 === 0 ? { gpu: "true" } : {}), region: ["eu", "us", "ap", "eu"][i % 4]! }),
+      (i) => ({
+        suite: "filters",
+        env: i % 2 ? "prod" : "dev",
+        ...(i % 4 === 0 ? { gpu: "true" } : {}),
+        region: ["eu", "us", "ap", "eu"][i % 4]!,
+      }),
       (i) => `filter-slot-${i}`,
     );
   });
   const labelsOf = async (labelSelector: string) =>
-    (await listAll({ slot: "", phases: [], runnerId: "", labelSelector: `suite=filters,${labelSelector}` }, 3)).map((t) => t.spec!.labels);
+    (await listAll({ slot: "", phases: [], runnerId: "", labelSelector: `suite=filters,${labelSelector}` }, 3)).map(
+      (t) => t.spec!.labels,
+    );
 
   it.each([
     ["env=prod", 4],
@@ -95,14 +113,27 @@ describe("ListTasks filters", () => {
     const bySlot = await list({ filter: { slot: "filter-slot-3", phases: [], runnerId: "", labelSelector: "" } });
     expect(bySlot.tasks.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
     await call(rpc(server.tasks, "cancelTask"), { id: bySlot.tasks[0]!.id, reason: "" });
-    const canceled = await listAll({ slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", labelSelector: "suite=filters" }, 10);
+    const canceled = await listAll(
+      { slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", labelSelector: "suite=filters" },
+      10,
+    );
     expect(canceled.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
-    const both = await listAll({ slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_PENDING], runnerId: "", labelSelector: "suite=filters" }, 10);
+    const both = await listAll(
+      {
+        slot: "",
+        phases: [TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_PENDING],
+        runnerId: "",
+        labelSelector: "suite=filters",
+      },
+      10,
+    );
     expect(both).toHaveLength(8);
   });
 
   it("filters by runner (none has run yet)", async () => {
-    expect((await list({ filter: { slot: "", phases: [], runnerId: "runner-x", labelSelector: "" } })).tasks).toEqual([]);
+    expect((await list({ filter: { slot: "", phases: [], runnerId: "runner-x", labelSelector: "" } })).tasks).toEqual(
+      [],
+    );
   });
 });
 
@@ -123,7 +154,11 @@ describe("ListTasks bad input", () => {
     const first = await list({ pageSize: 2, filter: { slot: "", phases: [], runnerId: "", labelSelector: "reuse=a" } });
     expect(first.nextPageToken).not.toBe("");
     const error = await expectError(
-      list({ pageSize: 2, pageToken: first.nextPageToken, filter: { slot: "", phases: [], runnerId: "", labelSelector: "reuse=b" } }),
+      list({
+        pageSize: 2,
+        pageToken: first.nextPageToken,
+        filter: { slot: "", phases: [], runnerId: "", labelSelector: "reuse=b" },
+      }),
       status.INVALID_ARGUMENT,
       ErrorReason.PAGE_TOKEN_INVALID,
     );

@@ -1,9 +1,16 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, Runner, TaskPhase, TaskSpec, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
+import {
+  ErrorReason,
+  Runner,
+  type StreamTaskOutputRequest,
+  type StreamTaskOutputResponse,
+  TaskPhase,
+  TaskSpec,
+} from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
-import { startRunner, waitForTask, type RunnerProcess } from "./helpers/runners.js";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
 import { printingModule, spinningModule, writeModule } from "./helpers/wasm.js";
@@ -35,9 +42,13 @@ describe("StreamTaskOutput", () => {
     const task = await submit(subprocessSpec("sh", ["-c", "echo out1; echo err1 >&2; echo out2"]));
     await waitForTask(server.tasks, task.id);
     const events = await all(output({ taskId: task.id }));
-    const chunks = events.map((e) => e.event).filter((e) => e?.$case === "chunk").map((e) => e!.value as { stream: number; data: Buffer; seq: number });
+    const chunks = events
+      .map((e) => e.event)
+      .filter((e) => e?.$case === "chunk")
+      .map((e) => e!.value as { stream: number; data: Buffer; seq: number });
     expect(chunks.map((c) => c.seq)).toEqual([...chunks.map((c) => c.seq)].sort((a, b) => a - b));
-    const byStream = (stream: number) => Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data)).toString();
+    const byStream = (stream: number) =>
+      Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data)).toString();
     expect(byStream(1)).toBe("out1\nout2\n");
     expect(byStream(2)).toBe("err1\n");
   });
@@ -88,7 +99,9 @@ describe("StreamTaskOutput", () => {
   });
 
   it("follow on a pending task waits for its run to start", async () => {
-    const task = await submit(subprocessSpec("echo", ["late"], { runnerSelector: { matchLabels: { when: "later" }, matchExpressions: [] } }));
+    const task = await submit(
+      subprocessSpec("echo", ["late"], { runnerSelector: { matchLabels: { when: "later" }, matchExpressions: [] } }),
+    );
     const events = all(output({ taskId: task.id, follow: true }));
     const later = await startRunner(server.address, "later-runner", { labels: { when: "later" } });
     try {
@@ -105,9 +118,13 @@ describe("StreamTaskOutput", () => {
     const task = await submit(subprocessSpec("sh", ["-c", "echo a; sleep 0.1; echo b; sleep 0.1; echo c"]));
     await waitForTask(server.tasks, task.id);
     const everything = await all(output({ taskId: task.id }));
-    const seqs = everything.filter((e) => e.event?.$case === "chunk").map((e) => (e.event!.value as { seq: number }).seq);
+    const seqs = everything
+      .filter((e) => e.event?.$case === "chunk")
+      .map((e) => (e.event!.value as { seq: number }).seq);
     const resumed = await all(output({ taskId: task.id, sinceSeq: seqs[0]! }));
-    expect(resumed.filter((e) => e.event?.$case === "chunk").map((e) => (e.event!.value as { seq: number }).seq)).toEqual(seqs.slice(1));
+    expect(
+      resumed.filter((e) => e.event?.$case === "chunk").map((e) => (e.event!.value as { seq: number }).seq),
+    ).toEqual(seqs.slice(1));
   });
 
   it("no output → NOT_FOUND / OUTPUT_NOT_FOUND; unknown task → TASK_NOT_FOUND; bad arguments → INVALID_ARGUMENT", async () => {
@@ -115,8 +132,16 @@ describe("StreamTaskOutput", () => {
     await waitForTask(server.tasks, quiet.id);
     await expectError(all(output({ taskId: quiet.id })), status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND);
     await expectError(all(output({ taskId: quiet.id, attempt: 7 })), status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND);
-    await expectError(all(output({ taskId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab" })), status.NOT_FOUND, ErrorReason.TASK_NOT_FOUND);
-    const bad = await expectError(all(output({ taskId: quiet.id, attempt: -1 })), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    await expectError(
+      all(output({ taskId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab" })),
+      status.NOT_FOUND,
+      ErrorReason.TASK_NOT_FOUND,
+    );
+    const bad = await expectError(
+      all(output({ taskId: quiet.id, attempt: -1 })),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(bad.fieldViolations[0]!.field).toBe("attempt");
     const missing = await expectError(all(output({})), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(missing.fieldViolations[0]!.field).toBe("task_id");
@@ -125,7 +150,12 @@ describe("StreamTaskOutput", () => {
 
 describe("embedded and wasm tasks", () => {
   it("an embedded handler runs in the runner process with the payload and returns a result", async () => {
-    const sdkRunner = new Runner({ address: server.address, name: "embedded-runner", labels: { lang: "ts" }, log: () => {} });
+    const sdkRunner = new Runner({
+      address: server.address,
+      name: "embedded-runner",
+      labels: { lang: "ts" },
+      log: () => {},
+    });
     sdkRunner.handle("double", (payload, ctx) => {
       ctx.log(`doubling ${payload.n}`);
       return { doubled: (payload.n as number) * 2 };
@@ -135,14 +165,20 @@ describe("embedded and wasm tasks", () => {
     });
     await sdkRunner.start();
     try {
-      const ok = await submit(TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "double", payload: { n: 21 } } } }));
-      const bad = await submit(TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "explode", payload: {} } } }));
+      const ok = await submit(
+        TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "double", payload: { n: 21 } } } }),
+      );
+      const bad = await submit(
+        TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "explode", payload: {} } } }),
+      );
       expect((await waitForTask(server.tasks, ok.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
       expect((await waitForTask(server.tasks, bad.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_FAILED);
-      const [okRun] = (await call(rpc(server.tasks, "listTaskRuns"), { taskId: ok.id, pageSize: 0, pageToken: "" })).runs;
+      const [okRun] = (await call(rpc(server.tasks, "listTaskRuns"), { taskId: ok.id, pageSize: 0, pageToken: "" }))
+        .runs;
       expect(okRun!.result).toEqual({ doubled: 42 });
       expect(text(await all(output({ taskId: ok.id })))).toBe("doubling 21\n");
-      const [badRun] = (await call(rpc(server.tasks, "listTaskRuns"), { taskId: bad.id, pageSize: 0, pageToken: "" })).runs;
+      const [badRun] = (await call(rpc(server.tasks, "listTaskRuns"), { taskId: bad.id, pageSize: 0, pageToken: "" }))
+        .runs;
       expect(badRun!.error).toBe("kaboom");
     } finally {
       await sdkRunner.stop();
@@ -155,11 +191,22 @@ describe("embedded and wasm tasks", () => {
     const three = writeModule(dir, "three.wasm", printingModule("bye\n", 3));
     const spin = writeModule(dir, "spin.wasm", spinningModule());
     const wasm = (modulePath: string, timeout?: number) =>
-      submit(TaskSpec.fromPartial({ exec: { $case: "wasm", value: { modulePath, args: [], env: {} } }, ...(timeout ? { timeout: { seconds: timeout, nanos: 0 } } : {}) }));
+      submit(
+        TaskSpec.fromPartial({
+          exec: { $case: "wasm", value: { modulePath, args: [], env: {} } },
+          ...(timeout ? { timeout: { seconds: timeout, nanos: 0 } } : {}),
+        }),
+      );
     const [okTask, failTask, spinTask] = [await wasm(hello), await wasm(three), await wasm(spin, 1)];
-    expect((await waitForTask(server.tasks, okTask.id)).status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
+    expect((await waitForTask(server.tasks, okTask.id)).status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_SUCCEEDED,
+      exitCode: 0,
+    });
     expect(text(await all(output({ taskId: okTask.id })))).toBe("hello from wasm\n");
-    expect((await waitForTask(server.tasks, failTask.id)).status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, exitCode: 3 });
+    expect((await waitForTask(server.tasks, failTask.id)).status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_FAILED,
+      exitCode: 3,
+    });
     expect((await waitForTask(server.tasks, spinTask.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_TIMEOUT);
   });
 });

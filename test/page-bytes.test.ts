@@ -1,4 +1,5 @@
 import {
+  embedded,
   Jitter,
   ListRunnersResponse,
   ListTaskRunsResponse,
@@ -7,10 +8,9 @@ import {
   RestartPolicy,
   Runner,
   SupervisorClient,
-  TaskPhase,
-  embedded,
   type Task,
   type TaskFilter,
+  TaskPhase,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PAGE_BYTES } from "../server/src/core/page-budget.js";
@@ -42,7 +42,11 @@ describe("list pages stay readable by any client (at most MAX_PAGE_BYTES of item
   beforeAll(async () => {
     // Nobody runs these: the selector matches no runner.
     for (let i = 0; i < 24; i++) {
-      const spec = embedded("big", { blob: BLOB, i }, { labels: { big: "yes" }, runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } });
+      const spec = embedded(
+        "big",
+        { blob: BLOB, i },
+        { labels: { big: "yes" }, runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } },
+      );
       submitted.push((await client.submit(spec)).id);
     }
   });
@@ -78,14 +82,36 @@ describe("list pages stay readable by any client (at most MAX_PAGE_BYTES of item
 });
 
 it("ListTaskRuns: runs with large results come in pages under 4 MiB", { timeout: 60_000 }, async () => {
-  const runner = new Runner({ address: server.address, name: "big-results", labels: { results: "big" }, log: () => {} });
+  const runner = new Runner({
+    address: server.address,
+    name: "big-results",
+    labels: { results: "big" },
+    log: () => {},
+  });
   runner.handle("big-result", () => ({ blob: BLOB }));
   await runner.start();
   try {
-    const backoff = { initialDelay: { seconds: 0, nanos: 1_000_000 }, maxDelay: { seconds: 0, nanos: 1_000_000 }, multiplier: 1, jitter: Jitter.JITTER_NONE };
-    const spec = embedded("big-result", {}, { restart: RestartPolicy.RESTART_POLICY_ALWAYS, maxAttempts: 16, backoff, runnerSelector: { matchLabels: { results: "big" }, matchExpressions: [] } });
+    const backoff = {
+      initialDelay: { seconds: 0, nanos: 1_000_000 },
+      maxDelay: { seconds: 0, nanos: 1_000_000 },
+      multiplier: 1,
+      jitter: Jitter.JITTER_NONE,
+    };
+    const spec = embedded(
+      "big-result",
+      {},
+      {
+        restart: RestartPolicy.RESTART_POLICY_ALWAYS,
+        maxAttempts: 16,
+        backoff,
+        runnerSelector: { matchLabels: { results: "big" }, matchExpressions: [] },
+      },
+    );
     const task = await client.submit(spec);
-    expect((await client.waitFor(task.id)).status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 16 });
+    expect((await client.waitFor(task.id)).status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_SUCCEEDED,
+      attempt: 16,
+    });
     const attempts: number[] = [];
     let pageToken = "";
     let pagesSeen = 0;
@@ -118,7 +144,11 @@ it("ListRunners: runners with many kinds come in pages under 4 MiB", { timeout: 
   let pageToken = "";
   let pagesSeen = 0;
   do {
-    const page = await call(rpc(server.runners, "listRunners"), { pageSize: 1000, pageToken, labelSelector: "wide=yes" });
+    const page = await call(rpc(server.runners, "listRunners"), {
+      pageSize: 1000,
+      pageToken,
+      labelSelector: "wide=yes",
+    });
     expect(ListRunnersResponse.encode(page).finish().length).toBeLessThan(MAX_PAGE_BYTES + 64 * 1024);
     names.push(...page.runners.map((runner) => runner.name));
     pageToken = page.nextPageToken;

@@ -1,21 +1,24 @@
-import { credentials } from "@grpc/grpc-js";
-import { AdmissionPolicy, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { credentials } from "@grpc/grpc-js";
+import { AdmissionPolicy, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT, startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
-import { startRunner, waitForTask } from "./helpers/runners.js";
 import { freePort } from "./helpers/ports.js";
+import { startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 
 const run = promisify(execFile);
 const BUF = `${REPO_ROOT}/node_modules/.bin/buf`;
 
-
-const processAlive = async (pattern: string) => (await run("pgrep", ["-f", pattern]).then(() => true, () => false));
+const processAlive = async (pattern: string) =>
+  await run("pgrep", ["-f", pattern]).then(
+    () => true,
+    () => false,
+  );
 
 describe("processes", () => {
   it("serve + runner in two processes run `echo hello` submitted with buf curl; StreamTaskOutput shows hello", async () => {
@@ -25,8 +28,18 @@ describe("processes", () => {
     const runner = await startRunner(address, "terminal-two");
     try {
       const curl = (method: string, body: object) =>
-        run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", JSON.stringify(body), `http://${address}/supervisor.v1.TaskService/${method}`]);
-      const submitted = JSON.parse((await curl("SubmitTask", { spec: { subprocess: { command: "echo", args: ["hello"] } } })).stdout);
+        run(BUF, [
+          "curl",
+          "--protocol",
+          "grpc",
+          "--http2-prior-knowledge",
+          "-d",
+          JSON.stringify(body),
+          `http://${address}/supervisor.v1.TaskService/${method}`,
+        ]);
+      const submitted = JSON.parse(
+        (await curl("SubmitTask", { spec: { subprocess: { command: "echo", args: ["hello"] } } })).stdout,
+      );
       const client = new TaskServiceClient(address, credentials.createInsecure());
       await waitForTask(client, submitted.task.id);
       client.close();
@@ -62,7 +75,10 @@ describe("processes", () => {
       const second = await startCli(["serve", "--listen", listen, "--db", db], /serving on/);
       try {
         const client = new TaskServiceClient(listen, credentials.createInsecure());
-        const { task } = await call(rpc(client, "submitTask"), submitRequest(subprocessSpec("echo", ["after restart"])));
+        const { task } = await call(
+          rpc(client, "submitTask"),
+          submitRequest(subprocessSpec("echo", ["after restart"])),
+        );
         const done = await waitForTask(client, task!.id);
         expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, runnerId: runner.id });
         client.close();
@@ -80,9 +96,13 @@ describe("processes", () => {
     try {
       const marker = `60.${process.pid}1`;
       // a shell that starts a grandchild: both are in the task's process group
-      const { task } = await call(rpc(server.tasks, "submitTask"), submitRequest(subprocessSpec("sh", ["-c", `sleep ${marker} & wait`])));
+      const { task } = await call(
+        rpc(server.tasks, "submitTask"),
+        submitRequest(subprocessSpec("sh", ["-c", `sleep ${marker} & wait`])),
+      );
       await waitForTask(server.tasks, task!.id, (t) => t.status!.reason === TaskReason.STARTED);
-      for (let i = 0; i < 100 && !(await processAlive(`sleep ${marker}`)); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !(await processAlive(`sleep ${marker}`)); i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(await processAlive(`sleep ${marker}`)).toBe(true);
       await call(rpc(server.tasks, "cancelTask"), { id: task!.id, reason: "" });
       expect((await waitForTask(server.tasks, task!.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
@@ -98,9 +118,15 @@ describe("processes", () => {
     const runner = await startRunner(server.address, "replacer", { capacity: 4 });
     try {
       const slot = "deploy-web";
-      const { task: old } = await call(rpc(server.tasks, "submitTask"), submitRequest(subprocessSpec("sleep", ["60"], { slot })));
+      const { task: old } = await call(
+        rpc(server.tasks, "submitTask"),
+        submitRequest(subprocessSpec("sleep", ["60"], { slot })),
+      );
       await waitForTask(server.tasks, old!.id, (t) => t.status!.reason === TaskReason.STARTED);
-      const { task: next } = await call(rpc(server.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["v2"], { slot, admission: AdmissionPolicy.ADMISSION_POLICY_REPLACE })));
+      const { task: next } = await call(
+        rpc(server.tasks, "submitTask"),
+        submitRequest(subprocessSpec("echo", ["v2"], { slot, admission: AdmissionPolicy.ADMISSION_POLICY_REPLACE })),
+      );
       const replaced = await waitForTask(server.tasks, old!.id);
       expect(replaced.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_CANCELED, reason: TaskReason.REPLACED });
       const done = await waitForTask(server.tasks, next!.id);

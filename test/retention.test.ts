@@ -43,7 +43,9 @@ describe("retention", () => {
       { type: EventType.EVENT_TYPE_DELETED, id: doomed.id, phase: TaskPhase.TASK_PHASE_CANCELED },
     ]);
     await expectError(call(rpc(s.tasks, "getTask"), { id: doomed.id }), status.NOT_FOUND, ErrorReason.TASK_NOT_FOUND);
-    expect((await call(rpc(s.tasks, "getTask"), { id: active.id })).task!.status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
+    expect((await call(rpc(s.tasks, "getTask"), { id: active.id })).task!.status!.phase).toBe(
+      TaskPhase.TASK_PHASE_PENDING,
+    );
   });
 
   it("forgets request_id keys after their TTL", async () => {
@@ -52,7 +54,10 @@ describe("retention", () => {
     await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["a"]), "ttl-key"));
     // Until the key expires, another spec under it is refused; afterwards the key is free again.
     await eventually(async () => {
-      const result = await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["b"]), "ttl-key")).catch(() => undefined);
+      const result = await call(
+        rpc(s.tasks, "submitTask"),
+        submitRequest(subprocessSpec("echo", ["b"]), "ttl-key"),
+      ).catch(() => undefined);
       return result !== undefined;
     });
   });
@@ -62,6 +67,10 @@ describe("retention", () => {
     const s = server;
     await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["a"]), "kept-key"));
     await new Promise((resolve) => setTimeout(resolve, 200)); // several sweeps
-    await expectError(call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["b"]), "kept-key")), status.ALREADY_EXISTS, ErrorReason.REQUEST_ID_REUSED);
+    await expectError(
+      call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["b"]), "kept-key")),
+      status.ALREADY_EXISTS,
+      ErrorReason.REQUEST_ID_REUSED,
+    );
   });
 });

@@ -1,5 +1,13 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, RunOutcome, RunPhase, RunnerState, TaskPhase, TaskReason, type ConnectResponse } from "@supervisor/sdk";
+import {
+  type ConnectResponse,
+  ErrorReason,
+  RunnerState,
+  RunOutcome,
+  RunPhase,
+  TaskPhase,
+  TaskReason,
+} from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { hello, rawRunner } from "./helpers/raw-runner.js";
@@ -13,9 +21,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-const start = (settings: Record<string, string> = {}) => startTestServer({ heartbeatInterval: "200ms", leaseTtl: "800ms", ...settings });
+const start = (settings: Record<string, string> = {}) =>
+  startTestServer({ heartbeatInterval: "200ms", leaseTtl: "800ms", ...settings });
 const submitFor = async (s: TestServer, pool: string) =>
-  (await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["x"], { runnerSelector: { matchLabels: { pool }, matchExpressions: [] } })))).task!;
+  (
+    await call(
+      rpc(s.tasks, "submitTask"),
+      submitRequest(subprocessSpec("echo", ["x"], { runnerSelector: { matchLabels: { pool }, matchExpressions: [] } })),
+    )
+  ).task!;
 const caseOf = (message: ConnectResponse) => message.message!.$case;
 async function welcomed(s: TestServer, name: string, labels: Record<string, string> = {}, activeRunIds: string[] = []) {
   const runner = rawRunner(s.runners);
@@ -34,7 +48,10 @@ describe("Connect protocol", () => {
     server = await start();
     const runner = rawRunner(server.runners);
     runner.send(hello("w1"));
-    const welcome = (await runner.next()).message as { $case: string; value: { runnerId: string; heartbeatInterval: unknown; leaseTtl: unknown } };
+    const welcome = (await runner.next()).message as {
+      $case: string;
+      value: { runnerId: string; heartbeatInterval: unknown; leaseTtl: unknown };
+    };
     expect(welcome.$case).toBe("welcome");
     expect(welcome.value.runnerId).toMatch(/^[0-9a-f-]{36}$/);
     expect(welcome.value.heartbeatInterval).toEqual({ seconds: 0, nanos: 200_000_000 });
@@ -46,15 +63,27 @@ describe("Connect protocol", () => {
     server = await start();
     const runner = rawRunner(server.runners);
     runner.send({ $case: "heartbeat", value: {} });
-    await expectError(runner.ended.then((e) => Promise.reject(e)), status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION);
+    await expectError(
+      runner.ended.then((e) => Promise.reject(e)),
+      status.FAILED_PRECONDITION,
+      ErrorReason.RUNNER_PROTOCOL_VIOLATION,
+    );
   });
 
   it("a bad hello is INVALID_ARGUMENT with a violation per bad field", async () => {
     server = await start();
     const runner = rawRunner(server.runners);
     runner.send(hello("bad name!", { capacity: 0, kinds: ["fortran"] }));
-    const error = await expectError(runner.ended.then((e) => Promise.reject(e)), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
-    expect(error.fieldViolations.map((v) => v.field).sort()).toEqual(["hello.capacity", "hello.kinds[0]", "hello.name"]);
+    const error = await expectError(
+      runner.ended.then((e) => Promise.reject(e)),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
+    expect(error.fieldViolations.map((v) => v.field).sort()).toEqual([
+      "hello.capacity",
+      "hello.kinds[0]",
+      "hello.name",
+    ]);
   });
 
   it("a second connection with the same name replaces the first (ABORTED / RUNNER_REPLACED) and keeps the id", async () => {
@@ -62,7 +91,11 @@ describe("Connect protocol", () => {
     const first = await welcomed(server, "twin");
     const second = await welcomed(server, "twin");
     expect(second.id).toBe(first.id);
-    await expectError(first.runner.ended.then((e) => Promise.reject(e)), status.ABORTED, ErrorReason.RUNNER_REPLACED);
+    await expectError(
+      first.runner.ended.then((e) => Promise.reject(e)),
+      status.ABORTED,
+      ErrorReason.RUNNER_REPLACED,
+    );
     second.runner.stream.end();
   });
 
@@ -78,7 +111,10 @@ describe("Connect protocol", () => {
     const again = await welcomed(s, "recon", { pool: "recon" }, [assign.runId, "01000000-0000-7000-8000-000000000000"]);
     const cancel = (await again.runner.next()).message as { $case: string; value: { runId: string } };
     expect(cancel).toMatchObject({ $case: "cancel", value: { runId: "01000000-0000-7000-8000-000000000000" } });
-    again.runner.send({ $case: "runFinished", value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } });
+    again.runner.send({
+      $case: "runFinished",
+      value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" },
+    });
     const done = await waitForTask(s.tasks, task.id);
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
     again.runner.stream.end();
@@ -105,10 +141,22 @@ describe("Connect protocol", () => {
     const intruder = await welcomed(s, "intruder", { pool: "elsewhere" });
     const task = await submitFor(s, "fence");
     const assign = assignOf(await owner.runner.next());
-    intruder.runner.send({ $case: "output", value: { runId: assign.runId, stream: 1, data: Buffer.from("forged\n"), seq: 1 } });
-    intruder.runner.send({ $case: "runFinished", value: { runId: assign.runId, exitCode: 1, outcome: RunOutcome.RUN_OUTCOME_FAILED, error: "forged" } });
-    owner.runner.send({ $case: "output", value: { runId: assign.runId, stream: 1, data: Buffer.from("real\n"), seq: 1 } });
-    owner.runner.send({ $case: "runFinished", value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } });
+    intruder.runner.send({
+      $case: "output",
+      value: { runId: assign.runId, stream: 1, data: Buffer.from("forged\n"), seq: 1 },
+    });
+    intruder.runner.send({
+      $case: "runFinished",
+      value: { runId: assign.runId, exitCode: 1, outcome: RunOutcome.RUN_OUTCOME_FAILED, error: "forged" },
+    });
+    owner.runner.send({
+      $case: "output",
+      value: { runId: assign.runId, stream: 1, data: Buffer.from("real\n"), seq: 1 },
+    });
+    owner.runner.send({
+      $case: "runFinished",
+      value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" },
+    });
     const done = await waitForTask(s.tasks, task.id);
     expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
     const chunks: Buffer[] = [];
@@ -131,9 +179,17 @@ describe("Connect protocol", () => {
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, reason: TaskReason.RUNNER_LOST });
     const [run] = (await call(rpc(s.tasks, "listTaskRuns"), { taskId: task.id, pageSize: 0, pageToken: "" })).runs;
     expect(run!.phase).toBe(RunPhase.RUN_PHASE_LOST);
-    const { runners } = await call(rpc(s.runners, "listRunners"), { pageSize: 0, pageToken: "", labelSelector: "pool=silent" });
+    const { runners } = await call(rpc(s.runners, "listRunners"), {
+      pageSize: 0,
+      pageToken: "",
+      labelSelector: "pool=silent",
+    });
     expect(runners.map((r) => [r.name, r.state])).toEqual([["silent", RunnerState.RUNNER_STATE_DISCONNECTED]]);
-    await expectError(silent.runner.ended.then((e) => Promise.reject(e)), status.UNAVAILABLE, ErrorReason.LEASE_EXPIRED);
+    await expectError(
+      silent.runner.ended.then((e) => Promise.reject(e)),
+      status.UNAVAILABLE,
+      ErrorReason.LEASE_EXPIRED,
+    );
   });
 });
 
@@ -142,15 +198,31 @@ describe("ListRunners and DrainRunner", () => {
     server = await start({ leaseTtl: "5s" });
     const s = server;
     const connected = [];
-    for (const [name, zone] of [["r-a", "a"], ["r-b", "b"], ["r-c", "a"]] as const) connected.push(await welcomed(s, name, { zone }));
+    for (const [name, zone] of [
+      ["r-a", "a"],
+      ["r-b", "b"],
+      ["r-c", "a"],
+    ] as const)
+      connected.push(await welcomed(s, name, { zone }));
     const page1 = await call(rpc(s.runners, "listRunners"), { pageSize: 2, pageToken: "", labelSelector: "" });
     expect(page1.runners.map((r) => r.name)).toEqual(["r-a", "r-b"]);
-    const page2 = await call(rpc(s.runners, "listRunners"), { pageSize: 2, pageToken: page1.nextPageToken, labelSelector: "" });
+    const page2 = await call(rpc(s.runners, "listRunners"), {
+      pageSize: 2,
+      pageToken: page1.nextPageToken,
+      labelSelector: "",
+    });
     expect(page2).toMatchObject({ nextPageToken: "" });
     expect(page2.runners.map((r) => r.name)).toEqual(["r-c"]);
     const zoneA = await call(rpc(s.runners, "listRunners"), { pageSize: 0, pageToken: "", labelSelector: "zone=a" });
-    expect(zoneA.runners.map((r) => [r.name, r.state])).toEqual([["r-a", RunnerState.RUNNER_STATE_CONNECTED], ["r-c", RunnerState.RUNNER_STATE_CONNECTED]]);
-    const bad = await expectError(call(rpc(s.runners, "listRunners"), { pageSize: 0, pageToken: "", labelSelector: "zone in (" }), status.INVALID_ARGUMENT, ErrorReason.LABEL_SELECTOR_INVALID);
+    expect(zoneA.runners.map((r) => [r.name, r.state])).toEqual([
+      ["r-a", RunnerState.RUNNER_STATE_CONNECTED],
+      ["r-c", RunnerState.RUNNER_STATE_CONNECTED],
+    ]);
+    const bad = await expectError(
+      call(rpc(s.runners, "listRunners"), { pageSize: 0, pageToken: "", labelSelector: "zone in (" }),
+      status.INVALID_ARGUMENT,
+      ErrorReason.LABEL_SELECTOR_INVALID,
+    );
     expect(bad.fieldViolations[0]!.field).toBe("label_selector");
     for (const { runner } of connected) runner.stream.end();
   });
@@ -165,19 +237,38 @@ describe("ListRunners and DrainRunner", () => {
     expect(drained!.state).toBe(RunnerState.RUNNER_STATE_DRAINING);
     expect(caseOf(await runner.next())).toBe("drain");
     const waiting = await submitFor(s, "drain");
-    runner.send({ $case: "runFinished", value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } });
+    runner.send({
+      $case: "runFinished",
+      value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" },
+    });
     expect((await waitForTask(s.tasks, running.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
-    const stillWaiting = await waitForTask(s.tasks, waiting.id, (t) => t.status!.reason === TaskReason.NO_MATCHING_RUNNER);
+    const stillWaiting = await waitForTask(
+      s.tasks,
+      waiting.id,
+      (t) => t.status!.reason === TaskReason.NO_MATCHING_RUNNER,
+    );
     expect(stillWaiting.status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
     runner.stream.end();
   });
 
   it("DrainRunner: unknown id → NOT_FOUND / RUNNER_NOT_FOUND; empty or malformed id → INVALID_ARGUMENT at runner_id", async () => {
     server = await start();
-    await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab" }), status.NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND);
-    const malformed = await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "nope" }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    await expectError(
+      call(rpc(server.runners, "drainRunner"), { runnerId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab" }),
+      status.NOT_FOUND,
+      ErrorReason.RUNNER_NOT_FOUND,
+    );
+    const malformed = await expectError(
+      call(rpc(server.runners, "drainRunner"), { runnerId: "nope" }),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(malformed.fieldViolations[0]?.field).toBe("runner_id");
-    const error = await expectError(call(rpc(server.runners, "drainRunner"), { runnerId: "" }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    const error = await expectError(
+      call(rpc(server.runners, "drainRunner"), { runnerId: "" }),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(error.fieldViolations[0]!.field).toBe("runner_id");
   });
 });

@@ -1,26 +1,25 @@
+import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
+  embedded,
   MAX_JSON_NESTING,
   Runner,
   RunnerState,
   SupervisorClient,
   SupervisorError,
-  TaskPhase,
-  embedded,
   subprocess,
   type Task,
+  TaskPhase,
 } from "@supervisor/sdk";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
 import { expectError } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
-
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 describe("SupervisorClient", () => {
   let server: TestServer;
@@ -29,7 +28,13 @@ describe("SupervisorClient", () => {
   beforeAll(async () => {
     server = await startTestServer();
     client = new SupervisorClient({ address: server.address });
-    runner = new Runner({ address: server.address, name: "sdk-runner", labels: { sdk: "yes" }, capacity: 4, log: () => {} });
+    runner = new Runner({
+      address: server.address,
+      name: "sdk-runner",
+      labels: { sdk: "yes" },
+      capacity: 4,
+      log: () => {},
+    });
     runner.handle("greet", (payload) => ({ greeting: `hello ${payload.name}` }));
     runner.handle("deep", () => {
       let result: Record<string, unknown> = { leaf: 1 };
@@ -47,7 +52,9 @@ describe("SupervisorClient", () => {
   it("submit generates a request id, so a repeated submit is the same task", async () => {
     const task = await client.submit(subprocess("echo", ["hi"], { labels: { sdk: "submit" } }));
     expect(task.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const again = await client.submit(subprocess("echo", ["hi"], { labels: { sdk: "submit" } }), { requestId: task.requestId });
+    const again = await client.submit(subprocess("echo", ["hi"], { labels: { sdk: "submit" } }), {
+      requestId: task.requestId,
+    });
     expect(again.id).toBe(task.id);
   });
 
@@ -56,11 +63,15 @@ describe("SupervisorClient", () => {
     expect((await client.get(a!.id)).id).toBe(a!.id);
     const doneA = await client.waitFor(a!.id);
     const doneB = await client.waitFor(b!.id);
-    expect([doneA.status!.phase, doneB.status!.phase]).toEqual([TaskPhase.TASK_PHASE_SUCCEEDED, TaskPhase.TASK_PHASE_SUCCEEDED]);
+    expect([doneA.status!.phase, doneB.status!.phase]).toEqual([
+      TaskPhase.TASK_PHASE_SUCCEEDED,
+      TaskPhase.TASK_PHASE_SUCCEEDED,
+    ]);
     const [run] = await client.listRuns(b!.id);
     expect(run!.result).toEqual({ greeting: "hello sdk" });
     const chunks: string[] = [];
-    for await (const event of client.output(a!.id)) if (event.event?.$case === "chunk") chunks.push(event.event.value.data.toString());
+    for await (const event of client.output(a!.id))
+      if (event.event?.$case === "chunk") chunks.push(event.event.value.data.toString());
     expect(chunks.join("")).toBe("a\n");
   });
 
@@ -77,7 +88,9 @@ describe("SupervisorClient", () => {
   });
 
   it("list iterates every page; listPage returns one", async () => {
-    await client.submitBatch(Array.from({ length: 7 }, (_, i) => subprocess("true", [], { labels: { sdk: "list", n: String(i) } })));
+    await client.submitBatch(
+      Array.from({ length: 7 }, (_, i) => subprocess("true", [], { labels: { sdk: "list", n: String(i) } })),
+    );
     const page = await client.listPage({ filter: { labelSelector: "sdk=list" }, pageSize: 3 });
     expect(page.tasks).toHaveLength(3);
     expect(page.nextPageToken).not.toBe("");
@@ -87,7 +100,9 @@ describe("SupervisorClient", () => {
   });
 
   it("cancel, listRunners and drain", async () => {
-    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }));
+    const task = await client.submit(
+      subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }),
+    );
     expect((await client.cancel(task.id, "changed my mind")).status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
     const runners = await client.listRunners({ labelSelector: "sdk=yes" });
     expect(runners.map((r) => r.name)).toEqual(["sdk-runner"]);
@@ -109,7 +124,9 @@ describe("SupervisorClient", () => {
   });
 
   it("waitFor stops when its signal aborts", async () => {
-    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }));
+    const task = await client.submit(
+      subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }),
+    );
     const controller = new AbortController();
     const waiting = client.waitFor(task.id, { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
@@ -118,14 +135,25 @@ describe("SupervisorClient", () => {
 
   it("the informer converges to a fresh list under churn", async () => {
     const events: string[] = [];
-    const informer = client.informer({ labelSelector: "sdk=informer" }, { onAdd: () => events.push("add"), onUpdate: () => events.push("update"), onDelete: () => events.push("delete") });
+    const informer = client.informer(
+      { labelSelector: "sdk=informer" },
+      { onAdd: () => events.push("add"), onUpdate: () => events.push("update"), onDelete: () => events.push("delete") },
+    );
     await informer.synced;
-    const tasks = await client.submitBatch(Array.from({ length: 10 }, () => subprocess("true", [], { labels: { sdk: "informer" } })));
+    const tasks = await client.submitBatch(
+      Array.from({ length: 10 }, () => subprocess("true", [], { labels: { sdk: "informer" } })),
+    );
     for (const task of tasks.slice(0, 3)) await client.cancel(task.id).catch(() => undefined);
     await Promise.all(tasks.map((t) => client.waitFor(t.id)));
     const fresh = new Map<string, Task>();
     for await (const task of client.list({ labelSelector: "sdk=informer" })) fresh.set(task.id, task);
-    for (let i = 0; i < 200 && JSON.stringify([...informer.tasks.values()].map((t) => t.revision).sort()) !== JSON.stringify([...fresh.values()].map((t) => t.revision).sort()); i++) {
+    for (
+      let i = 0;
+      i < 200 &&
+      JSON.stringify([...informer.tasks.values()].map((t) => t.revision).sort()) !==
+        JSON.stringify([...fresh.values()].map((t) => t.revision).sort());
+      i++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 10)); // the last events may still be on their way (bounded)
     }
     expect(informer.tasks).toEqual(fresh);
@@ -139,7 +167,10 @@ describe("SupervisorClient across server restarts", () => {
     const dir = tempDir();
     const listen = `127.0.0.1:${await freePort()}`;
     const config = loadConfig({ flags: { listen, db: join(dir, "sdk.db"), shutdownGracePeriod: "1s" } });
-    const client = new SupervisorClient({ address: listen, retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } });
+    const client = new SupervisorClient({
+      address: listen,
+      retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 },
+    });
     // Nothing listens yet: the submit is retried (UNAVAILABLE) until the server is up.
     const submitted = client.submit(subprocess("true", []));
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,4 +1,6 @@
-import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { credentials, loadPackageDefinition, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import {
   ErrorReason,
@@ -6,21 +8,19 @@ import {
   RunnerServiceClient,
   SupervisorClient,
   SupervisorError,
-  TaskPhase,
-  TaskServiceClient,
   signSpec,
   subprocess,
+  Task,
+  TaskPhase,
+  TaskServiceClient,
 } from "@supervisor/sdk";
 import Database from "better-sqlite3";
 import { protoPath as healthProtoPath } from "grpc-health-check";
-import { createHash, generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Task } from "@supervisor/sdk";
-import { makeCertificates, type Certificates } from "./helpers/certs.js";
+import { type Certificates, makeCertificates } from "./helpers/certs.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
-import { startTestServer, tempDir, type TestServer } from "./helpers/server.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 const TOKENS = {
   client: "client-token-0123456789abcdef",
@@ -47,18 +47,27 @@ function probes(address: string): Record<string, Probe> {
     if (token) metadata.set("authorization", `Bearer ${token}`);
     return metadata;
   };
-  const outcome = (error: ServiceError | null) => (error ? { code: error.code, reason: SupervisorError.from(error).reason } : { code: 0 });
-  const unary = (client: any, method: string, request: object): Probe => (token) =>
-    new Promise((resolve) => client[method](request, md(token), (error: ServiceError | null) => resolve(outcome(error))));
-  const stream = (open: (metadata: Metadata) => any): Probe => (token) =>
-    new Promise((resolve) => {
-      const call = open(md(token));
-      call.on("data", () => {
-        call.cancel();
-        resolve({ code: 0 });
+  const outcome = (error: ServiceError | null) =>
+    error ? { code: error.code, reason: SupervisorError.from(error).reason } : { code: 0 };
+  const unary =
+    (client: any, method: string, request: object): Probe =>
+    (token) =>
+      new Promise((resolve) =>
+        client[method](request, md(token), (error: ServiceError | null) => resolve(outcome(error))),
+      );
+  const stream =
+    (open: (metadata: Metadata) => any): Probe =>
+    (token) =>
+      new Promise((resolve) => {
+        const call = open(md(token));
+        call.on("data", () => {
+          call.cancel();
+          resolve({ code: 0 });
+        });
+        call.on("error", (error: ServiceError) =>
+          resolve(error.code === status.CANCELLED ? { code: 0 } : outcome(error)),
+        );
       });
-      call.on("error", (error: ServiceError) => resolve(error.code === status.CANCELLED ? { code: 0 } : outcome(error)));
-    });
   const id = "0190c5e2-7b1d-7c3a-8f00-0123456789ab";
   return {
     SubmitTask: unary(tasks, "submitTask", { spec: subprocess("true"), requestId: "" }),
@@ -71,7 +80,19 @@ function probes(address: string): Record<string, Probe> {
     ListTaskRuns: unary(tasks, "listTaskRuns", { taskId: id, pageSize: 0, pageToken: "" }),
     Connect: stream((m) => {
       const call = runners.connect(m);
-      call.write({ message: { $case: "hello", value: { name: `probe-${Math.random().toString(36).slice(2)}`, labels: {}, kinds: ["subprocess"], capacity: 1, version: "", activeRunIds: [] } } });
+      call.write({
+        message: {
+          $case: "hello",
+          value: {
+            name: `probe-${Math.random().toString(36).slice(2)}`,
+            labels: {},
+            kinds: ["subprocess"],
+            capacity: 1,
+            version: "",
+            activeRunIds: [],
+          },
+        },
+      });
       return call;
     }),
     ListRunners: unary(runners, "listRunners", { pageSize: 0, pageToken: "", labelSelector: "" }),
@@ -80,9 +101,30 @@ function probes(address: string): Record<string, Probe> {
 }
 
 const ALLOWED: Record<keyof typeof TOKENS, string[]> = {
-  client: ["SubmitTask", "BatchSubmitTasks", "GetTask", "ListTasks", "WatchTasks", "CancelTask", "StreamTaskOutput", "ListTaskRuns"],
+  client: [
+    "SubmitTask",
+    "BatchSubmitTasks",
+    "GetTask",
+    "ListTasks",
+    "WatchTasks",
+    "CancelTask",
+    "StreamTaskOutput",
+    "ListTaskRuns",
+  ],
   runner: ["Connect"],
-  operator: ["SubmitTask", "BatchSubmitTasks", "GetTask", "ListTasks", "WatchTasks", "CancelTask", "StreamTaskOutput", "ListTaskRuns", "Connect", "ListRunners", "DrainRunner"],
+  operator: [
+    "SubmitTask",
+    "BatchSubmitTasks",
+    "GetTask",
+    "ListTasks",
+    "WatchTasks",
+    "CancelTask",
+    "StreamTaskOutput",
+    "ListTaskRuns",
+    "Connect",
+    "ListRunners",
+    "DrainRunner",
+  ],
   readonly: ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ListRunners"],
 };
 
@@ -102,7 +144,10 @@ describe("authentication and roles", () => {
         if (ALLOWED[role].includes(method)) {
           expect([status.UNAUTHENTICATED, status.PERMISSION_DENIED], `${role} → ${method}`).not.toContain(result.code);
         } else {
-          expect(result, `${role} → ${method}`).toEqual({ code: status.PERMISSION_DENIED, reason: ErrorReason.ROLE_FORBIDDEN });
+          expect(result, `${role} → ${method}`).toEqual({
+            code: status.PERMISSION_DENIED,
+            reason: ErrorReason.ROLE_FORBIDDEN,
+          });
         }
       }
     });
@@ -110,15 +155,23 @@ describe("authentication and roles", () => {
 
   it("no token is UNAUTHENTICATED / TOKEN_MISSING and an unknown one TOKEN_INVALID, on every method", async () => {
     for (const [method, probe] of Object.entries(calls)) {
-      expect(await probe(undefined), method).toEqual({ code: status.UNAUTHENTICATED, reason: ErrorReason.TOKEN_MISSING });
-      expect(await probe("not-a-real-token-at-all"), method).toEqual({ code: status.UNAUTHENTICATED, reason: ErrorReason.TOKEN_INVALID });
+      expect(await probe(undefined), method).toEqual({
+        code: status.UNAUTHENTICATED,
+        reason: ErrorReason.TOKEN_MISSING,
+      });
+      expect(await probe("not-a-real-token-at-all"), method).toEqual({
+        code: status.UNAUTHENTICATED,
+        reason: ErrorReason.TOKEN_INVALID,
+      });
     }
   });
 
   it("health and reflection stay open without a token", async () => {
     const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
     const health = new pkg.grpc.health.v1.Health(server.address, credentials.createInsecure());
-    const reply = await new Promise<{ status: string }>((resolve, reject) => health.check({ service: "" }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
+    const reply = await new Promise<{ status: string }>((resolve, reject) =>
+      health.check({ service: "" }, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))),
+    );
     expect(reply.status).toBe("SERVING");
     health.close();
   });
@@ -126,7 +179,11 @@ describe("authentication and roles", () => {
   it("the SDK and CLI send their token", async () => {
     const client = new SupervisorClient({ address: server.address, token: TOKENS.client });
     expect((await client.submit(subprocess("true"))).status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
-    await expectError(new SupervisorClient({ address: server.address }).get("0190c5e2-7b1d-7c3a-8f00-0123456789ab"), status.UNAUTHENTICATED, ErrorReason.TOKEN_MISSING);
+    await expectError(
+      new SupervisorClient({ address: server.address }).get("0190c5e2-7b1d-7c3a-8f00-0123456789ab"),
+      status.UNAUTHENTICATED,
+      ErrorReason.TOKEN_MISSING,
+    );
     client.close();
     const cli = await runCli(["list", "--addr", server.address, "--token", TOKENS.readonly]);
     expect(cli.code).toBe(0);
@@ -151,11 +208,15 @@ describe("auth settings", () => {
     const server = await startTestServer({ tokens: tokenConfig, protectHealthAndReflection: "true" });
     const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
     const health = new pkg.grpc.health.v1.Health(server.address, credentials.createInsecure());
-    const error = await new Promise<ServiceError>((resolve) => health.check({ service: "" }, (e: ServiceError) => resolve(e)));
+    const error = await new Promise<ServiceError>((resolve) =>
+      health.check({ service: "" }, (e: ServiceError) => resolve(e)),
+    );
     expect(SupervisorError.from(error).reason).toBe(ErrorReason.TOKEN_MISSING);
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${TOKENS.readonly}`);
-    const ok = await new Promise<{ status: string }>((resolve, reject) => health.check({ service: "" }, metadata, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))));
+    const ok = await new Promise<{ status: string }>((resolve, reject) =>
+      health.check({ service: "" }, metadata, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))),
+    );
     expect(ok.status).toBe("SERVING");
     health.close();
     await server.close();
@@ -172,12 +233,28 @@ describe("auth settings", () => {
       { name: "build-runners", role: "runner", sha256: hashed(TOKENS.runner) },
       { name: "ci", role: "client", sha256: hashed(TOKENS.client) },
     ]);
-    const serve = await startCli(["serve", "--listen", "0.0.0.0:0", "--db", `${tempDir()}/prod.db`, "--tokens", tokens], /serving on \S+:(\d+)/);
+    const serve = await startCli(
+      ["serve", "--listen", "0.0.0.0:0", "--db", `${tempDir()}/prod.db`, "--tokens", tokens],
+      /serving on \S+:(\d+)/,
+    );
     const address = `127.0.0.1:${serve.match[1]}`;
     try {
       expect(serve.output()).toContain("authentication on: 2 token(s)");
-      const runner = await startCli(["runner", "--addr", address, "--token", TOKENS.runner, "--name", "build-1", "--label", "pool=build"], /connected/);
-      const done = await runCli(["submit", "--addr", address, "--token", TOKENS.client, "--wait", "--", "echo", "prod"]);
+      const runner = await startCli(
+        ["runner", "--addr", address, "--token", TOKENS.runner, "--name", "build-1", "--label", "pool=build"],
+        /connected/,
+      );
+      const done = await runCli([
+        "submit",
+        "--addr",
+        address,
+        "--token",
+        TOKENS.client,
+        "--wait",
+        "--",
+        "echo",
+        "prod",
+      ]);
       expect(done).toMatchObject({ code: 0, stdout: "prod\n" });
       await stopChild(runner.child);
     } finally {
@@ -197,7 +274,14 @@ describe("auth settings", () => {
     await open[0]!.return(undefined);
     let reopened = false;
     for (let i = 0; i < 50 && !reopened; i++) {
-      reopened = await client.watch()[Symbol.asyncIterator]().next().then(() => true, () => false);
+      reopened = await client
+        .watch()
+        [Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => true,
+          () => false,
+        );
       if (!reopened) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(reopened).toBe(true);
@@ -218,8 +302,15 @@ describe("TLS", () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey });
     const secure = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca) } });
     expect((await secure.submit(subprocess("true"))).id).toBeTruthy();
-    const plain = new SupervisorClient({ address: server.address, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 }, deadlineMs: 2000 });
-    const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(() => undefined, (e: SupervisorError) => e);
+    const plain = new SupervisorClient({
+      address: server.address,
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+      deadlineMs: 2000,
+    });
+    const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(
+      () => undefined,
+      (e: SupervisorError) => e,
+    );
     expect(error?.code).toBe(status.UNAVAILABLE);
     secure.close();
     plain.close();
@@ -229,11 +320,20 @@ describe("TLS", () => {
   it("mutual TLS: only clients with a certificate from the trusted CA get in", async () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
     const noRetry = { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 };
-    const trusted = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca), cert: read(certs.clientCert), key: read(certs.clientKey) } });
+    const trusted = new SupervisorClient({
+      address: server.address,
+      tls: { ca: read(certs.ca), cert: read(certs.clientCert), key: read(certs.clientKey) },
+    });
     expect((await trusted.submit(subprocess("true"))).id).toBeTruthy();
-    for (const tls of [{ ca: read(certs.ca) }, { ca: read(certs.ca), cert: read(certs.strangerCert), key: read(certs.strangerKey) }]) {
+    for (const tls of [
+      { ca: read(certs.ca) },
+      { ca: read(certs.ca), cert: read(certs.strangerCert), key: read(certs.strangerKey) },
+    ]) {
       const outsider = new SupervisorClient({ address: server.address, tls, retry: noRetry, deadlineMs: 2000 });
-      const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(() => undefined, (e: SupervisorError) => e);
+      const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(
+        () => undefined,
+        (e: SupervisorError) => e,
+      );
       expect(error?.code).toBe(status.UNAVAILABLE);
       outsider.close();
     }
@@ -243,7 +343,17 @@ describe("TLS", () => {
 
   it("the CLI talks TLS with --tls-ca and mutual TLS with --tls-cert/--tls-key", async () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
-    const ok = await runCli(["list", "--addr", server.address, "--tls-ca", certs.ca, "--tls-cert", certs.clientCert, "--tls-key", certs.clientKey]);
+    const ok = await runCli([
+      "list",
+      "--addr",
+      server.address,
+      "--tls-ca",
+      certs.ca,
+      "--tls-cert",
+      certs.clientCert,
+      "--tls-key",
+      certs.clientKey,
+    ]);
     expect(ok.code).toBe(0);
     await server.close();
   });
@@ -255,16 +365,36 @@ describe("signed tasks", () => {
   const other = generateKeyPairSync("ed25519").privateKey;
 
   it("required signatures: unsigned, unknown key and tampered specs are PERMISSION_DENIED / SIGNATURE_INVALID; valid ones run", async () => {
-    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }), requireSignatures: "true" });
+    const server = await startTestServer({
+      trustedKeys: JSON.stringify({ release: publicPem }),
+      requireSignatures: "true",
+    });
     const client = new SupervisorClient({ address: server.address });
     const spec = subprocess("echo", ["signed"]);
     await expectError(client.submit(spec), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
-    await expectError(client.submit(signSpec(spec, "release", other)), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
-    await expectError(client.submit(signSpec(spec, "unknown", privateKey)), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    await expectError(
+      client.submit(signSpec(spec, "release", other)),
+      status.PERMISSION_DENIED,
+      ErrorReason.SIGNATURE_INVALID,
+    );
+    await expectError(
+      client.submit(signSpec(spec, "unknown", privateKey)),
+      status.PERMISSION_DENIED,
+      ErrorReason.SIGNATURE_INVALID,
+    );
     const signed = signSpec(spec, "release", privateKey);
-    const tampered = { ...signed, exec: { $case: "subprocess" as const, value: { ...(signed.exec as { value: any }).value, args: ["tampered"] } } };
+    const tampered = {
+      ...signed,
+      exec: { $case: "subprocess" as const, value: { ...(signed.exec as { value: any }).value, args: ["tampered"] } },
+    };
     await expectError(client.submit(tampered), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
-    const runner = new Runner({ address: server.address, name: "verifier", trustedKeys: { release: publicPem }, requireSignatures: true, log: () => {} });
+    const runner = new Runner({
+      address: server.address,
+      name: "verifier",
+      trustedKeys: { release: publicPem },
+      requireSignatures: true,
+      log: () => {},
+    });
     await runner.start();
     const task = await client.submit(signed);
     expect((await client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
@@ -274,11 +404,20 @@ describe("signed tasks", () => {
   });
 
   it("signatures required per slot pattern", async () => {
-    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }), requireSignatures: JSON.stringify(["deploy-*"]) });
+    const server = await startTestServer({
+      trustedKeys: JSON.stringify({ release: publicPem }),
+      requireSignatures: JSON.stringify(["deploy-*"]),
+    });
     const client = new SupervisorClient({ address: server.address });
-    await expectError(client.submit(subprocess("true", [], { slot: "deploy-web" })), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    await expectError(
+      client.submit(subprocess("true", [], { slot: "deploy-web" })),
+      status.PERMISSION_DENIED,
+      ErrorReason.SIGNATURE_INVALID,
+    );
     expect((await client.submit(subprocess("true", [], { slot: "report-daily" }))).id).toBeTruthy();
-    expect((await client.submit(signSpec(subprocess("true", [], { slot: "deploy-api" }), "release", privateKey))).id).toBeTruthy();
+    expect(
+      (await client.submit(signSpec(subprocess("true", [], { slot: "deploy-api" }), "release", privateKey))).id,
+    ).toBeTruthy();
     client.close();
     await server.close();
   });
@@ -296,7 +435,12 @@ describe("signed tasks", () => {
     exec.value.args = ["-c", "echo pwned"];
     db.prepare("UPDATE tasks SET task = ? WHERE id = ?").run(Buffer.from(Task.encode(stored).finish()), task.id);
     db.close();
-    const runner = new Runner({ address: server.address, name: "careful", trustedKeys: { release: publicPem }, log: () => {} });
+    const runner = new Runner({
+      address: server.address,
+      name: "careful",
+      trustedKeys: { release: publicPem },
+      log: () => {},
+    });
     await runner.start();
     const done = await client.waitFor(task.id);
     expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_FAILED);
@@ -311,15 +455,27 @@ describe("signed tasks", () => {
   it("the CLI signs with --sign-key, and `supervisor keygen` / `supervisor token` make credentials", async () => {
     const { dir } = makeCertificates();
     expect((await runCli(["keygen", "--out", `${dir}/release`])).code).toBe(0);
-    const server = await startTestServer({ trustedKeys: JSON.stringify({ release: readFileSync(`${dir}/release.pub`, "utf8") }), requireSignatures: "true" });
-    const signedSubmit = await runCli(["submit", "--addr", server.address, "--sign-key", `release=${dir}/release.key`, "--", "echo", "ok"]);
+    const server = await startTestServer({
+      trustedKeys: JSON.stringify({ release: readFileSync(`${dir}/release.pub`, "utf8") }),
+      requireSignatures: "true",
+    });
+    const signedSubmit = await runCli([
+      "submit",
+      "--addr",
+      server.address,
+      "--sign-key",
+      `release=${dir}/release.key`,
+      "--",
+      "echo",
+      "ok",
+    ]);
     expect(signedSubmit.code).toBe(0);
     const unsigned = await runCli(["submit", "--addr", server.address, "--", "echo", "ok"]);
     expect(unsigned.stderr).toContain("PERMISSION_DENIED (SIGNATURE_INVALID)");
     await server.close();
     const token = await runCli(["token", "--name", "ci", "--role", "client"]);
     const [, plain] = /token .*: (\S+)/.exec(token.stdout)!;
-    const entry = JSON.parse(token.stdout.split("config entry for \"tokens\": ")[1]!);
+    const entry = JSON.parse(token.stdout.split('config entry for "tokens": ')[1]!);
     expect(entry).toMatchObject({ name: "ci", role: "client", sha256: hashed(plain!) });
   });
 });

@@ -7,8 +7,8 @@ import {
   SelectorOperator,
   TaskPhase,
   TaskReason,
-  Trigger,
   TaskSpec,
+  Trigger,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
@@ -21,10 +21,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const submit = (spec: TaskSpec, requestId = "") => call(rpc(server.tasks, "submitTask"), submitRequest(spec, requestId));
+const submit = (spec: TaskSpec, requestId = "") =>
+  call(rpc(server.tasks, "submitTask"), submitRequest(spec, requestId));
 const get = (id: string) => call(rpc(server.tasks, "getTask"), { id });
 const cancel = (id: string, reason = "") => call(rpc(server.tasks, "cancelTask"), { id, reason });
-const countAll = async () => (await call(rpc(server.tasks, "listTasks"), { pageSize: 1000, pageToken: "" })).tasks.length;
+const countAll = async () =>
+  (await call(rpc(server.tasks, "listTasks"), { pageSize: 1000, pageToken: "" })).tasks.length;
 let slotCounter = 0;
 const freshSlot = () => `slot-${++slotCounter}`;
 
@@ -42,7 +44,12 @@ describe("SubmitTask", () => {
       timeout: { seconds: 60, nanos: 0 },
       restart: RestartPolicy.RESTART_POLICY_NEVER,
       maxAttempts: 1,
-      backoff: { initialDelay: { seconds: 1, nanos: 0 }, maxDelay: { seconds: 30, nanos: 0 }, multiplier: 2, jitter: Jitter.JITTER_FULL },
+      backoff: {
+        initialDelay: { seconds: 1, nanos: 0 },
+        maxDelay: { seconds: 30, nanos: 0 },
+        multiplier: 2,
+        jitter: Jitter.JITTER_FULL,
+      },
       admission: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
       trigger: Trigger.TRIGGER_API,
     });
@@ -77,12 +84,34 @@ describe("bad input", () => {
     ["missing exec", () => [{ ...spec({}), exec: undefined }], "spec.exec"],
     ["empty command", () => [subprocessSpec("", [])], "spec.subprocess.command"],
     ["oversize command", () => [subprocessSpec("x".repeat(5000), [])], "spec.subprocess.command"],
-    ["too many args", () => [subprocessSpec("echo", Array.from({ length: 1025 }, () => "a"))], "spec.subprocess.args"],
+    [
+      "too many args",
+      () => [
+        subprocessSpec(
+          "echo",
+          Array.from({ length: 1025 }, () => "a"),
+        ),
+      ],
+      "spec.subprocess.args",
+    ],
     ["NUL in an argument", () => [subprocessSpec("echo", ["a\0b"])], "spec.subprocess.args[0]"],
-    ["bad env name", () => [{ ...spec({}), exec: { $case: "subprocess", value: { command: "env", args: [], env: { "A=B": "1" }, workingDir: "" } } }], "spec.subprocess.env"],
+    [
+      "bad env name",
+      () => [
+        {
+          ...spec({}),
+          exec: { $case: "subprocess", value: { command: "env", args: [], env: { "A=B": "1" }, workingDir: "" } },
+        },
+      ],
+      "spec.subprocess.env",
+    ],
     ["bad label key", () => [spec({ labels: { "-bad": "x" } })], "spec.labels"],
     ["bad label value", () => [spec({ labels: { good: "no spaces allowed" } })], "spec.labels"],
-    ["too many labels", () => [spec({ labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"])) })], "spec.labels"],
+    [
+      "too many labels",
+      () => [spec({ labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"])) })],
+      "spec.labels",
+    ],
     ["negative timeout", () => [spec({ timeout: { seconds: -5, nanos: 0 } })], "spec.timeout"],
     ["zero timeout", () => [spec({ timeout: { seconds: 0, nanos: 0 } })], "spec.timeout"],
     ["absurd timeout", () => [spec({ timeout: { seconds: 30 * 86_400, nanos: 0 } })], "spec.timeout"],
@@ -90,18 +119,88 @@ describe("bad input", () => {
     ["unknown admission policy", () => [spec({ admission: 9 as AdmissionPolicy })], "spec.admission"],
     ["unknown trigger", () => [spec({ trigger: 77 as Trigger })], "spec.trigger"],
     ["negative max_attempts", () => [spec({ maxAttempts: -1 })], "spec.max_attempts"],
-    ["backoff max below initial", () => [spec({ backoff: { initialDelay: { seconds: 10, nanos: 0 }, maxDelay: { seconds: 1, nanos: 0 }, multiplier: 2, jitter: Jitter.JITTER_NONE } })], "spec.backoff.max_delay"],
-    ["backoff multiplier out of range", () => [spec({ backoff: { multiplier: 1000, jitter: Jitter.JITTER_NONE } })], "spec.backoff.multiplier"],
+    [
+      "backoff max below initial",
+      () => [
+        spec({
+          backoff: {
+            initialDelay: { seconds: 10, nanos: 0 },
+            maxDelay: { seconds: 1, nanos: 0 },
+            multiplier: 2,
+            jitter: Jitter.JITTER_NONE,
+          },
+        }),
+      ],
+      "spec.backoff.max_delay",
+    ],
+    [
+      "backoff multiplier out of range",
+      () => [spec({ backoff: { multiplier: 1000, jitter: Jitter.JITTER_NONE } })],
+      "spec.backoff.multiplier",
+    ],
     ["bad slot", () => [spec({ slot: "has space" })], "spec.slot"],
-    ["IN selector without values", () => [spec({ runnerSelector: { matchLabels: {}, matchExpressions: [{ key: "zone", operator: SelectorOperator.SELECTOR_OPERATOR_IN, values: [] }] } })], "spec.runner_selector.match_expressions[0].values"],
-    ["EXISTS selector with values", () => [spec({ runnerSelector: { matchLabels: {}, matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_EXISTS, values: ["x"] }] } })], "spec.runner_selector.match_expressions[0].values"],
-    ["unspecified selector operator", () => [spec({ runnerSelector: { matchLabels: {}, matchExpressions: [{ key: "gpu", operator: 0, values: [] }] } })], "spec.runner_selector.match_expressions[0].operator"],
-    ["bad selector key", () => [spec({ runnerSelector: { matchLabels: { "bad key": "v" }, matchExpressions: [] } })], "spec.runner_selector.match_labels"],
-    ["empty handler", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "", payload: {} } } }], "spec.embedded.handler"],
-    ["oversize payload", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(300 * 1024) } } } }], "spec.embedded.payload"],
+    [
+      "IN selector without values",
+      () => [
+        spec({
+          runnerSelector: {
+            matchLabels: {},
+            matchExpressions: [{ key: "zone", operator: SelectorOperator.SELECTOR_OPERATOR_IN, values: [] }],
+          },
+        }),
+      ],
+      "spec.runner_selector.match_expressions[0].values",
+    ],
+    [
+      "EXISTS selector with values",
+      () => [
+        spec({
+          runnerSelector: {
+            matchLabels: {},
+            matchExpressions: [{ key: "gpu", operator: SelectorOperator.SELECTOR_OPERATOR_EXISTS, values: ["x"] }],
+          },
+        }),
+      ],
+      "spec.runner_selector.match_expressions[0].values",
+    ],
+    [
+      "unspecified selector operator",
+      () => [
+        spec({ runnerSelector: { matchLabels: {}, matchExpressions: [{ key: "gpu", operator: 0, values: [] }] } }),
+      ],
+      "spec.runner_selector.match_expressions[0].operator",
+    ],
+    [
+      "bad selector key",
+      () => [spec({ runnerSelector: { matchLabels: { "bad key": "v" }, matchExpressions: [] } })],
+      "spec.runner_selector.match_labels",
+    ],
+    [
+      "empty handler",
+      () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "", payload: {} } } }],
+      "spec.embedded.handler",
+    ],
+    [
+      "oversize payload",
+      () => [
+        {
+          ...spec({}),
+          exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(300 * 1024) } } },
+        },
+      ],
+      "spec.embedded.payload",
+    ],
     // Lists nest two protobuf levels per JSON level (objects three), so 33 levels of lists still decode and meet the check.
-    ["payload nested 33 levels deep", () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "h", payload: { root: nestedLists(32) } } } }], "spec.embedded.payload"],
-    ["missing wasm module", () => [{ ...spec({}), exec: { $case: "wasm", value: { modulePath: "", args: [], env: {} } } }], "spec.wasm.module_path"],
+    [
+      "payload nested 33 levels deep",
+      () => [{ ...spec({}), exec: { $case: "embedded", value: { handler: "h", payload: { root: nestedLists(32) } } } }],
+      "spec.embedded.payload",
+    ],
+    [
+      "missing wasm module",
+      () => [{ ...spec({}), exec: { $case: "wasm", value: { modulePath: "", args: [], env: {} } } }],
+      "spec.wasm.module_path",
+    ],
     ["bad request_id", () => [spec({}), "not a valid id!"], "request_id"],
   ];
 
@@ -116,7 +215,11 @@ describe("bad input", () => {
   }
 
   it("missing spec → INVALID_ARGUMENT at spec", async () => {
-    const error = await expectError(call(rpc(server.tasks, "submitTask"), { requestId: "" }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    const error = await expectError(
+      call(rpc(server.tasks, "submitTask"), { requestId: "" }),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(error.fieldViolations).toEqual([{ field: "spec", description: "required" }]);
   });
 
@@ -126,7 +229,11 @@ describe("bad input", () => {
       status.INVALID_ARGUMENT,
       ErrorReason.INVALID_REQUEST,
     );
-    expect(error.fieldViolations.map((v) => v.field).sort()).toEqual(["spec.labels", "spec.subprocess.command", "spec.timeout"]);
+    expect(error.fieldViolations.map((v) => v.field).sort()).toEqual([
+      "spec.labels",
+      "spec.subprocess.command",
+      "spec.timeout",
+    ]);
   });
 });
 
@@ -141,7 +248,11 @@ describe("request_id idempotency", () => {
 
   it("the same key with another spec fails ALREADY_EXISTS / REQUEST_ID_REUSED", async () => {
     const first = await submit(subprocessSpec("echo", ["a"]), "req-reuse-1");
-    const error = await expectError(submit(subprocessSpec("echo", ["b"]), "req-reuse-1"), status.ALREADY_EXISTS, ErrorReason.REQUEST_ID_REUSED);
+    const error = await expectError(
+      submit(subprocessSpec("echo", ["b"]), "req-reuse-1"),
+      status.ALREADY_EXISTS,
+      ErrorReason.REQUEST_ID_REUSED,
+    );
     expect(error.metadata.task_id).toBe(first.task!.id);
   });
 
@@ -154,7 +265,8 @@ describe("request_id idempotency", () => {
 });
 
 describe("BatchSubmitTasks", () => {
-  const batch = (requests: ReturnType<typeof submitRequest>[]) => call(rpc(server.tasks, "batchSubmitTasks"), { requests });
+  const batch = (requests: ReturnType<typeof submitRequest>[]) =>
+    call(rpc(server.tasks, "batchSubmitTasks"), { requests });
 
   it("stores every task, in request order", async () => {
     const { tasks } = await batch([0, 1, 2].map((i) => submitRequest(subprocessSpec("echo", [String(i)]))));
@@ -166,7 +278,11 @@ describe("BatchSubmitTasks", () => {
     const slot = freshSlot();
     const before = await countAll();
     const error = await expectError(
-      batch([submitRequest(subprocessSpec("a", [])), submitRequest(subprocessSpec("b", [], { slot })), submitRequest(subprocessSpec("c", [], { slot }))]),
+      batch([
+        submitRequest(subprocessSpec("a", [])),
+        submitRequest(subprocessSpec("b", [], { slot })),
+        submitRequest(subprocessSpec("c", [], { slot })),
+      ]),
       status.FAILED_PRECONDITION,
       ErrorReason.SLOT_BUSY,
     );
@@ -193,9 +309,18 @@ describe("BatchSubmitTasks", () => {
   it("refuses a batch over 3 MiB (its answer would not fit a default client's 4 MiB) and stores nothing", async () => {
     const before = await countAll();
     // 14 × 250 KB payloads (each valid on its own): 3.5 MB, under the 4 MiB a server receives.
-    const big = Array.from({ length: 14 }, (_, i) => submitRequest(TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(250_000), i } } } })));
+    const big = Array.from({ length: 14 }, (_, i) =>
+      submitRequest(
+        TaskSpec.fromPartial({
+          exec: { $case: "embedded", value: { handler: "h", payload: { blob: "x".repeat(250_000), i } } },
+        }),
+      ),
+    );
     const error = await expectError(batch(big), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
-    expect(error.fieldViolations[0]).toMatchObject({ field: "requests", description: expect.stringContaining("split it") });
+    expect(error.fieldViolations[0]).toMatchObject({
+      field: "requests",
+      description: expect.stringContaining("split it"),
+    });
     expect(await countAll()).toBe(before);
     const { tasks } = await batch(big.slice(0, 7)); // half of it is fine
     expect(tasks).toHaveLength(7);
@@ -207,7 +332,11 @@ describe("slot admission", () => {
     const slot = freshSlot();
     const owner = await submit(subprocessSpec("sleep", ["1"], { slot }));
     const before = await countAll();
-    const error = await expectError(submit(subprocessSpec("sleep", ["1"], { slot })), status.FAILED_PRECONDITION, ErrorReason.SLOT_BUSY);
+    const error = await expectError(
+      submit(subprocessSpec("sleep", ["1"], { slot })),
+      status.FAILED_PRECONDITION,
+      ErrorReason.SLOT_BUSY,
+    );
     expect(error.metadata.owner_task_id).toBe(owner.task!.id);
     expect(await countAll()).toBe(before);
   });
@@ -219,14 +348,22 @@ describe("slot admission", () => {
     const first = await submit(subprocessSpec("true", [], queue));
     const second = await submit(subprocessSpec("true", [], queue));
     expect(first.task!.status!.reason).toBe(TaskReason.SLOT_QUEUED);
-    const error = await expectError(submit(subprocessSpec("true", [], queue)), status.RESOURCE_EXHAUSTED, ErrorReason.SLOT_QUEUE_FULL);
+    const error = await expectError(
+      submit(subprocessSpec("true", [], queue)),
+      status.RESOURCE_EXHAUSTED,
+      ErrorReason.SLOT_QUEUE_FULL,
+    );
     expect(error.metadata).toMatchObject({ slot, limit: "2" });
 
     await cancel(owner.task!.id);
     expect((await get(first.task!.id)).task!.status!.reason).toBe(TaskReason.NO_MATCHING_RUNNER);
     expect((await get(second.task!.id)).task!.status!.reason).toBe(TaskReason.SLOT_QUEUED);
     // the promoted task now owns the slot
-    const busy = await expectError(submit(subprocessSpec("true", [], { slot })), status.FAILED_PRECONDITION, ErrorReason.SLOT_BUSY);
+    const busy = await expectError(
+      submit(subprocessSpec("true", [], { slot })),
+      status.FAILED_PRECONDITION,
+      ErrorReason.SLOT_BUSY,
+    );
     expect(busy.metadata.owner_task_id).toBe(first.task!.id);
   });
 
@@ -243,12 +380,18 @@ describe("slot admission", () => {
   it("REPLACE cancels the owner (reason REPLACED, naming the new task) and takes the slot", async () => {
     const slot = freshSlot();
     const owner = await submit(subprocessSpec("sleep", ["9"], { slot }));
-    const replacement = await submit(subprocessSpec("sleep", ["9"], { slot, admission: AdmissionPolicy.ADMISSION_POLICY_REPLACE }));
+    const replacement = await submit(
+      subprocessSpec("sleep", ["9"], { slot, admission: AdmissionPolicy.ADMISSION_POLICY_REPLACE }),
+    );
     const old = (await get(owner.task!.id)).task!;
     expect(old.status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
     expect(old.status!.reason).toBe(TaskReason.REPLACED);
     expect(old.status!.message).toContain(replacement.task!.id);
-    const busy = await expectError(submit(subprocessSpec("true", [], { slot })), status.FAILED_PRECONDITION, ErrorReason.SLOT_BUSY);
+    const busy = await expectError(
+      submit(subprocessSpec("true", [], { slot })),
+      status.FAILED_PRECONDITION,
+      ErrorReason.SLOT_BUSY,
+    );
     expect(busy.metadata.owner_task_id).toBe(replacement.task!.id);
   });
 });
@@ -272,7 +415,11 @@ describe("GetTask and CancelTask", () => {
   it("cancel of a pending task ends it at once; a second cancel is OK and changes nothing", async () => {
     const { task } = await submit(subprocessSpec());
     const first = await cancel(task!.id, "no longer needed");
-    expect(first.task!.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_CANCELED, reason: TaskReason.CANCELED_BY_CLIENT, message: "no longer needed" });
+    expect(first.task!.status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_CANCELED,
+      reason: TaskReason.CANCELED_BY_CLIENT,
+      message: "no longer needed",
+    });
     expect(first.task!.status!.finishTime).toBeInstanceOf(Date);
     const second = await cancel(task!.id, "again");
     expect(second.task).toEqual(first.task);
@@ -280,7 +427,11 @@ describe("GetTask and CancelTask", () => {
 
   it("a cancel reason over 1024 characters is INVALID_ARGUMENT at reason", async () => {
     const { task } = await submit(subprocessSpec());
-    const error = await expectError(cancel(task!.id, "x".repeat(1025)), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    const error = await expectError(
+      cancel(task!.id, "x".repeat(1025)),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(error.fieldViolations[0]!.field).toBe("reason");
   });
 });

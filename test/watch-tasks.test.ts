@@ -2,9 +2,9 @@ import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
-  TaskPhase,
   type Task,
   type TaskFilter,
+  TaskPhase,
   type WatchTasksRequest,
   type WatchTasksResponse,
 } from "@supervisor/sdk";
@@ -44,7 +44,9 @@ describe("WatchTasks", () => {
     await writer;
     const revisions = changes(events).map((e) => e.revision);
     expect(revisions).toEqual(Array.from({ length: 70 - since }, (_, i) => since + 1 + i));
-    expect(changes(events).every((e) => e.type === EventType.EVENT_TYPE_ADDED && e.task!.revision === e.revision)).toBe(true);
+    expect(changes(events).every((e) => e.type === EventType.EVENT_TYPE_ADDED && e.task!.revision === e.revision)).toBe(
+      true,
+    );
   });
 
   it("since_revision 0 starts from now", async () => {
@@ -68,14 +70,22 @@ describe("WatchTasks", () => {
     await submit(s, { team: "b" });
     const stream = watch(s, { sendInitial: true, filter: { ...noFilter, labelSelector: "team=a" } });
     const initial = await collect(stream, (e) => e.type === EventType.EVENT_TYPE_BOOKMARK);
-    expect(initial.slice(0, -1).map((e) => [e.type, e.task!.id]).sort()).toEqual(matching.map((t) => [EventType.EVENT_TYPE_ADDED, t.id]).sort());
+    expect(
+      initial
+        .slice(0, -1)
+        .map((e) => [e.type, e.task!.id])
+        .sort(),
+    ).toEqual(matching.map((t) => [EventType.EVENT_TYPE_ADDED, t.id]).sort());
     expect(initial.at(-1)!.revision).toBe(3);
   });
 
   it("applies the filter server-side with enter/leave semantics: leaving a phase filter is DELETED", async () => {
     server = await startTestServer();
     const s = server;
-    const stream = watch(s, { sinceRevision: await head(s), filter: { ...noFilter, phases: [TaskPhase.TASK_PHASE_PENDING], labelSelector: "w=1" } });
+    const stream = watch(s, {
+      sinceRevision: await head(s),
+      filter: { ...noFilter, phases: [TaskPhase.TASK_PHASE_PENDING], labelSelector: "w=1" },
+    });
     const task = await submit(s, { w: "1" });
     await submit(s, { w: "2" }); // outside the filter: never sent
     await cancel(s, task.id); // leaves PENDING
@@ -97,7 +107,11 @@ describe("WatchTasks", () => {
   it("a revision newer than the head is INVALID_ARGUMENT at since_revision; a negative one too", async () => {
     server = await startTestServer();
     for (const sinceRevision of [999, -1]) {
-      const error = await expectError(collect(watch(server, { sinceRevision }), () => true), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+      const error = await expectError(
+        collect(watch(server, { sinceRevision }), () => true),
+        status.INVALID_ARGUMENT,
+        ErrorReason.INVALID_REQUEST,
+      );
       expect(error.fieldViolations[0]!.field).toBe("since_revision");
     }
   });
@@ -119,7 +133,8 @@ describe("WatchTasks", () => {
     for (let attempt = 0; attempt < 100 && !error; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 50)); // wait for the sweeper (bounded)
       const result = await collect(watch(server, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);
-      if (result instanceof Error) error = await expectError(Promise.reject(result), status.OUT_OF_RANGE, ErrorReason.REVISION_COMPACTED);
+      if (result instanceof Error)
+        error = await expectError(Promise.reject(result), status.OUT_OF_RANGE, ErrorReason.REVISION_COMPACTED);
     }
     expect(error, "the sweeper should have compacted the journal").toBeDefined();
     expect(Number(error!.metadata.oldest_revision)).toBe(16);
@@ -163,7 +178,11 @@ describe("WatchTasks", () => {
     const events = messages(watch(s, { filter: { ...noFilter, labelSelector: "rare=yes" } }));
     expect((await events.next()).value.type).toBe(EventType.EVENT_TYPE_BOOKMARK);
     for (let i = 0; i < 3; i++) {
-      await call(rpc(s.tasks, "batchSubmitTasks"), { requests: Array.from({ length: 1000 }, () => submitRequest(subprocessSpec("true", [], { labels: { rare: "no" } }))) });
+      await call(rpc(s.tasks, "batchSubmitTasks"), {
+        requests: Array.from({ length: 1000 }, () =>
+          submitRequest(subprocessSpec("true", [], { labels: { rare: "no" } })),
+        ),
+      });
     }
     const rare = await submit(s, { rare: "yes" });
     const event = (await events.next()).value as WatchTasksResponse;
@@ -175,7 +194,7 @@ describe("WatchTasks", () => {
   it("resumes from its last revision after a server restart on the same database", async () => {
     server = await startTestServer();
     const s = server;
-    const first = await collect(watch(s, { sinceRevision: await head(s) }), (e, all) => {
+    const first = await collect(watch(s, { sinceRevision: await head(s) }), (_e, all) => {
       if (all.length === 1) void submit(s).then(() => submit(s)); // after the live BOOKMARK
       return changes(all).length === 2;
     });
@@ -192,7 +211,11 @@ describe("WatchTasks", () => {
     const s = server;
     const seedIds = [] as string[];
     for (let i = 0; i < 20; i++) seedIds.push((await submit(s, { mix: "yes" })).id);
-    const listed = await call(rpc(s.tasks, "listTasks"), { pageSize: 1000, pageToken: "", filter: { ...noFilter, labelSelector: "mix=yes" } });
+    const listed = await call(rpc(s.tasks, "listTasks"), {
+      pageSize: 1000,
+      pageToken: "",
+      filter: { ...noFilter, labelSelector: "mix=yes" },
+    });
     const state = new Map<string, Task>(listed.tasks.map((t) => [t.id, t]));
     const stream = watch(s, { sinceRevision: listed.revision, filter: { ...noFilter, labelSelector: "mix=yes" } });
     // churn: new tasks, cancels, and tasks outside the filter
@@ -207,7 +230,11 @@ describe("WatchTasks", () => {
       else if (event.type !== EventType.EVENT_TYPE_BOOKMARK) state.set(event.task!.id, event.task!);
       if (event.revision >= target) break;
     }
-    const fresh = await call(rpc(s.tasks, "listTasks"), { pageSize: 1000, pageToken: "", filter: { ...noFilter, labelSelector: "mix=yes" } });
+    const fresh = await call(rpc(s.tasks, "listTasks"), {
+      pageSize: 1000,
+      pageToken: "",
+      filter: { ...noFilter, labelSelector: "mix=yes" },
+    });
     expect(new Map(fresh.tasks.map((t) => [t.id, t]))).toEqual(state);
     expect(state.size).toBe(30);
   });

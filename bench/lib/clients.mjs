@@ -1,8 +1,17 @@
 // Client-side helpers: channels, promisified calls, the closed-loop load driver, typical specs.
-import { grpc } from "./deps.mjs";
-import { RunnerServiceClient, SubmitTaskRequest, SubmitTaskResponse, TaskServiceClient, embedded, subprocess } from "@supervisor/sdk";
+
 import { randomUUID } from "node:crypto";
+import {
+  embedded,
+  RunnerServiceClient,
+  SubmitTaskRequest,
+  SubmitTaskResponse,
+  subprocess,
+  TaskServiceClient,
+} from "@supervisor/sdk";
+import { grpc } from "./deps.mjs";
 import { nowMs, summarize } from "./stats.mjs";
+
 const { credentials, makeGenericClientConstructor } = grpc;
 
 const insecure = credentials.createInsecure();
@@ -13,7 +22,7 @@ let channelSeq = 0;
  * options; a distinct option gives a client its own TCP connection (as a
  * separate process would have).
  */
-export const ownConnection = (extra = {}) => ({ "bench.connection": ++channelSeq + ":" + process.pid, ...extra });
+export const ownConnection = (extra = {}) => ({ "bench.connection": `${++channelSeq}:${process.pid}`, ...extra });
 
 export const taskClient = (address, options = {}) => new TaskServiceClient(address, insecure, options);
 export const runnerClient = (address, options = {}) => new RunnerServiceClient(address, insecure, options);
@@ -21,13 +30,17 @@ export const runnerClient = (address, options = {}) => new RunnerServiceClient(a
 /** Promise of a generated unary method's response, with a deadline. */
 export function unary(client, method, request, deadlineMs = 30_000) {
   return new Promise((resolve, reject) => {
-    client[method](request, { deadline: Date.now() + deadlineMs }, (error, response) => (error ? reject(error) : resolve(response)));
+    client[method](request, { deadline: Date.now() + deadlineMs }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 
 /** The typical task of these benchmarks: a subprocess with 2 args and 3 labels. */
 export function typicalSpec(i = 0) {
-  return subprocess("/bin/echo", ["hello", `world-${i % 1000}`], { labels: { team: "infra", env: "prod", shard: String(i % 10) } });
+  return subprocess("/bin/echo", ["hello", `world-${i % 1000}`], {
+    labels: { team: "infra", env: "prod", shard: String(i % 10) },
+  });
 }
 export const noopSpec = () => embedded("noop");
 
@@ -51,7 +64,9 @@ const NoopClientCtor = makeGenericClientConstructor(
 export const noopClient = (address, options = {}) => new NoopClientCtor(address, insecure, options);
 export function noopSubmit(client, request, deadlineMs = 30_000) {
   return new Promise((resolve, reject) => {
-    client.Submit(request, { deadline: Date.now() + deadlineMs }, (error, response) => (error ? reject(error) : resolve(response)));
+    client.Submit(request, { deadline: Date.now() + deadlineMs }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 

@@ -8,7 +8,11 @@ const HZ = 100;
 function machineTicks() {
   const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
-  return { busy: user + nice + system + irq + softirq + steal, iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  return {
+    busy: user + nice + system + irq + softirq + steal,
+    iowait,
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+  };
 }
 
 function ownTicks() {

@@ -99,7 +99,10 @@ function tailStderr(child, keep = 40) {
 
 function firstJsonLine(child, name, timeoutMs, stderrLines) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderrLines.join("\n")}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${stderrLines.join("\n")}`)),
+      timeoutMs,
+    );
     const rl = createInterface({ input: child.stdout });
     rl.once("line", (line) => {
       clearTimeout(timer);

@@ -13,7 +13,10 @@ const AREAS = [
   ["sdk (other)", /sdk\/dist\//],
   ["server", /server\/dist\//],
   ["node: http2 (grpc-js transport)", /^node:internal\/http2/],
-  ["node: AbortController / DOMException / events", /^node:internal\/(abort_controller|per_context\/domexception|event_target|events)/],
+  [
+    "node: AbortController / DOMException / events",
+    /^node:internal\/(abort_controller|per_context\/domexception|event_target|events)/,
+  ],
   ["node: crypto", /^node:internal\/crypto/],
   ["node: streams / buffers", /^node:internal\/(streams|buffer|stream_base_commons)|^node:buffer/],
   ["node: timers / microtasks", /^node:internal\/(timers|process\/task_queues)/],
@@ -41,7 +44,9 @@ export function summarizeProfile(path, top = 15) {
   const areas = new Map();
   for (const [id, us] of selfUs) {
     const frame = byNode.get(id).callFrame;
-    const file = frame.url ? frame.url.replace(/^file:\/\//, "").replace(/^.*?\/(node_modules|server\/dist|sdk\/dist)\//, "$1/") : "";
+    const file = frame.url
+      ? frame.url.replace(/^file:\/\//, "").replace(/^.*?\/(node_modules|server\/dist|sdk\/dist)\//, "$1/")
+      : "";
     const key = `${frame.functionName || "(anonymous)"} ${file}${frame.url ? `:${frame.lineNumber + 1}` : ""}`.trim();
     functions.set(key, (functions.get(key) ?? 0) + us);
     const area = areaOf(frame);
@@ -56,9 +61,19 @@ export function summarizeProfile(path, top = 15) {
     topSelf: [...functions]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([fn, us]) => ({ function: fn, selfMs: Math.round(us / 1000), pctOfTotal: pct(us), pctOfBusy: fn.startsWith("(idle)") ? undefined : Math.round((us / busy) * 1000) / 10 })),
+      .map(([fn, us]) => ({
+        function: fn,
+        selfMs: Math.round(us / 1000),
+        pctOfTotal: pct(us),
+        pctOfBusy: fn.startsWith("(idle)") ? undefined : Math.round((us / busy) * 1000) / 10,
+      })),
     areas: [...areas]
       .sort((a, b) => b[1] - a[1])
-      .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), pctOfTotal: pct(us), pctOfBusy: area === "(idle)" ? undefined : Math.round((us / busy) * 1000) / 10 })),
+      .map(([area, us]) => ({
+        area,
+        selfMs: Math.round(us / 1000),
+        pctOfTotal: pct(us),
+        pctOfBusy: area === "(idle)" ? undefined : Math.round((us / busy) * 1000) / 10,
+      })),
   };
 }

@@ -25,13 +25,22 @@ export function rawRunner(address, { name = "bench-raw", capacity = 1, kinds = [
     stream.write({ message: { $case: "runStarted", value: { runId } } });
     if (output) {
       for (let seq = 1; seq <= output.chunks; seq++) {
-        stream.write({ message: { $case: "output", value: { runId, stream: OutputStream.OUTPUT_STREAM_STDOUT, data: output.data, seq } } });
+        stream.write({
+          message: {
+            $case: "output",
+            value: { runId, stream: OutputStream.OUTPUT_STREAM_STDOUT, data: output.data, seq },
+          },
+        });
       }
     }
-    stream.write({ message: { $case: "runFinished", value: { runId, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } } });
+    stream.write({
+      message: { $case: "runFinished", value: { runId, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" } },
+    });
   });
   stream.on("error", () => {});
-  stream.write({ message: { $case: "hello", value: { name, labels: {}, kinds, capacity, version: "bench", activeRunIds: [] } } });
+  stream.write({
+    message: { $case: "hello", value: { name, labels: {}, kinds, capacity, version: "bench", activeRunIds: [] } },
+  });
   const heartbeat = setInterval(() => stream.write({ message: { $case: "heartbeat", value: {} } }), 2_000);
   return {
     welcome,

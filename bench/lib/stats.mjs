@@ -1,7 +1,7 @@
 // Small statistics and reporting helpers shared by every scenario.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { cpus, totalmem, hostname, loadavg } from "node:os";
+import { cpus, hostname, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -55,9 +55,11 @@ export function machine() {
 export function printTable(title, rows) {
   if (rows.length === 0) return;
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-  const cell = (value) => (value === undefined || value === null ? "" : typeof value === "number" ? formatNumber(value) : String(value));
+  const cell = (value) =>
+    value === undefined || value === null ? "" : typeof value === "number" ? formatNumber(value) : String(value);
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
-  const line = (values) => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]) : value.padStart(widths[i]))).join("  ");
+  const line = (values) =>
+    values.map((value, i) => (i === 0 ? value.padEnd(widths[i]) : value.padStart(widths[i]))).join("  ");
   console.log(`\n${title}`);
   console.log(line(columns));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -75,7 +77,12 @@ export function formatNumber(value) {
 /** A target line: what was asked, what was measured, whether it was met. */
 export function target(name, measured, op, goal, unit = "") {
   const met = op === ">=" ? measured >= goal : measured <= goal;
-  return { target: name, goal: `${op} ${formatNumber(goal)}${unit}`, measured: `${formatNumber(round(measured, 2))}${unit}`, met: Number.isFinite(measured) ? (met ? "yes" : "NO") : "n/a" };
+  return {
+    target: name,
+    goal: `${op} ${formatNumber(goal)}${unit}`,
+    measured: `${formatNumber(round(measured, 2))}${unit}`,
+    met: Number.isFinite(measured) ? (met ? "yes" : "NO") : "n/a",
+  };
 }
 
 /** Which code was measured: the commit, uncommitted source changes, and when the server was built. */
@@ -93,7 +100,11 @@ export function build() {
     serverBuiltAt = statSync(join(root, "server", "dist", "server.js")).mtime.toISOString();
   } catch {}
   const dirty = git("status", "--porcelain", "--", "server/src", "sdk/src", "proto");
-  return { commit: git("rev-parse", "--short", "HEAD"), uncommittedSourceFiles: dirty === undefined ? undefined : dirty.split("\n").filter(Boolean).length, serverBuiltAt };
+  return {
+    commit: git("rev-parse", "--short", "HEAD"),
+    uncommittedSourceFiles: dirty === undefined ? undefined : dirty.split("\n").filter(Boolean).length,
+    serverBuiltAt,
+  };
 }
 
 /** Writes bench/results/<scenario>.json with the machine attached. */
@@ -101,7 +112,7 @@ export function writeResult(scenario, result) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${scenario}.json`);
   const body = { scenario, machine: machine(), build: build(), ...result };
-  writeFileSync(path, JSON.stringify(body, null, 2) + "\n");
+  writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
   console.log(`\nwrote ${path}`);
   return body;
 }

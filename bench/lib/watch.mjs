@@ -42,7 +42,11 @@ export function watchSucceeded(client, { sinceRevision = 0, onSucceeded, maxResu
         state.resumes++;
         return open();
       }
-      resolveEnded(status.code === 0 ? undefined : Object.assign(new Error(status.details), { code: status.code, details: status.details }));
+      resolveEnded(
+        status.code === 0
+          ? undefined
+          : Object.assign(new Error(status.details), { code: status.code, details: status.details }),
+      );
     });
   };
   open();

@@ -19,8 +19,15 @@ export async function run(opts) {
     const server = await startSupervisor();
     try {
       const client = taskClient(server.address);
-      const makeBatch = (base) => ({ requests: Array.from({ length: BATCH }, (_, j) => submitRequest(typicalSpec(base + j))) });
-      await closedLoop({ concurrency: IN_FLIGHT, durationMs: warmupMs, maxOps: 1_000, op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)) });
+      const makeBatch = (base) => ({
+        requests: Array.from({ length: BATCH }, (_, j) => submitRequest(typicalSpec(base + j))),
+      });
+      await closedLoop({
+        concurrency: IN_FLIGHT,
+        durationMs: warmupMs,
+        maxOps: 1_000,
+        op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)),
+      });
       const meter = server.cpu();
       batch = await closedLoop({
         concurrency: IN_FLIGHT,
@@ -41,7 +48,11 @@ export async function run(opts) {
     const server = await startSupervisor();
     try {
       const meter = server.cpu();
-      single = await supervisorSubmitPass(server.address, { durationMs: Math.min(durationMs, 5_000), maxOps: 200_000, warmupMs });
+      single = await supervisorSubmitPass(server.address, {
+        durationMs: Math.min(durationMs, 5_000),
+        maxOps: 200_000,
+        warmupMs,
+      });
       single.serverCpu = round(meter().utilization, 2);
     } finally {
       await server.stop();
@@ -49,8 +60,26 @@ export async function run(opts) {
   }
 
   const rows = [
-    { pass: `BatchSubmitTasks x${BATCH}, ${IN_FLIGHT} in flight`, "tasks/s": round(batch.itemsPerSec, 0), "calls/s": round(batch.opsPerSec, 0), "call p50 ms": batch.latencyMs.p50, "call p99 ms": batch.latencyMs.p99, tasks: batch.items, "server CPU": batch.serverCpu, "client CPU": batch.clientCpu },
-    { pass: "unary SubmitTask, 64 in flight (baseline)", "tasks/s": round(single.itemsPerSec, 0), "calls/s": round(single.opsPerSec, 0), "call p50 ms": single.latencyMs.p50, "call p99 ms": single.latencyMs.p99, tasks: single.items, "server CPU": single.serverCpu, "client CPU": single.clientCpu },
+    {
+      pass: `BatchSubmitTasks x${BATCH}, ${IN_FLIGHT} in flight`,
+      "tasks/s": round(batch.itemsPerSec, 0),
+      "calls/s": round(batch.opsPerSec, 0),
+      "call p50 ms": batch.latencyMs.p50,
+      "call p99 ms": batch.latencyMs.p99,
+      tasks: batch.items,
+      "server CPU": batch.serverCpu,
+      "client CPU": batch.clientCpu,
+    },
+    {
+      pass: "unary SubmitTask, 64 in flight (baseline)",
+      "tasks/s": round(single.itemsPerSec, 0),
+      "calls/s": round(single.opsPerSec, 0),
+      "call p50 ms": single.latencyMs.p50,
+      "call p99 ms": single.latencyMs.p99,
+      tasks: single.items,
+      "server CPU": single.serverCpu,
+      "client CPU": single.clientCpu,
+    },
   ];
   printTable("batch", rows);
   const ratio = batch.itemsPerSec / single.itemsPerSec;
@@ -61,7 +90,13 @@ export async function run(opts) {
   ];
   printTable("targets", targets);
   return writeResult("batch", {
-    settings: { batchSize: BATCH, inFlight: IN_FLIGHT, durationMs, warmupMs, spec: "subprocess /bin/echo with 2 args, 3 labels; request_id per task" },
+    settings: {
+      batchSize: BATCH,
+      inFlight: IN_FLIGHT,
+      durationMs,
+      warmupMs,
+      spec: "subprocess /bin/echo with 2 args, 3 labels; request_id per task",
+    },
     figures: { batch, unaryBaseline: single },
     ratios: { batchOverUnary: ratio },
     targets,

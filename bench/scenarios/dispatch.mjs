@@ -2,12 +2,13 @@
 // `assign` message at a connected runner, sequentially. Baseline: a unary GetTask
 // round trip on the same client connection (the floor of any server→client hop).
 import { noopSpec, submitRequest, taskClient, unary } from "../lib/clients.mjs";
-import { rawRunner } from "../lib/raw-runner.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
+import { rawRunner } from "../lib/raw-runner.mjs";
 import { nowMs, printTable, round, sleep, summarize, target, writeResult } from "../lib/stats.mjs";
 import { watchSucceeded } from "../lib/watch.mjs";
 
-export const description = "idle-system dispatch latency: SubmitTask response → runner receives assign (vs GetTask round trip)";
+export const description =
+  "idle-system dispatch latency: SubmitTask response → runner receives assign (vs GetTask round trip)";
 
 export async function run(opts) {
   const samples = opts.quick ? 100 : (opts.samples ?? 500);
@@ -19,13 +20,19 @@ export async function run(opts) {
     await runner.welcome;
     const { revision } = await unary(client, "listTasks", { pageSize: 1, pageToken: "", filter: undefined });
     const succeeded = new Map();
-    const watch = watchSucceeded(client, { sinceRevision: revision, onSucceeded: (task) => succeeded.get(task.id)?.() });
+    const watch = watchSucceeded(client, {
+      sinceRevision: revision,
+      onSucceeded: (task) => succeeded.get(task.id)?.(),
+    });
     await watch.live;
     const done = (id, timeoutMs) =>
       watch.seen.has(id)
         ? Promise.resolve()
         : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`task ${id} did not succeed within ${timeoutMs} ms`)), timeoutMs);
+            const timer = setTimeout(
+              () => reject(new Error(`task ${id} did not succeed within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
             succeeded.set(id, () => {
               clearTimeout(timer);
               succeeded.delete(id);
@@ -71,22 +78,41 @@ export async function run(opts) {
       getTaskRoundTripMs: summarize(getRtt),
       assignBeforeResponse,
     };
-    const row = (name, s) => ({ measure: name, n: s.n, "p50 ms": s.p50, "p90 ms": s.p90, "p99 ms": s.p99, "max ms": s.max });
+    const row = (name, s) => ({
+      measure: name,
+      n: s.n,
+      "p50 ms": s.p50,
+      "p90 ms": s.p90,
+      "p99 ms": s.p99,
+      "max ms": s.max,
+    });
     printTable(`dispatch: ${dispatch.length} sequential samples, one runner (capacity 1), idle server`, [
       row("SubmitTask response → assign at runner", figures.dispatchMs),
       row("SubmitTask sent → assign at runner", figures.submitToAssignMs),
       row("SubmitTask round trip", figures.submitRoundTripMs),
       row("GetTask round trip (baseline)", figures.getTaskRoundTripMs),
     ]);
-    const ratios = { dispatchP50OverGetP50: figures.dispatchMs.p50 / figures.getTaskRoundTripMs.p50, dispatchP99OverGetP99: figures.dispatchMs.p99 / figures.getTaskRoundTripMs.p99 };
+    const ratios = {
+      dispatchP50OverGetP50: figures.dispatchMs.p50 / figures.getTaskRoundTripMs.p50,
+      dispatchP99OverGetP99: figures.dispatchMs.p99 / figures.getTaskRoundTripMs.p99,
+    };
     printTable("ratios", [
       { ratio: "dispatch p50 / GetTask p50", value: round(ratios.dispatchP50OverGetP50, 2) },
       { ratio: "dispatch p99 / GetTask p99", value: round(ratios.dispatchP99OverGetP99, 2) },
     ]);
-    const targets = [target("dispatch latency p50", figures.dispatchMs.p50, "<=", 1, " ms"), target("dispatch latency p99", figures.dispatchMs.p99, "<=", 5, " ms")];
+    const targets = [
+      target("dispatch latency p50", figures.dispatchMs.p50, "<=", 1, " ms"),
+      target("dispatch latency p99", figures.dispatchMs.p99, "<=", 5, " ms"),
+    ];
     printTable("targets", targets);
     return writeResult("dispatch", {
-      settings: { samples, warmup: 20, runnerCapacity: 1, spec: "embedded noop", clock: "process.hrtime (one process: client and runner)" },
+      settings: {
+        samples,
+        warmup: 20,
+        runnerCapacity: 1,
+        spec: "embedded noop",
+        clock: "process.hrtime (one process: client and runner)",
+      },
       figures,
       ratios,
       targets,

@@ -1,10 +1,11 @@
 // e2e: submit → SUCCEEDED throughput with no-op embedded handlers.
 // 4 SDK Runners in 2 child processes (2 each) vs the same load on 1 runner (same run).
-import { closedLoop, noopSpec, submitRequest, taskClient, unary } from "../lib/clients.mjs";
-import { cpuMeter, startSupervisor, startWorker } from "../lib/procs.mjs";
+
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closedLoop, noopSpec, submitRequest, taskClient, unary } from "../lib/clients.mjs";
+import { cpuMeter, startSupervisor, startWorker } from "../lib/procs.mjs";
 import { summarizeProfile } from "../lib/profile.mjs";
 import { nowMs, printTable, RESULTS_DIR, round, sleep, summarize, target, writeResult } from "../lib/stats.mjs";
 import { watchSucceeded } from "../lib/watch.mjs";
@@ -20,7 +21,12 @@ async function pass(label, layout, { tasks, timeoutMs, execArgv = [] }) {
   const workers = [];
   try {
     for (const [p, runners] of layout.entries()) {
-      workers.push(startWorker("runner-worker", { address: server.address, runners: runners.map((name) => ({ name: `${name}-p${p}`, capacity: CAPACITY })) }));
+      workers.push(
+        startWorker("runner-worker", {
+          address: server.address,
+          runners: runners.map((name) => ({ name: `${name}-p${p}`, capacity: CAPACITY })),
+        }),
+      );
     }
     await Promise.all(workers.map((w) => w.next("ready", 30_000)));
     const client = taskClient(server.address);
@@ -45,12 +51,19 @@ async function pass(label, layout, { tasks, timeoutMs, execArgv = [] }) {
       concurrency: IN_FLIGHT,
       durationMs: timeoutMs,
       maxOps: Math.ceil(tasks / BATCH),
-      op: (i) => unary(client, "batchSubmitTasks", { requests: Array.from({ length: Math.min(BATCH, tasks - i * BATCH) }, () => submitRequest(noopSpec())) }),
+      op: (i) =>
+        unary(client, "batchSubmitTasks", {
+          requests: Array.from({ length: Math.min(BATCH, tasks - i * BATCH) }, () => submitRequest(noopSpec())),
+        }),
       units: (r) => r.tasks.length,
     });
     const submittedAt = nowMs();
     const remaining = Math.max(1, timeoutMs - (submittedAt - t0));
-    const endedEarly = await Promise.race([finished.then(() => undefined), sleep(remaining).then(() => undefined), watch.ended.then((e) => e ?? new Error("watch ended"))]);
+    const endedEarly = await Promise.race([
+      finished.then(() => undefined),
+      sleep(remaining).then(() => undefined),
+      watch.ended.then((e) => e ?? new Error("watch ended")),
+    ]);
     if (endedEarly) throw new Error(`the watch stream ended early: ${endedEarly.details ?? endedEarly.message}`);
     const completed = latencies.length;
     const elapsedMs = (completed ? lastAt : nowMs()) - t0;
@@ -82,12 +95,26 @@ async function pass(label, layout, { tasks, timeoutMs, execArgv = [] }) {
 export async function run(opts) {
   const tasks = opts.quick ? 3_000 : (opts.tasks ?? 20_000);
   const timeoutMs = opts.quick ? 20_000 : 60_000;
-  const four = await pass("4 runners, 2 processes", [["r1", "r2"], ["r3", "r4"]], { tasks, timeoutMs });
+  const four = await pass(
+    "4 runners, 2 processes",
+    [
+      ["r1", "r2"],
+      ["r3", "r4"],
+    ],
+    { tasks, timeoutMs },
+  );
   const one = await pass("1 runner, 1 process (baseline)", [["r1"]], { tasks, timeoutMs });
   let profile;
   if (opts.profile) {
     const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
-    const profiled = await pass("4 runners, --cpu-prof", [["r1", "r2"], ["r3", "r4"]], { tasks, timeoutMs, execArgv: ["--cpu-prof", "--cpu-prof-dir", dir] });
+    const profiled = await pass(
+      "4 runners, --cpu-prof",
+      [
+        ["r1", "r2"],
+        ["r3", "r4"],
+      ],
+      { tasks, timeoutMs, execArgv: ["--cpu-prof", "--cpu-prof-dir", dir] },
+    );
     const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
     if (file) {
       const kept = join(RESULTS_DIR, "e2e-server.cpuprofile");
@@ -110,7 +137,10 @@ export async function run(opts) {
     "runner CPU": r.runnerProcessCpu.join(" + "),
     "watch resumes": r.watchResumesAfterTooSlow,
   });
-  printTable(`e2e: ${tasks} no-op tasks, runners with capacity ${CAPACITY}, batch submit x${BATCH}`, [four, one].map(row));
+  printTable(
+    `e2e: ${tasks} no-op tasks, runners with capacity ${CAPACITY}, batch submit x${BATCH}`,
+    [four, one].map(row),
+  );
   const ratio = four.tasksPerSec / one.tasksPerSec;
   printTable("ratios", [{ ratio: "4 runners / 1 runner", value: round(ratio, 2) }]);
   const targets = [
@@ -119,7 +149,14 @@ export async function run(opts) {
   ];
   printTable("targets", targets);
   return writeResult("e2e", {
-    settings: { tasks, capacityPerRunner: CAPACITY, batch: BATCH, inFlight: IN_FLIGHT, timeoutMs, handler: "embedded noop (returns undefined at once)" },
+    settings: {
+      tasks,
+      capacityPerRunner: CAPACITY,
+      batch: BATCH,
+      inFlight: IN_FLIGHT,
+      timeoutMs,
+      handler: "embedded noop (returns undefined at once)",
+    },
     figures: { fourRunners: four, oneRunner: one },
     ratios: { fourOverOne: ratio },
     targets,

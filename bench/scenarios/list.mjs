@@ -3,8 +3,9 @@
 // tokens). Seeded through the API with BatchSubmitTasks of 1000 from 4 clients (the
 // seeding rate is reported). Baseline, same run and same database: the same page read
 // with SQL OFFSET (opened read-only), and the same keyset read in SQL.
-import { Database } from "../lib/deps.mjs";
+
 import { closedLoop, ownConnection, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
+import { Database } from "../lib/deps.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
 import { nowMs, printTable, round, summarize, target, writeResult } from "../lib/stats.mjs";
 
@@ -38,7 +39,12 @@ async function seed(address, { goal, fallback, budgetMs }) {
           const size = Math.min(SEED_BATCH, target - base);
           next += size;
           const t = nowMs();
-          const response = await unary(client, "batchSubmitTasks", { requests: Array.from({ length: size }, (_, j) => submitRequest(typicalSpec(base + j))) }, 120_000);
+          const response = await unary(
+            client,
+            "batchSubmitTasks",
+            { requests: Array.from({ length: size }, (_, j) => submitRequest(typicalSpec(base + j))) },
+            120_000,
+          );
           callLatencies.push(nowMs() - t);
           submitted += response.tasks.length;
           const elapsed = nowMs() - t0;
@@ -54,7 +60,15 @@ async function seed(address, { goal, fallback, budgetMs }) {
   );
   for (const c of clients) c.close();
   const elapsedMs = nowMs() - t0;
-  return { tasks: submitted, goal, scaledDown, elapsedMs, tasksPerSec: (submitted / elapsedMs) * 1000, calls: callLatencies.length, callLatencyMs: summarize(callLatencies) };
+  return {
+    tasks: submitted,
+    goal,
+    scaledDown,
+    elapsedMs,
+    tasksPerSec: (submitted / elapsedMs) * 1000,
+    calls: callLatencies.length,
+    callLatencyMs: summarize(callLatencies),
+  };
 }
 
 /** Page tokens for arbitrary cursors: the server's own encoder and filter fingerprint (tokens are opaque to clients). */
@@ -64,7 +78,9 @@ async function tokenMaker() {
     const { compileFilter } = await import("../../server/dist/core/task-filter.js");
     return (afterId, filter) => encodePageToken(afterId, compileFilter(filter).key);
   } catch (error) {
-    throw new Error(`cannot build page tokens from this server build (${error.message}); bench/scenarios/list.mjs needs updating`);
+    throw new Error(
+      `cannot build page tokens from this server build (${error.message}); bench/scenarios/list.mjs needs updating`,
+    );
   }
 }
 
@@ -124,15 +140,21 @@ export async function run(opts) {
   const server = await startSupervisor();
   try {
     const makeToken = await tokenMaker();
-    console.log(`seeding ${goal.toLocaleString("en-US")} tasks through BatchSubmitTasks (x${SEED_BATCH}, ${SEED_CLIENTS} clients)…`);
+    console.log(
+      `seeding ${goal.toLocaleString("en-US")} tasks through BatchSubmitTasks (x${SEED_BATCH}, ${SEED_CLIENTS} clients)…`,
+    );
     const seeding = await seed(server.address, { goal, fallback: opts.quick ? goal : 200_000, budgetMs: 180_000 });
-    console.log(`seeded ${seeding.tasks.toLocaleString("en-US")} tasks in ${(seeding.elapsedMs / 1000).toFixed(1)} s (${Math.round(seeding.tasksPerSec)} tasks/s)${seeding.scaledDown ? " — scaled down: 1M would take more than 3 minutes" : ""}`);
+    console.log(
+      `seeded ${seeding.tasks.toLocaleString("en-US")} tasks in ${(seeding.elapsedMs / 1000).toFixed(1)} s (${Math.round(seeding.tasksPerSec)} tasks/s)${seeding.scaledDown ? " — scaled down: 1M would take more than 3 minutes" : ""}`,
+    );
     const serverRss = server.rss();
 
     const db = new Database(server.db, { readonly: true, fileMustExist: true });
     const all = [];
     const selected = [];
-    for (const row of db.prepare("SELECT id, json_extract(labels, '$.shard') AS shard FROM tasks ORDER BY id DESC").iterate()) {
+    for (const row of db
+      .prepare("SELECT id, json_extract(labels, '$.shard') AS shard FROM tasks ORDER BY id DESC")
+      .iterate()) {
       all.push(row.id);
       if (row.shard === "3") selected.push(row.id);
     }
@@ -141,7 +163,14 @@ export async function run(opts) {
     const bySelector = { ...emptyFilter, labelSelector: SELECTOR };
     // warm-up: a few pages of each
     await apiPages(client, all, randomDepths(10, all.length - PAGE * (follow + 1), rng), 0, plain, makeToken);
-    await apiPages(client, selected, randomDepths(10, selected.length - PAGE * (follow + 1), rng), 0, bySelector, makeToken);
+    await apiPages(
+      client,
+      selected,
+      randomDepths(10, selected.length - PAGE * (follow + 1), rng),
+      0,
+      bySelector,
+      makeToken,
+    );
 
     const plainDepths = randomDepths(starts, all.length - PAGE * (follow + 1), rng);
     const selectorDepths = randomDepths(starts, selected.length - PAGE * (follow + 1), rng);
@@ -158,8 +187,12 @@ export async function run(opts) {
     // Baselines on the same file, read-only, at the start depths (the followed pages sit just below them).
     const offsetPlain = db.prepare("SELECT task FROM tasks ORDER BY id DESC LIMIT ? OFFSET ?");
     const keysetPlain = db.prepare("SELECT task FROM tasks WHERE id < ? ORDER BY id DESC LIMIT ?");
-    const offsetSelector = db.prepare("SELECT task FROM tasks WHERE json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ? OFFSET ?");
-    const keysetSelector = db.prepare("SELECT task FROM tasks WHERE id < ? AND json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ?");
+    const offsetSelector = db.prepare(
+      "SELECT task FROM tasks WHERE json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ? OFFSET ?",
+    );
+    const keysetSelector = db.prepare(
+      "SELECT task FROM tasks WHERE id < ? AND json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ?",
+    );
     const budget = opts.quick ? 5_000 : 30_000;
     const sqlOffsetPlain = sqlPages(offsetPlain, plainDepths, (d) => [PAGE, d], budget);
     const sqlKeysetPlain = sqlPages(keysetPlain, plainDepths, (d) => [all[d - 1], PAGE], budget);
@@ -167,16 +200,26 @@ export async function run(opts) {
     const sqlKeysetSelector = sqlPages(keysetSelector, selectorDepths, (d) => [selected[d - 1], PAGE], budget);
     db.close();
 
-    const row = (what, r) => ({ read: what, pages: r.pages, "p50 ms": r.latencyMs.p50, "p90 ms": r.latencyMs.p90, "p99 ms": r.latencyMs.p99, "max ms": r.latencyMs.max });
-    printTable(`list: pages of ${PAGE} at ${all.length.toLocaleString("en-US")} tasks (${selected.length.toLocaleString("en-US")} match ${SELECTOR}), random depths`, [
-      row("ListTasks, no filter (keyset, via gRPC)", apiPlain),
-      row(`ListTasks, selector ${SELECTOR} (via gRPC)`, apiSelector),
-      row("ListTasks, first page, no filter", { pages: firstPage.length, latencyMs: summarize(firstPage) }),
-      row("SQL OFFSET, no filter (baseline)", sqlOffsetPlain),
-      row("SQL keyset, no filter", sqlKeysetPlain),
-      row(`SQL OFFSET, ${SELECTOR} (baseline)`, sqlOffsetSelector),
-      row(`SQL keyset, ${SELECTOR}`, sqlKeysetSelector),
-    ]);
+    const row = (what, r) => ({
+      read: what,
+      pages: r.pages,
+      "p50 ms": r.latencyMs.p50,
+      "p90 ms": r.latencyMs.p90,
+      "p99 ms": r.latencyMs.p99,
+      "max ms": r.latencyMs.max,
+    });
+    printTable(
+      `list: pages of ${PAGE} at ${all.length.toLocaleString("en-US")} tasks (${selected.length.toLocaleString("en-US")} match ${SELECTOR}), random depths`,
+      [
+        row("ListTasks, no filter (keyset, via gRPC)", apiPlain),
+        row(`ListTasks, selector ${SELECTOR} (via gRPC)`, apiSelector),
+        row("ListTasks, first page, no filter", { pages: firstPage.length, latencyMs: summarize(firstPage) }),
+        row("SQL OFFSET, no filter (baseline)", sqlOffsetPlain),
+        row("SQL keyset, no filter", sqlKeysetPlain),
+        row(`SQL OFFSET, ${SELECTOR} (baseline)`, sqlOffsetSelector),
+        row(`SQL keyset, ${SELECTOR}`, sqlKeysetSelector),
+      ],
+    );
     const ratios = {
       offsetOverApiKeysetP50: sqlOffsetPlain.latencyMs.p50 / apiPlain.latencyMs.p50,
       offsetOverSqlKeysetP50: sqlOffsetPlain.latencyMs.p50 / sqlKeysetPlain.latencyMs.p50,
@@ -191,7 +234,15 @@ export async function run(opts) {
       { ratio: `SQL OFFSET / SQL keyset (${SELECTOR})`, value: round(ratios.selectorOffsetOverSqlKeysetP50, 1) },
       { ratio: "ListTasks / SQL keyset (API overhead)", value: round(ratios.apiOverSqlKeysetP50, 1) },
     ]);
-    const seedRows = [{ seeding: `${seeding.tasks.toLocaleString("en-US")} tasks`, "tasks/s": round(seeding.tasksPerSec, 0), "s": round(seeding.elapsedMs / 1000, 1), "scaled down": seeding.scaledDown ? "yes (to stay within ~3 min)" : "no", "server RSS MiB": round(serverRss / 2 ** 20, 0) }];
+    const seedRows = [
+      {
+        seeding: `${seeding.tasks.toLocaleString("en-US")} tasks`,
+        "tasks/s": round(seeding.tasksPerSec, 0),
+        s: round(seeding.elapsedMs / 1000, 1),
+        "scaled down": seeding.scaledDown ? "yes (to stay within ~3 min)" : "no",
+        "server RSS MiB": round(serverRss / 2 ** 20, 0),
+      },
+    ];
     printTable("seeding", seedRows);
     // The brief gives no latency figure for list; what keyset paging promises is that depth costs nothing,
     // so the target line is: a page at a random depth costs no more than 1.5x the first page (p50).
@@ -199,17 +250,49 @@ export async function run(opts) {
     const targets = [
       target(`tasks seeded (1M asked${seeding.scaledDown ? "; scaled down" : ""})`, seeding.tasks, ">=", goal),
       target("ListTasks random-depth p50 / first-page p50", depthCost, "<=", 1.5, "x"),
-      { target: "ListTasks p50 / p99, no filter", goal: "(reported)", measured: `${apiPlain.latencyMs.p50} / ${apiPlain.latencyMs.p99} ms`, met: "-" },
-      { target: `ListTasks p50 / p99, ${SELECTOR}`, goal: "(reported)", measured: `${apiSelector.latencyMs.p50} / ${apiSelector.latencyMs.p99} ms`, met: "-" },
-      { target: "SQL OFFSET / ListTasks keyset p50", goal: "(ratio)", measured: `${round(ratios.offsetOverApiKeysetP50, 1)}x`, met: "-" },
+      {
+        target: "ListTasks p50 / p99, no filter",
+        goal: "(reported)",
+        measured: `${apiPlain.latencyMs.p50} / ${apiPlain.latencyMs.p99} ms`,
+        met: "-",
+      },
+      {
+        target: `ListTasks p50 / p99, ${SELECTOR}`,
+        goal: "(reported)",
+        measured: `${apiSelector.latencyMs.p50} / ${apiSelector.latencyMs.p99} ms`,
+        met: "-",
+      },
+      {
+        target: "SQL OFFSET / ListTasks keyset p50",
+        goal: "(ratio)",
+        measured: `${round(ratios.offsetOverApiKeysetP50, 1)}x`,
+        met: "-",
+      },
     ];
     printTable("targets", targets);
     return writeResult("list", {
-      settings: { tasksGoal: goal, pageSize: PAGE, startDepths: starts, followedPagesPerStart: follow, selector: SELECTOR, labels: "shard=i%10 (+ team, env)", seedBatch: SEED_BATCH, seedClients: SEED_CLIENTS },
+      settings: {
+        tasksGoal: goal,
+        pageSize: PAGE,
+        startDepths: starts,
+        followedPagesPerStart: follow,
+        selector: SELECTOR,
+        labels: "shard=i%10 (+ team, env)",
+        seedBatch: SEED_BATCH,
+        seedClients: SEED_CLIENTS,
+      },
       seeding: { ...seeding, serverRssBytes: serverRss },
       tasks: all.length,
       matchingSelector: selected.length,
-      figures: { apiPlain, apiSelector, apiFirstPage: summarize(firstPage), sqlOffsetPlain, sqlKeysetPlain, sqlOffsetSelector, sqlKeysetSelector },
+      figures: {
+        apiPlain,
+        apiSelector,
+        apiFirstPage: summarize(firstPage),
+        sqlOffsetPlain,
+        sqlKeysetPlain,
+        sqlOffsetSelector,
+        sqlKeysetSelector,
+      },
       ratios,
       targets,
     });

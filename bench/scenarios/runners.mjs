@@ -17,7 +17,10 @@ export async function run(opts) {
   try {
     const rss0 = await server.settledRss(1_000);
     const per = Math.ceil(connections / PROCESSES);
-    for (let p = 0; p < PROCESSES; p++) workers.push(startWorker("conn-worker", { address: server.address, connections: Math.min(per, connections - p * per) }));
+    for (let p = 0; p < PROCESSES; p++)
+      workers.push(
+        startWorker("conn-worker", { address: server.address, connections: Math.min(per, connections - p * per) }),
+      );
     await Promise.all(workers.map((w) => w.next("started", 30_000)));
     for (const w of workers) w.send({ cmd: "connect" });
     const connected = await Promise.all(workers.map((w) => w.next("connected", 60_000)));
@@ -45,19 +48,41 @@ export async function run(opts) {
     const kb = (b) => round(b / 1024, 1);
     printTable(`runners: ${runners} idle runners, one connection each, ${PROCESSES} client processes`, [
       { state: "server idle", "RSS MiB": round(rss0 / 2 ** 20, 1), count: 0, "KB each": "" },
-      { state: "+ bare HTTP/2 connections (baseline)", "RSS MiB": round(rss1 / 2 ** 20, 1), count: open, "KB each": kb(figures.bareConnectionBytes) },
-      { state: "+ Connect stream, hello, heartbeats", "RSS MiB": round(rss2 / 2 ** 20, 1), count: runners, "KB each": kb(figures.runnerStreamAddsBytes) },
-      { state: "= per idle runner connection", "RSS MiB": "", count: runners, "KB each": kb(figures.runnerConnectionBytes) },
+      {
+        state: "+ bare HTTP/2 connections (baseline)",
+        "RSS MiB": round(rss1 / 2 ** 20, 1),
+        count: open,
+        "KB each": kb(figures.bareConnectionBytes),
+      },
+      {
+        state: "+ Connect stream, hello, heartbeats",
+        "RSS MiB": round(rss2 / 2 ** 20, 1),
+        count: runners,
+        "KB each": kb(figures.runnerStreamAddsBytes),
+      },
+      {
+        state: "= per idle runner connection",
+        "RSS MiB": "",
+        count: runners,
+        "KB each": kb(figures.runnerConnectionBytes),
+      },
     ]);
     if (firstError) console.log(`first error: ${firstError}`);
     const ratios = { runnerConnectionOverBareConnection: figures.runnerConnectionBytes / figures.bareConnectionBytes };
-    printTable("ratios", [{ ratio: "idle runner connection / bare connection", value: round(ratios.runnerConnectionOverBareConnection, 2) }]);
+    printTable("ratios", [
+      { ratio: "idle runner connection / bare connection", value: round(ratios.runnerConnectionOverBareConnection, 2) },
+    ]);
     const targets = [
       target(`idle runner connections open (${connections} asked)`, runners, ">=", connections),
       target("server RSS per idle runner connection", figures.runnerConnectionBytes / 1024, "<=", 64, " KB"),
     ];
     printTable("targets", targets);
-    return writeResult("runners", { settings: { connections, processes: PROCESSES, connection: "one grpc-js channel (TCP + HTTP/2) per runner" }, figures, ratios, targets });
+    return writeResult("runners", {
+      settings: { connections, processes: PROCESSES, connection: "one grpc-js channel (TCP + HTTP/2) per runner" },
+      figures,
+      ratios,
+      targets,
+    });
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await server.stop();

@@ -2,17 +2,19 @@
 // after 50 000 tasks — (db + WAL after the shutdown checkpoint − the same for an empty database) / N —
 // and bytes on disk per stored output byte for 4 KiB chunks. Baselines: the raw protobuf size of
 // the Task message; for output, the same runs without output (so only the chunks differ).
-import { Database } from "../lib/deps.mjs";
-import { Task } from "@supervisor/sdk";
+
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
+import { Task } from "@supervisor/sdk";
 import { closedLoop, noopSpec, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
+import { Database } from "../lib/deps.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
 import { rawRunner } from "../lib/raw-runner.mjs";
 import { printTable, round, sleep, writeResult } from "../lib/stats.mjs";
 import { watchSucceeded } from "../lib/watch.mjs";
 
-export const description = "bytes per task in SQLite (50 000 typical tasks) and per output byte (4 KiB chunks) vs raw protobuf";
+export const description =
+  "bytes per task in SQLite (50 000 typical tasks) and per output byte (4 KiB chunks) vs raw protobuf";
 
 const size = (path) => (existsSync(path) ? statSync(path).size : 0);
 const filesOf = (db) => ({ db: size(db), wal: size(`${db}-wal`) });
@@ -20,7 +22,11 @@ const filesOf = (db) => ({ db: size(db), wal: size(`${db}-wal`) });
 function tableBytes(db) {
   const handle = new Database(db, { readonly: true });
   try {
-    return handle.prepare("SELECT name, SUM(pgsize) AS bytes, SUM(payload) AS payload, COUNT(*) AS pages FROM dbstat GROUP BY name ORDER BY bytes DESC").all();
+    return handle
+      .prepare(
+        "SELECT name, SUM(pgsize) AS bytes, SUM(payload) AS payload, COUNT(*) AS pages FROM dbstat GROUP BY name ORDER BY bytes DESC",
+      )
+      .all();
   } catch (error) {
     return [{ name: `(dbstat unavailable: ${error.message})`, bytes: 0 }];
   } finally {
@@ -53,7 +59,10 @@ async function runTasks(server, { count, output }) {
   const { revision } = await unary(client, "listTasks", { pageSize: 1, pageToken: "", filter: undefined });
   let done;
   const all = new Promise((resolve) => (done = resolve));
-  const watch = watchSucceeded(client, { sinceRevision: revision, onSucceeded: () => watch.seen.size >= count && done() });
+  const watch = watchSucceeded(client, {
+    sinceRevision: revision,
+    onSucceeded: () => watch.seen.size >= count && done(),
+  });
   await watch.live;
   await unary(client, "batchSubmitTasks", { requests: Array.from({ length: count }, () => submitRequest(noopSpec())) });
   const finished = await Promise.race([all.then(() => true), sleep(60_000).then(() => false)]);
@@ -80,7 +89,11 @@ export async function run(opts) {
       durationMs: 120_000,
       maxOps: Math.ceil(tasks / 500),
       op: async (i) => {
-        const response = await unary(client, "batchSubmitTasks", { requests: Array.from({ length: Math.min(500, tasks - i * 500) }, (_, j) => submitRequest(typicalSpec(i * 500 + j))) });
+        const response = await unary(client, "batchSubmitTasks", {
+          requests: Array.from({ length: Math.min(500, tasks - i * 500) }, (_, j) =>
+            submitRequest(typicalSpec(i * 500 + j)),
+          ),
+        });
         for (const task of response.tasks) protobufSizes.push(Task.encode(task).finish().length);
         return response;
       },
@@ -94,19 +107,32 @@ export async function run(opts) {
 
   const data = randomBytes(chunkBytes);
   const withoutOutput = await measured((server) => runTasks(server, { count: runs }));
-  const withOutput = await measured((server) => runTasks(server, { count: runs, output: { chunks: chunksPerRun, data } }));
+  const withOutput = await measured((server) =>
+    runTasks(server, { count: runs, output: { chunks: chunksPerRun, data } }),
+  );
   const outputBytes = runs * chunksPerRun * chunkBytes;
   const perOutputByte = (withOutput.total - withoutOutput.total) / outputBytes;
   const chunkTable = withOutput.tables.find((t) => t.name === "output_chunks");
   const chunkTablePerByte = chunkTable ? chunkTable.bytes / outputBytes : NaN;
 
-  printTable(`storage: ${withTasks.submitted.toLocaleString("en-US")} typical tasks (pending; submitted with request_id)`, [
-    { measure: "database + WAL after checkpoint, empty", bytes: empty.total },
-    { measure: `database + WAL after checkpoint, ${withTasks.submitted} tasks`, bytes: withTasks.total },
-    { measure: "bytes on disk per task", bytes: round(perTask, 0) },
-    { measure: "raw protobuf Task message (baseline), mean", bytes: round(protobufMean, 0) },
-  ]);
-  printTable("where the bytes are (dbstat, 50 000 tasks)", withTasks.tables.map((t) => ({ "table / index": t.name, bytes: t.bytes, "bytes per task": round(t.bytes / withTasks.submitted, 0), "payload per task": round((t.payload ?? 0) / withTasks.submitted, 0) })));
+  printTable(
+    `storage: ${withTasks.submitted.toLocaleString("en-US")} typical tasks (pending; submitted with request_id)`,
+    [
+      { measure: "database + WAL after checkpoint, empty", bytes: empty.total },
+      { measure: `database + WAL after checkpoint, ${withTasks.submitted} tasks`, bytes: withTasks.total },
+      { measure: "bytes on disk per task", bytes: round(perTask, 0) },
+      { measure: "raw protobuf Task message (baseline), mean", bytes: round(protobufMean, 0) },
+    ],
+  );
+  printTable(
+    "where the bytes are (dbstat, 50 000 tasks)",
+    withTasks.tables.map((t) => ({
+      "table / index": t.name,
+      bytes: t.bytes,
+      "bytes per task": round(t.bytes / withTasks.submitted, 0),
+      "payload per task": round((t.payload ?? 0) / withTasks.submitted, 0),
+    })),
+  );
   printTable(`output: ${runs} runs x ${chunksPerRun} chunks of ${chunkBytes} B = ${outputBytes} B`, [
     { measure: "database + WAL, runs without output", bytes: withoutOutput.total },
     { measure: "database + WAL, same runs with output", bytes: withOutput.total },
@@ -119,12 +145,29 @@ export async function run(opts) {
     { ratio: "output bytes on disk / output bytes stored", value: round(ratios.outputDiskPerByte, 3) },
   ]);
   const targets = [
-    { target: "bytes per task on disk", goal: "(reported; baseline: protobuf)", measured: `${round(perTask, 0)} B (${round(ratios.diskOverProtobuf, 2)}x protobuf ${round(protobufMean, 0)} B)`, met: "-" },
-    { target: "disk bytes per output byte (4 KiB chunks)", goal: "(reported; baseline: 1.0)", measured: `${round(perOutputByte, 3)}x`, met: "-" },
+    {
+      target: "bytes per task on disk",
+      goal: "(reported; baseline: protobuf)",
+      measured: `${round(perTask, 0)} B (${round(ratios.diskOverProtobuf, 2)}x protobuf ${round(protobufMean, 0)} B)`,
+      met: "-",
+    },
+    {
+      target: "disk bytes per output byte (4 KiB chunks)",
+      goal: "(reported; baseline: 1.0)",
+      measured: `${round(perOutputByte, 3)}x`,
+      met: "-",
+    },
   ];
   printTable("targets", targets);
   return writeResult("storage", {
-    settings: { tasks, spec: "subprocess /bin/echo hello world-<n>, labels team/env/shard, request_id", runs, chunkBytes, chunksPerRun, measurement: "file sizes after a clean shutdown (wal_checkpoint(TRUNCATE))" },
+    settings: {
+      tasks,
+      spec: "subprocess /bin/echo hello world-<n>, labels team/env/shard, request_id",
+      runs,
+      chunkBytes,
+      chunksPerRun,
+      measurement: "file sizes after a clean shutdown (wal_checkpoint(TRUNCATE))",
+    },
     figures: {
       emptyBytes: empty.total,
       withTasksBytes: withTasks.total,
@@ -132,7 +175,15 @@ export async function run(opts) {
       bytesPerTask: perTask,
       protobufTaskBytesMean: protobufMean,
       tables: withTasks.tables,
-      output: { outputBytes, withoutOutputBytes: withoutOutput.total, withOutputBytes: withOutput.total, bytesPerOutputByte: perOutputByte, outputChunksTable: chunkTable, outputChunksTablePerByte: chunkTablePerByte, tablesWithOutput: withOutput.tables },
+      output: {
+        outputBytes,
+        withoutOutputBytes: withoutOutput.total,
+        withOutputBytes: withOutput.total,
+        bytesPerOutputByte: perOutputByte,
+        outputChunksTable: chunkTable,
+        outputChunksTablePerByte: chunkTablePerByte,
+        tablesWithOutput: withOutput.tables,
+      },
     },
     ratios,
     targets,

@@ -1,10 +1,11 @@
 // submit: durable unary SubmitTask, 64 in flight, ~10 s per pass.
 // Same run: (a) a raw grpc-js no-op unary server with the same client (transport ceiling),
 //           (b) the supervisor with groupCommitMaxBatch=1 (one commit per submit).
-import { SubmitTaskResponse } from "@supervisor/sdk";
-import { mkdtempSync, readdirSync, copyFileSync, rmSync } from "node:fs";
+
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SubmitTaskResponse } from "@supervisor/sdk";
 import { closedLoop, noopClient, noopSubmit, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
 import { startNoop, startSupervisor } from "../lib/procs.mjs";
 import { summarizeProfile } from "../lib/profile.mjs";
@@ -19,8 +20,18 @@ export async function supervisorSubmitPass(address, { durationMs, maxOps, warmup
   const client = taskClient(address);
   try {
     const spec = typicalSpec(1);
-    await closedLoop({ concurrency, durationMs: warmupMs, maxOps: 20_000, op: () => unary(client, "submitTask", submitRequest(spec)) });
-    return await closedLoop({ concurrency, durationMs, maxOps, op: (i) => unary(client, "submitTask", submitRequest(typicalSpec(i))) });
+    await closedLoop({
+      concurrency,
+      durationMs: warmupMs,
+      maxOps: 20_000,
+      op: () => unary(client, "submitTask", submitRequest(spec)),
+    });
+    return await closedLoop({
+      concurrency,
+      durationMs,
+      maxOps,
+      op: (i) => unary(client, "submitTask", submitRequest(typicalSpec(i))),
+    });
   } finally {
     client.close();
   }
@@ -37,7 +48,13 @@ async function supervisorPass(label, settings, opts, execArgv = []) {
     const client = taskClient(server.address);
     const sample = await unary(client, "submitTask", submitRequest(typicalSpec(7)));
     client.close();
-    return { label, ...result, serverCpu: round(cpu.utilization, 2), sampleResponse: Buffer.from(SubmitTaskResponse.encode(sample).finish()), server };
+    return {
+      label,
+      ...result,
+      serverCpu: round(cpu.utilization, 2),
+      sampleResponse: Buffer.from(SubmitTaskResponse.encode(sample).finish()),
+      server,
+    };
   } catch (error) {
     await server.stop();
     throw error;
@@ -60,9 +77,19 @@ export async function run(opts) {
   try {
     const client = noopClient(noop.address);
     const request = submitRequest(typicalSpec(1));
-    await closedLoop({ concurrency: CONCURRENCY, durationMs: warmupMs, maxOps: 20_000, op: () => noopSubmit(client, request) });
+    await closedLoop({
+      concurrency: CONCURRENCY,
+      durationMs: warmupMs,
+      maxOps: 20_000,
+      op: () => noopSubmit(client, request),
+    });
     const meter = noop.cpu();
-    ceiling = await closedLoop({ concurrency: CONCURRENCY, durationMs, maxOps, op: (i) => noopSubmit(client, submitRequest(typicalSpec(i))) });
+    ceiling = await closedLoop({
+      concurrency: CONCURRENCY,
+      durationMs,
+      maxOps,
+      op: (i) => noopSubmit(client, submitRequest(typicalSpec(i))),
+    });
     ceiling = { label: "raw grpc-js no-op unary (ceiling)", ...ceiling, serverCpu: round(meter().utilization, 2) };
     client.close();
   } finally {
@@ -72,7 +99,11 @@ export async function run(opts) {
   let profile;
   if (opts.profile) {
     const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
-    const profiled = await supervisorPass("supervisor (default, --cpu-prof)", {}, pass, ["--cpu-prof", "--cpu-prof-dir", dir]);
+    const profiled = await supervisorPass("supervisor (default, --cpu-prof)", {}, pass, [
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      dir,
+    ]);
     await profiled.server.stop();
     const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
     if (file) {
@@ -114,7 +145,15 @@ export async function run(opts) {
   printTable("targets", targets);
   const strip = ({ sampleResponse, server, ...rest }) => rest;
   return writeResult("submit", {
-    settings: { concurrency: CONCURRENCY, durationMs, maxOps, warmupMs, spec: "subprocess /bin/echo with 2 args, 3 labels; request_id set", synchronous: "FULL", journal: "WAL" },
+    settings: {
+      concurrency: CONCURRENCY,
+      durationMs,
+      maxOps,
+      warmupMs,
+      spec: "subprocess /bin/echo with 2 args, 3 labels; request_id set",
+      synchronous: "FULL",
+      journal: "WAL",
+    },
     figures: { supervisor: strip(grouped), groupCommitMaxBatch1: strip(single), noopCeiling: ceiling },
     ratios: { supervisorOverCeiling: ofCeiling, groupOverSingleCommit: vsSingle },
     targets,

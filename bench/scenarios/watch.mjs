@@ -8,7 +8,8 @@ import { submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mj
 import { startNoop, startSupervisor, startWorker } from "../lib/procs.mjs";
 import { nowMs, printTable, round, sleep, target, writeResult } from "../lib/stats.mjs";
 
-export const description = "WatchTasks fan-out: 10 000 watchers, events/s and server RSS per watcher (vs raw grpc-js streams)";
+export const description =
+  "WatchTasks fan-out: 10 000 watchers, events/s and server RSS per watcher (vs raw grpc-js streams)";
 
 const PROCESSES = 2;
 const CHANNELS_PER_PROCESS = 8; // 625 streams per connection at 10 000 (the server allows 1000)
@@ -43,7 +44,15 @@ async function pass(kind, { watchers, tasks, deliveryBudgetMs, openBudgetMs, pay
     const rssBefore = await server.settledRss(1_000);
     const per = Math.ceil(watchers / PROCESSES);
     for (let p = 0; p < PROCESSES; p++) {
-      workers.push(startWorker("watch-worker", { address: server.address, kind, watchers: Math.min(per, watchers - p * per), channels: CHANNELS_PER_PROCESS, openBudgetMs }));
+      workers.push(
+        startWorker("watch-worker", {
+          address: server.address,
+          kind,
+          watchers: Math.min(per, watchers - p * per),
+          channels: CHANNELS_PER_PROCESS,
+          openBudgetMs,
+        }),
+      );
     }
     const t0Open = nowMs();
     const opened = await Promise.all(workers.map((w) => w.next("opened", openBudgetMs + 60_000)));
@@ -58,7 +67,11 @@ async function pass(kind, { watchers, tasks, deliveryBudgetMs, openBudgetMs, pay
     if (kind === "supervisor") {
       const client = taskClient(server.address);
       for (let i = 0; i < tasks; i += SUBMIT_BATCH) {
-        await unary(client, "batchSubmitTasks", { requests: Array.from({ length: Math.min(SUBMIT_BATCH, tasks - i) }, (_, j) => submitRequest(typicalSpec(i + j))) });
+        await unary(client, "batchSubmitTasks", {
+          requests: Array.from({ length: Math.min(SUBMIT_BATCH, tasks - i) }, (_, j) =>
+            submitRequest(typicalSpec(i + j)),
+          ),
+        });
       }
       client.close();
     } else {
@@ -106,9 +119,20 @@ async function pass(kind, { watchers, tasks, deliveryBudgetMs, openBudgetMs, pay
 export async function run(opts) {
   const watchers = opts.quick ? 1_000 : (opts.watchers ?? 10_000);
   const tasks = opts.quick ? 20 : 50;
-  const budgets = { watchers, tasks, deliveryBudgetMs: opts.quick ? 20_000 : 90_000, openBudgetMs: opts.quick ? 20_000 : 90_000 };
+  const budgets = {
+    watchers,
+    tasks,
+    deliveryBudgetMs: opts.quick ? 20_000 : 90_000,
+    openBudgetMs: opts.quick ? 20_000 : 90_000,
+  };
   const sup = await pass("supervisor", budgets);
-  const payload = Buffer.from(WatchTasksResponse.encode({ type: EventType.EVENT_TYPE_ADDED, task: sup.sample, revision: sup.sample.revision + 1 }).finish());
+  const payload = Buffer.from(
+    WatchTasksResponse.encode({
+      type: EventType.EVENT_TYPE_ADDED,
+      task: sup.sample,
+      revision: sup.sample.revision + 1,
+    }).finish(),
+  );
   const raw = await pass("noop", { ...budgets, payload });
   delete sup.sample;
   delete raw.sample;
@@ -125,11 +149,18 @@ export async function run(opts) {
     "RSS after MiB": round(r.rssAfterBytes / 2 ** 20, 1),
     "KB per watcher": round(r.rssPerWatcherBytes / 1024, 1),
   });
-  printTable(`watch: ${watchers} watchers (${PROCESSES} client processes x ${CHANNELS_PER_PROCESS} connections), ${tasks} tasks submitted`, [row(sup, "supervisor WatchTasks"), row(raw, "raw grpc-js stream (baseline)")]);
+  printTable(
+    `watch: ${watchers} watchers (${PROCESSES} client processes x ${CHANNELS_PER_PROCESS} connections), ${tasks} tasks submitted`,
+    [row(sup, "supervisor WatchTasks"), row(raw, "raw grpc-js stream (baseline)")],
+  );
   for (const r of [sup, raw]) {
-    if (r.openError || r.streamError) console.log(`${r.kind}: first open error: ${r.openError ?? "-"}; first stream error: ${r.streamError ?? "-"}`);
+    if (r.openError || r.streamError)
+      console.log(`${r.kind}: first open error: ${r.openError ?? "-"}; first stream error: ${r.streamError ?? "-"}`);
   }
-  const ratios = { eventsPerSecOverRaw: sup.eventsPerSec / raw.eventsPerSec, rssPerWatcherOverRaw: sup.rssPerWatcherBytes / raw.rssPerWatcherBytes };
+  const ratios = {
+    eventsPerSecOverRaw: sup.eventsPerSec / raw.eventsPerSec,
+    rssPerWatcherOverRaw: sup.rssPerWatcherBytes / raw.rssPerWatcherBytes,
+  };
   printTable("ratios", [
     { ratio: "events/s: supervisor / raw stream", value: round(ratios.eventsPerSecOverRaw, 2) },
     { ratio: "RSS per stream: supervisor / raw stream", value: round(ratios.rssPerWatcherOverRaw, 2) },
@@ -141,7 +172,14 @@ export async function run(opts) {
   ];
   printTable("targets", targets);
   return writeResult("watch", {
-    settings: { watchers, tasks, processes: PROCESSES, connectionsPerProcess: CHANNELS_PER_PROCESS, submitBatch: SUBMIT_BATCH, rss: "VmRSS of the server child after a full GC, before vs after opening the watchers" },
+    settings: {
+      watchers,
+      tasks,
+      processes: PROCESSES,
+      connectionsPerProcess: CHANNELS_PER_PROCESS,
+      submitBatch: SUBMIT_BATCH,
+      rss: "VmRSS of the server child after a full GC, before vs after opening the watchers",
+    },
     figures: { supervisor: sup, rawStreams: raw },
     ratios,
     targets,

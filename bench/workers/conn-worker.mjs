@@ -4,8 +4,10 @@
 // {cmd:"hello"}:   on each, a RunnerService.Connect stream says hello and waits for its welcome,
 //                  then heartbeats at the interval the supervisor asked → {type:"welcomed", ok, failed, firstError}
 // {cmd:"stop"}:    ends the streams and exits.
-import { grpc } from "../lib/deps.mjs";
+
 import { RunnerServiceClient } from "@supervisor/sdk";
+import { grpc } from "../lib/deps.mjs";
+
 const { credentials } = grpc;
 
 const { address, connections, prefix = "idle" } = JSON.parse(process.argv[2]);
@@ -17,7 +19,9 @@ let heartbeat;
 function connectAll() {
   return Promise.all(
     Array.from({ length: connections }, (_, i) => {
-      const client = new RunnerServiceClient(address, credentials.createInsecure(), { "bench.connection": `${process.pid}:${i}` });
+      const client = new RunnerServiceClient(address, credentials.createInsecure(), {
+        "bench.connection": `${process.pid}:${i}`,
+      });
       clients.push(client);
       return new Promise((resolve) => client.waitForReady(Date.now() + 30_000, (error) => resolve(!error)));
     }),
@@ -43,7 +47,19 @@ function hello(client, i) {
       clearTimeout(timer);
       resolve(false);
     });
-    stream.write({ message: { $case: "hello", value: { name: `${prefix}-${process.pid}-${i}`, labels: { pool: "idle" }, kinds: ["subprocess"], capacity: 1, version: "bench", activeRunIds: [] } } });
+    stream.write({
+      message: {
+        $case: "hello",
+        value: {
+          name: `${prefix}-${process.pid}-${i}`,
+          labels: { pool: "idle" },
+          kinds: ["subprocess"],
+          capacity: 1,
+          version: "bench",
+          activeRunIds: [],
+        },
+      },
+    });
   });
 }
 
@@ -55,10 +71,14 @@ process.on("message", async (message) => {
   } else if (message?.cmd === "hello") {
     const results = [];
     // 50 at a time: a burst of hellos is not what this measures
-    for (let i = 0; i < clients.length; i += 50) results.push(...(await Promise.all(clients.slice(i, i + 50).map((c, j) => hello(c, i + j)))));
-    heartbeat = setInterval(() => {
-      for (const stream of streams) stream.write({ message: { $case: "heartbeat", value: {} } });
-    }, Math.max(500, heartbeatMs * 0.8));
+    for (let i = 0; i < clients.length; i += 50)
+      results.push(...(await Promise.all(clients.slice(i, i + 50).map((c, j) => hello(c, i + j)))));
+    heartbeat = setInterval(
+      () => {
+        for (const stream of streams) stream.write({ message: { $case: "heartbeat", value: {} } });
+      },
+      Math.max(500, heartbeatMs * 0.8),
+    );
     process.send({ type: "welcomed", ...count(results), firstError });
   } else if (message?.cmd === "stop") {
     clearInterval(heartbeat);

@@ -4,9 +4,14 @@
 import { Runner } from "@supervisor/sdk";
 
 const { address, runners: specs } = JSON.parse(process.argv[2]);
-const runners = specs.map(
-  ({ name, capacity }) =>
-    new Runner({ address, name, capacity, kinds: ["embedded:noop"], log: (line) => process.stderr.write(line + "\n") }).handle("noop", () => undefined),
+const runners = specs.map(({ name, capacity }) =>
+  new Runner({
+    address,
+    name,
+    capacity,
+    kinds: ["embedded:noop"],
+    log: (line) => process.stderr.write(`${line}\n`),
+  }).handle("noop", () => undefined),
 );
 let stopping = false;
 const stop = async () => {

@@ -4,8 +4,10 @@
 // empty hello). Then counts the events that follow (BOOKMARKs excluded).
 // IPC: says {type:"opened", ready, failed, firstError}; answers {cmd:"count"} with
 // {type:"count", events, lastEventAt, errors}; {cmd:"stop"} cancels every stream and exits.
-import { grpc } from "../lib/deps.mjs";
+
 import { WatchTasksRequest } from "@supervisor/sdk";
+import { grpc } from "../lib/deps.mjs";
+
 const { credentials, makeGenericClientConstructor } = grpc;
 
 const { address, kind, watchers, channels, chunk = 250, openBudgetMs = 60_000 } = JSON.parse(process.argv[2]);
@@ -14,13 +16,23 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 // Both servers are read the same way, as raw bytes: the client only looks at the event type (field 1,
 // the first bytes of the message), so the watchers' own decoding does not cap what the server delivers.
 const identity = (value) => value;
-const streamMethod = (path, requestSerialize) => ({ path, requestStream: false, responseStream: true, requestSerialize, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity });
+const streamMethod = (path, requestSerialize) => ({
+  path,
+  requestStream: false,
+  responseStream: true,
+  requestSerialize,
+  requestDeserialize: identity,
+  responseSerialize: identity,
+  responseDeserialize: identity,
+});
 const Client = makeGenericClientConstructor(
   {
     Watch:
       kind === "noop"
         ? streamMethod("/bench.Noop/Fanout", identity)
-        : streamMethod("/supervisor.v1.TaskService/WatchTasks", (request) => Buffer.from(WatchTasksRequest.encode(request).finish())),
+        : streamMethod("/supervisor.v1.TaskService/WatchTasks", (request) =>
+            Buffer.from(WatchTasksRequest.encode(request).finish()),
+          ),
   },
   "bench.Watch",
 );

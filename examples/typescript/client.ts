@@ -1,15 +1,19 @@
 // A client: submit tasks, wait for them, read their output, list them.
 // Run: SUPERVISOR_ADDR=127.0.0.1:50051 node examples/dist/typescript/client.js
-import { SupervisorClient, TaskPhase, embedded, subprocess, taskPhaseToJSON } from "@supervisor/sdk";
+import { embedded, SupervisorClient, subprocess, TaskPhase, taskPhaseToJSON } from "@supervisor/sdk";
 
 const client = new SupervisorClient(); // SUPERVISOR_ADDR, else 127.0.0.1:50051
 
 // A program on any runner; a request id is generated, so a retried submit never runs twice.
-const echo = await client.submit(subprocess("echo", ["hello from the TypeScript client"], { labels: { example: "ts" } }));
+const echo = await client.submit(
+  subprocess("echo", ["hello from the TypeScript client"], { labels: { example: "ts" } }),
+);
 console.log(`submitted ${echo.id}`);
 
 // An embedded handler: runs inside a runner process that registered "resize-image".
-const resize = await client.submit(embedded("resize-image", { width: 640, height: 480, scale: 0.5 }, { labels: { example: "ts" } }));
+const resize = await client.submit(
+  embedded("resize-image", { width: 640, height: 480, scale: 0.5 }, { labels: { example: "ts" } }),
+);
 
 for (const task of [echo, resize]) {
   const done = await client.waitFor(task.id);

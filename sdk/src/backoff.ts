@@ -9,7 +9,7 @@ export const DEFAULT_RECONNECT_BACKOFF: RetryBackoff = { initialDelayMs: 250, ma
 
 /** Delay before retry number `attempt` (1-based): uniform in [0, min(max, initial × multiplier^(attempt-1))]. */
 export function jitteredDelayMs(policy: RetryBackoff, attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * Math.pow(policy.multiplier, Math.min(attempt - 1, 60)));
+  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.min(attempt - 1, 60));
   return Math.floor(random() * base);
 }
 

@@ -1,4 +1,4 @@
-import { Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import type { CallOptions, ClientReadableStream, Metadata, ServiceError } from "@grpc/grpc-js";
 import { SupervisorError } from "./errors.js";
 
 /** Per-call options every SDK method takes. */
@@ -17,10 +17,17 @@ type UnaryMethod<Req, Res> = (
 ) => { cancel(): void };
 
 /** One unary attempt as a promise: deadline, cancellation by signal, errors as SupervisorError. */
-export function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, metadata: Metadata, settings: CallSettings): Promise<Res> {
+export function unaryCall<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  metadata: Metadata,
+  settings: CallSettings,
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     if (settings.signal?.aborted) return reject(SupervisorError.from(settings.signal.reason ?? new Error("aborted")));
-    const options: Partial<CallOptions> = settings.deadlineMs ? { deadline: new Date(Date.now() + settings.deadlineMs) } : {};
+    const options: Partial<CallOptions> = settings.deadlineMs
+      ? { deadline: new Date(Date.now() + settings.deadlineMs) }
+      : {};
     const onAbort = () => call.cancel();
     const call = method(request, metadata, options, (error, response) => {
       settings.signal?.removeEventListener("abort", onAbort);

@@ -1,23 +1,23 @@
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
+import { type ChannelCredentials, type ChannelOptions, credentials as grpcCredentials, Metadata } from "@grpc/grpc-js";
 import { jitteredDelayMs, sleep } from "./backoff.js";
-import { streamCall, unaryCall, type CallSettings } from "./call.js";
+import { type CallSettings, streamCall, unaryCall } from "./call.js";
 import { SupervisorError } from "./errors.js";
 import type { Run } from "./gen/supervisor/v1/run.js";
 import type { Runner as RunnerInfo } from "./gen/supervisor/v1/runner.js";
 import { RunnerServiceClient } from "./gen/supervisor/v1/runner_service.js";
-import { TaskPhase, type Task, type TaskSpec } from "./gen/supervisor/v1/task.js";
+import { type Task, TaskPhase, type TaskSpec } from "./gen/supervisor/v1/task.js";
 import {
   EventType,
-  TaskServiceClient,
   type ListTasksResponse,
   type StreamTaskOutputResponse,
   type TaskFilter,
+  TaskServiceClient,
   type WatchTasksResponse,
 } from "./gen/supervisor/v1/task_service.js";
 import { Informer, type InformerHandlers } from "./informer.js";
 import { ErrorReason } from "./reasons.js";
-import { DEFAULT_RETRY, isRetryable, withRetry, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry } from "./retry.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
@@ -68,7 +68,13 @@ export interface WatchOptions extends CallSettings {
   sendInitial?: boolean;
 }
 
-const fullFilter = (filter: Partial<TaskFilter> = {}): TaskFilter => ({ slot: "", phases: [], runnerId: "", labelSelector: "", ...filter });
+const fullFilter = (filter: Partial<TaskFilter> = {}): TaskFilter => ({
+  slot: "",
+  phases: [],
+  runnerId: "",
+  labelSelector: "",
+  ...filter,
+});
 
 /**
  * The supervisor client. Every method takes a deadline and an AbortSignal;
@@ -102,7 +108,11 @@ export class SupervisorClient {
     return { deadlineMs: settings.deadlineMs ?? this.deadlineMs, signal: settings.signal };
   }
 
-  private idempotent<Req, Res>(method: Parameters<typeof unaryCall<Req, Res>>[0], request: Req, settings?: CallSettings): Promise<Res> {
+  private idempotent<Req, Res>(
+    method: Parameters<typeof unaryCall<Req, Res>>[0],
+    request: Req,
+    settings?: CallSettings,
+  ): Promise<Res> {
     const resolved = this.settings(settings);
     return withRetry(() => unaryCall(method, request, this.metadata, resolved), this.retry, resolved.signal);
   }
@@ -114,8 +124,15 @@ export class SupervisorClient {
   }
 
   /** Submits tasks in one transaction: all or none. */
-  async submitBatch(specs: (TaskSpec | { spec: TaskSpec; requestId?: string })[], options: CallSettings = {}): Promise<Task[]> {
-    const requests = specs.map((item) => ("spec" in item && item.spec ? { spec: item.spec, requestId: item.requestId ?? randomUUID() } : { spec: item as TaskSpec, requestId: randomUUID() }));
+  async submitBatch(
+    specs: (TaskSpec | { spec: TaskSpec; requestId?: string })[],
+    options: CallSettings = {},
+  ): Promise<Task[]> {
+    const requests = specs.map((item) =>
+      "spec" in item && item.spec
+        ? { spec: item.spec, requestId: item.requestId ?? randomUUID() }
+        : { spec: item as TaskSpec, requestId: randomUUID() },
+    );
     return (await this.idempotent(this.tasks.batchSubmitTasks.bind(this.tasks), { requests }, options)).tasks;
   }
 
@@ -124,13 +141,22 @@ export class SupervisorClient {
   }
 
   /** One page of tasks, newest first. */
-  listPage(options: CallSettings & { filter?: Partial<TaskFilter>; pageSize?: number; pageToken?: string } = {}): Promise<ListTasksResponse> {
-    const request = { filter: fullFilter(options.filter), pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? "" };
+  listPage(
+    options: CallSettings & { filter?: Partial<TaskFilter>; pageSize?: number; pageToken?: string } = {},
+  ): Promise<ListTasksResponse> {
+    const request = {
+      filter: fullFilter(options.filter),
+      pageSize: options.pageSize ?? 0,
+      pageToken: options.pageToken ?? "",
+    };
     return this.idempotent(this.tasks.listTasks.bind(this.tasks), request, options);
   }
 
   /** Every task matching the filter, newest first, fetching pages as you iterate. */
-  async *list(filter: Partial<TaskFilter> = {}, options: CallSettings & { pageSize?: number } = {}): AsyncGenerator<Task> {
+  async *list(
+    filter: Partial<TaskFilter> = {},
+    options: CallSettings & { pageSize?: number } = {},
+  ): AsyncGenerator<Task> {
     let pageToken = "";
     do {
       const page = await this.listPage({ ...options, filter, pageToken });
@@ -149,7 +175,10 @@ export class SupervisorClient {
     let sendInitial = options.sendInitial ?? false;
     let failures = 0;
     while (!options.signal?.aborted) {
-      const stream = this.tasks.watchTasks({ sinceRevision: since, filter: fullFilter(options.filter), sendInitial }, this.metadata);
+      const stream = this.tasks.watchTasks(
+        { sinceRevision: since, filter: fullFilter(options.filter), sendInitial },
+        this.metadata,
+      );
       try {
         for await (const event of streamCall(stream, options.signal)) {
           failures = 0;
@@ -178,8 +207,14 @@ export class SupervisorClient {
   }
 
   /** A run's output events; with `follow`, until the run ends. */
-  output(taskId: string, options: CallSettings & { attempt?: number; follow?: boolean; sinceSeq?: number } = {}): AsyncGenerator<StreamTaskOutputResponse> {
-    const stream = this.tasks.streamTaskOutput({ taskId, attempt: options.attempt ?? 0, follow: options.follow ?? false, sinceSeq: options.sinceSeq ?? 0 }, this.metadata);
+  output(
+    taskId: string,
+    options: CallSettings & { attempt?: number; follow?: boolean; sinceSeq?: number } = {},
+  ): AsyncGenerator<StreamTaskOutputResponse> {
+    const stream = this.tasks.streamTaskOutput(
+      { taskId, attempt: options.attempt ?? 0, follow: options.follow ?? false, sinceSeq: options.sinceSeq ?? 0 },
+      this.metadata,
+    );
     return streamCall(stream, options.signal);
   }
 
@@ -189,12 +224,15 @@ export class SupervisorClient {
     const task = await this.get(taskId, options);
     if (phases.includes(task.status!.phase)) return task;
     // Narrow the watch to the task's slot (or its labels) so a busy server does not stream everything.
-    const labels = Object.entries(task.spec!.labels).map(([k, v]) => `${k}=${v}`).join(",");
+    const labels = Object.entries(task.spec!.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
     const filter = task.spec!.slot ? { slot: task.spec!.slot } : { labelSelector: labels };
     for await (const event of this.watch({ sinceRevision: task.revision, filter, signal: options.signal })) {
       if (event.task?.id !== taskId) continue;
       if (phases.includes(event.task.status!.phase)) return event.task;
-      if (event.type === EventType.EVENT_TYPE_DELETED) throw new SupervisorError(5, `task ${taskId} was deleted`, ErrorReason.TASK_NOT_FOUND);
+      if (event.type === EventType.EVENT_TYPE_DELETED)
+        throw new SupervisorError(5, `task ${taskId} was deleted`, ErrorReason.TASK_NOT_FOUND);
     }
     throw SupervisorError.from(options.signal?.reason ?? new Error("aborted"));
   }
@@ -204,7 +242,11 @@ export class SupervisorClient {
     const runs: Run[] = [];
     let pageToken = "";
     do {
-      const page = await this.idempotent(this.tasks.listTaskRuns.bind(this.tasks), { taskId, pageSize: 1000, pageToken }, options);
+      const page = await this.idempotent(
+        this.tasks.listTaskRuns.bind(this.tasks),
+        { taskId, pageSize: 1000, pageToken },
+        options,
+      );
       runs.push(...page.runs);
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -216,7 +258,11 @@ export class SupervisorClient {
     const runners: RunnerInfo[] = [];
     let pageToken = "";
     do {
-      const page = await this.idempotent(this.runners.listRunners.bind(this.runners), { pageSize: 1000, pageToken, labelSelector: options.labelSelector ?? "" }, options);
+      const page = await this.idempotent(
+        this.runners.listRunners.bind(this.runners),
+        { pageSize: 1000, pageToken, labelSelector: options.labelSelector ?? "" },
+        options,
+      );
       runners.push(...page.runners);
       pageToken = page.nextPageToken;
     } while (pageToken);

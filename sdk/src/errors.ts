@@ -1,4 +1,4 @@
-import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { status as GrpcStatus, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { BadRequest, ErrorInfo, RetryInfo } from "./gen/google/rpc/error_details.js";
 import { Status } from "./gen/google/rpc/status.js";
 
@@ -6,9 +6,9 @@ import { Status } from "./gen/google/rpc/status.js";
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
 
 const TYPE_URL_PREFIX = "type.googleapis.com/";
-export const ERROR_INFO_TYPE = TYPE_URL_PREFIX + "google.rpc.ErrorInfo";
-export const BAD_REQUEST_TYPE = TYPE_URL_PREFIX + "google.rpc.BadRequest";
-export const RETRY_INFO_TYPE = TYPE_URL_PREFIX + "google.rpc.RetryInfo";
+export const ERROR_INFO_TYPE = `${TYPE_URL_PREFIX}google.rpc.ErrorInfo`;
+export const BAD_REQUEST_TYPE = `${TYPE_URL_PREFIX}google.rpc.BadRequest`;
+export const RETRY_INFO_TYPE = `${TYPE_URL_PREFIX}google.rpc.RetryInfo`;
 
 export interface FieldViolation {
   /** Request path of the bad field, e.g. `spec.timeout`. */
@@ -66,8 +66,13 @@ export class SupervisorError extends Error {
 }
 
 function isServiceError(error: unknown): error is ServiceError {
-  return typeof error === "object" && error !== null && "code" in error && "metadata" in error &&
-    (error as { metadata: unknown }).metadata instanceof Metadata;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    "metadata" in error &&
+    (error as { metadata: unknown }).metadata instanceof Metadata
+  );
 }
 
 export interface DecodedStatusDetails {

@@ -1,20 +1,25 @@
-export * from "./reasons.js";
+export * from "./backoff.js";
+export * from "./call.js";
+export * from "./canonical.js";
+export * from "./client.js";
 export * from "./errors.js";
-export * from "./gen/supervisor/v1/task.js";
+export * from "./executors/index.js";
+export { Duration } from "./gen/google/protobuf/duration.js";
 export * from "./gen/supervisor/v1/run.js";
 // The Runner message is RunnerInfo here: `Runner` is the runner SDK class.
-export { Runner as RunnerInfo, RunnerState, runnerStateFromJSON, runnerStateToJSON } from "./gen/supervisor/v1/runner.js";
-export * from "./gen/supervisor/v1/task_service.js";
+export {
+  Runner as RunnerInfo,
+  RunnerState,
+  runnerStateFromJSON,
+  runnerStateToJSON,
+} from "./gen/supervisor/v1/runner.js";
 export * from "./gen/supervisor/v1/runner_service.js";
-export { Duration } from "./gen/google/protobuf/duration.js";
-export * from "./executors/index.js";
-export * from "./runner.js";
-export * from "./backoff.js";
-export * from "./client.js";
+export * from "./gen/supervisor/v1/task.js";
+export * from "./gen/supervisor/v1/task_service.js";
 export * from "./informer.js";
-export * from "./retry.js";
-export * from "./call.js";
-export { subprocess, embedded, wasm, duration } from "./specs.js";
-export * from "./signing.js";
-export * from "./canonical.js";
 export * from "./json-limits.js";
+export * from "./reasons.js";
+export * from "./retry.js";
+export * from "./runner.js";
+export * from "./signing.js";
+export { duration, embedded, subprocess, wasm } from "./specs.js";

@@ -57,7 +57,11 @@ export class Informer {
       const listed = new Set<string>();
       let listing = true;
       try {
-        for await (const event of this.client.watch({ sendInitial: true, filter: this.filter, signal: this.controller.signal })) {
+        for await (const event of this.client.watch({
+          sendInitial: true,
+          filter: this.filter,
+          signal: this.controller.signal,
+        })) {
           if (event.type === EventType.EVENT_TYPE_BOOKMARK) {
             if (listing) {
               listing = false;

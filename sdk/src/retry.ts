@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { jitteredDelayMs, sleep, type RetryBackoff } from "./backoff.js";
+import { jitteredDelayMs, type RetryBackoff, sleep } from "./backoff.js";
 import { SupervisorError } from "./errors.js";
 import { ErrorReason } from "./reasons.js";
 
@@ -12,7 +12,12 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100,
 
 const RETRYABLE_CODES = new Set([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.DEADLINE_EXCEEDED]);
 /** RESOURCE_EXHAUSTED reasons that will not clear up by retrying in a moment (the caller must act). */
-const NOT_TRANSIENT = new Set<string>([ErrorReason.SLOT_QUEUE_FULL, ErrorReason.WATCH_TOO_SLOW, ErrorReason.OUTPUT_TOO_SLOW, ErrorReason.TOO_MANY_STREAMS]);
+const NOT_TRANSIENT = new Set<string>([
+  ErrorReason.SLOT_QUEUE_FULL,
+  ErrorReason.WATCH_TOO_SLOW,
+  ErrorReason.OUTPUT_TOO_SLOW,
+  ErrorReason.TOO_MANY_STREAMS,
+]);
 
 /** Only transport-level trouble is retried, and only on calls that are safe to repeat. */
 export function isRetryable(error: SupervisorError): boolean {

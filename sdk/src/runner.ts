@@ -1,24 +1,29 @@
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { KeyObject } from "node:crypto";
-import { signatureProblem, trustedKeysFrom } from "./signing.js";
+import {
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  credentials as grpcCredentials,
+  Metadata,
+} from "@grpc/grpc-js";
+import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, type RetryBackoff, sleep } from "./backoff.js";
 import { CHANNEL_DEFAULTS } from "./client.js";
-import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, sleep, type RetryBackoff } from "./backoff.js";
 import { SupervisorError } from "./errors.js";
-import { EmbeddedRegistry, type EmbeddedHandler } from "./executors/embedded.js";
+import { type EmbeddedHandler, EmbeddedRegistry } from "./executors/embedded.js";
 import { createSubprocessExecutor } from "./executors/subprocess.js";
 import type { ExecutionResult, Executor, OutputStreamName } from "./executors/types.js";
 import { wasmExecutor } from "./executors/wasm.js";
 import { OutputStream } from "./gen/supervisor/v1/run.js";
 import {
-  RunOutcome,
-  RunnerServiceClient,
   type ConnectRequest,
   type ConnectResponse,
   type ConnectResponse_Assign,
+  RunnerServiceClient,
+  RunOutcome,
 } from "./gen/supervisor/v1/runner_service.js";
 import type { SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
-import { ErrorReason } from "./reasons.js";
 import { jsonLimitProblem } from "./json-limits.js";
+import { ErrorReason } from "./reasons.js";
+import { signatureProblem, trustedKeysFrom } from "./signing.js";
 
 export interface RunnerOptions {
   /** host:port of the supervisor. */
@@ -84,7 +89,11 @@ export class Runner {
   private readonly metadata = new Metadata();
 
   constructor(private readonly options: RunnerOptions) {
-    this.client = new RunnerServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), CHANNEL_DEFAULTS);
+    this.client = new RunnerServiceClient(
+      options.address,
+      options.credentials ?? grpcCredentials.createInsecure(),
+      CHANNEL_DEFAULTS,
+    );
     this.trustedKeys = trustedKeysFrom(options.trustedKeys ?? {});
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
   }
@@ -118,7 +127,7 @@ export class Runner {
   }
 
   private log(line: string): void {
-    (this.options.log ?? ((text: string) => process.stderr.write(text + "\n")))(`runner ${this.options.name}: ${line}`);
+    (this.options.log ?? ((text: string) => process.stderr.write(`${text}\n`)))(`runner ${this.options.name}: ${line}`);
   }
 
   private async connectLoop(): Promise<void> {
@@ -132,7 +141,9 @@ export class Runner {
       }
       failures = outcome === "welcomed" ? 1 : failures + 1;
       const delay = jitteredDelayMs(this.options.reconnect ?? DEFAULT_RECONNECT_BACKOFF, failures);
-      this.log(`disconnected (${outcome instanceof Error ? outcome.message : "stream ended"}); reconnecting in ${delay} ms`);
+      this.log(
+        `disconnected (${outcome instanceof Error ? outcome.message : "stream ended"}); reconnecting in ${delay} ms`,
+      );
       await sleep(delay, this.stopping.signal);
     }
   }
@@ -157,8 +168,13 @@ export class Runner {
             welcomed = true;
             this.runnerId = body.value.runnerId;
             this.stream = stream;
-            const intervalMs = (body.value.heartbeatInterval?.seconds ?? 5) * 1000 + Math.floor((body.value.heartbeatInterval?.nanos ?? 0) / 1e6);
-            heartbeat = setInterval(() => this.send({ message: { $case: "heartbeat", value: {} } }), Math.max(100, intervalMs));
+            const intervalMs =
+              (body.value.heartbeatInterval?.seconds ?? 5) * 1000 +
+              Math.floor((body.value.heartbeatInterval?.nanos ?? 0) / 1e6);
+            heartbeat = setInterval(
+              () => this.send({ message: { $case: "heartbeat", value: {} } }),
+              Math.max(100, intervalMs),
+            );
             heartbeat.unref();
             this.flushOutbox();
             this.welcomed?.(this.runnerId);
@@ -218,12 +234,19 @@ export class Runner {
   /** Resolves when everything written so far has been handed to the transport. */
   private async flushed(): Promise<void> {
     if (!this.stream) return;
-    await new Promise<void>((resolve) => this.stream!.write({ message: { $case: "heartbeat", value: {} } }, () => resolve()));
+    await new Promise<void>((resolve) =>
+      this.stream!.write({ message: { $case: "heartbeat", value: {} } }, () => resolve()),
+    );
   }
 
   private execute(assign: ConnectResponse_Assign): void {
     if (this.runs.has(assign.runId)) return; // a duplicate assign after a reconnect
-    const run: LocalRun = { assign, controller: new AbortController(), seq: 0, gracePeriodMs: this.options.gracePeriodMs ?? 10_000 };
+    const run: LocalRun = {
+      assign,
+      controller: new AbortController(),
+      seq: 0,
+      gracePeriodMs: this.options.gracePeriodMs ?? 10_000,
+    };
     this.runs.set(assign.runId, run);
     this.send({ message: { $case: "runStarted", value: { runId: assign.runId } } });
     const onOutput = (stream: OutputStreamName, data: Buffer) => {
@@ -250,12 +273,19 @@ export class Runner {
       onOutput,
     };
     this.dispatch(assign, ctx)
-      .catch((error: unknown): ExecutionResult => ({ outcome: "failed", error: `executor crashed: ${error instanceof Error ? error.message : String(error)}` }))
+      .catch(
+        (error: unknown): ExecutionResult => ({
+          outcome: "failed",
+          error: `executor crashed: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      )
       .then((reported) => {
         this.runs.delete(assign.runId);
         // The supervisor refuses a result it could not serve back; say why here, where the handler's author looks.
         const problem = reported.result === undefined ? undefined : jsonLimitProblem(reported.result);
-        const result: ExecutionResult = problem ? { outcome: "failed", exitCode: reported.exitCode, error: `result refused: ${problem}` } : reported;
+        const result: ExecutionResult = problem
+          ? { outcome: "failed", exitCode: reported.exitCode, error: `result refused: ${problem}` }
+          : reported;
         this.send({
           message: {
             $case: "runFinished",
@@ -272,7 +302,10 @@ export class Runner {
       });
   }
 
-  private dispatch(assign: ConnectResponse_Assign, ctx: Parameters<Executor<unknown>["execute"]>[1]): Promise<ExecutionResult> {
+  private dispatch(
+    assign: ConnectResponse_Assign,
+    ctx: Parameters<Executor<unknown>["execute"]>[1],
+  ): Promise<ExecutionResult> {
     // Verify again here: a row changed in the supervisor's database must never run.
     if (assign.spec && (assign.spec.signature || this.options.requireSignatures)) {
       const problem = signatureProblem(assign.spec, this.trustedKeys);
@@ -282,7 +315,12 @@ export class Runner {
     switch (exec?.$case) {
       case "subprocess": {
         // The program learns which attempt it is: handy for idempotent side effects and logs.
-        const env = { ...exec.value.env, SUPERVISOR_TASK_ID: assign.taskId, SUPERVISOR_RUN_ID: assign.runId, SUPERVISOR_ATTEMPT: String(assign.attempt) };
+        const env = {
+          ...exec.value.env,
+          SUPERVISOR_TASK_ID: assign.taskId,
+          SUPERVISOR_RUN_ID: assign.runId,
+          SUPERVISOR_ATTEMPT: String(assign.attempt),
+        };
         return (this.options.subprocess ?? defaultSubprocess()).execute({ ...exec.value, env }, ctx);
       }
       case "wasm":
@@ -304,4 +342,3 @@ const OUTCOMES: Record<ExecutionResult["outcome"], RunOutcome> = {
 
 let sharedSubprocess: Executor<SubprocessExec> | undefined;
 const defaultSubprocess = () => (sharedSubprocess ??= createSubprocessExecutor());
-

@@ -1,6 +1,6 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { canonicalSpec } from "./canonical.js";
-import { EmbeddedExec, SubprocessExec, WasmExec, type TaskSpec } from "./gen/supervisor/v1/task.js";
+import { EmbeddedExec, SubprocessExec, type TaskSpec, WasmExec } from "./gen/supervisor/v1/task.js";
 
 /**
  * What a spec signature covers: the `exec` message — exactly what a runner
@@ -24,7 +24,7 @@ export function signedBytes(spec: TaskSpec): Buffer {
   }
 }
 
-const frame = (typeName: string, body: Uint8Array) => Buffer.concat([Buffer.from(typeName + "\n"), body]);
+const frame = (typeName: string, body: Uint8Array) => Buffer.concat([Buffer.from(`${typeName}\n`), body]);
 
 /** Reads an ed25519 key given as PEM, or as base64 of the raw 32-byte key. */
 export function ed25519Key(text: string, kind: "public" | "private"): KeyObject {
@@ -35,7 +35,9 @@ export function ed25519Key(text: string, kind: "public" | "private"): KeyObject 
   // DER prefixes of SubjectPublicKeyInfo / PKCS#8 for ed25519, followed by the raw key.
   const prefix = kind === "public" ? "302a300506032b6570032100" : "302e020100300506032b657004220420";
   const der = Buffer.concat([Buffer.from(prefix, "hex"), raw]);
-  return kind === "public" ? createPublicKey({ key: der, format: "der", type: "spki" }) : createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  return kind === "public"
+    ? createPublicKey({ key: der, format: "der", type: "spki" })
+    : createPrivateKey({ key: der, format: "der", type: "pkcs8" });
 }
 
 /** Returns the spec signed with `privateKey` under `keyId`. */
@@ -56,7 +58,9 @@ export function signatureProblem(spec: TaskSpec, trustedKeys: ReadonlyMap<string
   } catch (error) {
     return (error as Error).message;
   }
-  return verify(null, bytes, key, signature.signature) ? undefined : `the signature does not match the spec (key ${signature.keyId})`;
+  return verify(null, bytes, key, signature.signature)
+    ? undefined
+    : `the signature does not match the spec (key ${signature.keyId})`;
 }
 
 /** Trusted keys from a { keyId: "PEM or base64" } map. */

@@ -1,6 +1,6 @@
-import { status, type Metadata } from "@grpc/grpc-js";
-import { ErrorReason } from "@supervisor/sdk";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { type Metadata, status } from "@grpc/grpc-js";
+import { ErrorReason } from "@supervisor/sdk";
 import type { Config, Role } from "./config.js";
 import { roleMayCall } from "./core/roles.js";
 import { DomainError } from "./errors.js";
@@ -22,7 +22,11 @@ export class Authenticator {
   private readonly tokens: { name: string; role: Role; digest: Buffer }[];
 
   constructor(tokens: Config["tokens"]) {
-    this.tokens = tokens.map((t) => ({ name: t.name, role: t.role, digest: t.sha256 ? Buffer.from(t.sha256, "hex") : sha256(t.token!) }));
+    this.tokens = tokens.map((t) => ({
+      name: t.name,
+      role: t.role,
+      digest: t.sha256 ? Buffer.from(t.sha256, "hex") : sha256(t.token!),
+    }));
   }
 
   /** Authentication is off only with no tokens configured (config.ts allows that on loopback only). */
@@ -34,22 +38,33 @@ export class Authenticator {
     if (!this.enabled) return { name: `anonymous@${peer.replace(/:\d+$/, "")}`, role: "operator" };
     const header = metadata.get("authorization")[0];
     const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
-    if (!match) throw new DomainError(status.UNAUTHENTICATED, ErrorReason.TOKEN_MISSING, "a bearer token is required (authorization: Bearer <token>)");
+    if (!match)
+      throw new DomainError(
+        status.UNAUTHENTICATED,
+        ErrorReason.TOKEN_MISSING,
+        "a bearer token is required (authorization: Bearer <token>)",
+      );
     const presented = sha256(match[1]!);
     let found: Principal | undefined;
     for (const token of this.tokens) {
       if (timingSafeEqual(presented, token.digest) && !found) found = { name: token.name, role: token.role };
     }
-    if (!found) throw new DomainError(status.UNAUTHENTICATED, ErrorReason.TOKEN_INVALID, "the bearer token is not valid");
+    if (!found)
+      throw new DomainError(status.UNAUTHENTICATED, ErrorReason.TOKEN_INVALID, "the bearer token is not valid");
     return found;
   }
 
   authorize(principal: Principal, method: string): void {
     if (!roleMayCall(principal.role, method)) {
-      throw new DomainError(status.PERMISSION_DENIED, ErrorReason.ROLE_FORBIDDEN, `role ${principal.role} may not call ${method}`, {
-        role: principal.role,
-        method,
-      });
+      throw new DomainError(
+        status.PERMISSION_DENIED,
+        ErrorReason.ROLE_FORBIDDEN,
+        `role ${principal.role} may not call ${method}`,
+        {
+          role: principal.role,
+          method,
+        },
+      );
     }
   }
 }

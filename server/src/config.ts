@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
 import { ed25519Key } from "@supervisor/sdk";
+import { z } from "zod";
 import { parseDurationMs } from "./duration.js";
 
 const duration = (fallback: string) =>
@@ -10,7 +10,10 @@ const duration = (fallback: string) =>
     .transform((value, ctx) => {
       const ms = parseDurationMs(value);
       if (ms === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a duration such as 500ms, 15s, 5m, 24h or 7d; got ${JSON.stringify(value)}` });
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a duration such as 500ms, 15s, 5m, 24h or 7d; got ${JSON.stringify(value)}`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -42,7 +45,10 @@ const tokenSchema = z
     name: z.string().min(1).max(128),
     role: z.enum(ROLES),
     /** Hex SHA-256 of the token (preferred: the token itself never sits in the config). */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits").optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits")
+      .optional(),
     /** The token itself (convenient for development). */
     token: z.string().min(16, "at least 16 characters").optional(),
   })
@@ -56,9 +62,20 @@ const tokenSchema = z
  */
 export const ConfigSchema = z
   .object({
-    listen: z.string().min(1).default("127.0.0.1:50051").describe("address to listen on, host:port (port 0 = any free port)"),
-    db: z.string().min(1).default(".supervisor/supervisor.db").describe("SQLite database file (created with its folder)"),
-    synchronous: z.enum(["FULL", "NORMAL"]).default("FULL").describe("SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes"),
+    listen: z
+      .string()
+      .min(1)
+      .default("127.0.0.1:50051")
+      .describe("address to listen on, host:port (port 0 = any free port)"),
+    db: z
+      .string()
+      .min(1)
+      .default(".supervisor/supervisor.db")
+      .describe("SQLite database file (created with its folder)"),
+    synchronous: z
+      .enum(["FULL", "NORMAL"])
+      .default("FULL")
+      .describe("SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes"),
     heartbeatInterval: duration("5s").describe("how often runners must heartbeat"),
     leaseTtl: duration("15s").describe("a runner silent this long is disconnected and its runs lost"),
     cancelGracePeriod: duration("10s").describe("time between SIGTERM and SIGKILL when a run is canceled or times out"),
@@ -68,25 +85,40 @@ export const ConfigSchema = z
     journalMinAge: duration("24h").describe("...and at least this much time"),
     sweepInterval: duration("1m").describe("how often retention and journal compaction run"),
     bookmarkInterval: duration("10s").describe("how often watchers get a BOOKMARK"),
-    groupCommitMaxBatch: count(1000, 100_000).describe("writes that may share one commit (1 = a commit per write: the benchmark baseline)"),
-    watchMaxLag: count(10_000, 10_000_000).describe("changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW"),
+    groupCommitMaxBatch: count(1000, 100_000).describe(
+      "writes that may share one commit (1 = a commit per write: the benchmark baseline)",
+    ),
+    watchMaxLag: count(10_000, 10_000_000).describe(
+      "changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW",
+    ),
     slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
     outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
     shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
-    tokens: jsonText(z.array(tokenSchema).max(10_000)).default([]).describe('bearer tokens, JSON: [{"name","role":"client|runner|operator|readonly","sha256"|"token"}]'),
+    tokens: jsonText(z.array(tokenSchema).max(10_000))
+      .default([])
+      .describe('bearer tokens, JSON: [{"name","role":"client|runner|operator|readonly","sha256"|"token"}]'),
     protectHealthAndReflection: boolean(false).describe("require a token for health checks and reflection too"),
     tlsCert: z.string().optional().describe("server certificate chain (PEM file); with --tls-key enables TLS"),
     tlsKey: z.string().optional().describe("server private key (PEM file)"),
-    tlsClientCa: z.string().optional().describe("CA (PEM file) that client certificates must chain to: enables mutual TLS"),
-    trustedKeys: jsonText(z.record(z.string().min(1).max(128), z.string().min(1))).default({}).describe('ed25519 public keys that may sign tasks, JSON: {"key-id": "PEM or base64 raw key"}'),
-    requireSignatures: jsonText(z.union([z.boolean(), z.array(z.string().min(1))])).default(false).describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
+    tlsClientCa: z
+      .string()
+      .optional()
+      .describe("CA (PEM file) that client certificates must chain to: enables mutual TLS"),
+    trustedKeys: jsonText(z.record(z.string().min(1).max(128), z.string().min(1)))
+      .default({})
+      .describe('ed25519 public keys that may sign tasks, JSON: {"key-id": "PEM or base64 raw key"}'),
+    requireSignatures: jsonText(z.union([z.boolean(), z.array(z.string().min(1))]))
+      .default(false)
+      .describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
     maxStreamsPerClient: count(1000, 1_000_000).describe("open WatchTasks/StreamTaskOutput streams per client"),
     maxRunnersPerClient: count(1000, 1_000_000).describe("open runner connections per client"),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) ctx.addIssue({ code: "custom", path: ["tlsKey"], message: "--tls-cert and --tls-key go together" });
-    if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: "custom", path: ["tlsClientCa"], message: "mutual TLS needs --tls-cert and --tls-key" });
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined))
+      ctx.addIssue({ code: "custom", path: ["tlsKey"], message: "--tls-cert and --tls-key go together" });
+    if (c.tlsClientCa && !c.tlsCert)
+      ctx.addIssue({ code: "custom", path: ["tlsClientCa"], message: "mutual TLS needs --tls-cert and --tls-key" });
     const host = c.listen.slice(0, c.listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
     const loopback = host === "localhost" || host === "::1" || host.startsWith("127.");
     for (const [keyId, text] of Object.entries(c.trustedKeys)) {
@@ -97,7 +129,13 @@ export const ConfigSchema = z
       }
     }
     if (!loopback && c.tokens.length === 0) {
-      ctx.addIssue({ code: "custom", path: ["listen"], message: `refusing to listen on ${c.listen} without authentication: configure tokens (see docs/security.md) or listen on 127.0.0.1` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["listen"],
+        message:
+          `refusing to listen on ${c.listen} without authentication: ` +
+          "configure tokens (see docs/security.md) or listen on 127.0.0.1",
+      });
     }
   });
 
@@ -167,8 +205,8 @@ function toConfig(parsed: ParsedConfig): Config {
 export type ConfigKey = keyof z.input<typeof ConfigSchema>;
 export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as ConfigKey[];
 
-export const envName = (key: string) => "SUPERVISOR_" + key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
-export const flagName = (key: string) => "--" + key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+export const envName = (key: string) => `SUPERVISOR_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 export const describeKey = (key: ConfigKey) => ConfigSchema.shape[key].description ?? "";
 
 /** A configuration that cannot be used; main prints `message` and exits 2. */

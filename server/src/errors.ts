@@ -1,11 +1,11 @@
-import { Metadata, status, type StatusObject } from "@grpc/grpc-js";
+import { Metadata, type StatusObject, status } from "@grpc/grpc-js";
 import {
   BAD_REQUEST_TYPE,
   ERROR_DOMAIN,
   ERROR_INFO_TYPE,
   ErrorReason,
-  STATUS_DETAILS_KEY,
   type FieldViolation,
+  STATUS_DETAILS_KEY,
 } from "@supervisor/sdk";
 import { BadRequest, ErrorInfo } from "@supervisor/sdk/gen/google/rpc/error_details";
 import { Status } from "@supervisor/sdk/gen/google/rpc/status";
@@ -32,7 +32,7 @@ export const invalidArgument = (violations: FieldViolation[], reason: ErrorReaso
   new DomainError(
     status.INVALID_ARGUMENT,
     reason,
-    "invalid request: " + violations.map((v) => `${v.field}: ${v.description}`).join("; "),
+    `invalid request: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
     {},
     violations,
   );
@@ -54,16 +54,27 @@ export const shuttingDown = () =>
 export type Logger = (message: string, error?: unknown) => void;
 
 /** SQLite errors that mean "the disk, not the request": retryable once space or permissions return. */
-const STORE_UNAVAILABLE_CODES = new Set(["SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_CANTOPEN"]);
+const STORE_UNAVAILABLE_CODES = new Set([
+  "SQLITE_FULL",
+  "SQLITE_READONLY",
+  "SQLITE_IOERR",
+  "SQLITE_BUSY",
+  "SQLITE_CANTOPEN",
+]);
 
 function asDomainError(error: unknown, log: Logger): DomainError {
   if (error instanceof DomainError) return error;
   const sqliteCode = (error as { code?: unknown } | null)?.code;
   if (typeof sqliteCode === "string" && [...STORE_UNAVAILABLE_CODES].some((c) => sqliteCode.startsWith(c))) {
     log(`store unavailable (${sqliteCode})`, error);
-    return new DomainError(status.UNAVAILABLE, ErrorReason.STORE_UNAVAILABLE, "the task store cannot be written now; retry later", {
-      sqlite_code: sqliteCode,
-    });
+    return new DomainError(
+      status.UNAVAILABLE,
+      ErrorReason.STORE_UNAVAILABLE,
+      "the task store cannot be written now; retry later",
+      {
+        sqlite_code: sqliteCode,
+      },
+    );
   }
   log("internal error", error);
   // Never echo the internal message: it may hold paths or SQL. The log has it.
@@ -92,14 +103,27 @@ function clip(text: string, max: number): string {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
 
-function bounded(error: DomainError): { message: string; metadata: Record<string, string>; violations: FieldViolation[] } {
-  const violations = error.violations.slice(0, MAX_VIOLATIONS).map((v) => ({ field: clip(v.field, MAX_FIELD_TEXT), description: clip(v.description, MAX_FIELD_TEXT) }));
+function bounded(error: DomainError): {
+  message: string;
+  metadata: Record<string, string>;
+  violations: FieldViolation[];
+} {
+  const violations = error.violations
+    .slice(0, MAX_VIOLATIONS)
+    .map((v) => ({ field: clip(v.field, MAX_FIELD_TEXT), description: clip(v.description, MAX_FIELD_TEXT) }));
   if (error.violations.length > MAX_VIOLATIONS) {
     // Named after the first one left out, so every violation has a field.
     const more = error.violations.length - MAX_VIOLATIONS;
-    violations.push({ field: clip(error.violations[MAX_VIOLATIONS]!.field, MAX_FIELD_TEXT), description: `this and ${more - 1} more bad fields not listed` });
+    violations.push({
+      field: clip(error.violations[MAX_VIOLATIONS]!.field, MAX_FIELD_TEXT),
+      description: `this and ${more - 1} more bad fields not listed`,
+    });
   }
-  const metadata = Object.fromEntries(Object.entries(error.metadata).slice(0, 20).map(([k, v]) => [clip(k, 64), clip(v, MAX_FIELD_TEXT)]));
+  const metadata = Object.fromEntries(
+    Object.entries(error.metadata)
+      .slice(0, 20)
+      .map(([k, v]) => [clip(k, 64), clip(v, MAX_FIELD_TEXT)]),
+  );
   return { message: clip(error.message, MAX_MESSAGE), metadata, violations };
 }
 
@@ -108,13 +132,18 @@ function bounded(error: DomainError): { message: string; metadata: Record<string
  * (ErrorInfo always, BadRequest for field violations) in the
  * grpc-status-details-bin trailer.
  */
-export function toStatus(error: unknown, log: Logger): Partial<StatusObject> & { code: status; details: string; metadata: Metadata } {
+export function toStatus(
+  error: unknown,
+  log: Logger,
+): Partial<StatusObject> & { code: status; details: string; metadata: Metadata } {
   const domainError = asDomainError(error, log);
   const { message, metadata: errorMetadata, violations } = bounded(domainError);
   const details = [
     {
       typeUrl: ERROR_INFO_TYPE,
-      value: Buffer.from(ErrorInfo.encode({ reason: domainError.reason, domain: ERROR_DOMAIN, metadata: errorMetadata }).finish()),
+      value: Buffer.from(
+        ErrorInfo.encode({ reason: domainError.reason, domain: ERROR_DOMAIN, metadata: errorMetadata }).finish(),
+      ),
     },
   ];
   if (violations.length > 0) {
@@ -128,9 +157,6 @@ export function toStatus(error: unknown, log: Logger): Partial<StatusObject> & {
     });
   }
   const metadata = new Metadata();
-  metadata.set(
-    STATUS_DETAILS_KEY,
-    Buffer.from(Status.encode({ code: domainError.code, message, details }).finish()),
-  );
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code: domainError.code, message, details }).finish()));
   return { code: domainError.code, details: message, metadata };
 }

@@ -1,5 +1,5 @@
-import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Server } from "@grpc/grpc-js";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 
 /** Services whose health is reported; "" is the whole server. */
 const HEALTH_SERVICES = ["", "supervisor.v1.TaskService", "supervisor.v1.RunnerService"];

@@ -3,9 +3,9 @@ import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerDev } from "./cli/dev.js";
 import { registerRunner } from "./cli/runner.js";
 import { registerRunnerCommands } from "./cli/runners.js";
+import { registerServe } from "./cli/serve.js";
 import { registerSubmit } from "./cli/submit.js";
 import { registerTaskCommands } from "./cli/tasks.js";
-import { registerServe } from "./cli/serve.js";
 
 // `supervisor list | head`: a closed pipe ends the command quietly.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -1,8 +1,8 @@
-import { ReflectionService } from "@grpc/reflection";
+import { readFileSync } from "node:fs";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import type { Server } from "@grpc/grpc-js";
 import type { PackageDefinition } from "@grpc/proto-loader";
-import { readFileSync } from "node:fs";
+import { ReflectionService } from "@grpc/reflection";
 
 /**
  * The descriptor set built by `npm run gen` (`buf build -o`), imports

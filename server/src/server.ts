@@ -1,25 +1,31 @@
-import { Server, ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
-import { Authenticator } from "./auth.js";
-import { SignaturePolicy } from "./validation/signature-policy.js";
-import { BookmarkTicker } from "./watch/bookmark-ticker.js";
-import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
-import { guarded, type GuardSettings } from "./services/guard.js";
-import { withSafeDecoding } from "./services/safe-decode.js";
+import {
+  type ChannelOptions,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { RunnerServiceService } from "@supervisor/sdk";
+import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
-import { systemClock, type Clock } from "./core/clock.js";
+import { type Clock, systemClock } from "./core/clock.js";
 import { openDatabase } from "./db/open.js";
 import type { Logger } from "./errors.js";
+import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
 import { addReflection } from "./reflection.js";
-import { ExecutionEngine } from "./execution/engine.js";
+import { type GuardSettings, guarded } from "./services/guard.js";
 import { runnerServiceHandlers } from "./services/runner-service.js";
+import { withSafeDecoding } from "./services/safe-decode.js";
 import { taskServiceHandlers } from "./services/task-service.js";
+import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { startSweeper, sweep } from "./store/retention.js";
 import { TaskStore } from "./store/task-store.js";
+import { SignaturePolicy } from "./validation/signature-policy.js";
+import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 
 /**
  * Transport limits, set on purpose rather than inherited: bounded messages,
@@ -68,10 +74,16 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
 
   const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   const auth = new Authenticator(config.tokens);
-  const guard: GuardSettings = { auth, log, maxStreamsPerClient: config.maxStreamsPerClient, maxRunnersPerClient: config.maxRunnersPerClient };
+  const guard: GuardSettings = {
+    auth,
+    log,
+    maxStreamsPerClient: config.maxStreamsPerClient,
+    maxRunnersPerClient: config.maxRunnersPerClient,
+  };
   log(
     auth.enabled
-      ? `authentication on: ${config.tokens.length} token(s)${config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open"}`
+      ? `authentication on: ${config.tokens.length} token(s)` +
+          (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
   const server = new Server(SERVER_CHANNEL_OPTIONS);
@@ -93,16 +105,16 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const runnerHandlers = runnerServiceHandlers({ store, engine, log, shutdown: shutdownController.signal });
   addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.
-  const infrastructure = config.protectHealthAndReflection ? { addService: (d: ServiceDefinition, h: UntypedServiceImplementation) => addGuarded(d, h, true) } : server;
+  const infrastructure = config.protectHealthAndReflection
+    ? { addService: (d: ServiceDefinition, h: UntypedServiceImplementation) => addGuarded(d, h, true) }
+    : server;
   const setHealth = addHealth(infrastructure);
   addReflection(infrastructure);
 
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(config.listen, credentials, (error, boundPort) =>
-        error ? reject(error) : resolve(boundPort),
-      );
+      server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
     });
   } catch (error) {
     engine.stop();

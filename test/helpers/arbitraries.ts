@@ -10,27 +10,25 @@
  * (real task ids, real page tokens, the journal head) are *recipes* that the
  * test resolves at run time.
  */
-import fc from "fast-check";
-import {
-  AdmissionPolicy,
+
+import type {
+  Backoff,
+  BatchSubmitTasksRequest,
+  ConnectRequest,
+  ConnectRequest_Hello,
+  Duration,
   Jitter,
-  RestartPolicy,
+  LabelSelectorRequirement,
+  OutputStream,
+  RunnerSelector,
+  RunOutcome,
   SelectorOperator,
+  SubmitTaskRequest,
+  TaskFilter,
   TaskPhase,
-  Trigger,
-  type Backoff,
-  type BatchSubmitTasksRequest,
-  type ConnectRequest,
-  type ConnectRequest_Hello,
-  type Duration,
-  type LabelSelectorRequirement,
-  type OutputStream,
-  type RunOutcome,
-  type RunnerSelector,
-  type SubmitTaskRequest,
-  type TaskFilter,
-  type TaskSpec,
+  TaskSpec,
 } from "@supervisor/sdk";
+import fc from "fast-check";
 
 // ---------------------------------------------------------------- strings
 
@@ -61,6 +59,7 @@ export const NASTY_STRINGS = [
   "..",
   "../../etc/passwd",
   "%00",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${x}" is the hostile input
   "${x}",
   "'; DROP TABLE tasks; --",
   '"',
@@ -97,7 +96,9 @@ export const NASTY_STRINGS = [
 export const nastyString = fc.constantFrom(...NASTY_STRINGS);
 
 /** Lengths right at and past every documented bound (63, 128, 253, 1024, 4096, 32 KiB...). */
-export const BOUNDARY_LENGTHS = [63, 64, 65, 128, 129, 253, 254, 256, 257, 1024, 1025, 4096, 4097, 32768, 32769, 70_000];
+export const BOUNDARY_LENGTHS = [
+  63, 64, 65, 128, 129, 253, 254, 256, 257, 1024, 1025, 4096, 4097, 32768, 32769, 70_000,
+];
 
 export const longString = fc
   .tuple(fc.constantFrom(...BOUNDARY_LENGTHS), fc.constantFrom("a", "Z", "é", "🙂", "\0", "-", "a."))
@@ -114,7 +115,9 @@ export const anyString: fc.Arbitrary<string> = fc.oneof(
 
 /** Printable text without NUL (valid wherever free text is allowed). */
 const freeText = (maxLength: number) =>
-  fc.oneof(fc.string({ maxLength }), fc.string({ unit: "grapheme", maxLength: Math.min(maxLength, 12) })).filter((s) => !s.includes("\0"));
+  fc
+    .oneof(fc.string({ maxLength }), fc.string({ unit: "grapheme", maxLength: Math.min(maxLength, 12) }))
+    .filter((s) => !s.includes("\0"));
 
 // ---------------------------------------------------------------- numbers and enums
 
@@ -147,16 +150,37 @@ export const labelMap = (maxKeys = 6) => fc.dictionary(labelKey, labelValue, { m
 
 /** Keys and values that break the label rules (or look like they might). */
 export const badLabelKey = fc.oneof(
-  fc.constantFrom("", "-a", "a-", "_a", "a b", "A/b", "a/", "/a", "a/b/c", "é", "a\0", "__proto__", "constructor", "x".repeat(64), `${"a".repeat(254)}/b`),
+  fc.constantFrom(
+    "",
+    "-a",
+    "a-",
+    "_a",
+    "a b",
+    "A/b",
+    "a/",
+    "/a",
+    "a/b/c",
+    "é",
+    "a\0",
+    "__proto__",
+    "constructor",
+    "x".repeat(64),
+    `${"a".repeat(254)}/b`,
+  ),
   anyString,
 );
-export const badLabelValue = fc.oneof(fc.constantFrom("-a", "a-", "a b", "é", "a\0", "x".repeat(64), "a/b", "a,b"), anyString);
+export const badLabelValue = fc.oneof(
+  fc.constantFrom("-a", "a-", "a b", "é", "a\0", "x".repeat(64), "a/b", "a,b"),
+  anyString,
+);
 
 /** A label map that is probably invalid: bad keys or values, or too many entries. */
 export const badLabelMap: fc.Arbitrary<Record<string, string>> = fc.oneof(
   fc.tuple(labelMap(3), badLabelKey, labelValue).map(([labels, key, value]) => withEntry(labels, key, value)),
   fc.tuple(labelMap(3), labelKey, badLabelValue).map(([labels, key, value]) => withEntry(labels, key, value)),
-  fc.constantFrom(65, 100, 1000).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]))),
+  fc
+    .constantFrom(65, 100, 1000)
+    .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]))),
 );
 
 /** Adds an entry as an own property, even for keys such as "__proto__". */
@@ -178,7 +202,13 @@ const selectorRequirement = fc.oneof(
   labelKey.map((key) => `!${key}`),
   fc.tuple(labelKey, space, fc.constantFrom("=", "==", "!="), space, selectorValue).map((p) => p.join("")),
   fc
-    .tuple(labelKey, fc.constantFrom(" in ", " notin ", "  in\t"), space, fc.array(labelName, { minLength: 1, maxLength: 4 }), space)
+    .tuple(
+      labelKey,
+      fc.constantFrom(" in ", " notin ", "  in\t"),
+      space,
+      fc.array(labelName, { minLength: 1, maxLength: 4 }),
+      space,
+    )
     .map(([key, op, s, values, s2]) => `${key}${op}${s}(${s}${values.join(`${s2},${s}`)}${s2})`),
 );
 
@@ -196,8 +226,44 @@ export const validSelector: fc.Arbitrary<string> = fc.oneof(
 /** Character-level edits of a string: delete, insert, replace, duplicate, truncate. */
 export const stringEdit = fc.oneof(
   fc.record({ op: fc.constant("delete" as const), at: fc.nat() }),
-  fc.record({ op: fc.constant("insert" as const), at: fc.nat(), text: fc.oneof(fc.constantFrom("(", ")", ",", "=", "!", "==", "!=", " in ", " notin ", " ", "\t", "\0", "é", "🙂", "\\", '"', "'", "*", "/", "-", ".", "in", "()", ",,"), anyString) }),
-  fc.record({ op: fc.constant("replace" as const), at: fc.nat(), text: fc.constantFrom("(", ")", ",", "=", "!", " ", "\0", "X", "é", "_", "-") }),
+  fc.record({
+    op: fc.constant("insert" as const),
+    at: fc.nat(),
+    text: fc.oneof(
+      fc.constantFrom(
+        "(",
+        ")",
+        ",",
+        "=",
+        "!",
+        "==",
+        "!=",
+        " in ",
+        " notin ",
+        " ",
+        "\t",
+        "\0",
+        "é",
+        "🙂",
+        "\\",
+        '"',
+        "'",
+        "*",
+        "/",
+        "-",
+        ".",
+        "in",
+        "()",
+        ",,",
+      ),
+      anyString,
+    ),
+  }),
+  fc.record({
+    op: fc.constant("replace" as const),
+    at: fc.nat(),
+    text: fc.constantFrom("(", ")", ",", "=", "!", " ", "\0", "X", "é", "_", "-"),
+  }),
   fc.record({ op: fc.constant("duplicate" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ op: fc.constant("truncate" as const), at: fc.nat() }),
 );
@@ -221,11 +287,35 @@ export function applyStringEdit(text: string, edit: StringEdit): string {
 
 /** Valid selectors with one to four character edits, random strings, and oversized ones. */
 export const mutatedSelector: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(validSelector, fc.array(stringEdit, { minLength: 1, maxLength: 4 })).map(([text, edits]) => edits.reduce(applyStringEdit, text)) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(validSelector, fc.array(stringEdit, { minLength: 1, maxLength: 4 }))
+      .map(([text, edits]) => edits.reduce(applyStringEdit, text)),
+  },
   { weight: 2, arbitrary: anyString },
   { weight: 1, arbitrary: fc.constantFrom(1025, 5000).map((n) => "a".repeat(n)) },
   { weight: 1, arbitrary: fc.constantFrom(65, 200).map((n) => Array.from({ length: n }, (_, i) => `k${i}`).join(",")) },
-  { weight: 1, arbitrary: fc.constantFrom("a in ()", "a in (", "a notin", "!", "!!a", "a=b=c", ",", "a,", ",a", "a in (b,,c)", "a in (b c)", "a!b", "a==", "()", "a in ((b))") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "a in ()",
+      "a in (",
+      "a notin",
+      "!",
+      "!!a",
+      "a=b=c",
+      ",",
+      "a,",
+      ",a",
+      "a in (b,,c)",
+      "a in (b c)",
+      "a!b",
+      "a==",
+      "()",
+      "a in ((b))",
+    ),
+  },
 );
 
 export const anySelector = fc.oneof({ weight: 1, arbitrary: validSelector }, { weight: 2, arbitrary: mutatedSelector });
@@ -250,7 +340,13 @@ const envMap = fc.dictionary(envName, safeArg, { maxKeys: 4, noNullPrototype: tr
 
 /** JSON objects for embedded payloads: shallow mostly, sometimes a bit deeper, sometimes large (but valid). */
 const jsonPayload: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  { weight: 10, arbitrary: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5, noNullPrototype: true }) },
+  {
+    weight: 10,
+    arbitrary: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), {
+      maxKeys: 5,
+      noNullPrototype: true,
+    }),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }).chain((depth) => nestedPayload(depth)) },
   { weight: 1, arbitrary: fc.constantFrom(50_000, 200_000).map((n) => ({ blob: "x".repeat(n) })) },
 );
@@ -275,7 +371,8 @@ export function nestedPayload(depth: number): fc.Arbitrary<Record<string, unknow
 export function payloadAtDepth(messageDepth: number): fc.Arbitrary<Record<string, unknown>> {
   const budget = messageDepth - 6;
   const options: [objects: number, lists: number][] = [];
-  for (let objects = 0; objects * 3 <= budget; objects++) if ((budget - objects * 3) % 2 === 0) options.push([objects, (budget - objects * 3) / 2]);
+  for (let objects = 0; objects * 3 <= budget; objects++)
+    if ((budget - objects * 3) % 2 === 0) options.push([objects, (budget - objects * 3) / 2]);
   return fc.constantFrom(...options).chain(([objects, lists]) =>
     fc.array(fc.nat(), { minLength: objects + lists, maxLength: objects + lists }).map((order) => {
       const kinds = order.map((key, i) => ({ key, list: i >= objects })).sort((a, b) => a.key - b.key);
@@ -293,7 +390,13 @@ const subprocessExec = fc.record({
   workingDir: fc.constantFrom("", "", "/tmp", "relative/dir"),
 });
 const embeddedExec = fc.record(
-  { handler: fc.oneof(fc.constantFrom("resize-image", "h1", "a.b:c/d-e"), fc.stringMatching(/^[A-Za-z0-9._:/-]{1,40}$/)), payload: jsonPayload },
+  {
+    handler: fc.oneof(
+      fc.constantFrom("resize-image", "h1", "a.b:c/d-e"),
+      fc.stringMatching(/^[A-Za-z0-9._:/-]{1,40}$/),
+    ),
+    payload: jsonPayload,
+  },
   { requiredKeys: ["handler"] },
 );
 const wasmExec = fc.record({
@@ -307,7 +410,10 @@ export const validExec: fc.Arbitrary<NonNullable<TaskSpec["exec"]>> = fc.oneof(
   { weight: 1, arbitrary: wasmExec.map((value) => ({ $case: "wasm" as const, value })) },
 );
 
-const msToDuration = (ms: number): Duration => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
+const msToDuration = (ms: number): Duration => ({
+  seconds: Math.floor(ms / 1000),
+  nanos: Math.round((ms % 1000) * 1e6),
+});
 const DAY_MS = 86_400_000;
 
 /** (0, maxMs], including sub-millisecond ones. */
@@ -338,7 +444,11 @@ const validBackoff: fc.Arbitrary<Backoff> = fc
 
 const validRequirement: fc.Arbitrary<LabelSelectorRequirement> = fc
   .tuple(labelKey, fc.constantFrom(1, 2, 3, 4), fc.array(labelValue, { minLength: 1, maxLength: 3 }))
-  .map(([key, operator, values]) => ({ key, operator: operator as SelectorOperator, values: operator <= 2 ? values : [] }));
+  .map(([key, operator, values]) => ({
+    key,
+    operator: operator as SelectorOperator,
+    values: operator <= 2 ? values : [],
+  }));
 
 const validRunnerSelector: fc.Arbitrary<RunnerSelector> = fc.record({
   matchLabels: labelMap(3),
@@ -395,7 +505,14 @@ const badArgs = fc.oneof(
   fc.array(anyString, { maxLength: 5 }),
 );
 const badEnv = fc.oneof(
-  fc.constantFrom<Record<string, string>>({ "": "x" }, { "A=B": "1" }, { "A\0": "1" }, { ["K".repeat(257)]: "v" }, { OK: "a\0" }, { OK: "v".repeat(32 * 1024 + 1) }),
+  fc.constantFrom<Record<string, string>>(
+    { "": "x" },
+    { "A=B": "1" },
+    { "A\0": "1" },
+    { ["K".repeat(257)]: "v" },
+    { OK: "a\0" },
+    { OK: "v".repeat(32 * 1024 + 1) },
+  ),
   fc.constant(Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, "1"]))),
   fc.dictionary(anyString, anyString, { maxKeys: 3, noNullPrototype: true }),
 );
@@ -437,17 +554,47 @@ const badDuration: fc.Arbitrary<Duration> = fc.oneof(
 );
 
 const badRequirement: fc.Arbitrary<LabelSelectorRequirement> = fc.oneof(
-  fc.record({ key: labelKey, operator: fc.constantFrom(0, -1, 5, 99).map((n) => n as SelectorOperator), values: fc.array(labelValue, { maxLength: 2 }) }),
-  fc.record({ key: labelKey, operator: fc.constantFrom(1, 2).map((n) => n as SelectorOperator), values: fc.constant([] as string[]) }),
-  fc.record({ key: labelKey, operator: fc.constantFrom(3, 4).map((n) => n as SelectorOperator), values: fc.array(labelValue, { minLength: 1, maxLength: 2 }) }),
-  fc.record({ key: badLabelKey, operator: fc.constantFrom(1, 3).map((n) => n as SelectorOperator), values: fc.constant<string[]>(["v"]) }),
-  fc.record({ key: labelKey, operator: fc.constant(1 as SelectorOperator), values: fc.array(badLabelValue, { minLength: 1, maxLength: 2 }) }),
-  fc.record({ key: labelKey, operator: fc.constant(1 as SelectorOperator), values: fc.constant(Array.from({ length: 65 }, (_, i) => `v${i}`)) }),
+  fc.record({
+    key: labelKey,
+    operator: fc.constantFrom(0, -1, 5, 99).map((n) => n as SelectorOperator),
+    values: fc.array(labelValue, { maxLength: 2 }),
+  }),
+  fc.record({
+    key: labelKey,
+    operator: fc.constantFrom(1, 2).map((n) => n as SelectorOperator),
+    values: fc.constant([] as string[]),
+  }),
+  fc.record({
+    key: labelKey,
+    operator: fc.constantFrom(3, 4).map((n) => n as SelectorOperator),
+    values: fc.array(labelValue, { minLength: 1, maxLength: 2 }),
+  }),
+  fc.record({
+    key: badLabelKey,
+    operator: fc.constantFrom(1, 3).map((n) => n as SelectorOperator),
+    values: fc.constant<string[]>(["v"]),
+  }),
+  fc.record({
+    key: labelKey,
+    operator: fc.constant(1 as SelectorOperator),
+    values: fc.array(badLabelValue, { minLength: 1, maxLength: 2 }),
+  }),
+  fc.record({
+    key: labelKey,
+    operator: fc.constant(1 as SelectorOperator),
+    values: fc.constant(Array.from({ length: 65 }, (_, i) => `v${i}`)),
+  }),
 );
 
 const badSignature = fc.oneof(
-  fc.record({ keyId: fc.constantFrom("", "k", "k".repeat(129)), signature: fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b)) }),
-  fc.record({ keyId: fc.constantFrom("k", "unknown-key"), signature: fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b)) }),
+  fc.record({
+    keyId: fc.constantFrom("", "k", "k".repeat(129)),
+    signature: fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b)),
+  }),
+  fc.record({
+    keyId: fc.constantFrom("k", "unknown-key"),
+    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b)),
+  }),
 );
 
 export const specMutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -455,10 +602,27 @@ export const specMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.oneof(anyString, fc.constantFrom("s".repeat(254), "a b", "a\0", "é")).map(set("slot")),
   // exec
   fc.constant(set("exec")(undefined)),
-  badPath.map((command) => setExec((e) => ({ $case: "subprocess", value: { command, args: [], env: {}, workingDir: "", ...(e.$case === "subprocess" ? { args: e.value.args } : {}) } }))),
-  badArgs.map((args) => setExec((e) => (e.$case === "embedded" ? e : { ...e, value: { ...e.value, args } } as typeof e))),
-  badEnv.map((env) => setExec((e) => (e.$case === "embedded" ? e : { ...e, value: { ...e.value, env } } as typeof e))),
-  badPath.map((workingDir) => setExec(() => ({ $case: "subprocess", value: { command: "echo", args: [], env: {}, workingDir } }))),
+  badPath.map((command) =>
+    setExec((e) => ({
+      $case: "subprocess",
+      value: {
+        command,
+        args: [],
+        env: {},
+        workingDir: "",
+        ...(e.$case === "subprocess" ? { args: e.value.args } : {}),
+      },
+    })),
+  ),
+  badArgs.map((args) =>
+    setExec((e) => (e.$case === "embedded" ? e : ({ ...e, value: { ...e.value, args } } as typeof e))),
+  ),
+  badEnv.map((env) =>
+    setExec((e) => (e.$case === "embedded" ? e : ({ ...e, value: { ...e.value, env } } as typeof e))),
+  ),
+  badPath.map((workingDir) =>
+    setExec(() => ({ $case: "subprocess", value: { command: "echo", args: [], env: {}, workingDir } })),
+  ),
   badHandler.map((handler) => setExec(() => ({ $case: "embedded", value: { handler } }))),
   badPayload.map((payload) => setExec(() => ({ $case: "embedded", value: { handler: "h1", payload } }))),
   badPath.map((modulePath) => setExec(() => ({ $case: "wasm", value: { modulePath, args: [], env: {} } }))),
@@ -468,7 +632,10 @@ export const specMutation: fc.Arbitrary<Mutation> = fc.oneof(
     .record({
       initialDelay: fc.option(fc.oneof(badDuration, positiveDuration(DAY_MS)), { nil: undefined }),
       maxDelay: fc.option(fc.oneof(badDuration, positiveDuration(DAY_MS)), { nil: undefined }),
-      multiplier: fc.oneof(fc.constantFrom(Number.NaN, Infinity, -Infinity, -1, 0.5, 0.999, 100.0001, 1e308, Number.MIN_VALUE, -0), fc.double()),
+      multiplier: fc.oneof(
+        fc.constantFrom(Number.NaN, Infinity, -Infinity, -1, 0.5, 0.999, 100.0001, 1e308, Number.MIN_VALUE, -0),
+        fc.double(),
+      ),
       jitter: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4), badEnum),
     })
     .map((backoff) => set("backoff")(backoff)),
@@ -480,13 +647,27 @@ export const specMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(INT32_MIN, INT32_MAX, -1).map(set("priority")),
   // selectors and labels
   fc
-    .record({ matchLabels: fc.oneof(labelMap(2), badLabelMap), matchExpressions: fc.array(fc.oneof(validRequirement, badRequirement), { minLength: 1, maxLength: 3 }) })
+    .record({
+      matchLabels: fc.oneof(labelMap(2), badLabelMap),
+      matchExpressions: fc.array(fc.oneof(validRequirement, badRequirement), { minLength: 1, maxLength: 3 }),
+    })
     .map(set("runnerSelector")),
-  fc.constant(set("runnerSelector")({ matchLabels: {}, matchExpressions: Array.from({ length: 65 }, (_, i) => ({ key: `k${i}`, operator: 3, values: [] })) })),
+  fc.constant(
+    set("runnerSelector")({
+      matchLabels: {},
+      matchExpressions: Array.from({ length: 65 }, (_, i) => ({ key: `k${i}`, operator: 3, values: [] })),
+    }),
+  ),
   badLabelMap.map(set("labels")),
   // dates and signatures
   fc
-    .constantFrom(new Date(-1), new Date(-8.64e15), new Date(8.64e15), new Date("+010000-01-01T00:00:00Z"), new Date("1969-12-31T23:59:59.999Z"))
+    .constantFrom(
+      new Date(-1),
+      new Date(-8.64e15),
+      new Date(8.64e15),
+      new Date("+010000-01-01T00:00:00Z"),
+      new Date("1969-12-31T23:59:59.999Z"),
+    )
     .map(set("notBefore")),
   badSignature.map(set("signature")),
 );
@@ -508,12 +689,14 @@ export const validSubmit: fc.Arbitrary<SubmitCase> = fc
   .record({ spec: validSpec, requestId: validRequestId })
   .map((request) => ({ kind: "valid" as const, request }));
 
-export const mutatedSubmit: fc.Arbitrary<SubmitCase> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ spec: mutatedSpec, requestId: validRequestId }) },
-  { weight: 2, arbitrary: fc.record({ spec: validSpec, requestId: badRequestId }) },
-  { weight: 1, arbitrary: fc.record({ spec: fc.constant(undefined), requestId: validRequestId }) },
-  { weight: 1, arbitrary: fc.record({ spec: mutatedSpec, requestId: badRequestId }) },
-).map((request) => ({ kind: "mutated" as const, request: request as SubmitTaskRequest }));
+export const mutatedSubmit: fc.Arbitrary<SubmitCase> = fc
+  .oneof(
+    { weight: 6, arbitrary: fc.record({ spec: mutatedSpec, requestId: validRequestId }) },
+    { weight: 2, arbitrary: fc.record({ spec: validSpec, requestId: badRequestId }) },
+    { weight: 1, arbitrary: fc.record({ spec: fc.constant(undefined), requestId: validRequestId }) },
+    { weight: 1, arbitrary: fc.record({ spec: mutatedSpec, requestId: badRequestId }) },
+  )
+  .map((request) => ({ kind: "mutated" as const, request: request as SubmitTaskRequest }));
 
 export const anySubmit = fc.oneof({ weight: 2, arbitrary: validSubmit }, { weight: 3, arbitrary: mutatedSubmit });
 
@@ -523,14 +706,46 @@ export interface BatchCase {
 }
 
 const minimalSpec = (i: number): TaskSpec =>
-  ({ slot: "", exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } }, restart: 0, maxAttempts: 0, admission: 0, labels: { batch: "big" }, priority: 0, trigger: 0 }) as TaskSpec;
+  ({
+    slot: "",
+    exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } },
+    restart: 0,
+    maxAttempts: 0,
+    admission: 0,
+    labels: { batch: "big" },
+    priority: 0,
+    trigger: 0,
+  }) as TaskSpec;
 
 export const batchCase: fc.Arbitrary<BatchCase> = fc.oneof(
-  { weight: 30, arbitrary: fc.array(validSubmit, { minLength: 1, maxLength: 5 }).map((cases) => ({ kind: "valid" as const, request: { requests: cases.map((c) => c.request) } })) },
-  { weight: 40, arbitrary: fc.array(anySubmit, { minLength: 1, maxLength: 6 }).map((cases) => ({ kind: cases.every((c) => c.kind === "valid") ? ("valid" as const) : ("mutated" as const), request: { requests: cases.map((c) => c.request) } })) },
+  {
+    weight: 30,
+    arbitrary: fc
+      .array(validSubmit, { minLength: 1, maxLength: 5 })
+      .map((cases) => ({ kind: "valid" as const, request: { requests: cases.map((c) => c.request) } })),
+  },
+  {
+    weight: 40,
+    arbitrary: fc.array(anySubmit, { minLength: 1, maxLength: 6 }).map((cases) => ({
+      kind: cases.every((c) => c.kind === "valid") ? ("valid" as const) : ("mutated" as const),
+      request: { requests: cases.map((c) => c.request) },
+    })),
+  },
   { weight: 3, arbitrary: fc.constant<BatchCase>({ kind: "mutated", request: { requests: [] } }) },
-  { weight: 2, arbitrary: fc.constant({ kind: "mutated" as const, request: { requests: Array.from({ length: 1001 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) } }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "valid" as const, request: { requests: Array.from({ length: 1000 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) } }) },
+  {
+    weight: 2,
+    arbitrary: fc.constant({
+      kind: "mutated" as const,
+      request: { requests: Array.from({ length: 1001 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) },
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant({
+      kind: "valid" as const,
+      request: { requests: Array.from({ length: 1000 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) },
+    }),
+  },
 );
 
 // ---------------------------------------------------------------- ids, filters, page tokens, revisions (recipes)
@@ -567,7 +782,10 @@ export function resolveId(recipe: IdRecipe, pool: readonly string[]): string {
 }
 
 /** Phases: the defined ones, and numbers that are not phases. */
-export const phaseNumber = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(1, 2, 3, 4, 5, 6, 7) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(0, -1, 8, 99), int32) });
+export const phaseNumber = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(1, 2, 3, 4, 5, 6, 7) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom(0, -1, 8, 99), int32) },
+);
 
 /** A selector string and whether it is known to be valid (mutated ones may or may not parse). */
 export interface SelectorCase {
@@ -591,12 +809,24 @@ export const taskFilterCase: fc.Arbitrary<FilterCase> = fc.oneof(
     weight: 5,
     arbitrary: fc
       .record({
-        slot: fc.oneof({ weight: 4, arbitrary: fc.constant("") }, { weight: 2, arbitrary: fc.constantFrom(...SLOT_POOL) }, { weight: 1, arbitrary: anyString }, { weight: 1, arbitrary: fc.constant("s".repeat(254)) }),
+        slot: fc.oneof(
+          { weight: 4, arbitrary: fc.constant("") },
+          { weight: 2, arbitrary: fc.constantFrom(...SLOT_POOL) },
+          { weight: 1, arbitrary: anyString },
+          { weight: 1, arbitrary: fc.constant("s".repeat(254)) },
+        ),
         phases: fc.array(phaseNumber, { maxLength: 4 }),
         selector: selectorCase,
-        runnerId: fc.oneof({ weight: 6, arbitrary: fc.constant("") }, { weight: 1, arbitrary: anyString }, { weight: 1, arbitrary: fc.constant("r".repeat(254)) }),
+        runnerId: fc.oneof(
+          { weight: 6, arbitrary: fc.constant("") },
+          { weight: 1, arbitrary: anyString },
+          { weight: 1, arbitrary: fc.constant("r".repeat(254)) },
+        ),
       })
-      .map(({ slot, phases, selector, runnerId }) => ({ filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId }, selector })),
+      .map(({ slot, phases, selector, runnerId }) => ({
+        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId },
+        selector,
+      })),
   },
 );
 
@@ -616,15 +846,42 @@ export type TokenRecipe =
 
 export const tokenRecipe: fc.Arbitrary<TokenRecipe> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: "none" as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("literal" as const), value: fc.oneof(anyString, fc.base64String({ maxLength: 80 }), fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b).toString("base64url"))) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("real" as const), from: fc.constantFrom("same" as const, "other" as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("realEdited" as const), from: fc.constantFrom("same" as const, "other" as const), edit: stringEdit }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("literal" as const),
+      value: fc.oneof(
+        anyString,
+        fc.base64String({ maxLength: 80 }),
+        fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b).toString("base64url")),
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("real" as const),
+      from: fc.constantFrom("same" as const, "other" as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("realEdited" as const),
+      from: fc.constantFrom("same" as const, "other" as const),
+      edit: stringEdit,
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("forged" as const),
       from: fc.constantFrom("same" as const, "other" as const),
-      after: fc.oneof(anyString, fc.constantFrom("", "0", "-1", "1e400", "NaN", "Infinity", "9007199254740993", "a".repeat(201)), fc.jsonValue({ maxDepth: 2 })),
+      after: fc.oneof(
+        anyString,
+        fc.constantFrom("", "0", "-1", "1e400", "NaN", "Infinity", "9007199254740993", "a".repeat(201)),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
       v: fc.oneof(fc.constant(1), fc.constantFrom(0, 2, "1", null)),
     }),
   },
@@ -644,8 +901,17 @@ export function forgeToken(real: string, after: unknown, v: unknown): string {
 /** since_revision: absolute values (negative, huge) or relative to the journal head read just before. */
 export type RevisionRecipe = { kind: "absolute"; value: number } | { kind: "fromHead"; delta: number };
 export const revisionRecipe: fc.Arbitrary<RevisionRecipe> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("absolute" as const), value: fc.oneof(fc.constant(0), safeInt64) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("fromHead" as const), delta: fc.oneof(fc.constantFrom(0, -1, 1, 2, 1000), fc.integer({ min: -5000, max: 0 })) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("absolute" as const), value: fc.oneof(fc.constant(0), safeInt64) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("fromHead" as const),
+      delta: fc.oneof(fc.constantFrom(0, -1, 1, 2, 1000), fc.integer({ min: -5000, max: 0 })),
+    }),
+  },
 );
 
 // ---------------------------------------------------------------- runners
@@ -653,8 +919,14 @@ export const revisionRecipe: fc.Arbitrary<RevisionRecipe> = fc.oneof(
 export const validHello: fc.Arbitrary<ConnectRequest_Hello> = fc.record({
   name: fc.oneof(fc.stringMatching(/^fz-[A-Za-z0-9._:-]{1,20}$/), fc.constant(`fz-${"n".repeat(250)}`)),
   labels: labelMap(4),
-  kinds: fc.uniqueArray(fc.constantFrom("subprocess", "wasm", "embedded:*", "embedded:h1", "embedded:resize-image"), { minLength: 1, maxLength: 4 }),
-  capacity: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constantFrom(10_000, 100) }),
+  kinds: fc.uniqueArray(fc.constantFrom("subprocess", "wasm", "embedded:*", "embedded:h1", "embedded:resize-image"), {
+    minLength: 1,
+    maxLength: 4,
+  }),
+  capacity: fc.oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 1, max: 4 }) },
+    { weight: 1, arbitrary: fc.constantFrom(10_000, 100) },
+  ),
   version: fc.oneof(freeText(20), fc.constant("v".repeat(128))),
   activeRunIds: fc.oneof(
     { weight: 6, arbitrary: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 64 })), { maxLength: 4 }) },
@@ -664,12 +936,22 @@ export const validHello: fc.Arbitrary<ConnectRequest_Hello> = fc.record({
 
 type HelloMutation = (hello: ConnectRequest_Hello) => ConnectRequest_Hello;
 const helloMutation: fc.Arbitrary<HelloMutation> = fc.oneof(
-  fc.oneof(anyString, fc.constantFrom("", "bad name", "n".repeat(254), "a\0", "é", "a/b")).map((name) => (h: ConnectRequest_Hello) => ({ ...h, name })),
-  fc.oneof(fc.constantFrom(0, -1, 10_001, INT32_MAX, INT32_MIN), int32).map((capacity) => (h: ConnectRequest_Hello) => ({ ...h, capacity })),
+  fc
+    .oneof(anyString, fc.constantFrom("", "bad name", "n".repeat(254), "a\0", "é", "a/b"))
+    .map((name) => (h: ConnectRequest_Hello) => ({ ...h, name })),
+  fc
+    .oneof(fc.constantFrom(0, -1, 10_001, INT32_MAX, INT32_MIN), int32)
+    .map((capacity) => (h: ConnectRequest_Hello) => ({ ...h, capacity })),
   fc
     .oneof(
       fc.constant([] as string[]),
-      fc.array(fc.oneof(anyString, fc.constantFrom("fortran", "", "embedded:", "embedded:a b", "SUBPROCESS", "wasm ", "embedded:é")), { minLength: 1, maxLength: 3 }),
+      fc.array(
+        fc.oneof(
+          anyString,
+          fc.constantFrom("fortran", "", "embedded:", "embedded:a b", "SUBPROCESS", "wasm ", "embedded:é"),
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
       fc.constant(Array.from({ length: 1025 }, () => "subprocess")),
       fc.constant<string[]>(["k".repeat(257)]),
     )
@@ -702,11 +984,21 @@ export type RunnerStep =
   | { kind: "heartbeat" }
   | { kind: "runStarted"; runId: RunIdRecipe }
   | { kind: "output"; runId: RunIdRecipe; stream: OutputStream; data: Uint8Array; seq: number }
-  | { kind: "runFinished"; runId: RunIdRecipe; exitCode?: number; outcome: RunOutcome; error: string; result?: Record<string, unknown> };
+  | {
+      kind: "runFinished";
+      runId: RunIdRecipe;
+      exitCode?: number;
+      outcome: RunOutcome;
+      error: string;
+      result?: Record<string, unknown>;
+    };
 
 const outputData = fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ maxLength: 512 }) },
-  { weight: 1, arbitrary: fc.constantFrom(64 * 1024, 64 * 1024 + 1, 1024 * 1024).map((n) => new Uint8Array(n).fill(0x41)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(64 * 1024, 64 * 1024 + 1, 1024 * 1024).map((n) => new Uint8Array(n).fill(0x41)),
+  },
 );
 
 export const runnerStep: fc.Arbitrary<RunnerStep> = fc.oneof(
@@ -741,16 +1033,26 @@ export const runnerStep: fc.Arbitrary<RunnerStep> = fc.oneof(
 );
 
 /** A Connect stream's first message: a hello (valid or not) or something else. */
-export type FirstStep = { kind: "validHello"; hello: ConnectRequest_Hello } | { kind: "mutatedHello"; hello: ConnectRequest_Hello } | { kind: "other"; step: RunnerStep };
+export type FirstStep =
+  | { kind: "validHello"; hello: ConnectRequest_Hello }
+  | { kind: "mutatedHello"; hello: ConnectRequest_Hello }
+  | { kind: "other"; step: RunnerStep };
 export const firstStep: fc.Arbitrary<FirstStep> = fc.oneof(
   { weight: 5, arbitrary: validHello.map((hello) => ({ kind: "validHello" as const, hello })) },
   { weight: 4, arbitrary: mutatedHello.map((hello) => ({ kind: "mutatedHello" as const, hello })) },
-  { weight: 1, arbitrary: runnerStep.filter((s) => s.kind !== "hello").map((step) => ({ kind: "other" as const, step })) },
+  {
+    weight: 1,
+    arbitrary: runnerStep.filter((s) => s.kind !== "hello").map((step) => ({ kind: "other" as const, step })),
+  },
 );
 
 export function toConnectMessage(step: RunnerStep, assigned: readonly string[]): ConnectRequest["message"] {
   const runId = (recipe: RunIdRecipe) =>
-    recipe.kind === "assigned" ? (assigned.length > 0 ? assigned[recipe.index % assigned.length]! : "0190c5e2-7b1d-7c3a-8f00-0123456789ab") : recipe.value;
+    recipe.kind === "assigned"
+      ? assigned.length > 0
+        ? assigned[recipe.index % assigned.length]!
+        : "0190c5e2-7b1d-7c3a-8f00-0123456789ab"
+      : recipe.value;
   switch (step.kind) {
     case "hello":
       return { $case: "hello", value: step.hello };
@@ -761,9 +1063,21 @@ export function toConnectMessage(step: RunnerStep, assigned: readonly string[]):
     case "runStarted":
       return { $case: "runStarted", value: { runId: runId(step.runId) } };
     case "output":
-      return { $case: "output", value: { runId: runId(step.runId), stream: step.stream, data: Buffer.from(step.data), seq: step.seq } };
+      return {
+        $case: "output",
+        value: { runId: runId(step.runId), stream: step.stream, data: Buffer.from(step.data), seq: step.seq },
+      };
     case "runFinished":
-      return { $case: "runFinished", value: { runId: runId(step.runId), exitCode: step.exitCode, outcome: step.outcome, error: step.error, result: step.result } };
+      return {
+        $case: "runFinished",
+        value: {
+          runId: runId(step.runId),
+          exitCode: step.exitCode,
+          outcome: step.outcome,
+          error: step.error,
+          result: step.result,
+        },
+      };
   }
 }
 
@@ -784,37 +1098,52 @@ const varint = (value: bigint): number[] => {
 type WireField = { field: number; wireType: number; payload: Uint8Array };
 
 /** Random protobuf wire format: plausible field numbers, every wire type (also invalid ones), nested messages, overlong varints. */
-export const wireMessage: fc.Arbitrary<Uint8Array> = fc
-  .letrec<{ message: Uint8Array; field: WireField }>((tie) => ({
-    message: fc.array(tie("field"), { maxLength: 6, depthIdentifier: "wire" }).map((fields) => {
-      const parts: Uint8Array[] = [];
-      for (const { field, wireType, payload } of fields) {
-        parts.push(Uint8Array.from(varint((BigInt(field) << 3n) | BigInt(wireType))));
-        if (wireType === 2) parts.push(Uint8Array.from(varint(BigInt(payload.length))));
-        parts.push(payload);
-      }
-      return new Uint8Array(Buffer.concat(parts));
-    }),
-    field: fc.record({
-      field: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 1, max: 16 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 19_000, 536_870_911) }),
-      wireType: fc.oneof({ weight: 10, arbitrary: fc.constantFrom(0, 1, 2, 5) }, { weight: 1, arbitrary: fc.constantFrom(3, 4, 6, 7) }),
-      payload: fc.oneof(
-        { depthIdentifier: "wire", maxDepth: 4 },
-        { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => Uint8Array.from(varint(v))) },
-        { weight: 1, arbitrary: fc.constant(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])) },
-        { weight: 2, arbitrary: fc.uint8Array({ minLength: 4, maxLength: 8 }) },
-        { weight: 3, arbitrary: anyString.map((s) => Uint8Array.from(Buffer.from(s))) },
-        { weight: 3, arbitrary: tie("message") as fc.Arbitrary<Uint8Array> },
-      ),
-    }),
-  }))
-  .message;
+export const wireMessage: fc.Arbitrary<Uint8Array> = fc.letrec<{ message: Uint8Array; field: WireField }>((tie) => ({
+  message: fc.array(tie("field"), { maxLength: 6, depthIdentifier: "wire" }).map((fields) => {
+    const parts: Uint8Array[] = [];
+    for (const { field, wireType, payload } of fields) {
+      parts.push(Uint8Array.from(varint((BigInt(field) << 3n) | BigInt(wireType))));
+      if (wireType === 2) parts.push(Uint8Array.from(varint(BigInt(payload.length))));
+      parts.push(payload);
+    }
+    return new Uint8Array(Buffer.concat(parts));
+  }),
+  field: fc.record({
+    field: fc.oneof(
+      { weight: 10, arbitrary: fc.integer({ min: 1, max: 16 }) },
+      { weight: 1, arbitrary: fc.constantFrom(0, 19_000, 536_870_911) },
+    ),
+    wireType: fc.oneof(
+      { weight: 10, arbitrary: fc.constantFrom(0, 1, 2, 5) },
+      { weight: 1, arbitrary: fc.constantFrom(3, 4, 6, 7) },
+    ),
+    payload: fc.oneof(
+      { depthIdentifier: "wire", maxDepth: 4 },
+      { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => Uint8Array.from(varint(v))) },
+      {
+        weight: 1,
+        arbitrary: fc.constant(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+      },
+      { weight: 2, arbitrary: fc.uint8Array({ minLength: 4, maxLength: 8 }) },
+      { weight: 3, arbitrary: anyString.map((s) => Uint8Array.from(Buffer.from(s))) },
+      { weight: 3, arbitrary: tie("message") as fc.Arbitrary<Uint8Array> },
+    ),
+  }),
+})).message;
 
 /** Byte-level edits of an encoded message. */
 export const byteEdit = fc.oneof(
   fc.record({ op: fc.constant("flip" as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant("set" as const), at: fc.nat(), value: fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12, 0x1a) }),
-  fc.record({ op: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 12 }) }),
+  fc.record({
+    op: fc.constant("set" as const),
+    at: fc.nat(),
+    value: fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12, 0x1a),
+  }),
+  fc.record({
+    op: fc.constant("insert" as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 12 }),
+  }),
   fc.record({ op: fc.constant("delete" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ op: fc.constant("truncate" as const), at: fc.nat() }),
   fc.record({ op: fc.constant("duplicate" as const), at: fc.nat(), length: fc.integer({ min: 1, max: 32 }) }),
@@ -840,7 +1169,11 @@ export function applyByteEdit(bytes: Uint8Array, edit: ByteEdit): Uint8Array {
     case "truncate":
       return b.subarray(0, at);
     case "duplicate":
-      return Buffer.concat([b.subarray(0, at + edit.length), b.subarray(at, at + edit.length), b.subarray(at + edit.length)]);
+      return Buffer.concat([
+        b.subarray(0, at + edit.length),
+        b.subarray(at, at + edit.length),
+        b.subarray(at + edit.length),
+      ]);
   }
 }
 
@@ -851,6 +1184,11 @@ export function rawBody(validEncoding: fc.Arbitrary<Uint8Array>): fc.Arbitrary<U
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 64, maxLength: 4096 }) },
     { weight: 3, arbitrary: wireMessage },
     { weight: 1, arbitrary: validEncoding },
-    { weight: 6, arbitrary: fc.tuple(validEncoding, fc.array(byteEdit, { minLength: 1, maxLength: 4 })).map(([bytes, edits]) => edits.reduce(applyByteEdit, bytes)) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(validEncoding, fc.array(byteEdit, { minLength: 1, maxLength: 4 }))
+        .map(([bytes, edits]) => edits.reduce(applyByteEdit, bytes)),
+    },
   );
 }

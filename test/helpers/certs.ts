@@ -17,22 +17,79 @@ export interface Certificates {
 const openssl = (dir: string, ...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
 
 function issue(dir: string, name: string, subject: string, caName: string, extensions: string): void {
-  openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-  openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${caName}.crt`, "-CAkey", `${caName}.key`, "-CAcreateserial", "-days", "2", "-out", `${name}.crt`, "-extfile", "ext.cnf", "-extensions", extensions);
+  openssl(
+    dir,
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject,
+  );
+  openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${caName}.crt`,
+    "-CAkey",
+    `${caName}.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    `${name}.crt`,
+    "-extfile",
+    "ext.cnf",
+    "-extensions",
+    extensions,
+  );
 }
 
 /** A throwaway CA, a server certificate for 127.0.0.1/localhost, and client certificates (real openssl). */
 export function makeCertificates(): Certificates {
   const dir = tempDir("supervisor-certs-");
-  execFileSync("sh", ["-c", `cat > ext.cnf <<'EOF'
+  execFileSync(
+    "sh",
+    [
+      "-c",
+      `cat > ext.cnf <<'EOF'
 [server]
 subjectAltName = IP:127.0.0.1, DNS:localhost
 extendedKeyUsage = serverAuth
 [client]
 extendedKeyUsage = clientAuth
-EOF`], { cwd: dir });
+EOF`,
+    ],
+    { cwd: dir },
+  );
   for (const ca of ["ca", "stranger-ca"]) {
-    openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=${ca}`);
+    openssl(
+      dir,
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${ca}.key`,
+      "-out",
+      `${ca}.crt`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${ca}`,
+    );
   }
   issue(dir, "server", "/CN=localhost", "ca", "server");
   issue(dir, "client", "/CN=client", "ca", "client");

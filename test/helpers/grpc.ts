@@ -1,4 +1,4 @@
-import { Metadata, type CallOptions, type ServiceError, type status } from "@grpc/grpc-js";
+import { type CallOptions, Metadata, type ServiceError, type status } from "@grpc/grpc-js";
 import { SupervisorError } from "@supervisor/sdk";
 import { expect } from "vitest";
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { TaskPhase, type Task, type TaskServiceClient } from "@supervisor/sdk";
+import { type Task, TaskPhase, type TaskServiceClient } from "@supervisor/sdk";
 import { startCli, stopChild } from "./cli.js";
 import { call, rpc } from "./grpc.js";
 
@@ -11,7 +11,11 @@ export interface RunnerProcess {
 }
 
 /** A real `supervisor runner` process, resolved once the supervisor welcomed it. */
-export async function startRunner(address: string, name: string, options: { labels?: Record<string, string>; capacity?: number; kinds?: string } = {}): Promise<RunnerProcess> {
+export async function startRunner(
+  address: string,
+  name: string,
+  options: { labels?: Record<string, string>; capacity?: number; kinds?: string } = {},
+): Promise<RunnerProcess> {
   const args = ["runner", "--addr", address, "--name", name, "--capacity", String(options.capacity ?? 2)];
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push("--label", `${key}=${value}`);
   if (options.kinds) args.push("--kinds", options.kinds);
@@ -19,15 +23,27 @@ export async function startRunner(address: string, name: string, options: { labe
   return { child, id: match[1]!, name, stop: (signal) => stopChild(child, signal) };
 }
 
-const TERMINAL = new Set([TaskPhase.TASK_PHASE_SUCCEEDED, TaskPhase.TASK_PHASE_FAILED, TaskPhase.TASK_PHASE_TIMEOUT, TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_EXHAUSTED]);
+const TERMINAL = new Set([
+  TaskPhase.TASK_PHASE_SUCCEEDED,
+  TaskPhase.TASK_PHASE_FAILED,
+  TaskPhase.TASK_PHASE_TIMEOUT,
+  TaskPhase.TASK_PHASE_CANCELED,
+  TaskPhase.TASK_PHASE_EXHAUSTED,
+]);
 
 /** Polls GetTask until `until` holds (default: a terminal phase). Bounded: fails after `maxWaitMs`. */
-export async function waitForTask(client: TaskServiceClient, id: string, until: (task: Task) => boolean = (t) => TERMINAL.has(t.status!.phase), maxWaitMs = 30_000): Promise<Task> {
+export async function waitForTask(
+  client: TaskServiceClient,
+  id: string,
+  until: (task: Task) => boolean = (t) => TERMINAL.has(t.status!.phase),
+  maxWaitMs = 30_000,
+): Promise<Task> {
   const giveUpAt = Date.now() + maxWaitMs;
   for (;;) {
     const { task } = await call(rpc(client, "getTask"), { id });
     if (until(task!)) return task!;
-    if (Date.now() > giveUpAt) throw new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(task!.status)}`);
+    if (Date.now() > giveUpAt)
+      throw new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(task!.status)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -1,11 +1,11 @@
-import { credentials } from "@grpc/grpc-js";
-import { RunnerServiceClient, TaskServiceClient } from "@supervisor/sdk";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type Config, type ConfigKey } from "../../server/src/config.js";
+import { credentials } from "@grpc/grpc-js";
+import { RunnerServiceClient, TaskServiceClient } from "@supervisor/sdk";
+import { type Config, type ConfigKey, loadConfig } from "../../server/src/config.js";
 import { silentLogger } from "../../server/src/log.js";
-import { startServer, type RunningServer } from "../../server/src/server.js";
+import { type RunningServer, startServer } from "../../server/src/server.js";
 
 export interface TestServer {
   dir: string;

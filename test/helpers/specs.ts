@@ -1,7 +1,11 @@
-import { SubmitTaskRequest, TaskSpec } from "@supervisor/sdk";
+import { type SubmitTaskRequest, TaskSpec } from "@supervisor/sdk";
 
 /** A subprocess spec, with any top-level fields overridden. */
-export function subprocessSpec(command = "echo", args: string[] = ["hello"], overrides: Partial<TaskSpec> = {}): TaskSpec {
+export function subprocessSpec(
+  command = "echo",
+  args: string[] = ["hello"],
+  overrides: Partial<TaskSpec> = {},
+): TaskSpec {
   return { ...TaskSpec.fromPartial({ exec: { $case: "subprocess", value: { command, args } } }), ...overrides };
 }
 

@@ -13,7 +13,10 @@ export async function* messages<T>(stream: ClientReadableStream<T>): AsyncGenera
 }
 
 /** Collects messages until `until` says stop (inclusive) or the stream ends. */
-export async function collect<T>(stream: ClientReadableStream<T>, until: (message: T, all: T[]) => boolean): Promise<T[]> {
+export async function collect<T>(
+  stream: ClientReadableStream<T>,
+  until: (message: T, all: T[]) => boolean,
+): Promise<T[]> {
   const all: T[] = [];
   for await (const message of messages(stream)) {
     all.push(message);

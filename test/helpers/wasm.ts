@@ -25,19 +25,54 @@ export function printingModule(text: string, exitCode: number): Buffer {
   const i32const = (v: number) => [0x41, v];
   const body = [
     0x00, // no locals
-    ...i32const(0), ...i32const(16), 0x36, 0x02, 0x00, // iovec.buf = 16
-    ...i32const(4), ...i32const(data.length), 0x36, 0x02, 0x00, // iovec.len
-    ...i32const(1), ...i32const(0), ...i32const(1), ...i32const(8), 0x10, 0x00, 0x1a, // drop(fd_write(1, iov, 1, &written))
-    ...i32const(exitCode), 0x10, 0x01, // proc_exit(code)
+    ...i32const(0),
+    ...i32const(16),
+    0x36,
+    0x02,
+    0x00, // iovec.buf = 16
+    ...i32const(4),
+    ...i32const(data.length),
+    0x36,
+    0x02,
+    0x00, // iovec.len
+    ...i32const(1),
+    ...i32const(0),
+    ...i32const(1),
+    ...i32const(8),
+    0x10,
+    0x00,
+    0x1a, // drop(fd_write(1, iov, 1, &written))
+    ...i32const(exitCode),
+    0x10,
+    0x01, // proc_exit(code)
     0x0b,
   ];
   return Buffer.from([
     ...HEADER,
-    ...section(1, vector([[0x60, 4, I32, I32, I32, I32, 1, I32], [0x60, 1, I32, 0], [0x60, 0, 0]])),
-    ...section(2, vector([[...name("wasi_snapshot_preview1"), ...name("fd_write"), 0x00, 0], [...name("wasi_snapshot_preview1"), ...name("proc_exit"), 0x00, 1]])),
+    ...section(
+      1,
+      vector([
+        [0x60, 4, I32, I32, I32, I32, 1, I32],
+        [0x60, 1, I32, 0],
+        [0x60, 0, 0],
+      ]),
+    ),
+    ...section(
+      2,
+      vector([
+        [...name("wasi_snapshot_preview1"), ...name("fd_write"), 0x00, 0],
+        [...name("wasi_snapshot_preview1"), ...name("proc_exit"), 0x00, 1],
+      ]),
+    ),
     ...section(3, vector([[2]])),
     ...section(5, vector([[0x00, 1]])),
-    ...section(7, vector([[...name("memory"), 0x02, 0], [...name("_start"), 0x00, 2]])),
+    ...section(
+      7,
+      vector([
+        [...name("memory"), 0x02, 0],
+        [...name("_start"), 0x00, 2],
+      ]),
+    ),
     ...section(10, vector([[...leb(body.length), ...body]])),
     ...section(11, vector([[0x00, 0x41, 16, 0x0b, ...leb(data.length), ...data]])),
   ]);
@@ -51,7 +86,13 @@ export function spinningModule(): Buffer {
     ...section(1, vector([[0x60, 0, 0]])),
     ...section(3, vector([[0]])),
     ...section(5, vector([[0x00, 1]])),
-    ...section(7, vector([[...name("memory"), 0x02, 0], [...name("_start"), 0x00, 0]])),
+    ...section(
+      7,
+      vector([
+        [...name("memory"), 0x02, 0],
+        [...name("_start"), 0x00, 0],
+      ]),
+    ),
     ...section(10, vector([[...leb(body.length), ...body]])),
   ]);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_BACKOFF, nextDelayMs, type BackoffPolicy, type JitterMode } from "../../server/src/core/backoff.js";
+import { type BackoffPolicy, DEFAULT_BACKOFF, type JitterMode, nextDelayMs } from "../../server/src/core/backoff.js";
 
 /** mulberry32: a tiny seeded PRNG, so "random" runs are reproducible. */
 function seeded(seed: number): () => number {
@@ -22,7 +22,8 @@ const RANDOMS: [string, () => () => number][] = [
   ["seeded", () => seeded(42)],
 ];
 const policy = (overrides: Partial<BackoffPolicy> = {}): BackoffPolicy => ({ ...DEFAULT_BACKOFF, ...overrides });
-const base = (p: BackoffPolicy, attempt: number) => Math.min(p.maxDelayMs, p.initialDelayMs * p.multiplier ** (attempt - 1));
+const base = (p: BackoffPolicy, attempt: number) =>
+  Math.min(p.maxDelayMs, p.initialDelayMs * p.multiplier ** (attempt - 1));
 
 /** Delays for attempts 1..count, feeding each delay back as the previous one, as a retry loop would. */
 function delays(p: BackoffPolicy, count: number, random: () => number): number[] {
@@ -69,7 +70,12 @@ describe("nextDelayMs bounds", () => {
             if (jitter === "none") expect(delay).toBe(Math.floor(b));
             if (jitter === "full") expectWholeMsWithin(delay, 0, b);
             if (jitter === "equal") expectWholeMsWithin(delay, Math.floor(b / 2), b);
-            if (jitter === "decorrelated") expectWholeMsWithin(delay, p.initialDelayMs, Math.min(p.maxDelayMs, Math.max(previous ?? 0, p.initialDelayMs) * 3));
+            if (jitter === "decorrelated")
+              expectWholeMsWithin(
+                delay,
+                p.initialDelayMs,
+                Math.min(p.maxDelayMs, Math.max(previous ?? 0, p.initialDelayMs) * 3),
+              );
             expectWholeMsWithin(delay, 0, p.maxDelayMs);
             previous = delay;
           }
@@ -134,15 +140,21 @@ describe("nextDelayMs bounds", () => {
 
 describe("nextDelayMs growth", () => {
   it("without jitter is initial × multiplier^(attempt-1), capped", () => {
-    expect(delays(policy({ jitter: "none" }), 8, constant(0.5))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
-    expect(delays(policy({ jitter: "none", initialDelayMs: 100, multiplier: 1.5, maxDelayMs: 1000 }), 7, constant(0))).toEqual([
-      100, 150, 225, 337, 506, 759, 1000,
+    expect(delays(policy({ jitter: "none" }), 8, constant(0.5))).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
     ]);
+    expect(
+      delays(policy({ jitter: "none", initialDelayMs: 100, multiplier: 1.5, maxDelayMs: 1000 }), 7, constant(0)),
+    ).toEqual([100, 150, 225, 337, 506, 759, 1000]);
   });
 
   it("without jitter never shrinks from one attempt to the next", () => {
     for (const multiplier of [1, 1.1, 2, 3, 10]) {
-      const series = delays(policy({ jitter: "none", initialDelayMs: 10, maxDelayMs: 100_000, multiplier }), 300, Math.random);
+      const series = delays(
+        policy({ jitter: "none", initialDelayMs: 10, maxDelayMs: 100_000, multiplier }),
+        300,
+        Math.random,
+      );
       for (let i = 1; i < series.length; i++) expect(series[i]!).toBeGreaterThanOrEqual(series[i - 1]!);
       expect(series.at(-1)).toBe(multiplier === 1 ? 10 : 100_000);
     }

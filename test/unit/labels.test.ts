@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { validateLabelKey, validateLabels, validateLabelValue } from "../../server/src/core/labels.js";
 
-const name63 = "a" + "b".repeat(61) + "c";
-const name64 = name63 + "d";
+const name63 = `a${"b".repeat(61)}c`;
+const name64 = `${name63}d`;
 // 253 characters of DNS subdomain: labels of 63 chars joined by dots.
 const label63 = "x".repeat(63);
 const prefix253 = [label63, label63, label63, "y".repeat(61)].join(".");

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   canonicalSelector,
+  type LabelSelector,
   matchesSelector,
   parseLabelSelector,
   SelectorSyntaxError,
   selectorFromRunnerSelector,
-  type LabelSelector,
 } from "../../server/src/core/selector.js";
 
 /** The syntax error a selector raises (fails the test if it parses). */
@@ -73,7 +73,7 @@ describe("parseLabelSelector", () => {
     expect(parseLabelSelector(requirements(64))).toHaveLength(64);
     expect(syntaxErrorOf(requirements(65)).message).toMatch(/at most 64 requirements/);
 
-    const padded = (length: number) => "a=b" + " ".repeat(length - 3);
+    const padded = (length: number) => `a=b${" ".repeat(length - 3)}`;
     expect(parseLabelSelector(padded(1024))).toHaveLength(1);
     expect(syntaxErrorOf(padded(1025)).message).toMatch(/at most 1024/);
   });
@@ -202,7 +202,9 @@ describe("selectorFromRunnerSelector", () => {
       { key: "gpu", operator: "exists", values: [] },
       { key: "spot", operator: "!exists", values: [] },
     ]);
-    expect(canonicalSelector(selector)).toBe(canonicalSelector(parseLabelSelector("env=prod,tier=,region in (eu,us),zone notin (a),gpu,!spot")));
+    expect(canonicalSelector(selector)).toBe(
+      canonicalSelector(parseLabelSelector("env=prod,tier=,region in (eu,us),zone notin (a),gpu,!spot")),
+    );
   });
 
   it("an empty RunnerSelector selects everything", () => {
@@ -212,12 +214,17 @@ describe("selectorFromRunnerSelector", () => {
   });
 
   it.each([0, 5, -1, 1.5])("rejects operator %d", (operator) => {
-    expect(() => selectorFromRunnerSelector({ matchLabels: {}, matchExpressions: [{ key: "k", operator, values: [] }] })).toThrow(SelectorSyntaxError);
+    expect(() =>
+      selectorFromRunnerSelector({ matchLabels: {}, matchExpressions: [{ key: "k", operator, values: [] }] }),
+    ).toThrow(SelectorSyntaxError);
   });
 
   it("copies values instead of sharing the caller's arrays", () => {
     const values = ["a"];
-    const selector = selectorFromRunnerSelector({ matchLabels: {}, matchExpressions: [{ key: "k", operator: 1, values }] });
+    const selector = selectorFromRunnerSelector({
+      matchLabels: {},
+      matchExpressions: [{ key: "k", operator: 1, values }],
+    });
     values.push("b");
     expect(selector[0]!.values).toEqual(["a"]);
   });
@@ -244,7 +251,18 @@ describe("canonicalSelector", () => {
   });
 
   it("tells different filters apart", () => {
-    const texts = ["env=prod", "env!=prod", "env in (prod,dev)", "env notin (prod,dev)", "env", "!env", "env=", "env!=", "env=prod,gpu", ""];
+    const texts = [
+      "env=prod",
+      "env!=prod",
+      "env in (prod,dev)",
+      "env notin (prod,dev)",
+      "env",
+      "!env",
+      "env=",
+      "env!=",
+      "env=prod,gpu",
+      "",
+    ];
     const forms = texts.map((text) => canonicalSelector(parseLabelSelector(text)));
     expect(new Set(forms).size).toBe(texts.length);
   });
@@ -265,9 +283,18 @@ describe("canonicalSelector", () => {
   ])("reads back to the same form: %j", (text) => {
     const canonical = canonicalSelector(parseLabelSelector(text));
     expect(canonicalSelector(parseLabelSelector(canonical))).toBe(canonical);
-    const labelSets: Record<string, string>[] = [{}, { env: "prod" }, { env: "", tier: "" }, { a: "b", b: "x" }, { a: "e" }, { "example.com/x": "1", gpu: "1", region: "us" }];
+    const labelSets: Record<string, string>[] = [
+      {},
+      { env: "prod" },
+      { env: "", tier: "" },
+      { a: "b", b: "x" },
+      { a: "e" },
+      { "example.com/x": "1", gpu: "1", region: "us" },
+    ];
     for (const labels of labelSets) {
-      expect(matchesSelector(parseLabelSelector(canonical), labels)).toBe(matchesSelector(parseLabelSelector(text), labels));
+      expect(matchesSelector(parseLabelSelector(canonical), labels)).toBe(
+        matchesSelector(parseLabelSelector(text), labels),
+      );
     }
   });
 });

@@ -1,5 +1,5 @@
 import type { EmbeddedExec } from "../gen/supervisor/v1/task.js";
-import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type StopReason } from "./types.js";
+import { type ExecutionContext, type ExecutionResult, type StopReason, stopReasonNow, watchForStop } from "./types.js";
 
 export interface EmbeddedContext {
   /** Aborted on cancel (an AbortError) or at the deadline (a TimeoutError): stop soon. */
@@ -81,11 +81,12 @@ export class EmbeddedRegistry {
     let running = true;
     // An abandoned handler may keep logging; its run is over, so that output goes nowhere.
     const log = (line: string) => {
-      if (running) ctx.onOutput("stdout", Buffer.from(line + "\n"));
+      if (running) ctx.onOutput("stdout", Buffer.from(`${line}\n`));
     };
 
     try {
-      const handled = (async () => handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log }))();
+      const handled = (async () =>
+        handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log }))();
       handled.catch(() => {}); // once abandoned, a late rejection has nobody to report to
       const value = await Promise.race([handled, abandoned]);
       if (stoppedFor) return { outcome: stoppedFor };

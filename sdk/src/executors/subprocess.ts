@@ -1,12 +1,36 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import type { SubprocessExec } from "../gen/supervisor/v1/task.js";
-import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type Executor, type StopReason } from "./types.js";
+import {
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+  type StopReason,
+  stopReasonNow,
+  watchForStop,
+} from "./types.js";
 
 /** What a child may inherit from the runner's own environment (LC_* too, always). */
-export const DEFAULT_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM"];
+export const DEFAULT_ENV_ALLOWLIST: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+];
 
 /** Never inherited, even if allowlisted: they change what the child loads or runs. */
-const NEVER_INHERITED = new Set(["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH"]);
+const NEVER_INHERITED = new Set([
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+  "LD_AUDIT",
+  "NODE_OPTIONS",
+  "DYLD_INSERT_LIBRARIES",
+  "DYLD_LIBRARY_PATH",
+]);
 
 export interface SubprocessOptions {
   /** Variables of the runner's environment a child inherits. Default: DEFAULT_ENV_ALLOWLIST. */
@@ -89,7 +113,8 @@ function superviseChild(child: ChildProcess, command: string, ctx: ExecutionCont
     // SIGTERM now, SIGKILL after the grace period; a no-op once started or when the group is empty.
     const terminateGroup = () => {
       if (groupId === undefined || killTimer || settled) return;
-      if (signalGroup(groupId, "SIGTERM")) killTimer = setTimeout(() => signalGroup(groupId, "SIGKILL"), ctx.gracePeriodMs);
+      if (signalGroup(groupId, "SIGTERM"))
+        killTimer = setTimeout(() => signalGroup(groupId, "SIGKILL"), ctx.gracePeriodMs);
     };
     const unwatch = watchForStop(ctx, (reason) => {
       // After the leader exited its exit status is the outcome; the stop only hurries its leftovers.
@@ -125,7 +150,11 @@ function superviseChild(child: ChildProcess, command: string, ctx: ExecutionCont
   });
 }
 
-function outcomeOf(code: number | null, signal: NodeJS.Signals | null, stoppedFor: StopReason | undefined): ExecutionResult {
+function outcomeOf(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stoppedFor: StopReason | undefined,
+): ExecutionResult {
   const exitCode = code ?? undefined;
   if (stoppedFor) return { outcome: stoppedFor, exitCode, error: signal ? `stopped by ${signal}` : undefined };
   if (code === 0) return { outcome: "succeeded", exitCode: 0 };

@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { WasmExec } from "../gen/supervisor/v1/task.js";
-import { stopReasonNow, watchForStop, type ExecutionContext, type ExecutionResult, type Executor, type OutputStreamName, type StopReason } from "./types.js";
+import {
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+  type OutputStreamName,
+  type StopReason,
+  stopReasonNow,
+  watchForStop,
+} from "./types.js";
 
 /**
  * Runs in a worker thread: a WebAssembly call is synchronous, and only a
@@ -30,7 +38,8 @@ try {
 type WorkerReport = { exitCode: number } | { error: string };
 
 /** This package's TypeScript settings carry no WebAssembly types: the one call used here. */
-const webAssembly = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
+const webAssembly = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } })
+  .WebAssembly;
 
 // How often output written by the module is picked up while it runs.
 const OUTPUT_POLL_MS = 100;
@@ -107,11 +116,22 @@ function messageOf(error: unknown): string {
 }
 
 /** Runs a compiled module in a worker until it exits or is stopped; output is forwarded while it runs. */
-function runInWorker(module: object, spec: WasmExec, ctx: ExecutionContext, output: CapturedOutput): Promise<ExecutionResult> {
+function runInWorker(
+  module: object,
+  spec: WasmExec,
+  ctx: ExecutionContext,
+  output: CapturedOutput,
+): Promise<ExecutionResult> {
   return new Promise((resolve) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module, args: [spec.modulePath, ...spec.args], env: spec.env, stdout: output.stdout.fd, stderr: output.stderr.fd },
+      workerData: {
+        module,
+        args: [spec.modulePath, ...spec.args],
+        env: spec.env,
+        stdout: output.stdout.fd,
+        stderr: output.stderr.fd,
+      },
       // The worker's own console is not the module's output; keep it out of the runner's.
       stdout: true,
       stderr: true,
@@ -141,7 +161,11 @@ function runInWorker(module: object, spec: WasmExec, ctx: ExecutionContext, outp
       unwatch();
       forwardOutput();
       if (report && "exitCode" in report) {
-        resolve(report.exitCode === 0 ? { outcome: "succeeded", exitCode: 0 } : { outcome: "failed", exitCode: report.exitCode });
+        resolve(
+          report.exitCode === 0
+            ? { outcome: "succeeded", exitCode: 0 }
+            : { outcome: "failed", exitCode: report.exitCode },
+        );
       } else if (stoppedFor) {
         resolve({ outcome: stoppedFor });
       } else {
@@ -185,6 +209,9 @@ async function executeWasm(spec: WasmExec, ctx: ExecutionContext): Promise<Execu
  */
 export const wasmExecutor: Executor<WasmExec> = {
   execute(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
-    return executeWasm(spec, ctx).catch((error: unknown) => ({ outcome: "failed", error: `wasm ${spec.modulePath}: ${String(error)}` }));
+    return executeWasm(spec, ctx).catch((error: unknown) => ({
+      outcome: "failed",
+      error: `wasm ${spec.modulePath}: ${String(error)}`,
+    }));
   },
 };

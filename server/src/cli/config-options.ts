@@ -1,5 +1,5 @@
-import { Option, type Command } from "commander";
-import { CONFIG_KEYS, ConfigError, describeKey, flagName, loadConfig, type Config, type ConfigKey } from "../config.js";
+import { type Command, Option } from "commander";
+import { CONFIG_KEYS, type Config, ConfigError, type ConfigKey, describeKey, flagName, loadConfig } from "../config.js";
 
 /** Adds --config and one flag per setting of the config schema, so flags, env and file never drift apart. */
 export function addConfigOptions(command: Command): Command {

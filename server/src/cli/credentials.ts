@@ -1,7 +1,7 @@
-import type { Command } from "commander";
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Command } from "commander";
 import { ROLES } from "../config.js";
 
 /** `supervisor token` and `supervisor keygen`: make credentials without hand-rolled crypto. */
@@ -19,7 +19,9 @@ export function registerCredentialCommands(program: Command): void {
       const token = randomBytes(32).toString("base64url");
       const sha256 = createHash("sha256").update(token).digest("hex");
       process.stdout.write(`token (give it to ${options.name}; it is not stored anywhere): ${token}\n`);
-      process.stdout.write(`config entry for "tokens": ${JSON.stringify({ name: options.name, role: options.role, sha256 })}\n`);
+      process.stdout.write(
+        `config entry for "tokens": ${JSON.stringify({ name: options.name, role: options.role, sha256 })}\n`,
+      );
     });
 
   program

@@ -1,5 +1,5 @@
-import type { Command } from "commander";
 import { Runner } from "@supervisor/sdk";
+import type { Command } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";

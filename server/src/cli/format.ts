@@ -1,4 +1,15 @@
-import { Run, RunPhase, RunnerState, Task, TaskPhase, WatchTasksResponse, runPhaseToJSON, runnerStateToJSON, taskPhaseToJSON, type RunnerInfo } from "@supervisor/sdk";
+import {
+  Run,
+  type RunnerInfo,
+  type RunnerState,
+  type RunPhase,
+  runnerStateToJSON,
+  runPhaseToJSON,
+  Task,
+  TaskPhase,
+  taskPhaseToJSON,
+  WatchTasksResponse,
+} from "@supervisor/sdk";
 import { Runner as RunnerMessage } from "@supervisor/sdk/gen/supervisor/v1/runner";
 import { protoJson } from "./proto-json.js";
 
@@ -16,7 +27,8 @@ const PHASE_COLOR: Partial<Record<TaskPhase, number>> = {
 };
 
 /** "SUCCEEDED", coloured by outcome on a terminal. */
-export const phaseName = (phase: TaskPhase) => paint(PHASE_COLOR[phase] ?? 0, taskPhaseToJSON(phase).replace("TASK_PHASE_", ""));
+export const phaseName = (phase: TaskPhase) =>
+  paint(PHASE_COLOR[phase] ?? 0, taskPhaseToJSON(phase).replace("TASK_PHASE_", ""));
 export const runPhaseName = (phase: RunPhase) => runPhaseToJSON(phase).replace("RUN_PHASE_", "");
 export const runnerStateName = (state: RunnerState) => runnerStateToJSON(state).replace("RUNNER_STATE_", "");
 
@@ -30,14 +42,18 @@ export function age(time: Date | undefined, nowMs = Date.now()): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes this strips
 const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** Left-aligned columns, two spaces apart; colours do not upset the alignment. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i] ?? "").length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell).length))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell).length)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
 export function describeCommand(task: Task): string {
@@ -75,7 +91,9 @@ export const runnerRow = (runner: RunnerInfo): string[] => [
   runner.name,
   runnerStateName(runner.state),
   `${runner.running}/${runner.capacity}`,
-  Object.entries(runner.labels).map(([k, v]) => `${k}=${v}`).join(",") || "-",
+  Object.entries(runner.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",") || "-",
   runner.kinds.join(","),
   age(runner.lastHeartbeatTime),
 ];
@@ -86,5 +104,6 @@ export const json = {
   task: (task: Task) => JSON.stringify(protoJson("supervisor.v1.Task", Task.encode, task)),
   run: (run: Run) => JSON.stringify(protoJson("supervisor.v1.Run", Run.encode, run)),
   runner: (runner: RunnerInfo) => JSON.stringify(protoJson("supervisor.v1.Runner", RunnerMessage.encode, runner)),
-  event: (event: WatchTasksResponse) => JSON.stringify(protoJson("supervisor.v1.WatchTasksResponse", WatchTasksResponse.encode, event)),
+  event: (event: WatchTasksResponse) =>
+    JSON.stringify(protoJson("supervisor.v1.WatchTasksResponse", WatchTasksResponse.encode, event)),
 };

@@ -1,7 +1,7 @@
-import { createFileRegistry, fromBinary, toJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { readFileSync } from "node:fs";
+import { createFileRegistry, type DescMessage, fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
+import type { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { DESCRIPTOR_SET_PATH } from "../reflection.js";
 
 /**

@@ -1,9 +1,9 @@
-import type { Command } from "commander";
-import { credentials } from "@grpc/grpc-js";
-import { Runner, createSubprocessExecutor } from "@supervisor/sdk";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { addConnectionOptions, tlsFrom, type ConnectionOptions } from "./connection.js";
+import { credentials } from "@grpc/grpc-js";
+import { createSubprocessExecutor, Runner } from "@supervisor/sdk";
+import type { Command } from "commander";
+import { addConnectionOptions, type ConnectionOptions, tlsFrom } from "./connection.js";
 import { stopOnSignals } from "./serve.js";
 
 /** `--label k=v` (repeatable) into a map. */
@@ -26,39 +26,70 @@ export function splitKeyValue(value: string, flag: string): { key: string; path:
 }
 
 export function registerRunner(program: Command): void {
-  addConnectionOptions(program.command("runner").description("run tasks for a supervisor: connect, take assignments, report back (SIGTERM drains, then exits)"))
+  addConnectionOptions(
+    program
+      .command("runner")
+      .description("run tasks for a supervisor: connect, take assignments, report back (SIGTERM drains, then exits)"),
+  )
     .option("--name <name>", "unique runner name", `${hostname()}-${process.pid}`)
     .option("--label <key=value>", "a label matched by task runner selectors (repeatable)", collectLabel, {})
     .option("--capacity <n>", "runs at once", (v) => Number.parseInt(v, 10), 4)
-    .option("--kinds <list>", "kinds to run, comma-separated (subprocess, wasm)", (v) => v.split(",").map((k) => k.trim()).filter(Boolean))
+    .option("--kinds <list>", "kinds to run, comma-separated (subprocess, wasm)", (v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
     .option("--trusted-key <id=file>", "ed25519 public key (PEM) that may sign specs (repeatable)", collectKeyFile, {})
     .option("--require-signatures", "refuse to run specs not signed by a trusted key")
     .option("--uid <uid>", "run subprocesses as this user id")
     .option("--gid <gid>", "run subprocesses as this group id")
-    .action(async (options: ConnectionOptions & { name: string; label: Record<string, string>; capacity: number; kinds?: string[]; trustedKey: Record<string, string>; requireSignatures?: boolean; uid?: string; gid?: string }) => {
-      if (!Number.isInteger(options.capacity) || options.capacity < 1) {
-        process.stderr.write("supervisor runner: --capacity must be a whole number of at least 1\n");
-        process.exit(2);
-      }
-      const tls = tlsFrom(options);
-      const runner = new Runner({
-        address: options.addr,
-        credentials: tls ? credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : undefined,
-        token: options.token,
-        trustedKeys: options.trustedKey,
-        requireSignatures: options.requireSignatures,
-        subprocess: options.uid || options.gid ? createSubprocessExecutor({ uid: options.uid ? Number(options.uid) : undefined, gid: options.gid ? Number(options.gid) : undefined }) : undefined,
-        name: options.name,
-        labels: options.label,
-        capacity: options.capacity,
-        kinds: options.kinds,
-        version: "supervisor-cli/0.1.0",
-      });
-      const runnerId = await runner.start();
-      process.stdout.write(`runner ${options.name} connected to ${options.addr} as ${runnerId} (capacity ${options.capacity}, kinds ${runner.kinds.join(",")})\n`);
-      stopOnSignals(async () => {
-        process.stderr.write(`runner ${options.name}: draining\n`);
-        await runner.stop();
-      });
-    });
+    .action(
+      async (
+        options: ConnectionOptions & {
+          name: string;
+          label: Record<string, string>;
+          capacity: number;
+          kinds?: string[];
+          trustedKey: Record<string, string>;
+          requireSignatures?: boolean;
+          uid?: string;
+          gid?: string;
+        },
+      ) => {
+        if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+          process.stderr.write("supervisor runner: --capacity must be a whole number of at least 1\n");
+          process.exit(2);
+        }
+        const tls = tlsFrom(options);
+        const runner = new Runner({
+          address: options.addr,
+          credentials: tls ? credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : undefined,
+          token: options.token,
+          trustedKeys: options.trustedKey,
+          requireSignatures: options.requireSignatures,
+          subprocess:
+            options.uid || options.gid
+              ? createSubprocessExecutor({
+                  uid: options.uid ? Number(options.uid) : undefined,
+                  gid: options.gid ? Number(options.gid) : undefined,
+                })
+              : undefined,
+          name: options.name,
+          labels: options.label,
+          capacity: options.capacity,
+          kinds: options.kinds,
+          version: "supervisor-cli/0.1.0",
+        });
+        const runnerId = await runner.start();
+        process.stdout.write(
+          `runner ${options.name} connected to ${options.addr} as ${runnerId} ` +
+            `(capacity ${options.capacity}, kinds ${runner.kinds.join(",")})\n`,
+        );
+        stopOnSignals(async () => {
+          process.stderr.write(`runner ${options.name}: draining\n`);
+          await runner.stop();
+        });
+      },
+    );
 }

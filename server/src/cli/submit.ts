@@ -1,32 +1,49 @@
-import { Option, type Command } from "commander";
+import { readFileSync } from "node:fs";
 import {
   AdmissionPolicy,
-  RestartPolicy,
-  SelectorOperator,
-  TaskPhase,
-  Trigger,
   duration,
+  RestartPolicy,
+  type RunnerSelector,
+  SelectorOperator,
+  type SupervisorClient,
   signSpec,
   subprocess,
-  type RunnerSelector,
-  type SupervisorClient,
   type Task,
+  TaskPhase,
+  Trigger,
 } from "@supervisor/sdk";
+import { type Command, Option } from "commander";
 import { parseLabelSelector } from "../core/selector.js";
-import { action, addConnectionOptions, connect, EXIT, type ConnectionOptions } from "./connection.js";
+import { action, addConnectionOptions, type ConnectionOptions, connect, EXIT } from "./connection.js";
 import { json, phaseName } from "./format.js";
 import { collectLabel, splitKeyValue } from "./runner.js";
-import { readFileSync } from "node:fs";
 
-const RESTART = { never: RestartPolicy.RESTART_POLICY_NEVER, "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE, always: RestartPolicy.RESTART_POLICY_ALWAYS };
-const ADMISSION = { drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING, queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE, replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE };
-const OPERATORS = { in: SelectorOperator.SELECTOR_OPERATOR_IN, notin: SelectorOperator.SELECTOR_OPERATOR_NOT_IN, exists: SelectorOperator.SELECTOR_OPERATOR_EXISTS, "!exists": SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST };
+const RESTART = {
+  never: RestartPolicy.RESTART_POLICY_NEVER,
+  "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE,
+  always: RestartPolicy.RESTART_POLICY_ALWAYS,
+};
+const ADMISSION = {
+  drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
+  queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
+  replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE,
+};
+const OPERATORS = {
+  in: SelectorOperator.SELECTOR_OPERATOR_IN,
+  notin: SelectorOperator.SELECTOR_OPERATOR_NOT_IN,
+  exists: SelectorOperator.SELECTOR_OPERATOR_EXISTS,
+  "!exists": SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST,
+};
 
 /** "gpu,zone in (a,b),!spot" → RunnerSelector, with the same syntax ListTasks filters use. */
 export function runnerSelectorFrom(text: string): RunnerSelector {
   return {
     matchLabels: {},
-    matchExpressions: parseLabelSelector(text).map((r) => ({ key: r.key, operator: OPERATORS[r.operator], values: r.values })),
+    matchExpressions: parseLabelSelector(text).map((r) => ({
+      key: r.key,
+      operator: OPERATORS[r.operator],
+      values: r.values,
+    })),
   };
 }
 
@@ -46,7 +63,10 @@ interface SubmitOptions extends ConnectionOptions {
   wait?: boolean;
 }
 
-/** Exit code of `submit --wait`: the program's own code when it has one, else by phase (124 = timeout, like timeout(1)). */
+/**
+ * Exit code of `submit --wait`: the program's own code when it has one,
+ * else by phase (124 = timeout, like timeout(1)).
+ */
 export function exitCodeOf(task: Task): number {
   const { phase, exitCode } = task.status!;
   if (phase === TaskPhase.TASK_PHASE_SUCCEEDED) return 0;
@@ -72,7 +92,11 @@ async function followToTheEnd(client: SupervisorClient, task: Task, signal: Abor
     }
     progress("");
     const current = await client.get(task.id, { signal });
-    if (current.status!.phase !== TaskPhase.TASK_PHASE_PENDING && current.status!.phase !== TaskPhase.TASK_PHASE_RUNNING) return current;
+    if (
+      current.status!.phase !== TaskPhase.TASK_PHASE_PENDING &&
+      current.status!.phase !== TaskPhase.TASK_PHASE_RUNNING
+    )
+      return current;
     if (!started && current.status!.attempt < attempt) attempt--; // the follow ended early; try the same attempt again
   }
   return client.get(task.id);
@@ -86,7 +110,9 @@ export function registerSubmit(program: Command): void {
       .argument("<command>", "program to run (argv, never a shell)")
       .argument("[args...]", "its arguments")
       .option("--slot <slot>", "admission slot: at most one active task per slot")
-      .addOption(new Option("--admission <policy>", "when the slot is busy").choices(Object.keys(ADMISSION)).default("drop"))
+      .addOption(
+        new Option("--admission <policy>", "when the slot is busy").choices(Object.keys(ADMISSION)).default("drop"),
+      )
       .option("--label <key=value>", "task label (repeatable)", collectLabel, {})
       .option("--selector <selector>", 'runners to use, e.g. "gpu,zone in (a,b)"')
       .option("--timeout <duration>", "per attempt, e.g. 30s, 5m (default 60s)")
@@ -122,14 +148,15 @@ export function registerSubmit(program: Command): void {
       try {
         const task = await client.submit(spec, { requestId: options.requestId });
         if (!options.wait) {
-          process.stdout.write(options.json ? json.task(task) + "\n" : `${task.id}\n`);
+          process.stdout.write(options.json ? `${json.task(task)}\n` : `${task.id}\n`);
           return EXIT.OK;
         }
         const interrupt = new AbortController();
         process.once("SIGINT", () => interrupt.abort());
         const done = await followToTheEnd(client, task, interrupt.signal);
-        if (options.json) process.stdout.write(json.task(done) + "\n");
-        else if (done.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED) process.stderr.write(`task ${done.id} ${phaseName(done.status!.phase)}: ${done.status!.message}\n`);
+        if (options.json) process.stdout.write(`${json.task(done)}\n`);
+        else if (done.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED)
+          process.stderr.write(`task ${done.id} ${phaseName(done.status!.phase)}: ${done.status!.message}\n`);
         return interrupt.signal.aborted ? EXIT.INTERRUPTED : exitCodeOf(done);
       } finally {
         client.close();

@@ -1,7 +1,7 @@
+import { EventType, eventTypeToJSON, type Task, type TaskFilter, TaskPhase, taskPhaseFromJSON } from "@supervisor/sdk";
 import type { Command } from "commander";
-import { EventType, TaskPhase, eventTypeToJSON, taskPhaseFromJSON, type TaskFilter } from "@supervisor/sdk";
-import { action, addConnectionOptions, connect, EXIT, type ConnectionOptions } from "./connection.js";
-import { json, phaseName, RUN_HEADER, runRow, table, TASK_HEADER, taskRow, describeCommand } from "./format.js";
+import { action, addConnectionOptions, type ConnectionOptions, connect, EXIT } from "./connection.js";
+import { describeCommand, json, phaseName, RUN_HEADER, runRow, TASK_HEADER, table, taskRow } from "./format.js";
 
 interface FilterOptions extends ConnectionOptions {
   selector?: string;
@@ -14,12 +14,20 @@ export function phasesFrom(text: string | undefined): TaskPhase[] {
   if (!text) return [];
   return text.split(",").map((name) => {
     const phase = taskPhaseFromJSON(`TASK_PHASE_${name.trim().toUpperCase()}`);
-    if (phase === TaskPhase.UNRECOGNIZED || phase === TaskPhase.TASK_PHASE_UNSPECIFIED) throw new Error(`unknown phase ${JSON.stringify(name)}`);
+    if (phase === TaskPhase.UNRECOGNIZED || phase === TaskPhase.TASK_PHASE_UNSPECIFIED)
+      throw new Error(`unknown phase ${JSON.stringify(name)}`);
     return phase;
   });
 }
 
-const filterFrom = (options: FilterOptions): Partial<TaskFilter> => ({ labelSelector: options.selector ?? "", phases: phasesFrom(options.phase), slot: options.slot ?? "" });
+/** A running task whose cancel was requested and sent: it is stopping. */
+const stopping = (task: Task) => task.status!.cancelRequested && task.status!.phase === TaskPhase.TASK_PHASE_RUNNING;
+
+const filterFrom = (options: FilterOptions): Partial<TaskFilter> => ({
+  labelSelector: options.selector ?? "",
+  phases: phasesFrom(options.phase),
+  slot: options.slot ?? "",
+});
 
 const withFilter = (command: Command) =>
   command
@@ -33,12 +41,12 @@ export function registerTaskCommands(program: Command): void {
       const client = connect(options);
       try {
         const task = await client.get(id);
-        if (options.json) return void process.stdout.write(json.task(task) + "\n");
+        if (options.json) return void process.stdout.write(`${json.task(task)}\n`);
         const status = task.status!;
         process.stdout.write(
           [
             `id:        ${task.id}`,
-            `phase:     ${phaseName(status.phase)}${status.cancelRequested && status.phase === TaskPhase.TASK_PHASE_RUNNING ? " (cancel requested)" : ""}`,
+            `phase:     ${phaseName(status.phase)}${stopping(task) ? " (cancel requested)" : ""}`,
             `reason:    ${status.reason}${status.message ? ` — ${status.message}` : ""}`,
             `command:   ${describeCommand(task)}`,
             `slot:      ${task.spec!.slot || "-"}`,
@@ -75,9 +83,14 @@ export function registerTaskCommands(program: Command): void {
           tasks.push(...page.tasks);
           pageToken = page.nextPageToken;
         } while (options.all && pageToken);
-        if (options.json) for (const task of tasks) process.stdout.write(json.task(task) + "\n");
+        if (options.json) for (const task of tasks) process.stdout.write(`${json.task(task)}\n`);
         else {
-          process.stdout.write(table(TASK_HEADER, tasks.map((t) => taskRow(t))));
+          process.stdout.write(
+            table(
+              TASK_HEADER,
+              tasks.map((t) => taskRow(t)),
+            ),
+          );
           if (pageToken) process.stderr.write(`more: --page-token ${pageToken} (or --all)\n`);
         }
       } finally {
@@ -96,11 +109,25 @@ export function registerTaskCommands(program: Command): void {
       const interrupt = new AbortController();
       process.once("SIGINT", () => interrupt.abort());
       try {
-        for await (const event of client.watch({ filter: filterFrom(options), sinceRevision: Number(options.since ?? 0), sendInitial: options.initial, signal: interrupt.signal })) {
+        for await (const event of client.watch({
+          filter: filterFrom(options),
+          sinceRevision: Number(options.since ?? 0),
+          sendInitial: options.initial,
+          signal: interrupt.signal,
+        })) {
           if (event.type === EventType.EVENT_TYPE_BOOKMARK) continue;
           const task = event.task!;
-          if (options.json) process.stdout.write(json.event(event) + "\n");
-          else process.stdout.write(`${String(event.revision).padStart(6)}  ${eventTypeToJSON(event.type).replace("EVENT_TYPE_", "").padEnd(8)}  ${task.id}  ${phaseName(task.status!.phase)}  ${task.status!.reason}\n`);
+          if (options.json) process.stdout.write(`${json.event(event)}\n`);
+          else
+            process.stdout.write(
+              [
+                String(event.revision).padStart(6),
+                eventTypeToJSON(event.type).replace("EVENT_TYPE_", "").padEnd(8),
+                task.id,
+                phaseName(task.status!.phase),
+                `${task.status!.reason}\n`,
+              ].join("  "),
+            );
         }
         return EXIT.OK;
       } finally {
@@ -109,13 +136,16 @@ export function registerTaskCommands(program: Command): void {
     }),
   );
 
-  addConnectionOptions(program.command("cancel").description("cancel a task").argument("<task-id>").option("--reason <text>", "why")).action(
+  addConnectionOptions(
+    program.command("cancel").description("cancel a task").argument("<task-id>").option("--reason <text>", "why"),
+  ).action(
     action(async (id: string, options: ConnectionOptions & { reason?: string }) => {
       const client = connect(options);
       try {
         const task = await client.cancel(id, options.reason ?? "canceled from the CLI");
-        if (options.json) process.stdout.write(json.task(task) + "\n");
-        else process.stdout.write(`${task.id} ${phaseName(task.status!.phase)}${task.status!.cancelRequested && task.status!.phase === TaskPhase.TASK_PHASE_RUNNING ? " (stopping)" : ""}\n`);
+        if (options.json) process.stdout.write(`${json.task(task)}\n`);
+        else
+          process.stdout.write(`${task.id} ${phaseName(task.status!.phase)}${stopping(task) ? " (stopping)" : ""}\n`);
       } finally {
         client.close();
       }
@@ -135,10 +165,16 @@ export function registerTaskCommands(program: Command): void {
       const interrupt = new AbortController();
       process.once("SIGINT", () => interrupt.abort());
       try {
-        for await (const event of client.output(id, { attempt: Number(options.attempt), follow: options.follow, signal: interrupt.signal })) {
+        for await (const event of client.output(id, {
+          attempt: Number(options.attempt),
+          follow: options.follow,
+          signal: interrupt.signal,
+        })) {
           const body = event.event;
-          if (body?.$case === "chunk") (body.value.stream === 2 ? process.stderr : process.stdout).write(body.value.data);
-          else if (body?.$case === "truncated") process.stderr.write(`\n[… ${body.value.droppedBytes} bytes dropped by the output cap …]\n`);
+          if (body?.$case === "chunk")
+            (body.value.stream === 2 ? process.stderr : process.stdout).write(body.value.data);
+          else if (body?.$case === "truncated")
+            process.stderr.write(`\n[… ${body.value.droppedBytes} bytes dropped by the output cap …]\n`);
         }
       } finally {
         client.close();

@@ -1,10 +1,15 @@
-import { Jitter, RestartPolicy, RunPhase, TaskPhase, TaskReason, type Task, type TaskStatus } from "@supervisor/sdk";
-import { nextDelayMs, type BackoffPolicy, type JitterMode } from "./backoff.js";
+import { Jitter, RestartPolicy, RunPhase, type Task, TaskPhase, TaskReason, type TaskStatus } from "@supervisor/sdk";
+import { type BackoffPolicy, type JitterMode, nextDelayMs } from "./backoff.js";
 import { durationToMs } from "./task-spec.js";
 
 /** How an attempt ended, from the supervisor's point of view. */
 export interface AttemptEnd {
-  phase: RunPhase.RUN_PHASE_SUCCEEDED | RunPhase.RUN_PHASE_FAILED | RunPhase.RUN_PHASE_TIMEOUT | RunPhase.RUN_PHASE_CANCELED | RunPhase.RUN_PHASE_LOST;
+  phase:
+    | RunPhase.RUN_PHASE_SUCCEEDED
+    | RunPhase.RUN_PHASE_FAILED
+    | RunPhase.RUN_PHASE_TIMEOUT
+    | RunPhase.RUN_PHASE_CANCELED
+    | RunPhase.RUN_PHASE_LOST;
   exitCode?: number;
   error?: string;
 }
@@ -56,25 +61,37 @@ function describe(end: AttemptEnd, attempt: number): string {
  * max_attempts (0 = unlimited). A cancel requested while it ran wins.
  * `previousDelayMs` feeds decorrelated jitter; `random` returns [0, 1).
  */
-export function afterAttempt(task: Task, end: AttemptEnd, nowMs: number, random: () => number, previousDelayMs?: number): { task: Task; delayMs?: number } {
+export function afterAttempt(
+  task: Task,
+  end: AttemptEnd,
+  nowMs: number,
+  random: () => number,
+  previousDelayMs?: number,
+): { task: Task; delayMs?: number } {
   const status = task.status!;
   const spec = task.spec!;
   const now = new Date(nowMs);
   const message = describe(end, status.attempt);
   const base: TaskStatus = { ...status, exitCode: end.exitCode, message, nextAttemptTime: undefined };
   const terminal = (phase: TaskPhase, reason: string): { task: Task } => ({
-    task: { ...task, status: { ...base, phase, reason, finishTime: now, cancelRequested: status.cancelRequested }, updateTime: now },
+    task: {
+      ...task,
+      status: { ...base, phase, reason, finishTime: now, cancelRequested: status.cancelRequested },
+      updateTime: now,
+    },
   });
 
   if (status.cancelRequested && end.phase !== RunPhase.RUN_PHASE_SUCCEEDED) {
     return terminal(TaskPhase.TASK_PHASE_CANCELED, status.reason || TaskReason.CANCELED_BY_CLIENT);
   }
-  if (end.phase === RunPhase.RUN_PHASE_CANCELED) return terminal(TaskPhase.TASK_PHASE_CANCELED, TaskReason.CANCELED_BY_CLIENT);
+  if (end.phase === RunPhase.RUN_PHASE_CANCELED)
+    return terminal(TaskPhase.TASK_PHASE_CANCELED, TaskReason.CANCELED_BY_CLIENT);
 
   const succeeded = end.phase === RunPhase.RUN_PHASE_SUCCEEDED;
   const restarts =
     !status.cancelRequested &&
-    (spec.restart === RestartPolicy.RESTART_POLICY_ALWAYS || (spec.restart === RestartPolicy.RESTART_POLICY_ON_FAILURE && !succeeded));
+    (spec.restart === RestartPolicy.RESTART_POLICY_ALWAYS ||
+      (spec.restart === RestartPolicy.RESTART_POLICY_ON_FAILURE && !succeeded));
   const attemptsLeft = spec.maxAttempts === 0 || status.attempt < spec.maxAttempts;
 
   if (restarts && attemptsLeft) {
@@ -82,12 +99,23 @@ export function afterAttempt(task: Task, end: AttemptEnd, nowMs: number, random:
     const delayMs = nextDelayMs(backoffPolicyOf(task), succeeded ? 1 : status.attempt, previousDelayMs, random);
     const reason = succeeded ? TaskReason.BACKOFF : FAILURE_REASON[end.phase]!;
     return {
-      task: { ...task, status: { ...base, phase: TaskPhase.TASK_PHASE_PENDING, reason, runnerId: status.runnerId, nextAttemptTime: new Date(nowMs + delayMs) }, updateTime: now },
+      task: {
+        ...task,
+        status: {
+          ...base,
+          phase: TaskPhase.TASK_PHASE_PENDING,
+          reason,
+          runnerId: status.runnerId,
+          nextAttemptTime: new Date(nowMs + delayMs),
+        },
+        updateTime: now,
+      },
       delayMs,
     };
   }
   if (succeeded) return terminal(TaskPhase.TASK_PHASE_SUCCEEDED, TaskReason.SUCCEEDED);
   if (restarts) return terminal(TaskPhase.TASK_PHASE_EXHAUSTED, TaskReason.ATTEMPTS_EXHAUSTED);
-  if (end.phase === RunPhase.RUN_PHASE_TIMEOUT) return terminal(TaskPhase.TASK_PHASE_TIMEOUT, TaskReason.ATTEMPT_TIMEOUT);
+  if (end.phase === RunPhase.RUN_PHASE_TIMEOUT)
+    return terminal(TaskPhase.TASK_PHASE_TIMEOUT, TaskReason.ATTEMPT_TIMEOUT);
   return terminal(TaskPhase.TASK_PHASE_FAILED, FAILURE_REASON[end.phase] ?? TaskReason.ATTEMPT_FAILED);
 }

@@ -8,7 +8,12 @@ export interface BackoffPolicy {
   jitter: JitterMode;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000, multiplier: 2, jitter: "full" };
+export const DEFAULT_BACKOFF: BackoffPolicy = {
+  initialDelayMs: 1000,
+  maxDelayMs: 30_000,
+  multiplier: 2,
+  jitter: "full",
+};
 
 // Far beyond the point where any multiplier > 1 has reached the cap; keeps
 // Math.pow away from Infinity ** 0 and 1 ** Infinity (both NaN-prone).
@@ -25,14 +30,19 @@ function clamp(value: number, low: number, high: number): number {
  * decorrelated jitter. Always a whole number of ms in [0, maxDelayMs], even
  * for huge attempt numbers or a `random` that strays outside [0, 1).
  */
-export function nextDelayMs(policy: BackoffPolicy, attempt: number, previousDelayMs: number | undefined, random: () => number): number {
+export function nextDelayMs(
+  policy: BackoffPolicy,
+  attempt: number,
+  previousDelayMs: number | undefined,
+  random: () => number,
+): number {
   // An unbounded cap would let the exponential reach Infinity; MAX_SAFE_INTEGER ms is ~285,000 years.
   const max = clamp(policy.maxDelayMs, 0, Number.MAX_SAFE_INTEGER);
   const initial = clamp(policy.initialDelayMs, 0, max);
   const multiplier = clamp(policy.multiplier, 1, Number.MAX_VALUE);
   const exponent = clamp(attempt - 1, 0, MAX_EXPONENT);
   // initial * multiplier ** exponent may overflow to Infinity, which the cap absorbs.
-  const base = initial === 0 ? 0 : Math.min(max, initial * Math.pow(multiplier, exponent));
+  const base = initial === 0 ? 0 : Math.min(max, initial * multiplier ** exponent);
   const unit = clamp(random(), 0, 1);
   let delay: number;
   switch (policy.jitter) {

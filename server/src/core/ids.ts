@@ -13,7 +13,10 @@ export class IdGenerator {
   private pool = Buffer.alloc(0);
   private poolOffset = 0;
 
-  constructor(private readonly now: () => number, newestExisting?: string) {
+  constructor(
+    private readonly now: () => number,
+    newestExisting?: string,
+  ) {
     if (newestExisting) {
       this.lastMs = parseInt(newestExisting.slice(0, 8) + newestExisting.slice(9, 13), 16);
       this.counter = parseInt(newestExisting.slice(15, 18), 16);

@@ -9,9 +9,9 @@ const WRITE_TASKS = ["SubmitTask", "BatchSubmitTasks", "CancelTask"].map((m) => 
 /** What each role may call ("*" = every method). Health and reflection are decided separately. */
 const ALLOWED: Record<Role, ReadonlySet<string> | "*"> = {
   client: new Set([...READ_TASKS, ...WRITE_TASKS]),
-  runner: new Set([RUNNER + "Connect"]),
+  runner: new Set([`${RUNNER}Connect`]),
   operator: "*",
-  readonly: new Set([...READ_TASKS, RUNNER + "ListRunners"]),
+  readonly: new Set([...READ_TASKS, `${RUNNER}ListRunners`]),
 };
 
 /** `method` is the full path without the leading slash, e.g. "supervisor.v1.TaskService/SubmitTask". */

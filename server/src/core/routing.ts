@@ -1,5 +1,5 @@
 import { supportsKind } from "@supervisor/sdk";
-import { matchesSelector, type LabelSelector } from "./selector.js";
+import { type LabelSelector, matchesSelector } from "./selector.js";
 
 /** What routing needs to know about a runner. */
 export interface RunnerCandidate {

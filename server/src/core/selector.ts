@@ -123,7 +123,8 @@ export function parseLabelSelector(text: string): LabelSelector {
   for (;;) {
     const start = scanner.pos;
     selector.push(parseRequirement(scanner));
-    if (selector.length > MAX_REQUIREMENTS) throw scanner.error(`at most ${MAX_REQUIREMENTS} requirements allowed`, start);
+    if (selector.length > MAX_REQUIREMENTS)
+      throw scanner.error(`at most ${MAX_REQUIREMENTS} requirements allowed`, start);
     if (scanner.atEnd()) return selector;
     if (!scanner.take(",")) throw scanner.error(`expected "," or end of selector, found ${scanner.found()}`);
     if (scanner.atEnd()) throw scanner.error('expected a requirement after ","');
@@ -133,7 +134,7 @@ export function parseLabelSelector(text: string): LabelSelector {
 export function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
   return selector.every(({ key, operator, values }) => {
     // Own properties only: a label map is plain data, "constructor" is not a label.
-    const value = Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
+    const value = Object.hasOwn(labels, key) ? labels[key] : undefined;
     switch (operator) {
       case "exists":
         return value !== undefined;
@@ -144,6 +145,8 @@ export function matchesSelector(selector: LabelSelector, labels: Record<string, 
       case "notin":
         // Kubernetes semantics: an absent label satisfies != and notin.
         return value === undefined || !values.includes(value);
+      default:
+        return false;
     }
   });
 }
@@ -164,10 +167,15 @@ export function selectorFromRunnerSelector(rs: {
   matchLabels: Record<string, string>;
   matchExpressions: { key: string; operator: number; values: string[] }[];
 }): LabelSelector {
-  const selector: LabelSelector = Object.entries(rs.matchLabels).map(([key, value]) => ({ key, operator: "in", values: [value] }));
+  const selector: LabelSelector = Object.entries(rs.matchLabels).map(([key, value]) => ({
+    key,
+    operator: "in",
+    values: [value],
+  }));
   for (const expression of rs.matchExpressions) {
     const operator = OPERATOR_OF[expression.operator as SelectorOperator];
-    if (!operator) throw new SelectorSyntaxError(`unknown selector operator ${expression.operator} for key "${expression.key}"`);
+    if (!operator)
+      throw new SelectorSyntaxError(`unknown selector operator ${expression.operator} for key "${expression.key}"`);
     selector.push({ key: expression.key, operator, values: [...expression.values] });
   }
   return selector;
@@ -201,6 +209,8 @@ export function canonicalSelector(selector: LabelSelector): string {
     operator,
     text: formatRequirement({ key, operator, values: [...new Set(values)].sort(compareStrings) }),
   }));
-  entries.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.operator, b.operator) || compareStrings(a.text, b.text));
+  entries.sort(
+    (a, b) => compareStrings(a.key, b.key) || compareStrings(a.operator, b.operator) || compareStrings(a.text, b.text),
+  );
   return [...new Set(entries.map((e) => e.text))].join(",");
 }

@@ -1,6 +1,6 @@
-import { TaskPhase, type Task, type TaskFilter } from "@supervisor/sdk";
 import { createHash } from "node:crypto";
-import { canonicalSelector, matchesSelector, parseLabelSelector, type LabelSelector } from "./selector.js";
+import { type Task, type TaskFilter, TaskPhase } from "@supervisor/sdk";
+import { canonicalSelector, type LabelSelector, matchesSelector, parseLabelSelector } from "./selector.js";
 
 /** A validated TaskFilter, ready to match tasks in memory and to shape SQL. */
 export interface CompiledFilter {
@@ -22,7 +22,12 @@ export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
     runnerId: filter?.runnerId || undefined,
     selector: selector && selector.length > 0 ? selector : undefined,
   };
-  const canonical = JSON.stringify([compiled.slot, compiled.phases, compiled.runnerId, selector ? canonicalSelector(selector) : ""]);
+  const canonical = JSON.stringify([
+    compiled.slot,
+    compiled.phases,
+    compiled.runnerId,
+    selector ? canonicalSelector(selector) : "",
+  ]);
   return { ...compiled, key: createHash("sha256").update(canonical).digest("base64url").slice(0, 16) };
 }
 

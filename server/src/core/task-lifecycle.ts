@@ -1,29 +1,50 @@
-import { TaskPhase, TaskReason, type Task, type TaskSpec, type TaskStatus } from "@supervisor/sdk";
+import { type Task, TaskPhase, TaskReason, type TaskSpec, type TaskStatus } from "@supervisor/sdk";
 
 /** Whether a task still owns (or waits for) its slot and may run. */
-export const isActive = (phase: TaskPhase) => phase === TaskPhase.TASK_PHASE_PENDING || phase === TaskPhase.TASK_PHASE_RUNNING;
+export const isActive = (phase: TaskPhase) =>
+  phase === TaskPhase.TASK_PHASE_PENDING || phase === TaskPhase.TASK_PHASE_RUNNING;
 export const isTerminal = (phase: TaskPhase) => !isActive(phase);
 
 /** Where a task stands in its slot: owning it, waiting in its queue, or outside any slot. */
 export type SlotState = "owner" | "queued" | "none";
 
 function emptyStatus(): TaskStatus {
-  return { phase: TaskPhase.TASK_PHASE_PENDING, attempt: 0, runnerId: "", reason: "", message: "", cancelRequested: false };
+  return {
+    phase: TaskPhase.TASK_PHASE_PENDING,
+    attempt: 0,
+    runnerId: "",
+    reason: "",
+    message: "",
+    cancelRequested: false,
+  };
 }
 
 /** Why a pending task that is free to run is still waiting. */
 export function waitingStatus(spec: TaskSpec, status: TaskStatus, nowMs: number): TaskStatus {
   if (spec.notBefore && spec.notBefore.getTime() > nowMs && status.attempt === 0) {
-    return { ...status, reason: TaskReason.NOT_BEFORE, message: "waiting for not_before", nextAttemptTime: spec.notBefore };
+    return {
+      ...status,
+      reason: TaskReason.NOT_BEFORE,
+      message: "waiting for not_before",
+      nextAttemptTime: spec.notBefore,
+    };
   }
-  return { ...status, reason: TaskReason.NO_MATCHING_RUNNER, message: "waiting for a runner that matches, has the kind and has room" };
+  return {
+    ...status,
+    reason: TaskReason.NO_MATCHING_RUNNER,
+    message: "waiting for a runner that matches, has the kind and has room",
+  };
 }
 
 export function newTask(id: string, spec: TaskSpec, requestId: string, nowMs: number, slotState: SlotState): Task {
   const now = new Date(nowMs);
   const status =
     slotState === "queued"
-      ? { ...emptyStatus(), reason: TaskReason.SLOT_QUEUED, message: `queued behind the active task of slot ${spec.slot}` }
+      ? {
+          ...emptyStatus(),
+          reason: TaskReason.SLOT_QUEUED,
+          message: `queued behind the active task of slot ${spec.slot}`,
+        }
       : waitingStatus(spec, emptyStatus(), nowMs);
   return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId };
 }
@@ -33,7 +54,14 @@ export function canceledTask(task: Task, nowMs: number, reason: TaskReason, mess
   const now = new Date(nowMs);
   return {
     ...task,
-    status: { ...task.status!, phase: TaskPhase.TASK_PHASE_CANCELED, reason, message, finishTime: now, nextAttemptTime: undefined },
+    status: {
+      ...task.status!,
+      phase: TaskPhase.TASK_PHASE_CANCELED,
+      reason,
+      message,
+      finishTime: now,
+      nextAttemptTime: undefined,
+    },
     updateTime: now,
   };
 }

@@ -1,14 +1,14 @@
+import { createHash } from "node:crypto";
 import {
   AdmissionPolicy,
-  TaskSpec,
+  type Backoff,
   canonicalSpec,
+  type Duration,
   Jitter,
   RestartPolicy,
+  TaskSpec,
   Trigger,
-  type Backoff,
-  type Duration,
 } from "@supervisor/sdk";
-import { createHash } from "node:crypto";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_ATTEMPTS_ON_FAILURE = 3;
@@ -28,7 +28,8 @@ const DEFAULT_BACKOFF: Required<Backoff> = {
  * actually happen and two requests that mean the same thing compare equal.
  */
 export function withDefaults(spec: TaskSpec): TaskSpec {
-  const restart = spec.restart === RestartPolicy.RESTART_POLICY_UNSPECIFIED ? RestartPolicy.RESTART_POLICY_NEVER : spec.restart;
+  const restart =
+    spec.restart === RestartPolicy.RESTART_POLICY_UNSPECIFIED ? RestartPolicy.RESTART_POLICY_NEVER : spec.restart;
   const maxAttempts =
     spec.maxAttempts !== 0
       ? spec.maxAttempts
@@ -56,5 +57,7 @@ export function withDefaults(spec: TaskSpec): TaskSpec {
 
 /** Fingerprint of a spec (after defaults), for request_id idempotency: its deterministic protobuf encoding. */
 export function specHash(spec: TaskSpec): string {
-  return createHash("sha256").update(TaskSpec.encode(canonicalSpec(spec)).finish()).digest("base64url");
+  return createHash("sha256")
+    .update(TaskSpec.encode(canonicalSpec(spec)).finish())
+    .digest("base64url");
 }

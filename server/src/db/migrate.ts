@@ -14,11 +14,14 @@ export function migrate(db: Db): number {
     .sort();
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > files.length) {
-    throw new Error(`database schema version ${current} is newer than this server knows (${files.length}); upgrade the server`);
+    throw new Error(
+      `database schema version ${current} is newer than this server knows (${files.length}); upgrade the server`,
+    );
   }
   for (const [index, name] of files.entries()) {
     const version = index + 1;
-    if (Number(name.slice(0, 4)) !== version) throw new Error(`migration ${name} is out of sequence (expected ${version})`);
+    if (Number(name.slice(0, 4)) !== version)
+      throw new Error(`migration ${name} is out of sequence (expected ${version})`);
     if (version <= current) continue;
     const sql = readFileSync(new URL(name, MIGRATIONS_DIR), "utf8");
     db.transaction(() => {

@@ -1,6 +1,6 @@
-import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import Database from "better-sqlite3";
 import { migrate } from "./migrate.js";
 
 export type Db = Database.Database;
@@ -23,8 +23,10 @@ export function openDatabase(path: string, options: OpenOptions): Db {
     return open(path, options);
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
+    const message = (error as Error).message;
+    const diskHint = /READONLY|CANTOPEN|FULL|IOERR|EACCES|EROFS|ENOSPC/.test(code + message);
     throw new DatabaseOpenError(
-      `cannot open the database ${path}: ${(error as Error).message}${/READONLY|CANTOPEN|FULL|IOERR|EACCES|EROFS|ENOSPC/.test(code + (error as Error).message) ? " (is its disk read-only, full or missing?)" : ""}`,
+      `cannot open the database ${path}: ${message}${diskHint ? " (is its disk read-only, full or missing?)" : ""}`,
       { cause: error },
     );
   }

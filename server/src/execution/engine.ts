@@ -1,17 +1,17 @@
 import {
-  ConnectRequest_Hello as Hello,
-  OutputStream,
-  RunOutcome,
-  RunPhase,
-  RunnerState,
-  TaskPhase,
-  TaskReason,
-  jsonLimitProblem,
-  taskKind,
   type ConnectRequest,
+  type ConnectRequest_Hello as Hello,
+  jsonLimitProblem,
+  type OutputStream,
   type Run,
   type RunnerInfo as Runner,
+  RunnerState,
+  RunOutcome,
+  RunPhase,
   type Task,
+  TaskPhase,
+  TaskReason,
+  taskKind,
 } from "@supervisor/sdk";
 import type { AttemptEnd } from "../core/attempt-outcome.js";
 import type { Clock } from "../core/clock.js";
@@ -29,15 +29,15 @@ import { outputSizes } from "../db/queries/output-sizes.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { decodeRunner, upsertRunner } from "../db/queries/runner-rows.js";
 import { decodeTask } from "../db/queries/task-row.js";
-import { runnerNotFound, type Logger } from "../errors.js";
+import { type Logger, runnerNotFound } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { OutputCap } from "../store/output-cap.js";
 import { assignRun, finishRun, startRun } from "../store/run-ops.js";
 import type { TaskChange } from "../store/task-change.js";
 import type { TaskStore } from "../store/task-store.js";
 import { OutputHub } from "./output-hub.js";
-import { PendingIndex, type PendingEntry } from "./pending-index.js";
-import { RunnerSession, type RunnerChannel } from "./runner-session.js";
+import { type PendingEntry, PendingIndex } from "./pending-index.js";
+import { type RunnerChannel, RunnerSession } from "./runner-session.js";
 
 export interface EngineSettings {
   heartbeatIntervalMs: number;
@@ -108,7 +108,15 @@ export class ExecutionEngine {
       if (!session) {
         const stored = getRunner(this.store.db, run.runnerId);
         const runner = stored ? decodeRunner(stored.runner) : undefined;
-        session = new RunnerSession(run.runnerId, runner?.name ?? run.runnerName, runner?.labels ?? {}, runner?.kinds ?? [], runner?.capacity ?? 1, runner?.version ?? "", nowMs);
+        session = new RunnerSession(
+          run.runnerId,
+          runner?.name ?? run.runnerName,
+          runner?.labels ?? {},
+          runner?.kinds ?? [],
+          runner?.capacity ?? 1,
+          runner?.version ?? "",
+          nowMs,
+        );
         this.addSession(session);
         this.renewLease(session); // its runner has one lease to come back and claim them
       }
@@ -119,7 +127,10 @@ export class ExecutionEngine {
         cap.add(seq, size);
         lastSeq = seq;
       }
-      this.trackRun({ runId: run.id, taskId: run.taskId, runnerId: run.runnerId, slot: task?.spec?.slot ?? "", cap, lastSeq }, session);
+      this.trackRun(
+        { runId: run.id, taskId: run.taskId, runnerId: run.runnerId, slot: task?.spec?.slot ?? "", cap, lastSeq },
+        session,
+      );
       if (task) this.armBackstop(this.activeRuns.get(run.id)!, task, run);
     }
     this.unsubscribe = this.store.onCommit((changes) => this.onChanges(changes));
@@ -145,7 +156,11 @@ export class ExecutionEngine {
     for (const change of changes) {
       const task = change.task;
       const phase = task.status?.phase;
-      if (change.type !== 3 /* DELETED */ && phase === TaskPhase.TASK_PHASE_PENDING && task.status!.reason !== TaskReason.SLOT_QUEUED) {
+      if (
+        change.type !== 3 /* DELETED */ &&
+        phase === TaskPhase.TASK_PHASE_PENDING &&
+        task.status!.reason !== TaskReason.SLOT_QUEUED
+      ) {
         this.trackPending(task);
       } else {
         this.pending.remove(task.id);
@@ -158,14 +173,21 @@ export class ExecutionEngine {
   private trackPending(task: Task): void {
     const kind = taskKind(task.spec!);
     if (!kind) return;
-    let selector;
+    let selector: ReturnType<typeof selectorFromRunnerSelector>;
     try {
       selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
     } catch (error) {
       this.log(`task ${task.id} has an unusable runner selector`, error);
       return;
     }
-    this.pending.upsert({ taskId: task.id, priority: task.spec!.priority, readyAtMs: readyTimeMs(task), slot: task.spec!.slot, kind, selector });
+    this.pending.upsert({
+      taskId: task.id,
+      priority: task.spec!.priority,
+      readyAtMs: readyTimeMs(task),
+      slot: task.spec!.slot,
+      kind,
+      selector,
+    });
   }
 
   private sendCancel(task: Task): void {
@@ -175,7 +197,14 @@ export class ExecutionEngine {
     if (!session?.channel) return; // sent when the runner reconnects, or the run is lost with it
     this.cancelsSent.add(runId);
     session.send({
-      message: { $case: "cancel", value: { runId, reason: task.status!.message || "canceled", gracePeriod: msToDuration(this.settings.cancelGracePeriodMs) } },
+      message: {
+        $case: "cancel",
+        value: {
+          runId,
+          reason: task.status!.message || "canceled",
+          gracePeriod: msToDuration(this.settings.cancelGracePeriodMs),
+        },
+      },
     });
   }
 
@@ -192,7 +221,8 @@ export class ExecutionEngine {
   }
 
   private freeCapacity(): boolean {
-    for (const session of this.sessions.values()) if (session.acceptsWork && session.running < session.capacity) return true;
+    for (const session of this.sessions.values())
+      if (session.acceptsWork && session.running < session.capacity) return true;
     return false;
   }
 
@@ -208,7 +238,10 @@ export class ExecutionEngine {
         continue;
       }
       // A replaced owner may still be stopping: nothing else of its slot starts beside it.
-      const session = entry.slot && (this.busySlots.get(entry.slot) ?? 0) > 0 ? undefined : chooseRunner(this.sessions.values(), entry);
+      const session =
+        entry.slot && (this.busySlots.get(entry.slot) ?? 0) > 0
+          ? undefined
+          : chooseRunner(this.sessions.values(), entry);
       if (!session) {
         index++;
         continue;
@@ -223,10 +256,13 @@ export class ExecutionEngine {
     if (timeMs === Infinity || timeMs >= this.wakeAtMs) return;
     clearTimeout(this.wakeTimer);
     this.wakeAtMs = timeMs;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeAtMs = Infinity;
-      this.scheduleDispatch();
-    }, Math.max(0, timeMs - this.clock.now()));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAtMs = Infinity;
+        this.scheduleDispatch();
+      },
+      Math.max(0, timeMs - this.clock.now()),
+    );
     this.wakeTimer.unref();
   }
 
@@ -234,7 +270,14 @@ export class ExecutionEngine {
   private assign(entry: PendingEntry, session: RunnerSession): void {
     const runId = this.store.ids.next();
     this.pending.remove(entry.taskId);
-    const active: ActiveRun = { runId, taskId: entry.taskId, runnerId: session.id, slot: entry.slot, cap: new OutputCap(this.settings.outputCapBytes), lastSeq: 0 };
+    const active: ActiveRun = {
+      runId,
+      taskId: entry.taskId,
+      runnerId: session.id,
+      slot: entry.slot,
+      cap: new OutputCap(this.settings.outputCapBytes),
+      lastSeq: 0,
+    };
     this.trackRun(active, session);
     this.commits
       .run(() => assignRun(this.store, entry.taskId, runId, session))
@@ -243,7 +286,10 @@ export class ExecutionEngine {
         const deadline = new Date(this.clock.now() + durationToMs(assigned.task.spec!.timeout!));
         this.armBackstop(active, assigned.task, assigned.run);
         session.send({
-          message: { $case: "assign", value: { runId, taskId: entry.taskId, attempt: assigned.run.attempt, spec: assigned.task.spec, deadline } },
+          message: {
+            $case: "assign",
+            value: { runId, taskId: entry.taskId, attempt: assigned.run.attempt, spec: assigned.task.spec, deadline },
+          },
         });
         if (assigned.task.status!.cancelRequested) this.sendCancel(assigned.task);
       })
@@ -279,16 +325,25 @@ export class ExecutionEngine {
   private armBackstop(active: ActiveRun, task: Task, run: Run): void {
     const startMs = run.assignTime?.getTime() ?? this.clock.now();
     const dueMs = startMs + durationToMs(task.spec!.timeout!) + this.settings.cancelGracePeriodMs + DEADLINE_SLACK_MS;
-    active.backstop = setTimeout(() => {
-      this.sendCancelRun(active, "deadline exceeded");
-      void this.finish(active.runId, { phase: RunPhase.RUN_PHASE_TIMEOUT, error: "the runner did not report the end of the run by its deadline" });
-    }, Math.max(0, dueMs - this.clock.now()));
+    active.backstop = setTimeout(
+      () => {
+        this.sendCancelRun(active, "deadline exceeded");
+        void this.finish(active.runId, {
+          phase: RunPhase.RUN_PHASE_TIMEOUT,
+          error: "the runner did not report the end of the run by its deadline",
+        });
+      },
+      Math.max(0, dueMs - this.clock.now()),
+    );
     active.backstop.unref();
   }
 
   private sendCancelRun(active: ActiveRun, reason: string): void {
     this.sessions.get(active.runnerId)?.send({
-      message: { $case: "cancel", value: { runId: active.runId, reason, gracePeriod: msToDuration(this.settings.cancelGracePeriodMs) } },
+      message: {
+        $case: "cancel",
+        value: { runId: active.runId, reason, gracePeriod: msToDuration(this.settings.cancelGracePeriodMs) },
+      },
     });
   }
 
@@ -304,7 +359,8 @@ export class ExecutionEngine {
     const nowMs = this.clock.now();
     let session = this.sessionsByName.get(hello.name);
     if (session) {
-      if (session.channel && session.channel !== channel) session.channel.close("replaced by a new connection with the same runner name");
+      if (session.channel && session.channel !== channel)
+        session.channel.close("replaced by a new connection with the same runner name");
       session.labels = hello.labels;
       session.kinds = hello.kinds;
       session.capacity = hello.capacity;
@@ -312,7 +368,15 @@ export class ExecutionEngine {
       session.connectTimeMs = nowMs;
     } else {
       const known = getRunnerByName(this.store.db, hello.name);
-      session = new RunnerSession(known?.id ?? this.store.ids.next(), hello.name, hello.labels, hello.kinds, hello.capacity, hello.version, nowMs);
+      session = new RunnerSession(
+        known?.id ?? this.store.ids.next(),
+        hello.name,
+        hello.labels,
+        hello.kinds,
+        hello.capacity,
+        hello.version,
+        nowMs,
+      );
       this.addSession(session);
     }
     session.channel = channel;
@@ -323,12 +387,19 @@ export class ExecutionEngine {
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     const reported = new Set(hello.activeRunIds);
     for (const runId of reported) {
-      if (!session.runs.has(runId)) channel.send({ message: { $case: "cancel", value: { runId, reason: "the supervisor no longer assigns this run to you" } } });
+      if (!session.runs.has(runId))
+        channel.send({
+          message: { $case: "cancel", value: { runId, reason: "the supervisor no longer assigns this run to you" } },
+        });
     }
     const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
     const persisted = session.toRunner();
     await this.commits.run(() => upsertRunner(this.store.db, persisted));
-    await Promise.all(forgotten.map((runId) => this.finish(runId, { phase: RunPhase.RUN_PHASE_LOST, error: "the runner reconnected without this run" })));
+    await Promise.all(
+      forgotten.map((runId) =>
+        this.finish(runId, { phase: RunPhase.RUN_PHASE_LOST, error: "the runner reconnected without this run" }),
+      ),
+    );
     // Cancels requested while it was away.
     for (const runId of session.runs) {
       const task = this.store.get(this.activeRuns.get(runId)!.taskId);
@@ -380,11 +451,20 @@ export class ExecutionEngine {
         // A result the store could not serve back readably fails the run instead of poisoning every read of it.
         const resultProblem = result === undefined ? undefined : jsonLimitProblem(result);
         if (resultProblem) {
-          await this.finish(runId, { phase: RunPhase.RUN_PHASE_FAILED, exitCode, error: `result refused: ${resultProblem}` });
+          await this.finish(runId, {
+            phase: RunPhase.RUN_PHASE_FAILED,
+            exitCode,
+            error: `result refused: ${resultProblem}`,
+          });
           return;
         }
         const phase = OUTCOME_PHASE[outcome] ?? RunPhase.RUN_PHASE_FAILED;
-        await this.finish(runId, { phase, exitCode, error: error || (OUTCOME_PHASE[outcome] ? "" : `unknown outcome ${outcome}`), result });
+        await this.finish(runId, {
+          phase,
+          exitCode,
+          error: error || (OUTCOME_PHASE[outcome] ? "" : `unknown outcome ${outcome}`),
+          result,
+        });
         return;
       }
     }
@@ -415,7 +495,12 @@ export class ExecutionEngine {
           this.store,
           runId,
           end,
-          { bytes: cap.totalBytes, truncated: cap.truncated, headSeq: cap.truncated ? cap.headSeq : 0, dropped: cap.droppedBytes },
+          {
+            bytes: cap.totalBytes,
+            truncated: cap.truncated,
+            headSeq: cap.truncated ? cap.headSeq : 0,
+            dropped: cap.droppedBytes,
+          },
           this.random,
           this.lastDelayMs.get(active.taskId),
         ),
@@ -445,8 +530,14 @@ export class ExecutionEngine {
     clearTimeout(session.leaseTimer);
     const runner = session.toRunner(RunnerState.RUNNER_STATE_DISCONNECTED);
     const runs = [...session.runs];
-    await Promise.all(runs.map((runId) => this.finish(runId, { phase: RunPhase.RUN_PHASE_LOST, error: `runner ${session.name} went away` })));
-    await this.commits.run(() => upsertRunner(this.store.db, { ...runner, running: 0 })).catch((error) => this.log("recording a lost runner failed", error));
+    await Promise.all(
+      runs.map((runId) =>
+        this.finish(runId, { phase: RunPhase.RUN_PHASE_LOST, error: `runner ${session.name} went away` }),
+      ),
+    );
+    await this.commits
+      .run(() => upsertRunner(this.store.db, { ...runner, running: 0 }))
+      .catch((error) => this.log("recording a lost runner failed", error));
   }
 
   /** DrainRunner: no new assignments; running work finishes. */
@@ -472,10 +563,20 @@ export class ExecutionEngine {
   /** In-memory output figures of an active run (the stored Run row is updated when it ends). */
   liveOutput(runId: string): { bytes: number; truncated: boolean; headSeq: number; dropped: number } | undefined {
     const active = this.activeRuns.get(runId);
-    return active && { bytes: active.cap.totalBytes, truncated: active.cap.truncated, headSeq: active.cap.headSeq, dropped: active.cap.droppedBytes };
+    return (
+      active && {
+        bytes: active.cap.totalBytes,
+        truncated: active.cap.truncated,
+        headSeq: active.cap.headSeq,
+        dropped: active.cap.droppedBytes,
+      }
+    );
   }
 
   get welcome() {
-    return { heartbeatInterval: msToDuration(this.settings.heartbeatIntervalMs), leaseTtl: msToDuration(this.settings.leaseTtlMs) };
+    return {
+      heartbeatInterval: msToDuration(this.settings.heartbeatIntervalMs),
+      leaseTtl: msToDuration(this.settings.leaseTtlMs),
+    };
   }
 }

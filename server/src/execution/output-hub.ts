@@ -1,6 +1,9 @@
 import type { OutputChunk, Run } from "@supervisor/sdk";
 
-export type RunEvent = { kind: "chunk"; chunk: OutputChunk } | { kind: "started"; run: Run } | { kind: "finished"; run: Run };
+export type RunEvent =
+  | { kind: "chunk"; chunk: OutputChunk }
+  | { kind: "started"; run: Run }
+  | { kind: "finished"; run: Run };
 
 type Listener = (event: RunEvent) => void;
 

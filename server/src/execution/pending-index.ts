@@ -10,7 +10,11 @@ export interface PendingEntry extends TaskRequirements {
 }
 
 const before = (a: PendingEntry, b: PendingEntry): boolean =>
-  a.priority !== b.priority ? a.priority > b.priority : a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.taskId < b.taskId;
+  a.priority !== b.priority
+    ? a.priority > b.priority
+    : a.readyAtMs !== b.readyAtMs
+      ? a.readyAtMs < b.readyAtMs
+      : a.taskId < b.taskId;
 
 /**
  * Dispatchable tasks in dispatch order — priority desc, then ready time,

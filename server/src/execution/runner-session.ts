@@ -1,4 +1,4 @@
-import { RunnerState, type ConnectResponse, type RunnerInfo as Runner } from "@supervisor/sdk";
+import { type ConnectResponse, type RunnerInfo as Runner, RunnerState } from "@supervisor/sdk";
 import type { RunnerCandidate } from "../core/routing.js";
 
 /** Where the engine writes to a runner: the live Connect stream, while there is one. */

@@ -1,5 +1,12 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, RunPhase, type Run, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
+import {
+  ErrorReason,
+  type Run,
+  RunPhase,
+  type StreamTaskOutputRequest,
+  type StreamTaskOutputResponse,
+} from "@supervisor/sdk";
+import { isTerminal } from "../core/task-lifecycle.js";
 import { getRunByAttempt } from "../db/queries/get-run-by-attempt.js";
 import { readOutputChunks } from "../db/queries/read-output-chunks.js";
 import { decodeRun, type RunRow } from "../db/queries/run-row.js";
@@ -7,17 +14,24 @@ import { DomainError, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { RunEvent } from "../execution/output-hub.js";
 import type { TaskStore } from "../store/task-store.js";
-import { isTerminal } from "../core/task-lifecycle.js";
 
 const REPLAY_BATCH = 256;
-/** Events an output follower may fall behind before it is ended (OUTPUT_TOO_SLOW) and asked to resume with since_seq. */
+/**
+ * Events an output follower may fall behind before it is ended (OUTPUT_TOO_SLOW)
+ * and asked to resume with since_seq.
+ */
 const MAX_LAG_EVENTS = 4096;
 
 const outputNotFound = (taskId: string, attempt: number) =>
-  new DomainError(status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND, `task ${taskId} has no output${attempt ? ` for attempt ${attempt}` : ""}`, {
-    task_id: taskId,
-    attempt: String(attempt),
-  });
+  new DomainError(
+    status.NOT_FOUND,
+    ErrorReason.OUTPUT_NOT_FOUND,
+    `task ${taskId} has no output${attempt ? ` for attempt ${attempt}` : ""}`,
+    {
+      task_id: taskId,
+      attempt: String(attempt),
+    },
+  );
 
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
@@ -69,7 +83,8 @@ export async function* streamTaskOutput(
   // A task that ends before the awaited attempt starts (canceled while pending) ends the follow.
   const unsubscribeTask = request.follow
     ? store.onCommit((changes) => {
-        for (const change of changes) if (change.task.id === task.id && isTerminal(change.task.status!.phase)) queue.push({ kind: "taskEnded" });
+        for (const change of changes)
+          if (change.task.id === task.id && isTerminal(change.task.status!.phase)) queue.push({ kind: "taskEnded" });
       })
     : undefined;
   try {
@@ -87,7 +102,8 @@ export async function* streamTaskOutput(
       while (!run) {
         const event = await queue.next(signal);
         if (!event || event.kind === "taskEnded") return;
-        if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt)) run = event.run;
+        if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
+          run = event.run;
       }
       row = getRunByAttempt(store.db, task.id, run.attempt);
     }
@@ -102,9 +118,14 @@ export async function* streamTaskOutput(
     for (;;) {
       const event = await queue.next(signal);
       if (queue.overflowed) {
-        throw new DomainError(status.RESOURCE_EXHAUSTED, ErrorReason.OUTPUT_TOO_SLOW, `the follower fell behind; resume with since_seq ${lastSeq}`, {
-          last_seq: String(lastSeq),
-        });
+        throw new DomainError(
+          status.RESOURCE_EXHAUSTED,
+          ErrorReason.OUTPUT_TOO_SLOW,
+          `the follower fell behind; resume with since_seq ${lastSeq}`,
+          {
+            last_seq: String(lastSeq),
+          },
+        );
       }
       if (!event) return;
       if (event.kind === "chunk" && event.chunk.seq > lastSeq) {
@@ -121,7 +142,10 @@ export async function* streamTaskOutput(
   }
 }
 
-/** Yields the stored chunks after `sinceSeq` (with the truncation marker); returns the last seq sent (or chunks counted). */
+/**
+ * Yields the stored chunks after `sinceSeq` (with the truncation marker);
+ * returns the last seq sent (or chunks counted).
+ */
 async function* replay(
   store: TaskStore,
   engine: ExecutionEngine,
@@ -142,7 +166,12 @@ async function* replay(
         markerSent = true;
         yield { event: { $case: "truncated", value: { droppedBytes: dropped } } };
       }
-      yield { event: { $case: "chunk", value: { stream: chunk.stream, data: chunk.data, seq: chunk.seq, time: new Date(chunk.time) } } };
+      yield {
+        event: {
+          $case: "chunk",
+          value: { stream: chunk.stream, data: chunk.data, seq: chunk.seq, time: new Date(chunk.time) },
+        },
+      };
       cursor = chunk.seq;
       sent++;
     }

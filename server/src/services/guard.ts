@@ -1,7 +1,13 @@
-import { status, type Metadata, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  type Metadata,
+  type ServiceDefinition,
+  status,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { ErrorReason } from "@supervisor/sdk";
 import type { Authenticator, Principal } from "../auth.js";
-import { DomainError, toStatus, type Logger } from "../errors.js";
+import { DomainError, type Logger, toStatus } from "../errors.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
 
 export interface GuardSettings {
@@ -19,9 +25,14 @@ class StreamCounter {
   acquire(name: string, limit: number, what: string): () => void {
     const count = this.open.get(name) ?? 0;
     if (count >= limit) {
-      throw new DomainError(status.RESOURCE_EXHAUSTED, ErrorReason.TOO_MANY_STREAMS, `${name} already has ${count} open ${what} (limit ${limit})`, {
-        limit: String(limit),
-      });
+      throw new DomainError(
+        status.RESOURCE_EXHAUSTED,
+        ErrorReason.TOO_MANY_STREAMS,
+        `${name} already has ${count} open ${what} (limit ${limit})`,
+        {
+          limit: String(limit),
+        },
+      );
     }
     this.open.set(name, count + 1);
     let released = false;
@@ -37,14 +48,24 @@ class StreamCounter {
 
 const counters = new WeakMap<Authenticator, { streams: StreamCounter; runners: StreamCounter }>();
 
-type AnyCall = { request?: unknown; metadata: Metadata; getPeer(): string; once(event: string, listener: () => void): unknown; emit(event: "error", status: unknown): boolean };
+type AnyCall = {
+  request?: unknown;
+  metadata: Metadata;
+  getPeer(): string;
+  once(event: string, listener: () => void): unknown;
+  emit(event: "error", status: unknown): boolean;
+};
 
 /**
  * Authenticates and authorizes every call of a service before its handler
  * runs, and bounds the streams one client may hold open. Failures go through
  * toStatus like any other error.
  */
-export function guarded(definition: ServiceDefinition, handlers: UntypedServiceImplementation, settings: GuardSettings): UntypedServiceImplementation {
+export function guarded(
+  definition: ServiceDefinition,
+  handlers: UntypedServiceImplementation,
+  settings: GuardSettings,
+): UntypedServiceImplementation {
   const { auth, log } = settings;
   if (!counters.has(auth)) counters.set(auth, { streams: new StreamCounter(), runners: new StreamCounter() });
   const { streams, runners } = counters.get(auth)!;
@@ -77,7 +98,11 @@ export function guarded(definition: ServiceDefinition, handlers: UntypedServiceI
       try {
         const principal = admit(call);
         const counter = method.requestStream ? runners : streams;
-        release = counter.acquire(principal.name, method.requestStream ? settings.maxRunnersPerClient : settings.maxStreamsPerClient, method.requestStream ? "runner connections" : "streams");
+        release = counter.acquire(
+          principal.name,
+          method.requestStream ? settings.maxRunnersPerClient : settings.maxStreamsPerClient,
+          method.requestStream ? "runner connections" : "streams",
+        );
       } catch (error) {
         call.emit("error", toStatus(error, log));
         return;

@@ -1,13 +1,13 @@
+import { once } from "node:events";
 import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
   Metadata,
   ServerUnaryCall,
   ServerWritableStream,
-  handleServerStreamingCall,
-  handleUnaryCall,
   sendUnaryData,
 } from "@grpc/grpc-js";
-import { once } from "node:events";
-import { toStatus, type Logger } from "../errors.js";
+import { type Logger, toStatus } from "../errors.js";
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {

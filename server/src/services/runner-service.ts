@@ -1,17 +1,23 @@
-import { status, type ServerDuplexStream } from "@grpc/grpc-js";
-import { ErrorReason, type ConnectRequest, type ConnectResponse, type RunnerInfo as Runner, type RunnerServiceServer } from "@supervisor/sdk";
-import { compileFilter } from "../core/task-filter.js";
+import { type ServerDuplexStream, status } from "@grpc/grpc-js";
+import {
+  type ConnectRequest,
+  type ConnectResponse,
+  ErrorReason,
+  type RunnerInfo as Runner,
+  type RunnerServiceServer,
+} from "@supervisor/sdk";
+import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
+import { compileFilter } from "../core/task-filter.js";
 import { listRunners } from "../db/queries/list-runners.js";
 import { decodeRunner } from "../db/queries/runner-rows.js";
-import { DomainError, invalidArgument, toStatus, type Logger } from "../errors.js";
+import { DomainError, type Logger, toStatus } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { RunnerChannel, RunnerSession } from "../execution/runner-session.js";
 import type { TaskStore } from "../store/task-store.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
-import { PageBudget } from "../core/page-budget.js";
 import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
 
@@ -24,7 +30,8 @@ export interface RunnerServiceDeps {
   helloTimeoutMs?: number;
 }
 
-const protocolViolation = (message: string) => new DomainError(status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION, message);
+const protocolViolation = (message: string) =>
+  new DomainError(status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION, message);
 
 /** RunnerService: the Connect protocol is the engine's; this adapts the stream and checks the hello. */
 export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerServiceServer> {
@@ -49,18 +56,29 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
           fail(
             replaced
               ? new DomainError(status.ABORTED, ErrorReason.RUNNER_REPLACED, reason)
-              : new DomainError(status.UNAVAILABLE, reason.startsWith("lease") ? ErrorReason.LEASE_EXPIRED : ErrorReason.SHUTTING_DOWN, reason),
+              : new DomainError(
+                  status.UNAVAILABLE,
+                  reason.startsWith("lease") ? ErrorReason.LEASE_EXPIRED : ErrorReason.SHUTTING_DOWN,
+                  reason,
+                ),
           );
         },
       };
-      const helloTimer = setTimeout(() => fail(protocolViolation("no hello within the time allowed")), deps.helloTimeoutMs ?? 10_000);
-      if (shutdown.aborted) return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
+      const helloTimer = setTimeout(
+        () => fail(protocolViolation("no hello within the time allowed")),
+        deps.helloTimeoutMs ?? 10_000,
+      );
+      if (shutdown.aborted)
+        return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
 
       // Messages that arrive after the welcome but before the hello's bookkeeping is committed wait here, in order.
       const backlog: ConnectRequest[] = [];
       const handle = (request: ConnectRequest) => {
-        if (request.message?.$case === "hello") return fail(protocolViolation("hello may only be sent once per connection"));
-        engine.onMessage(session!, request).catch((error: unknown) => log(`runner ${session?.name}: handling a message failed`, error));
+        if (request.message?.$case === "hello")
+          return fail(protocolViolation("hello may only be sent once per connection"));
+        engine
+          .onMessage(session!, request)
+          .catch((error: unknown) => log(`runner ${session?.name}: handling a message failed`, error));
       };
       call.on("data", (request: ConnectRequest) => {
         if (ended) return;
@@ -92,7 +110,9 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
     },
 
     listRunners: unary(log, shutdown, (request) => {
-      const filter = request.labelSelector ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector }, "") : compileFilter(undefined);
+      const filter = request.labelSelector
+        ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector }, "")
+        : compileFilter(undefined);
       const pageSize = pageSizeOf(request.pageSize);
       const after = decodePageToken(request.pageToken, filter.key) ?? "";
       const runners: Runner[] = [];

@@ -8,7 +8,8 @@ export interface Undecodable {
   [UNDECODABLE]: string;
 }
 
-export const isUndecodable = (value: unknown): value is Undecodable => typeof value === "object" && value !== null && UNDECODABLE in value;
+export const isUndecodable = (value: unknown): value is Undecodable =>
+  typeof value === "object" && value !== null && UNDECODABLE in value;
 
 /** The error an undecodable body earns: INVALID_ARGUMENT with ErrorInfo, like any other bad input. */
 export const undecodableError = (value: Undecodable) =>

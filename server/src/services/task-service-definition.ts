@@ -1,11 +1,17 @@
-import { ListTasksResponse, TaskServiceService, WatchTasksResponse, type BatchSubmitTasksRequest } from "@supervisor/sdk";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import {
+  type BatchSubmitTasksRequest,
+  ListTasksResponse,
+  TaskServiceService,
+  WatchTasksResponse,
+} from "@supervisor/sdk";
 
 /** Where a BatchSubmitTasksRequest keeps the size of the body it was decoded from. */
 const BODY_BYTES = Symbol("bodyBytes");
 
 /** The encoded size of a batch as it arrived (0 when it was not decoded by the definition below). */
-export const batchBytesOf = (request: BatchSubmitTasksRequest): number => (request as { [BODY_BYTES]?: number })[BODY_BYTES] ?? 0;
+export const batchBytesOf = (request: BatchSubmitTasksRequest): number =>
+  (request as { [BODY_BYTES]?: number })[BODY_BYTES] ?? 0;
 
 /**
  * TaskService as generated, except that BatchSubmitTasks remembers its
@@ -18,11 +24,15 @@ export const TASK_SERVICE_DEFINITION = {
   ...TaskServiceService,
   batchSubmitTasks: {
     ...TaskServiceService.batchSubmitTasks,
-    requestDeserialize: (bytes: Buffer) => Object.defineProperty(TaskServiceService.batchSubmitTasks.requestDeserialize(bytes), BODY_BYTES, { value: bytes.length }),
+    requestDeserialize: (bytes: Buffer) =>
+      Object.defineProperty(TaskServiceService.batchSubmitTasks.requestDeserialize(bytes), BODY_BYTES, {
+        value: bytes.length,
+      }),
   },
   listTasks: {
     ...TaskServiceService.listTasks,
-    responseSerialize: (value: ListTasksResponse | Buffer) => (Buffer.isBuffer(value) ? value : Buffer.from(ListTasksResponse.encode(value).finish())),
+    responseSerialize: (value: ListTasksResponse | Buffer) =>
+      Buffer.isBuffer(value) ? value : Buffer.from(ListTasksResponse.encode(value).finish()),
   },
   watchTasks: {
     ...TaskServiceService.watchTasks,
@@ -37,7 +47,11 @@ export const TASK_SERVICE_DEFINITION = {
  * then next_page_token (2) and revision (3). Typed as the response because
  * the definition above sends Buffers as they are.
  */
-export function listTasksWire(encodedTasks: readonly Uint8Array[], nextPageToken: string, revision: number): ListTasksResponse {
+export function listTasksWire(
+  encodedTasks: readonly Uint8Array[],
+  nextPageToken: string,
+  revision: number,
+): ListTasksResponse {
   const writer = new BinaryWriter();
   for (const task of encodedTasks) writer.uint32(10).bytes(task);
   if (nextPageToken) writer.uint32(18).string(nextPageToken);

@@ -1,21 +1,20 @@
 import type { TaskServiceServer } from "@supervisor/sdk";
-import { DomainError, taskNotFound, type Logger } from "../errors.js";
+import { pagePrefix } from "../core/page-budget.js";
+import { listTaskRuns } from "../db/queries/list-task-runs.js";
+import { decodeRun } from "../db/queries/run-row.js";
+import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
+import type { ExecutionEngine } from "../execution/engine.js";
+import { streamTaskOutput } from "../output/stream-task-output.js";
 import { cancelTask } from "../store/cancel-task.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { submitTask, type SubmitSettings } from "../store/submit-task.js";
+import { type SubmitSettings, submitTask } from "../store/submit-task.js";
 import type { TaskStore } from "../store/task-store.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateBatch, validateFilter, validateSubmit, validateTaskId } from "../validation/requests.js";
-import { invalidArgument } from "../errors.js";
 import type { SignaturePolicy } from "../validation/signature-policy.js";
-import { watchTasks, type WatchSettings } from "../watch/watch-tasks.js";
-import type { ExecutionEngine } from "../execution/engine.js";
-import { streamTaskOutput } from "../output/stream-task-output.js";
-import { listTaskRuns } from "../db/queries/list-task-runs.js";
-import { pagePrefix } from "../core/page-budget.js";
-import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
-import { decodeRun } from "../db/queries/run-row.js";
+import { type WatchSettings, watchTasks } from "../watch/watch-tasks.js";
 import { serverStream, unary } from "./handlers.js";
+import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
 
 /** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
@@ -53,16 +52,28 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
-      // The answer is every request's spec plus its task's status: refused now, not after a commit the caller could not read.
+      // The answer is every request's spec plus its task's status: refused now,
+      // not after a commit the caller could not read.
       const bytes = batchBytesOf(request);
       if (bytes > MAX_BATCH_BYTES) {
-        throw invalidArgument([{ field: "requests", description: `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes so its answer fits a default client's 4 MiB: split it` }]);
+        throw invalidArgument([
+          {
+            field: "requests",
+            description:
+              `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes ` +
+              "so its answer fits a default client's 4 MiB: split it",
+          },
+        ]);
       }
       const submits = validateBatch(request);
-      submits.forEach(({ spec }, index) => forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`)));
+      submits.forEach(({ spec }, index) => {
+        forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
+      });
       // All or nothing: the first refusal undoes every submit of the batch.
       const tasks = await commits.run(() =>
-        submits.map(({ spec, requestId }, index) => forRequest(index, () => submitTask(store, spec, requestId, submitSettings))),
+        submits.map(({ spec, requestId }, index) =>
+          forRequest(index, () => submitTask(store, spec, requestId, submitSettings)),
+        ),
       );
       return { tasks };
     }),
@@ -81,11 +92,16 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const revision = store.head; // read in the same tick as the page: the page is exactly this revision
       const page = store.list(filter, before, pageSize);
       const nextPageToken = page.nextBeforeId ? encodePageToken(page.nextBeforeId, filter.key) : "";
-      return listTasksWire(page.rows.map((row) => row.task), nextPageToken, revision);
+      return listTasksWire(
+        page.rows.map((row) => row.task),
+        nextPageToken,
+        revision,
+      );
     }),
 
     watchTasks: serverStream(log, shutdown, (request, ctx) => {
-      if (request.sinceRevision < 0) throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
+      if (request.sinceRevision < 0)
+        throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
       const filter = validateFilter(request.filter);
       return watchTasks(store, request, filter, ctx.signal, deps.watch);
     }),
@@ -93,7 +109,8 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
     streamTaskOutput: serverStream(log, shutdown, (request, ctx) => {
       validateTaskId(request.taskId, "task_id");
       const violations = [];
-      if (request.attempt < 0) violations.push({ field: "attempt", description: "must not be negative (0 = the latest)" });
+      if (request.attempt < 0)
+        violations.push({ field: "attempt", description: "must not be negative (0 = the latest)" });
       if (request.sinceSeq < 0) violations.push({ field: "since_seq", description: "must not be negative" });
       if (violations.length > 0) throw invalidArgument(violations);
       return streamTaskOutput(store, deps.engine, request, ctx.signal);
@@ -110,12 +127,16 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         const live = deps.engine.liveOutput(run.id);
         return live ? { ...run, outputBytes: live.bytes, outputTruncated: live.truncated } : run;
       });
-      return { runs, nextPageToken: rows.length > runs.length ? encodePageToken(String(runs.at(-1)!.attempt), taskId) : "" };
+      return {
+        runs,
+        nextPageToken: rows.length > runs.length ? encodePageToken(String(runs.at(-1)!.attempt), taskId) : "",
+      };
     }),
 
     cancelTask: unary(log, shutdown, async (request) => {
       const id = validateTaskId(request.id, "id");
-      if (request.reason.length > 1024) throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
+      if (request.reason.length > 1024)
+        throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
       return { task: await commits.run(() => cancelTask(store, id, request.reason)) };
     }),
   };

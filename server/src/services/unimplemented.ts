@@ -1,5 +1,5 @@
 import type { ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { notImplemented, toStatus, type Logger } from "../errors.js";
+import { type Logger, notImplemented, toStatus } from "../errors.js";
 
 /**
  * Fills every method of `definition` that `handlers` lacks with one that

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, TaskPhase, taskPhaseToJSON } from "@supervisor/sdk";
+import { ErrorReason, type TaskPhase, taskPhaseToJSON } from "@supervisor/sdk";
 import { DomainError } from "../errors.js";
 
 export const slotBusy = (slot: string, ownerTaskId: string) =>
@@ -9,10 +9,15 @@ export const slotBusy = (slot: string, ownerTaskId: string) =>
   });
 
 export const slotQueueFull = (slot: string, limit: number) =>
-  new DomainError(status.RESOURCE_EXHAUSTED, ErrorReason.SLOT_QUEUE_FULL, `the queue of slot ${slot} is full (${limit} tasks)`, {
-    slot,
-    limit: String(limit),
-  });
+  new DomainError(
+    status.RESOURCE_EXHAUSTED,
+    ErrorReason.SLOT_QUEUE_FULL,
+    `the queue of slot ${slot} is full (${limit} tasks)`,
+    {
+      slot,
+      limit: String(limit),
+    },
+  );
 
 export const requestIdReused = (requestId: string, taskId: string) =>
   new DomainError(
@@ -23,7 +28,12 @@ export const requestIdReused = (requestId: string, taskId: string) =>
   );
 
 export const taskTerminal = (taskId: string, phase: TaskPhase) =>
-  new DomainError(status.FAILED_PRECONDITION, ErrorReason.TASK_TERMINAL, `task ${taskId} already ended (${taskPhaseToJSON(phase)})`, {
-    task_id: taskId,
-    phase: taskPhaseToJSON(phase),
-  });
+  new DomainError(
+    status.FAILED_PRECONDITION,
+    ErrorReason.TASK_TERMINAL,
+    `task ${taskId} already ended (${taskPhaseToJSON(phase)})`,
+    {
+      task_id: taskId,
+      phase: taskPhaseToJSON(phase),
+    },
+  );

@@ -1,4 +1,4 @@
-import { TaskPhase, TaskReason, type Task } from "@supervisor/sdk";
+import { type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { taskNotFound } from "../errors.js";
 import { taskTerminal } from "./admission-errors.js";

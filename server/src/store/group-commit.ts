@@ -44,12 +44,16 @@ export class GroupCommit {
       // The common case: every write goes through, so no savepoint is needed.
       outcomes = this.store.transaction(() => batch.map((item): Outcome => ({ ok: true, value: item.work() })));
     } catch (error) {
-      if (!(error instanceof DomainError)) return this.failAll(batch, error);
+      if (!(error instanceof DomainError)) {
+        this.failAll(batch, error);
+        return;
+      }
       // A write was refused and the whole batch rolled back: run it again, each write in its own savepoint.
       try {
         outcomes = this.withSavepoints(batch);
       } catch (replayError) {
-        return this.failAll(batch, replayError);
+        this.failAll(batch, replayError);
+        return;
       }
     }
     batch.forEach((item, index) => {

@@ -38,13 +38,21 @@ export async function sweep(store: TaskStore, commits: GroupCommit, settings: Re
     if (deleted < BATCH) break;
   }
   for (;;) {
-    const deleted = await commits.run(() => deleteExpiredIdempotencyKeys(store.db, store.clock.now() - settings.idempotencyTtlMs, BATCH * 10));
+    const deleted = await commits.run(() =>
+      deleteExpiredIdempotencyKeys(store.db, store.clock.now() - settings.idempotencyTtlMs, BATCH * 10),
+    );
     result.keysDeleted += deleted;
     if (deleted < BATCH * 10) break;
   }
   for (;;) {
     const deleted = await commits.run(() =>
-      compactJournal(store.db, store.head, settings.journalMinRevisions, store.clock.now() - settings.journalMinAgeMs, BATCH * 10),
+      compactJournal(
+        store.db,
+        store.head,
+        settings.journalMinRevisions,
+        store.clock.now() - settings.journalMinAgeMs,
+        BATCH * 10,
+      ),
     );
     result.journalRowsDeleted += deleted;
     if (deleted < BATCH * 10) break;
@@ -53,7 +61,11 @@ export async function sweep(store: TaskStore, commits: GroupCommit, settings: Re
 }
 
 /** Runs `sweep` every `intervalMs` until stopped; failures are logged and retried next time. */
-export function startSweeper(run: () => Promise<unknown>, intervalMs: number, log: (message: string, error?: unknown) => void): () => Promise<void> {
+export function startSweeper(
+  run: () => Promise<unknown>,
+  intervalMs: number,
+  log: (message: string, error?: unknown) => void,
+): () => Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;

@@ -1,5 +1,5 @@
-import { RunPhase, TaskPhase, TaskReason, type Run, type Task } from "@supervisor/sdk";
-import { afterAttempt, type AttemptEnd } from "../core/attempt-outcome.js";
+import { type Run, RunPhase, type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
+import { type AttemptEnd, afterAttempt } from "../core/attempt-outcome.js";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { getRun } from "../db/queries/get-run.js";
 import { decodeRun, toRunRow } from "../db/queries/run-row.js";
@@ -17,7 +17,12 @@ export interface Assignee {
  * Creates the next attempt's run on `runner` and marks the task RUNNING, in
  * one transaction. The assign message goes out only after the commit.
  */
-export function assignRun(store: TaskStore, taskId: string, runId: string, runner: Assignee): { task: Task; run: Run } | undefined {
+export function assignRun(
+  store: TaskStore,
+  taskId: string,
+  runId: string,
+  runner: Assignee,
+): { task: Task; run: Run } | undefined {
   const row = store.getRow(taskId);
   if (!row || row.phase !== TaskPhase.TASK_PHASE_PENDING) return undefined; // changed since it was picked
   const task = store.get(taskId)!;
@@ -64,7 +69,9 @@ export function startRun(store: TaskStore, runId: string): Run | undefined {
   if (taskRow && taskRow.phase === TaskPhase.TASK_PHASE_RUNNING) {
     const task = store.get(row.task_id)!;
     // A requested cancel keeps its reason; otherwise say the attempt is under way.
-    const status = task.status!.cancelRequested ? task.status! : { ...task.status!, reason: TaskReason.STARTED, message: `attempt ${run.attempt} running on ${run.runnerName}` };
+    const status = task.status!.cancelRequested
+      ? task.status!
+      : { ...task.status!, reason: TaskReason.STARTED, message: `attempt ${run.attempt} running on ${run.runnerName}` };
     store.update({ ...task, status, updateTime: now }, task, store.slotStateOf(taskRow));
   }
   return run;

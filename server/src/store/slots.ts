@@ -1,9 +1,9 @@
-import { AdmissionPolicy, TaskPhase, TaskReason, type Task, type TaskSpec } from "@supervisor/sdk";
+import { AdmissionPolicy, type Task, TaskPhase, TaskReason, type TaskSpec } from "@supervisor/sdk";
+import { canceledTask, cancelRequestedTask, promotedTask, type SlotState } from "../core/task-lifecycle.js";
 import { countSlotQueue } from "../db/queries/count-slot-queue.js";
 import { findSlotOwner } from "../db/queries/find-slot-owner.js";
 import { nextInSlotQueue } from "../db/queries/next-in-slot-queue.js";
 import { decodeTask } from "../db/queries/task-row.js";
-import { cancelRequestedTask, canceledTask, promotedTask, type SlotState } from "../core/task-lifecycle.js";
 import { slotBusy, slotQueueFull } from "./admission-errors.js";
 import type { TaskStore } from "./task-store.js";
 
@@ -12,12 +12,7 @@ import type { TaskStore } from "./task-store.js";
  * policy to the current owner. Throws SLOT_BUSY / SLOT_QUEUE_FULL; for
  * REPLACE, cancels the owner (reason REPLACED) and takes the slot.
  */
-export function admit(
-  store: TaskStore,
-  spec: TaskSpec,
-  newTaskId: string,
-  queueLimit: number,
-): SlotState {
+export function admit(store: TaskStore, spec: TaskSpec, newTaskId: string, queueLimit: number): SlotState {
   if (!spec.slot) return "none";
   const ownerRow = findSlotOwner(store.db, spec.slot);
   if (!ownerRow) return "owner";
@@ -41,7 +36,13 @@ export function admit(
  * engine sees the committed cancel_requested and tells the runner). `slotAfter`
  * says what a running task keeps of its slot: "none" hands the slot on.
  */
-export function stopTask(store: TaskStore, task: Task, reason: TaskReason, message: string, slotAfter: SlotState = "none"): Task {
+export function stopTask(
+  store: TaskStore,
+  task: Task,
+  reason: TaskReason,
+  message: string,
+  slotAfter: SlotState = "none",
+): Task {
   const now = store.clock.now();
   if (task.status!.phase === TaskPhase.TASK_PHASE_RUNNING) {
     return store.update(cancelRequestedTask(task, now, reason, message), task, slotAfter);

@@ -1,18 +1,18 @@
-import { EventType, TaskPhase, type Task } from "@supervisor/sdk";
+import { EventType, type Task, type TaskPhase } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { IdGenerator } from "../core/ids.js";
-import { attributesOf, matchesFilter, type CompiledFilter } from "../core/task-filter.js";
 import { PageBudget, pagePrefix } from "../core/page-budget.js";
+import { attributesOf, type CompiledFilter, matchesFilter } from "../core/task-filter.js";
 import type { SlotState } from "../core/task-lifecycle.js";
 import type { Db } from "../db/open.js";
 import { deleteTask } from "../db/queries/expired-tasks.js";
 import { getTask } from "../db/queries/get-task.js";
 import { insertJournalEntry } from "../db/queries/insert-journal-entry.js";
 import { insertTask } from "../db/queries/insert-task.js";
-import { journalHead, getMeta } from "../db/queries/journal-head.js";
+import { getMeta, journalHead } from "../db/queries/journal-head.js";
 import { listTasks } from "../db/queries/list-tasks.js";
 import { newestTaskId } from "../db/queries/newest-task-id.js";
-import { decodeTask, encodeTask, slotStateOf, toTaskRow, type TaskRow } from "../db/queries/task-row.js";
+import { decodeTask, encodeTask, slotStateOf, type TaskRow, toTaskRow } from "../db/queries/task-row.js";
 import { updateTask } from "../db/queries/update-task.js";
 import type { TaskChange } from "./task-change.js";
 
@@ -126,7 +126,15 @@ export class TaskStore {
     const stored = { ...task, revision: this.nextRevision++ };
     const row = toTaskRow(stored, slotState);
     updateTask(this.db, row);
-    this.record({ revision: stored.revision, type: EventType.EVENT_TYPE_MODIFIED, task: stored, previous: attributesOf(previous) }, row.task);
+    this.record(
+      {
+        revision: stored.revision,
+        type: EventType.EVENT_TYPE_MODIFIED,
+        task: stored,
+        previous: attributesOf(previous),
+      },
+      row.task,
+    );
     return stored;
   }
 
@@ -160,7 +168,11 @@ export class TaskStore {
    * may follow. With a label selector at most SELECTOR_SCAN_BUDGET rows are
    * examined, so a page may be short but still carry a cursor (AIP-158).
    */
-  list(filter: CompiledFilter, beforeId: string | undefined, pageSize: number): { rows: TaskRow[]; nextBeforeId?: string } {
+  list(
+    filter: CompiledFilter,
+    beforeId: string | undefined,
+    pageSize: number,
+  ): { rows: TaskRow[]; nextBeforeId?: string } {
     const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId };
     if (!filter.selector) {
       const rows = listTasks(this.db, { ...query, beforeId, limit: pageSize + 1 });
@@ -178,8 +190,17 @@ export class TaskStore {
         scanned++;
         cursor = row.id;
         const labels = JSON.parse(row.labels) as Record<string, string>;
-        if (!matchesFilter(filter, { slot: row.slot ?? "", labels, phase: row.phase as TaskPhase, runnerId: row.runner_id ?? "" })) continue;
-        if (!budget.take(row.task.length)) return { rows: page, nextBeforeId: page.at(-1)!.id }; // too big for this page: the next starts with it
+        if (
+          !matchesFilter(filter, {
+            slot: row.slot ?? "",
+            labels,
+            phase: row.phase as TaskPhase,
+            runnerId: row.runner_id ?? "",
+          })
+        )
+          continue;
+        // Too big for this page: the next starts with it.
+        if (!budget.take(row.task.length)) return { rows: page, nextBeforeId: page.at(-1)!.id };
         page.push(row);
         if (budget.full) {
           const more = rows.length === batch || row !== rows[rows.length - 1];

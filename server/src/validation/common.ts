@@ -13,8 +13,12 @@ export const MAX_LABELS = 64;
 
 /** A closed enum: rejects UNRECOGNIZED (-1), unknown numbers and, unless allowed, UNSPECIFIED (0). */
 export const knownEnum = (values: Record<string, string | number>, allowUnspecified: boolean) => {
-  const known = new Set(Object.values(values).filter((v): v is number => typeof v === "number" && v >= (allowUnspecified ? 0 : 1)));
-  return z.number().refine((value) => known.has(value), { message: `must be one of the defined values${allowUnspecified ? "" : " (not UNSPECIFIED)"}` });
+  const known = new Set(
+    Object.values(values).filter((v): v is number => typeof v === "number" && v >= (allowUnspecified ? 0 : 1)),
+  );
+  return z.number().refine((value) => known.has(value), {
+    message: `must be one of the defined values${allowUnspecified ? "" : " (not UNSPECIFIED)"}`,
+  });
 };
 
 export const noNul = (s: string) => !s.includes("\0");
@@ -28,7 +32,10 @@ export const envMap = z.record(z.string(), z.string()).superRefine((env, ctx) =>
   if (entries.length > MAX_ENV) ctx.addIssue({ code: "custom", message: `at most ${MAX_ENV} variables` });
   for (const [key, value] of entries) {
     if (!key || key.length > 256 || key.includes("=") || !noNul(key)) {
-      ctx.addIssue({ code: "custom", message: `bad variable name ${JSON.stringify(key)}: 1..256 characters, no "=" or NUL` });
+      ctx.addIssue({
+        code: "custom",
+        message: `bad variable name ${JSON.stringify(key)}: 1..256 characters, no "=" or NUL`,
+      });
     } else if (value.length > MAX_ARG || !noNul(value)) {
       ctx.addIssue({ code: "custom", message: `variable ${key}: at most ${MAX_ARG} characters, no NUL` });
     }
@@ -62,4 +69,6 @@ export const positiveDuration = (maxMs: number, label: string) =>
     .refine((d) => d.seconds >= 0 && d.nanos >= 0 && d.seconds * 1000 + d.nanos / 1e6 > 0, "must be positive")
     .refine((d) => d.seconds * 1000 + d.nanos / 1e6 <= maxMs, `must be at most ${label}`);
 
-export const validDate = z.date().refine((d) => d.getTime() >= 0 && d.getUTCFullYear() <= 9999, "must be between 1970 and 9999");
+export const validDate = z
+  .date()
+  .refine((d) => d.getTime() >= 0 && d.getUTCFullYear() <= 9999, "must be between 1970 and 9999");

@@ -8,10 +8,23 @@ import { violationsOf } from "./violations.js";
 export const MAX_RUNNER_NAME = 253;
 
 const helloSchema = z.object({
-  name: z.string().min(1, "required").max(MAX_RUNNER_NAME, `at most ${MAX_RUNNER_NAME} characters`).regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and ._:-"),
+  name: z
+    .string()
+    .min(1, "required")
+    .max(MAX_RUNNER_NAME, `at most ${MAX_RUNNER_NAME} characters`)
+    .regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and ._:-"),
   labels: labelMap,
   kinds: z
-    .array(z.string().min(1).max(256).regex(/^(subprocess|wasm|embedded:[A-Za-z0-9._:/*-]+)$/, 'one of "subprocess", "wasm", "embedded:<handler>", "embedded:*"'))
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(
+          /^(subprocess|wasm|embedded:[A-Za-z0-9._:/*-]+)$/,
+          'one of "subprocess", "wasm", "embedded:<handler>", "embedded:*"',
+        ),
+    )
     .min(1, "a runner must run at least one kind")
     .max(1024, "at most 1024 kinds"),
   capacity: z.number().int().min(1, "at least 1").max(10_000, "at most 10000"),

@@ -21,7 +21,10 @@ export function decodePageToken(token: string, filterKey: string, field = "page_
   try {
     parsed = tokenSchema.parse(JSON.parse(Buffer.from(token, "base64url").toString("utf8")));
   } catch {
-    throw invalidArgument([{ field, description: "not a page token issued by this server" }], ErrorReason.PAGE_TOKEN_INVALID);
+    throw invalidArgument(
+      [{ field, description: "not a page token issued by this server" }],
+      ErrorReason.PAGE_TOKEN_INVALID,
+    );
   }
   if (parsed.filter !== filterKey) {
     throw invalidArgument(

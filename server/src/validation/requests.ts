@@ -1,15 +1,15 @@
 import {
-  ErrorReason,
-  TaskPhase,
   type BatchSubmitTasksRequest,
+  ErrorReason,
   type FieldViolation,
   type SubmitTaskRequest,
   type TaskFilter,
+  TaskPhase,
   type TaskSpec,
 } from "@supervisor/sdk";
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
-import { compileFilter, type CompiledFilter } from "../core/task-filter.js";
+import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
 import { withDefaults } from "../core/task-spec.js";
 import { invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
@@ -45,8 +45,10 @@ export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
 
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
 export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
-  if (request.requests.length === 0) throw invalidArgument([{ field: "requests", description: "at least one request" }]);
-  if (request.requests.length > MAX_BATCH) throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
+  if (request.requests.length === 0)
+    throw invalidArgument([{ field: "requests", description: "at least one request" }]);
+  if (request.requests.length > MAX_BATCH)
+    throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
   const violations = request.requests.flatMap((submit, i) => submitViolations(submit, `requests[${i}].`));
   if (violations.length > 0) throw invalidArgument(violations);
   return request.requests.map((submit) => ({ spec: withDefaults(submit.spec!), requestId: submit.requestId }));
@@ -55,7 +57,10 @@ export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
 /** A required id: present and shaped like one (the supervisor's ids are UUIDs). */
 function validateId(id: string, field: string, noun: string): string {
   if (!id) throw invalidArgument([{ field, description: "required" }]);
-  if (!UUID_PATTERN.test(id)) throw invalidArgument([{ field, description: `not a ${noun} id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)` }]);
+  if (!UUID_PATTERN.test(id))
+    throw invalidArgument([
+      { field, description: `not a ${noun} id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)` },
+    ]);
   return id;
 }
 
@@ -69,10 +74,13 @@ export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"
   const violations: FieldViolation[] = [];
   const field = (name: string) => (prefix ? `${prefix}.${name}` : name);
   filter?.phases.forEach((phase, i) => {
-    if (!phaseSchema.safeParse(phase).success) violations.push({ field: field(`phases[${i}]`), description: "not a task phase" });
+    if (!phaseSchema.safeParse(phase).success)
+      violations.push({ field: field(`phases[${i}]`), description: "not a task phase" });
   });
-  if (filter?.slot && filter.slot.length > 253) violations.push({ field: field("slot"), description: "at most 253 characters" });
-  if (filter?.runnerId && filter.runnerId.length > 253) violations.push({ field: field("runner_id"), description: "at most 253 characters" });
+  if (filter?.slot && filter.slot.length > 253)
+    violations.push({ field: field("slot"), description: "at most 253 characters" });
+  if (filter?.runnerId && filter.runnerId.length > 253)
+    violations.push({ field: field("runner_id"), description: "at most 253 characters" });
   try {
     const compiled = compileFilter(filter);
     if (violations.length > 0) throw invalidArgument(violations);
@@ -80,6 +88,9 @@ export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"
   } catch (error) {
     if (!(error instanceof SelectorSyntaxError)) throw error;
     violations.push({ field: field("label_selector"), description: (error as Error).message });
-    throw invalidArgument(violations, violations.length === 1 ? ErrorReason.LABEL_SELECTOR_INVALID : ErrorReason.INVALID_REQUEST);
+    throw invalidArgument(
+      violations,
+      violations.length === 1 ? ErrorReason.LABEL_SELECTOR_INVALID : ErrorReason.INVALID_REQUEST,
+    );
   }
 }

@@ -1,9 +1,17 @@
-import { status } from "@grpc/grpc-js";
-import { ErrorReason, signatureProblem, trustedKeysFrom, type TaskSpec } from "@supervisor/sdk";
 import type { KeyObject } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { ErrorReason, signatureProblem, type TaskSpec, trustedKeysFrom } from "@supervisor/sdk";
 import { DomainError } from "../errors.js";
 
-const globToRegExp = (glob: string) => new RegExp("^" + glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+const globToRegExp = (glob: string) =>
+  new RegExp(
+    "^" +
+      glob
+        .split("*")
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*") +
+      "$",
+  );
 
 /**
  * Which specs must be signed (all, or those whose slot matches a pattern such

@@ -1,23 +1,16 @@
-import {
-  AdmissionPolicy,
-  Jitter,
-  jsonLimitProblem,
-  RestartPolicy,
-  SelectorOperator,
-  Trigger,
-} from "@supervisor/sdk";
+import { AdmissionPolicy, Jitter, jsonLimitProblem, RestartPolicy, SelectorOperator, Trigger } from "@supervisor/sdk";
 import { z } from "zod";
 import {
-  MAX_ARG,
-  MAX_ARGS,
-  MAX_PATH,
-  NAME_PATTERN,
   boundedString,
   envMap,
   knownEnum,
   labelKey,
   labelMap,
   labelValue,
+  MAX_ARG,
+  MAX_ARGS,
+  MAX_PATH,
+  NAME_PATTERN,
   positiveDuration,
   validDate,
 } from "./common.js";
@@ -34,7 +27,11 @@ const subprocess = z.object({
 });
 
 const embedded = z.object({
-  handler: z.string().min(1, "required: the handler name").max(128, "at most 128 characters").regex(NAME_PATTERN, "only letters, digits and ._:/-"),
+  handler: z
+    .string()
+    .min(1, "required: the handler name")
+    .max(128, "at most 128 characters")
+    .regex(NAME_PATTERN, "only letters, digits and ._:/-"),
   payload: z
     .record(z.string(), z.unknown())
     .optional()
@@ -63,9 +60,13 @@ const requirement = z
     values: z.array(labelValue).max(64, "at most 64 values"),
   })
   .superRefine((req, ctx) => {
-    const needsValues = req.operator === SelectorOperator.SELECTOR_OPERATOR_IN || req.operator === SelectorOperator.SELECTOR_OPERATOR_NOT_IN;
-    if (needsValues && req.values.length === 0) ctx.addIssue({ code: "custom", path: ["values"], message: "IN and NOT_IN need at least one value" });
-    if (!needsValues && req.values.length > 0) ctx.addIssue({ code: "custom", path: ["values"], message: "EXISTS and DOES_NOT_EXIST take no values" });
+    const needsValues =
+      req.operator === SelectorOperator.SELECTOR_OPERATOR_IN ||
+      req.operator === SelectorOperator.SELECTOR_OPERATOR_NOT_IN;
+    if (needsValues && req.values.length === 0)
+      ctx.addIssue({ code: "custom", path: ["values"], message: "IN and NOT_IN need at least one value" });
+    if (!needsValues && req.values.length > 0)
+      ctx.addIssue({ code: "custom", path: ["values"], message: "EXISTS and DOES_NOT_EXIST take no values" });
   });
 
 const backoff = z
@@ -79,13 +80,17 @@ const backoff = z
     const ms = (d?: { seconds: number; nanos: number }) => (d ? d.seconds * 1000 + d.nanos / 1e6 : undefined);
     const initial = ms(b.initialDelay) ?? 1000;
     const max = ms(b.maxDelay) ?? 30_000;
-    if (max < initial) ctx.addIssue({ code: "custom", path: ["maxDelay"], message: "must not be less than initial_delay" });
+    if (max < initial)
+      ctx.addIssue({ code: "custom", path: ["maxDelay"], message: "must not be less than initial_delay" });
   });
 
 /** TaskSpec as a client sends it (before defaults). */
 export const taskSpecSchema = z
   .object({
-    slot: z.string().max(253, "at most 253 characters").regex(/^$|^[A-Za-z0-9._:/-]+$/, "only letters, digits and ._:/-"),
+    slot: z
+      .string()
+      .max(253, "at most 253 characters")
+      .regex(/^$|^[A-Za-z0-9._:/-]+$/, "only letters, digits and ._:/-"),
     exec: exec.optional(),
     timeout: positiveDuration(7 * DAY_MS, "7d").optional(),
     restart: knownEnum(RestartPolicy, true),
@@ -110,5 +115,6 @@ export const taskSpecSchema = z
       .optional(),
   })
   .superRefine((spec, ctx) => {
-    if (!spec.exec) ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
+    if (!spec.exec)
+      ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
   });

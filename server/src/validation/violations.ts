@@ -1,7 +1,7 @@
 import type { FieldViolation } from "@supervisor/sdk";
 import type { z } from "zod";
 
-const snake = (name: string) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /**
  * Turns a zod issue path over a ts-proto object into the request path a
@@ -15,7 +15,8 @@ export function requestPath(path: readonly PropertyKey[], input: unknown, prefix
   for (let i = 0; i < path.length; i++) {
     const segment = path[i]!;
     const next = path[i + 1];
-    const child = node === null || typeof node !== "object" ? undefined : (node as Record<PropertyKey, unknown>)[segment];
+    const child =
+      node === null || typeof node !== "object" ? undefined : (node as Record<PropertyKey, unknown>)[segment];
     if (typeof segment === "number") {
       out += `[${segment}]`;
     } else if (next === "value" && child && typeof child === "object" && "$case" in child) {

@@ -1,6 +1,6 @@
-import { EventType, type WatchTasksResponse } from "@supervisor/sdk";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { attributesOf, matchesFilter, type CompiledFilter } from "../core/task-filter.js";
+import { EventType, type WatchTasksResponse } from "@supervisor/sdk";
+import { attributesOf, type CompiledFilter, matchesFilter } from "../core/task-filter.js";
 import type { JournalRow } from "../db/queries/journal.js";
 import { decodeTask } from "../db/queries/task-row.js";
 import type { TaskChange } from "../store/task-change.js";
@@ -18,7 +18,11 @@ export function eventTypeFor(change: TaskChange, filter: CompiledFilter): EventT
   if (change.type !== EventType.EVENT_TYPE_MODIFIED || !change.previous) return matchesNow ? change.type : undefined;
   const matchedBefore = matchesFilter(filter, change.previous);
   if (!matchesNow && !matchedBefore) return undefined;
-  return matchesNow && matchedBefore ? EventType.EVENT_TYPE_MODIFIED : matchesNow ? EventType.EVENT_TYPE_ADDED : EventType.EVENT_TYPE_DELETED;
+  return matchesNow && matchedBefore
+    ? EventType.EVENT_TYPE_MODIFIED
+    : matchesNow
+      ? EventType.EVENT_TYPE_ADDED
+      : EventType.EVENT_TYPE_DELETED;
 }
 
 /**
@@ -35,10 +39,13 @@ export function eventFor(change: TaskChange, filter: CompiledFilter): WatchOutpu
 }
 
 /** A send_initial snapshot event from the stored task as is. */
-export const addedEvent = (encodedTask: Uint8Array, revision: number): Buffer => eventWire(EventType.EVENT_TYPE_ADDED, encodedTask, revision);
+export const addedEvent = (encodedTask: Uint8Array, revision: number): Buffer =>
+  eventWire(EventType.EVENT_TYPE_ADDED, encodedTask, revision);
 
 const eventWire = (type: EventType, encodedTask: Uint8Array, revision: number): Buffer =>
-  Buffer.from(new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(encodedTask).uint32(24).int64(revision).finish());
+  Buffer.from(
+    new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(encodedTask).uint32(24).int64(revision).finish(),
+  );
 
 export function changeFromJournal(row: JournalRow): TaskChange {
   const task = decodeTask(row.task);

@@ -4,7 +4,7 @@ import type { CompiledFilter } from "../core/task-filter.js";
 import { readJournal } from "../db/queries/read-journal.js";
 import { DomainError, invalidArgument } from "../errors.js";
 import type { TaskStore } from "../store/task-store.js";
-import { BookmarkTicker } from "./bookmark-ticker.js";
+import type { BookmarkTicker } from "./bookmark-ticker.js";
 import { LiveQueue } from "./live-queue.js";
 import { addedEvent, changeFromJournal, eventFor, type WatchOutput } from "./watch-event.js";
 
@@ -21,7 +21,8 @@ const revisionCompacted = (since: number, oldest: number) =>
   new DomainError(
     status.OUT_OF_RANGE,
     ErrorReason.REVISION_COMPACTED,
-    `revision ${since} is older than the journal keeps (oldest ${oldest}); list again and watch from the list's revision`,
+    `revision ${since} is older than the journal keeps (oldest ${oldest}); ` +
+      "list again and watch from the list's revision",
     { oldest_revision: String(oldest), since_revision: String(since) },
   );
 
@@ -52,7 +53,9 @@ export async function* watchTasks(
   } else {
     cursor = request.sinceRevision || store.head;
     if (cursor > store.head) {
-      throw invalidArgument([{ field: "since_revision", description: `revision ${cursor} is newer than the head (${store.head})` }]);
+      throw invalidArgument([
+        { field: "since_revision", description: `revision ${cursor} is newer than the head (${store.head})` },
+      ]);
     }
   }
   if (cursor < store.compactedThrough) throw revisionCompacted(cursor, store.compactedThrough + 1);

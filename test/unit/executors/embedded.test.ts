@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EmbeddedRegistry, resultOf, type EmbeddedHandler } from "../../../sdk/src/executors/embedded.js";
+import { type EmbeddedHandler, EmbeddedRegistry, resultOf } from "../../../sdk/src/executors/embedded.js";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
 
 function recorder(options: { deadlineInMs?: number; gracePeriodMs?: number; signal?: AbortSignal } = {}) {
@@ -17,7 +17,8 @@ const run = (handler: EmbeddedHandler, payload: Record<string, unknown> | undefi
   new EmbeddedRegistry().handle("h", handler).execute({ handler: "h", payload }, ctx);
 
 /** Resolves when the signal aborts, with the reason's name. */
-const aborted = (signal: AbortSignal) => new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve((signal.reason as Error).name)));
+const aborted = (signal: AbortSignal) =>
+  new Promise<string>((resolve) => signal.addEventListener("abort", () => resolve((signal.reason as Error).name)));
 
 describe("EmbeddedRegistry", () => {
   it("keeps handlers by name", () => {
@@ -57,12 +58,26 @@ describe("EmbeddedRegistry", () => {
 
   it("reports a result JSON cannot hold as failed", async () => {
     const result = await run(() => ({ big: 1n }), {}, recorder().ctx);
-    expect(result).toMatchObject({ outcome: "failed", error: expect.stringMatching(/^the handler's result is not JSON: /) });
+    expect(result).toMatchObject({
+      outcome: "failed",
+      error: expect.stringMatching(/^the handler's result is not JSON: /),
+    });
   });
 
   it("reports a thrown error or a rejection as failed, with its message", async () => {
-    expect(await run(() => { throw new Error("boom"); }, {}, recorder().ctx)).toEqual({ outcome: "failed", error: "boom" });
-    expect(await run(async () => Promise.reject(new Error("later")), {}, recorder().ctx)).toEqual({ outcome: "failed", error: "later" });
+    expect(
+      await run(
+        () => {
+          throw new Error("boom");
+        },
+        {},
+        recorder().ctx,
+      ),
+    ).toEqual({ outcome: "failed", error: "boom" });
+    expect(await run(async () => Promise.reject(new Error("later")), {}, recorder().ctx)).toEqual({
+      outcome: "failed",
+      error: "later",
+    });
   });
 
   it("reports an unknown handler as failed", async () => {
@@ -73,11 +88,15 @@ describe("EmbeddedRegistry", () => {
   it("writes log lines to stdout, and drops them once the run is over", async () => {
     const { ctx, chunks } = recorder();
     let logLater!: (line: string) => void;
-    await run((_, { log }) => {
-      log("first");
-      log("second");
-      logLater = log;
-    }, {}, ctx);
+    await run(
+      (_, { log }) => {
+        log("first");
+        log("second");
+        logLater = log;
+      },
+      {},
+      ctx,
+    );
     logLater("too late");
     expect(chunks).toEqual([
       { stream: "stdout", text: "first\n" },
@@ -89,21 +108,29 @@ describe("EmbeddedRegistry", () => {
     it("aborts the handler's signal on cancel and reports canceled", async () => {
       const controller = new AbortController();
       let reason: string | undefined;
-      const result = await run(async (_, { signal }) => {
-        setTimeout(() => controller.abort(), 10);
-        reason = await aborted(signal);
-        throw signal.reason;
-      }, {}, recorder({ signal: controller.signal }).ctx);
+      const result = await run(
+        async (_, { signal }) => {
+          setTimeout(() => controller.abort(), 10);
+          reason = await aborted(signal);
+          throw signal.reason;
+        },
+        {},
+        recorder({ signal: controller.signal }).ctx,
+      );
       expect(result.outcome).toBe("canceled");
       expect(reason).toBe("AbortError");
     });
 
     it("aborts the handler's signal at the deadline and reports timeout, even when the handler then returns", async () => {
       let reason: string | undefined;
-      const result = await run(async (_, { signal }) => {
-        reason = await aborted(signal);
-        return { partial: true };
-      }, {}, recorder({ deadlineInMs: 200 }).ctx);
+      const result = await run(
+        async (_, { signal }) => {
+          reason = await aborted(signal);
+          return { partial: true };
+        },
+        {},
+        recorder({ deadlineInMs: 200 }).ctx,
+      );
       expect(result).toEqual({ outcome: "timeout" });
       expect(reason).toBe("TimeoutError");
     });
@@ -124,10 +151,14 @@ describe("EmbeddedRegistry", () => {
     });
 
     it("is not fooled by a deadline beyond the longest timer node allows", async () => {
-      const result = await run(async (_, { signal }) => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        return { aborted: signal.aborted };
-      }, {}, recorder({ deadlineInMs: 60 * 24 * 3600_000 }).ctx);
+      const result = await run(
+        async (_, { signal }) => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return { aborted: signal.aborted };
+        },
+        {},
+        recorder({ deadlineInMs: 60 * 24 * 3600_000 }).ctx,
+      );
       expect(result).toEqual({ outcome: "succeeded", result: { aborted: false } });
     });
   });

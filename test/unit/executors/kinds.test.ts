@@ -6,9 +6,13 @@ const withExec = (exec: TaskSpec["exec"]) => ({ exec }) as TaskSpec;
 
 describe("taskKind", () => {
   it("names the executor a spec needs", () => {
-    expect(taskKind(withExec({ $case: "subprocess", value: { command: "true", args: [], env: {}, workingDir: "" } }))).toBe("subprocess");
+    expect(
+      taskKind(withExec({ $case: "subprocess", value: { command: "true", args: [], env: {}, workingDir: "" } })),
+    ).toBe("subprocess");
     expect(taskKind(withExec({ $case: "wasm", value: { modulePath: "/m.wasm", args: [], env: {} } }))).toBe("wasm");
-    expect(taskKind(withExec({ $case: "embedded", value: { handler: "resize", payload: {} } }))).toBe("embedded:resize");
+    expect(taskKind(withExec({ $case: "embedded", value: { handler: "resize", payload: {} } }))).toBe(
+      "embedded:resize",
+    );
     expect(taskKind(withExec(undefined))).toBeUndefined();
   });
 });

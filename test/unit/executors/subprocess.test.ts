@@ -2,12 +2,19 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { SubprocessExec } from "../../../sdk/src/gen/supervisor/v1/task.js";
 import { createSubprocessExecutor, subprocessExecutor } from "../../../sdk/src/executors/subprocess.js";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
+import type { SubprocessExec } from "../../../sdk/src/gen/supervisor/v1/task.js";
 
 /** A context that records output; the deadline is far unless a test wants it near. */
-function recorder(options: { deadlineInMs?: number; gracePeriodMs?: number; signal?: AbortSignal; onChunk?: (stream: OutputStreamName, text: string) => void } = {}) {
+function recorder(
+  options: {
+    deadlineInMs?: number;
+    gracePeriodMs?: number;
+    signal?: AbortSignal;
+    onChunk?: (stream: OutputStreamName, text: string) => void;
+  } = {},
+) {
   const chunks: { stream: OutputStreamName; text: string }[] = [];
   const ctx: ExecutionContext = {
     signal: options.signal ?? new AbortController().signal,
@@ -18,11 +25,21 @@ function recorder(options: { deadlineInMs?: number; gracePeriodMs?: number; sign
       options.onChunk?.(stream, data.toString());
     },
   };
-  const text = (stream: OutputStreamName) => chunks.filter((chunk) => chunk.stream === stream).map((chunk) => chunk.text).join("");
+  const text = (stream: OutputStreamName) =>
+    chunks
+      .filter((chunk) => chunk.stream === stream)
+      .map((chunk) => chunk.text)
+      .join("");
   return { ctx, chunks, text };
 }
 
-const exec = (command: string, args: string[] = [], more: Partial<SubprocessExec> = {}): SubprocessExec => ({ command, args, env: {}, workingDir: "", ...more });
+const exec = (command: string, args: string[] = [], more: Partial<SubprocessExec> = {}): SubprocessExec => ({
+  command,
+  args,
+  env: {},
+  workingDir: "",
+  ...more,
+});
 
 /** Dead: not in the process table, or a zombie nobody reaped yet (some container inits never reap orphans). */
 function isGone(pid: number): boolean {
@@ -47,12 +64,19 @@ async function eventually(check: () => boolean, what: string, withinMs = 5_000):
   }
 }
 
-const pidsIn = (text: string) => text.split("\n").filter((line) => /^\d+$/.test(line)).map(Number);
+const pidsIn = (text: string) =>
+  text
+    .split("\n")
+    .filter((line) => /^\d+$/.test(line))
+    .map(Number);
 
 describe("subprocessExecutor", () => {
   it("captures stdout and stderr, each in order", async () => {
     const { ctx, text } = recorder();
-    const result = await subprocessExecutor.execute(exec("sh", ["-c", "echo one; echo two >&2; echo three; echo four >&2"]), ctx);
+    const result = await subprocessExecutor.execute(
+      exec("sh", ["-c", "echo one; echo two >&2; echo three; echo four >&2"]),
+      ctx,
+    );
     expect(result).toMatchObject({ outcome: "succeeded", exitCode: 0 });
     expect(text("stdout")).toBe("one\nthree\n");
     expect(text("stderr")).toBe("two\nfour\n");
@@ -66,7 +90,10 @@ describe("subprocessExecutor", () => {
 
   it("reports a non-zero exit as failed with its code", async () => {
     const { ctx } = recorder();
-    expect(await subprocessExecutor.execute(exec("sh", ["-c", "exit 1"]), ctx)).toMatchObject({ outcome: "failed", exitCode: 1 });
+    expect(await subprocessExecutor.execute(exec("sh", ["-c", "exit 1"]), ctx)).toMatchObject({
+      outcome: "failed",
+      exitCode: 1,
+    });
   });
 
   it("reports a command that does not exist as failed, with no exit code", async () => {
@@ -160,8 +187,12 @@ describe("subprocessExecutor", () => {
         const marker = join(dir, "started");
         const controller = new AbortController();
         controller.abort();
-        expect(await subprocessExecutor.execute(exec("touch", [marker]), recorder({ signal: controller.signal }).ctx)).toEqual({ outcome: "canceled" });
-        expect(await subprocessExecutor.execute(exec("touch", [marker]), recorder({ deadlineInMs: -1 }).ctx)).toEqual({ outcome: "timeout" });
+        expect(
+          await subprocessExecutor.execute(exec("touch", [marker]), recorder({ signal: controller.signal }).ctx),
+        ).toEqual({ outcome: "canceled" });
+        expect(await subprocessExecutor.execute(exec("touch", [marker]), recorder({ deadlineInMs: -1 }).ctx)).toEqual({
+          outcome: "timeout",
+        });
         expect(existsSync(marker)).toBe(false);
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -176,7 +207,13 @@ describe("subprocessExecutor", () => {
 
   describe("environment", () => {
     const saved: Record<string, string | undefined> = {};
-    const planted = { LD_PRELOAD: "/nonexistent/preload.so", LD_LIBRARY_PATH: "/nonexistent/lib", NODE_OPTIONS: "--no-warnings", FOO: "from-runner", LC_TEST_EXECUTOR: "kept" };
+    const planted = {
+      LD_PRELOAD: "/nonexistent/preload.so",
+      LD_LIBRARY_PATH: "/nonexistent/lib",
+      NODE_OPTIONS: "--no-warnings",
+      FOO: "from-runner",
+      LC_TEST_EXECUTOR: "kept",
+    };
 
     beforeEach(() => {
       for (const [key, value] of Object.entries(planted)) {
@@ -194,7 +231,12 @@ describe("subprocessExecutor", () => {
     const childEnv = async (executor = subprocessExecutor, env: Record<string, string> = {}) => {
       const { ctx, text } = recorder();
       await executor.execute(exec("env", [], { env }), ctx);
-      return Object.fromEntries(text("stdout").trim().split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+      return Object.fromEntries(
+        text("stdout")
+          .trim()
+          .split("\n")
+          .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+      );
     };
 
     it("passes only the allowlist (and LC_*) of the runner's environment, plus the spec's", async () => {
@@ -213,7 +255,9 @@ describe("subprocessExecutor", () => {
     });
 
     it("never passes LD_PRELOAD, LD_LIBRARY_PATH or NODE_OPTIONS, even when allowlisted", async () => {
-      const executor = createSubprocessExecutor({ envAllowlist: ["PATH", "FOO", "LD_PRELOAD", "LD_LIBRARY_PATH", "NODE_OPTIONS"] });
+      const executor = createSubprocessExecutor({
+        envAllowlist: ["PATH", "FOO", "LD_PRELOAD", "LD_LIBRARY_PATH", "NODE_OPTIONS"],
+      });
       const env = await childEnv(executor);
       expect(env.FOO).toBe("from-runner");
       expect(Object.keys(env).filter((key) => key.startsWith("LD_") || key === "NODE_OPTIONS")).toEqual([]);

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { wasmExecutor } from "../../../sdk/src/executors/wasm.js";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
+import { wasmExecutor } from "../../../sdk/src/executors/wasm.js";
 
 // Test modules, encoded by hand: they are tiny, and this needs no toolchain.
 // Binary format: https://webassembly.github.io/spec/core/binary/
@@ -32,7 +32,16 @@ const name = (text: string): number[] => vector([...Buffer.from(text)].map((byte
 const section = (id: number, content: number[]): number[] => [id, ...unsigned(content.length), ...content];
 
 const I32 = 0x7f;
-const op = { i32Const: 0x41, call: 0x10, drop: 0x1a, loop: 0x03, br: 0x0c, end: 0x0b, unreachable: 0x00, emptyBlock: 0x40 };
+const op = {
+  i32Const: 0x41,
+  call: 0x10,
+  drop: 0x1a,
+  loop: 0x03,
+  br: 0x0c,
+  end: 0x0b,
+  unreachable: 0x00,
+  emptyBlock: 0x40,
+};
 
 /** WASI imports the test modules may call, as function indices 0 and 1. */
 const WASI_IMPORTS = [
@@ -44,7 +53,10 @@ const PROC_EXIT = 1;
 
 /** A module exporting one page of memory (preset with `memory`) and `_start` running `code`. */
 function wasiModule(code: number[], memory: Buffer = Buffer.alloc(0)): Buffer {
-  const types = [...WASI_IMPORTS.map((f) => [0x60, ...vector(f.params.map((p) => [p])), ...vector(f.results.map((r) => [r]))]), [0x60, 0, 0]];
+  const types = [
+    ...WASI_IMPORTS.map((f) => [0x60, ...vector(f.params.map((p) => [p])), ...vector(f.results.map((r) => [r]))]),
+    [0x60, 0, 0],
+  ];
   const imports = WASI_IMPORTS.map((f, index) => [...name("wasi_snapshot_preview1"), ...name(f.name), 0x00, index]);
   const body = [0 /* no locals */, ...code, op.end];
   return Buffer.from([
@@ -53,7 +65,13 @@ function wasiModule(code: number[], memory: Buffer = Buffer.alloc(0)): Buffer {
     ...section(2, vector(imports)),
     ...section(3, vector([[WASI_IMPORTS.length]])), // _start has the last type
     ...section(5, vector([[0x00, 1]])), // one page, no maximum
-    ...section(7, vector([[...name("memory"), 0x02, 0], [...name("_start"), 0x00, WASI_IMPORTS.length]])),
+    ...section(
+      7,
+      vector([
+        [...name("memory"), 0x02, 0],
+        [...name("_start"), 0x00, WASI_IMPORTS.length],
+      ]),
+    ),
     ...section(10, vector([[...unsigned(body.length), ...body]])),
     ...section(11, vector([[0x00, op.i32Const, 0, op.end, ...vector([...memory].map((byte) => [byte]))]])),
   ]);
@@ -70,7 +88,19 @@ function writingModule(writes: { fd: number; text: string }[], then: number[] = 
     const length = memory.write(write.text, textAt);
     memory.writeUInt32LE(textAt, index * 8); // iovec: pointer, length
     memory.writeUInt32LE(length, index * 8 + 4);
-    code.push(op.i32Const, ...signed(write.fd), op.i32Const, ...signed(index * 8), op.i32Const, 1, op.i32Const, ...signed(writtenAt), op.call, FD_WRITE, op.drop);
+    code.push(
+      op.i32Const,
+      ...signed(write.fd),
+      op.i32Const,
+      ...signed(index * 8),
+      op.i32Const,
+      1,
+      op.i32Const,
+      ...signed(writtenAt),
+      op.call,
+      FD_WRITE,
+      op.drop,
+    );
     textAt += length;
   });
   return wasiModule([...code, ...then], memory);
@@ -90,11 +120,18 @@ function recorder(options: { deadlineInMs?: number; signal?: AbortSignal; onChun
       options.onChunk?.();
     },
   };
-  const text = (stream: OutputStreamName) => chunks.filter((chunk) => chunk.stream === stream).map((chunk) => chunk.text).join("");
+  const text = (stream: OutputStreamName) =>
+    chunks
+      .filter((chunk) => chunk.stream === stream)
+      .map((chunk) => chunk.text)
+      .join("");
   return { ctx, text };
 }
 
-const captureDirs = () => readdirSync(tmpdir()).filter((entry) => entry.startsWith("supervisor-wasm-")).sort();
+const captureDirs = () =>
+  readdirSync(tmpdir())
+    .filter((entry) => entry.startsWith("supervisor-wasm-"))
+    .sort();
 /** Descriptors of this process still open on a capture file (Linux; none elsewhere). */
 const captureFds = () =>
   existsSync("/proc/self/fd")
@@ -114,11 +151,21 @@ describe("wasmExecutor", () => {
     modules[label] = join(dir, `${label}.wasm`);
     writeFileSync(modules[label], bytes);
   };
-  const spec = (label: string, args: string[] = []) => ({ modulePath: modules[label] ?? join(dir, `${label}.wasm`), args, env: {} });
+  const spec = (label: string, args: string[] = []) => ({
+    modulePath: modules[label] ?? join(dir, `${label}.wasm`),
+    args,
+    env: {},
+  });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "executor-wasm-"));
-    saveModule("hello", writingModule([{ fd: 1, text: "hello from wasm\n" }, { fd: 2, text: "to stderr\n" }]));
+    saveModule(
+      "hello",
+      writingModule([
+        { fd: 1, text: "hello from wasm\n" },
+        { fd: 2, text: "to stderr\n" },
+      ]),
+    );
     saveModule("exit3", writingModule([], exitWith(3)));
     saveModule("forever", writingModule([], loopForever));
     saveModule("tick-then-forever", writingModule([{ fd: 1, text: "tick\n" }], loopForever));
@@ -145,7 +192,9 @@ describe("wasmExecutor", () => {
 
   it("terminates a module still running at the deadline and reports timeout, leaving no files or descriptors", async () => {
     const dirsBefore = captureDirs();
-    expect(await wasmExecutor.execute(spec("forever"), recorder({ deadlineInMs: 300 }).ctx)).toEqual({ outcome: "timeout" });
+    expect(await wasmExecutor.execute(spec("forever"), recorder({ deadlineInMs: 300 }).ctx)).toEqual({
+      outcome: "timeout",
+    });
     expect(captureDirs()).toEqual(dirsBefore);
     expect(captureFds()).toEqual([]);
   });
@@ -153,13 +202,19 @@ describe("wasmExecutor", () => {
   it("terminates a module on cancel and reports canceled", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
-    expect(await wasmExecutor.execute(spec("forever"), recorder({ signal: controller.signal }).ctx)).toEqual({ outcome: "canceled" });
+    expect(await wasmExecutor.execute(spec("forever"), recorder({ signal: controller.signal }).ctx)).toEqual({
+      outcome: "canceled",
+    });
   });
 
   it("forwards output while the module is still running", async () => {
     // Canceled on the first chunk: output held back until the end would run into the deadline instead.
     const controller = new AbortController();
-    const { ctx, text } = recorder({ signal: controller.signal, deadlineInMs: 20_000, onChunk: () => controller.abort() });
+    const { ctx, text } = recorder({
+      signal: controller.signal,
+      deadlineInMs: 20_000,
+      onChunk: () => controller.abort(),
+    });
     expect(await wasmExecutor.execute(spec("tick-then-forever"), ctx)).toEqual({ outcome: "canceled" });
     expect(text("stdout")).toBe("tick\n");
   });
@@ -171,6 +226,9 @@ describe("wasmExecutor", () => {
 
   it("reports a file that is not a module as failed", async () => {
     const result = await wasmExecutor.execute(spec("garbage"), recorder().ctx);
-    expect(result).toMatchObject({ outcome: "failed", error: expect.stringMatching(/^compile .*garbage\.wasm: CompileError/) });
+    expect(result).toMatchObject({
+      outcome: "failed",
+      error: expect.stringMatching(/^compile .*garbage\.wasm: CompileError/),
+    });
   });
 });

@@ -2,5 +2,6 @@ import type { Db } from "../open.js";
 import { statement } from "../statement.js";
 
 export function countSlotQueue(db: Db, slot: string): number {
-  return (statement(db, "SELECT count(*) AS n FROM tasks WHERE slot = ? AND slot_state = 2").get(slot) as { n: number }).n;
+  return (statement(db, "SELECT count(*) AS n FROM tasks WHERE slot = ? AND slot_state = 2").get(slot) as { n: number })
+    .n;
 }

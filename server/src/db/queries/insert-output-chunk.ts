@@ -11,5 +11,11 @@ export interface OutputChunkRow {
 
 /** Stores a chunk; a repeated seq (a runner resending after reconnect) is ignored. */
 export function insertOutputChunk(db: Db, row: OutputChunkRow): boolean {
-  return statement(db, "INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, data) VALUES (@run_id, @seq, @stream, @time, @data)").run(row).changes > 0;
+  return (
+    statement(
+      db,
+      `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, data)
+       VALUES (@run_id, @seq, @stream, @time, @data)`,
+    ).run(row).changes > 0
+  );
 }

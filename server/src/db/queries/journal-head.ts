@@ -12,5 +12,8 @@ export function getMeta(db: Db, key: string): number {
 }
 
 export function setMeta(db: Db, key: string, value: number): void {
-  statement(db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
+  statement(
+    db,
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(key, value);
 }

@@ -4,5 +4,8 @@ import type { RunnerRow } from "./runner-rows.js";
 
 /** Runners by name after `afterName` (keyset). */
 export function listRunners(db: Db, afterName: string, limit: number): RunnerRow[] {
-  return statement(db, "SELECT * FROM runners WHERE name > ? ORDER BY name LIMIT ?").all(afterName, limit) as RunnerRow[];
+  return statement(db, "SELECT * FROM runners WHERE name > ? ORDER BY name LIMIT ?").all(
+    afterName,
+    limit,
+  ) as RunnerRow[];
 }

@@ -4,5 +4,9 @@ import type { RunRow } from "./run-row.js";
 
 /** A task's runs after `afterAttempt`, oldest first. */
 export function listTaskRuns(db: Db, taskId: string, afterAttempt: number, limit: number): RunRow[] {
-  return statement(db, "SELECT * FROM runs WHERE task_id = ? AND attempt > ? ORDER BY attempt LIMIT ?").all(taskId, afterAttempt, limit) as RunRow[];
+  return statement(db, "SELECT * FROM runs WHERE task_id = ? AND attempt > ? ORDER BY attempt LIMIT ?").all(
+    taskId,
+    afterAttempt,
+    limit,
+  ) as RunRow[];
 }

@@ -19,11 +19,15 @@ export interface ListTasksQuery {
 export function listTasks(db: Db, query: ListTasksQuery): TaskRow[] {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (query.beforeId !== undefined) where.push("id < ?"), params.push(query.beforeId);
-  if (query.slot !== undefined) where.push("slot = ?"), params.push(query.slot);
-  if (query.phases?.length === 1) where.push("phase = ?"), params.push(query.phases[0]);
-  else if (query.phases) where.push("phase IN (SELECT value FROM json_each(?))"), params.push(JSON.stringify(query.phases));
-  if (query.runnerId !== undefined) where.push("runner_id = ?"), params.push(query.runnerId);
-  const sql = `SELECT * FROM tasks ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY id DESC LIMIT ?`;
+  const add = (condition: string, value: unknown) => {
+    where.push(condition);
+    params.push(value);
+  };
+  if (query.beforeId !== undefined) add("id < ?", query.beforeId);
+  if (query.slot !== undefined) add("slot = ?", query.slot);
+  if (query.phases?.length === 1) add("phase = ?", query.phases[0]);
+  else if (query.phases) add("phase IN (SELECT value FROM json_each(?))", JSON.stringify(query.phases));
+  if (query.runnerId !== undefined) add("runner_id = ?", query.runnerId);
+  const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
   return statement(db, sql).all(...params, query.limit) as TaskRow[];
 }

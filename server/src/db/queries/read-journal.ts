@@ -4,5 +4,8 @@ import type { JournalRow } from "./journal.js";
 
 /** Changes after `afterRevision`, oldest first. */
 export function readJournal(db: Db, afterRevision: number, limit: number): JournalRow[] {
-  return statement(db, "SELECT * FROM journal WHERE revision > ? ORDER BY revision LIMIT ?").all(afterRevision, limit) as JournalRow[];
+  return statement(db, "SELECT * FROM journal WHERE revision > ? ORDER BY revision LIMIT ?").all(
+    afterRevision,
+    limit,
+  ) as JournalRow[];
 }

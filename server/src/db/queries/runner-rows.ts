@@ -11,9 +11,9 @@ export interface RunnerRow {
 export const decodeRunner = (bytes: Uint8Array): Runner => Runner.decode(bytes);
 
 export function upsertRunner(db: Db, runner: Runner): void {
-  statement(db, "INSERT INTO runners (id, name, runner) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner").run(
-    runner.id,
-    runner.name,
-    Buffer.from(Runner.encode(runner).finish()),
-  );
+  statement(
+    db,
+    `INSERT INTO runners (id, name, runner) VALUES (?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner`,
+  ).run(runner.id, runner.name, Buffer.from(Runner.encode(runner).finish()));
 }

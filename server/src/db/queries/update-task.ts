@@ -2,8 +2,10 @@ import type { Db } from "../open.js";
 import { statement } from "../statement.js";
 import type { TaskRow } from "./task-row.js";
 
-const SQL = `UPDATE tasks SET slot_state = @slot_state, phase = @phase, runner_id = @runner_id, ready_time = @ready_time,
-  finish_time = @finish_time, revision = @revision, task = @task WHERE id = @id`;
+const SQL = `UPDATE tasks
+  SET slot_state = @slot_state, phase = @phase, runner_id = @runner_id, ready_time = @ready_time,
+      finish_time = @finish_time, revision = @revision, task = @task
+  WHERE id = @id`;
 
 export function updateTask(db: Db, row: TaskRow): void {
   statement(db, SQL).run(row);

@@ -22,7 +22,13 @@ import { messages } from "./helpers/streams.js";
 let server: TestServer;
 const runners: RunnerProcess[] = [];
 beforeAll(async () => {
-  server = await startTestServer({ heartbeatInterval: "200ms", leaseTtl: "1s", cancelGracePeriod: "1s" });
+  // No floor under restart delays here: these tests check the backoff's own bounds (40-100 ms).
+  server = await startTestServer({
+    heartbeatInterval: "200ms",
+    leaseTtl: "1s",
+    cancelGracePeriod: "1s",
+    minRestartDelay: "0ms",
+  });
 });
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop("SIGKILL")));

@@ -1807,7 +1807,8 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
       await new Promise((resolve) => setTimeout(resolve, 2)); // let assigns arrive, so "assigned" run-id recipes can use them
       stream.write({ message: toConnectMessage(step, assigned) });
       if (undecodableStep(step)) sentTooDeep = true;
-      if (step.kind === "hello") {
+      // A second hello, or output over the documented 64 KiB per message, breaks the protocol.
+      if (step.kind === "hello" || (step.kind === "output" && step.data.length > 64 * 1024)) {
         protocolBroken = true;
         break;
       }
@@ -1831,7 +1832,7 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
       );
     for (const message of received.slice(1)) {
       must(
-        message.message && ["assign", "cancel", "drain"].includes(message.message.$case),
+        message.message && ["assign", "cancel", "drain", "ack"].includes(message.message.$case),
         `${where}: unexpected supervisor message after the welcome: ${show(message)}`,
       );
     }

@@ -86,19 +86,6 @@ describe("Connect protocol", () => {
     ]);
   });
 
-  it("a second connection with the same name replaces the first (ABORTED / RUNNER_REPLACED) and keeps the id", async () => {
-    server = await start();
-    const first = await welcomed(server, "twin");
-    const second = await welcomed(server, "twin");
-    expect(second.id).toBe(first.id);
-    await expectError(
-      first.runner.ended.then((e) => Promise.reject(e)),
-      status.ABORTED,
-      ErrorReason.RUNNER_REPLACED,
-    );
-    second.runner.stream.end();
-  });
-
   it("a reconnect within the lease keeps the runs it still has and cancels the ones it does not own", async () => {
     server = await start({ leaseTtl: "5s" });
     const s = server;

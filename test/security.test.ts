@@ -90,6 +90,8 @@ function probes(address: string): Record<string, Probe> {
             capacity: 1,
             version: "",
             activeRunIds: [],
+            instanceId: "",
+            finishedRunIds: [],
           },
         },
       });

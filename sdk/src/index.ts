@@ -23,3 +23,4 @@ export * from "./retry.js";
 export * from "./runner.js";
 export * from "./signing.js";
 export { duration, embedded, subprocess, wasm } from "./specs.js";
+export * from "./timers.js";

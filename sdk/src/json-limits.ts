@@ -25,3 +25,16 @@ export function jsonLimitProblem(value: Record<string, unknown>): string | undef
   if (depth > MAX_JSON_NESTING) return `nested ${depth} levels deep, at most ${MAX_JSON_NESTING}`;
   return undefined;
 }
+
+/** Bound on free text a runner reports about a run (its error): enough to explain, never enough to bloat. */
+export const MAX_ERROR_TEXT = 4 * 1024;
+
+/** `text` cut to at most `max` characters, never inside a surrogate pair, with a marker when cut. */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const marker = ` … [${text.length - max} more characters cut]`;
+  let end = Math.max(0, max - marker.length);
+  const unit = text.charCodeAt(end - 1);
+  if (unit >= 0xd800 && unit <= 0xdbff) end--;
+  return text.slice(0, end) + marker;
+}

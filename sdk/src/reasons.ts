@@ -37,6 +37,12 @@ export const ErrorReason = {
   RUNNER_PROTOCOL_VIOLATION: "RUNNER_PROTOCOL_VIOLATION",
   /** ABORTED: a newer connection with the same runner name took over; do not reconnect. */
   RUNNER_REPLACED: "RUNNER_REPLACED",
+  /** ALREADY_EXISTS: a live runner already has this name; pick another name. Metadata: runner_name. */
+  RUNNER_NAME_IN_USE: "RUNNER_NAME_IN_USE",
+  /** PERMISSION_DENIED: the token may not connect a runner with this name. Metadata: runner_name. */
+  RUNNER_NAME_FORBIDDEN: "RUNNER_NAME_FORBIDDEN",
+  /** UNAVAILABLE: the same runner process reconnected; this older stream of it is closed. */
+  RUNNER_RECONNECTED: "RUNNER_RECONNECTED",
   /** UNAVAILABLE: the runner's lease ran out (no heartbeat in time); reconnect, its runs were lost. */
   LEASE_EXPIRED: "LEASE_EXPIRED",
   /** UNAUTHENTICATED: no bearer token. */

@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import {
   type ChannelCredentials,
   type ClientDuplexStream,
@@ -15,7 +16,9 @@ import { wasmExecutor } from "./executors/wasm.js";
 import { OutputStream } from "./gen/supervisor/v1/run.js";
 import {
   type ConnectRequest,
+  type ConnectRequest_RunFinished,
   type ConnectResponse,
+  type ConnectResponse_Ack,
   type ConnectResponse_Assign,
   RunnerServiceClient,
   RunOutcome,
@@ -23,12 +26,14 @@ import {
 import type { SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
 import { jsonLimitProblem } from "./json-limits.js";
 import { ErrorReason } from "./reasons.js";
+import { RetainedOutput } from "./runner/retained-output.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
+import { SYSTEM_TIMERS, type Timer } from "./timers.js";
 
 export interface RunnerOptions {
   /** host:port of the supervisor. */
   address: string;
-  /** Unique runner name; a second runner with the same name replaces this one. */
+  /** Unique runner name. While another live runner holds it, this one is refused and stops. */
   name: string;
   labels?: Record<string, string>;
   /** Runs at once. Default 1. */
@@ -47,40 +52,68 @@ export interface RunnerOptions {
   requireSignatures?: boolean;
   /** Bearer token for the supervisor. */
   token?: string;
+  /** On stop(), how long to wait for the supervisor to acknowledge runs that ended. Default 10 s. */
+  ackWaitMs?: number;
   subprocess?: Executor<SubprocessExec>;
   wasm?: Executor<WasmExec>;
   log?: (line: string) => void;
 }
 
-/** The largest output piece sent in one message. */
+/** The largest output piece sent in one message (the supervisor refuses more). */
 const MAX_OUTPUT_MESSAGE = 64 * 1024;
-/** Messages kept for the supervisor while disconnected (output beyond it is dropped; results never are). */
-const MAX_OUTBOX = 10_000;
+/** Output kept per run until acknowledged, before the supervisor says its cap. */
+const DEFAULT_RETAINED_BYTES = 1 << 20;
 
+/**
+ * Refusals that no reconnect can fix: the runner stops and says why
+ * (its `closed` promise resolves with the error).
+ */
+const FATAL_REASONS = new Set<string>([
+  ErrorReason.RUNNER_REPLACED,
+  ErrorReason.RUNNER_NAME_IN_USE,
+  ErrorReason.RUNNER_NAME_FORBIDDEN,
+  ErrorReason.ROLE_FORBIDDEN,
+  ErrorReason.TOKEN_MISSING,
+  ErrorReason.TOKEN_INVALID,
+  ErrorReason.INVALID_REQUEST,
+]);
+
+/** A run this runner holds: executing, or ended and waiting for the supervisor's ack. */
 interface LocalRun {
   assign: ConnectResponse_Assign;
   controller: AbortController;
   seq: number;
+  /** Bytes of output produced so far (the offset of the next chunk). */
+  offset: number;
   gracePeriodMs: number;
-  finished?: ConnectRequest;
+  output: RetainedOutput;
+  /** Set when it ended: the report to deliver until acknowledged. */
+  finished?: ConnectRequest_RunFinished;
 }
 
 /**
  * A runner process: connects, says hello, executes what it is assigned and
- * reports back; reconnects with backoff when the supervisor is away, and
- * tells it on reconnect which runs it still has. Heartbeats run on their own
- * timer, apart from the work.
+ * reports back. Every report (output, end) is kept until the supervisor
+ * acknowledges it as committed, and sent again after a reconnect, so a run
+ * that ends while the supervisor is away keeps its true outcome. Heartbeats
+ * run on their own timer, apart from the work.
  */
 export class Runner {
   readonly handlers = new EmbeddedRegistry();
+  /** This process's id in hellos: a reconnect of this runner is told apart from another process with its name. */
+  readonly instanceId = randomUUID();
   private readonly client: RunnerServiceClient;
   private readonly runs = new Map<string, LocalRun>();
-  private readonly outbox: ConnectRequest[] = [];
   private stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
-  private welcomed?: (runnerId: string) => void;
-  private idle?: () => void;
+  private welcomed?: { resolve: (runnerId: string) => void; reject: (error: unknown) => void };
+  private readonly waiters = new Set<() => void>();
+  private retainedBytes = DEFAULT_RETAINED_BYTES;
+  private fatal: SupervisorError | undefined;
+  private resolveClosed!: (error: SupervisorError | undefined) => void;
+  /** Resolves when the runner has stopped: undefined after stop(), the refusal when the supervisor refused it. */
+  readonly closed = new Promise<SupervisorError | undefined>((resolve) => (this.resolveClosed = resolve));
   /** The id the supervisor gave this runner (after the first welcome). */
   runnerId = "";
   draining = false;
@@ -108,22 +141,68 @@ export class Runner {
     return this.options.kinds ?? ["subprocess", "wasm", ...this.handlers.names().map((name) => `embedded:${name}`)];
   }
 
-  /** Connects and resolves once the supervisor has welcomed the runner; reconnects by itself afterwards. */
+  /** Runs executing now. */
+  get executing(): number {
+    let count = 0;
+    for (const run of this.runs.values()) if (!run.finished) count++;
+    return count;
+  }
+
+  /**
+   * Connects and resolves once the supervisor has welcomed the runner;
+   * reconnects by itself afterwards. Rejects when the supervisor refuses it
+   * (name in use, a token that may not, a bad hello).
+   */
   start(): Promise<string> {
-    const welcomed = new Promise<string>((resolve) => (this.welcomed = resolve));
+    const welcomed = new Promise<string>((resolve, reject) => (this.welcomed = { resolve, reject }));
     this.loop ??= this.connectLoop();
     return welcomed;
   }
 
-  /** Finishes the runs in hand (taking no new ones), reports them, then disconnects. */
+  /**
+   * Finishes the runs in hand (taking no new ones), waits (up to ackWaitMs)
+   * until the supervisor has acknowledged their ends, then disconnects.
+   */
   async stop(): Promise<void> {
     this.draining = true;
-    if (this.runs.size > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    await this.flushed();
+    await this.until(() => this.executing === 0);
+    if (this.runs.size > 0 && !this.fatal) {
+      const acked = this.until(() => this.runs.size === 0);
+      const gaveUp = sleep(this.options.ackWaitMs ?? 10_000, this.stopping.signal).then(() => false);
+      if ((await Promise.race([acked.then(() => true), gaveUp])) === false) {
+        this.log(`${this.runs.size} ended run(s) not acknowledged by the supervisor; their outcome may be lost`);
+      }
+    }
     this.stopping.abort();
     this.stream?.end();
     await this.loop;
     this.client.close();
+  }
+
+  /** Stops every run now (SIGKILL to process groups, no grace), then stops. For a second Ctrl-C. */
+  async kill(): Promise<void> {
+    this.draining = true;
+    for (const run of this.runs.values()) {
+      if (run.finished) continue;
+      run.gracePeriodMs = 0;
+      run.controller.abort("the runner is shutting down");
+    }
+    await this.until(() => this.executing === 0);
+    this.options.ackWaitMs ??= 2_000;
+    await this.stop();
+  }
+
+  /** Resolves once `done()` holds; re-checked whenever a run ends or an ack arrives. */
+  private async until(done: () => boolean): Promise<void> {
+    while (!done() && !this.stopping.signal.aborted) {
+      await new Promise<void>((resolve) => this.waiters.add(resolve));
+    }
+  }
+
+  private changed(): void {
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiting) wake();
   }
 
   private log(line: string): void {
@@ -133,32 +212,42 @@ export class Runner {
   private async connectLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
-      const outcome = await this.session().catch((error: unknown) => SupervisorError.from(error));
+      const outcome = await this.session();
       if (this.stopping.signal.aborted) break;
-      if (outcome instanceof SupervisorError && outcome.reason === ErrorReason.RUNNER_REPLACED) {
-        this.log("another runner with this name took over; stopping");
+      const error = outcome.error ? SupervisorError.from(outcome.error) : undefined;
+      if (error && FATAL_REASONS.has(error.reason)) {
+        this.fatal = error;
+        this.log(
+          error.reason === ErrorReason.RUNNER_REPLACED
+            ? `another runner with this name took over (${error.message}); stopping`
+            : `refused by the supervisor: ${error.message}; stopping`,
+        );
+        this.welcomed?.reject(error);
         break;
       }
-      failures = outcome === "welcomed" ? 1 : failures + 1;
+      failures = outcome.welcomed ? 1 : failures + 1;
       const delay = jitteredDelayMs(this.options.reconnect ?? DEFAULT_RECONNECT_BACKOFF, failures);
-      this.log(
-        `disconnected (${outcome instanceof Error ? outcome.message : "stream ended"}); reconnecting in ${delay} ms`,
-      );
+      this.log(`disconnected (${error ? error.message : "stream ended"}); reconnecting in ${delay} ms`);
       await sleep(delay, this.stopping.signal);
     }
+    this.stopping.abort();
+    this.changed();
+    this.resolveClosed(this.fatal);
   }
 
-  /** One connection, from hello to the end of the stream. Resolves "welcomed" if it got that far. */
-  private session(): Promise<"welcomed" | "ended"> {
-    return new Promise((resolve, reject) => {
+  /** One connection, from hello to the end of the stream. */
+  private session(): Promise<{ welcomed: boolean; error?: unknown }> {
+    return new Promise((resolve) => {
       const stream = this.client.connect(this.metadata);
-      let heartbeat: NodeJS.Timeout | undefined;
+      let heartbeat: Timer | undefined;
       let welcomed = false;
+      let over = false;
       const done = (error?: unknown) => {
-        clearInterval(heartbeat);
+        if (over) return;
+        over = true;
+        heartbeat?.cancel();
         if (this.stream === stream) this.stream = undefined;
-        if (error && !welcomed) reject(error);
-        else resolve(welcomed ? "welcomed" : "ended");
+        resolve({ welcomed, error });
       };
       stream.on("data", (message: ConnectResponse) => {
         const body = message.message;
@@ -167,17 +256,15 @@ export class Runner {
           case "welcome": {
             welcomed = true;
             this.runnerId = body.value.runnerId;
+            if (body.value.outputCapBytes > 0) this.retainedBytes = body.value.outputCapBytes;
             this.stream = stream;
-            const intervalMs =
-              (body.value.heartbeatInterval?.seconds ?? 5) * 1000 +
-              Math.floor((body.value.heartbeatInterval?.nanos ?? 0) / 1e6);
-            heartbeat = setInterval(
-              () => this.send({ message: { $case: "heartbeat", value: {} } }),
-              Math.max(100, intervalMs),
+            const interval = body.value.heartbeatInterval;
+            const intervalMs = interval ? interval.seconds * 1000 + Math.floor(interval.nanos / 1e6) : 5_000;
+            heartbeat = SYSTEM_TIMERS.every(Math.max(100, intervalMs), () =>
+              this.write({ message: { $case: "heartbeat", value: {} } }),
             );
-            heartbeat.unref();
-            this.flushOutbox();
-            this.welcomed?.(this.runnerId);
+            this.resendUnacknowledged();
+            this.welcomed?.resolve(this.runnerId);
             this.welcomed = undefined;
             return;
           }
@@ -185,7 +272,7 @@ export class Runner {
             return this.execute(body.value);
           case "cancel": {
             const run = this.runs.get(body.value.runId);
-            if (!run) return;
+            if (!run || run.finished) return;
             const grace = body.value.gracePeriod;
             if (grace) run.gracePeriodMs = grace.seconds * 1000 + Math.floor(grace.nanos / 1e6);
             run.controller.abort(body.value.reason || "canceled");
@@ -194,11 +281,16 @@ export class Runner {
           case "drain":
             this.draining = true;
             return;
+          case "ack":
+            return this.acknowledged(body.value);
         }
       });
       stream.on("error", (error) => done(error));
       stream.on("end", () => done());
-      // Runs still executing, and runs finished while away, are claimed again.
+      // Runs still executing, and runs ended but not acknowledged, are claimed again.
+      const executing: string[] = [];
+      const finished: string[] = [];
+      for (const [runId, run] of this.runs) (run.finished ? finished : executing).push(runId);
       stream.write({
         message: {
           $case: "hello",
@@ -208,35 +300,37 @@ export class Runner {
             kinds: this.kinds,
             capacity: this.options.capacity ?? 1,
             version: this.options.version ?? "",
-            activeRunIds: [...this.runs.keys()],
+            activeRunIds: executing,
+            instanceId: this.instanceId,
+            finishedRunIds: finished,
           },
         },
       });
     });
   }
 
-  /** Sends now when connected, else keeps it for the next connection (results are never dropped). */
-  private send(message: ConnectRequest): void {
-    if (this.stream) {
-      this.stream.write(message);
-      return;
+  /** Writes to the live stream; without one the message is not needed (reports are kept and resent). */
+  private write(message: ConnectRequest): void {
+    this.stream?.write(message);
+  }
+
+  /** After a (re)connect: every run's start, its unacknowledged output, and its end if it ended. */
+  private resendUnacknowledged(): void {
+    for (const [runId, run] of this.runs) {
+      this.write({ message: { $case: "runStarted", value: { runId } } });
+      for (const chunk of run.output.pending) this.write(outputMessage(runId, chunk));
+      if (run.finished) this.write({ message: { $case: "runFinished", value: run.finished } });
     }
-    if (message.message?.$case === "heartbeat") return;
-    if (this.outbox.length >= MAX_OUTBOX && message.message?.$case === "output") return;
-    this.outbox.push(message);
   }
 
-  private flushOutbox(): void {
-    const pending = this.outbox.splice(0);
-    for (const message of pending) this.stream!.write(message);
-  }
-
-  /** Resolves when everything written so far has been handed to the transport. */
-  private async flushed(): Promise<void> {
-    if (!this.stream) return;
-    await new Promise<void>((resolve) =>
-      this.stream!.write({ message: { $case: "heartbeat", value: {} } }, () => resolve()),
-    );
+  private acknowledged(ack: ConnectResponse_Ack): void {
+    for (const { runId, outputSeq, finished } of ack.runs) {
+      const run = this.runs.get(runId);
+      if (!run) continue;
+      run.output.acknowledge(outputSeq);
+      if (finished && run.finished) this.runs.delete(runId);
+    }
+    this.changed();
   }
 
   private execute(assign: ConnectResponse_Assign): void {
@@ -245,23 +339,20 @@ export class Runner {
       assign,
       controller: new AbortController(),
       seq: 0,
+      offset: 0,
       gracePeriodMs: this.options.gracePeriodMs ?? 10_000,
+      output: new RetainedOutput(this.retainedBytes),
     };
     this.runs.set(assign.runId, run);
-    this.send({ message: { $case: "runStarted", value: { runId: assign.runId } } });
+    this.write({ message: { $case: "runStarted", value: { runId: assign.runId } } });
     const onOutput = (stream: OutputStreamName, data: Buffer) => {
-      for (let offset = 0; offset < data.length; offset += MAX_OUTPUT_MESSAGE) {
-        this.send({
-          message: {
-            $case: "output",
-            value: {
-              runId: assign.runId,
-              stream: stream === "stdout" ? OutputStream.OUTPUT_STREAM_STDOUT : OutputStream.OUTPUT_STREAM_STDERR,
-              data: data.subarray(offset, offset + MAX_OUTPUT_MESSAGE),
-              seq: ++run.seq,
-            },
-          },
-        });
+      const code = stream === "stdout" ? OutputStream.OUTPUT_STREAM_STDOUT : OutputStream.OUTPUT_STREAM_STDERR;
+      for (let start = 0; start < data.length; start += MAX_OUTPUT_MESSAGE) {
+        const piece = data.subarray(start, start + MAX_OUTPUT_MESSAGE);
+        const chunk = { seq: ++run.seq, offset: run.offset, stream: code, data: piece };
+        run.offset += piece.length;
+        run.output.add(chunk);
+        this.write(outputMessage(assign.runId, chunk));
       }
     };
     const ctx = {
@@ -280,25 +371,21 @@ export class Runner {
         }),
       )
       .then((reported) => {
-        this.runs.delete(assign.runId);
         // The supervisor refuses a result it could not serve back; say why here, where the handler's author looks.
         const problem = reported.result === undefined ? undefined : jsonLimitProblem(reported.result);
         const result: ExecutionResult = problem
           ? { outcome: "failed", exitCode: reported.exitCode, error: `result refused: ${problem}` }
           : reported;
-        this.send({
-          message: {
-            $case: "runFinished",
-            value: {
-              runId: assign.runId,
-              exitCode: result.exitCode,
-              outcome: OUTCOMES[result.outcome],
-              error: result.error ?? "",
-              result: result.result,
-            },
-          },
-        });
-        if (this.runs.size === 0) this.idle?.();
+        run.finished = {
+          runId: assign.runId,
+          exitCode: result.exitCode,
+          outcome: OUTCOMES[result.outcome],
+          error: result.error ?? "",
+          result: result.result,
+          outputBytes: run.offset,
+        };
+        this.write({ message: { $case: "runFinished", value: run.finished } });
+        this.changed();
       });
   }
 
@@ -332,6 +419,16 @@ export class Runner {
     }
   }
 }
+
+const outputMessage = (
+  runId: string,
+  chunk: { seq: number; offset: number; stream: number; data: Buffer },
+): ConnectRequest => ({
+  message: {
+    $case: "output",
+    value: { runId, stream: chunk.stream, data: chunk.data, seq: chunk.seq, offset: chunk.offset },
+  },
+});
 
 const OUTCOMES: Record<ExecutionResult["outcome"], RunOutcome> = {
   succeeded: RunOutcome.RUN_OUTCOME_SUCCEEDED,

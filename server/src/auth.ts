@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Metadata, status } from "@grpc/grpc-js";
 import { ErrorReason } from "@supervisor/sdk";
+import picomatch from "picomatch";
 import type { Config, Role } from "./config.js";
 import { roleMayCall } from "./core/roles.js";
 import { DomainError } from "./errors.js";
@@ -9,6 +10,9 @@ import { DomainError } from "./errors.js";
 export interface Principal {
   name: string;
   role: Role;
+  /** Runner names this token may connect (glob patterns); undefined = any. */
+  runnerNames?: string[];
+  matchesRunnerName?: (name: string) => boolean;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
@@ -19,12 +23,14 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest();
  * so timing tells nothing about which token (or how much of one) was right.
  */
 export class Authenticator {
-  private readonly tokens: { name: string; role: Role; digest: Buffer }[];
+  private readonly tokens: (Principal & { digest: Buffer })[];
 
   constructor(tokens: Config["tokens"]) {
     this.tokens = tokens.map((t) => ({
       name: t.name,
       role: t.role,
+      runnerNames: t.runnerNames,
+      matchesRunnerName: t.runnerNames ? picomatch(t.runnerNames) : undefined,
       digest: t.sha256 ? Buffer.from(t.sha256, "hex") : sha256(t.token!),
     }));
   }
@@ -47,7 +53,10 @@ export class Authenticator {
     const presented = sha256(match[1]!);
     let found: Principal | undefined;
     for (const token of this.tokens) {
-      if (timingSafeEqual(presented, token.digest) && !found) found = { name: token.name, role: token.role };
+      if (timingSafeEqual(presented, token.digest) && !found) {
+        const { digest: _digest, ...principal } = token;
+        found = principal;
+      }
     }
     if (!found)
       throw new DomainError(status.UNAUTHENTICATED, ErrorReason.TOKEN_INVALID, "the bearer token is not valid");

@@ -51,6 +51,8 @@ const tokenSchema = z
       .optional(),
     /** The token itself (convenient for development). */
     token: z.string().min(16, "at least 16 characters").optional(),
+    /** Runner names this token may connect, as glob patterns ("build-*"); unset = any name. */
+    runnerNames: z.array(z.string().min(1).max(253)).min(1).max(100).optional(),
   })
   .strict()
   .refine((t) => (t.sha256 === undefined) !== (t.token === undefined), "give exactly one of sha256 or token");
@@ -93,6 +95,12 @@ export const ConfigSchema = z
     ),
     slotQueueLimit: count(1000, 1_000_000).describe("bound of each slot's QUEUE"),
     outputCapBytes: count(1 << 20, 1 << 30).describe("stored output per run; the middle is dropped beyond it"),
+    runHistoryLimit: count(100, 1_000_000).describe(
+      "runs kept per task; older ones are deleted with their output (the task's status counts them)",
+    ),
+    minRestartDelay: duration("100ms").describe(
+      "the shortest wait before a task is restarted, whatever its backoff says (stops hot restart loops)",
+    ),
     shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
     tokens: jsonText(z.array(tokenSchema).max(10_000))
       .default([])
@@ -159,8 +167,10 @@ export interface Config {
   groupCommitMaxBatch: number;
   slotQueueLimit: number;
   outputCapBytes: number;
+  runHistoryLimit: number;
+  minRestartDelayMs: number;
   shutdownGracePeriodMs: number;
-  tokens: { name: string; role: Role; sha256?: string; token?: string }[];
+  tokens: { name: string; role: Role; sha256?: string; token?: string; runnerNames?: string[] }[];
   protectHealthAndReflection: boolean;
   tlsCert?: string;
   tlsKey?: string;
@@ -189,6 +199,8 @@ function toConfig(parsed: ParsedConfig): Config {
     groupCommitMaxBatch: parsed.groupCommitMaxBatch,
     slotQueueLimit: parsed.slotQueueLimit,
     outputCapBytes: parsed.outputCapBytes,
+    runHistoryLimit: parsed.runHistoryLimit,
+    minRestartDelayMs: parsed.minRestartDelay,
     shutdownGracePeriodMs: parsed.shutdownGracePeriod,
     tokens: parsed.tokens,
     protectHealthAndReflection: parsed.protectHealthAndReflection,

@@ -932,6 +932,8 @@ export const validHello: fc.Arbitrary<ConnectRequest_Hello> = fc.record({
     { weight: 6, arbitrary: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 64 })), { maxLength: 4 }) },
     { weight: 1, arbitrary: fc.constantFrom(1000, 3000).map((n) => Array.from({ length: n }, (_, i) => `run-${i}`)) },
   ),
+  instanceId: fc.oneof(fc.constant(""), fc.uuid(), fc.constant("i".repeat(128))),
+  finishedRunIds: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 64 })), { maxLength: 4 }),
 });
 
 type HelloMutation = (hello: ConnectRequest_Hello) => ConnectRequest_Hello;
@@ -964,6 +966,15 @@ const helloMutation: fc.Arbitrary<HelloMutation> = fc.oneof(
       fc.array(fc.oneof(fc.constant("x".repeat(65)), anyString), { minLength: 1, maxLength: 3 }),
     )
     .map((activeRunIds) => (h: ConnectRequest_Hello) => ({ ...h, activeRunIds })),
+  fc
+    .oneof(fc.constant("i".repeat(129)), anyString)
+    .map((instanceId) => (h: ConnectRequest_Hello) => ({ ...h, instanceId })),
+  fc
+    .oneof(
+      fc.constant(Array.from({ length: 10_001 }, (_, i) => `f${i}`)),
+      fc.array(fc.oneof(fc.constant("x".repeat(65)), anyString), { minLength: 1, maxLength: 3 }),
+    )
+    .map((finishedRunIds) => (h: ConnectRequest_Hello) => ({ ...h, finishedRunIds })),
 );
 
 export const mutatedHello: fc.Arbitrary<ConnectRequest_Hello> = fc

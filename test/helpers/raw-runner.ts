@@ -1,4 +1,4 @@
-import type { ClientDuplexStream } from "@grpc/grpc-js";
+import type { ClientDuplexStream, Metadata } from "@grpc/grpc-js";
 import type { ConnectRequest, ConnectRequest_Hello, ConnectResponse, RunnerServiceClient } from "@supervisor/sdk";
 
 /** A hand-driven Connect stream: the test plays the runner, message by message. */
@@ -11,8 +11,8 @@ export interface RawRunner {
   ended: Promise<unknown>;
 }
 
-export function rawRunner(client: RunnerServiceClient): RawRunner {
-  const stream = client.connect();
+export function rawRunner(client: RunnerServiceClient, metadata?: Metadata): RawRunner {
+  const stream = metadata ? client.connect(metadata) : client.connect();
   const inbox: ConnectResponse[] = [];
   const waiters: ((message: ConnectResponse) => void)[] = [];
   stream.on("data", (message: ConnectResponse) => {
@@ -43,5 +43,15 @@ export function rawRunner(client: RunnerServiceClient): RawRunner {
 
 export const hello = (name: string, partial: Partial<ConnectRequest_Hello> = {}): ConnectRequest["message"] => ({
   $case: "hello",
-  value: { name, labels: {}, kinds: ["subprocess"], capacity: 1, version: "test", activeRunIds: [], ...partial },
+  value: {
+    name,
+    labels: {},
+    kinds: ["subprocess"],
+    capacity: 1,
+    version: "test",
+    activeRunIds: [],
+    instanceId: "",
+    finishedRunIds: [],
+    ...partial,
+  },
 });

@@ -81,15 +81,27 @@ export function registerRunner(program: Command): void {
           kinds: options.kinds,
           version: "supervisor-cli/0.1.0",
         });
-        const runnerId = await runner.start();
+        // A refusal (name in use, a token that may not) was logged by the runner in one line: exit 1.
+        void runner.closed.then((refused) => refused && process.exit(1));
+        const runnerId = await runner.start().catch(() => undefined);
+        if (runnerId === undefined) return;
         process.stdout.write(
           `runner ${options.name} connected to ${options.addr} as ${runnerId} ` +
             `(capacity ${options.capacity}, kinds ${runner.kinds.join(",")})\n`,
         );
-        stopOnSignals(async () => {
-          process.stderr.write(`runner ${options.name}: draining\n`);
-          await runner.stop();
-        });
+        stopOnSignals(
+          async () => {
+            process.stderr.write(
+              `runner ${options.name}: draining (finishing ${runner.executing} run(s)); ` +
+                "press Ctrl-C again to kill them\n",
+            );
+            await runner.stop();
+          },
+          async () => {
+            process.stderr.write(`runner ${options.name}: killing ${runner.executing} run(s)\n`);
+            await runner.kill();
+          },
+        );
       },
     );
 }

@@ -39,11 +39,20 @@ export async function startOrExit<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** SIGTERM/SIGINT: a clean stop; a second signal forces the exit. */
-export function stopOnSignals(stop: () => Promise<void>): void {
+/**
+ * SIGTERM/SIGINT: a clean stop. A second signal runs `force` (if given: e.g.
+ * kill the running tasks' process groups) and exits 1.
+ */
+export function stopOnSignals(stop: () => Promise<void>, force?: () => Promise<void>): void {
   let stopping = false;
+  let forcing = false;
   const onSignal = () => {
-    if (stopping) process.exit(1);
+    if (forcing) return;
+    if (stopping) {
+      forcing = true;
+      (force ?? (async () => {}))().finally(() => process.exit(1));
+      return;
+    }
     stopping = true;
     stop().then(
       () => process.exit(0),

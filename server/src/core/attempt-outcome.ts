@@ -1,4 +1,13 @@
-import { Jitter, RestartPolicy, RunPhase, type Task, TaskPhase, TaskReason, type TaskStatus } from "@supervisor/sdk";
+import {
+  Jitter,
+  RestartPolicy,
+  type RunCounts,
+  RunPhase,
+  type Task,
+  TaskPhase,
+  TaskReason,
+  type TaskStatus,
+} from "@supervisor/sdk";
 import { type BackoffPolicy, type JitterMode, nextDelayMs } from "./backoff.js";
 import { durationToMs } from "./task-spec.js";
 
@@ -53,26 +62,55 @@ function describe(end: AttemptEnd, attempt: number): string {
   return `attempt ${attempt} ${what}${end.error ? `: ${end.error}` : ""}`;
 }
 
+export interface AttemptOptions {
+  /** Returns [0, 1): the jitter's randomness. */
+  random: () => number;
+  /** The delay chosen after the previous attempt (decorrelated jitter grows from it). */
+  previousDelayMs?: number;
+  /** The shortest delay before a restart. */
+  minDelayMs?: number;
+}
+
+const EMPTY_COUNTS: RunCounts = { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0 };
+
+/** `counts` with one more ended run of `phase`. */
+export function countedRun(counts: RunCounts | undefined, phase: AttemptEnd["phase"]): RunCounts {
+  const next = { ...EMPTY_COUNTS, ...counts };
+  if (phase === RunPhase.RUN_PHASE_SUCCEEDED) next.succeeded++;
+  else if (phase === RunPhase.RUN_PHASE_FAILED) next.failed++;
+  else if (phase === RunPhase.RUN_PHASE_TIMEOUT) next.timeout++;
+  else if (phase === RunPhase.RUN_PHASE_CANCELED) next.canceled++;
+  else next.lost++;
+  return next;
+}
+
 /**
  * The task after one of its attempts ended: retried later (PENDING with
  * next_attempt_time), or terminal. NEVER ends after one attempt (FAILED or
  * TIMEOUT); ON_FAILURE retries failures, timeouts and lost runners up to
  * max_attempts, then EXHAUSTED; ALWAYS also restarts after success, until
  * max_attempts (0 = unlimited). A cancel requested while it ran wins.
- * `previousDelayMs` feeds decorrelated jitter; `random` returns [0, 1).
+ * A restart waits at least `minDelayMs`, whatever the backoff says, so a
+ * command that exits at once cannot spin (and grow the run history) hundreds
+ * of times a second.
  */
 export function afterAttempt(
   task: Task,
   end: AttemptEnd,
   nowMs: number,
-  random: () => number,
-  previousDelayMs?: number,
+  options: AttemptOptions,
 ): { task: Task; delayMs?: number } {
   const status = task.status!;
   const spec = task.spec!;
   const now = new Date(nowMs);
   const message = describe(end, status.attempt);
-  const base: TaskStatus = { ...status, exitCode: end.exitCode, message, nextAttemptTime: undefined };
+  const base: TaskStatus = {
+    ...status,
+    exitCode: end.exitCode,
+    message,
+    nextAttemptTime: undefined,
+    runCounts: countedRun(status.runCounts, end.phase),
+  };
   const terminal = (phase: TaskPhase, reason: string): { task: Task } => ({
     task: {
       ...task,
@@ -96,7 +134,13 @@ export function afterAttempt(
 
   if (restarts && attemptsLeft) {
     // A service restarted after success starts its backoff over; failures grow it.
-    const delayMs = nextDelayMs(backoffPolicyOf(task), succeeded ? 1 : status.attempt, previousDelayMs, random);
+    const backoffMs = nextDelayMs(
+      backoffPolicyOf(task),
+      succeeded ? 1 : status.attempt,
+      options.previousDelayMs,
+      options.random,
+    );
+    const delayMs = Math.max(options.minDelayMs ?? 0, backoffMs);
     const reason = succeeded ? TaskReason.BACKOFF : FAILURE_REASON[end.phase]!;
     return {
       task: {

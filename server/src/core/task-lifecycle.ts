@@ -16,6 +16,7 @@ function emptyStatus(): TaskStatus {
     reason: "",
     message: "",
     cancelRequested: false,
+    prunedRuns: 0,
   };
 }
 

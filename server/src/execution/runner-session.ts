@@ -1,11 +1,31 @@
-import { type ConnectResponse, type RunnerInfo as Runner, RunnerState } from "@supervisor/sdk";
+import {
+  type ConnectResponse,
+  type ConnectResponse_RunAck as RunAck,
+  type RunnerInfo as Runner,
+  RunnerState,
+  type Timer,
+} from "@supervisor/sdk";
 import type { RunnerCandidate } from "../core/routing.js";
+
+/**
+ * Why the supervisor ends a runner's stream. The transport maps each kind to
+ * a status the runner acts on (RUNNER_REPLACED makes it stop for good); the
+ * decision is never read back out of a message text.
+ */
+export type CloseReason =
+  | { kind: "replaced"; message: string }
+  | { kind: "superseded"; message: string }
+  | { kind: "lease-expired"; message: string }
+  | { kind: "shutdown"; message: string }
+  | { kind: "protocol"; message: string };
 
 /** Where the engine writes to a runner: the live Connect stream, while there is one. */
 export interface RunnerChannel {
   send(message: ConnectResponse): void;
-  /** Ends the stream (replaced by a newer connection, or shutdown). */
-  close(reason: string): void;
+  /** Ends the stream with a typed reason. */
+  close(reason: CloseReason): void;
+  /** The peer address, for messages about who holds a name. */
+  readonly peer?: string;
 }
 
 /**
@@ -19,7 +39,12 @@ export class RunnerSession implements RunnerCandidate {
   draining = false;
   lastSeenMs: number;
   connectTimeMs: number;
-  leaseTimer: NodeJS.Timeout | undefined;
+  /** The runner process's random id (hello.instance_id): a reconnect of the same process. */
+  instanceId = "";
+  lease: Timer | undefined;
+  /** Acks waiting to be sent in one message, by run. */
+  private readonly acks = new Map<string, RunAck>();
+  private ackFlushScheduled = false;
 
   constructor(
     readonly id: string,
@@ -44,6 +69,29 @@ export class RunnerSession implements RunnerCandidate {
 
   send(message: ConnectResponse): void {
     this.channel?.send(message);
+  }
+
+  /**
+   * Queues "committed" for a run; acks made in one tick travel in one
+   * message. Without a live stream they are dropped: the runner sends the
+   * reports again after it reconnects and is acknowledged then.
+   */
+  ack(runId: string, outputSeq: number, finished: boolean): void {
+    if (!this.channel) return;
+    const queued = this.acks.get(runId);
+    this.acks.set(runId, {
+      runId,
+      outputSeq: Math.max(outputSeq, queued?.outputSeq ?? 0),
+      finished: finished || (queued?.finished ?? false),
+    });
+    if (this.ackFlushScheduled) return;
+    this.ackFlushScheduled = true;
+    setImmediate(() => {
+      this.ackFlushScheduled = false;
+      const runs = [...this.acks.values()];
+      this.acks.clear();
+      if (runs.length > 0) this.send({ message: { $case: "ack", value: { runs } } });
+    });
   }
 
   toRunner(state?: RunnerState): Runner {

@@ -8,6 +8,7 @@ import {
 } from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { getRunByAttempt } from "../db/queries/get-run-by-attempt.js";
+import { outputEndThrough } from "../db/queries/output-extents.js";
 import { readOutputChunks } from "../db/queries/read-output-chunks.js";
 import { decodeRun, type RunRow } from "../db/queries/run-row.js";
 import { DomainError, taskNotFound } from "../errors.js";
@@ -91,8 +92,8 @@ export async function* streamTaskOutput(
     let row = getRunByAttempt(store.db, task.id, request.attempt);
     if (!request.follow) {
       if (!row) throw outputNotFound(task.id, request.attempt);
-      const replayed = yield* replay(store, engine, row, request.sinceSeq, true);
-      if (replayed === 0 && request.sinceSeq === 0) throw outputNotFound(task.id, request.attempt);
+      const replayed = yield* replay(store, row, request.sinceSeq);
+      if (replayed.sent === 0 && request.sinceSeq === 0) throw outputNotFound(task.id, request.attempt);
       return;
     }
     let run: Run | undefined = row && decodeRun(row.run);
@@ -109,7 +110,12 @@ export async function* streamTaskOutput(
     }
     yield { event: { $case: "runStarted", value: { run } } };
     let lastSeq = request.sinceSeq;
-    if (row) lastSeq = Math.max(lastSeq, yield* replay(store, engine, row, request.sinceSeq, false));
+    let end = 0;
+    if (row) {
+      const replayed = yield* replay(store, row, request.sinceSeq);
+      lastSeq = Math.max(lastSeq, replayed.lastSeq);
+      end = replayed.end;
+    }
     const latest = row ? decodeRun(row.run) : run;
     if (!isActiveRun(latest)) {
       yield { event: { $case: "runFinished", value: { run: latest } } };
@@ -129,9 +135,12 @@ export async function* streamTaskOutput(
       }
       if (!event) return;
       if (event.kind === "chunk" && event.chunk.seq > lastSeq) {
+        if (event.chunk.offset > end) yield truncated(event.chunk.offset - end);
         lastSeq = event.chunk.seq;
+        end = event.chunk.offset + event.chunk.data.length;
         yield { event: { $case: "chunk", value: event.chunk } };
       } else if (event.kind === "finished" && event.run.id === run.id) {
+        if (event.run.outputBytes > end) yield truncated(event.run.outputBytes - end);
         yield { event: { $case: "runFinished", value: { run: event.run } } };
         return;
       }
@@ -142,41 +151,56 @@ export async function* streamTaskOutput(
   }
 }
 
+/** Where a replay left off: the last seq sent, the end offset of what was sent, and how many chunks. */
+interface ReplayMark {
+  lastSeq: number;
+  end: number;
+  sent: number;
+}
+
+const truncated = (droppedBytes: number): StreamTaskOutputResponse => ({
+  event: { $case: "truncated", value: { droppedBytes } },
+});
+
 /**
- * Yields the stored chunks after `sinceSeq` (with the truncation marker);
- * returns the last seq sent (or chunks counted).
+ * Yields the stored chunks after `sinceSeq` in order, with a `truncated`
+ * event at every gap between one chunk's end and the next chunk's offset
+ * (bytes the cap or a runner dropped), and at the end of an ended run whose
+ * last bytes were not kept.
  */
 async function* replay(
   store: TaskStore,
-  engine: ExecutionEngine,
   row: RunRow,
   sinceSeq: number,
-  countOnly: boolean,
-): AsyncGenerator<StreamTaskOutputResponse, number> {
-  const live = engine.liveOutput(row.id);
-  const headSeq = live ? live.headSeq : row.output_head_seq;
-  const dropped = live ? live.dropped : row.output_dropped;
-  let cursor = sinceSeq;
-  let sent = 0;
-  let markerSent = dropped === 0 || sinceSeq > headSeq;
+): AsyncGenerator<StreamTaskOutputResponse, ReplayMark> {
+  const mark: ReplayMark = {
+    lastSeq: sinceSeq,
+    end: sinceSeq > 0 ? outputEndThrough(store.db, row.id, sinceSeq) : 0,
+    sent: 0,
+  };
   for (;;) {
-    const chunks = readOutputChunks(store.db, row.id, cursor, REPLAY_BATCH);
+    const chunks = readOutputChunks(store.db, row.id, mark.lastSeq, REPLAY_BATCH);
     for (const chunk of chunks) {
-      if (!markerSent && chunk.seq > headSeq) {
-        markerSent = true;
-        yield { event: { $case: "truncated", value: { droppedBytes: dropped } } };
-      }
+      if (chunk.byte_offset > mark.end) yield truncated(chunk.byte_offset - mark.end);
       yield {
         event: {
           $case: "chunk",
-          value: { stream: chunk.stream, data: chunk.data, seq: chunk.seq, time: new Date(chunk.time) },
+          value: {
+            stream: chunk.stream,
+            data: chunk.data,
+            seq: chunk.seq,
+            time: new Date(chunk.time),
+            offset: chunk.byte_offset,
+          },
         },
       };
-      cursor = chunk.seq;
-      sent++;
+      mark.lastSeq = chunk.seq;
+      mark.end = chunk.byte_offset + chunk.data.length;
+      mark.sent++;
     }
     if (chunks.length < REPLAY_BATCH) break;
   }
-  if (!markerSent) yield { event: { $case: "truncated", value: { droppedBytes: dropped } } };
-  return countOnly ? sent : cursor;
+  const run = decodeRun(row.run);
+  if (!isActiveRun(run) && run.outputBytes > mark.end) yield truncated(run.outputBytes - mark.end);
+  return mark;
 }

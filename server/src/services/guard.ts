@@ -48,6 +48,10 @@ class StreamCounter {
 
 const counters = new WeakMap<Authenticator, { streams: StreamCounter; runners: StreamCounter }>();
 
+/** Who made each admitted call, for handlers that decide by it (runner names bound to tokens). */
+const principals = new WeakMap<object, Principal>();
+export const principalOf = (call: object): Principal | undefined => principals.get(call);
+
 type AnyCall = {
   request?: unknown;
   metadata: Metadata;
@@ -80,6 +84,7 @@ export function guarded(
       const principal = auth.authenticate(call.metadata, call.getPeer());
       if (!settings.anyRole) auth.authorize(principal, path);
       if (isUndecodable(call.request)) throw undecodableError(call.request);
+      principals.set(call, principal);
       return principal;
     };
     if (!method.responseStream && !method.requestStream) {

@@ -6,6 +6,7 @@ import {
   type RunnerInfo as Runner,
   type RunnerServiceServer,
 } from "@supervisor/sdk";
+import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
 import { compileFilter } from "../core/task-filter.js";
@@ -13,11 +14,12 @@ import { listRunners } from "../db/queries/list-runners.js";
 import { decodeRunner } from "../db/queries/runner-rows.js";
 import { DomainError, type Logger, toStatus } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
-import type { RunnerChannel, RunnerSession } from "../execution/runner-session.js";
+import type { CloseReason, RunnerChannel, RunnerSession } from "../execution/runner-session.js";
 import type { TaskStore } from "../store/task-store.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
+import { principalOf } from "./guard.js";
 import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
 
@@ -32,6 +34,33 @@ export interface RunnerServiceDeps {
 
 const protocolViolation = (message: string) =>
   new DomainError(status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION, message);
+
+/** What the runner hears when the supervisor ends its stream; RUNNER_REPLACED tells it to stop for good. */
+function closeError(reason: CloseReason): DomainError {
+  switch (reason.kind) {
+    case "replaced":
+      return new DomainError(status.ABORTED, ErrorReason.RUNNER_REPLACED, reason.message);
+    case "superseded":
+      return new DomainError(status.UNAVAILABLE, ErrorReason.RUNNER_RECONNECTED, reason.message);
+    case "lease-expired":
+      return new DomainError(status.UNAVAILABLE, ErrorReason.LEASE_EXPIRED, reason.message);
+    case "shutdown":
+      return new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, reason.message);
+    case "protocol":
+      return protocolViolation(reason.message);
+  }
+}
+
+/** A token bound to runner names (glob patterns in its config entry) connects only runners so named. */
+function checkRunnerName(principal: Principal | undefined, name: string): void {
+  if (!principal?.runnerNames || principal.matchesRunnerName?.(name)) return;
+  throw new DomainError(
+    status.PERMISSION_DENIED,
+    ErrorReason.RUNNER_NAME_FORBIDDEN,
+    `token ${principal.name} may not connect a runner named ${name} (allowed: ${principal.runnerNames.join(", ")})`,
+    { runner_name: name },
+  );
+}
 
 /** RunnerService: the Connect protocol is the engine's; this adapts the stream and checks the hello. */
 export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerServiceServer> {
@@ -48,21 +77,11 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         call.emit("error", toStatus(error, log));
       };
       const channel: RunnerChannel = {
+        peer: call.getPeer(),
         send: (message) => {
           if (!ended) call.write(message);
         },
-        close: (reason) => {
-          const replaced = reason.startsWith("replaced");
-          fail(
-            replaced
-              ? new DomainError(status.ABORTED, ErrorReason.RUNNER_REPLACED, reason)
-              : new DomainError(
-                  status.UNAVAILABLE,
-                  reason.startsWith("lease") ? ErrorReason.LEASE_EXPIRED : ErrorReason.SHUTTING_DOWN,
-                  reason,
-                ),
-          );
-        },
+        close: (reason) => fail(closeError(reason)),
       };
       const helloTimer = setTimeout(
         () => fail(protocolViolation("no hello within the time allowed")),
@@ -76,9 +95,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       const handle = (request: ConnectRequest) => {
         if (request.message?.$case === "hello")
           return fail(protocolViolation("hello may only be sent once per connection"));
-        engine
-          .onMessage(session!, request)
-          .catch((error: unknown) => log(`runner ${session?.name}: handling a message failed`, error));
+        engine.onMessage(session!, request);
       };
       call.on("data", (request: ConnectRequest) => {
         if (ended) return;
@@ -89,6 +106,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         const hello = request.message.value;
         helloing = (async () => {
           validateHello(hello);
+          checkRunnerName(principalOf(call), hello.name);
           clearTimeout(helloTimer);
           const welcomed = await engine.hello(hello, channel);
           if (ended) return engine.disconnected(welcomed, channel);

@@ -1,7 +1,8 @@
 import { type Run, RunPhase, type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
-import { type AttemptEnd, afterAttempt } from "../core/attempt-outcome.js";
+import { type AttemptEnd, type AttemptOptions, afterAttempt } from "../core/attempt-outcome.js";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { getRun } from "../db/queries/get-run.js";
+import { pruneRuns } from "../db/queries/prune-runs.js";
 import { decodeRun, toRunRow } from "../db/queries/run-row.js";
 import { upsertRun } from "../db/queries/upsert-run.js";
 import { promoteNext } from "./slots.js";
@@ -15,13 +16,17 @@ export interface Assignee {
 
 /**
  * Creates the next attempt's run on `runner` and marks the task RUNNING, in
- * one transaction. The assign message goes out only after the commit.
+ * one transaction. The assign message goes out only after the commit. Runs
+ * older than the newest `historyLimit` are deleted with their output (the
+ * task's status counts them), so a service restarted forever keeps a bounded
+ * history.
  */
 export function assignRun(
   store: TaskStore,
   taskId: string,
   runId: string,
   runner: Assignee,
+  historyLimit: number,
 ): { task: Task; run: Run } | undefined {
   const row = store.getRow(taskId);
   if (!row || row.phase !== TaskPhase.TASK_PHASE_PENDING) return undefined; // changed since it was picked
@@ -40,7 +45,8 @@ export function assignRun(
     outputTruncated: false,
     assignTime: now,
   };
-  upsertRun(store.db, toRunRow(run, { headSeq: 0, dropped: 0 }));
+  const pruned = attempt > historyLimit ? pruneRuns(store.db, taskId, attempt - historyLimit) : 0;
+  upsertRun(store.db, toRunRow(run));
   const running: Task = {
     ...task,
     status: {
@@ -52,6 +58,7 @@ export function assignRun(
       message: `attempt ${attempt} assigned to runner ${runner.name}`,
       startTime: task.status!.startTime ?? now,
       nextAttemptTime: undefined,
+      prunedRuns: task.status!.prunedRuns + pruned,
     },
     updateTime: now,
   };
@@ -64,7 +71,7 @@ export function startRun(store: TaskStore, runId: string): Run | undefined {
   if (!row || row.phase !== RunPhase.RUN_PHASE_ASSIGNED) return undefined;
   const now = new Date(store.clock.now());
   const run: Run = { ...decodeRun(row.run), phase: RunPhase.RUN_PHASE_RUNNING, startTime: now };
-  upsertRun(store.db, { ...toRunRow(run, { headSeq: row.output_head_seq, dropped: row.output_dropped }) });
+  upsertRun(store.db, toRunRow(run));
   const taskRow = store.getRow(row.task_id);
   if (taskRow && taskRow.phase === TaskPhase.TASK_PHASE_RUNNING) {
     const task = store.get(row.task_id)!;
@@ -84,6 +91,14 @@ export interface FinishedRun {
   delayMs?: number;
 }
 
+/** The output figures of a run as it ends. */
+export interface RunOutputFigures {
+  /** Bytes the run produced (kept or dropped). */
+  bytes: number;
+  /** Whether any of them were not kept. */
+  truncated: boolean;
+}
+
 /**
  * Ends a run (SUCCEEDED, FAILED, TIMEOUT, CANCELED or LOST) and moves its task
  * on: retried after a backoff, or terminal — then its slot passes to the next
@@ -93,9 +108,8 @@ export function finishRun(
   store: TaskStore,
   runId: string,
   end: AttemptEnd & { result?: Record<string, unknown> },
-  output: { bytes: number; truncated: boolean; headSeq: number; dropped: number },
-  random: () => number,
-  previousDelayMs?: number,
+  output: RunOutputFigures,
+  options: AttemptOptions,
 ): FinishedRun | undefined {
   const row = getRun(store.db, runId);
   if (!row || (row.phase !== RunPhase.RUN_PHASE_ASSIGNED && row.phase !== RunPhase.RUN_PHASE_RUNNING)) return undefined;
@@ -110,11 +124,11 @@ export function finishRun(
     outputTruncated: output.truncated,
     result: end.result,
   };
-  upsertRun(store.db, toRunRow(run, { headSeq: output.headSeq, dropped: output.dropped }));
+  upsertRun(store.db, toRunRow(run));
   const taskRow = store.getRow(row.task_id);
   if (!taskRow || taskRow.phase !== TaskPhase.TASK_PHASE_RUNNING) return { run };
   const task = store.get(row.task_id)!;
-  const next = afterAttempt(task, end, nowMs, random, previousDelayMs);
+  const next = afterAttempt(task, end, nowMs, options);
   const slotState = store.slotStateOf(taskRow);
   const terminal = isTerminal(next.task.status!.phase);
   const stored = store.update(next.task, task, terminal ? "none" : slotState);

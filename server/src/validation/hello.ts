@@ -30,6 +30,8 @@ const helloSchema = z.object({
   capacity: z.number().int().min(1, "at least 1").max(10_000, "at most 10000"),
   version: z.string().max(128, "at most 128 characters"),
   activeRunIds: z.array(z.string().max(64)).max(10_000, "at most 10000"),
+  instanceId: z.string().max(128, "at most 128 characters"),
+  finishedRunIds: z.array(z.string().max(64)).max(10_000, "at most 10000"),
 });
 
 /** A hello the engine can trust; field paths are `hello.<field>`. */

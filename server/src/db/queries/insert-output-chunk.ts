@@ -6,6 +6,8 @@ export interface OutputChunkRow {
   seq: number;
   stream: number;
   time: number;
+  /** Offset of data[0] in the run's output; a jump from the previous chunk's end is dropped output. */
+  byte_offset: number;
   data: Buffer;
 }
 
@@ -14,8 +16,8 @@ export function insertOutputChunk(db: Db, row: OutputChunkRow): boolean {
   return (
     statement(
       db,
-      `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, data)
-       VALUES (@run_id, @seq, @stream, @time, @data)`,
+      `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, byte_offset, data)
+       VALUES (@run_id, @seq, @stream, @time, @byte_offset, @data)`,
     ).run(row).changes > 0
   );
 }

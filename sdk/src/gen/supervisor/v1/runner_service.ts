@@ -109,8 +109,10 @@ export interface ConnectRequest {
 /** Who the runner is. */
 export interface ConnectRequest_Hello {
   /**
-   * Unique runner name: 1..253 characters of [A-Za-z0-9._:-]. A second
-   * connection with the same name replaces the first.
+   * Unique runner name: 1..253 characters of [A-Za-z0-9._:-]. While a
+   * runner with this name is connected and alive, a hello from another
+   * instance is refused (ALREADY_EXISTS, RUNNER_NAME_IN_USE); a runner that
+   * went silent (or whose connection broke) is replaced by the newcomer.
    */
   name: string;
   /** Labels matched against task runner selectors (Kubernetes syntax). */
@@ -129,6 +131,17 @@ export interface ConnectRequest_Hello {
    * those it still owns and cancels the rest.
    */
   activeRunIds: string[];
+  /**
+   * A random id of this runner process, the same on every reconnect: a
+   * hello with the same name and instance replaces its own stale connection.
+   */
+  instanceId: string;
+  /**
+   * On reconnect: runs that ended while the supervisor was away (or whose
+   * end was not acknowledged). Their unacknowledged output and run_finished
+   * follow on this stream; the supervisor keeps them owned until then.
+   */
+  finishedRunIds: string[];
 }
 
 export interface ConnectRequest_Hello_LabelsEntry {
@@ -156,6 +169,12 @@ export interface ConnectRequest_Output {
   data: Buffer;
   /** 1, 2, 3, ... per run across both streams; repeats are ignored. */
   seq: number;
+  /**
+   * Byte offset of data[0] in the run's output (both streams together,
+   * from 0). The supervisor ignores bytes it already has, and counts a jump
+   * past what it has as output the runner dropped (marked as truncated).
+   */
+  offset?: number | undefined;
 }
 
 /** A run has ended. */
@@ -175,7 +194,11 @@ export interface ConnectRequest_RunFinished {
    * EmbeddedExec.payload; a result past them fails the run with the error
    * "result refused: ...".
    */
-  result?: { [key: string]: any } | undefined;
+  result?:
+    | { [key: string]: any }
+    | undefined;
+  /** Bytes of output the run produced in all (kept or dropped anywhere). */
+  outputBytes?: number | undefined;
 }
 
 /** A message from the supervisor to a runner ("SupervisorMessage"). */
@@ -194,6 +217,9 @@ export interface ConnectResponse {
     | //
     /** Take no new work; finish what is running. */
     { $case: "drain"; value: ConnectResponse_Drain }
+    | //
+    /** Reports that are committed: the runner may forget what it kept for them. */
+    { $case: "ack"; value: ConnectResponse_Ack }
     | undefined;
 }
 
@@ -206,7 +232,14 @@ export interface ConnectResponse_Welcome {
     | Duration
     | undefined;
   /** Silent this long, the runner is DISCONNECTED and its runs LOST. */
-  leaseTtl?: Duration | undefined;
+  leaseTtl?:
+    | Duration
+    | undefined;
+  /**
+   * Output the supervisor stores per run (head and tail): the most worth
+   * keeping per run while waiting for acks.
+   */
+  outputCapBytes: number;
 }
 
 /** Start a run. */
@@ -237,6 +270,25 @@ export interface ConnectResponse_Cancel {
 
 /** Take no new work. */
 export interface ConnectResponse_Drain {
+}
+
+/** Committed reports, by run. */
+export interface ConnectResponse_Ack {
+  /** One entry per run with newly committed reports. */
+  runs: ConnectResponse_RunAck[];
+}
+
+/** What is committed of one run. */
+export interface ConnectResponse_RunAck {
+  /** The run. */
+  runId: string;
+  /** Output is committed up to and including this seq (0 = none yet). */
+  outputSeq: number;
+  /**
+   * The run's end is committed (or the supervisor no longer owns the run):
+   * the runner may forget the run.
+   */
+  finished: boolean;
 }
 
 /** Request of RunnerService.ListRunners. */
@@ -450,7 +502,16 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
 };
 
 function createBaseConnectRequest_Hello(): ConnectRequest_Hello {
-  return { name: "", labels: {}, kinds: [], capacity: 0, version: "", activeRunIds: [] };
+  return {
+    name: "",
+    labels: {},
+    kinds: [],
+    capacity: 0,
+    version: "",
+    activeRunIds: [],
+    instanceId: "",
+    finishedRunIds: [],
+  };
 }
 
 export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
@@ -472,6 +533,12 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     }
     for (const v of message.activeRunIds) {
       writer.uint32(50).string(v!);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(58).string(message.instanceId);
+    }
+    for (const v of message.finishedRunIds) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -540,6 +607,22 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
             message.activeRunIds.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.finishedRunIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -577,6 +660,16 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
         : globalThis.Array.isArray(object?.active_run_ids)
         ? object.active_run_ids.map((e: any) => globalThis.String(e))
         : [],
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      finishedRunIds: globalThis.Array.isArray(object?.finishedRunIds)
+        ? object.finishedRunIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.finished_run_ids)
+        ? object.finished_run_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -606,6 +699,12 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     if (message.activeRunIds?.length) {
       obj.activeRunIds = message.activeRunIds;
     }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.finishedRunIds?.length) {
+      obj.finishedRunIds = message.finishedRunIds;
+    }
     return obj;
   },
 
@@ -628,6 +727,8 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     message.capacity = object.capacity ?? 0;
     message.version = object.version ?? "";
     message.activeRunIds = object.activeRunIds?.map((e) => e) || [];
+    message.instanceId = object.instanceId ?? "";
+    message.finishedRunIds = object.finishedRunIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -847,7 +948,7 @@ export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = 
 };
 
 function createBaseConnectRequest_Output(): ConnectRequest_Output {
-  return { runId: "", stream: 0, data: Buffer.alloc(0), seq: 0 };
+  return { runId: "", stream: 0, data: Buffer.alloc(0), seq: 0, offset: undefined };
 }
 
 export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
@@ -863,6 +964,9 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
     }
     if (message.seq !== 0) {
       writer.uint32(32).int64(message.seq);
+    }
+    if (message.offset !== undefined) {
+      writer.uint32(40).int64(message.offset);
     }
     return writer;
   },
@@ -912,6 +1016,14 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
             message.seq = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -934,6 +1046,7 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
       stream: isSet(object.stream) ? outputStreamFromJSON(object.stream) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : undefined,
     };
   },
 
@@ -951,6 +1064,9 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
     if (message.seq !== 0) {
       obj.seq = Math.round(message.seq);
     }
+    if (message.offset !== undefined) {
+      obj.offset = Math.round(message.offset);
+    }
     return obj;
   },
 
@@ -963,12 +1079,13 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
     message.stream = object.stream ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.seq = object.seq ?? 0;
+    message.offset = object.offset ?? undefined;
     return message;
   },
 };
 
 function createBaseConnectRequest_RunFinished(): ConnectRequest_RunFinished {
-  return { runId: "", exitCode: undefined, outcome: 0, error: "", result: undefined };
+  return { runId: "", exitCode: undefined, outcome: 0, error: "", result: undefined, outputBytes: undefined };
 }
 
 export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> = {
@@ -987,6 +1104,9 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     }
     if (message.result !== undefined) {
       Struct.encode(Struct.wrap(message.result), writer.uint32(42).fork()).join();
+    }
+    if (message.outputBytes !== undefined) {
+      writer.uint32(48).int64(message.outputBytes);
     }
     return writer;
   },
@@ -1044,6 +1164,14 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
             message.result = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1071,6 +1199,11 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
       outcome: isSet(object.outcome) ? runOutcomeFromJSON(object.outcome) : 0,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       result: isObject(object.result) ? object.result : undefined,
+      outputBytes: isSet(object.outputBytes)
+        ? globalThis.Number(object.outputBytes)
+        : isSet(object.output_bytes)
+        ? globalThis.Number(object.output_bytes)
+        : undefined,
     };
   },
 
@@ -1091,6 +1224,9 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     if (message.result !== undefined) {
       obj.result = message.result;
     }
+    if (message.outputBytes !== undefined) {
+      obj.outputBytes = Math.round(message.outputBytes);
+    }
     return obj;
   },
 
@@ -1104,6 +1240,7 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     message.outcome = object.outcome ?? 0;
     message.error = object.error ?? "";
     message.result = object.result ?? undefined;
+    message.outputBytes = object.outputBytes ?? undefined;
     return message;
   },
 };
@@ -1126,6 +1263,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "drain":
         ConnectResponse_Drain.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "ack":
+        ConnectResponse_Ack.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -1176,6 +1316,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "drain", value: ConnectResponse_Drain.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "ack", value: ConnectResponse_Ack.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1198,6 +1346,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "cancel", value: ConnectResponse_Cancel.fromJSON(object.cancel) }
         : isSet(object.drain)
         ? { $case: "drain", value: ConnectResponse_Drain.fromJSON(object.drain) }
+        : isSet(object.ack)
+        ? { $case: "ack", value: ConnectResponse_Ack.fromJSON(object.ack) }
         : undefined,
     };
   },
@@ -1212,6 +1362,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.cancel = ConnectResponse_Cancel.toJSON(message.message.value);
     } else if (message.message?.$case === "drain") {
       obj.drain = ConnectResponse_Drain.toJSON(message.message.value);
+    } else if (message.message?.$case === "ack") {
+      obj.ack = ConnectResponse_Ack.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1246,13 +1398,19 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         }
         break;
       }
+      case "ack": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "ack", value: ConnectResponse_Ack.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseConnectResponse_Welcome(): ConnectResponse_Welcome {
-  return { runnerId: "", heartbeatInterval: undefined, leaseTtl: undefined };
+  return { runnerId: "", heartbeatInterval: undefined, leaseTtl: undefined, outputCapBytes: 0 };
 }
 
 export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
@@ -1265,6 +1423,9 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
     }
     if (message.leaseTtl !== undefined) {
       Duration.encode(message.leaseTtl, writer.uint32(26).fork()).join();
+    }
+    if (message.outputCapBytes !== 0) {
+      writer.uint32(32).int64(message.outputCapBytes);
     }
     return writer;
   },
@@ -1306,6 +1467,14 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
             message.leaseTtl = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.outputCapBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1335,6 +1504,11 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
         : isSet(object.lease_ttl)
         ? Duration.fromJSON(object.lease_ttl)
         : undefined,
+      outputCapBytes: isSet(object.outputCapBytes)
+        ? globalThis.Number(object.outputCapBytes)
+        : isSet(object.output_cap_bytes)
+        ? globalThis.Number(object.output_cap_bytes)
+        : 0,
     };
   },
 
@@ -1348,6 +1522,9 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
     }
     if (message.leaseTtl !== undefined) {
       obj.leaseTtl = Duration.toJSON(message.leaseTtl);
+    }
+    if (message.outputCapBytes !== 0) {
+      obj.outputCapBytes = Math.round(message.outputCapBytes);
     }
     return obj;
   },
@@ -1364,6 +1541,7 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
     message.leaseTtl = (object.leaseTtl !== undefined && object.leaseTtl !== null)
       ? Duration.fromPartial(object.leaseTtl)
       : undefined;
+    message.outputCapBytes = object.outputCapBytes ?? 0;
     return message;
   },
 };
@@ -1668,6 +1846,186 @@ export const ConnectResponse_Drain: MessageFns<ConnectResponse_Drain> = {
   },
   fromPartial<I extends Exact<DeepPartial<ConnectResponse_Drain>, I>>(_: I): ConnectResponse_Drain {
     const message = createBaseConnectResponse_Drain();
+    return message;
+  },
+};
+
+function createBaseConnectResponse_Ack(): ConnectResponse_Ack {
+  return { runs: [] };
+}
+
+export const ConnectResponse_Ack: MessageFns<ConnectResponse_Ack> = {
+  encode(message: ConnectResponse_Ack, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.runs) {
+      ConnectResponse_RunAck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectResponse_Ack {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectResponse_Ack();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runs.push(ConnectResponse_RunAck.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectResponse_Ack {
+    return {
+      runs: globalThis.Array.isArray(object?.runs)
+        ? object.runs.map((e: any) => ConnectResponse_RunAck.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConnectResponse_Ack): unknown {
+    const obj: any = {};
+    if (message.runs?.length) {
+      obj.runs = message.runs.map((e) => ConnectResponse_RunAck.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectResponse_Ack>, I>>(base?: I): ConnectResponse_Ack {
+    return ConnectResponse_Ack.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectResponse_Ack>, I>>(object: I): ConnectResponse_Ack {
+    const message = createBaseConnectResponse_Ack();
+    message.runs = object.runs?.map((e) => ConnectResponse_RunAck.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConnectResponse_RunAck(): ConnectResponse_RunAck {
+  return { runId: "", outputSeq: 0, finished: false };
+}
+
+export const ConnectResponse_RunAck: MessageFns<ConnectResponse_RunAck> = {
+  encode(message: ConnectResponse_RunAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.outputSeq !== 0) {
+      writer.uint32(16).int64(message.outputSeq);
+    }
+    if (message.finished !== false) {
+      writer.uint32(24).bool(message.finished);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectResponse_RunAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectResponse_RunAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outputSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.finished = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectResponse_RunAck {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      outputSeq: isSet(object.outputSeq)
+        ? globalThis.Number(object.outputSeq)
+        : isSet(object.output_seq)
+        ? globalThis.Number(object.output_seq)
+        : 0,
+      finished: isSet(object.finished) ? globalThis.Boolean(object.finished) : false,
+    };
+  },
+
+  toJSON(message: ConnectResponse_RunAck): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.outputSeq !== 0) {
+      obj.outputSeq = Math.round(message.outputSeq);
+    }
+    if (message.finished !== false) {
+      obj.finished = message.finished;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectResponse_RunAck>, I>>(base?: I): ConnectResponse_RunAck {
+    return ConnectResponse_RunAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectResponse_RunAck>, I>>(object: I): ConnectResponse_RunAck {
+    const message = createBaseConnectResponse_RunAck();
+    message.runId = object.runId ?? "";
+    message.outputSeq = object.outputSeq ?? 0;
+    message.finished = object.finished ?? false;
     return message;
   },
 };
@@ -2022,10 +2380,13 @@ export const RunnerServiceService = {
   /**
    * The runner protocol, one bidirectional stream per runner:
    *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain)*
+   *   supervisor: welcome → (assign | cancel | drain | ack)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
+   * Hand-off: a runner keeps each run's reports (output, run_finished) until
+   * an ack says they are committed, and sends what is not acknowledged again
+   * after a reconnect; the supervisor records each report exactly once.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */
@@ -2067,10 +2428,13 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
   /**
    * The runner protocol, one bidirectional stream per runner:
    *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain)*
+   *   supervisor: welcome → (assign | cancel | drain | ack)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
+   * Hand-off: a runner keeps each run's reports (output, run_finished) until
+   * an ack says they are committed, and sends what is not acknowledged again
+   * after a reconnect; the supervisor records each report exactly once.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */
@@ -2088,10 +2452,13 @@ export interface RunnerServiceClient extends Client {
   /**
    * The runner protocol, one bidirectional stream per runner:
    *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain)*
+   *   supervisor: welcome → (assign | cancel | drain | ack)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
+   * Hand-off: a runner keeps each run's reports (output, run_finished) until
+   * an ack says they are committed, and sends what is not acknowledged again
+   * after a reconnect; the supervisor records each report exactly once.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */

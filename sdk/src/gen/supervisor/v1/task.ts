@@ -622,6 +622,32 @@ export interface TaskStatus {
     | undefined;
   /** A running task whose cancel has been requested and sent to the runner. */
   cancelRequested: boolean;
+  /**
+   * Ended attempts by phase, over the task's whole life (the run history
+   * keeps only the newest runs; older ones are counted here).
+   */
+  runCounts?:
+    | RunCounts
+    | undefined;
+  /**
+   * Oldest runs removed from the history to keep it bounded (server setting
+   * runHistoryLimit). ListTaskRuns starts after them.
+   */
+  prunedRuns: number;
+}
+
+/** How a task's ended attempts ended. */
+export interface RunCounts {
+  /** Exited 0 / returned. */
+  succeeded: number;
+  /** Failed (non-zero exit, spawn error, exception). */
+  failed: number;
+  /** Killed at their timeout. */
+  timeout: number;
+  /** Stopped by a cancel. */
+  canceled: number;
+  /** Lost with their runner. */
+  lost: number;
 }
 
 function createBaseTask(): Task {
@@ -2365,6 +2391,8 @@ function createBaseTaskStatus(): TaskStatus {
     finishTime: undefined,
     nextAttemptTime: undefined,
     cancelRequested: false,
+    runCounts: undefined,
+    prunedRuns: 0,
   };
 }
 
@@ -2399,6 +2427,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.cancelRequested !== false) {
       writer.uint32(80).bool(message.cancelRequested);
+    }
+    if (message.runCounts !== undefined) {
+      RunCounts.encode(message.runCounts, writer.uint32(90).fork()).join();
+    }
+    if (message.prunedRuns !== 0) {
+      writer.uint32(96).int32(message.prunedRuns);
     }
     return writer;
   },
@@ -2496,6 +2530,22 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.cancelRequested = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.runCounts = RunCounts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.prunedRuns = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2544,6 +2594,16 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.cancel_requested)
         ? globalThis.Boolean(object.cancel_requested)
         : false,
+      runCounts: isSet(object.runCounts)
+        ? RunCounts.fromJSON(object.runCounts)
+        : isSet(object.run_counts)
+        ? RunCounts.fromJSON(object.run_counts)
+        : undefined,
+      prunedRuns: isSet(object.prunedRuns)
+        ? globalThis.Number(object.prunedRuns)
+        : isSet(object.pruned_runs)
+        ? globalThis.Number(object.pruned_runs)
+        : 0,
     };
   },
 
@@ -2579,6 +2639,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.cancelRequested !== false) {
       obj.cancelRequested = message.cancelRequested;
     }
+    if (message.runCounts !== undefined) {
+      obj.runCounts = RunCounts.toJSON(message.runCounts);
+    }
+    if (message.prunedRuns !== 0) {
+      obj.prunedRuns = Math.round(message.prunedRuns);
+    }
     return obj;
   },
 
@@ -2597,6 +2663,143 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.finishTime = object.finishTime ?? undefined;
     message.nextAttemptTime = object.nextAttemptTime ?? undefined;
     message.cancelRequested = object.cancelRequested ?? false;
+    message.runCounts = (object.runCounts !== undefined && object.runCounts !== null)
+      ? RunCounts.fromPartial(object.runCounts)
+      : undefined;
+    message.prunedRuns = object.prunedRuns ?? 0;
+    return message;
+  },
+};
+
+function createBaseRunCounts(): RunCounts {
+  return { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0 };
+}
+
+export const RunCounts: MessageFns<RunCounts> = {
+  encode(message: RunCounts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.succeeded !== 0) {
+      writer.uint32(8).int32(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(16).int32(message.failed);
+    }
+    if (message.timeout !== 0) {
+      writer.uint32(24).int32(message.timeout);
+    }
+    if (message.canceled !== 0) {
+      writer.uint32(32).int32(message.canceled);
+    }
+    if (message.lost !== 0) {
+      writer.uint32(40).int32(message.lost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunCounts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunCounts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.succeeded = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.failed = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timeout = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.canceled = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lost = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunCounts {
+    return {
+      succeeded: isSet(object.succeeded) ? globalThis.Number(object.succeeded) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      timeout: isSet(object.timeout) ? globalThis.Number(object.timeout) : 0,
+      canceled: isSet(object.canceled) ? globalThis.Number(object.canceled) : 0,
+      lost: isSet(object.lost) ? globalThis.Number(object.lost) : 0,
+    };
+  },
+
+  toJSON(message: RunCounts): unknown {
+    const obj: any = {};
+    if (message.succeeded !== 0) {
+      obj.succeeded = Math.round(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.timeout !== 0) {
+      obj.timeout = Math.round(message.timeout);
+    }
+    if (message.canceled !== 0) {
+      obj.canceled = Math.round(message.canceled);
+    }
+    if (message.lost !== 0) {
+      obj.lost = Math.round(message.lost);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunCounts>, I>>(base?: I): RunCounts {
+    return RunCounts.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunCounts>, I>>(object: I): RunCounts {
+    const message = createBaseRunCounts();
+    message.succeeded = object.succeeded ?? 0;
+    message.failed = object.failed ?? 0;
+    message.timeout = object.timeout ?? 0;
+    message.canceled = object.canceled ?? 0;
+    message.lost = object.lost ?? 0;
     return message;
   },
 };

@@ -248,7 +248,11 @@ export interface StreamTaskOutputResponse {
     /** The run finished; the last event of a followed stream. */
     { $case: "runFinished"; value: RunFinishedEvent }
     | //
-    /** The output cap dropped bytes here (between the kept head and tail). */
+    /**
+     * Output is missing here: dropped by the per-run cap (between the kept
+     * head and tail), or by a runner that could not keep it. Sent at every
+     * gap, and at the end when the run's last bytes were not kept.
+     */
     { $case: "truncated"; value: OutputTruncated }
     | undefined;
 }
@@ -262,7 +266,11 @@ export interface OutputChunk {
   /** Position among the run's chunks (1..n, both streams together). */
   seq: number;
   /** When the supervisor received it. */
-  time?: Date | undefined;
+  time?:
+    | Date
+    | undefined;
+  /** Byte offset of data[0] in the run's output (both streams together). */
+  offset: number;
 }
 
 /** A run started. */
@@ -277,7 +285,7 @@ export interface RunFinishedEvent {
   run?: Run | undefined;
 }
 
-/** Output dropped by the per-run cap. */
+/** Output missing from what was kept. */
 export interface OutputTruncated {
   /** How many bytes were dropped. */
   droppedBytes: number;
@@ -1724,7 +1732,7 @@ export const StreamTaskOutputResponse: MessageFns<StreamTaskOutputResponse> = {
 };
 
 function createBaseOutputChunk(): OutputChunk {
-  return { stream: 0, data: Buffer.alloc(0), seq: 0, time: undefined };
+  return { stream: 0, data: Buffer.alloc(0), seq: 0, time: undefined, offset: 0 };
 }
 
 export const OutputChunk: MessageFns<OutputChunk> = {
@@ -1740,6 +1748,9 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     }
     if (message.time !== undefined) {
       Timestamp.encode(toTimestamp(message.time), writer.uint32(34).fork()).join();
+    }
+    if (message.offset !== 0) {
+      writer.uint32(40).int64(message.offset);
     }
     return writer;
   },
@@ -1789,6 +1800,14 @@ export const OutputChunk: MessageFns<OutputChunk> = {
             message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1807,6 +1826,7 @@ export const OutputChunk: MessageFns<OutputChunk> = {
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
     };
   },
 
@@ -1824,6 +1844,9 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     if (message.time !== undefined) {
       obj.time = message.time.toISOString();
     }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
     return obj;
   },
 
@@ -1836,6 +1859,7 @@ export const OutputChunk: MessageFns<OutputChunk> = {
     message.data = object.data ?? Buffer.alloc(0);
     message.seq = object.seq ?? 0;
     message.time = object.time ?? undefined;
+    message.offset = object.offset ?? 0;
     return message;
   },
 };

@@ -1,0 +1,239 @@
+import { supportsKind } from "@supervisor/sdk";
+import type { RunnerCandidate, TaskRequirements } from "../core/routing.js";
+import { canonicalSelector, matchesSelector } from "../core/selector.js";
+import { SortedList } from "./sorted-list.js";
+
+/** A task waiting to be dispatched, with what routing needs. */
+export interface PendingEntry extends TaskRequirements {
+  taskId: string;
+  priority: number;
+  /** Not before this time (ms): not_before or the end of a backoff. */
+  readyAtMs: number;
+  slot: string;
+}
+
+/** Dispatch order: priority desc, then ready time, then id (submit order). */
+export const dispatchesBefore = (a: PendingEntry, b: PendingEntry): boolean =>
+  a.priority !== b.priority
+    ? a.priority > b.priority
+    : a.readyAtMs !== b.readyAtMs
+      ? a.readyAtMs < b.readyAtMs
+      : a.taskId < b.taskId;
+
+const readyBefore = (a: PendingEntry, b: PendingEntry): boolean =>
+  a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.taskId < b.taskId;
+
+/** Tasks with the same kind and selector: one runner match check serves them all. */
+class RequirementClass<R extends RunnerCandidate> {
+  readonly ready = new SortedList<PendingEntry>(dispatchesBefore);
+  /** Runners whose labels and kinds fit (capacity aside). */
+  readonly runners = new Set<R>();
+  /** How many of `runners` have room now. */
+  freeRunners = 0;
+  /** Entries of this class, ready or not. */
+  members = 0;
+
+  constructor(
+    readonly key: string,
+    readonly requirements: TaskRequirements,
+  ) {}
+
+  fits(runner: RunnerCandidate): boolean {
+    return (
+      supportsKind(runner.kinds, this.requirements.kind) && matchesSelector(this.requirements.selector, runner.labels)
+    );
+  }
+}
+
+interface Tracked<R extends RunnerCandidate> {
+  entry: PendingEntry;
+  cls: RequirementClass<R>;
+  where: "waiting" | "ready" | "slot";
+}
+
+interface RunnerState<R extends RunnerCandidate> {
+  runner: R;
+  classes: Set<RequirementClass<R>>;
+  free: boolean;
+}
+
+const hasRoom = (runner: RunnerCandidate) => runner.acceptsWork && runner.running < runner.capacity;
+
+/** Why a pending task is not dispatched yet, as the index sees it. */
+export type WaitingFor = "not-ready" | "no-runner" | "runners-full" | "slot" | "unknown";
+
+/**
+ * Pending work indexed by what can run it. Tasks are grouped by requirement
+ * class (kind + selector); each class knows which runners fit it and how many
+ * of those have room. A dispatch pass then looks only at classes with a free
+ * runner, so thousands of tasks nobody can run cost nothing per pass (they
+ * used to cost runners × pending on every submit). Tasks not ready yet (backoff,
+ * not_before) wait in one list by ready time and join their class when due.
+ */
+export class DispatchIndex<R extends RunnerCandidate> {
+  private readonly classes = new Map<string, RequirementClass<R>>();
+  private readonly tasks = new Map<string, Tracked<R>>();
+  private readonly waiting = new SortedList<PendingEntry>(readyBefore);
+  private readonly runners = new Map<string, RunnerState<R>>();
+  /** Classes with at least one free runner: the only ones a pass looks at. */
+  private readonly open = new Set<RequirementClass<R>>();
+  /** Entries held back while their slot's previous owner is still stopping. */
+  private readonly slotHeld = new Map<string, PendingEntry[]>();
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  has(taskId: string): boolean {
+    return this.tasks.has(taskId);
+  }
+
+  // ---- tasks ----
+
+  /** Adds (or replaces) a pending task; it is ready at once if `readyAtMs <= nowMs`. */
+  upsert(entry: PendingEntry, nowMs: number): void {
+    this.remove(entry.taskId);
+    const cls = this.classFor(entry);
+    cls.members++;
+    const tracked: Tracked<R> = { entry, cls, where: "waiting" };
+    this.tasks.set(entry.taskId, tracked);
+    if (entry.readyAtMs <= nowMs) this.makeReady(tracked);
+    else this.waiting.insert(entry);
+  }
+
+  remove(taskId: string): void {
+    const tracked = this.tasks.get(taskId);
+    if (!tracked) return;
+    this.tasks.delete(taskId);
+    const { entry, cls } = tracked;
+    if (tracked.where === "waiting") this.waiting.remove(entry);
+    else if (tracked.where === "ready") cls.ready.remove(entry);
+    else {
+      const held = this.slotHeld.get(entry.slot) ?? [];
+      const rest = held.filter((other) => other !== entry);
+      if (rest.length > 0) this.slotHeld.set(entry.slot, rest);
+      else this.slotHeld.delete(entry.slot);
+    }
+    if (--cls.members === 0) this.dropClass(cls);
+  }
+
+  /** Moves tasks whose time has come into their classes. Returns the next ready time among the rest (or Infinity). */
+  promoteDue(nowMs: number): number {
+    for (let next = this.waiting.first; next && next.readyAtMs <= nowMs; next = this.waiting.first) {
+      this.waiting.shift();
+      this.makeReady(this.tasks.get(next.taskId)!);
+    }
+    return this.waiting.first?.readyAtMs ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Holds a ready task back until `releaseSlot(entry.slot)`: its slot's old owner is still stopping. */
+  holdForSlot(taskId: string): void {
+    const tracked = this.tasks.get(taskId);
+    if (tracked?.where !== "ready") return;
+    tracked.cls.ready.remove(tracked.entry);
+    tracked.where = "slot";
+    const held = this.slotHeld.get(tracked.entry.slot);
+    if (held) held.push(tracked.entry);
+    else this.slotHeld.set(tracked.entry.slot, [tracked.entry]);
+  }
+
+  releaseSlot(slot: string): void {
+    const held = this.slotHeld.get(slot);
+    if (!held) return;
+    this.slotHeld.delete(slot);
+    for (const entry of held) this.makeReady(this.tasks.get(entry.taskId)!);
+  }
+
+  /**
+   * The task to dispatch next — the first in dispatch order among classes
+   * with a free runner — and the free runners that fit it. Undefined when
+   * nothing can be dispatched now.
+   */
+  next(): { entry: PendingEntry; runners: R[] } | undefined {
+    let best: RequirementClass<R> | undefined;
+    for (const cls of this.open) {
+      const head = cls.ready.first;
+      if (head && (!best || dispatchesBefore(head, best.ready.first!))) best = cls;
+    }
+    if (!best) return undefined;
+    const runners: R[] = [];
+    for (const runner of best.runners) if (this.runners.get(runner.id)!.free) runners.push(runner);
+    return { entry: best.ready.first!, runners };
+  }
+
+  /** What a pending task waits for, as far as routing knows. */
+  waitingFor(taskId: string): WaitingFor {
+    const tracked = this.tasks.get(taskId);
+    if (!tracked) return "unknown";
+    if (tracked.where === "waiting") return "not-ready";
+    if (tracked.where === "slot") return "slot";
+    if (tracked.cls.runners.size === 0) return "no-runner";
+    return tracked.cls.freeRunners === 0 ? "runners-full" : "unknown";
+  }
+
+  // ---- runners ----
+
+  /** A runner connected, or its labels, kinds or capacity changed. */
+  upsertRunner(runner: R): void {
+    const existing = this.runners.get(runner.id);
+    if (existing) this.removeRunner(runner.id);
+    const state: RunnerState<R> = { runner, classes: new Set(), free: hasRoom(runner) };
+    this.runners.set(runner.id, state);
+    for (const cls of this.classes.values()) if (cls.fits(runner)) this.link(state, cls);
+  }
+
+  removeRunner(runnerId: string): void {
+    const state = this.runners.get(runnerId);
+    if (!state) return;
+    this.runners.delete(runnerId);
+    for (const cls of state.classes) {
+      cls.runners.delete(state.runner);
+      if (state.free) this.countFree(cls, -1);
+    }
+  }
+
+  /** A runner's room may have changed (a run assigned or ended, drain, connect, disconnect). */
+  roomChanged(runner: R): void {
+    const state = this.runners.get(runner.id);
+    if (!state) return;
+    const free = hasRoom(runner);
+    if (free === state.free) return;
+    state.free = free;
+    for (const cls of state.classes) this.countFree(cls, free ? 1 : -1);
+  }
+
+  // ---- internals ----
+
+  private makeReady(tracked: Tracked<R>): void {
+    tracked.where = "ready";
+    tracked.cls.ready.insert(tracked.entry);
+  }
+
+  private classFor(entry: PendingEntry): RequirementClass<R> {
+    const key = `${entry.kind}\n${canonicalSelector(entry.selector)}`;
+    let cls = this.classes.get(key);
+    if (cls) return cls;
+    cls = new RequirementClass<R>(key, { kind: entry.kind, selector: entry.selector });
+    this.classes.set(key, cls);
+    for (const state of this.runners.values()) if (cls.fits(state.runner)) this.link(state, cls);
+    return cls;
+  }
+
+  private link(state: RunnerState<R>, cls: RequirementClass<R>): void {
+    state.classes.add(cls);
+    cls.runners.add(state.runner);
+    if (state.free) this.countFree(cls, 1);
+  }
+
+  private countFree(cls: RequirementClass<R>, delta: number): void {
+    cls.freeRunners += delta;
+    if (cls.freeRunners > 0) this.open.add(cls);
+    else this.open.delete(cls);
+  }
+
+  private dropClass(cls: RequirementClass<R>): void {
+    this.classes.delete(cls.key);
+    this.open.delete(cls);
+    for (const runner of cls.runners) this.runners.get(runner.id)?.classes.delete(cls);
+  }
+}

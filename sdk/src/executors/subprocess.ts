@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { SubprocessExec } from "../gen/supervisor/v1/task.js";
+import { groupLiveness, signalGroup } from "./process-group.js";
 import {
   type ExecutionContext,
   type ExecutionResult,
@@ -54,27 +55,23 @@ export function childEnvironment(
   return { ...env, ...specEnv };
 }
 
-/** Signals a whole process group. False when nothing is left in it to signal. */
-function signalGroup(groupId: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-groupId, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is empty
-  }
-}
-
 function spawnFailure(command: string, error: unknown): ExecutionResult {
   const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
   return { outcome: "failed", error: `spawn ${command}: ${reason}` };
 }
 
+/** How often, once the leader has exited, the executor looks whether its group is gone. */
+const GROUP_POLL_MS = 50;
+
 /**
  * Runs a program from argv (never through a shell) as the leader of its own
  * process group and forwards its output as it arrives. A cancel or the
  * deadline stops the whole group: SIGTERM, then SIGKILL after the grace
- * period. Whatever is left of the group when the run ends is killed, so
- * nothing outlives the run.
+ * period (at once when it is 0). The run ends when the leader has exited and
+ * its output has ended or its group is gone, whichever comes first: a process
+ * that escaped the group (setsid, a daemon) may hold the output open, but it
+ * does not keep the run going. Whatever is left of the group when the run
+ * ends is killed.
  */
 export function createSubprocessExecutor(options: SubprocessOptions = {}): Executor<SubprocessExec> {
   const allowlist = options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST;
@@ -101,18 +98,32 @@ export function createSubprocessExecutor(options: SubprocessOptions = {}): Execu
   };
 }
 
-/** Waits for a spawned child (its exit and the end of its output), stopping its group when told to. */
+/**
+ * Waits for a spawned child (its exit, then the end of its output or of its
+ * group), stopping its group when told to.
+ */
 function superviseChild(child: ChildProcess, command: string, ctx: ExecutionContext): Promise<ExecutionResult> {
   return new Promise((resolve) => {
     const groupId = child.pid; // undefined when the spawn failed
     let stoppedFor: StopReason | undefined;
     let leaderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let terminating = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let groupPoll: NodeJS.Timeout | undefined;
     let settled = false;
 
-    // SIGTERM now, SIGKILL after the grace period; a no-op once started or when the group is empty.
+    // SIGTERM now, SIGKILL after the grace period, once. A grace period of 0 means "kill everything now":
+    // SIGKILL at once, even when an earlier SIGTERM is still waiting for its grace period to end.
     const terminateGroup = () => {
-      if (groupId === undefined || killTimer || settled) return;
+      if (groupId === undefined || settled) return;
+      if (!(ctx.gracePeriodMs > 0)) {
+        clearTimeout(killTimer);
+        terminating = true;
+        signalGroup(groupId, "SIGKILL");
+        return;
+      }
+      if (terminating) return;
+      terminating = true;
       if (signalGroup(groupId, "SIGTERM"))
         killTimer = setTimeout(() => signalGroup(groupId, "SIGKILL"), ctx.gracePeriodMs);
     };
@@ -126,9 +137,31 @@ function superviseChild(child: ChildProcess, command: string, ctx: ExecutionCont
       settled = true;
       unwatch();
       clearTimeout(killTimer);
+      clearInterval(groupPoll);
       // Group members that let go of stdout/stderr can outlive the leader unnoticed: end them now.
       if (groupId !== undefined) signalGroup(groupId, "SIGKILL");
       resolve(result);
+    };
+    const finishWithExit = () => {
+      const exit = leaderExit ?? { code: null, signal: null };
+      finish(outcomeOf(exit.code, exit.signal, stoppedFor));
+    };
+    // The group is gone, so nothing of the run can write any more, but an escaped process may keep the
+    // pipes open. What the run wrote is already in them, and the poll phase of the event loop reads it
+    // before setImmediate's callback runs; after that the pipes are let go of.
+    const endWithGroup = () =>
+      setImmediate(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finishWithExit();
+      });
+    const watchGroup = (id: number) => {
+      const hasRunningMember = groupLiveness(id);
+      groupPoll = setInterval(() => {
+        if (hasRunningMember()) return;
+        clearInterval(groupPoll);
+        endWithGroup();
+      }, GROUP_POLL_MS);
     };
 
     child.stdout?.on("data", (chunk: Buffer) => ctx.onOutput("stdout", chunk));
@@ -141,11 +174,12 @@ function superviseChild(child: ChildProcess, command: string, ctx: ExecutionCont
       leaderExit = { code, signal };
       // Background members of the group still holding our pipes would delay "close" forever.
       terminateGroup();
+      if (groupId !== undefined) watchGroup(groupId);
     });
     // "close" comes after the exit and after both pipes ended: all output has been delivered.
     child.on("close", (code, signal) => {
-      const exit = leaderExit ?? { code, signal };
-      finish(outcomeOf(exit.code, exit.signal, stoppedFor));
+      leaderExit ??= { code, signal };
+      finishWithExit();
     });
   });
 }

@@ -70,3 +70,27 @@ export function watchForStop(ctx: ExecutionContext, onStop: (reason: StopReason)
   }
   return unwatch;
 }
+
+/**
+ * watchForStop as an AbortSignal, for work that takes one: it aborts with the
+ * StopReason ("timeout" or "canceled") as its reason. Call `unwatch` when the work is done.
+ */
+export function stopSignalOf(ctx: ExecutionContext): { signal: AbortSignal; unwatch: () => void } {
+  const controller = new AbortController();
+  const unwatch = watchForStop(ctx, (reason) => controller.abort(reason));
+  return { signal: controller.signal, unwatch };
+}
+
+/**
+ * Settles like `work`, or rejects with the signal's reason as soon as it aborts. Work that cannot be
+ * interrupted (a read stuck in the kernel, a compile) is left to finish unobserved; whoever started
+ * it must release what it holds once it does.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

@@ -1,9 +1,9 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { WasmExec } from "../gen/supervisor/v1/task.js";
+import { DEFAULT_MAX_MODULE_BYTES, readModuleFile } from "./module-file.js";
 import {
   type ExecutionContext,
   type ExecutionResult,
@@ -11,31 +11,46 @@ import {
   type OutputStreamName,
   type StopReason,
   stopReasonNow,
+  stopSignalOf,
+  untilAborted,
   watchForStop,
 } from "./types.js";
+import { compileProblem, runProblem, type WorkerError } from "./wasm-problems.js";
+
+export { DEFAULT_MAX_MODULE_BYTES } from "./module-file.js";
+
+export interface WasmOptions {
+  /** Larger module files are refused without being read. Default: DEFAULT_MAX_MODULE_BYTES (64 MiB). */
+  maxModuleBytes?: number;
+}
 
 /**
  * Runs in a worker thread: a WebAssembly call is synchronous, and only a
  * worker can be stopped (terminate) in the middle of one. Inline so that it
  * works the same from the TypeScript sources and from the built package.
  * Removing the warning listeners silences the WASI ExperimentalWarning; they
- * belong to this thread only, and nothing else runs here.
+ * belong to this thread only, and nothing else runs here. An error is posted
+ * as its stage, name and message: the main thread decides what to repeat.
  */
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require("node:worker_threads");
 process.removeAllListeners("warning");
 const { WASI } = require("node:wasi");
 const { module, args, env, stdout, stderr } = workerData;
+let stage = "instantiate";
 try {
   const wasi = new WASI({ version: "preview1", args, env, stdout, stderr, returnOnExit: true });
   const instance = new WebAssembly.Instance(module, wasi.getImportObject());
+  stage = "run";
   parentPort.postMessage({ exitCode: wasi.start(instance) });
 } catch (error) {
-  parentPort.postMessage({ error: String(error) });
+  const known = error !== null && typeof error === "object";
+  const name = known ? String(error.name) : "";
+  parentPort.postMessage({ error: { stage, name, message: known ? String(error.message) : "" } });
 }
 `;
 
-type WorkerReport = { exitCode: number } | { error: string };
+type WorkerReport = { exitCode: number } | { error: WorkerError };
 
 /** This package's TypeScript settings carry no WebAssembly types: the one call used here. */
 const webAssembly = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } })
@@ -169,34 +184,50 @@ function runInWorker(
       } else if (stoppedFor) {
         resolve({ outcome: stoppedFor });
       } else {
-        const why = report?.error ?? (crash ? String(crash) : "the worker exited without a result");
+        const why = report ? runProblem(report.error) : crash ? String(crash) : "the worker exited without a result";
         resolve({ outcome: "failed", error: `run ${spec.modulePath}: ${why}` });
       }
     });
   });
 }
 
-async function executeWasm(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
+/** Reads and compiles the module; a stop (cancel or deadline) ends either at once. */
+async function loadModule(
+  spec: WasmExec,
+  ctx: ExecutionContext,
+  maxBytes: number,
+): Promise<{ module: object } | { result: ExecutionResult }> {
+  const stop = stopSignalOf(ctx);
+  const stopped = () => ({ result: { outcome: stop.signal.reason as StopReason } });
+  try {
+    let bytes: Buffer;
+    try {
+      bytes = await readModuleFile(spec.modulePath, { maxBytes, signal: stop.signal });
+    } catch (error) {
+      if (stop.signal.aborted) return stopped();
+      return { result: { outcome: "failed", error: `read ${spec.modulePath}: ${messageOf(error)}` } };
+    }
+    try {
+      // Compiled here, off the worker: a broken module fails before any thread starts.
+      return { module: await untilAborted(webAssembly.compile(bytes), stop.signal) };
+    } catch (error) {
+      if (stop.signal.aborted) return stopped();
+      const problem = compileProblem(bytes, error);
+      return { result: { outcome: "failed", error: `compile ${spec.modulePath} (${bytes.length} bytes): ${problem}` } };
+    }
+  } finally {
+    stop.unwatch();
+  }
+}
+
+async function executeWasm(spec: WasmExec, ctx: ExecutionContext, maxBytes: number): Promise<ExecutionResult> {
   const early = stopReasonNow(ctx);
   if (early) return { outcome: early };
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(spec.modulePath);
-  } catch (error) {
-    return { outcome: "failed", error: `read ${spec.modulePath}: ${messageOf(error)}` };
-  }
-  let module: object;
-  try {
-    // Compiled here, off the worker: a broken module fails before any thread starts.
-    module = await webAssembly.compile(bytes);
-  } catch (error) {
-    return { outcome: "failed", error: `compile ${spec.modulePath}: ${String(error)}` };
-  }
-  const late = stopReasonNow(ctx); // reading and compiling a big module takes a while
-  if (late) return { outcome: late };
+  const loaded = await loadModule(spec, ctx, maxBytes);
+  if ("result" in loaded) return loaded.result;
   const output = new CapturedOutput();
   try {
-    return await runInWorker(module, spec, ctx, output);
+    return await runInWorker(loaded.module, spec, ctx, output);
   } finally {
     output.close();
   }
@@ -205,13 +236,23 @@ async function executeWasm(spec: WasmExec, ctx: ExecutionContext): Promise<Execu
 /**
  * A WASI (preview 1) module run in a worker thread with the spec's args and
  * env and no filesystem access; a cancel or the deadline terminates the
- * worker. stdout and stderr are forwarded while it runs.
+ * worker, or stops reading and compiling the module. stdout and stderr are
+ * forwarded while it runs. Only a regular file of at most maxModuleBytes is
+ * read, and no error repeats the file's bytes.
  */
-export const wasmExecutor: Executor<WasmExec> = {
-  execute(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
-    return executeWasm(spec, ctx).catch((error: unknown) => ({
-      outcome: "failed",
-      error: `wasm ${spec.modulePath}: ${String(error)}`,
-    }));
-  },
-};
+export function createWasmExecutor(options: WasmOptions = {}): Executor<WasmExec> {
+  const maxBytes = options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+    throw new RangeError(`maxModuleBytes must be a whole number of bytes, at least 1 (got ${maxBytes})`);
+  }
+  return {
+    execute(spec: WasmExec, ctx: ExecutionContext): Promise<ExecutionResult> {
+      return executeWasm(spec, ctx, maxBytes).catch((error: unknown) => ({
+        outcome: "failed",
+        error: `wasm ${spec.modulePath}: ${messageOf(error)}`,
+      }));
+    },
+  };
+}
+
+export const wasmExecutor: Executor<WasmExec> = createWasmExecutor();

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { randomInt } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +71,24 @@ const pidsIn = (text: string) =>
     .split("\n")
     .filter((line) => /^\d+$/.test(line))
     .map(Number);
+
+/**
+ * A process that escapes the run's process group (its own session, like a daemon) and keeps the
+ * run's stdout and stderr open: `sleep 300` with an extra argument unique to the test (a fraction
+ * of a second), to find and kill it by. The snippet returns once the escapee is out of the group.
+ */
+function escapee(dir: string) {
+  const marker = `0.${randomInt(10 ** 8, 10 ** 9)}`;
+  const flag = join(dir, `escaped-${marker}`);
+  const pattern = marker.replace(".", "\\.");
+  return {
+    start:
+      `setsid sh -c 'touch "$1"; exec sleep 300 "$2"' sh ${flag} ${marker} & ` +
+      `while [ ! -e ${flag} ]; do sleep 0.01; done`,
+    isRunning: () => spawnSync("pgrep", ["-f", pattern]).status === 0,
+    kill: () => spawnSync("pkill", ["-KILL", "-f", pattern]),
+  };
+}
 
 describe("subprocessExecutor", () => {
   it("captures stdout and stderr, each in order", async () => {
@@ -181,6 +201,43 @@ describe("subprocessExecutor", () => {
       await eventually(() => isGone(grandchild!), `grandchild ${grandchild} gone`);
     });
 
+    it("kills the group with SIGKILL at once when the grace period is 0", async () => {
+      const controller = new AbortController();
+      const { ctx, text } = recorder({
+        signal: controller.signal,
+        gracePeriodMs: 0,
+        onChunk: () => controller.abort(),
+      });
+      // Dies of SIGTERM at once, so only a SIGKILL sent first is reported as the cause.
+      const result = await subprocessExecutor.execute(exec("sh", ["-c", "echo $$; exec sleep 30"]), ctx);
+      expect(result).toMatchObject({ outcome: "canceled", error: "stopped by SIGKILL" });
+      const [pid] = pidsIn(text("stdout"));
+      await eventually(() => isGone(pid!), `process ${pid} gone`);
+    });
+
+    it("a stop with a grace period of 0 kills leftovers at once, even while a SIGTERM waits out its grace", async () => {
+      // The leader exits; a member of its group that ignores SIGTERM holds the output open. The grace
+      // period is longer than the test may take: only the stop with a grace of 0 can end the run in time.
+      const controller = new AbortController();
+      const { ctx, text } = recorder({ signal: controller.signal, gracePeriodMs: 600_000 });
+      // Ignored before the fork, so the background sleep can never die of the SIGTERM sent at the exit.
+      const script = 'trap "" TERM; sleep 300 & echo $!; echo $$';
+      const running = subprocessExecutor.execute(exec("sh", ["-c", script]), ctx);
+      await eventually(() => pidsIn(text("stdout")).length === 2, "both pids printed");
+      const [leftover, leader] = pidsIn(text("stdout"));
+      try {
+        // Reaped, not only dead: node has seen the exit, so the SIGTERM to the leftovers has been sent.
+        await eventually(() => !existsSync(`/proc/${leader}`), `leader ${leader} reaped`);
+        expect(isGone(leftover!)).toBe(false);
+        ctx.gracePeriodMs = 0;
+        controller.abort();
+        expect(await running).toMatchObject({ outcome: "succeeded", exitCode: 0 });
+        await eventually(() => isGone(leftover!), `leftover ${leftover} gone`);
+      } finally {
+        if (!isGone(leftover!)) process.kill(leftover!, "SIGKILL");
+      }
+    });
+
     it("does not start at all when already canceled or past the deadline", async () => {
       const dir = mkdtempSync(join(tmpdir(), "executor-nostart-"));
       try {
@@ -202,6 +259,78 @@ describe("subprocessExecutor", () => {
     it("is not fooled by a deadline beyond the longest timer node allows", async () => {
       const { ctx } = recorder({ deadlineInMs: 60 * 24 * 3600_000 });
       expect(await subprocessExecutor.execute(exec("sleep", ["0.2"]), ctx)).toMatchObject({ outcome: "succeeded" });
+    });
+  });
+
+  describe("a process that escaped the group and holds the output open", () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "executor-escape-"));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("does not keep a run that exited going: it succeeds with the output written before", async () => {
+      const escaped = escapee(dir);
+      try {
+        const { ctx, text } = recorder();
+        const script = `echo before; ${escaped.start}; echo done`;
+        const result = await subprocessExecutor.execute(exec("sh", ["-c", script]), ctx);
+        expect(result).toEqual({ outcome: "succeeded", exitCode: 0 });
+        expect(text("stdout")).toBe("before\ndone\n");
+        expect(escaped.isRunning()).toBe(true); // it was still there, holding the output, when the run ended
+      } finally {
+        escaped.kill();
+      }
+    });
+
+    it("reports the leader's exit code, not the escapee's", async () => {
+      const escaped = escapee(dir);
+      try {
+        const { ctx, text } = recorder();
+        const result = await subprocessExecutor.execute(
+          exec("sh", ["-c", `${escaped.start}; echo bye >&2; exit 7`]),
+          ctx,
+        );
+        expect(result).toEqual({ outcome: "failed", exitCode: 7 });
+        expect(text("stderr")).toBe("bye\n");
+        expect(escaped.isRunning()).toBe(true);
+      } finally {
+        escaped.kill();
+      }
+    });
+
+    it("ends a canceled run once its group is gone, with the output written before", async () => {
+      const escaped = escapee(dir);
+      try {
+        const controller = new AbortController();
+        const { ctx, text } = recorder({
+          signal: controller.signal,
+          onChunk: () => text("stdout").includes("escaped") && controller.abort(),
+        });
+        const script = `echo before; ${escaped.start}; echo escaped; sleep 300`;
+        const result = await subprocessExecutor.execute(exec("sh", ["-c", script]), ctx);
+        expect(result).toMatchObject({ outcome: "canceled", error: "stopped by SIGTERM" });
+        expect(text("stdout")).toBe("before\nescaped\n");
+        expect(escaped.isRunning()).toBe(true);
+      } finally {
+        escaped.kill();
+      }
+    });
+
+    it("ends a timed-out run once its group is gone, with the output written before", async () => {
+      const escaped = escapee(dir);
+      try {
+        // SIGTERM is ignored until the escape is done, so the deadline cannot come before it: then
+        // the group ends by SIGKILL after the grace period instead.
+        const { ctx, text } = recorder({ deadlineInMs: 300, gracePeriodMs: 300 });
+        const script = `trap "" TERM; echo before; ${escaped.start}; trap - TERM; echo escaped; sleep 300`;
+        const result = await subprocessExecutor.execute(exec("sh", ["-c", script]), ctx);
+        expect(result.outcome).toBe("timeout");
+        expect(text("stdout")).toBe("before\nescaped\n");
+        expect(escaped.isRunning()).toBe(true);
+      } finally {
+        escaped.kill();
+      }
     });
   });
 

@@ -1,9 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
-import { wasmExecutor } from "../../../sdk/src/executors/wasm.js";
+import { createWasmExecutor, DEFAULT_MAX_MODULE_BYTES, wasmExecutor } from "../../../sdk/src/executors/wasm.js";
 
 // Test modules, encoded by hand: they are tiny, and this needs no toolchain.
 // Binary format: https://webassembly.github.io/spec/core/binary/
@@ -104,6 +115,33 @@ function writingModule(writes: { fd: number; text: string }[], then: number[] = 
     textAt += length;
   });
   return wasiModule([...code, ...then], memory);
+}
+
+/** A module that only imports `module`.`field` (a function): it compiles, and fails to link. */
+function importingModule(module: string, field: string): Buffer {
+  return Buffer.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector([[0x60, 0, 0]])),
+    ...section(2, vector([[...name(module), ...name(field), 0x00, 0]])),
+  ]);
+}
+
+/** A module exporting its one function twice under `exportName`: it fails to compile. */
+function duplicateExportModule(exportName: string): Buffer {
+  const body = [0, op.end];
+  return Buffer.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector([[0x60, 0, 0]])),
+    ...section(3, vector([[0]])),
+    ...section(
+      7,
+      vector([
+        [...name(exportName), 0x00, 0],
+        [...name(exportName), 0x00, 0],
+      ]),
+    ),
+    ...section(10, vector([[...unsigned(body.length), ...body]])),
+  ]);
 }
 
 const exitWith = (code: number) => [op.i32Const, ...signed(code), op.call, PROC_EXIT];
@@ -224,11 +262,140 @@ describe("wasmExecutor", () => {
     expect(result).toEqual({ outcome: "failed", error: `read ${spec("missing").modulePath}: ENOENT` });
   });
 
-  it("reports a file that is not a module as failed", async () => {
+  it("reports a file that is not a module as failed, naming its path and size", async () => {
     const result = await wasmExecutor.execute(spec("garbage"), recorder().ctx);
-    expect(result).toMatchObject({
+    expect(result).toEqual({
       outcome: "failed",
-      error: expect.stringMatching(/^compile .*garbage\.wasm: CompileError/),
+      error: `compile ${spec("garbage").modulePath} (17 bytes): not a WebAssembly module (bad magic number)`,
+    });
+  });
+
+  describe("what it reads", () => {
+    const MiB = 1024 * 1024;
+    // Generous: reading /dev/zero used to take the runner to gigabytes. A memory bound, not a timing.
+    const RSS_GROWTH_BOUND = 200 * MiB;
+
+    it("refuses /dev/zero at once and keeps the runner's memory bounded", async () => {
+      const rssBefore = process.memoryUsage().rss;
+      const result = await wasmExecutor.execute({ modulePath: "/dev/zero", args: [], env: {} }, recorder().ctx);
+      expect(result).toEqual({ outcome: "failed", error: "read /dev/zero: a character device, not a regular file" });
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(RSS_GROWTH_BOUND);
+    });
+
+    it("refuses a directory", async () => {
+      const path = join(dir, "a-directory.wasm");
+      mkdirSync(path);
+      expect(await wasmExecutor.execute({ modulePath: path, args: [], env: {} }, recorder().ctx)).toEqual({
+        outcome: "failed",
+        error: `read ${path}: a directory, not a regular file`,
+      });
+    });
+
+    it("refuses a FIFO without waiting for a writer", async () => {
+      // Opening a FIFO to read blocks until someone opens it to write: nobody will here.
+      const path = join(dir, "a-fifo.wasm");
+      execFileSync("mkfifo", [path]);
+      expect(await wasmExecutor.execute({ modulePath: path, args: [], env: {} }, recorder().ctx)).toEqual({
+        outcome: "failed",
+        error: `read ${path}: a FIFO (named pipe), not a regular file`,
+      });
+    });
+
+    it("refuses a socket", async () => {
+      const path = join(dir, "a-socket.wasm");
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      try {
+        expect(await wasmExecutor.execute({ modulePath: path, args: [], env: {} }, recorder().ctx)).toEqual({
+          outcome: "failed",
+          error: `read ${path}: a socket, not a regular file`,
+        });
+      } finally {
+        server.close();
+      }
+    });
+
+    it("refuses a file over the limit without reading it, giving its size and the limit", async () => {
+      // Sparse: it costs no disk, but reading it would cost the runner more memory than the bound.
+      const limit = 1024 * MiB;
+      const path = join(dir, "huge.wasm");
+      writeFileSync(path, "");
+      truncateSync(path, limit + 1);
+      const rssBefore = process.memoryUsage().rss;
+      const result = await createWasmExecutor({ maxModuleBytes: limit }).execute(
+        { modulePath: path, args: [], env: {} },
+        recorder().ctx,
+      );
+      expect(result).toEqual({
+        outcome: "failed",
+        error: `read ${path}: ${limit + 1} bytes, over the ${limit}-byte limit for a module (maxModuleBytes)`,
+      });
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(RSS_GROWTH_BOUND);
+    });
+
+    it("runs a module exactly at the limit and refuses one byte over it", async () => {
+      const size = writingModule([
+        { fd: 1, text: "hello from wasm\n" },
+        { fd: 2, text: "to stderr\n" },
+      ]).length;
+      const atLimit = createWasmExecutor({ maxModuleBytes: size });
+      expect(await atLimit.execute(spec("hello"), recorder().ctx)).toEqual({ outcome: "succeeded", exitCode: 0 });
+      const belowIt = createWasmExecutor({ maxModuleBytes: size - 1 });
+      expect(await belowIt.execute(spec("hello"), recorder().ctx)).toMatchObject({
+        outcome: "failed",
+        error: expect.stringContaining(`${size} bytes, over the ${size - 1}-byte limit`),
+      });
+    });
+
+    it("has a 64 MiB limit by default and refuses a limit that is not a whole positive number", () => {
+      expect(DEFAULT_MAX_MODULE_BYTES).toBe(64 * MiB);
+      for (const bad of [0, -1, 1.5, Number.NaN]) {
+        expect(() => createWasmExecutor({ maxModuleBytes: bad })).toThrow(/maxModuleBytes must be a whole number/);
+      }
+    });
+  });
+
+  describe("errors never repeat the file's bytes", () => {
+    const SECRET = "SECRET-d41d8cd9-hunter2";
+    const hexOf = (text: string) => [...Buffer.from(text.slice(0, 4))].map((b) => b.toString(16)).join(" ");
+    const expectNoSecret = (error: string | undefined) => {
+      expect(error).toBeDefined();
+      expect(error).not.toContain(SECRET);
+      expect(error).not.toContain("hunter2");
+      expect(error).not.toContain(hexOf(SECRET)); // the engine shows a bad header as hex
+    };
+
+    it("a file that starts with a secret: the error names path, size and the problem", async () => {
+      saveModule("secret", Buffer.from(`${SECRET}\npassword=hunter2\n`));
+      const result = await wasmExecutor.execute(spec("secret"), recorder().ctx);
+      expect(result).toEqual({
+        outcome: "failed",
+        error: `compile ${spec("secret").modulePath} (41 bytes): not a WebAssembly module (bad magic number)`,
+      });
+      expectNoSecret(result.error);
+    });
+
+    it("a module that fails to compile on a name of its own (a duplicate export)", async () => {
+      saveModule("duplicate-export", duplicateExportModule(SECRET));
+      const result = await wasmExecutor.execute(spec("duplicate-export"), recorder().ctx);
+      expect(result).toMatchObject({
+        outcome: "failed",
+        error: expect.stringMatching(/: not a valid WebAssembly module \(it fails to compile at byte \d+\)$/),
+      });
+      expectNoSecret(result.error);
+    });
+
+    it("a module that imports what no runner provides (a module and a function named by it)", async () => {
+      saveModule("import-module", importingModule(SECRET, "f"));
+      saveModule("import-function", importingModule("wasi_snapshot_preview1", SECRET));
+      for (const label of ["import-module", "import-function"]) {
+        const result = await wasmExecutor.execute(spec(label), recorder().ctx);
+        expect(result).toMatchObject({
+          outcome: "failed",
+          error: expect.stringContaining("the module imports something this runner does not provide"),
+        });
+        expectNoSecret(result.error);
+      }
     });
   });
 });

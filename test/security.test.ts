@@ -1,11 +1,16 @@
-import { createHash, generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { credentials, loadPackageDefinition, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import {
+  AdmissionPolicy,
   ErrorReason,
+  Jitter,
+  RestartPolicy,
   Runner,
   RunnerServiceClient,
+  SubprocessExec,
   SupervisorClient,
   SupervisorError,
   signSpec,
@@ -13,6 +18,8 @@ import {
   Task,
   TaskPhase,
   TaskServiceClient,
+  type TaskSpec,
+  Trigger,
 } from "@supervisor/sdk";
 import Database from "better-sqlite3";
 import { protoPath as healthProtoPath } from "grpc-health-check";
@@ -20,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Certificates, makeCertificates } from "./helpers/certs.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
+import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 const TOKENS = {
@@ -481,6 +489,208 @@ describe("signed tasks", () => {
     expect(entry).toMatchObject({ name: "ci", role: "client", sha256: hashed(plain!) });
   });
 });
+
+describe("signed tasks: the signature covers what runs, where, when and how often", () => {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const trustedKeys = JSON.stringify({ release: publicPem });
+  const ms = (n: number) => ({ seconds: Math.trunc(n / 1000), nanos: (n % 1000) * 1e6 });
+
+  /** Every covered field away from its default, so that changing any of them is a real change. */
+  const deploySpec = (slot: string): TaskSpec =>
+    subprocess("echo", ["deployed"], {
+      slot,
+      timeout: ms(30_000),
+      restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
+      maxAttempts: 1,
+      backoff: { initialDelay: ms(10), maxDelay: ms(20), multiplier: 2, jitter: Jitter.JITTER_NONE },
+      admission: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
+      runnerSelector: { matchLabels: { pool: "release" }, matchExpressions: [] },
+      notBefore: new Date(Date.now() - 60_000),
+    });
+
+  /** One change per covered field (exec is covered by the "signed tasks" tests above). */
+  const TAMPERS: [string, (spec: TaskSpec) => void][] = [
+    ["timeout", (spec) => void (spec.timeout = ms(3_600_000))],
+    ["restart", (spec) => void (spec.restart = RestartPolicy.RESTART_POLICY_ALWAYS)],
+    ["max_attempts", (spec) => void (spec.maxAttempts = 2)],
+    ["backoff", (spec) => void (spec.backoff = { ...spec.backoff!, multiplier: 3 })],
+    ["runner_selector", (spec) => void (spec.runnerSelector = { matchLabels: {}, matchExpressions: [] })],
+    ["slot", (spec) => void (spec.slot = `${spec.slot}-elsewhere`)],
+    ["admission", (spec) => void (spec.admission = AdmissionPolicy.ADMISSION_POLICY_REPLACE)],
+    ["not_before", (spec) => void (spec.notBefore = new Date(spec.notBefore!.getTime() - 1000))],
+  ];
+  const tampered = (spec: TaskSpec, tamper: (spec: TaskSpec) => void): TaskSpec => {
+    const copy = { ...spec };
+    tamper(copy);
+    return copy;
+  };
+
+  describe("on submit", () => {
+    let server: TestServer;
+    let client: SupervisorClient;
+    beforeAll(async () => {
+      server = await startTestServer({ trustedKeys, requireSignatures: "true" });
+      client = new SupervisorClient({ address: server.address });
+    });
+    afterAll(async () => {
+      client.close();
+      await server.close();
+    });
+
+    it.each(TAMPERS)(
+      "a signed spec whose %s changed after signing is PERMISSION_DENIED / SIGNATURE_INVALID",
+      async (field, tamper) => {
+        const signed = signSpec(deploySpec(`deploy-submit-${field}`), "release", privateKey);
+        const error = await expectError(
+          client.submit(tampered(signed, tamper)),
+          status.PERMISSION_DENIED,
+          ErrorReason.SIGNATURE_INVALID,
+        );
+        expect(error.metadata).toMatchObject({ key_id: "release" });
+        expect((await client.submit(signed)).id).toBeTruthy(); // the change, nothing else, was refused
+      },
+    );
+
+    it("a changed field is refused in a batch too, naming the request (request_index)", async () => {
+      const good = signSpec(deploySpec("deploy-batch-a"), "release", privateKey);
+      const bad = tampered(signSpec(deploySpec("deploy-batch-b"), "release", privateKey), TAMPERS[0]![1]);
+      const error = await expectError(
+        client.submitBatch([good, bad]),
+        status.PERMISSION_DENIED,
+        ErrorReason.SIGNATURE_INVALID,
+      );
+      expect(error.metadata).toMatchObject({ request_index: "1" });
+    });
+
+    it("labels, priority and trigger are not covered: changing them keeps the signature valid", async () => {
+      const signed = signSpec(deploySpec("deploy-informational"), "release", privateKey);
+      const relabeled = { ...signed, labels: { team: "web" }, priority: 7, trigger: Trigger.TRIGGER_CLI };
+      const task = await client.submit(relabeled);
+      expect(task.spec).toMatchObject({ labels: { team: "web" }, priority: 7 });
+    });
+
+    it("a version 1 signature (over the exec message only) is PERMISSION_DENIED / SIGNATURE_INVALID", async () => {
+      const spec = subprocess("echo", ["old"]);
+      const exec = spec.exec!.value as SubprocessExec;
+      const v1Bytes = Buffer.concat([
+        Buffer.from("supervisor.v1.SubprocessExec\n"),
+        SubprocessExec.encode(exec).finish(),
+      ]);
+      const v1Signed = { ...spec, signature: { keyId: "release", signature: sign(null, v1Bytes, privateKey) } };
+      await expectError(client.submit(v1Signed), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
+    });
+  });
+
+  it("a spec signed without explicit defaults verifies on the server and on a runner process after the server filled them in", async () => {
+    const server = await startTestServer({ trustedKeys, requireSignatures: "true" });
+    const keyFile = join(server.dir, "release.pub");
+    writeFileSync(keyFile, publicPem);
+    const runner = await startCli(
+      [
+        "runner",
+        "--addr",
+        server.address,
+        "--name",
+        "strict",
+        "--trusted-key",
+        `release=${keyFile}`,
+        "--require-signatures",
+      ],
+      /connected/,
+    );
+    const client = new SupervisorClient({ address: server.address });
+    try {
+      const bare = subprocess("echo", ["defaults"]);
+      expect(bare.timeout).toBeUndefined();
+      const task = await client.submit(signSpec(bare, "release", privateKey));
+      // What the runner gets is not what was signed: the server filled the defaults in.
+      expect(task.spec).toMatchObject({
+        timeout: ms(60_000),
+        restart: RestartPolicy.RESTART_POLICY_NEVER,
+        maxAttempts: 1,
+        backoff: { initialDelay: ms(1000), maxDelay: ms(30_000), multiplier: 2, jitter: Jitter.JITTER_FULL },
+        admission: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
+        runnerSelector: { matchLabels: {}, matchExpressions: [] },
+      });
+      const done = await waitForTask(server.tasks, task.id);
+      expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
+      const [run] = await client.listRuns(task.id);
+      expect(run).toMatchObject({ runnerName: "strict", error: "" });
+    } finally {
+      client.close();
+      await stopChild(runner.child);
+      await server.close();
+    }
+  });
+
+  describe("a stored row tampered with never runs: the runner refuses it", () => {
+    let server: TestServer;
+    let client: SupervisorClient;
+    let runner: Awaited<ReturnType<typeof startCli>>;
+    const ids = new Map<string, string>();
+
+    beforeAll(async () => {
+      // No runner yet: every task waits while its row is changed under the supervisor.
+      server = await startTestServer({ trustedKeys });
+      client = new SupervisorClient({ address: server.address });
+      for (const [field, tamper] of [...TAMPERS, ["nothing", () => {}] as const]) {
+        const task = await client.submit(signSpec(deploySpec(`deploy-row-${field}`), "release", privateKey));
+        if (field !== "nothing") tamperStoredSpec(server.dbPath, task.id, tamper);
+        ids.set(field, task.id);
+      }
+      const keyFile = join(server.dir, "release.pub");
+      writeFileSync(keyFile, publicPem);
+      runner = await startCli(
+        [
+          "runner",
+          "--addr",
+          server.address,
+          "--name",
+          "careful",
+          "--label",
+          "pool=release",
+          "--trusted-key",
+          `release=${keyFile}`,
+        ],
+        /connected/,
+      );
+    });
+    afterAll(async () => {
+      client.close();
+      await stopChild(runner.child);
+      await server.close();
+    });
+
+    it("the untouched row runs", async () => {
+      const done = await waitForTask(server.tasks, ids.get("nothing")!);
+      expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+    });
+
+    it.each(TAMPERS)("a row whose %s was changed fails with SIGNATURE_INVALID and runs nothing", async (field) => {
+      const id = ids.get(field)!;
+      const done = await waitForTask(server.tasks, id);
+      expect([TaskPhase.TASK_PHASE_FAILED, TaskPhase.TASK_PHASE_EXHAUSTED]).toContain(done.status!.phase);
+      const runs = await client.listRuns(id);
+      expect(runs.length).toBeGreaterThan(0);
+      for (const run of runs) expect(run.error).toContain(ErrorReason.SIGNATURE_INVALID);
+      await expectError(collectOutput(client, id), status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND);
+    });
+  });
+});
+
+/** What someone with write access to the database does: change the stored spec, keep its signature. */
+function tamperStoredSpec(dbPath: string, id: string, tamper: (spec: TaskSpec) => void): void {
+  const db = new Database(dbPath);
+  try {
+    const row = db.prepare("SELECT task FROM tasks WHERE id = ?").get(id) as { task: Buffer };
+    const stored = Task.decode(row.task);
+    tamper(stored.spec!);
+    db.prepare("UPDATE tasks SET task = ? WHERE id = ?").run(Buffer.from(Task.encode(stored).finish()), id);
+  } finally {
+    db.close();
+  }
+}
 
 async function collectOutput(client: SupervisorClient, id: string): Promise<void> {
   for await (const _ of client.output(id)) {

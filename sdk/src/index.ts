@@ -22,5 +22,6 @@ export * from "./reasons.js";
 export * from "./retry.js";
 export * from "./runner.js";
 export * from "./signing.js";
+export * from "./spec-defaults.js";
 export { duration, embedded, subprocess, wasm } from "./specs.js";
 export * from "./timers.js";

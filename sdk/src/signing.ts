@@ -1,30 +1,57 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { canonicalSpec } from "./canonical.js";
-import { EmbeddedExec, SubprocessExec, type TaskSpec, WasmExec } from "./gen/supervisor/v1/task.js";
+import { TaskSpec } from "./gen/supervisor/v1/task.js";
+import { withSpecDefaults } from "./spec-defaults.js";
 
 /**
- * What a spec signature covers: the `exec` message — exactly what a runner
- * will execute — in the deterministic protobuf encoding (map entries sorted by
- * key, Struct fields too), prefixed with its full type name and a newline so a
- * signature for one kind can never pass for another. The server fills
- * defaults into the rest of the spec, so the rest cannot be covered; slot and
- * timeout are not what a tampered row could turn into a different program.
+ * Which TaskSpec fields a signature covers: those that change what runs, where, when and how
+ * often. Not covered: `labels` and `priority` (they filter and order; they change neither the
+ * program, nor its runners, limits, start time or number of attempts), `trigger` (informational)
+ * and the signature itself. Why, at length: SpecSignature in proto/supervisor/v1/task.proto. A
+ * field added to TaskSpec does not compile until it is decided here.
  */
-export function signedBytes(spec: TaskSpec): Buffer {
-  const exec = canonicalSpec(spec).exec;
-  switch (exec?.$case) {
-    case "subprocess":
-      return frame("supervisor.v1.SubprocessExec", SubprocessExec.encode(exec.value).finish());
-    case "embedded":
-      return frame("supervisor.v1.EmbeddedExec", EmbeddedExec.encode(exec.value).finish());
-    case "wasm":
-      return frame("supervisor.v1.WasmExec", WasmExec.encode(exec.value).finish());
-    default:
-      throw new Error("a spec without exec cannot be signed");
-  }
+export const SIGNED_FIELDS = {
+  slot: true,
+  exec: true,
+  timeout: true,
+  restart: true,
+  maxAttempts: true,
+  backoff: true,
+  admission: true,
+  runnerSelector: true,
+  labels: false,
+  priority: false,
+  notBefore: true,
+  trigger: false,
+  signature: false,
+} as const satisfies Record<keyof TaskSpec, boolean>;
+
+/** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */
+export const SIGNED_SPEC_TAG = "supervisor.v1.SignedSpec/2";
+
+/**
+ * The part of a spec that a signature covers: the server's defaults filled in (`withSpecDefaults`),
+ * every map sorted, every field that is not covered cleared. The spec as a client sends it and
+ * the spec as the server stores it (defaults filled) give the same value.
+ */
+export function signedSpec(spec: TaskSpec): TaskSpec {
+  const full = canonicalSpec(withSpecDefaults(spec));
+  const covered = Object.entries(SIGNED_FIELDS)
+    .filter(([, isCovered]) => isCovered)
+    .map(([field]) => [field, full[field as keyof TaskSpec]]);
+  return { ...TaskSpec.fromPartial({}), ...Object.fromEntries(covered) };
 }
 
-const frame = (typeName: string, body: Uint8Array) => Buffer.concat([Buffer.from(`${typeName}\n`), body]);
+/**
+ * The bytes a spec signature signs: `SIGNED_SPEC_TAG`, a newline, then the deterministic protobuf
+ * encoding of `signedSpec(spec)` (fields in number order, map entries and Struct fields sorted
+ * by key). Exactly as documented on SpecSignature in proto/supervisor/v1/task.proto.
+ */
+export function signedBytes(spec: TaskSpec): Buffer {
+  if (!spec.exec) throw new Error("a spec without exec cannot be signed");
+  const body = TaskSpec.encode(signedSpec(spec)).finish();
+  return Buffer.concat([Buffer.from(`${SIGNED_SPEC_TAG}\n`), body]);
+}
 
 /** Reads an ed25519 key given as PEM, or as base64 of the raw 32-byte key. */
 export function ed25519Key(text: string, kind: "public" | "private"): KeyObject {

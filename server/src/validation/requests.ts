@@ -6,11 +6,11 @@ import {
   type TaskFilter,
   TaskPhase,
   type TaskSpec,
+  withSpecDefaults,
 } from "@supervisor/sdk";
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
-import { withDefaults } from "../core/task-spec.js";
 import { invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
@@ -40,7 +40,7 @@ function submitViolations(request: SubmitTaskRequest, prefix: string): FieldViol
 export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
   const violations = submitViolations(request, "");
   if (violations.length > 0) throw invalidArgument(violations);
-  return { spec: withDefaults(request.spec!), requestId: request.requestId };
+  return { spec: withSpecDefaults(request.spec!), requestId: request.requestId };
 }
 
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
@@ -51,7 +51,7 @@ export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
     throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
   const violations = request.requests.flatMap((submit, i) => submitViolations(submit, `requests[${i}].`));
   if (violations.length > 0) throw invalidArgument(violations);
-  return request.requests.map((submit) => ({ spec: withDefaults(submit.spec!), requestId: submit.requestId }));
+  return request.requests.map((submit) => ({ spec: withSpecDefaults(submit.spec!), requestId: submit.requestId }));
 }
 
 /** A required id: present and shaped like one (the supervisor's ids are UUIDs). */

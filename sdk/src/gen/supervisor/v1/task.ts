@@ -463,7 +463,8 @@ export interface TaskSpec {
   /** Who created the task. Unspecified = API. */
   trigger: Trigger;
   /**
-   * Optional ed25519 signature over the spec's exec (see SpecSignature).
+   * Optional ed25519 signature over every field that changes what runs, where,
+   * when and how often (see SpecSignature).
    * Required when the server is configured to require it for this slot.
    */
   signature?: SpecSignature | undefined;
@@ -574,13 +575,47 @@ export interface LabelSelectorRequirement {
 }
 
 /**
- * An ed25519 signature over what a spec executes. The signed bytes are the
- * full type name of the chosen exec message and a newline
- * ("supervisor.v1.SubprocessExec\n", "supervisor.v1.EmbeddedExec\n" or
- * "supervisor.v1.WasmExec\n") followed by that message in the deterministic
- * protobuf encoding (map entries, and Struct fields, sorted by key). The rest
- * of the spec is not covered: the server fills in its defaults. The server
- * verifies on submit and the runner again before it executes.
+ * An ed25519 signature over every field of a spec that changes what runs,
+ * where, when and how often. The server verifies it on submit and the runner
+ * again, on the stored spec, before it executes.
+ *
+ * Covered: slot, exec, timeout, restart, max_attempts, backoff, admission,
+ * runner_selector and not_before (it moves the start, e.g. out of a
+ * maintenance window). Not covered: labels and priority, which only filter
+ * and order tasks (ListTasks/WatchTasks selectors; which waiting task a free
+ * runner takes first) and change neither the program, nor its runners, its
+ * limits, its start time or its number of attempts; trigger (informational);
+ * the signature itself. A signature says what may run, not how many times it
+ * may be submitted: a signed spec can be submitted again as it is.
+ *
+ * The signed bytes are the 27 ASCII bytes "supervisor.v1.SignedSpec/2\n"
+ * followed by the protobuf encoding of a TaskSpec made from the spec like
+ * this, with the server's defaults filled in, so that the spec as a client
+ * sends it and the spec as the server stores it sign the same bytes:
+ *   slot, exec           as given
+ *   timeout              unset = 60 s
+ *   restart              UNSPECIFIED = NEVER
+ *   max_attempts         1 for NEVER (whatever was given); otherwise
+ *                        0 = 3 for ON_FAILURE, 0 (unlimited) for ALWAYS
+ *   backoff              always set: initial_delay unset = 1 s, max_delay
+ *                        unset = 30 s, multiplier 0 = 2, jitter
+ *                        UNSPECIFIED = FULL
+ *   admission            UNSPECIFIED = DROP_IF_RUNNING
+ *   runner_selector      always set (unset = empty)
+ *   not_before           as given, in whole milliseconds (the server keeps
+ *                        milliseconds); unset stays unset
+ *   labels, priority,    unset
+ *   trigger, signature
+ * Encoding: fields in field-number order; scalars at their zero value and
+ * unset messages left out, set messages (and a set oneof member, even at its
+ * zero value) written even when empty; repeated fields in the order given;
+ * map entries sorted by key, an entry's key and value written only when not
+ * empty; google.protobuf.Struct fields sorted by key at every depth. Keys
+ * compare as UTF-16 code units (byte order for ASCII). Reference
+ * implementation: signedBytes in sdk/src/signing.ts.
+ *
+ * Version 2: signatures made by earlier versions, which covered only the exec
+ * message, no longer verify; re-sign such specs.
  */
 export interface SpecSignature {
   /** Which trusted public key (server configuration) verifies it. */

@@ -157,7 +157,8 @@ describe("supervisor dev (the README quick start)", () => {
     const cwd = tempDir("supervisor-dev-");
     const dev = await startCli(["dev", "--listen", "127.0.0.1:0"], /serving on (\S+)[\s\S]*Stop with Ctrl-C/, { cwd });
     try {
-      expect(dev.output()).toContain("npx supervisor submit --wait -- echo hello");
+      // The hints follow --listen: here the port is not the default one.
+      expect(dev.output()).toContain(`npx supervisor submit --addr ${dev.match[1]} --wait -- echo hello`);
       expect(dev.output()).toContain("db .supervisor/dev.db");
       const hello = await runCli(["submit", "--wait", "--", "echo", "hello"], {
         env: { SUPERVISOR_ADDR: dev.match[1]! },

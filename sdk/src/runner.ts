@@ -82,6 +82,8 @@ const FATAL_REASONS = new Set<string>([
 interface LocalRun {
   assign: ConnectResponse_Assign;
   controller: AbortController;
+  /** Aborted by kill(): stop at once, even a run already stopping. */
+  killer: AbortController;
   seq: number;
   /** Bytes of output produced so far (the offset of the next chunk). */
   offset: number;
@@ -186,6 +188,7 @@ export class Runner {
       if (run.finished) continue;
       run.gracePeriodMs = 0;
       run.controller.abort("the runner is shutting down");
+      run.killer.abort();
     }
     await this.until(() => this.executing === 0);
     this.options.ackWaitMs ??= 2_000;
@@ -338,6 +341,7 @@ export class Runner {
     const run: LocalRun = {
       assign,
       controller: new AbortController(),
+      killer: new AbortController(),
       seq: 0,
       offset: 0,
       gracePeriodMs: this.options.gracePeriodMs ?? 10_000,
@@ -357,6 +361,7 @@ export class Runner {
     };
     const ctx = {
       signal: run.controller.signal,
+      killSignal: run.killer.signal,
       deadline: assign.deadline ?? new Date(Date.now() + 60_000),
       get gracePeriodMs() {
         return run.gracePeriodMs;

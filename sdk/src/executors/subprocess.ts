@@ -132,10 +132,16 @@ function superviseChild(child: ChildProcess, command: string, ctx: ExecutionCont
       if (!leaderExit) stoppedFor = reason;
       terminateGroup();
     });
+    const onKill = () => {
+      if (!leaderExit) stoppedFor ??= "canceled";
+      terminateGroup(); // the grace period is 0 by now: SIGKILL at once
+    };
+    ctx.killSignal?.addEventListener("abort", onKill, { once: true });
     const finish = (result: ExecutionResult) => {
       if (settled) return;
       settled = true;
       unwatch();
+      ctx.killSignal?.removeEventListener("abort", onKill);
       clearTimeout(killTimer);
       clearInterval(groupPoll);
       // Group members that let go of stdout/stderr can outlive the leader unnoticed: end them now.

@@ -10,6 +10,11 @@ export interface ExecutionContext {
   gracePeriodMs: number;
   /** Called as output is produced. */
   onOutput(stream: OutputStreamName, data: Buffer): void;
+  /**
+   * Aborted = stop now, no grace left (the runner is being killed): even a
+   * run already stopping after a cancel is killed at once.
+   */
+  killSignal?: AbortSignal;
 }
 
 export interface ExecutionResult {

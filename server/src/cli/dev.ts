@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
+import { DEFAULT_ADDRESS } from "./connection.js";
 import { startOrExit, stopOnSignals } from "./serve.js";
 
 export const DEV_DATABASE = ".supervisor/dev.db";
@@ -16,35 +17,56 @@ export function registerDev(program: Command): void {
       const log = createLogger();
       const server = await startOrExit(() => startServer(config, log));
       const capacity = Number(options.capacity);
+      if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) {
+        process.stderr.write("supervisor dev: --capacity must be a whole number from 1 to 10000\n");
+        process.exit(2);
+      }
+      // Subprocess and wasm only: the local runner has no embedded handlers, so it must not take embedded tasks
+      // (a runner of the user's with the handler gets them).
+      const kinds = ["subprocess", "wasm"];
       const runner = new Runner({
         address: server.address,
         name: "dev",
         labels: { dev: "true" },
-        capacity: Number.isInteger(capacity) && capacity > 0 ? capacity : 4,
-        kinds: ["subprocess", "wasm", "embedded:*"],
+        capacity,
+        kinds,
         version: "supervisor-dev/0.1.0",
         log: (line) => log(line),
       });
       await runner.start();
+      const addr = server.address === DEFAULT_ADDRESS ? "" : ` --addr ${server.address}`;
       process.stdout.write(
         [
           `supervisor dev serving on ${server.address} (db ${config.db})`,
-          `local runner "dev" connected: labels dev=true, capacity ${capacity}, kinds subprocess, wasm`,
+          `local runner "dev" connected: labels dev=true, capacity ${capacity}, kinds ${kinds.join(", ")}`,
           "",
           "Submit a first task from another terminal:",
-          "  npx supervisor submit --wait -- echo hello",
+          `  npx supervisor submit${addr} --wait -- echo hello`,
           "Then:",
-          "  npx supervisor list            # tasks, newest first",
-          "  npx supervisor watch           # changes as they happen",
-          "  npx supervisor logs -f <id>    # a task's output",
+          `  npx supervisor list${addr}            # tasks, newest first`,
+          `  npx supervisor watch${addr}           # changes as they happen`,
+          `  npx supervisor logs${addr} -f <id>    # a task's output`,
           "",
-          "Stop with Ctrl-C.",
+          "Stop with Ctrl-C (running tasks finish first; Ctrl-C again kills them).",
           "",
         ].join("\n"),
       );
-      stopOnSignals(async () => {
-        await runner.stop();
-        await server.shutdown();
-      });
+      stopOnSignals(
+        async () => {
+          const running = runner.executing;
+          process.stderr.write(
+            running > 0
+              ? `supervisor dev: draining: waiting for ${running} running task(s); press Ctrl-C again to kill them\n`
+              : "supervisor dev: stopping\n",
+          );
+          await runner.stop();
+          await server.shutdown();
+        },
+        async () => {
+          process.stderr.write(`supervisor dev: killing ${runner.executing} running task(s)\n`);
+          await runner.kill();
+          await server.shutdown();
+        },
+      );
     });
 }

@@ -54,9 +54,10 @@ export function stopOnSignals(stop: () => Promise<void>, force?: () => Promise<v
       return;
     }
     stopping = true;
+    // Once forced, the clean stop finishing (its tasks were killed) must not report success.
     stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => !forcing && process.exit(0),
+      () => !forcing && process.exit(1),
     );
   };
   process.on("SIGTERM", onSignal);

@@ -1,0 +1,84 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { credentials } from "@grpc/grpc-js";
+import { Runner, TaskPhase, TaskServiceClient, TaskSpec } from "@supervisor/sdk";
+import { describe, expect, it } from "vitest";
+import { startCli, stopChild } from "./helpers/cli.js";
+import { call, rpc } from "./helpers/grpc.js";
+import { waitForTask } from "./helpers/runners.js";
+import { tempDir } from "./helpers/server.js";
+import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+import { waitUntil } from "./helpers/wait.js";
+
+const run = promisify(execFile);
+const alive = (marker: string) =>
+  run("pgrep", ["-f", `sleep ${marker}`]).then(
+    () => true,
+    () => false,
+  );
+
+async function startDev() {
+  const dev = await startCli(["dev", "--listen", "127.0.0.1:0"], /serving on (\S+)[\s\S]*Stop with Ctrl-C/, {
+    cwd: tempDir("supervisor-dev-"),
+  });
+  return { ...dev, address: dev.match[1]! };
+}
+
+describe("supervisor dev", () => {
+  it("leaves embedded tasks to a runner that has the handler (the local runner has none)", async () => {
+    const dev = await startDev();
+    const mine = new Runner({ address: dev.address, name: "mine", capacity: 1, log: () => {} }).handle(
+      "greet",
+      async (payload) => ({ greeting: `hello ${String(payload.name)}` }),
+    );
+    const client = new TaskServiceClient(dev.address, credentials.createInsecure());
+    try {
+      const mineId = await mine.start();
+      expect(dev.output()).toContain("kinds subprocess, wasm");
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const spec = TaskSpec.fromPartial({
+          exec: { $case: "embedded", value: { handler: "greet", payload: { name: `n${i}` } } },
+        });
+        const { task } = await call(rpc(client, "submitTask"), submitRequest(spec));
+        ids.push(task!.id);
+      }
+      for (const id of ids) {
+        const done = await waitForTask(client, id);
+        expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, runnerId: mineId });
+      }
+    } finally {
+      client.close();
+      await mine.stop();
+      await stopChild(dev.child);
+    }
+  });
+
+  it("one Ctrl-C drains and says so; a second kills the running tasks' process groups", async () => {
+    const dev = await startDev();
+    // A unique duration is the marker: `sleep 300.<digits>` shows up in pgrep -f and nowhere else.
+    const marker = `300.${process.pid}${Date.now() % 100_000}`;
+    const client = new TaskServiceClient(dev.address, credentials.createInsecure());
+    try {
+      const { task } = await call(
+        rpc(client, "submitTask"),
+        submitRequest(subprocessSpec("sh", ["-c", `sleep ${marker} & sleep ${marker}; wait`])),
+      );
+      await waitForTask(client, task!.id, (t) => t.status!.reason === "STARTED");
+      await waitUntil(() => alive(marker), "the task's processes to start");
+      const exited = new Promise<number | null>((resolve) => dev.child.once("exit", resolve));
+      dev.child.kill("SIGINT");
+      await waitUntil(() => dev.output().includes("draining: waiting for 1 running task(s)"), "the drain message");
+      expect(dev.child.exitCode).toBeNull(); // still draining: the task runs on
+      expect(await alive(marker)).toBe(true);
+      dev.child.kill("SIGINT");
+      expect(await exited).toBe(1);
+      expect(dev.output()).toContain("killing 1 running task(s)");
+      await waitUntil(async () => !(await alive(marker)), "the task's process group to be gone", 10_000);
+    } finally {
+      client.close();
+      await stopChild(dev.child, "SIGKILL");
+      await run("pkill", ["-KILL", "-f", `sleep ${marker}`]).catch(() => {});
+    }
+  });
+});

@@ -19,6 +19,7 @@ import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
 import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const random = (low: number, high: number) => low + Math.floor(Math.random() * (high - low));
@@ -281,6 +282,49 @@ describe.skipIf(!canMount)("disk faults (a real tmpfs)", () => {
       client.close();
       await server.close();
     } finally {
+      execFileSync("umount", ["-l", disk]);
+    }
+  });
+
+  it("disk full while a run ends: the end is retried until it commits, then the task ends with its real outcome", async () => {
+    const disk = smallDisk("16m")!;
+    const outside = tempDir();
+    const go = join(outside, "go");
+    const listen = `127.0.0.1:${await freePort()}`;
+    const serve = await startCli(["serve", "--listen", listen, "--db", join(disk, "full-run.db")], /serving on/);
+    const runner = await startRunner(listen, "disk-full-runner");
+    const client = new SupervisorClient({
+      address: listen,
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
+    });
+    try {
+      const script = `until [ -e ${go} ]; do sleep 0.05; done; echo real-outcome; exit 7`;
+      const task = await client.submit({
+        ...subprocess("sh", ["-c", script]),
+        restart: RestartPolicy.RESTART_POLICY_NEVER,
+      });
+      await waitUntil(async () => (await client.get(task.id)).status!.reason === "STARTED", "the run to start");
+      // Fill the disk to the last byte, then let the run end.
+      execFileSync("sh", ["-c", `dd if=/dev/zero of=${join(disk, "filler")} bs=64k 2>/dev/null; true`]);
+      execFileSync("touch", [go]);
+      await waitUntil(() => serve.output().includes("retrying until it commits"), "the failed commit of the run's end");
+      const stuck = await client.get(task.id); // reads still work
+      expect(stuck.status!.phase).toBe(TaskPhase.TASK_PHASE_RUNNING);
+      execFileSync("rm", [join(disk, "filler")]);
+      const done = await waitUntil(async () => {
+        const now = await client.get(task.id);
+        return now.status!.phase !== TaskPhase.TASK_PHASE_RUNNING ? now : undefined;
+      }, "the task to end once space returned");
+      expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, exitCode: 7, attempt: 1 });
+      const text: string[] = [];
+      for await (const event of client.output(task.id))
+        if (event.event?.$case === "chunk") text.push(event.event.value.data.toString());
+      expect(text.join("")).toBe("real-outcome\n");
+      expect(serve.output()).toMatch(/of run \S+: committed after \d+ failed attempt/);
+    } finally {
+      client.close();
+      await runner.stop("SIGKILL");
+      await stopChild(serve.child, "SIGKILL");
       execFileSync("umount", ["-l", disk]);
     }
   });

@@ -5,7 +5,7 @@ import {
   type SubmitTaskRequest,
   type TaskFilter,
   TaskPhase,
-  type TaskSpec,
+  TaskSpec,
   withSpecDefaults,
 } from "@supervisor/sdk";
 import { UUID_PATTERN } from "../core/ids.js";
@@ -17,6 +17,8 @@ import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
 export const MAX_BATCH = 1000;
+/** A stored task is its spec plus a status of a few KiB (errors are clipped to 4 KiB): 1 MiB leaves room. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
 
 export interface ValidSubmit {
   /** The spec with every default applied. */
@@ -30,6 +32,17 @@ function submitViolations(request: SubmitTaskRequest, prefix: string): FieldViol
   else {
     const result = taskSpecSchema.safeParse(request.spec);
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
+    else {
+      const bytes = TaskSpec.encode(request.spec).finish().length;
+      if (bytes > MAX_SPEC_BYTES) {
+        violations.push({
+          field: `${prefix}spec`,
+          description:
+            `${bytes} bytes encoded, at most ${MAX_SPEC_BYTES}: every answer that carries the task ` +
+            "(GetTask, a list page, a watch event, a runner's assign) must fit a default 4 MiB client",
+        });
+      }
+    }
   }
   if (request.requestId && !REQUEST_ID_PATTERN.test(request.requestId)) {
     violations.push({ field: `${prefix}request_id`, description: "1..128 characters of letters, digits and ._:-" });

@@ -1,0 +1,44 @@
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { RunnerServiceClient, RunnerState, RunPhase, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
+import { describe, expect, it } from "vitest";
+import { startCli, stopChild } from "./helpers/cli.js";
+import { call, rpc } from "./helpers/grpc.js";
+import { startRunner, waitForTask } from "./helpers/runners.js";
+import { tempDir } from "./helpers/server.js";
+import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+
+describe("a stalled supervisor", () => {
+  it("woken after a pause longer than the lease keeps its healthy runners and their runs", async () => {
+    const db = join(tempDir(), "stall.db");
+    const serve = await startCli(
+      ["serve", "--listen", "127.0.0.1:0", "--db", db, "--heartbeat-interval", "200ms", "--lease-ttl", "1s"],
+      /serving on (\S+)/,
+    );
+    const address = serve.match[1]!;
+    const runner = await startRunner(address, "steady");
+    const tasks = new TaskServiceClient(address, credentials.createInsecure());
+    const runners = new RunnerServiceClient(address, credentials.createInsecure());
+    try {
+      const { task } = await call(rpc(tasks, "submitTask"), submitRequest(subprocessSpec("sleep", ["3"])));
+      await waitForTask(tasks, task!.id, (t) => t.status!.reason === TaskReason.STARTED);
+      // The scenario itself is a pause: three lease TTLs with the process stopped (no event to wait on).
+      serve.child.kill("SIGSTOP");
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      serve.child.kill("SIGCONT");
+      const done = await waitForTask(tasks, task!.id);
+      expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
+      const { runs } = await call(rpc(tasks, "listTaskRuns"), { taskId: task!.id, pageSize: 0, pageToken: "" });
+      expect(runs.map((r) => r.phase)).toEqual([RunPhase.RUN_PHASE_SUCCEEDED]);
+      const [listed] = (await call(rpc(runners, "listRunners"), { pageSize: 0, pageToken: "", labelSelector: "" }))
+        .runners;
+      expect(listed).toMatchObject({ name: "steady", state: RunnerState.RUNNER_STATE_CONNECTED });
+    } finally {
+      tasks.close();
+      runners.close();
+      serve.child.kill("SIGCONT");
+      await runner.stop("SIGKILL");
+      await stopChild(serve.child, "SIGKILL");
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { migrate } from "./migrate.js";
+import { cannotOpen } from "./open-error.js";
 
 export type Db = Database.Database;
 
@@ -13,22 +14,11 @@ export interface OpenOptions {
  * Opens (creating if needed) the database with the durability settings the
  * product promises, and brings its schema up to date.
  */
-/** The database cannot be opened or prepared: the server cannot start (disk read-only, full, missing). */
-export class DatabaseOpenError extends Error {
-  override readonly name = "DatabaseOpenError";
-}
-
 export function openDatabase(path: string, options: OpenOptions): Db {
   try {
     return open(path, options);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? "";
-    const message = (error as Error).message;
-    const diskHint = /READONLY|CANTOPEN|FULL|IOERR|EACCES|EROFS|ENOSPC/.test(code + message);
-    throw new DatabaseOpenError(
-      `cannot open the database ${path}: ${message}${diskHint ? " (is its disk read-only, full or missing?)" : ""}`,
-      { cause: error },
-    );
+    throw cannotOpen(path, error);
   }
 }
 

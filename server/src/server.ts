@@ -10,7 +10,8 @@ import { RunnerServiceService } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
-import { openDatabase } from "./db/open.js";
+import { type DatabaseLock, lockDatabase } from "./db/lock.js";
+import { type Db, openDatabase } from "./db/open.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
@@ -63,16 +64,30 @@ function serverCredentials(config: Config): ServerCredentials {
   return ServerCredentials.createSsl(clientCa, [keyPair], clientCa !== null);
 }
 
+/**
+ * The lock comes before the database is touched: a second server on the file would mark the
+ * first one's live runs LOST and write under it. A database that fails to open gives it back.
+ */
+function openLockedDatabase(config: Config): { db: Db; lock: DatabaseLock } {
+  const lock = lockDatabase(config.db);
+  try {
+    return { db: openDatabase(config.db, { synchronous: config.synchronous }), lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const shutdownController = new AbortController();
-  const db = openDatabase(config.db, { synchronous: config.synchronous });
+  const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
+  const { db, lock } = openLockedDatabase(config);
   const store = new TaskStore(db, clock);
   const commits = new GroupCommit(store, config.groupCommitMaxBatch);
   const engine = new ExecutionEngine(store, commits, clock, config, log);
   engine.start();
 
-  const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   const auth = new Authenticator(config.tokens);
   const guard: GuardSettings = {
     auth,
@@ -119,6 +134,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   } catch (error) {
     engine.stop();
     db.close();
+    lock.release();
     throw error;
   }
   const stopSweeper = startSweeper(() => sweep(store, commits, config), config.sweepIntervalMs, log);
@@ -150,6 +166,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
         log("checkpoint at shutdown failed (the WAL is replayed at the next start)", error);
       }
       db.close();
+      lock.release();
     })());
 
   return { address, port, shutdown };

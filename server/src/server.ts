@@ -31,7 +31,8 @@ import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 /**
  * Transport limits, set on purpose rather than inherited: bounded messages,
  * bounded concurrent streams per connection, keepalive so dead peers are
- * noticed, and idle connections reaped.
+ * noticed. Idle connections are reaped after `connectionIdleTimeout`
+ * (serverChannelOptions).
  */
 export const SERVER_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": 4 * 1024 * 1024,
@@ -41,8 +42,19 @@ export const SERVER_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.http2.min_ping_interval_without_data_ms": 5_000,
-  "grpc.max_connection_idle_ms": 30 * 60_000,
 };
+
+/** grpc-js treats this idle time (and above) as "never". */
+const NEVER_IDLE_MS = 2 ** 31 - 1;
+
+/**
+ * grpc-js counts a connection idle only while it has no open stream, so runner
+ * Connect streams, watches and followed output keep theirs however quiet they are.
+ */
+export function serverChannelOptions(config: Config): ChannelOptions {
+  const idleMs = config.connectionIdleTimeoutMs === 0 ? NEVER_IDLE_MS : config.connectionIdleTimeoutMs;
+  return { ...SERVER_CHANNEL_OPTIONS, "grpc.max_connection_idle_ms": idleMs };
+}
 
 export interface RunningServer {
   /** host:port actually bound (port 0 resolved). */
@@ -101,7 +113,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const server = new Server(SERVER_CHANNEL_OPTIONS);
+  const server = new Server(serverChannelOptions(config));
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));

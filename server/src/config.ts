@@ -19,6 +19,9 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** Node timers cannot wait longer (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** Structured settings arrive as JSON text from env and flags; the file gives them as JSON already. */
@@ -102,6 +105,12 @@ export const ConfigSchema = z
       "the shortest wait before a task is restarted, whatever its backoff says (stops hot restart loops)",
     ),
     shutdownGracePeriod: duration("10s").describe("on SIGTERM, how long streams get to close before they are cut"),
+    connectionIdleTimeout: duration("5m")
+      .refine((ms) => ms <= MAX_TIMER_MS, "at most 24d (0 = never)")
+      .describe(
+        "close a client connection that has had no call open for this long (0 = never); " +
+          "runner Connect streams, watches and followed output are open calls, so they are never cut",
+      ),
     tokens: jsonText(z.array(tokenSchema).max(10_000))
       .default([])
       .describe('bearer tokens, JSON: [{"name","role":"client|runner|operator|readonly","sha256"|"token"}]'),
@@ -170,6 +179,8 @@ export interface Config {
   runHistoryLimit: number;
   minRestartDelayMs: number;
   shutdownGracePeriodMs: number;
+  /** 0 = never. */
+  connectionIdleTimeoutMs: number;
   tokens: { name: string; role: Role; sha256?: string; token?: string; runnerNames?: string[] }[];
   protectHealthAndReflection: boolean;
   tlsCert?: string;
@@ -202,6 +213,7 @@ function toConfig(parsed: ParsedConfig): Config {
     runHistoryLimit: parsed.runHistoryLimit,
     minRestartDelayMs: parsed.minRestartDelay,
     shutdownGracePeriodMs: parsed.shutdownGracePeriod,
+    connectionIdleTimeoutMs: parsed.connectionIdleTimeout,
     tokens: parsed.tokens,
     protectHealthAndReflection: parsed.protectHealthAndReflection,
     tlsCert: parsed.tlsCert,

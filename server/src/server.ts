@@ -10,7 +10,8 @@ import { RunnerServiceService } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
-import { openDatabase } from "./db/open.js";
+import { type DatabaseLock, lockDatabase } from "./db/lock.js";
+import { type Db, openDatabase } from "./db/open.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
@@ -30,7 +31,8 @@ import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 /**
  * Transport limits, set on purpose rather than inherited: bounded messages,
  * bounded concurrent streams per connection, keepalive so dead peers are
- * noticed, and idle connections reaped.
+ * noticed. Idle connections are reaped after `connectionIdleTimeout`
+ * (serverChannelOptions).
  */
 export const SERVER_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": 4 * 1024 * 1024,
@@ -40,8 +42,19 @@ export const SERVER_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.keepalive_timeout_ms": 10_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.http2.min_ping_interval_without_data_ms": 5_000,
-  "grpc.max_connection_idle_ms": 30 * 60_000,
 };
+
+/** grpc-js treats this idle time (and above) as "never". */
+const NEVER_IDLE_MS = 2 ** 31 - 1;
+
+/**
+ * grpc-js counts a connection idle only while it has no open stream, so runner
+ * Connect streams, watches and followed output keep theirs however quiet they are.
+ */
+export function serverChannelOptions(config: Config): ChannelOptions {
+  const idleMs = config.connectionIdleTimeoutMs === 0 ? NEVER_IDLE_MS : config.connectionIdleTimeoutMs;
+  return { ...SERVER_CHANNEL_OPTIONS, "grpc.max_connection_idle_ms": idleMs };
+}
 
 export interface RunningServer {
   /** host:port actually bound (port 0 resolved). */
@@ -63,16 +76,30 @@ function serverCredentials(config: Config): ServerCredentials {
   return ServerCredentials.createSsl(clientCa, [keyPair], clientCa !== null);
 }
 
+/**
+ * The lock comes before the database is touched: a second server on the file would mark the
+ * first one's live runs LOST and write under it. A database that fails to open gives it back.
+ */
+function openLockedDatabase(config: Config): { db: Db; lock: DatabaseLock } {
+  const lock = lockDatabase(config.db);
+  try {
+    return { db: openDatabase(config.db, { synchronous: config.synchronous }), lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const shutdownController = new AbortController();
-  const db = openDatabase(config.db, { synchronous: config.synchronous });
+  const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
+  const { db, lock } = openLockedDatabase(config);
   const store = new TaskStore(db, clock);
   const commits = new GroupCommit(store, config.groupCommitMaxBatch);
   const engine = new ExecutionEngine(store, commits, clock, config, log);
   engine.start();
 
-  const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   const auth = new Authenticator(config.tokens);
   const guard: GuardSettings = {
     auth,
@@ -86,7 +113,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const server = new Server(SERVER_CHANNEL_OPTIONS);
+  const server = new Server(serverChannelOptions(config));
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
@@ -119,6 +146,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   } catch (error) {
     engine.stop();
     db.close();
+    lock.release();
     throw error;
   }
   const stopSweeper = startSweeper(() => sweep(store, commits, config), config.sweepIntervalMs, log);
@@ -150,6 +178,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
         log("checkpoint at shutdown failed (the WAL is replayed at the next start)", error);
       }
       db.close();
+      lock.release();
     })());
 
   return { address, port, shutdown };

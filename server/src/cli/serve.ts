@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { DatabaseOpenError } from "../db/open.js";
+import { DatabaseOpenError } from "../db/open-error.js";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";

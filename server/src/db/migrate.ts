@@ -4,20 +4,25 @@ import type { Db } from "./open.js";
 /** server/migrations, from src/db and dist/db alike. */
 const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
 
-/**
- * Applies numbered migrations (`0001_name.sql`, ...) above PRAGMA user_version,
- * each in its own transaction together with the version bump. Forward only.
- */
-export function migrate(db: Db): number {
-  const files = readdirSync(MIGRATIONS_DIR)
+function migrationFiles(): string[] {
+  return readdirSync(MIGRATIONS_DIR)
     .filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name))
     .sort();
+}
+
+/** The newest schema version this server knows (PRAGMA user_version after every migration). */
+export function knownSchemaVersion(): number {
+  return migrationFiles().length;
+}
+
+/**
+ * Applies numbered migrations (`0001_name.sql`, ...) above PRAGMA user_version,
+ * each in its own transaction together with the version bump. Forward only; a
+ * newer database is refused before this by checkDatabase.
+ */
+export function migrate(db: Db): number {
+  const files = migrationFiles();
   const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > files.length) {
-    throw new Error(
-      `database schema version ${current} is newer than this server knows (${files.length}); upgrade the server`,
-    );
-  }
   for (const [index, name] of files.entries()) {
     const version = index + 1;
     if (Number(name.slice(0, 4)) !== version)

@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { checkDatabase, unreadableDatabase } from "./check.js";
 import { migrate } from "./migrate.js";
+import { cannotOpen, DatabaseOpenError } from "./open-error.js";
 
 export type Db = Database.Database;
 
@@ -11,38 +13,36 @@ export interface OpenOptions {
 
 /**
  * Opens (creating if needed) the database with the durability settings the
- * product promises, and brings its schema up to date.
+ * product promises, checks it is a healthy supervisor database, and brings its
+ * schema up to date.
  */
-/** The database cannot be opened or prepared: the server cannot start (disk read-only, full, missing). */
-export class DatabaseOpenError extends Error {
-  override readonly name = "DatabaseOpenError";
-}
-
 export function openDatabase(path: string, options: OpenOptions): Db {
   try {
     return open(path, options);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? "";
-    const message = (error as Error).message;
-    const diskHint = /READONLY|CANTOPEN|FULL|IOERR|EACCES|EROFS|ENOSPC/.test(code + message);
-    throw new DatabaseOpenError(
-      `cannot open the database ${path}: ${message}${diskHint ? " (is its disk read-only, full or missing?)" : ""}`,
-      { cause: error },
-    );
+    if (error instanceof DatabaseOpenError) throw error;
+    throw unreadableDatabase(path, error) ?? cannotOpen(path, error);
   }
 }
 
 function open(path: string, options: OpenOptions): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma("journal_mode = WAL");
-  // FULL: a commit is on disk (WAL fsynced) before we answer. NORMAL survives a
-  // process crash but may lose the last commits on power loss.
-  db.pragma(`synchronous = ${options.synchronous}`);
-  db.pragma("busy_timeout = 5000");
-  db.pragma("foreign_keys = ON");
-  // Let the WAL grow a little between checkpoints; we checkpoint at shutdown.
-  db.pragma("wal_autocheckpoint = 10000");
-  migrate(db);
-  return db;
+  try {
+    db.pragma("busy_timeout = 5000");
+    // Before any pragma below writes to the file (journal_mode rewrites the header of a foreign one).
+    checkDatabase(db, path);
+    db.pragma("journal_mode = WAL");
+    // FULL: a commit is on disk (WAL fsynced) before we answer. NORMAL survives a
+    // process crash but may lose the last commits on power loss.
+    db.pragma(`synchronous = ${options.synchronous}`);
+    db.pragma("foreign_keys = ON");
+    // Let the WAL grow a little between checkpoints; we checkpoint at shutdown.
+    db.pragma("wal_autocheckpoint = 10000");
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

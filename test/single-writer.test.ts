@@ -1,0 +1,124 @@
+import { symlinkSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { RunPhase, SupervisorClient, subprocess, TaskPhase } from "@supervisor/sdk";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../server/src/config.js";
+import { DatabaseInUseError } from "../server/src/db/lock.js";
+import { silentLogger } from "../server/src/log.js";
+import { startServer } from "../server/src/server.js";
+import { runCli, startCli, stopChild } from "./helpers/cli.js";
+import { healthStatus } from "./helpers/health.js";
+import { startRunner } from "./helpers/runners.js";
+import { startTestServer, tempDir } from "./helpers/server.js";
+
+const READY = /supervisor serving on (\S+)/;
+const serve = (db: string) => startCli(["serve", "--listen", "127.0.0.1:0", "--db", db], READY);
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** The one line a refused `supervisor serve` prints, naming the file and the process holding it. */
+const inUseLine = (db: string, pid: number) =>
+  new RegExp(
+    `^supervisor: the database ${literal(db)} is in use by another supervisor process ` +
+      `\\(pid ${pid} on host ${literal(hostname())}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); ` +
+      "one server per SQLite file: stop it, or give this one its own --db\\n$",
+  );
+
+const configFor = (db: string, listen = "127.0.0.1:0") => loadConfig({ flags: { listen, db } });
+
+describe("one server per SQLite file", () => {
+  it("a second `supervisor serve` on the file exits 1 with one line; the first keeps its runs and serves", async () => {
+    const db = join(tempDir(), "shared.db");
+    const first = await serve(db);
+    const address = first.match[1]!;
+    const client = new SupervisorClient({ address });
+    const runner = await startRunner(address, "busy-runner");
+    try {
+      const running = await client.submit(subprocess("sleep", ["30"]));
+      await client.waitFor(running.id, { phases: [TaskPhase.TASK_PHASE_RUNNING] });
+
+      const second = await runCli(["serve", "--listen", "127.0.0.1:0", "--db", db]);
+      expect(second.code).toBe(1);
+      expect(second.stdout).toBe("");
+      expect(second.stderr).toMatch(inUseLine(db, first.child.pid!));
+
+      // The refused server touched nothing: the first one's live run is still RUNNING, not LOST.
+      const task = await client.get(running.id);
+      expect(task.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_RUNNING, attempt: 1 });
+      expect((await client.listRuns(running.id)).map((run) => run.phase)).toEqual([RunPhase.RUN_PHASE_RUNNING]);
+      expect((await client.submit(subprocess("echo", ["still writing"]))).id).toBeTruthy();
+      expect(await healthStatus(address)).toBe("SERVING");
+      await client.cancel(running.id);
+      await client.waitFor(running.id);
+    } finally {
+      client.close();
+      await runner.stop();
+      await stopChild(first.child);
+    }
+  });
+
+  it("a SIGKILLed server leaves no stale lock: a new one starts on the file at once", async () => {
+    const db = join(tempDir(), "killed.db");
+    const first = await serve(db);
+    const before = new SupervisorClient({ address: first.match[1]! });
+    const task = await before.submit(subprocess("echo", ["before the kill"]));
+    before.close();
+    await stopChild(first.child, "SIGKILL");
+
+    const next = await serve(db); // no retry loop: the OS dropped the lock with the process
+    const client = new SupervisorClient({ address: next.match[1]! });
+    try {
+      expect((await client.get(task.id)).id).toBe(task.id);
+      // The killed server's holder file is replaced: a third server names the live holder.
+      const third = await runCli(["serve", "--listen", "127.0.0.1:0", "--db", db]);
+      expect(third.code).toBe(1);
+      expect(third.stderr).toMatch(inUseLine(db, next.child.pid!));
+    } finally {
+      client.close();
+      await stopChild(next.child);
+    }
+  });
+
+  it("in one process, a second startServer on the file (by any path) is refused until the first shuts down", async () => {
+    const first = await startTestServer();
+    const alias = join(first.dir, "alias.db");
+    symlinkSync(first.dbPath, alias);
+    try {
+      const refusal = startServer(configFor(first.dbPath), silentLogger);
+      await expect(refusal).rejects.toThrow(DatabaseInUseError);
+      await expect(refusal).rejects.toThrow(
+        `the database ${first.dbPath} is in use by another supervisor server in this process (pid ${process.pid})`,
+      );
+      await expect(startServer(configFor(alias), silentLogger)).rejects.toThrow(DatabaseInUseError);
+
+      await first.server.shutdown(); // a clean shutdown gives the lock back
+      const second = await startServer(configFor(first.dbPath), silentLogger);
+      const client = new SupervisorClient({ address: second.address });
+      expect((await client.submit(subprocess("echo", ["second"]))).id).toBeTruthy();
+      client.close();
+      await second.shutdown();
+    } finally {
+      await first.close();
+    }
+  });
+
+  it("a server that fails to start gives the lock back", async () => {
+    const holder = await startTestServer();
+    const db = join(tempDir(), "failed-start.db");
+    try {
+      // The port is taken: the database was locked and opened, then the bind failed.
+      await expect(startServer(configFor(db, holder.address), silentLogger)).rejects.toThrow();
+      const server = await startServer(configFor(db), silentLogger);
+      await server.shutdown();
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it("an in-memory database needs no lock", async () => {
+    const first = await startServer(configFor(":memory:"), silentLogger);
+    const second = await startServer(configFor(":memory:"), silentLogger);
+    await second.shutdown();
+    await first.shutdown();
+  });
+});

@@ -5,23 +5,12 @@ import { describe, expect, it } from "vitest";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
+import { faultSeed, prng } from "./helpers/prng.js";
 import { hello, rawRunner } from "./helpers/raw-runner.js";
 import { startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
-
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BATCHES = 40;
 const LINES_PER_BATCH = 100_000;
@@ -37,9 +26,7 @@ describe("output accounting", () => {
   it("after SIGKILLs of the supervisor during a flood, every kept byte is where it belongs, every gap is marked, counts are true", {
     timeout: 180_000,
   }, async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-    console.log(`output-accounting seed ${seed} (replay with FUZZ_SEED=${seed})`);
-    const random = prng(seed);
+    const random = prng(faultSeed("output accounting"));
     const dir = tempDir();
     const db = join(dir, "flood.db");
     const listen = `127.0.0.1:${await freePort()}`;

@@ -7,7 +7,7 @@ import { loadMeter } from "./lib/load.mjs";
 import { killChildren } from "./lib/procs.mjs";
 import { machine, printTable, RESULTS_DIR, writeResult } from "./lib/stats.mjs";
 
-const SCENARIOS = ["submit", "batch", "e2e", "dispatch", "list", "watch", "runners", "storage"];
+const SCENARIOS = ["submit", "batch", "e2e", "dispatch", "crowded", "list", "watch", "runners", "storage"];
 
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith("--")));

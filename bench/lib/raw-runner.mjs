@@ -39,7 +39,19 @@ export function rawRunner(address, { name = "bench-raw", capacity = 1, kinds = [
   });
   stream.on("error", () => {});
   stream.write({
-    message: { $case: "hello", value: { name, labels: {}, kinds, capacity, version: "bench", activeRunIds: [] } },
+    message: {
+      $case: "hello",
+      value: {
+        name,
+        labels: {},
+        kinds,
+        capacity,
+        version: "bench",
+        activeRunIds: [],
+        instanceId: "",
+        finishedRunIds: [],
+      },
+    },
   });
   const heartbeat = setInterval(() => stream.write({ message: { $case: "heartbeat", value: {} } }), 2_000);
   return {

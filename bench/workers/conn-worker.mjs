@@ -10,7 +10,7 @@ import { grpc } from "../lib/deps.mjs";
 
 const { credentials } = grpc;
 
-const { address, connections, prefix = "idle" } = JSON.parse(process.argv[2]);
+const { address, connections, prefix = "idle", pool = "idle" } = JSON.parse(process.argv[2]);
 const clients = [];
 const streams = [];
 let heartbeatMs = 5_000;
@@ -52,11 +52,13 @@ function hello(client, i) {
         $case: "hello",
         value: {
           name: `${prefix}-${process.pid}-${i}`,
-          labels: { pool: "idle" },
+          labels: { pool },
           kinds: ["subprocess"],
           capacity: 1,
           version: "bench",
           activeRunIds: [],
+          instanceId: "",
+          finishedRunIds: [],
         },
       },
     });

@@ -398,7 +398,10 @@ export interface Task {
   requestId: string;
 }
 
-/** What to run, where, and how to react to failure. */
+/**
+ * What to run, where, and how to react to failure. At most 1 MiB encoded, so
+ * every answer carrying the task decodes in a default 4 MiB client.
+ */
 export interface TaskSpec {
   /**
    * Admission key. At most one active (pending or running) task owns a slot

@@ -58,6 +58,23 @@ describe("configuration", () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user mistake
   });
 
+  it("refuses settings that contradict each other: a lease TTL under two heartbeat intervals", async () => {
+    const result = await runCli([
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--lease-ttl",
+      "4s",
+      "--heartbeat-interval",
+      "5s",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "--lease-ttl: 4s is shorter than twice the heartbeat interval (5s): one late heartbeat would lose a runner",
+    );
+    expect(() => loadConfig({ flags: { leaseTtl: "10s", heartbeatInterval: "5s" } })).not.toThrow();
+  });
+
   it("exits 2 when the config file is missing", async () => {
     const result = await runCli(["serve", "--config", "/nonexistent/supervisor.json"]);
     expect(result.code).toBe(2);

@@ -110,6 +110,26 @@ describe("routing", () => {
   });
 });
 
+describe("why a task waits", () => {
+  it("says RUNNERS_BUSY while every matching runner is full, and NO_MATCHING_RUNNER once none is left", async () => {
+    const busy = await runner("busy-runner", { pool: "busy" }, 1);
+    const spec = (seconds: string) =>
+      subprocessSpec("sleep", [seconds], { runnerSelector: selector({ matchLabels: { pool: "busy" } }) });
+    const first = await submit(spec("30"));
+    await waitForTask(server.tasks, first.id, (t) => t.status!.reason === TaskReason.STARTED);
+    const second = await submit(spec("0"));
+    const waiting = await waitForTask(server.tasks, second.id, (t) => t.status!.reason === TaskReason.RUNNERS_BUSY);
+    expect(waiting.status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_PENDING,
+      message: "the one matching runner is at capacity or draining",
+    });
+    await busy.stop("SIGKILL"); // the lease (1 s here) runs out: no matching runner is left
+    const alone = await waitForTask(server.tasks, second.id, (t) => t.status!.reason === TaskReason.NO_MATCHING_RUNNER);
+    expect(alone.status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
+    await call(rpc(server.tasks, "cancelTask"), { id: second.id, reason: "" });
+  });
+});
+
 describe("capacity and order", () => {
   it("a burst of 200 tasks on 2 runners never runs more than their capacity", async () => {
     const a = await runner("burst-a", { pool: "burst" }, 3);

@@ -104,8 +104,14 @@ describe("processes", () => {
       for (let i = 0; i < 100 && !(await processAlive(`sleep ${marker}`)); i++)
         await new Promise((r) => setTimeout(r, 20));
       expect(await processAlive(`sleep ${marker}`)).toBe(true);
-      await call(rpc(server.tasks, "cancelTask"), { id: task!.id, reason: "" });
-      expect((await waitForTask(server.tasks, task!.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
+      await call(rpc(server.tasks, "cancelTask"), { id: task!.id, reason: "wrong branch deployed" });
+      const canceled = await waitForTask(server.tasks, task!.id);
+      // The canceller's reason outlives the end of the run.
+      expect(canceled.status).toMatchObject({
+        phase: TaskPhase.TASK_PHASE_CANCELED,
+        reason: TaskReason.CANCELED_BY_CLIENT,
+        message: expect.stringMatching(/^wrong branch deployed; attempt 1 was canceled/),
+      });
       expect(await processAlive(`sleep ${marker}`)).toBe(false);
     } finally {
       await runner.stop("SIGKILL");

@@ -120,6 +120,12 @@ describe("bad input", () => {
     ["unknown trigger", () => [spec({ trigger: 77 as Trigger })], "spec.trigger"],
     ["negative max_attempts", () => [spec({ maxAttempts: -1 })], "spec.max_attempts"],
     [
+      "max_attempts 3 with restart NEVER (it would be stored as 1)",
+      () => [spec({ restart: RestartPolicy.RESTART_POLICY_NEVER, maxAttempts: 3 })],
+      "spec.max_attempts",
+    ],
+    ["max_attempts 2 with restart unset (NEVER)", () => [spec({ maxAttempts: 2 })], "spec.max_attempts"],
+    [
       "backoff max below initial",
       () => [
         spec({

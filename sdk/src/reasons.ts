@@ -66,8 +66,10 @@ export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 
 /** Values of TaskStatus.reason: why a task is in its phase. */
 export const TaskReason = {
-  /** PENDING: waiting for a runner that matches, has the kind and has room. */
+  /** PENDING: no connected runner matches its selector and has its kind. */
   NO_MATCHING_RUNNER: "NO_MATCHING_RUNNER",
+  /** PENDING: runners match, but every one of them is at capacity (or draining). */
+  RUNNERS_BUSY: "RUNNERS_BUSY",
   /** PENDING: queued behind the slot's owner (admission QUEUE). */
   SLOT_QUEUED: "SLOT_QUEUED",
   /** PENDING: waiting for spec.not_before. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ed25519Key } from "@supervisor/sdk";
 import { z } from "zod";
-import { parseDurationMs } from "./duration.js";
+import { formatDurationMs, parseDurationMs } from "./duration.js";
 
 const duration = (fallback: string) =>
   z
@@ -144,6 +144,17 @@ export const ConfigSchema = z
       } catch (error) {
         ctx.addIssue({ code: "custom", path: ["trustedKeys"], message: `key ${keyId}: ${(error as Error).message}` });
       }
+    }
+    // A lease shorter than two heartbeats is lost by one late heartbeat: runners would flap and lose their runs.
+    if (c.leaseTtl < 2 * c.heartbeatInterval) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["leaseTtl"],
+        message:
+          `${formatDurationMs(c.leaseTtl)} is shorter than twice the heartbeat interval ` +
+          `(${formatDurationMs(c.heartbeatInterval)}): one late heartbeat would lose a runner and its runs; ` +
+          "raise --lease-ttl or lower --heartbeat-interval",
+      });
     }
     if (!loopback && c.tokens.length === 0) {
       ctx.addIssue({

@@ -477,6 +477,8 @@ export const validSpec: fc.Arbitrary<TaskSpec> = fc
     },
     { requiredKeys: ["slot", "exec", "restart", "maxAttempts", "admission", "labels", "priority", "trigger"] },
   )
+  // restart NEVER (or unset) runs once: more attempts is a contradiction the server refuses.
+  .map((spec) => (spec.restart <= 1 && spec.maxAttempts > 1 ? { ...spec, maxAttempts: 1 } : spec))
   .map((spec) => spec as TaskSpec);
 
 const validRequestId = fc.oneof(

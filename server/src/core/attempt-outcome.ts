@@ -120,7 +120,10 @@ export function afterAttempt(
   });
 
   if (status.cancelRequested && end.phase !== RunPhase.RUN_PHASE_SUCCEEDED) {
-    return terminal(TaskPhase.TASK_PHASE_CANCELED, status.reason || TaskReason.CANCELED_BY_CLIENT);
+    // The reason the canceller gave stays first in the message; the attempt's end follows it.
+    const ended = terminal(TaskPhase.TASK_PHASE_CANCELED, status.reason || TaskReason.CANCELED_BY_CLIENT);
+    const why = status.message || "canceled";
+    return { task: { ...ended.task, status: { ...ended.task.status!, message: `${why}; ${message}` } } };
   }
   if (end.phase === RunPhase.RUN_PHASE_CANCELED)
     return terminal(TaskPhase.TASK_PHASE_CANCELED, TaskReason.CANCELED_BY_CLIENT);

@@ -10,6 +10,8 @@ export interface PendingEntry extends TaskRequirements {
   /** Not before this time (ms): not_before or the end of a backoff. */
   readyAtMs: number;
   slot: string;
+  /** The reason its stored status gives now (kept true by the engine while it waits). */
+  reason?: string;
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -159,6 +161,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const runners: R[] = [];
     for (const runner of best.runners) if (this.runners.get(runner.id)!.free) runners.push(runner);
     return { entry: best.ready.first!, runners };
+  }
+
+  /** Ready tasks waiting for a runner, class by class, with how many runners fit each class. */
+  *ready(): Generator<{ entry: PendingEntry; fittingRunners: number; freeRunners: number }> {
+    for (const cls of this.classes.values()) {
+      for (const entry of cls.ready) yield { entry, fittingRunners: cls.runners.size, freeRunners: cls.freeRunners };
+    }
   }
 
   /** What a pending task waits for, as far as routing knows. */

@@ -3,6 +3,7 @@ import {
   type ConnectRequest,
   clipText,
   ErrorReason,
+  EventType,
   type ConnectRequest_Hello as Hello,
   jsonLimitProblem,
   MAX_ERROR_TEXT,
@@ -45,6 +46,7 @@ import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
 import { OutputHub } from "./output-hub.js";
 import { type RunnerChannel, RunnerSession } from "./runner-session.js";
+import { WaitingReasons } from "./waiting-reasons.js";
 
 export interface EngineSettings {
   heartbeatIntervalMs: number;
@@ -116,6 +118,7 @@ export class ExecutionEngine {
   private readonly lastDelayMs = new Map<string, number>();
   private readonly stopping = new AbortController();
   private readonly retry: CommitRetry;
+  private readonly waitingReasons: WaitingReasons;
   private dispatchScheduled = false;
   private wakeTimer: Timer | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
@@ -133,6 +136,7 @@ export class ExecutionEngine {
     private readonly timers: Timers = SYSTEM_TIMERS,
   ) {
     this.retry = { commits, timers, clock, log, signal: this.stopping.signal };
+    this.waitingReasons = new WaitingReasons(this.index, store, commits, timers, clock, log);
   }
 
   private get stopped(): boolean {
@@ -171,6 +175,7 @@ export class ExecutionEngine {
       if (task) this.armBackstop(active, durationToMs(task.spec!.timeout!), run.assignTime?.getTime() ?? nowMs);
     }
     this.unsubscribe = this.store.onCommit((changes) => this.onChanges(changes));
+    this.waitingReasons.start();
     this.scheduleDispatch();
   }
 
@@ -178,6 +183,7 @@ export class ExecutionEngine {
   stop(): void {
     this.stopping.abort();
     this.unsubscribe?.();
+    this.waitingReasons.stop();
     this.wakeTimer?.cancel();
     for (const session of this.sessions.values()) {
       session.lease?.cancel();
@@ -195,7 +201,7 @@ export class ExecutionEngine {
       const task = change.task;
       const phase = task.status?.phase;
       if (
-        change.type !== 3 /* DELETED */ &&
+        change.type !== EventType.EVENT_TYPE_DELETED &&
         phase === TaskPhase.TASK_PHASE_PENDING &&
         task.status!.reason !== TaskReason.SLOT_QUEUED
       ) {
@@ -225,6 +231,7 @@ export class ExecutionEngine {
       slot: task.spec!.slot,
       kind,
       selector,
+      reason: task.status!.reason,
     };
     this.index.upsert(entry, nowMs);
   }

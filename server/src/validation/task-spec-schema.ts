@@ -117,4 +117,14 @@ export const taskSpecSchema = z
   .superRefine((spec, ctx) => {
     if (!spec.exec)
       ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
+    const runsOnce =
+      spec.restart === RestartPolicy.RESTART_POLICY_UNSPECIFIED || spec.restart === RestartPolicy.RESTART_POLICY_NEVER;
+    // Silently storing 1 would hide the mistake: the caller meant retries and would not get them.
+    if (runsOnce && spec.maxAttempts > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxAttempts"],
+        message: `restart NEVER runs once: max_attempts must be 0 or 1 (got ${spec.maxAttempts}); use ON_FAILURE to retry`,
+      });
+    }
   });

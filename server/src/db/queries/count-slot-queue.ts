@@ -1,7 +1,11 @@
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
+import { SLOT_QUEUED } from "./task-row.js";
 
 export function countSlotQueue(db: Db, slot: string): number {
-  return (statement(db, "SELECT count(*) AS n FROM tasks WHERE slot = ? AND slot_state = 2").get(slot) as { n: number })
-    .n;
+  return (
+    statement(db, `SELECT count(*) AS n FROM tasks WHERE slot = ? AND slot_state = ${SLOT_QUEUED}`).get(slot) as {
+      n: number;
+    }
+  ).n;
 }

@@ -1,8 +1,11 @@
+import { RunPhase } from "@supervisor/sdk";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
 import type { RunRow } from "./run-row.js";
 
 /** Every ASSIGNED or RUNNING run (phase 1, 2), to rebuild in-memory state at start-up. */
 export function listActiveRuns(db: Db): RunRow[] {
-  return statement(db, "SELECT * FROM runs WHERE phase IN (1, 2)").all() as RunRow[];
+  // Literal values, not parameters: the query must match the partial index runs_active.
+  const active = `${RunPhase.RUN_PHASE_ASSIGNED}, ${RunPhase.RUN_PHASE_RUNNING}`;
+  return statement(db, `SELECT * FROM runs WHERE phase IN (${active})`).all() as RunRow[];
 }

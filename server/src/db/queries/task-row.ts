@@ -17,8 +17,12 @@ export interface TaskRow {
   task: Buffer;
 }
 
-const SLOT_STATE_CODE: Record<SlotState, number | null> = { owner: 1, queued: 2, none: null };
-export const slotStateOf = (code: number | null): SlotState => (code === 1 ? "owner" : code === 2 ? "queued" : "none");
+/** tasks.slot_state: the owner of a slot, a task queued behind it, or NULL (no slot, or done with it). */
+export const SLOT_OWNER = 1;
+export const SLOT_QUEUED = 2;
+const SLOT_STATE_CODE: Record<SlotState, number | null> = { owner: SLOT_OWNER, queued: SLOT_QUEUED, none: null };
+export const slotStateOf = (code: number | null): SlotState =>
+  code === SLOT_OWNER ? "owner" : code === SLOT_QUEUED ? "queued" : "none";
 
 /** The row for a task: the encoded Task plus the columns queries filter on. */
 export function toTaskRow(task: Task, slotState: SlotState): TaskRow {

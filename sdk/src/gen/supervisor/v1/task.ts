@@ -641,7 +641,7 @@ export interface TaskStatus {
     | undefined;
   /**
    * Why the task is in this phase, as a machine word, e.g. SLOT_QUEUED,
-   * NO_MATCHING_RUNNER, BACKOFF, RUNNER_LOST, REPLACED, CANCELED_BY_CLIENT.
+   * NO_MATCHING_RUNNER, RUNNERS_BUSY, BACKOFF, RUNNER_LOST, REPLACED, CANCELED_BY_CLIENT.
    */
   reason: string;
   /** Human-readable detail of `reason`. */

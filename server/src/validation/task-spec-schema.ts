@@ -124,7 +124,9 @@ export const taskSpecSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["maxAttempts"],
-        message: `restart NEVER runs once: max_attempts must be 0 or 1 (got ${spec.maxAttempts}); use ON_FAILURE to retry`,
+        message:
+          `restart NEVER runs once: max_attempts must be 0 or 1 (got ${spec.maxAttempts}); ` +
+          "use ON_FAILURE to retry",
       });
     }
   });

@@ -24,6 +24,7 @@ const { values: flags } = parseArgs({
     help: { type: "boolean", short: "h" },
     quick: { type: "boolean" },
     jobs: { type: "string" },
+    "warmup-jobs": { type: "string" },
     rounds: { type: "string" },
     samples: { type: "string" },
     "latency-budget-s": { type: "string" },
@@ -42,6 +43,8 @@ if (flags.help) {
   console.log(`usage: npm run bench:peers [-- options]   (or: node bench/peers/run.mjs [options])
   --quick                 smoke run: 2 000 jobs, 1 round, 50 latency samples (figures not comparable)
   --jobs N                jobs per round in the throughput scenarios (default 20000)
+  --warmup-jobs N         jobs enqueued (and, end to end, completed) before each throughput pass, not
+                          counted (default 2000)
   --rounds R              rounds; the table shows medians (default 5)
   --samples S             pickup-latency samples per round (default 500)
   --latency-budget-s T    time limit of one latency pass (default 30; a polling system gets fewer samples)
@@ -59,9 +62,9 @@ if (flags.help) {
 }
 
 const quick = Boolean(flags.quick);
-const int = (name, fallback) => {
+const int = (name, fallback, min = 1) => {
   const value = flags[name] === undefined ? fallback : Number(flags[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
   return value;
 };
 const list = (name, all) => {
@@ -71,6 +74,7 @@ const list = (name, all) => {
 };
 const opts = {
   jobs: int("jobs", quick ? 2_000 : 20_000),
+  warmupJobs: int("warmup-jobs", quick ? 200 : 2_000, 0),
   rounds: int("rounds", quick ? 1 : 5),
   samples: int("samples", quick ? 50 : 500),
   budgetMs: int("latency-budget-s", quick ? 5 : 30) * 1000,

@@ -1,5 +1,4 @@
 // Medians over rounds, the Supervisor ÷ peer ratios, and the markdown table printed at the end.
-import { round } from "../../lib/stats.mjs";
 
 export const ROW_LABELS = {
   single: "single enqueue, 64 in flight",
@@ -25,7 +24,7 @@ export function fmt(value) {
   return fraction ? `${grouped}.${fraction}` : grouped;
 }
 
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? round(a / b, 2) : NaN);
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? Number((a / b).toPrecision(3)) : NaN);
 
 /**
  * figures[system][scenario][variant] = list of per-round results. Returns the medians per cell:

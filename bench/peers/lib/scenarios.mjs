@@ -23,26 +23,27 @@ async function expectStored(store, jobs) {
 }
 
 /** 1. A closed loop of `inFlight` callers, each enqueuing one job per call. */
-export async function singleEnqueue(store, { jobs, inFlight, timeoutMs }) {
-  const r = expectAll(
-    await closedLoop({
+export async function singleEnqueue(store, { jobs, warmupJobs, inFlight, timeoutMs }) {
+  const loop = (count, what) =>
+    closedLoop({
       concurrency: inFlight,
       durationMs: timeoutMs,
-      maxOps: jobs,
+      maxOps: count,
       op: (i) => store.enqueueOne({ i }),
       units: (jobId) => (jobId ? 1 : 0),
-    }),
-    jobs,
-    "single enqueue",
-  );
-  await expectStored(store, jobs);
+    }).then((result) => expectAll(result, count, what));
+  await loop(warmupJobs, "single enqueue warm-up");
+  const r = await loop(jobs, "single enqueue");
+  await expectStored(store, warmupJobs + jobs);
   return { jobsPerSec: r.itemsPerSec, elapsedMs: round(r.elapsedMs, 1), callMs: r.latencyMs, clientCpu: r.clientCpu };
 }
 
 /** 2. `batchInFlight` callers, each enqueuing `batch` jobs per call. */
-export async function batchEnqueue(store, { jobs, batch, batchInFlight, timeoutMs }) {
-  const r = expectAll(await enqueueInBatches(store, { jobs, batch, batchInFlight, timeoutMs }), jobs, "batch enqueue");
-  await expectStored(store, jobs);
+export async function batchEnqueue(store, { jobs, warmupJobs, batch, batchInFlight, timeoutMs }) {
+  const options = { batch, batchInFlight, timeoutMs };
+  expectAll(await enqueueInBatches(store, { jobs: warmupJobs, ...options }), warmupJobs, "batch enqueue warm-up");
+  const r = expectAll(await enqueueInBatches(store, { jobs, ...options }), jobs, "batch enqueue");
+  await expectStored(store, warmupJobs + jobs);
   return { jobsPerSec: r.itemsPerSec, elapsedMs: round(r.elapsedMs, 1), callMs: r.latencyMs, clientCpu: r.clientCpu };
 }
 
@@ -56,19 +57,36 @@ function enqueueInBatches(store, { jobs, batch, batchInFlight, timeoutMs }) {
   });
 }
 
+/** Waits (every 2 ms, until `deadline`) for the store to hold no unfinished job. */
+async function allCompleted(store, deadline, what) {
+  let unfinished = await store.unfinished();
+  while (unfinished > 0 && nowMs() < deadline) {
+    await sleep(2);
+    unfinished = await store.unfinished();
+  }
+  if (unfinished > 0) throw new Error(`${what}: ${unfinished} jobs still unfinished at the time limit`);
+  return nowMs();
+}
+
 /**
  * 3. `workers` consumer processes of `concurrency` each, idle and ready; then `jobs` enqueued in batches;
  * from the first enqueue call to the store saying every job is completed. The consumers count what their
  * handlers returned (cheap: a progress message per 10 ms); once they report all of it, the store is asked
  * (every 2 ms) until it has no unfinished job, since a handler's return is not yet a stored completion.
+ * A warm-up of `warmupJobs` goes through the same way first, not counted.
  */
-export async function endToEnd(store, { jobs, batch, batchInFlight, workers, concurrency, timeoutMs }, variant = {}) {
+export async function endToEnd(store, options, variant = {}) {
+  const { jobs, warmupJobs, batch, batchInFlight, workers, concurrency, timeoutMs } = options;
   const consumers = startConsumers(store.system, { ...store.consumerArgs, concurrency, ...variant }, workers);
   try {
     await consumers.ready();
+    const warm = { batch, batchInFlight, timeoutMs };
+    expectAll(await enqueueInBatches(store, { jobs: warmupJobs, ...warm }), warmupJobs, "end-to-end warm-up");
+    await consumers.handled(warmupJobs, timeoutMs);
+    await allCompleted(store, nowMs() + timeoutMs, "end-to-end warm-up");
     const t0 = nowMs();
     const deadline = t0 + timeoutMs;
-    const handled = consumers.handled(jobs, timeoutMs);
+    const handled = consumers.handled(warmupJobs + jobs, timeoutMs);
     handled.catch(() => {});
     const enqueue = expectAll(
       await enqueueInBatches(store, { jobs, batch, batchInFlight, timeoutMs }),
@@ -77,13 +95,7 @@ export async function endToEnd(store, { jobs, batch, batchInFlight, workers, con
     );
     const enqueuedAt = nowMs();
     const handledAt = await handled;
-    let unfinished = await store.unfinished();
-    while (unfinished > 0 && nowMs() < deadline) {
-      await sleep(2);
-      unfinished = await store.unfinished();
-    }
-    const completedAt = nowMs();
-    if (unfinished > 0) throw new Error(`end to end: ${unfinished} jobs still unfinished after ${timeoutMs} ms`);
+    const completedAt = await allCompleted(store, deadline, "end to end");
     const elapsedMs = completedAt - t0;
     return {
       jobsPerSec: (jobs / elapsedMs) * 1000,
@@ -92,7 +104,7 @@ export async function endToEnd(store, { jobs, batch, batchInFlight, workers, con
       lastHandlerMs: round(handledAt - t0, 1),
       storeConfirmedMs: round(completedAt - t0, 1),
       enqueueJobsPerSec: round(enqueue.itemsPerSec, 0),
-      handlersCounted: consumers.finished(),
+      handlersCounted: consumers.finished() - warmupJobs,
     };
   } finally {
     await consumers.stop();

@@ -62,6 +62,11 @@ export async function open({ postgres }) {
   };
 }
 
+/**
+ * One work() worker fetching `concurrency` jobs at a time, calling notifyWorker after a full batch to skip
+ * the polling pause. (16 work() workers of 1 job each, each notifying itself, drained about 150 jobs/s
+ * here: every one-job fetch is a query of its own, and on 2 cores PostgreSQL is CPU-bound.)
+ */
 export async function consume({ url, concurrency }, onCompleted) {
   const boss = await startBoss(url);
   let workerId;

@@ -21,16 +21,19 @@ function ownTicks() {
   return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime
 }
 
-/** Call at the start; the returned function, called once every child has exited, gives average cores used. */
-export function loadMeter() {
+/**
+ * Call at the start; the returned function, called once every child has exited, gives average cores used.
+ * `extraTicks()` counts the bench's processes that are not its children (a server started as a daemon).
+ */
+export function loadMeter({ extraTicks = () => 0 } = {}) {
   const m0 = machineTicks();
-  const o0 = ownTicks();
+  const o0 = ownTicks() + extraTicks();
   const t0 = Date.now();
   return () => {
     const m1 = machineTicks();
     const seconds = (Date.now() - t0) / 1000;
     const busyCores = (m1.busy - m0.busy) / HZ / seconds;
-    const oursCores = (ownTicks() - o0) / HZ / seconds;
+    const oursCores = (ownTicks() + extraTicks() - o0) / HZ / seconds;
     return {
       seconds: Math.round(seconds * 10) / 10,
       machineBusyCores: Math.round(busyCores * 100) / 100,

@@ -217,12 +217,17 @@ export async function startNoop(settings = {}) {
 
 /** A client worker (bench/workers/<name>.mjs) with an IPC mailbox. */
 export function startWorker(name, args = {}) {
-  const child = spawn(process.execPath, [join(BENCH_DIR, "workers", `${name}.mjs`), JSON.stringify(args)], {
+  return startWorkerScript(join(BENCH_DIR, "workers", `${name}.mjs`), args, `worker ${name}`);
+}
+
+/** A worker from any script (args as JSON in argv[2]) with an IPC mailbox; ended with the bench. */
+export function startWorkerScript(file, args = {}, name = file) {
+  const child = spawn(process.execPath, [file, JSON.stringify(args)], {
     stdio: ["ignore", "inherit", "pipe", "ipc"],
   });
   track(child);
   const stderr = tailStderr(child);
-  const box = mailbox(child, `worker ${name}`);
+  const box = mailbox(child, name);
   return {
     pid: child.pid,
     child,

@@ -2,25 +2,61 @@
 // Regenerates everything derived from proto/: the ts-proto SDK code in
 // sdk/src/gen and the descriptor set the server hands to reflection.
 // `--check` generates into a temp dir and fails on any difference, so CI
-// catches a proto change that was not regenerated.
+// catches a proto change (or a grpc-health-check / @grpc/reflection upgrade
+// that changes a served file) that was not regenerated.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 
 const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb"];
 const check = process.argv.includes("--check");
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");
 
+// Services the server serves from its dependencies' own .proto files, keyed by the
+// canonical name each file has upstream (grpc/grpc-proto), which is the name other
+// servers' reflection uses. Reflection must serve these exact files, so they are
+// taken from the installed packages rather than copied into proto/: no copy to drift,
+// no lint exemptions, no ts-proto or polyglot output for code we do not own.
+const serverRequire = createRequire(join(root, "server/package.json"));
+const THIRD_PARTY_PROTOS = {
+  // grpc-health-check serves grpc.health.v1.Health from the file it exports as protoPath.
+  "grpc/health/v1/health.proto": serverRequire("grpc-health-check").protoPath,
+  // @grpc/reflection loads these from its build/ folder (it exports no path for them).
+  "grpc/reflection/v1/reflection.proto": serverRequire.resolve(
+    "@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
+  ),
+  "grpc/reflection/v1alpha/reflection.proto": serverRequire.resolve(
+    "@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto",
+  ),
+};
+
+/**
+ * Builds the descriptor set of every file the server serves: proto/ plus the
+ * third-party files, compiled together in a staging tree so buf resolves them
+ * as one image (a name clash between them fails the build).
+ */
+function buildDescriptorSet(out) {
+  const stage = mkdtempSync(join(tmpdir(), "supervisor-descriptors-"));
+  try {
+    cpSync(join(root, "proto"), stage, { recursive: true });
+    for (const [name, source] of Object.entries(THIRD_PARTY_PROTOS)) {
+      mkdirSync(dirname(join(stage, name)), { recursive: true });
+      cpSync(source, join(stage, name), { errorOnExist: true, force: false });
+    }
+    execFileSync(buf, ["build", stage, "-o", out], { cwd: root, stdio: "inherit" });
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
 function generate(base) {
   for (const path of GENERATED) rmSync(join(base, path), { recursive: true, force: true });
   mkdirSync(join(base, "server/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
-  execFileSync(buf, ["build", "proto", "-o", join(base, "server/gen/supervisor.binpb")], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  buildDescriptorSet(join(base, "server/gen/supervisor.binpb"));
 }
 
 function listFiles(path) {

@@ -56,7 +56,10 @@ describe("docs/cookbook.md", () => {
     expect(stdout).toContain("hello\n"); // logs
     expect(stdout).toContain('"type":"EVENT_TYPE_BOOKMARK"'); // watch went live
     expect(stdout).toMatch(/TASK_PHASE_(RUNNING|CANCELED)/); // cancel
-    expect(stdout).toContain("not_found\ngoogle.rpc.ErrorInfo"); // error code and its ErrorInfo detail
+    expect(stdout).toMatch(/^SERVING$/m); // health check through reflection alone
+    expect(stdout).toContain('not_found\n{"reason":"TASK_NOT_FOUND","domain":"supervisor.v1"'); // decoded ErrorInfo
+    expect(stdout).toContain("invalid_argument\nspec.subprocess.command: required"); // decoded BadRequest
+    expect(stdout).toContain("spec.timeout: must be positive\n");
     expect(stdout).toContain("cookbook-runner RUNNER_STATE_CONNECTED");
   });
 });

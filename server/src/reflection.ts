@@ -6,7 +6,10 @@ import { ReflectionService } from "@grpc/reflection";
 
 /**
  * The descriptor set built by `npm run gen` (`buf build -o`), imports
- * included. Resolved from the module so it works from src/ (tests) and dist/.
+ * included: proto/ plus the health.proto and reflection.proto files that
+ * grpc-health-check and @grpc/reflection serve their services from, so every
+ * served service and every error-detail type resolves. Resolved from the
+ * module so it works from src/ (tests) and dist/.
  */
 export const DESCRIPTOR_SET_PATH = new URL("../gen/supervisor.binpb", import.meta.url);
 

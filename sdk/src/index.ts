@@ -29,5 +29,5 @@ export * from "./selector/parse.js";
 export * from "./selector/runner-selector.js";
 export * from "./signing.js";
 export * from "./spec-defaults.js";
-export { duration, embedded, subprocess, wasm } from "./specs.js";
+export { duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
 export * from "./timers.js";

@@ -1,5 +1,5 @@
 import { type LabelSelectorRequirement, RunnerSelector, SelectorOperator } from "../gen/supervisor/v1/task.js";
-import type { RunnerSelectorInput } from "../input.js";
+import { fromInput, type RunnerSelectorInput } from "../input.js";
 import { formatLabelSelector } from "./format.js";
 import { type LabelSelector, parseLabelSelector, type RequirementOperator, SelectorSyntaxError } from "./parse.js";
 
@@ -65,5 +65,5 @@ export function runnerSelector(text: string): RunnerSelector {
 
 /** A RunnerSelector (parts may be left out) in the selector string syntax: matchLabels first, then expressions. */
 export function formatRunnerSelector(rs: RunnerSelectorInput): string {
-  return formatLabelSelector(selectorFromRunnerSelector(RunnerSelector.fromPartial(rs)));
+  return formatLabelSelector(selectorFromRunnerSelector(fromInput(RunnerSelector, rs)));
 }

@@ -30,4 +30,5 @@ export * from "./selector/runner-selector.js";
 export * from "./signing.js";
 export * from "./spec-defaults.js";
 export { duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
+export type { ListOptions, ListPageOptions, TaskQuery, WatchOptions } from "./task-query.js";
 export * from "./timers.js";

@@ -9,6 +9,9 @@ import {
   embedded,
   formatRunnerSelector,
   type Informer,
+  type InformerOptions,
+  type ListOptions,
+  type ListPageOptions,
   type RunnerSelector,
   runnerSelector,
   SelectorOperator,
@@ -20,6 +23,8 @@ import {
   type TaskSpec,
   type TaskSpecInput,
   TERMINAL_PHASES,
+  type WaitForOptions,
+  type WatchOptions,
   wasm,
 } from "@supervisor/sdk";
 
@@ -67,6 +72,15 @@ export async function queries(client: SupervisorClient, signal: AbortSignal): Pr
   client.informer({ labelSelector: "a=b" }, { onAdd: (task) => void task.id });
   return client.informer({ filter: { labelSelector: "a=b" }, onAdd: (task) => void task.id, signal });
 }
+
+// The option types are exported, so options can be built apart from the call.
+export const named: [ListOptions, ListPageOptions, WatchOptions, InformerOptions, WaitForOptions] = [
+  { filter: { labelSelector: "a=b" }, pageSize: 10 },
+  { pageToken: "" },
+  { filter: { phases: [TaskPhase.TASK_PHASE_RUNNING] }, sinceRevision: 1 },
+  { filter: {}, onDelete: (task) => void task.id },
+  { phases: TERMINAL_PHASES },
+];
 
 export async function stillErrors(client: SupervisorClient): Promise<void> {
   // @ts-expect-error a misspelled field

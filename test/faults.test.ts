@@ -46,7 +46,7 @@ const recordingTask = (log: string, sleepSeconds: string) =>
 
 async function allTasks(client: SupervisorClient): Promise<Task[]> {
   const tasks: Task[] = [];
-  for await (const task of client.list({}, { pageSize: 1000 })) tasks.push(task);
+  for await (const task of client.list({ pageSize: 1000 })) tasks.push(task);
   return tasks;
 }
 

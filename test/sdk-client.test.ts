@@ -95,14 +95,12 @@ describe("SupervisorClient", () => {
     expect(page.tasks).toHaveLength(3);
     expect(page.nextPageToken).not.toBe("");
     const all: Task[] = [];
-    for await (const task of client.list({ labelSelector: "sdk=list" }, { pageSize: 3 })) all.push(task);
+    for await (const task of client.list({ filter: { labelSelector: "sdk=list" }, pageSize: 3 })) all.push(task);
     expect(all.map((t) => t.spec!.labels.n)).toEqual(["6", "5", "4", "3", "2", "1", "0"]);
   });
 
   it("cancel, listRunners and drain", async () => {
-    const task = await client.submit(
-      subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }),
-    );
+    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" } } }));
     expect((await client.cancel(task.id, "changed my mind")).status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
     const runners = await client.listRunners({ labelSelector: "sdk=yes" });
     expect(runners.map((r) => r.name)).toEqual(["sdk-runner"]);
@@ -124,9 +122,7 @@ describe("SupervisorClient", () => {
   });
 
   it("waitFor stops when its signal aborts", async () => {
-    const task = await client.submit(
-      subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" }, matchExpressions: [] } }),
-    );
+    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" } } }));
     const controller = new AbortController();
     const waiting = client.waitFor(task.id, { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
@@ -135,10 +131,12 @@ describe("SupervisorClient", () => {
 
   it("the informer converges to a fresh list under churn", async () => {
     const events: string[] = [];
-    const informer = client.informer(
-      { labelSelector: "sdk=informer" },
-      { onAdd: () => events.push("add"), onUpdate: () => events.push("update"), onDelete: () => events.push("delete") },
-    );
+    const informer = client.informer({
+      filter: { labelSelector: "sdk=informer" },
+      onAdd: () => events.push("add"),
+      onUpdate: () => events.push("update"),
+      onDelete: () => events.push("delete"),
+    });
     await informer.synced;
     const tasks = await client.submitBatch(
       Array.from({ length: 10 }, () => subprocess("true", [], { labels: { sdk: "informer" } })),
@@ -146,7 +144,7 @@ describe("SupervisorClient", () => {
     for (const task of tasks.slice(0, 3)) await client.cancel(task.id).catch(() => undefined);
     await Promise.all(tasks.map((t) => client.waitFor(t.id)));
     const fresh = new Map<string, Task>();
-    for await (const task of client.list({ labelSelector: "sdk=informer" })) fresh.set(task.id, task);
+    for await (const task of client.list({ filter: { labelSelector: "sdk=informer" } })) fresh.set(task.id, task);
     for (
       let i = 0;
       i < 200 &&

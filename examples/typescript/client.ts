@@ -10,9 +10,15 @@ const echo = await client.submit(
 );
 console.log(`submitted ${echo.id}`);
 
-// An embedded handler: runs inside a runner process that registered "resize-image".
+// An embedded handler: runs inside a runner process that registered "resize-image". The runner
+// selector takes the label-selector syntax of list filters ("gpu,zone in (a,b),!spot") or an object
+// such as { matchLabels: { example: "ts" } }; leave out what you do not need.
 const resize = await client.submit(
-  embedded("resize-image", { width: 640, height: 480, scale: 0.5 }, { labels: { example: "ts" } }),
+  embedded(
+    "resize-image",
+    { width: 640, height: 480, scale: 0.5 },
+    { labels: { example: "ts" }, runnerSelector: "example=ts" },
+  ),
 );
 
 for (const task of [echo, resize]) {
@@ -28,6 +34,6 @@ const [run] = await client.listRuns(resize.id);
 console.log(`result: ${JSON.stringify(run?.result)}`);
 
 let count = 0;
-for await (const _ of client.list({ labelSelector: "example=ts" })) count++;
+for await (const _ of client.list({ filter: { labelSelector: "example=ts" } })) count++;
 console.log(`listed ${count} tasks with example=ts`);
 client.close();

@@ -6,18 +6,19 @@ import { SupervisorError } from "./errors.js";
 import type { Run } from "./gen/supervisor/v1/run.js";
 import type { Runner as RunnerInfo } from "./gen/supervisor/v1/runner.js";
 import { RunnerServiceClient } from "./gen/supervisor/v1/runner_service.js";
-import { type Task, TaskPhase, type TaskSpec } from "./gen/supervisor/v1/task.js";
+import { type Task, TaskPhase, TaskSpec } from "./gen/supervisor/v1/task.js";
 import {
   EventType,
   type ListTasksResponse,
   type StreamTaskOutputResponse,
-  type TaskFilter,
   TaskServiceClient,
   type WatchTasksResponse,
 } from "./gen/supervisor/v1/task_service.js";
-import { Informer, type InformerHandlers } from "./informer.js";
+import { Informer, type InformerHandlers, type InformerOptions } from "./informer.js";
+import { fromInput, type TaskFilterInput, type TaskSpecInput } from "./input.js";
 import { ErrorReason } from "./reasons.js";
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry } from "./retry.js";
+import { type ListOptions, type ListPageOptions, queryOptions, taskFilterOf, type WatchOptions } from "./task-query.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
@@ -62,19 +63,20 @@ function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
   return grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
 }
 
-export interface WatchOptions extends CallSettings {
-  sinceRevision?: number;
-  filter?: Partial<TaskFilter>;
-  sendInitial?: boolean;
+export interface SubmitOptions extends CallSettings {
+  /** Idempotency key; generated when left out, so a retried submit never makes a second task. */
+  requestId?: string;
 }
 
-const fullFilter = (filter: Partial<TaskFilter> = {}): TaskFilter => ({
-  slot: "",
-  phases: [],
-  runnerId: "",
-  labelSelector: "",
-  ...filter,
-});
+export interface CancelOptions extends CallSettings {
+  /** Why, recorded on the task (TaskStatus.message). */
+  reason?: string;
+}
+
+export interface WaitForOptions extends CallSettings {
+  /** Resolve once the task is in one of these (default: any terminal phase). */
+  phases?: readonly TaskPhase[];
+}
 
 /**
  * The supervisor client. Every method takes a deadline and an AbortSignal;
@@ -117,21 +119,25 @@ export class SupervisorClient {
     return withRetry(() => unaryCall(method, request, this.metadata, resolved), this.retry, resolved.signal);
   }
 
-  /** Submits a task. A request id is generated when none is given, so retries never create a second task. */
-  async submit(spec: TaskSpec, options: CallSettings & { requestId?: string } = {}): Promise<Task> {
-    const request = { spec, requestId: options.requestId ?? randomUUID() };
+  /**
+   * Submits a task: a spec helper's result (`subprocess(…)`) or a spec with any
+   * field left out. A request id is generated when none is given, so retries
+   * never create a second task.
+   */
+  async submit(spec: TaskSpecInput, options: SubmitOptions = {}): Promise<Task> {
+    const request = { spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? randomUUID() };
     return (await this.idempotent(this.tasks.submitTask.bind(this.tasks), request, options)).task!;
   }
 
-  /** Submits tasks in one transaction: all or none. */
+  /** Submits tasks in one transaction: all or none. Each item is a spec, or `{ spec, requestId }`. */
   async submitBatch(
-    specs: (TaskSpec | { spec: TaskSpec; requestId?: string })[],
+    specs: readonly (TaskSpecInput | { spec: TaskSpecInput; requestId?: string })[],
     options: CallSettings = {},
   ): Promise<Task[]> {
     const requests = specs.map((item) =>
       "spec" in item && item.spec
-        ? { spec: item.spec, requestId: item.requestId ?? randomUUID() }
-        : { spec: item as TaskSpec, requestId: randomUUID() },
+        ? { spec: fromInput(TaskSpec, item.spec), requestId: item.requestId ?? randomUUID() }
+        : { spec: fromInput(TaskSpec, item as TaskSpecInput), requestId: randomUUID() },
     );
     return (await this.idempotent(this.tasks.batchSubmitTasks.bind(this.tasks), { requests }, options)).tasks;
   }
@@ -140,26 +146,25 @@ export class SupervisorClient {
     return (await this.idempotent(this.tasks.getTask.bind(this.tasks), { id }, options)).task!;
   }
 
-  /** One page of tasks, newest first. */
-  listPage(
-    options: CallSettings & { filter?: Partial<TaskFilter>; pageSize?: number; pageToken?: string } = {},
-  ): Promise<ListTasksResponse> {
+  /** One page of tasks, newest first: `listPage({ filter, pageSize, pageToken })`. */
+  listPage(options: ListPageOptions = {}): Promise<ListTasksResponse> {
     const request = {
-      filter: fullFilter(options.filter),
+      filter: taskFilterOf(options.filter),
       pageSize: options.pageSize ?? 0,
       pageToken: options.pageToken ?? "",
     };
     return this.idempotent(this.tasks.listTasks.bind(this.tasks), request, options);
   }
 
-  /** Every task matching the filter, newest first, fetching pages as you iterate. */
-  async *list(
-    filter: Partial<TaskFilter> = {},
-    options: CallSettings & { pageSize?: number } = {},
-  ): AsyncGenerator<Task> {
+  /** Every task matching `filter`, newest first, fetching pages as you iterate: `list({ filter, pageSize })`. */
+  list(options?: ListOptions): AsyncGenerator<Task>;
+  /** @deprecated The 0.1 shape; use `list({ filter, pageSize, ... })`. Removed in the next release. */
+  list(filter: TaskFilterInput, options?: Omit<ListOptions, "filter">): AsyncGenerator<Task>;
+  async *list(first: ListOptions | TaskFilterInput = {}, legacy?: Omit<ListOptions, "filter">): AsyncGenerator<Task> {
+    const options = queryOptions<ListOptions>(first, legacy);
     let pageToken = "";
     do {
-      const page = await this.listPage({ ...options, filter, pageToken });
+      const page = await this.listPage({ ...options, pageToken });
       yield* page.tasks;
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -169,16 +174,15 @@ export class SupervisorClient {
    * Task changes as they happen. A dropped stream (server restart, network,
    * or WATCH_TOO_SLOW) is resumed from the last revision delivered, so no
    * change is missed or repeated. REVISION_COMPACTED is thrown: list again.
+   * `watch({ filter, sinceRevision, sendInitial, signal })`.
    */
   async *watch(options: WatchOptions = {}): AsyncGenerator<WatchTasksResponse> {
     let since = options.sinceRevision ?? 0;
     let sendInitial = options.sendInitial ?? false;
     let failures = 0;
+    const filter = taskFilterOf(options.filter);
     while (!options.signal?.aborted) {
-      const stream = this.tasks.watchTasks(
-        { sinceRevision: since, filter: fullFilter(options.filter), sendInitial },
-        this.metadata,
-      );
+      const stream = this.tasks.watchTasks({ sinceRevision: since, filter, sendInitial }, this.metadata);
       try {
         for await (const event of streamCall(stream, options.signal)) {
           failures = 0;
@@ -196,14 +200,27 @@ export class SupervisorClient {
     }
   }
 
-  /** A local map of the tasks matching `filter`, kept current (see Informer). */
-  informer(filter: Partial<TaskFilter> = {}, handlers: InformerHandlers = {}): Informer {
-    return new Informer(this, filter, handlers);
+  /**
+   * A local map of the tasks matching `filter`, kept current (see Informer):
+   * `informer({ filter, onAdd, onUpdate, onDelete, onError, signal })`.
+   */
+  informer(options?: InformerOptions): Informer;
+  /** @deprecated The 0.1 shape; use `informer({ filter, onAdd, ... })`. Removed in the next release. */
+  informer(filter: TaskFilterInput, handlers?: InformerHandlers): Informer;
+  informer(first: InformerOptions | TaskFilterInput = {}, handlers?: InformerHandlers): Informer {
+    return new Informer(this, queryOptions<InformerOptions>(first, handlers));
   }
 
-  /** Cancels a task (idempotent); a running task turns CANCELED once its runner has stopped it. */
-  async cancel(id: string, reason = "", options?: CallSettings): Promise<Task> {
-    return (await this.idempotent(this.tasks.cancelTask.bind(this.tasks), { id, reason }, options)).task!;
+  /**
+   * Cancels a task (idempotent); a running task turns CANCELED once its runner
+   * has stopped it. `cancel(id)`, `cancel(id, "why")` or `cancel(id, { reason, deadlineMs })`.
+   */
+  cancel(id: string, options?: CancelOptions): Promise<Task>;
+  cancel(id: string, reason: string, options?: CallSettings): Promise<Task>;
+  async cancel(id: string, reason: string | CancelOptions = "", options: CallSettings = {}): Promise<Task> {
+    const settings = typeof reason === "string" ? { ...options, reason } : reason;
+    const request = { id, reason: settings.reason ?? "" };
+    return (await this.idempotent(this.tasks.cancelTask.bind(this.tasks), request, settings)).task!;
   }
 
   /** A run's output events; with `follow`, until the run ends. */
@@ -219,7 +236,7 @@ export class SupervisorClient {
   }
 
   /** Resolves with the task once it is in one of `phases` (default: any terminal phase). */
-  async waitFor(taskId: string, options: CallSettings & { phases?: readonly TaskPhase[] } = {}): Promise<Task> {
+  async waitFor(taskId: string, options: WaitForOptions = {}): Promise<Task> {
     const phases = options.phases ?? TERMINAL_PHASES;
     const task = await this.get(taskId, options);
     if (phases.includes(task.status!.phase)) return task;

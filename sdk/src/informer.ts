@@ -1,8 +1,10 @@
 import type { SupervisorClient } from "./client.js";
 import { SupervisorError } from "./errors.js";
 import type { Task } from "./gen/supervisor/v1/task.js";
-import { EventType, type TaskFilter } from "./gen/supervisor/v1/task_service.js";
+import { EventType } from "./gen/supervisor/v1/task_service.js";
+import type { TaskFilterInput } from "./input.js";
 import { ErrorReason } from "./reasons.js";
+import { queryOptions, type TaskQuery } from "./task-query.js";
 
 export interface InformerHandlers {
   onAdd?(task: Task): void;
@@ -11,6 +13,9 @@ export interface InformerHandlers {
   /** A failure that stopped the informer (it does not retry non-transient errors). */
   onError?(error: SupervisorError): void;
 }
+
+/** `{ filter, signal, onAdd, onUpdate, onDelete, onError }`: an aborted signal stops the informer. */
+export interface InformerOptions extends TaskQuery, InformerHandlers {}
 
 /**
  * A local, always-current map of the tasks matching a filter: list, then
@@ -24,12 +29,22 @@ export class Informer {
   private readonly controller = new AbortController();
   private markSynced!: () => void;
   private readonly done: Promise<void>;
+  private readonly filter: TaskFilterInput;
+  private readonly handlers: InformerHandlers;
 
+  constructor(client: SupervisorClient, options?: InformerOptions);
+  /** @deprecated The 0.1 shape; use `new Informer(client, { filter, onAdd, ... })`. Removed in the next release. */
+  constructor(client: SupervisorClient, filter: TaskFilterInput, handlers?: InformerHandlers);
   constructor(
     private readonly client: SupervisorClient,
-    private readonly filter: Partial<TaskFilter> = {},
-    private readonly handlers: InformerHandlers = {},
+    first: InformerOptions | TaskFilterInput = {},
+    legacyHandlers?: InformerHandlers,
   ) {
+    const { filter = {}, signal, ...handlers } = queryOptions<InformerOptions>(first, legacyHandlers);
+    this.filter = filter;
+    this.handlers = handlers;
+    if (signal?.aborted) this.controller.abort();
+    else signal?.addEventListener("abort", () => this.controller.abort(), { once: true });
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
     this.done = this.run();
   }

@@ -1,34 +1,49 @@
-import { TaskSpec } from "./gen/supervisor/v1/task.js";
+import { type EmbeddedExec, TaskSpec } from "./gen/supervisor/v1/task.js";
+import { fromInput, type RunnerSelectorInput, type TaskSpecInput } from "./input.js";
+import { runnerSelector as parseRunnerSelector } from "./selector/runner-selector.js";
 
-type SpecOptions = Omit<Partial<TaskSpec>, "exec">;
+/** What every spec helper takes besides its exec; any field may be left out. */
+export interface SpecOptions extends Omit<TaskSpecInput, "exec" | "runnerSelector"> {
+  /**
+   * Which runners may run it: a selector string (`"gpu,zone in (a,b),!spot"`,
+   * the syntax of list filters) or a RunnerSelector with either part left out.
+   */
+  runnerSelector?: string | RunnerSelectorInput;
+}
+
+function selectorOf(selector: SpecOptions["runnerSelector"]): RunnerSelectorInput | undefined {
+  if (typeof selector !== "string") return selector;
+  return selector.trim() ? parseRunnerSelector(selector) : undefined; // "" = any runner, as when left out
+}
+
+function specOf(options: SpecOptions, exec: TaskSpecInput["exec"]): TaskSpec {
+  const { runnerSelector, ...rest } = options;
+  return fromInput(TaskSpec, { ...rest, exec, runnerSelector: selectorOf(runnerSelector) });
+}
 
 /** A task that runs `command` with `args` (argv, never a shell). */
 export function subprocess(
   command: string,
-  args: string[] = [],
+  args: readonly string[] = [],
   options: SpecOptions & { env?: Record<string, string>; workingDir?: string } = {},
 ): TaskSpec {
-  const { env = {}, workingDir = "", ...rest } = options;
-  return {
-    ...TaskSpec.fromPartial({}),
-    ...rest,
-    exec: { $case: "subprocess", value: { command, args, env, workingDir } },
-  };
+  const { env, workingDir, ...rest } = options;
+  return specOf(rest, { $case: "subprocess", value: { command, args, env, workingDir } });
 }
 
 /** A task handled by `runner.handle(handler, fn)` in a runner process. */
-export function embedded(handler: string, payload: Record<string, unknown> = {}, options: SpecOptions = {}): TaskSpec {
-  return { ...TaskSpec.fromPartial({}), ...options, exec: { $case: "embedded", value: { handler, payload } } };
+export function embedded(handler: string, payload: EmbeddedExec["payload"] = {}, options: SpecOptions = {}): TaskSpec {
+  return specOf(options, { $case: "embedded", value: { handler, payload } });
 }
 
 /** A WASI module on the runner's machine. */
 export function wasm(
   modulePath: string,
-  args: string[] = [],
+  args: readonly string[] = [],
   options: SpecOptions & { env?: Record<string, string> } = {},
 ): TaskSpec {
-  const { env = {}, ...rest } = options;
-  return { ...TaskSpec.fromPartial({}), ...rest, exec: { $case: "wasm", value: { modulePath, args, env } } };
+  const { env, ...rest } = options;
+  return specOf(rest, { $case: "wasm", value: { modulePath, args, env } });
 }
 
 /** "30s", "500ms", "5m", "2h" → google.protobuf.Duration. */

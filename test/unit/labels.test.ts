@@ -1,5 +1,5 @@
+import { validateLabelKey, validateLabels, validateLabelValue } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
-import { validateLabelKey, validateLabels, validateLabelValue } from "../../server/src/core/labels.js";
 
 const name63 = `a${"b".repeat(61)}c`;
 const name64 = `${name63}d`;

@@ -1,4 +1,3 @@
-import { describe, expect, it } from "vitest";
 import {
   canonicalSelector,
   type LabelSelector,
@@ -6,7 +5,8 @@ import {
   parseLabelSelector,
   SelectorSyntaxError,
   selectorFromRunnerSelector,
-} from "../../server/src/core/selector.js";
+} from "@supervisor/sdk";
+import { describe, expect, it } from "vitest";
 
 /** The syntax error a selector raises (fails the test if it parses). */
 function syntaxErrorOf(text: string): SelectorSyntaxError {

@@ -62,6 +62,12 @@ export interface StorageBackend {
 
   /** Terminal tasks that finished before the cutoff, oldest first (retention). */
   expiredTasks(cutoffMs: number, limit: number): Promise<Task[]>;
+  /**
+   * The highest revision the journal may be compacted through now: more than
+   * `keepRevisions` behind the head and older than `minAgeCutoffMs`, within
+   * the oldest `batch` entries. 0 when nothing may go.
+   */
+  journalCompactionBound(keepRevisions: number, minAgeCutoffMs: number, batch: number): Promise<number>;
 
   // ---- start-up: what the engine rebuilds its memory from ----
 

@@ -37,10 +37,17 @@ interface Mark {
   runners: number;
   deletedRunners: number;
   revision: number;
-  overlay: Map<string, StoredTask | null>;
-  keys: Map<string, IdempotencyKey>;
-  runRows: Map<string, Run>;
-  runnerRows: Map<string, Runner | null>;
+  undo: number;
+  expireIdempotencyKeys: WriteSet["expireIdempotencyKeys"];
+  compactJournalThrough: WriteSet["compactJournalThrough"];
+}
+
+/** One overlay entry as it was before a request changed it, so a refused request can be undone. */
+interface Undo {
+  map: Map<string, unknown>;
+  key: string;
+  had: boolean;
+  value: unknown;
 }
 
 /**
@@ -55,7 +62,10 @@ export class WriteView {
   private readonly keys = new Map<string, IdempotencyKey>();
   private readonly runRows = new Map<string, Run>();
   private readonly runnerRows = new Map<string, Runner | null>();
+  /** Ids of the overlay's tasks by slot, so slot questions look at that slot's tasks only. */
+  private readonly bySlot = new Map<string, readonly string[]>();
   private readonly out: WriteSet = emptyWriteSet();
+  private readonly undo: Undo[] = [];
   private nextRevision: number;
   private mark: Mark | undefined;
 
@@ -77,44 +87,56 @@ export class WriteView {
   // ---- request boundaries ----
 
   begin(): void {
+    const out = this.out;
     this.mark = {
-      tasks: this.out.tasks.length,
-      runs: this.out.runs.length,
-      prunedRuns: this.out.prunedRuns.length,
-      idempotencyKeys: this.out.idempotencyKeys.length,
-      outputChunks: this.out.outputChunks.length,
-      deletedChunks: this.out.deletedChunks.length,
-      runners: this.out.runners.length,
-      deletedRunners: this.out.deletedRunners.length,
+      tasks: out.tasks.length,
+      runs: out.runs.length,
+      prunedRuns: out.prunedRuns.length,
+      idempotencyKeys: out.idempotencyKeys.length,
+      outputChunks: out.outputChunks.length,
+      deletedChunks: out.deletedChunks.length,
+      runners: out.runners.length,
+      deletedRunners: out.deletedRunners.length,
       revision: this.nextRevision,
-      overlay: new Map(this.overlay),
-      keys: new Map(this.keys),
-      runRows: new Map(this.runRows),
-      runnerRows: new Map(this.runnerRows),
+      undo: this.undo.length,
+      expireIdempotencyKeys: out.expireIdempotencyKeys,
+      compactJournalThrough: out.compactJournalThrough,
     };
   }
 
   commit(): void {
     this.mark = undefined;
+    this.undo.length = 0;
   }
 
+  /** Drops every change since begin(): the request was refused (or must be decided again). */
   rollback(): void {
     const mark = this.mark;
     if (!mark) return;
-    this.out.tasks.length = mark.tasks;
-    this.out.runs.length = mark.runs;
-    this.out.prunedRuns.length = mark.prunedRuns;
-    this.out.idempotencyKeys.length = mark.idempotencyKeys;
-    this.out.outputChunks.length = mark.outputChunks;
-    this.out.deletedChunks.length = mark.deletedChunks;
-    this.out.runners.length = mark.runners;
-    this.out.deletedRunners.length = mark.deletedRunners;
+    const out = this.out;
+    out.tasks.length = mark.tasks;
+    out.runs.length = mark.runs;
+    out.prunedRuns.length = mark.prunedRuns;
+    out.idempotencyKeys.length = mark.idempotencyKeys;
+    out.outputChunks.length = mark.outputChunks;
+    out.deletedChunks.length = mark.deletedChunks;
+    out.runners.length = mark.runners;
+    out.deletedRunners.length = mark.deletedRunners;
+    out.expireIdempotencyKeys = mark.expireIdempotencyKeys;
+    out.compactJournalThrough = mark.compactJournalThrough;
     this.nextRevision = mark.revision;
-    restore(this.overlay, mark.overlay);
-    restore(this.keys, mark.keys);
-    restore(this.runRows, mark.runRows);
-    restore(this.runnerRows, mark.runnerRows);
+    while (this.undo.length > mark.undo) {
+      const { map, key, had, value } = this.undo.pop()!;
+      if (had) map.set(key, value);
+      else map.delete(key);
+    }
     this.mark = undefined;
+  }
+
+  /** Sets an overlay entry, remembering what it was while a request is being decided. */
+  private remember<V>(map: Map<string, V>, key: string, value: V): void {
+    if (this.mark) this.undo.push({ map: map as Map<string, unknown>, key, had: map.has(key), value: map.get(key) });
+    map.set(key, value);
   }
 
   /** Everything decided and kept, for the backend to write. */
@@ -133,8 +155,9 @@ export class WriteView {
 
   /** The active task owning `slot`, as this batch has left it. */
   slotOwner(slot: string): StoredTask | undefined {
-    for (const entry of this.overlay.values()) {
-      if (entry && entry.slotState === "owner" && entry.task.spec!.slot === slot) return entry;
+    for (const id of this.bySlot.get(slot) ?? []) {
+      const entry = this.overlay.get(id);
+      if (entry && entry.slotState === "owner") return entry;
     }
     const stored = this.snapshot.slotOwners.get(slot);
     if (stored === undefined) throw new NeedsRead({ slotOwners: [slot] });
@@ -164,8 +187,9 @@ export class WriteView {
       } else if (!queuedHere(this.overlay.get(entry.task.id))) count--; // promoted or canceled in this batch
     }
     let added = 0;
-    for (const [id, entry] of this.overlay) {
+    for (const id of this.bySlot.get(slot) ?? []) {
       if (read.has(id)) continue;
+      const entry = this.overlay.get(id);
       const was = queuedHere(this.snapshot.tasks.get(id));
       const is = queuedHere(entry);
       if (was && !is) count--;
@@ -230,7 +254,8 @@ export class WriteView {
       change: { revision: deleted.revision, type: EventType.EVENT_TYPE_DELETED, task: deleted, encoded },
       slotState: "none",
     });
-    this.overlay.set(task.id, null);
+    this.remember(this.overlay, task.id, null);
+    this.touchSlot(task);
   }
 
   private recordTask(task: Task, slotState: SlotState, type: EventType, previous: Task | undefined): void {
@@ -239,12 +264,20 @@ export class WriteView {
       change: { revision: task.revision, type, task, encoded, previous: previous && attributesOf(previous) },
       slotState,
     });
-    this.overlay.set(task.id, { task, slotState, encoded });
+    this.remember(this.overlay, task.id, { task, slotState, encoded });
+    this.touchSlot(task);
+  }
+
+  private touchSlot(task: Task): void {
+    const slot = task.spec!.slot;
+    if (!slot) return;
+    const ids = this.bySlot.get(slot) ?? [];
+    if (!ids.includes(task.id)) this.remember(this.bySlot, slot, [...ids, task.id]);
   }
 
   putRun(run: Run): void {
     this.out.runs.push(run);
-    this.runRows.set(run.id, run);
+    this.remember(this.runRows, run.id, run);
   }
 
   pruneRuns(taskId: string, throughAttempt: number): void {
@@ -253,7 +286,7 @@ export class WriteView {
 
   putIdempotencyKey(key: IdempotencyKey): void {
     this.out.idempotencyKeys.push(key);
-    this.keys.set(key.requestId, key);
+    this.remember(this.keys, key.requestId, key);
   }
 
   addOutputChunk(chunk: OutputChunkRecord): void {
@@ -266,12 +299,12 @@ export class WriteView {
 
   putRunner(runner: Runner): void {
     this.out.runners.push(runner);
-    this.runnerRows.set(runner.name, runner);
+    this.remember(this.runnerRows, runner.name, runner);
   }
 
   deleteRunner(runner: Runner): void {
     this.out.deletedRunners.push(runner.id);
-    this.runnerRows.set(runner.name, null);
+    this.remember<Runner | null>(this.runnerRows, runner.name, null);
   }
 
   expireIdempotencyKeys(beforeMs: number, limit: number): void {
@@ -283,8 +316,4 @@ export class WriteView {
   }
 }
 
-function restore<K, V>(map: Map<K, V>, saved: Map<K, V>): void {
-  map.clear();
-  for (const [key, value] of saved) map.set(key, value);
-}
 

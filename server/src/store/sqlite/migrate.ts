@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Db } from "./open.js";
 
-/** server/migrations, from src/db and dist/db alike. */
-const MIGRATIONS_DIR = new URL("../../migrations/", import.meta.url);
+/** server/migrations/sqlite, from src/store/sqlite and dist/store/sqlite alike. */
+const MIGRATIONS_DIR = new URL("../../../migrations/sqlite/", import.meta.url);
 
 function migrationFiles(): string[] {
   return readdirSync(MIGRATIONS_DIR)

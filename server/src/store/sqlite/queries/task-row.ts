@@ -1,6 +1,6 @@
 import { Task } from "@supervisor/sdk";
-import type { SlotState } from "../../core/task-lifecycle.js";
-import { isTerminal, readyTimeMs } from "../../core/task-lifecycle.js";
+import type { SlotState } from "../../../core/task-lifecycle.js";
+import { isTerminal, readyTimeMs } from "../../../core/task-lifecycle.js";
 
 /** A tasks row as stored. */
 export interface TaskRow {
@@ -24,8 +24,8 @@ const SLOT_STATE_CODE: Record<SlotState, number | null> = { owner: SLOT_OWNER, q
 export const slotStateOf = (code: number | null): SlotState =>
   code === SLOT_OWNER ? "owner" : code === SLOT_QUEUED ? "queued" : "none";
 
-/** The row for a task: the encoded Task plus the columns queries filter on. */
-export function toTaskRow(task: Task, slotState: SlotState): TaskRow {
+/** The row for a task: the encoded Task (given, or encoded here) plus the columns queries filter on. */
+export function toTaskRow(task: Task, slotState: SlotState, encoded?: Uint8Array): TaskRow {
   const phase = task.status!.phase;
   return {
     id: task.id,
@@ -38,7 +38,7 @@ export function toTaskRow(task: Task, slotState: SlotState): TaskRow {
     labels: JSON.stringify(task.spec!.labels),
     finish_time: isTerminal(phase) ? (task.status!.finishTime?.getTime() ?? task.updateTime!.getTime()) : null,
     revision: task.revision,
-    task: encodeTask(task),
+    task: encoded ? Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength) : encodeTask(task),
   };
 }
 

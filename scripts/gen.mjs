@@ -4,11 +4,12 @@
 // `--check` generates into a temp dir and fails on any difference, so CI
 // catches a proto change that was not regenerated.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb"];
+// The CLI carries its own copy of the descriptor set (for canonical proto JSON): it does not depend on the server.
+const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb", "cli/gen/supervisor.binpb"];
 const check = process.argv.includes("--check");
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");
@@ -16,11 +17,13 @@ const buf = join(root, "node_modules/.bin/buf");
 function generate(base) {
   for (const path of GENERATED) rmSync(join(base, path), { recursive: true, force: true });
   mkdirSync(join(base, "server/gen"), { recursive: true });
+  mkdirSync(join(base, "cli/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
   execFileSync(buf, ["build", "proto", "-o", join(base, "server/gen/supervisor.binpb")], {
     cwd: root,
     stdio: "inherit",
   });
+  copyFileSync(join(base, "server/gen/supervisor.binpb"), join(base, "cli/gen/supervisor.binpb"));
 }
 
 function listFiles(path) {
@@ -39,7 +42,7 @@ function snapshot(base) {
 
 if (!check) {
   generate(root);
-  console.log("generated sdk/src/gen and server/gen/supervisor.binpb");
+  console.log("generated sdk/src/gen, server/gen/supervisor.binpb and cli/gen/supervisor.binpb");
 } else {
   const temp = mkdtempSync(join(tmpdir(), "supervisor-gen-"));
   try {

@@ -4,7 +4,7 @@ import { credentials } from "@grpc/grpc-js";
 import { createSubprocessExecutor, Runner } from "@supervisor/sdk";
 import type { Command } from "commander";
 import { addConnectionOptions, type ConnectionOptions, tlsFrom } from "./connection.js";
-import { stopOnSignals } from "./serve.js";
+import { stopOnSignals } from "./signals.js";
 
 /** `--label k=v` (repeatable) into a map. */
 export function collectLabel(value: string, previous: Record<string, string> = {}): Record<string, string> {

@@ -1,5 +1,5 @@
+import { UUID_PATTERN } from "@supervisor/sdk";
 import type { Command } from "commander";
-import { UUID_PATTERN } from "../core/ids.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect, EXIT } from "./connection.js";
 import { json, RUNNER_HEADER, runnerRow, runnerStateName, table } from "./format.js";
 

@@ -1,10 +1,10 @@
-import { Runner } from "@supervisor/sdk";
+import { stopOnSignals } from "@supervisor/cli";
+import { DEFAULT_ADDRESS, Runner } from "@supervisor/sdk";
 import type { Command } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
-import { DEFAULT_ADDRESS } from "./connection.js";
-import { startOrExit, stopOnSignals } from "./serve.js";
+import { startOrExit } from "./serve.js";
 
 export const DEV_DATABASE = ".supervisor/dev.db";
 

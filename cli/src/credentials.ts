@@ -1,8 +1,8 @@
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TOKEN_ROLES as ROLES } from "@supervisor/sdk";
 import type { Command } from "commander";
-import { ROLES } from "../config.js";
 
 /** `supervisor token` and `supervisor keygen`: make credentials without hand-rolled crypto. */
 export function registerCredentialCommands(program: Command): void {

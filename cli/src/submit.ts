@@ -3,8 +3,7 @@ import {
   AdmissionPolicy,
   duration,
   RestartPolicy,
-  type RunnerSelector,
-  SelectorOperator,
+  runnerSelector,
   type SupervisorClient,
   signSpec,
   subprocess,
@@ -13,7 +12,6 @@ import {
   Trigger,
 } from "@supervisor/sdk";
 import { type Command, Option } from "commander";
-import { parseLabelSelector } from "../core/selector.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect, EXIT } from "./connection.js";
 import { json, phaseName } from "./format.js";
 import { collectLabel, splitKeyValue } from "./runner.js";
@@ -28,25 +26,6 @@ const ADMISSION = {
   queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
   replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE,
 };
-const OPERATORS = {
-  in: SelectorOperator.SELECTOR_OPERATOR_IN,
-  notin: SelectorOperator.SELECTOR_OPERATOR_NOT_IN,
-  exists: SelectorOperator.SELECTOR_OPERATOR_EXISTS,
-  "!exists": SelectorOperator.SELECTOR_OPERATOR_DOES_NOT_EXIST,
-};
-
-/** "gpu,zone in (a,b),!spot" → RunnerSelector, with the same syntax ListTasks filters use. */
-export function runnerSelectorFrom(text: string): RunnerSelector {
-  return {
-    matchLabels: {},
-    matchExpressions: parseLabelSelector(text).map((r) => ({
-      key: r.key,
-      operator: OPERATORS[r.operator],
-      values: r.values,
-    })),
-  };
-}
-
 interface SubmitOptions extends ConnectionOptions {
   slot?: string;
   label: Record<string, string>;
@@ -132,7 +111,7 @@ export function registerSubmit(program: Command): void {
         slot: options.slot ?? "",
         admission: ADMISSION[options.admission],
         labels: options.label,
-        runnerSelector: options.selector ? runnerSelectorFrom(options.selector) : undefined,
+        runnerSelector: options.selector ? runnerSelector(options.selector) : undefined,
         timeout: options.timeout ? duration(options.timeout) : undefined,
         restart: RESTART[options.restart],
         maxAttempts: options.maxAttempts ? Number(options.maxAttempts) : 0,

@@ -73,6 +73,7 @@ const fullFilter = (filter: Partial<TaskFilter> = {}): TaskFilter => ({
   phases: [],
   runnerId: "",
   labelSelector: "",
+  idPrefix: "",
   ...filter,
 });
 

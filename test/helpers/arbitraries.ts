@@ -824,7 +824,7 @@ export const taskFilterCase: fc.Arbitrary<FilterCase> = fc.oneof(
         ),
       })
       .map(({ slot, phases, selector, runnerId }) => ({
-        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId },
+        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId, idPrefix: "" },
         selector,
       })),
   },

@@ -47,7 +47,7 @@ describe("health", () => {
 });
 
 describe("reflection", () => {
-  it("lets buf curl list all 11 methods of both services with no proto files", async () => {
+  it("lets buf curl list all 13 methods of both services with no proto files", async () => {
     const { stdout } = await run(BUF, [
       "curl",
       "--protocol",
@@ -60,8 +60,10 @@ describe("reflection", () => {
     expect(methods).toEqual(
       [
         "supervisor.v1.RunnerService/Connect",
+        "supervisor.v1.RunnerService/DeleteRunner",
         "supervisor.v1.RunnerService/DrainRunner",
         "supervisor.v1.RunnerService/ListRunners",
+        "supervisor.v1.RunnerService/UndrainRunner",
         "supervisor.v1.TaskService/BatchSubmitTasks",
         "supervisor.v1.TaskService/CancelTask",
         "supervisor.v1.TaskService/GetTask",

@@ -27,6 +27,7 @@ import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs, msToDuration } from "../core/task-spec.js";
 import { deleteOutputChunk } from "../db/queries/delete-output-chunk.js";
+import { deleteRunner } from "../db/queries/delete-runner.js";
 import { getRunner } from "../db/queries/get-runner.js";
 import { getRunnerByName } from "../db/queries/get-runner-by-name.js";
 import { insertOutputChunk } from "../db/queries/insert-output-chunk.js";
@@ -36,7 +37,7 @@ import { outputExtents } from "../db/queries/output-extents.js";
 import { decodeRun } from "../db/queries/run-row.js";
 import { decodeRunner, upsertRunner } from "../db/queries/runner-rows.js";
 import { decodeTask } from "../db/queries/task-row.js";
-import { DomainError, type Logger, runnerNotFound } from "../errors.js";
+import { DomainError, type Logger, runnerConnected, runnerNotFound } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { OutputCap } from "../store/output-cap.js";
 import { assignRun, finishRun, startRun } from "../store/run-ops.js";
@@ -110,6 +111,8 @@ export class ExecutionEngine {
   readonly outputs = new OutputHub();
   private readonly index = new DispatchIndex<RunnerSession>();
   private readonly sessions = new Map<string, RunnerSession>();
+  /** Runners whose lease ran out and whose DISCONNECTED row is not written yet: not to be forgotten meanwhile. */
+  private readonly expiring = new Set<string>();
   private readonly sessionsByName = new Map<string, RunnerSession>();
   private readonly activeRuns = new Map<string, ActiveRun>();
   private readonly runByTask = new Map<string, string>();
@@ -668,6 +671,7 @@ export class ExecutionEngine {
   /** Lease over: the runner is DISCONNECTED and its runs are LOST (failed attempts, retried by policy). */
   private async expire(session: RunnerSession): Promise<void> {
     if (this.stopped || this.sessions.get(session.id) !== session) return;
+    this.expiring.add(session.id);
     session.channel?.close({ kind: "lease-expired", message: "lease expired: no heartbeat within the lease TTL" });
     session.channel = undefined;
     this.sessions.delete(session.id);
@@ -683,7 +687,8 @@ export class ExecutionEngine {
     );
     await this.commits
       .run(() => upsertRunner(this.store.db, { ...runner, running: 0 }))
-      .catch((error) => this.log("recording a lost runner failed", error));
+      .catch((error) => this.log("recording a lost runner failed", error))
+      .finally(() => this.expiring.delete(session.id));
   }
 
   /** DrainRunner: no new assignments; running work finishes. */
@@ -700,6 +705,37 @@ export class ExecutionEngine {
     const runner = session.toRunner();
     await this.commits.run(() => upsertRunner(this.store.db, runner));
     return runner;
+  }
+
+  /** UndrainRunner: the runner takes new assignments again (a runner that is not draining is left as it is). */
+  async undrain(runnerId: string): Promise<Runner> {
+    const session = this.sessions.get(runnerId);
+    if (!session) {
+      const stored = getRunner(this.store.db, runnerId);
+      if (!stored) throw runnerNotFound(runnerId);
+      return decodeRunner(stored.runner); // disconnected: it starts undrained when it connects again
+    }
+    if (!session.draining) return session.toRunner();
+    session.draining = false;
+    this.index.roomChanged(session);
+    const runner = session.toRunner();
+    await this.commits.run(() => upsertRunner(this.store.db, runner));
+    this.scheduleDispatch();
+    return runner;
+  }
+
+  /**
+   * DeleteRunner: forgets a DISCONNECTED runner's row. A runner the engine
+   * still holds (connected, within its lease, or being expired) is refused:
+   * forgetting it would only last until its next write.
+   */
+  async forget(runnerId: string): Promise<Runner> {
+    const session = this.sessions.get(runnerId);
+    if (session || this.expiring.has(runnerId)) throw runnerConnected(runnerId, session?.name ?? runnerId);
+    const stored = getRunner(this.store.db, runnerId);
+    if (!stored) throw runnerNotFound(runnerId);
+    await this.commits.run(() => deleteRunner(this.store.db, runnerId));
+    return decodeRunner(stored.runner);
   }
 
   /** Live view of a runner (connected or within its lease), if the engine has it. */

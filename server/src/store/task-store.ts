@@ -173,7 +173,7 @@ export class TaskStore {
     beforeId: string | undefined,
     pageSize: number,
   ): { rows: TaskRow[]; nextBeforeId?: string } {
-    const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId };
+    const query = { slot: filter.slot, phases: filter.phases, runnerId: filter.runnerId, idPrefix: filter.idPrefix };
     if (!filter.selector) {
       const rows = listTasks(this.db, { ...query, beforeId, limit: pageSize + 1 });
       const page = pagePrefix(rows, pageSize, (row) => row.task.length);
@@ -192,6 +192,7 @@ export class TaskStore {
         const labels = JSON.parse(row.labels) as Record<string, string>;
         if (
           !matchesFilter(filter, {
+            id: row.id,
             slot: row.slot ?? "",
             labels,
             phase: row.phase as TaskPhase,

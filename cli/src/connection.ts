@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Metadata } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 import { DEFAULT_ADDRESS, SupervisorClient, SupervisorError } from "@supervisor/sdk";
 import { type Command, Option } from "commander";
 import { CommandLineError, usageError } from "./command-line.js";
@@ -84,7 +84,7 @@ function reportFailure(thrown: unknown, address: string): number {
     return EXIT.FAILED;
   }
   const error = SupervisorError.from(thrown);
-  if (error.code === 14 && error.reason === "UNAVAILABLE") {
+  if (error.code === status.UNAVAILABLE && error.reason === "UNAVAILABLE") {
     // grpc-js says "No connection established. Last error: Error: connect ECONNREFUSED …. Resolution note: ".
     const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(error.message)?.[1];
     process.stderr.write(
@@ -97,7 +97,7 @@ function reportFailure(thrown: unknown, address: string): number {
   process.stderr.write(`supervisor: ${what}${message ? `: ${message}` : ""}\n`);
   for (const violation of error.fieldViolations)
     process.stderr.write(`  ${violation.field}: ${violation.description || "invalid"}\n`);
-  return error.code === 14 ? EXIT.UNAVAILABLE : EXIT.FAILED;
+  return error.code === status.UNAVAILABLE ? EXIT.UNAVAILABLE : EXIT.FAILED;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import {
   AdmissionPolicy,
   DEFAULT_TIMEOUT_MS,
+  OutputStream,
   RestartPolicy,
   runnerSelector,
   type SupervisorClient,
@@ -75,7 +76,9 @@ async function followToTheEnd(client: SupervisorClient, task: Task, signal: Abor
         started = true;
         progress("");
       } else if (body?.$case === "chunk") {
-        (body.value.stream === 2 ? process.stderr : process.stdout).write(body.value.data);
+        (body.value.stream === OutputStream.OUTPUT_STREAM_STDERR ? process.stderr : process.stdout).write(
+          body.value.data,
+        );
       }
     }
     progress("");

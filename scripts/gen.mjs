@@ -5,12 +5,13 @@
 // catches a proto change (or a grpc-health-check / @grpc/reflection upgrade
 // that changes a served file) that was not regenerated.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 
-const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb"];
+// The CLI carries its own copy of the descriptor set (for canonical proto JSON): it does not depend on the server.
+const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb", "cli/gen/supervisor.binpb"];
 const check = process.argv.includes("--check");
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");
@@ -55,8 +56,10 @@ function buildDescriptorSet(out) {
 function generate(base) {
   for (const path of GENERATED) rmSync(join(base, path), { recursive: true, force: true });
   mkdirSync(join(base, "server/gen"), { recursive: true });
+  mkdirSync(join(base, "cli/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
   buildDescriptorSet(join(base, "server/gen/supervisor.binpb"));
+  copyFileSync(join(base, "server/gen/supervisor.binpb"), join(base, "cli/gen/supervisor.binpb"));
 }
 
 function listFiles(path) {
@@ -75,7 +78,7 @@ function snapshot(base) {
 
 if (!check) {
   generate(root);
-  console.log("generated sdk/src/gen and server/gen/supervisor.binpb");
+  console.log("generated sdk/src/gen, server/gen/supervisor.binpb and cli/gen/supervisor.binpb");
 } else {
   const temp = mkdtempSync(join(tmpdir(), "supervisor-gen-"));
   try {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_PATH, runCli, startCli, stopChild } from "./helpers/cli.js";
-import { type RunnerProcess, startRunner } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
 let server: TestServer;
@@ -81,20 +81,27 @@ describe("supervisor CLI", () => {
     const firstPage = await cli("list", "--selector", "cli=list", "--limit", "2");
     expect(firstPage.stdout.trim().split("\n")).toHaveLength(3);
     expect(firstPage.stderr).toContain("more: --page-token");
+    // --json: one ListTasksResponse per page, next_page_token and revision included.
     const all = await cli("list", "--selector", "cli=list", "--limit", "2", "--all", "--json");
-    expect(
-      all.stdout
-        .trim()
-        .split("\n")
-        .map((line) => JSON.parse(line).spec.labels.cli),
-    ).toEqual(["list", "list", "list"]);
+    const pages = all.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(pages).toHaveLength(2);
+    expect(pages[0].nextPageToken).toEqual(expect.any(String));
+    expect(pages[1].nextPageToken).toBeUndefined(); // the last page: the proto JSON mapping omits ""
+    expect(Number(pages[0].revision)).toBeGreaterThan(0);
+    expect(pages.flatMap((page) => page.tasks.map((t: any) => t.spec.labels.cli))).toEqual(["list", "list", "list"]);
     const pending = await cli("list", "--phase", "running,pending", "--selector", "cli=list", "--json");
     expect(pending.code).toBe(0);
     expect((await cli("list", "--phase", "sideways")).code).toBe(2);
   });
 
   it("watch streams changes as they happen (--json), until interrupted", async () => {
-    const child = spawn(process.execPath, [CLI_PATH, "watch", "--json", "--selector", "cli=watch"], {
+    // From a revision read before the submit: the task's events come whenever the watch gets going.
+    const since = JSON.parse((await cli("list", "--json", "--limit", "1")).stdout).revision;
+    const id = (await cli("submit", "--label", "cli=watch", "--", "true")).stdout.trim();
+    const child = spawn(process.execPath, [CLI_PATH, "watch", "--json", "--selector", "cli=watch", "--since", since], {
       env: { ...process.env, ...env },
     });
     const lines = createInterface({ input: child.stdout });
@@ -105,21 +112,21 @@ describe("supervisor CLI", () => {
         if (events.some((e) => e.task.status.phase === "TASK_PHASE_SUCCEEDED")) resolve();
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 500)); // the watch is live
-    const id = (await cli("submit", "--label", "cli=watch", "--", "true")).stdout.trim();
     await finished;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGINT");
+    expect(await exited).toBe(130);
     expect(events[0]).toMatchObject({ type: "EVENT_TYPE_ADDED", task: { id } });
     expect(events.map((e) => e.task.status.phase)).toContain("TASK_PHASE_RUNNING");
   });
 
   it("cancel stops a running task; logs prints output; logs -f follows it", async () => {
     const id = (await cli("submit", "--", "sleep", "30")).stdout.trim();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForTask(server.tasks, id, (t) => t.status!.reason === "STARTED");
     const canceled = await cli("cancel", id);
     expect(canceled.code).toBe(0);
-    expect(canceled.stdout).toMatch(new RegExp(`^${id} (RUNNING \\(stopping\\)|PENDING|CANCELED)`));
-    const chatty = (await cli("submit", "--", "sh", "-c", "echo one; sleep 0.5; echo two >&2")).stdout.trim();
+    expect(canceled.stdout).toMatch(new RegExp(`^${id} (RUNNING \\(stopping\\)|CANCELED)`));
+    const chatty = (await cli("submit", "--", "sh", "-c", "echo one; echo two >&2")).stdout.trim();
     const followed = await cli("logs", "-f", chatty);
     expect(followed).toMatchObject({ code: 0, stdout: "one\n", stderr: "two\n" });
     expect((await cli("logs", chatty)).stdout).toBe("one\n");

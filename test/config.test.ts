@@ -53,7 +53,9 @@ describe("configuration", () => {
     const result = await runCli(["serve", "--listen", "127.0.0.1:0", "--lease-ttl", "soon", "--synchronous", "MAYBE"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("supervisor: invalid configuration:");
-    expect(result.stderr).toContain('--lease-ttl: expected a duration such as 500ms, 15s, 5m, 24h or 7d; got "soon"');
+    expect(result.stderr).toContain(
+      '--lease-ttl: expected a duration such as 500ms, 15s, 1.5m, 1h30m, 24h or 7d; got "soon"',
+    );
     expect(result.stderr).toContain("--synchronous:");
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user mistake
   });

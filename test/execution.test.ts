@@ -138,7 +138,7 @@ describe("capacity and order", () => {
       server.tasks.watchTasks({
         sinceRevision: 0,
         sendInitial: false,
-        filter: { slot: "", phases: [], runnerId: "", labelSelector: "job=burst" },
+        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "job=burst" },
       }),
     );
     await watch.next(); // live

@@ -48,9 +48,13 @@ describe("ListTasks pagination", () => {
       existing.push(...(await batch(i < 2 ? 1000 : 500, () => ({ bulk: "yes" }))).tasks.map((t) => t.id));
     expect(existing).toHaveLength(2500);
     let inserted = 0;
-    const seen = await listAll({ slot: "", phases: [], runnerId: "", labelSelector: "bulk=yes" }, 97, async () => {
-      inserted += (await batch(25, () => ({ bulk: "yes" }))).tasks.length; // new tasks arrive between pages
-    });
+    const seen = await listAll(
+      { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "bulk=yes" },
+      97,
+      async () => {
+        inserted += (await batch(25, () => ({ bulk: "yes" }))).tasks.length; // new tasks arrive between pages
+      },
+    );
     const ids = seen.map((t) => t.id);
     expect(new Set(ids).size).toBe(ids.length); // nothing repeated
     const seenSet = new Set(ids);
@@ -66,7 +70,9 @@ describe("ListTasks pagination", () => {
     const big = await list({ pageSize: 5000 });
     expect(big.tasks).toHaveLength(1000);
     expect(big.nextPageToken).not.toBe("");
-    const tiny = await list({ filter: { slot: "nobody-uses-this", phases: [], runnerId: "", labelSelector: "" } });
+    const tiny = await list({
+      filter: { slot: "nobody-uses-this", phases: [], runnerId: "", idPrefix: "", labelSelector: "" },
+    });
     expect(tiny).toMatchObject({ tasks: [], nextPageToken: "" });
   });
 
@@ -92,9 +98,12 @@ describe("ListTasks filters", () => {
     );
   });
   const labelsOf = async (labelSelector: string) =>
-    (await listAll({ slot: "", phases: [], runnerId: "", labelSelector: `suite=filters,${labelSelector}` }, 3)).map(
-      (t) => t.spec!.labels,
-    );
+    (
+      await listAll(
+        { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: `suite=filters,${labelSelector}` },
+        3,
+      )
+    ).map((t) => t.spec!.labels);
 
   it.each([
     ["env=prod", 4],
@@ -110,11 +119,13 @@ describe("ListTasks filters", () => {
   });
 
   it("filters by slot and by phase", async () => {
-    const bySlot = await list({ filter: { slot: "filter-slot-3", phases: [], runnerId: "", labelSelector: "" } });
+    const bySlot = await list({
+      filter: { slot: "filter-slot-3", phases: [], runnerId: "", idPrefix: "", labelSelector: "" },
+    });
     expect(bySlot.tasks.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
     await call(rpc(server.tasks, "cancelTask"), { id: bySlot.tasks[0]!.id, reason: "" });
     const canceled = await listAll(
-      { slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", labelSelector: "suite=filters" },
+      { slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", idPrefix: "", labelSelector: "suite=filters" },
       10,
     );
     expect(canceled.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
@@ -123,6 +134,7 @@ describe("ListTasks filters", () => {
         slot: "",
         phases: [TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_PENDING],
         runnerId: "",
+        idPrefix: "",
         labelSelector: "suite=filters",
       },
       10,
@@ -131,9 +143,9 @@ describe("ListTasks filters", () => {
   });
 
   it("filters by runner (none has run yet)", async () => {
-    expect((await list({ filter: { slot: "", phases: [], runnerId: "runner-x", labelSelector: "" } })).tasks).toEqual(
-      [],
-    );
+    expect(
+      (await list({ filter: { slot: "", phases: [], runnerId: "runner-x", idPrefix: "", labelSelector: "" } })).tasks,
+    ).toEqual([]);
   });
 });
 
@@ -141,7 +153,7 @@ describe("ListTasks bad input", () => {
   it("a malformed label selector is INVALID_ARGUMENT / LABEL_SELECTOR_INVALID at filter.label_selector", async () => {
     for (const selector of ["env in (a", "env=(", "=x", "a,,b", "region in ()", "bad key=1", "env notin a"]) {
       const error = await expectError(
-        list({ filter: { slot: "", phases: [], runnerId: "", labelSelector: selector } }),
+        list({ filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: selector } }),
         status.INVALID_ARGUMENT,
         ErrorReason.LABEL_SELECTOR_INVALID,
       );
@@ -151,13 +163,16 @@ describe("ListTasks bad input", () => {
 
   it("a token reused with another filter is INVALID_ARGUMENT / PAGE_TOKEN_INVALID", async () => {
     await batch(5, () => ({ reuse: "a" }));
-    const first = await list({ pageSize: 2, filter: { slot: "", phases: [], runnerId: "", labelSelector: "reuse=a" } });
+    const first = await list({
+      pageSize: 2,
+      filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "reuse=a" },
+    });
     expect(first.nextPageToken).not.toBe("");
     const error = await expectError(
       list({
         pageSize: 2,
         pageToken: first.nextPageToken,
-        filter: { slot: "", phases: [], runnerId: "", labelSelector: "reuse=b" },
+        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "reuse=b" },
       }),
       status.INVALID_ARGUMENT,
       ErrorReason.PAGE_TOKEN_INVALID,
@@ -175,7 +190,7 @@ describe("ListTasks bad input", () => {
     const negative = await expectError(list({ pageSize: -1 }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(negative.fieldViolations[0]!.field).toBe("page_size");
     const phase = await expectError(
-      list({ filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", labelSelector: "" } }),
+      list({ filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", idPrefix: "", labelSelector: "" } }),
       status.INVALID_ARGUMENT,
       ErrorReason.INVALID_REQUEST,
     );

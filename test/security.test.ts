@@ -107,6 +107,8 @@ function probes(address: string): Record<string, Probe> {
     }),
     ListRunners: unary(runners, "listRunners", { pageSize: 0, pageToken: "", labelSelector: "" }),
     DrainRunner: unary(runners, "drainRunner", { runnerId: "nope" }),
+    UndrainRunner: unary(runners, "undrainRunner", { runnerId: "nope" }),
+    DeleteRunner: unary(runners, "deleteRunner", { runnerId: "nope" }),
   };
 }
 
@@ -134,6 +136,8 @@ const ALLOWED: Record<keyof typeof TOKENS, string[]> = {
     "Connect",
     "ListRunners",
     "DrainRunner",
+    "UndrainRunner",
+    "DeleteRunner",
   ],
   readonly: ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ListRunners"],
 };

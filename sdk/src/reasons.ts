@@ -33,6 +33,8 @@ export const ErrorReason = {
   OUTPUT_TOO_SLOW: "OUTPUT_TOO_SLOW",
   /** RESOURCE_EXHAUSTED: too many open streams for one client. */
   TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
+  /** FAILED_PRECONDITION: DeleteRunner of a runner that is connected (or within its lease). Metadata: runner_id. */
+  RUNNER_CONNECTED: "RUNNER_CONNECTED",
   /** FAILED_PRECONDITION: a runner broke the Connect protocol (e.g. no hello first). */
   RUNNER_PROTOCOL_VIOLATION: "RUNNER_PROTOCOL_VIOLATION",
   /** ABORTED: a newer connection with the same runner name took over; do not reconnect. */

@@ -1,3 +1,4 @@
+import { parseDurationMs } from "./duration.js";
 import { type EmbeddedExec, TaskSpec } from "./gen/supervisor/v1/task.js";
 import { fromInput, type RunnerSelectorInput, type TaskSpecInput } from "./input.js";
 import { runnerSelector as parseRunnerSelector } from "./selector/runner-selector.js";
@@ -46,12 +47,8 @@ export function wasm(
   return specOf(rest, { $case: "wasm", value: { modulePath, args, env } });
 }
 
-/** "30s", "500ms", "5m", "2h" → google.protobuf.Duration. */
+/** "30s", "500ms", "1h30m", "7d" (the syntax of parseDurationMs) → google.protobuf.Duration. */
 export function duration(text: string): { seconds: number; nanos: number } {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw new Error(`not a duration: ${JSON.stringify(text)} (use 500ms, 30s, 5m, 2h)`);
-  const ms = Math.round(
-    Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"],
-  );
+  const ms = parseDurationMs(text);
   return { seconds: Math.trunc(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }

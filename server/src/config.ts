@@ -1,22 +1,19 @@
 import { readFileSync } from "node:fs";
-import { ed25519Key } from "@supervisor/sdk";
+import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
-import { formatDurationMs, parseDurationMs } from "./duration.js";
 
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
     .default(fallback)
     .transform((value, ctx) => {
-      const ms = parseDurationMs(value);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `expected a duration such as 500ms, 15s, 5m, 24h or 7d; got ${JSON.stringify(value)}`,
-        });
+      try {
+        return parseDurationMs(value, { bareNumberIsMs: true });
+      } catch (error) {
+        if (!(error instanceof DurationSyntaxError)) throw error;
+        ctx.addIssue({ code: "custom", message: error.message });
         return z.NEVER;
       }
-      return ms;
     });
 
 /** Node timers cannot wait longer (2^31 - 1 ms, about 24.8 days). */

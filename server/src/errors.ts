@@ -43,6 +43,15 @@ export const taskNotFound = (id: string) =>
 export const runnerNotFound = (id: string) =>
   new DomainError(status.NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND, `runner ${id} not found`, { runner_id: id });
 
+export const runnerConnected = (id: string, name: string) =>
+  new DomainError(
+    status.FAILED_PRECONDITION,
+    ErrorReason.RUNNER_CONNECTED,
+    `runner ${name} (${id}) is connected: only a disconnected runner can be forgotten; stop it first, ` +
+      "then wait until it shows DISCONNECTED",
+    { runner_id: id, runner_name: name },
+  );
+
 export const notImplemented = (method: string) =>
   new DomainError(status.UNIMPLEMENTED, ErrorReason.NOT_IMPLEMENTED, `${method} is not implemented yet`, {
     method,

@@ -826,7 +826,7 @@ export const taskFilterCase: fc.Arbitrary<FilterCase> = fc.oneof(
         ),
       })
       .map(({ slot, phases, selector, runnerId }) => ({
-        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId },
+        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId, idPrefix: "" },
         selector,
       })),
   },

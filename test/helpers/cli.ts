@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const CLI_PATH = fileURLToPath(new URL("../../server/bin/supervisor.js", import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL("../../cli/bin/supervisor.js", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface CliResult {

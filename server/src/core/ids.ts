@@ -52,4 +52,4 @@ export class IdGenerator {
   }
 }
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export { UUID_PATTERN } from "@supervisor/sdk";

@@ -6,7 +6,10 @@ const RUNNER = "supervisor.v1.RunnerService/";
 const READ_TASKS = ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns"].map((m) => TASK + m);
 const WRITE_TASKS = ["SubmitTask", "BatchSubmitTasks", "CancelTask"].map((m) => TASK + m);
 
-/** What each role may call ("*" = every method). Health and reflection are decided separately. */
+/**
+ * What each role may call ("*" = every method). Health and reflection are decided separately.
+ * Runner administration (DrainRunner, UndrainRunner, DeleteRunner) is the operator's alone.
+ */
 const ALLOWED: Record<Role, ReadonlySet<string> | "*"> = {
   client: new Set([...READ_TASKS, ...WRITE_TASKS]),
   runner: new Set([`${RUNNER}Connect`]),

@@ -7,6 +7,8 @@ export interface CompiledFilter {
   slot?: string;
   phases?: TaskPhase[];
   runnerId?: string;
+  /** Lowercase: ids are. */
+  idPrefix?: string;
   selector?: LabelSelector;
   /** Short fingerprint that binds page tokens to this filter. */
   key: string;
@@ -20,6 +22,7 @@ export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
     slot: filter?.slot || undefined,
     phases,
     runnerId: filter?.runnerId || undefined,
+    idPrefix: filter?.idPrefix ? filter.idPrefix.toLowerCase() : undefined,
     selector: selector && selector.length > 0 ? selector : undefined,
   };
   const canonical = JSON.stringify([
@@ -27,12 +30,15 @@ export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
     compiled.phases,
     compiled.runnerId,
     selector ? canonicalSelector(selector) : "",
+    // Only when set, so tokens issued before the field existed keep working.
+    ...(compiled.idPrefix ? [compiled.idPrefix] : []),
   ]);
   return { ...compiled, key: createHash("sha256").update(canonical).digest("base64url").slice(0, 16) };
 }
 
-/** The attributes a filter looks at; phase and runner change over a task's life, slot and labels do not. */
+/** The attributes a filter looks at; phase and runner change over a task's life, id, slot and labels do not. */
 export interface FilterAttributes {
+  id: string;
   slot: string;
   labels: Record<string, string>;
   phase: TaskPhase;
@@ -40,6 +46,7 @@ export interface FilterAttributes {
 }
 
 export const attributesOf = (task: Task): FilterAttributes => ({
+  id: task.id,
   slot: task.spec?.slot ?? "",
   labels: task.spec?.labels ?? {},
   phase: task.status?.phase ?? TaskPhase.TASK_PHASE_UNSPECIFIED,
@@ -50,6 +57,7 @@ export function matchesFilter(filter: CompiledFilter, attributes: FilterAttribut
   if (filter.slot !== undefined && attributes.slot !== filter.slot) return false;
   if (filter.phases && !filter.phases.includes(attributes.phase)) return false;
   if (filter.runnerId !== undefined && attributes.runnerId !== filter.runnerId) return false;
+  if (filter.idPrefix !== undefined && !attributes.id.startsWith(filter.idPrefix)) return false;
   if (filter.selector && !matchesSelector(filter.selector, attributes.labels)) return false;
   return true;
 }

@@ -129,7 +129,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
 
     listRunners: unary(log, shutdown, (request) => {
       const filter = request.labelSelector
-        ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector }, "")
+        ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector, idPrefix: "" }, "")
         : compileFilter(undefined);
       const pageSize = pageSizeOf(request.pageSize);
       const after = decodePageToken(request.pageToken, filter.key) ?? "";
@@ -158,6 +158,14 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
 
     drainRunner: unary(log, shutdown, async (request) => {
       return { runner: await engine.drain(validateRunnerId(request.runnerId, "runner_id")) };
+    }),
+
+    undrainRunner: unary(log, shutdown, async (request) => {
+      return { runner: await engine.undrain(validateRunnerId(request.runnerId, "runner_id")) };
+    }),
+
+    deleteRunner: unary(log, shutdown, async (request) => {
+      return { runner: await engine.forget(validateRunnerId(request.runnerId, "runner_id")) };
     }),
   };
 }

@@ -2,6 +2,7 @@ import {
   type BatchSubmitTasksRequest,
   ErrorReason,
   type FieldViolation,
+  ID_PREFIX_PATTERN,
   type SubmitTaskRequest,
   type TaskFilter,
   TaskPhase,
@@ -94,6 +95,8 @@ export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"
     violations.push({ field: field("slot"), description: "at most 253 characters" });
   if (filter?.runnerId && filter.runnerId.length > 253)
     violations.push({ field: field("runner_id"), description: "at most 253 characters" });
+  if (filter?.idPrefix && !ID_PREFIX_PATTERN.test(filter.idPrefix))
+    violations.push({ field: field("id_prefix"), description: "1 to 36 hex digits and '-', the start of a task id" });
   try {
     const compiled = compileFilter(filter);
     if (violations.length > 0) throw invalidArgument(violations);

@@ -327,6 +327,30 @@ export interface DrainRunnerResponse {
   runner?: Runner | undefined;
 }
 
+/** Request of RunnerService.UndrainRunner. */
+export interface UndrainRunnerRequest {
+  /** The runner id (Runner.id), as for DrainRunner. */
+  runnerId: string;
+}
+
+/** Response of RunnerService.UndrainRunner. */
+export interface UndrainRunnerResponse {
+  /** The runner, CONNECTED again (or as it was, if it was not draining). */
+  runner?: Runner | undefined;
+}
+
+/** Request of RunnerService.DeleteRunner. */
+export interface DeleteRunnerRequest {
+  /** The runner id (Runner.id), as for DrainRunner. */
+  runnerId: string;
+}
+
+/** Response of RunnerService.DeleteRunner. */
+export interface DeleteRunnerResponse {
+  /** The runner as it was last recorded, before it was forgotten. */
+  runner?: Runner | undefined;
+}
+
 function createBaseConnectRequest(): ConnectRequest {
   return { message: undefined };
 }
@@ -2374,6 +2398,290 @@ export const DrainRunnerResponse: MessageFns<DrainRunnerResponse> = {
   },
 };
 
+function createBaseUndrainRunnerRequest(): UndrainRunnerRequest {
+  return { runnerId: "" };
+}
+
+export const UndrainRunnerRequest: MessageFns<UndrainRunnerRequest> = {
+  encode(message: UndrainRunnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runnerId !== "") {
+      writer.uint32(10).string(message.runnerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainRunnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainRunnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runnerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainRunnerRequest {
+    return {
+      runnerId: isSet(object.runnerId)
+        ? globalThis.String(object.runnerId)
+        : isSet(object.runner_id)
+        ? globalThis.String(object.runner_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UndrainRunnerRequest): unknown {
+    const obj: any = {};
+    if (message.runnerId !== "") {
+      obj.runnerId = message.runnerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainRunnerRequest>, I>>(base?: I): UndrainRunnerRequest {
+    return UndrainRunnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainRunnerRequest>, I>>(object: I): UndrainRunnerRequest {
+    const message = createBaseUndrainRunnerRequest();
+    message.runnerId = object.runnerId ?? "";
+    return message;
+  },
+};
+
+function createBaseUndrainRunnerResponse(): UndrainRunnerResponse {
+  return { runner: undefined };
+}
+
+export const UndrainRunnerResponse: MessageFns<UndrainRunnerResponse> = {
+  encode(message: UndrainRunnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runner !== undefined) {
+      Runner.encode(message.runner, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainRunnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainRunnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runner = Runner.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainRunnerResponse {
+    return { runner: isSet(object.runner) ? Runner.fromJSON(object.runner) : undefined };
+  },
+
+  toJSON(message: UndrainRunnerResponse): unknown {
+    const obj: any = {};
+    if (message.runner !== undefined) {
+      obj.runner = Runner.toJSON(message.runner);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainRunnerResponse>, I>>(base?: I): UndrainRunnerResponse {
+    return UndrainRunnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainRunnerResponse>, I>>(object: I): UndrainRunnerResponse {
+    const message = createBaseUndrainRunnerResponse();
+    message.runner = (object.runner !== undefined && object.runner !== null)
+      ? Runner.fromPartial(object.runner)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteRunnerRequest(): DeleteRunnerRequest {
+  return { runnerId: "" };
+}
+
+export const DeleteRunnerRequest: MessageFns<DeleteRunnerRequest> = {
+  encode(message: DeleteRunnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runnerId !== "") {
+      writer.uint32(10).string(message.runnerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRunnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRunnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runnerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteRunnerRequest {
+    return {
+      runnerId: isSet(object.runnerId)
+        ? globalThis.String(object.runnerId)
+        : isSet(object.runner_id)
+        ? globalThis.String(object.runner_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteRunnerRequest): unknown {
+    const obj: any = {};
+    if (message.runnerId !== "") {
+      obj.runnerId = message.runnerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRunnerRequest>, I>>(base?: I): DeleteRunnerRequest {
+    return DeleteRunnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRunnerRequest>, I>>(object: I): DeleteRunnerRequest {
+    const message = createBaseDeleteRunnerRequest();
+    message.runnerId = object.runnerId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteRunnerResponse(): DeleteRunnerResponse {
+  return { runner: undefined };
+}
+
+export const DeleteRunnerResponse: MessageFns<DeleteRunnerResponse> = {
+  encode(message: DeleteRunnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runner !== undefined) {
+      Runner.encode(message.runner, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRunnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRunnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runner = Runner.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteRunnerResponse {
+    return { runner: isSet(object.runner) ? Runner.fromJSON(object.runner) : undefined };
+  },
+
+  toJSON(message: DeleteRunnerResponse): unknown {
+    const obj: any = {};
+    if (message.runner !== undefined) {
+      obj.runner = Runner.toJSON(message.runner);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRunnerResponse>, I>>(base?: I): DeleteRunnerResponse {
+    return DeleteRunnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRunnerResponse>, I>>(object: I): DeleteRunnerResponse {
+    const message = createBaseDeleteRunnerResponse();
+    message.runner = (object.runner !== undefined && object.runner !== null)
+      ? Runner.fromPartial(object.runner)
+      : undefined;
+    return message;
+  },
+};
+
 /** Where runners connect, and where operators see and drain them. */
 export type RunnerServiceService = typeof RunnerServiceService;
 export const RunnerServiceService = {
@@ -2422,6 +2730,37 @@ export const RunnerServiceService = {
     responseSerialize: (value: DrainRunnerResponse): Buffer => Buffer.from(DrainRunnerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DrainRunnerResponse => DrainRunnerResponse.decode(value),
   },
+  /**
+   * Lifts a drain: the runner takes new assignments again. A runner that is
+   * not draining (or not connected) is returned as it is; a reconnecting
+   * runner starts undrained anyway. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  undrainRunner: {
+    path: "/supervisor.v1.RunnerService/UndrainRunner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UndrainRunnerRequest): Buffer => Buffer.from(UndrainRunnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UndrainRunnerRequest => UndrainRunnerRequest.decode(value),
+    responseSerialize: (value: UndrainRunnerResponse): Buffer =>
+      Buffer.from(UndrainRunnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UndrainRunnerResponse => UndrainRunnerResponse.decode(value),
+  },
+  /**
+   * Forgets a runner that is DISCONNECTED: ListRunners no longer shows it
+   * (its runs keep its id and name; if it connects again it is new).
+   * A connected runner, or one still within its lease: FAILED_PRECONDITION,
+   * reason RUNNER_CONNECTED. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  deleteRunner: {
+    path: "/supervisor.v1.RunnerService/DeleteRunner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRunnerRequest): Buffer => Buffer.from(DeleteRunnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRunnerRequest => DeleteRunnerRequest.decode(value),
+    responseSerialize: (value: DeleteRunnerResponse): Buffer =>
+      Buffer.from(DeleteRunnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteRunnerResponse => DeleteRunnerResponse.decode(value),
+  },
 } as const;
 
 export interface RunnerServiceServer extends UntypedServiceImplementation {
@@ -2446,6 +2785,19 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
    * Unknown id: NOT_FOUND, reason RUNNER_NOT_FOUND.
    */
   drainRunner: handleUnaryCall<DrainRunnerRequest, DrainRunnerResponse>;
+  /**
+   * Lifts a drain: the runner takes new assignments again. A runner that is
+   * not draining (or not connected) is returned as it is; a reconnecting
+   * runner starts undrained anyway. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  undrainRunner: handleUnaryCall<UndrainRunnerRequest, UndrainRunnerResponse>;
+  /**
+   * Forgets a runner that is DISCONNECTED: ListRunners no longer shows it
+   * (its runs keep its id and name; if it connects again it is new).
+   * A connected runner, or one still within its lease: FAILED_PRECONDITION,
+   * reason RUNNER_CONNECTED. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  deleteRunner: handleUnaryCall<DeleteRunnerRequest, DeleteRunnerResponse>;
 }
 
 export interface RunnerServiceClient extends Client {
@@ -2499,6 +2851,47 @@ export interface RunnerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DrainRunnerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lifts a drain: the runner takes new assignments again. A runner that is
+   * not draining (or not connected) is returned as it is; a reconnecting
+   * runner starts undrained anyway. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  undrainRunner(
+    request: UndrainRunnerRequest,
+    callback: (error: ServiceError | null, response: UndrainRunnerResponse) => void,
+  ): ClientUnaryCall;
+  undrainRunner(
+    request: UndrainRunnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UndrainRunnerResponse) => void,
+  ): ClientUnaryCall;
+  undrainRunner(
+    request: UndrainRunnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UndrainRunnerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Forgets a runner that is DISCONNECTED: ListRunners no longer shows it
+   * (its runs keep its id and name; if it connects again it is new).
+   * A connected runner, or one still within its lease: FAILED_PRECONDITION,
+   * reason RUNNER_CONNECTED. Unknown id: NOT_FOUND, RUNNER_NOT_FOUND.
+   */
+  deleteRunner(
+    request: DeleteRunnerRequest,
+    callback: (error: ServiceError | null, response: DeleteRunnerResponse) => void,
+  ): ClientUnaryCall;
+  deleteRunner(
+    request: DeleteRunnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteRunnerResponse) => void,
+  ): ClientUnaryCall;
+  deleteRunner(
+    request: DeleteRunnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteRunnerResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -141,6 +141,13 @@ export interface TaskFilter {
   labelSelector: string;
   /** Only tasks whose current or last attempt ran on this runner. */
   runnerId: string;
+  /**
+   * Only tasks whose id starts with this: 1..36 hex digits and '-' (either
+   * case), else INVALID_ARGUMENT. Lets a client take a short id: ids are
+   * UUIDv7, time first, so about 13 characters are needed before a prefix
+   * tells tasks apart; a page_size of 2 shows whether it is unique.
+   */
+  idPrefix: string;
 }
 
 /** Request of TaskService.ListTasks. */
@@ -741,7 +748,7 @@ export const GetTaskResponse: MessageFns<GetTaskResponse> = {
 };
 
 function createBaseTaskFilter(): TaskFilter {
-  return { slot: "", phases: [], labelSelector: "", runnerId: "" };
+  return { slot: "", phases: [], labelSelector: "", runnerId: "", idPrefix: "" };
 }
 
 export const TaskFilter: MessageFns<TaskFilter> = {
@@ -761,6 +768,9 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     }
     if (message.runnerId !== "") {
       writer.uint32(34).string(message.runnerId);
+    }
+    if (message.idPrefix !== "") {
+      writer.uint32(42).string(message.idPrefix);
     }
     return writer;
   },
@@ -820,6 +830,14 @@ export const TaskFilter: MessageFns<TaskFilter> = {
             message.runnerId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idPrefix = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -846,6 +864,11 @@ export const TaskFilter: MessageFns<TaskFilter> = {
         : isSet(object.runner_id)
         ? globalThis.String(object.runner_id)
         : "",
+      idPrefix: isSet(object.idPrefix)
+        ? globalThis.String(object.idPrefix)
+        : isSet(object.id_prefix)
+        ? globalThis.String(object.id_prefix)
+        : "",
     };
   },
 
@@ -863,6 +886,9 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     if (message.runnerId !== "") {
       obj.runnerId = message.runnerId;
     }
+    if (message.idPrefix !== "") {
+      obj.idPrefix = message.idPrefix;
+    }
     return obj;
   },
 
@@ -875,6 +901,7 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     message.phases = object.phases?.map((e) => e) || [];
     message.labelSelector = object.labelSelector ?? "";
     message.runnerId = object.runnerId ?? "";
+    message.idPrefix = object.idPrefix ?? "";
     return message;
   },
 };

@@ -8,6 +8,8 @@ export interface ListTasksQuery {
   slot?: string;
   phases?: number[];
   runnerId?: string;
+  /** Lowercase hex digits and '-': a range on the primary key. */
+  idPrefix?: string;
   limit: number;
 }
 
@@ -28,6 +30,11 @@ export function listTasks(db: Db, query: ListTasksQuery): TaskRow[] {
   if (query.phases?.length === 1) add("phase = ?", query.phases[0]);
   else if (query.phases) add("phase IN (SELECT value FROM json_each(?))", JSON.stringify(query.phases));
   if (query.runnerId !== undefined) add("runner_id = ?", query.runnerId);
+  if (query.idPrefix !== undefined) {
+    // Ids are lowercase hex and '-', all below '~': [prefix, prefix + "~") holds exactly the ids that start with it.
+    add("id >= ?", query.idPrefix);
+    add("id < ?", `${query.idPrefix}~`);
+  }
   const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
   return statement(db, sql).all(...params, query.limit) as TaskRow[];
 }

@@ -2,14 +2,15 @@ import { readFileSync } from "node:fs";
 import { createFileRegistry, type DescMessage, fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { DESCRIPTOR_SET_PATH } from "../reflection.js";
 
 /**
  * Canonical proto3 JSON (the mapping buf curl and grpcurl print: int64 as
  * strings, Duration "5s", Timestamp RFC 3339, enums by name), produced from
- * the same descriptor set the server serves by reflection. ts-proto's own
+ * a copy of the descriptor set the server serves by reflection (`npm run
+ * gen` writes both). ts-proto's own
  * toJSON does not follow the mapping for well-known types.
  */
+const DESCRIPTOR_SET_PATH = new URL("../gen/supervisor.binpb", import.meta.url);
 let registry: ReturnType<typeof createFileRegistry> | undefined;
 
 function messageType(typeName: string): DescMessage {

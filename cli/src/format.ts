@@ -1,10 +1,12 @@
 import {
+  ListTasksResponse,
   Run,
   type RunnerInfo,
   type RunnerState,
   type RunPhase,
   runnerStateToJSON,
   runPhaseToJSON,
+  StreamTaskOutputResponse,
   Task,
   TaskPhase,
   taskPhaseToJSON,
@@ -45,15 +47,37 @@ export function age(time: Date | undefined, nowMs = Date.now()): string {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes this strips
 const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
+const columnWidths = (header: string[], rows: string[][]) =>
+  header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i] ?? "").length)));
+
+const tableLine = (widths: number[], cells: string[]) =>
+  cells
+    .map((cell, i) =>
+      i === cells.length - 1 ? cell : cell + " ".repeat(Math.max(0, widths[i]! - visible(cell).length)),
+    )
+    .join("  ")
+    .trimEnd();
+
 /** Left-aligned columns, two spaces apart; colours do not upset the alignment. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => visible(row[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell).length)))
-      .join("  ")
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+  const widths = columnWidths(header, rows);
+  return `${[tableLine(widths, header), ...rows.map((row) => tableLine(widths, row))].join("\n")}\n`;
+}
+
+/**
+ * A table printed as it grows (list --watch, watch): the widths are set by the
+ * header and the first rows, later rows are padded to them (a longer cell
+ * pushes its row only), as kubectl get --watch does.
+ */
+export class LiveTable {
+  private readonly widths: number[];
+  constructor(header: string[], firstRows: string[][] = []) {
+    this.widths = columnWidths(header, firstRows);
+    process.stdout.write(table(header, firstRows));
+  }
+  row(cells: string[]): void {
+    process.stdout.write(`${tableLine(this.widths, cells)}\n`);
+  }
 }
 
 export function describeCommand(task: Task): string {
@@ -75,6 +99,22 @@ export const taskRow = (task: Task): string[] => [
 ];
 export const TASK_HEADER = ["ID", "PHASE", "REASON", "ATTEMPT", "SLOT", "AGE", "COMMAND"];
 
+const labelsText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",") || "-";
+
+/** `list -o wide`: where and when as well. */
+export const wideTaskRow = (task: Task): string[] => [
+  ...taskRow(task).slice(0, 6),
+  task.status!.runnerId || "-",
+  String(task.spec!.priority),
+  task.status!.nextAttemptTime?.toISOString() ?? "-",
+  labelsText(task.spec!.labels).slice(0, 60),
+  describeCommand(task).slice(0, 60),
+];
+export const WIDE_TASK_HEADER = [...TASK_HEADER.slice(0, 6), "RUNNER", "PRIORITY", "NEXT TRY", "LABELS", "COMMAND"];
+
 export const runRow = (run: Run): string[] => [
   String(run.attempt),
   run.id,
@@ -91,9 +131,7 @@ export const runnerRow = (runner: RunnerInfo): string[] => [
   runner.name,
   runnerStateName(runner.state),
   `${runner.running}/${runner.capacity}`,
-  Object.entries(runner.labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",") || "-",
+  labelsText(runner.labels),
   runner.kinds.join(","),
   age(runner.lastHeartbeatTime),
 ];
@@ -106,4 +144,8 @@ export const json = {
   runner: (runner: RunnerInfo) => JSON.stringify(protoJson("supervisor.v1.Runner", RunnerMessage.encode, runner)),
   event: (event: WatchTasksResponse) =>
     JSON.stringify(protoJson("supervisor.v1.WatchTasksResponse", WatchTasksResponse.encode, event)),
+  page: (page: ListTasksResponse) =>
+    JSON.stringify(protoJson("supervisor.v1.ListTasksResponse", ListTasksResponse.encode, page)),
+  output: (event: StreamTaskOutputResponse) =>
+    JSON.stringify(protoJson("supervisor.v1.StreamTaskOutputResponse", StreamTaskOutputResponse.encode, event)),
 };

@@ -1,26 +1,26 @@
-import { Runner } from "@supervisor/sdk";
-import type { Command } from "commander";
+import { integer, stopOnSignals } from "@supervisor/cli";
+import { DEFAULT_ADDRESS, Runner } from "@supervisor/sdk";
+import { type Command, Option } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
-import { DEFAULT_ADDRESS } from "./connection.js";
-import { startOrExit, stopOnSignals } from "./serve.js";
+import { startOrExit } from "./serve.js";
 
 export const DEV_DATABASE = ".supervisor/dev.db";
 
 /** The zero-config start: a server, its database, and one local runner, in one process. */
 export function registerDev(program: Command): void {
-  addConfigOptions(program.command("dev").description("start a server and a local runner with zero configuration"))
-    .option("--capacity <n>", "runs at once on the local runner", "4")
+  addConfigOptions(program.command("dev").description("start a server and a local runner with zero configuration"), {
+    db: DEV_DATABASE,
+  })
+    .addOption(
+      new Option("--capacity <n>", "runs at once on the local runner").argParser(integer(1, 10_000)).default(4),
+    )
     .action(async (options: Record<string, unknown>) => {
       const config = configFromOptions(options, { db: DEV_DATABASE });
+      const capacity = options.capacity as number;
       const log = createLogger();
       const server = await startOrExit(() => startServer(config, log));
-      const capacity = Number(options.capacity);
-      if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) {
-        process.stderr.write("supervisor dev: --capacity must be a whole number from 1 to 10000\n");
-        process.exit(2);
-      }
       // Subprocess and wasm only: the local runner has no embedded handlers, so it must not take embedded tasks
       // (a runner of the user's with the handler gets them).
       const kinds = ["subprocess", "wasm"];

@@ -1,8 +1,8 @@
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "commander";
-import { ROLES } from "../config.js";
+import { TOKEN_ROLES as ROLES } from "@supervisor/sdk";
+import { type Command, Option } from "commander";
 
 /** `supervisor token` and `supervisor keygen`: make credentials without hand-rolled crypto. */
 export function registerCredentialCommands(program: Command): void {
@@ -10,12 +10,8 @@ export function registerCredentialCommands(program: Command): void {
     .command("token")
     .description("make a new bearer token and print the config entry that accepts it (only its SHA-256 is stored)")
     .requiredOption("--name <name>", "who will hold it")
-    .requiredOption("--role <role>", `one of ${ROLES.join(", ")}`)
+    .addOption(new Option("--role <role>", "what it may call").choices(ROLES).makeOptionMandatory())
     .action((options: { name: string; role: string }) => {
-      if (!(ROLES as readonly string[]).includes(options.role)) {
-        process.stderr.write(`supervisor: --role must be one of ${ROLES.join(", ")}\n`);
-        process.exit(2);
-      }
       const token = randomBytes(32).toString("base64url");
       const sha256 = createHash("sha256").update(token).digest("hex");
       process.stdout.write(`token (give it to ${options.name}; it is not stored anywhere): ${token}\n`);

@@ -1,0 +1,43 @@
+import type { Command } from "commander";
+import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
+import { stopping } from "./filters.js";
+import { describeCommand, json, phaseName, RUN_HEADER, runRow, table } from "./format.js";
+import { resolveTaskId } from "./task-ids.js";
+
+export function registerGet(program: Command): void {
+  addConnectionOptions(
+    program
+      .command("get")
+      .description("show one task and its runs")
+      .argument("<task-id>", "the id, or enough of its start to be unique"),
+  ).action(
+    action(async (idText: string, options: ConnectionOptions, self: Command) => {
+      const client = connect(options);
+      try {
+        const id = await resolveTaskId(client, idText, self);
+        const task = await client.get(id);
+        if (options.json) return void process.stdout.write(`${json.task(task)}\n`);
+        const status = task.status!;
+        process.stdout.write(
+          [
+            `id:        ${task.id}`,
+            `phase:     ${phaseName(status.phase)}${stopping(task) ? " (cancel requested)" : ""}`,
+            `reason:    ${status.reason}${status.message ? ` — ${status.message}` : ""}`,
+            `command:   ${describeCommand(task)}`,
+            `slot:      ${task.spec!.slot || "-"}`,
+            `attempt:   ${status.attempt}${status.exitCode !== undefined ? ` (exit code ${status.exitCode})` : ""}`,
+            `created:   ${task.createTime?.toISOString()}`,
+            ...(task.spec!.notBefore ? [`not before: ${task.spec!.notBefore.toISOString()}`] : []),
+            ...(status.nextAttemptTime ? [`next try:  ${status.nextAttemptTime.toISOString()}`] : []),
+            ...(status.finishTime ? [`finished:  ${status.finishTime.toISOString()}`] : []),
+            "",
+          ].join("\n"),
+        );
+        const runs = await client.listRuns(id);
+        if (runs.length > 0) process.stdout.write(table(RUN_HEADER, runs.map(runRow)));
+      } finally {
+        client.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,90 @@
+import {
+  DurationSyntaxError,
+  parseDurationMs,
+  parseLabelSelector,
+  SelectorSyntaxError,
+  TaskPhase,
+  taskPhaseFromJSON,
+} from "@supervisor/sdk";
+import { InvalidArgumentError } from "commander";
+
+/*
+ * Option parsers: each refuses a bad value with InvalidArgumentError, which
+ * commander turns into a usage mistake naming the flag and the value (exit 2),
+ * before any call is made.
+ */
+
+/** A whole number within [min, max]. */
+export const integer =
+  (min: number, max: number) =>
+  (text: string): number => {
+    const value = /^\s*-?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max)
+      throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    return value;
+  };
+
+/** A duration in the one syntax (500ms, 30s, 1h30m, 7d), as milliseconds. */
+export function durationMs(text: string): number {
+  try {
+    return parseDurationMs(text);
+  } catch (error) {
+    if (error instanceof DurationSyntaxError) throw new InvalidArgumentError(`${capitalize(error.message)}.`);
+    throw error;
+  }
+}
+
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** An RFC 3339 time ("2030-01-02T03:04:05Z"), or a duration from now ("10m"). */
+export const timeOrDuration =
+  (direction: "ahead" | "ago") =>
+  (text: string): Date => {
+    if (RFC_3339.test(text.trim())) {
+      const time = new Date(text.trim());
+      if (!Number.isNaN(time.getTime())) return time;
+    }
+    try {
+      const ms = parseDurationMs(text);
+      return new Date(Date.now() + (direction === "ahead" ? ms : -ms));
+    } catch {
+      throw new InvalidArgumentError(
+        "Expected an RFC 3339 time such as 2030-01-02T03:04:05Z, or a duration such as 30s, 10m or 1h30m.",
+      );
+    }
+  };
+
+/** `--label k=v` (repeatable) into a map; `flag` names it in the message. */
+export const keyValue =
+  (flag: string) =>
+  (value: string, previous: Record<string, string> | undefined): Record<string, string> => {
+    const eq = value.indexOf("=");
+    if (eq <= 0) throw new InvalidArgumentError(`${flag} takes key=value.`);
+    return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+  };
+
+/** A Kubernetes label selector, checked here so that a typo is a usage mistake, not a server round trip. */
+export function selectorText(text: string): string {
+  try {
+    parseLabelSelector(text);
+    return text;
+  } catch (error) {
+    if (error instanceof SelectorSyntaxError) throw new InvalidArgumentError(`${capitalize(error.message)}.`);
+    throw error;
+  }
+}
+
+/** "pending,running" → [TASK_PHASE_PENDING, TASK_PHASE_RUNNING]. */
+export function phases(text: string): TaskPhase[] {
+  return text.split(",").map((name) => {
+    const phase = taskPhaseFromJSON(`TASK_PHASE_${name.trim().toUpperCase()}`);
+    if (phase === TaskPhase.UNRECOGNIZED || phase === TaskPhase.TASK_PHASE_UNSPECIFIED)
+      throw new InvalidArgumentError(
+        `Unknown phase ${JSON.stringify(name)}; phases are pending, running, succeeded, failed, timeout, ` +
+          "canceled, exhausted.",
+      );
+    return phase;
+  });
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

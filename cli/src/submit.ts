@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import {
+  AdmissionPolicy,
+  DEFAULT_TIMEOUT_MS,
+  OutputStream,
+  RestartPolicy,
+  runnerSelector,
+  type SupervisorClient,
+  signSpec,
+  subprocess,
+  type Task,
+  TaskPhase,
+  Trigger,
+} from "@supervisor/sdk";
+import { type Command, Option } from "commander";
+import { usageError } from "./command-line.js";
+import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
+import { EXIT } from "./exit.js";
+import { json, phaseName } from "./format.js";
+import { durationMs, integer, keyValue, selectorText, timeOrDuration } from "./parsers.js";
+import { splitKeyValue } from "./runner.js";
+
+const RESTART = {
+  never: RestartPolicy.RESTART_POLICY_NEVER,
+  "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE,
+  always: RestartPolicy.RESTART_POLICY_ALWAYS,
+};
+const ADMISSION = {
+  drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
+  queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
+  replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE,
+};
+
+interface SubmitOptions extends ConnectionOptions {
+  slot?: string;
+  label?: Record<string, string>;
+  selector?: string;
+  timeout: number;
+  restart: keyof typeof RESTART;
+  maxAttempts?: number;
+  admission: keyof typeof ADMISSION;
+  priority: number;
+  notBefore?: Date;
+  delay?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  requestId?: string;
+  signKey?: { key: string; path: string };
+  wait?: boolean;
+}
+
+/**
+ * Exit code of `submit --wait`: the program's own code when it has one,
+ * else by phase (124 = timeout, like timeout(1)).
+ */
+export function exitCodeOf(task: Task): number {
+  const { phase, exitCode } = task.status!;
+  if (phase === TaskPhase.TASK_PHASE_SUCCEEDED) return 0;
+  if (phase === TaskPhase.TASK_PHASE_TIMEOUT) return EXIT.TIMEOUT;
+  if (phase === TaskPhase.TASK_PHASE_CANCELED) return EXIT.INTERRUPTED;
+  return exitCode !== undefined && exitCode > 0 ? exitCode : EXIT.FAILED;
+}
+
+const isActive = (task: Task) =>
+  task.status!.phase === TaskPhase.TASK_PHASE_PENDING || task.status!.phase === TaskPhase.TASK_PHASE_RUNNING;
+
+/** Streams each attempt's output as it is printed, until the task ends (or the signal, Ctrl-C, fires). */
+async function followToTheEnd(client: SupervisorClient, task: Task, signal: AbortSignal): Promise<Task> {
+  const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`\r\x1b[2K${line}`) : () => {};
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    progress(`waiting for attempt ${attempt} of ${task.id} to start…`);
+    let started = false;
+    for await (const event of client.output(task.id, { attempt, follow: true, signal })) {
+      const body = event.event;
+      if (body?.$case === "runStarted" && !started) {
+        started = true;
+        progress("");
+      } else if (body?.$case === "chunk") {
+        (body.value.stream === OutputStream.OUTPUT_STREAM_STDERR ? process.stderr : process.stdout).write(
+          body.value.data,
+        );
+      }
+    }
+    progress("");
+    if (signal.aborted) break;
+    const current = await client.get(task.id, { signal });
+    if (!isActive(current)) return current;
+    if (!started && current.status!.attempt < attempt) attempt--; // the follow ended early; try the same attempt again
+  }
+  return client.get(task.id);
+}
+
+/** Flags that contradict each other are refused here, before anything is sent. */
+function checkFlags(command: Command, options: SubmitOptions): void {
+  const given = (name: string) => command.getOptionValueSource(name) === "cli";
+  if (options.maxAttempts !== undefined && given("restart") && options.restart === "never")
+    usageError(
+      command,
+      `--max-attempts ${options.maxAttempts} with --restart never: a task that is never restarted runs once; ` +
+        "use --restart on-failure (or always)",
+    );
+  if (given("admission") && !options.slot)
+    usageError(command, "--admission decides what happens when the task's slot is busy: it needs --slot");
+  if (options.notBefore && options.delay !== undefined)
+    usageError(command, "--not-before and --delay both set the start time: give one");
+}
+
+export function registerSubmit(program: Command): void {
+  addConnectionOptions(
+    program
+      .command("submit")
+      .description("submit a task: supervisor submit [options] -- command [args...]")
+      .argument("<command>", "program to run (argv, never a shell)")
+      .argument("[args...]", "its arguments")
+      .option("--slot <slot>", "admission slot: at most one active task per slot")
+      .addOption(
+        new Option("--admission <policy>", "when the slot is busy (needs --slot)")
+          .choices(Object.keys(ADMISSION))
+          .default("drop"),
+      )
+      .option("--label <key=value>", "task label (repeatable)", keyValue("--label"))
+      .option("--selector <selector>", 'runners that may take it, e.g. "gpu,zone in (a,b)"', selectorText)
+      .addOption(
+        new Option("--timeout <duration>", "per attempt, e.g. 30s, 5m, 1h30m")
+          .argParser(durationMs)
+          .default(DEFAULT_TIMEOUT_MS, "60s"),
+      )
+      .addOption(
+        new Option("--restart <policy>", "restart policy (on-failure when --max-attempts is given)")
+          .choices(Object.keys(RESTART))
+          .default("never"),
+      )
+      .option(
+        "--max-attempts <n>",
+        "attempts in all (without it: 3 with on-failure, unlimited with always)",
+        integer(1, 1000),
+      )
+      .addOption(
+        new Option("--priority <n>", "higher runs first").argParser(integer(-(2 ** 31), 2 ** 31 - 1)).default(0),
+      )
+      .option(
+        "--not-before <time>",
+        "start no sooner: an RFC 3339 time, or a duration from now",
+        timeOrDuration("ahead"),
+      )
+      .option("--delay <duration>", "start no sooner than this from now, e.g. 10m", durationMs)
+      .option("--env <key=value>", "environment variable for the program (repeatable)", keyValue("--env"))
+      .option("--cwd <dir>", "working directory on the runner")
+      .option("--request-id <id>", "idempotency key (default: generated)")
+      .option("--sign-key <id=file>", "sign the spec with this ed25519 private key (PEM), under key id `id`", (v) =>
+        splitKeyValue(v, "--sign-key"),
+      )
+      .option("--wait", "stream the output, wait for the end, exit with the task's exit code"),
+  ).action(
+    action(async (command: string, args: string[], options: SubmitOptions, self: Command) => {
+      checkFlags(self, options);
+      const restart =
+        options.maxAttempts !== undefined && self.getOptionValueSource("restart") !== "cli"
+          ? "on-failure"
+          : options.restart;
+      const notBefore =
+        options.notBefore ?? (options.delay === undefined ? undefined : new Date(Date.now() + options.delay));
+      const unsigned = subprocess(command, args, {
+        env: options.env ?? {},
+        workingDir: options.cwd ?? "",
+        slot: options.slot ?? "",
+        admission: ADMISSION[options.admission],
+        labels: options.label ?? {},
+        runnerSelector: options.selector ? runnerSelector(options.selector) : undefined,
+        timeout: { seconds: Math.trunc(options.timeout / 1000), nanos: (options.timeout % 1000) * 1e6 },
+        restart: RESTART[restart],
+        maxAttempts: restart === "never" ? 0 : (options.maxAttempts ?? 0),
+        priority: options.priority,
+        notBefore,
+        trigger: Trigger.TRIGGER_CLI,
+      });
+      let spec = unsigned;
+      if (options.signKey) {
+        spec = signSpec(unsigned, options.signKey.key, readFileSync(options.signKey.path, "utf8"));
+      }
+      const client = connect(options);
+      try {
+        const task = await client.submit(spec, { requestId: options.requestId });
+        if (!options.wait) {
+          process.stdout.write(options.json ? `${json.task(task)}\n` : `${task.id}\n`);
+          return EXIT.OK;
+        }
+        const interrupt = new AbortController();
+        process.once("SIGINT", () => interrupt.abort());
+        const done = await followToTheEnd(client, task, interrupt.signal);
+        if (interrupt.signal.aborted && isActive(done)) {
+          // Ctrl-C stops the waiting, not the task: say so, and how to stop it too.
+          process.stderr.write(
+            `\nsupervisor: stopped waiting; task ${done.id} is still ${phaseName(done.status!.phase)} ` +
+              `(cancel it with \`supervisor cancel ${done.id}\`)\n`,
+          );
+          return EXIT.INTERRUPTED;
+        }
+        if (options.json) process.stdout.write(`${json.task(done)}\n`);
+        else if (done.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED) {
+          const message = done.status!.message ? `: ${done.status!.message}` : "";
+          process.stderr.write(`task ${done.id} ${phaseName(done.status!.phase)}${message}\n`);
+        }
+        return exitCodeOf(done);
+      } finally {
+        client.close();
+      }
+    }),
+  );
+}

@@ -9,8 +9,8 @@ import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { assignWrite } from "../store/writes.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
-import type { RunnerSession } from "./runner-session.js";
 import type { RunTracker } from "./run-tracker.js";
+import type { RunnerSession } from "./runner-session.js";
 
 export interface DispatcherSettings {
   /** Runs kept per task (older ones are pruned at assign). */

@@ -1,8 +1,8 @@
 import {
-  clipText,
   type ConnectRequest,
-  type ConnectRequest_Hello as Hello,
+  clipText,
   EventType,
+  type ConnectRequest_Hello as Hello,
   jsonLimitProblem,
   MAX_ERROR_TEXT,
   type RunnerInfo as Runner,
@@ -24,9 +24,9 @@ import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
 import { OutputHub } from "./output-hub.js";
 import { OutputRecorder } from "./output-recorder.js";
 import { Rescuer } from "./rescuer.js";
+import { RunTracker, type RunTrackerSettings } from "./run-tracker.js";
 import { type RegistrySettings, RunnerRegistry } from "./runner-registry.js";
 import type { RunnerChannel, RunnerSession } from "./runner-session.js";
-import { RunTracker, type RunTrackerSettings } from "./run-tracker.js";
 import { WaitingReasons } from "./waiting-reasons.js";
 
 export interface EngineSettings extends RegistrySettings, RunTrackerSettings, DispatcherSettings {}
@@ -163,7 +163,8 @@ export class ExecutionEngine {
     // Welcome first: everything else the runner hears on this stream comes after it.
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     for (const runId of hello.activeRunIds) {
-      if (!session.runs.has(runId)) this.tracker.cancelRun(session, runId, "the supervisor no longer assigns this run to you");
+      if (!session.runs.has(runId))
+        this.tracker.cancelRun(session, runId, "the supervisor no longer assigns this run to you");
     }
     // Ended runs it no longer owns: their end is recorded already (or they were lost); it may forget them.
     for (const runId of hello.finishedRunIds) if (!session.runs.has(runId)) session.ack(runId, 0, true);
@@ -247,6 +248,11 @@ export class ExecutionEngine {
   /** UndrainRunner: the runner takes work again. */
   undrain(runnerId: string): Promise<Runner> {
     return this.registry.setDraining(runnerId, false);
+  }
+
+  /** DeleteRunner: forgets a disconnected runner's record. */
+  forget(runnerId: string): Promise<Runner> {
+    return this.registry.forget(runnerId);
   }
 
   /** Live view of a runner (connected or within its lease), if the engine has it. */

@@ -3,8 +3,8 @@ import type { Clock } from "../core/clock.js";
 import { outputWrite } from "../store/writes.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import type { OutputHub } from "./output-hub.js";
-import type { RunnerSession } from "./runner-session.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
+import type { RunnerSession } from "./runner-session.js";
 
 export interface OutputRecorderDeps {
   retry: CommitRetry;

@@ -3,9 +3,9 @@ import type { Clock } from "../core/clock.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { StorageBackend } from "../store/backend.js";
 import type { Dispatcher } from "./dispatcher.js";
+import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerRegistry } from "./runner-registry.js";
 import type { RunnerSession } from "./runner-session.js";
-import type { ActiveRun, RunTracker } from "./run-tracker.js";
 
 /**
  * Runs nobody will report on: the runs of a runner whose lease ran out, runs a

@@ -143,7 +143,11 @@ export class RunTracker {
   start(run: ActiveRun): void {
     if (run.ending) return;
     this.enqueue(run, async () => {
-      const started = await commitUntilDone(this.deps.retry, `recording the start of run ${run.runId}`, startWrite(run.runId, run.taskId));
+      const started = await commitUntilDone(
+        this.deps.retry,
+        `recording the start of run ${run.runId}`,
+        startWrite(run.runId, run.taskId),
+      );
       if (started) this.deps.outputs.publish(run.taskId, { kind: "started", run: started });
     });
   }

@@ -1,17 +1,17 @@
 import { status } from "@grpc/grpc-js";
 import {
-  type ConnectRequest_Hello as Hello,
   ErrorReason,
+  type ConnectRequest_Hello as Hello,
   type RunnerInfo as Runner,
   RunnerState,
   type Timers,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
-import { DomainError, type Logger, runnerNotFound } from "../errors.js";
+import { DomainError, type Logger, runnerConnected, runnerNotFound } from "../errors.js";
 import type { StorageBackend } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { putRunnerWrite } from "../store/writes.js";
+import { deleteRunnerWrite, putRunnerWrite } from "../store/writes.js";
 import { type RunnerChannel, RunnerSession } from "./runner-session.js";
 
 export interface RegistrySettings {
@@ -51,6 +51,8 @@ export const runnerNameInUse = (name: string, holder: RunnerSession) =>
 export class RunnerRegistry {
   private readonly byId = new Map<string, RunnerSession>();
   private readonly byName = new Map<string, RunnerSession>();
+  /** Runners whose lease expiry is still being written: they cannot be forgotten yet. */
+  private readonly expiring = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -106,7 +108,10 @@ export class RunnerRegistry {
       session.channel.close(
         sameInstance
           ? { kind: "superseded", message: "this runner reconnected on a new stream" }
-          : { kind: "replaced", message: `runner ${hello.name} connected again from a new process; this one went silent` },
+          : {
+              kind: "replaced",
+              message: `runner ${hello.name} connected again from a new process; this one went silent`,
+            },
       );
     }
     if (session) {
@@ -158,18 +163,37 @@ export class RunnerRegistry {
     this.events.roomChanged(session);
   }
 
-  /** DrainRunner / UndrainRunner: no new assignments (or again), running work goes on. */
+  /**
+   * DrainRunner / UndrainRunner: no new assignments (or again); running work
+   * goes on. A disconnected runner is left as it is (it starts undrained when
+   * it connects again).
+   */
   async setDraining(runnerId: string, draining: boolean): Promise<Runner> {
     const session = this.byId.get(runnerId);
     if (!session) {
       const stored = await this.backend.getRunner(runnerId);
       if (!stored) throw runnerNotFound(runnerId);
-      return stored; // disconnected: nothing to drain
+      return stored;
     }
+    if (session.draining === draining) return session.toRunner();
     session.draining = draining;
     this.events.roomChanged(session);
     if (draining) session.send({ message: { $case: "drain", value: {} } });
     return this.persist(session);
+  }
+
+  /**
+   * DeleteRunner: forgets a DISCONNECTED runner's record. A runner the
+   * supervisor still holds (connected, within its lease, or being expired) is
+   * refused: forgetting it would only last until its next write.
+   */
+  async forget(runnerId: string): Promise<Runner> {
+    const session = this.byId.get(runnerId);
+    if (session || this.expiring.has(runnerId)) throw runnerConnected(runnerId, session?.name ?? runnerId);
+    const stored = await this.backend.getRunner(runnerId);
+    if (!stored) throw runnerNotFound(runnerId);
+    await this.commits.run(deleteRunnerWrite(stored));
+    return stored;
   }
 
   /** Shutdown: tell every runner to take nothing new, then end the streams. Runs stay owned for their lease. */
@@ -208,14 +232,15 @@ export class RunnerRegistry {
 
   /** Lease over: the runner is DISCONNECTED and its runs are LOST (failed attempts, retried by policy). */
   private async expire(session: RunnerSession): Promise<void> {
+    this.expiring.add(session.id);
     session.channel?.close({ kind: "lease-expired", message: "lease expired: no heartbeat within the lease TTL" });
     session.channel = undefined;
     this.byId.delete(session.id);
     this.byName.delete(session.name);
     session.lease?.cancel();
     await this.events.expired(session);
-    await this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED).catch((error) =>
-      this.log("recording a lost runner failed", error),
-    );
+    await this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED)
+      .catch((error) => this.log("recording a lost runner failed", error))
+      .finally(() => this.expiring.delete(session.id));
   }
 }

@@ -10,12 +10,10 @@ import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
 import { compileFilter } from "../core/task-filter.js";
-import { listRunners } from "../db/queries/list-runners.js";
-import { decodeRunner } from "../db/queries/runner-rows.js";
 import { DomainError, type Logger, toStatus } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../execution/runner-session.js";
-import type { TaskStore } from "../store/task-store.js";
+import type { StorageBackend } from "../store/backend.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
@@ -24,7 +22,7 @@ import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
 
 export interface RunnerServiceDeps {
-  store: TaskStore;
+  backend: StorageBackend;
   engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
@@ -64,7 +62,7 @@ function checkRunnerName(principal: Principal | undefined, name: string): void {
 
 /** RunnerService: the Connect protocol is the engine's; this adapts the stream and checks the hello. */
 export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerServiceServer> {
-  const { store, engine, log, shutdown } = deps;
+  const { backend, engine, log, shutdown } = deps;
   return {
     connect: (call: ServerDuplexStream<ConnectRequest, ConnectResponse>) => {
       let ended = false;
@@ -127,7 +125,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       call.on("error", onGone);
     },
 
-    listRunners: unary(log, shutdown, (request) => {
+    listRunners: unary(log, shutdown, async (request) => {
       const filter = request.labelSelector
         ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector, idPrefix: "" }, "")
         : compileFilter(undefined);
@@ -139,13 +137,13 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       let more = false;
       // Scan by name until the page is full; the selector is applied here (runner counts are small).
       scan: for (;;) {
-        const rows = listRunners(store.db, cursor, pageSize + 1);
+        const rows = await backend.listRunners(cursor, pageSize + 1);
         for (const row of rows) {
-          cursor = row.name;
-          const runner = engine.liveRunner(row.id) ?? decodeRunner(row.runner);
+          cursor = row.runner.name;
+          const runner = engine.liveRunner(row.runner.id) ?? row.runner;
           if (filter.selector && !matchesSelector(filter.selector, runner.labels)) continue;
           // The stored bytes stand in for the live runner's size (they differ only in counters).
-          if (!budget.take(row.runner.length)) {
+          if (!budget.take(row.encodedBytes)) {
             more = true;
             break scan;
           }

@@ -154,16 +154,19 @@ export interface ListTasksParams {
   /** Rows to return at most. */
   limit: number;
   /** Applied to each row the query returns; rows it rejects are skipped (label selectors). */
-  accept?: (labels: Record<string, string>, row: { slot: string; phase: number; runnerId: string }) => boolean;
+  accept?: (
+    labels: Record<string, string>,
+    row: { id: string; slot: string; phase: number; runnerId: string },
+  ) => boolean;
   /** Rows the filter may examine before the page is cut short (bounds a selector page's cost). */
   scanBudget?: number;
-  /** Bytes of encoded tasks a page may carry. */
-  byteBudget?: number;
 }
 
+// Every page is also bounded in bytes (core/page-budget.ts MAX_PAGE_BYTES), so every default client can read it.
+
 export interface TaskPage {
-  /** The tasks' stored bytes, newest first. */
-  encoded: Uint8Array[];
+  /** The tasks, newest first: their stored bytes (sent as they are) and the revision of each. */
+  items: { encoded: Uint8Array; revision: number }[];
   /** The id to continue below, when more may follow. */
   nextBeforeId?: string;
   /** The journal head this page was read at. */

@@ -56,7 +56,10 @@ export class GroupCommit {
     let outcomes: Outcome[];
     try {
       outcomes = await this.backend.transact(async (tx) => {
-        const view = new WriteView(await tx.read(mergeReads(batch.map((item) => item.request.reads))), tx.firstRevision);
+        const view = new WriteView(
+          await tx.read(mergeReads(batch.map((item) => item.request.reads))),
+          tx.firstRevision,
+        );
         const nowMs = this.clock.now();
         const decided: Outcome[] = [];
         for (const item of batch) decided.push(await decideOne(view, item.request, nowMs, tx.read));

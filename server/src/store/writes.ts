@@ -28,7 +28,8 @@ export const submitWrite = (params: SubmitParams, settings: SubmitSettings): Wri
 /** All or nothing: the first refusal (it names its request_index) drops every submit of the batch. */
 export const batchSubmitWrite = (all: readonly SubmitParams[], settings: SubmitSettings): WriteRequest<Task[]> => ({
   reads: mergeReads(all.map(submitReads)),
-  decide: (view, nowMs) => all.map((params, index) => forRequest(index, () => decideSubmit(view, params, settings, nowMs))),
+  decide: (view, nowMs) =>
+    all.map((params, index) => forRequest(index, () => decideSubmit(view, params, settings, nowMs))),
 });
 
 /** Runs one request's part of a batch; a refusal names the request (metadata request_index). */
@@ -68,7 +69,12 @@ export const finishWrite = (
   options: AttemptOptions,
 ): WriteRequest<FinishedRun | undefined> => ({
   // The slot's owner and queue too: a terminal task hands its slot on in the same commit.
-  reads: { runs: [run.runId], tasks: [run.taskId], slotOwners: run.slot ? [run.slot] : [], slotQueues: run.slot ? [run.slot] : [] },
+  reads: {
+    runs: [run.runId],
+    tasks: [run.taskId],
+    slotOwners: run.slot ? [run.slot] : [],
+    slotQueues: run.slot ? [run.slot] : [],
+  },
   decide: (view, nowMs) => decideFinish(view, run.runId, run.taskId, end, output, options, nowMs),
 });
 

@@ -20,7 +20,14 @@ export function decideCancel(view: WriteView, id: string, message: string, nowMs
   if (task.status!.cancelRequested) return task;
   // A running owner keeps its slot until its run ends, so nothing else starts beside it.
   const slotAfter = phase === TaskPhase.TASK_PHASE_RUNNING && slotState === "owner" ? "owner" : "none";
-  const stopped = stopTask(view, task, TaskReason.CANCELED_BY_CLIENT, message || "canceled by client", slotAfter, nowMs);
+  const stopped = stopTask(
+    view,
+    task,
+    TaskReason.CANCELED_BY_CLIENT,
+    message || "canceled by client",
+    slotAfter,
+    nowMs,
+  );
   if (slotState === "owner" && slotAfter === "none" && task.spec!.slot) promoteNext(view, task.spec!.slot, nowMs);
   return stopped;
 }

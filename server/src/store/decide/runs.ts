@@ -156,11 +156,22 @@ export function decideOutput(
  * Rewrites why a pending task waits (reason and message), if it still waits
  * for a runner: a task dispatched, ended or queued meanwhile is left alone.
  */
-export function decideWaitingReason(view: WriteView, taskId: string, reason: string, message: string, nowMs: number): boolean {
+export function decideWaitingReason(
+  view: WriteView,
+  taskId: string,
+  reason: string,
+  message: string,
+  nowMs: number,
+): boolean {
   const stored = view.task(taskId);
-  if (!stored || stored.task.status!.phase !== TaskPhase.TASK_PHASE_PENDING || stored.slotState === "queued") return false;
+  if (!stored || stored.task.status!.phase !== TaskPhase.TASK_PHASE_PENDING || stored.slotState === "queued")
+    return false;
   const task = stored.task;
   if (task.status!.reason === reason && task.status!.message === message) return false;
-  view.updateTask({ ...task, status: { ...task.status!, reason, message }, updateTime: new Date(nowMs) }, task, stored.slotState);
+  view.updateTask(
+    { ...task, status: { ...task.status!, reason, message }, updateTime: new Date(nowMs) },
+    task,
+    stored.slotState,
+  );
   return true;
 }

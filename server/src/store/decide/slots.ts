@@ -8,7 +8,13 @@ import type { WriteView } from "./view.js";
  * the current owner. Throws SLOT_BUSY / SLOT_QUEUE_FULL; for REPLACE, stops
  * the owner (reason REPLACED) and takes the slot.
  */
-export function admit(view: WriteView, spec: TaskSpec, newTaskId: string, queueLimit: number, nowMs: number): SlotState {
+export function admit(
+  view: WriteView,
+  spec: TaskSpec,
+  newTaskId: string,
+  queueLimit: number,
+  nowMs: number,
+): SlotState {
   if (!spec.slot) return "none";
   const owner = view.slotOwner(spec.slot);
   if (!owner) return "owner";

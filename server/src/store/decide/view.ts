@@ -315,5 +315,3 @@ export class WriteView {
     this.out.compactJournalThrough = Math.max(this.out.compactJournalThrough ?? 0, revision);
   }
 }
-
-

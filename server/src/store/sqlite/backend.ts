@@ -1,5 +1,6 @@
 import { EventType, type Run, type RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
+import { PageBudget, pagePrefix } from "../../core/page-budget.js";
 import type {
   IdempotencyKey,
   ListTasksParams,
@@ -19,6 +20,7 @@ import type {
 } from "../backend.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
 import { type Db, openDatabase } from "./open.js";
+import { compactJournal } from "./queries/compact-journal.js";
 import { deleteOutputChunk } from "./queries/delete-output-chunk.js";
 import { deleteRunner } from "./queries/delete-runner.js";
 import { deleteTask, findExpiredTasks } from "./queries/expired-tasks.js";
@@ -58,8 +60,6 @@ import {
 import { decodeTask, slotStateOf, type TaskRow, toTaskRow } from "./queries/task-row.js";
 import { updateTask } from "./queries/update-task.js";
 import { upsertRun } from "./queries/upsert-run.js";
-import { compactJournal } from "./queries/compact-journal.js";
-import { PageBudget, pagePrefix } from "../../core/page-budget.js";
 
 export interface SqliteOptions {
   synchronous: "FULL" | "NORMAL";
@@ -141,12 +141,15 @@ export class SqliteBackend implements StorageBackend {
     let expected = this.committedHead + 1;
     for (const { change, slotState } of writes.tasks) {
       if (change.revision !== expected) {
-        throw new Error(`revision ${change.revision} out of order (expected ${expected}): the batch was decided on stale state`);
+        throw new Error(
+          `revision ${change.revision} out of order (expected ${expected}): the batch was decided on stale state`,
+        );
       }
       expected++;
       const encoded = change.encoded ?? Task.encode(change.task).finish();
       if (change.type === EventType.EVENT_TYPE_ADDED) insertTask(db, toTaskRow(change.task, slotState, encoded));
-      else if (change.type === EventType.EVENT_TYPE_MODIFIED) updateTask(db, toTaskRow(change.task, slotState, encoded));
+      else if (change.type === EventType.EVENT_TYPE_MODIFIED)
+        updateTask(db, toTaskRow(change.task, slotState, encoded));
       else deleteTask(db, change.task.id);
       insertJournalEntry(db, {
         revision: change.revision,
@@ -203,12 +206,16 @@ export class SqliteBackend implements StorageBackend {
     const depth = keys.slotQueueDepth ?? DEFAULT_QUEUE_DEPTH;
     for (const slot of unique(keys.slotQueues)) {
       const count = slotQueueCount(db, slot);
-      snapshot.slotQueues.set(slot, { count, oldest: count > 0 ? slotQueueOldest(db, slot, depth).map(storedTask) : [] });
+      snapshot.slotQueues.set(slot, {
+        count,
+        oldest: count > 0 ? slotQueueOldest(db, slot, depth).map(storedTask) : [],
+      });
     }
     const requestIds = unique(keys.idempotencyKeys);
     if (requestIds.length > 0) {
       for (const id of requestIds) snapshot.idempotencyKeys.set(id, null);
-      for (const row of idempotencyKeysByIds(db, requestIds)) snapshot.idempotencyKeys.set(row.request_id, idempotencyKey(row));
+      for (const row of idempotencyKeysByIds(db, requestIds))
+        snapshot.idempotencyKeys.set(row.request_id, idempotencyKey(row));
     }
     const runIds = unique(keys.runs);
     if (runIds.length > 0) {
@@ -342,7 +349,6 @@ export class SqliteBackend implements StorageBackend {
 
 const unique = (keys: Iterable<string> | undefined): string[] => (keys ? [...new Set(keys)] : []);
 
-
 const chunkRow = (chunk: OutputChunkRecord): OutputChunkRow => ({
   run_id: chunk.runId,
   seq: chunk.seq,
@@ -363,6 +369,7 @@ function journalChangeOf(row: JournalRow): TaskChange {
       row.prev_phase === null
         ? undefined
         : {
+            id: task.id,
             slot: task.spec?.slot ?? "",
             labels: task.spec?.labels ?? {},
             phase: row.prev_phase,
@@ -377,16 +384,18 @@ function journalChangeOf(row: JournalRow): TaskChange {
  * in batches until the page is full, the scan budget is spent (a short page
  * with a cursor, AIP-158) or the rows end. Pages are bounded in bytes too.
  */
+const itemOf = (row: TaskRow) => ({ encoded: row.task, revision: row.revision });
+
 function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
   const query = { slot: params.slot, phases: params.phases, runnerId: params.runnerId, idPrefix: params.idPrefix };
   if (!params.accept) {
     const rows = listTasks(db, { ...query, beforeId: params.beforeId, limit: params.limit + 1 });
     const page = pagePrefix(rows, params.limit, (row) => row.task.length);
-    return { encoded: page.map((row) => row.task), nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
+    return { items: page.map(itemOf), nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
   }
   const budget = new PageBudget(params.limit);
   const page: TaskRow[] = [];
-  const done = (nextBeforeId?: string) => ({ encoded: page.map((row) => row.task), nextBeforeId });
+  const done = (nextBeforeId?: string) => ({ items: page.map(itemOf), nextBeforeId });
   let cursor = params.beforeId;
   let scanned = 0;
   const batch = Math.max(params.limit * 2, 100);
@@ -397,7 +406,8 @@ function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
       scanned++;
       cursor = row.id;
       const labels = JSON.parse(row.labels) as Record<string, string>;
-      if (!params.accept(labels, { slot: row.slot ?? "", phase: row.phase, runnerId: row.runner_id ?? "" })) continue;
+      const attributes = { id: row.id, slot: row.slot ?? "", phase: row.phase, runnerId: row.runner_id ?? "" };
+      if (!params.accept(labels, attributes)) continue;
       // Too big for this page: the next starts with it.
       if (!budget.take(row.task.length)) return done(page.at(-1)!.id);
       page.push(row);

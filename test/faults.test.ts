@@ -261,13 +261,16 @@ function smallDisk(size: string): string | undefined {
     execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "pipe" });
     return dir;
   } catch {
+    rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
 }
 const canMount = (() => {
   const dir = smallDisk("64k");
-  if (dir) execFileSync("umount", [dir]);
-  else console.warn("SKIP disk fault tests: this machine does not allow mounting a tmpfs (needs root)");
+  if (dir) {
+    execFileSync("umount", [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  } else console.warn("SKIP disk fault tests: this machine does not allow mounting a tmpfs (needs root)");
   return dir !== undefined;
 })();
 

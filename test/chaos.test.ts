@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   RestartPolicy,
@@ -13,8 +13,9 @@ import { describe, expect, it } from "vitest";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
 import { faultSeed, prng } from "./helpers/prng.js";
-import { startRunner } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { tempDir } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const TASKS = 200;
 const KILLS = 10;
@@ -64,15 +65,13 @@ describe("chaos: the supervisor killed and stopped while runs end", () => {
     const listen = `127.0.0.1:${await freePort()}`;
     const serve = () => startCli(["serve", "--listen", listen, "--db", db], /serving on/).then((s) => s.child);
     let server = await serve();
-    const runners = [
-      await startRunner(listen, "chaos-a", { capacity: 4 }),
-      await startRunner(listen, "chaos-b", { capacity: 4 }),
-    ];
+    const runners: RunnerProcess[] = [];
     const client = new SupervisorClient({
       address: listen,
       retry: { maxAttempts: 1000, initialDelayMs: 20, maxDelayMs: 300, multiplier: 2 },
     });
     try {
+      for (const name of ["chaos-a", "chaos-b"]) runners.push(await startRunner(listen, name, { capacity: 4 }));
       const plans: Plan[] = Array.from({ length: TASKS }, (_, i) => ({
         seconds: (0.05 + random() * 0.6).toFixed(2),
         // Most print a little; every tenth floods past the 1 MiB cap.
@@ -101,20 +100,19 @@ describe("chaos: the supervisor killed and stopped while runs end", () => {
         [signals[i], signals[j]] = [signals[j]!, signals[i]!];
       }
       for (const signal of signals) {
-        await new Promise((resolve) => setTimeout(resolve, 200 + random() * 600)); // a random moment
+        await new Promise((resolve) => setTimeout(resolve, 200 + random() * 600)); // scenario pause: a random moment
         await stopChild(server, signal);
         server = await serve();
       }
 
-      // Wait for the end (a patient client: the server has only just come back).
-      const giveUpAt = Date.now() + 180_000;
+      // Wait for the end (a patient client: the server has only just come back). Given up, one last look:
+      // the checks below name the tasks still open.
       let byId = new Map<string, Task>();
-      for (;;) {
+      const allEnded = async () => {
         byId = new Map((await allTasks(client)).map((t) => [t.id, t]));
-        const open = tasks.filter((t) => !TERMINAL.has(byId.get(t.id)?.status?.phase as TaskPhase));
-        if (open.length === 0 || Date.now() > giveUpAt) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+        return tasks.every((t) => TERMINAL.has(byId.get(t.id)?.status?.phase as TaskPhase));
+      };
+      await waitUntil(allEnded, "every task to end", 180_000, 200).catch(allEnded);
 
       const wrong: string[] = [];
       let lost = 0;
@@ -176,6 +174,7 @@ describe("chaos: the supervisor killed and stopped while runs end", () => {
       client.close();
       for (const runner of runners) await runner.stop("SIGKILL");
       await stopChild(server, "SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

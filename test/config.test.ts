@@ -1,9 +1,16 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ConfigError, loadConfig } from "../server/src/config.js";
 import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/server.js";
+
+/** A path for a config file, in a temp dir removed when the test is over. */
+function configFile(): string {
+  const dir = tempDir();
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "config.json");
+}
 
 describe("configuration", () => {
   it("has the documented defaults", () => {
@@ -22,7 +29,7 @@ describe("configuration", () => {
   });
 
   it("layers file, then SUPERVISOR_* env, then flags", () => {
-    const file = join(tempDir(), "config.json");
+    const file = configFile();
     writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:1", leaseTtl: "20s", slotQueueLimit: 7 }));
     const config = loadConfig({
       file,
@@ -35,7 +42,7 @@ describe("configuration", () => {
   });
 
   it("names the source of every bad value", () => {
-    const file = join(tempDir(), "config.json");
+    const file = configFile();
     writeFileSync(file, JSON.stringify({ synchronous: "OFF", bogus: 1 }));
     let message = "";
     try {

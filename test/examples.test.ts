@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./helpers/cli.js";
+import { REPO_ROOT, stopChild } from "./helpers/cli.js";
 import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -12,17 +12,17 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
 });
-afterAll(() => server.close());
+afterAll(() => server?.close());
 
 describe("examples", () => {
   it("the TypeScript runner and client examples work together", async () => {
     const env = { ...process.env, SUPERVISOR_ADDR: server.address };
     const runner = spawn(process.execPath, ["examples/dist/typescript/runner.js"], { cwd: REPO_ROOT, env });
-    await new Promise<void>((resolve, reject) => {
-      runner.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("runner connected") && resolve());
-      runner.on("exit", (code) => reject(new Error(`runner example exited ${code}`)));
-    });
     try {
+      await new Promise<void>((resolve, reject) => {
+        runner.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("runner connected") && resolve());
+        runner.on("exit", (code) => reject(new Error(`runner example exited ${code}`)));
+      });
       const { stdout } = await run(process.execPath, ["examples/dist/typescript/client.js"], { cwd: REPO_ROOT, env });
       expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
       expect(stdout.match(/TASK_PHASE_SUCCEEDED/g)).toHaveLength(2);
@@ -30,9 +30,7 @@ describe("examples", () => {
       expect(stdout).toContain('result: {"width":320,"height":240}');
       expect(stdout).toContain("listed 2 tasks with example=ts");
     } finally {
-      const exited = new Promise((resolve) => runner.once("exit", resolve));
-      runner.kill("SIGTERM");
-      expect(await exited).toBe(0);
+      expect(await stopChild(runner, "SIGTERM")).toBe(0); // stopChild: also when it has exited already
     }
   });
 });
@@ -42,7 +40,7 @@ describe("docs/cookbook.md", () => {
   beforeAll(async () => {
     runner = await startRunner(server.address, "cookbook-runner");
   });
-  afterAll(() => runner.stop());
+  afterAll(() => runner?.stop());
 
   it("every command in the cookbook runs as written", async () => {
     const markdown = readFileSync(`${REPO_ROOT}/docs/cookbook.md`, "utf8");

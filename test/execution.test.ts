@@ -13,6 +13,7 @@ import {
   type TaskSpec,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fileGate } from "./helpers/gate.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -32,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop("SIGKILL")));
-  await server.close();
+  await server?.close();
 });
 
 const submit = async (spec: TaskSpec) => (await call(rpc(server.tasks, "submitTask"), submitRequest(spec))).task!;
@@ -179,11 +180,14 @@ describe("capacity and order", () => {
   it("higher priority runs first", async () => {
     await runner("prio", { pool: "prio" }, 1);
     const where = { runnerSelector: selector({ matchLabels: { pool: "prio" } }) };
-    const blocker = await submit(subprocessSpec("sleep", ["0.5"], where));
+    // The blocker holds the only place until all three wait behind it.
+    const allQueued = fileGate(server.dir, "prio-queued");
+    const blocker = await submit(subprocessSpec("sh", ["-c", allQueued.wait], where));
     await waitForTask(server.tasks, blocker.id, (t) => t.status!.phase === TaskPhase.TASK_PHASE_RUNNING);
     const low = await submit(subprocessSpec("true", [], { ...where, priority: 1 }));
     const high = await submit(subprocessSpec("true", [], { ...where, priority: 5 }));
     const mid = await submit(subprocessSpec("true", [], { ...where, priority: 3 }));
+    allQueued.open();
     const done = await Promise.all([high, mid, low].map((t) => waitForTask(server.tasks, t.id)));
     const started = await Promise.all(done.map(async (t) => (await runsOf(t.id))[0]!.assignTime!.getTime()));
     expect(started[0]).toBeLessThanOrEqual(started[1]!);
@@ -332,7 +336,9 @@ describe("attempts", () => {
 describe("runner failure", () => {
   it("a runner killed with SIGKILL: its run is LOST and retried on another runner", async () => {
     const first = await runner("doomed", { pool: "failover" }, 1);
-    const spec = subprocessSpec("sleep", ["1"], {
+    // The first attempt runs until its runner is gone; the retry (and the orphaned first) then end at once.
+    const runnerGone = fileGate(server.dir, "failover");
+    const spec = subprocessSpec("sh", ["-c", runnerGone.wait], {
       runnerSelector: selector({ matchLabels: { pool: "failover" } }),
       restart: RestartPolicy.RESTART_POLICY_ON_FAILURE,
       backoff: {
@@ -349,6 +355,7 @@ describe("runner failure", () => {
       (t) => t.status!.reason === TaskReason.STARTED && t.status!.runnerId === first.id,
     );
     await first.stop("SIGKILL");
+    runnerGone.open();
     const second = await runner("survivor", { pool: "failover" }, 1);
     const done = await waitForTask(server.tasks, task.id);
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, runnerId: second.id, attempt: 2 });

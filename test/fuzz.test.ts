@@ -399,12 +399,12 @@ function readStream<T>(
       cancelledByUs = true;
       stream.cancel();
       clearTimeout(timer);
-      timer = setTimeout(() => finish(undefined), CALL_DEADLINE_MS);
+      timer = setTimeout(() => finish(undefined), CALL_DEADLINE_MS); // bound: on the status after our cancel
     };
     const arm = (ms: number) => {
       if (cancelledByUs) return;
       clearTimeout(timer);
-      timer = setTimeout(cancel, ms);
+      timer = setTimeout(cancel, ms); // bound: a stream with no end of its own is read until it goes quiet
     };
     stream.on("data", (message: T) => {
       messages.push(message);
@@ -952,6 +952,7 @@ describe("fuzz", () => {
       stream.write({ message: hello("emoji-label-runner", { labels: { [key]: "v" } }) });
       const final = await Promise.race([
         ended,
+        // bound: on the wait for the stream's status
         new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS)),
       ]);
       stream.cancel();
@@ -1030,6 +1031,7 @@ describe("fuzz", () => {
       });
       const final = await Promise.race([
         ended,
+        // bound: on the wait for the stream's status
         new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), CALL_DEADLINE_MS)),
       ]);
       stream.cancel();
@@ -1742,21 +1744,24 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
     if (message.message?.$case === "assign") assigned.push(message.message.value.runId);
     wake?.();
   });
-  /** Waits until `until()` holds or the stream ends, at most `ms`. */
+  /** Waits until `until()` holds or the stream ends, at most `ms`: looked at again on each message. */
   const waitFor = async (until: () => boolean, ms: number) => {
-    const giveUpAt = Date.now() + ms;
-    while (!until() && !final && Date.now() < giveUpAt) {
-      await Promise.race([
-        ended,
-        new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 20);
-        }),
-      ]);
+    let expired = false;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      // bound: gives up on the wait
+      timer = setTimeout(() => {
+        expired = true;
+        resolve();
+      }, ms);
+    });
+    while (!until() && !final && !expired) {
+      await Promise.race([ended, deadline, new Promise<void>((resolve) => (wake = resolve))]);
     }
+    clearTimeout(timer);
   };
   const endOf = async (ms = CALL_DEADLINE_MS) => {
-    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, ms))]);
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, ms))]); // bound: on the stream's end
     if (!final) {
       stream.cancel();
       throw new CaseFailure(`${where}: the stream did not end within ${ms} ms`);
@@ -1804,7 +1809,8 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
     let sentTooDeep = false;
     for (const step of steps) {
       if (final) break;
-      await new Promise((resolve) => setTimeout(resolve, 2)); // let assigns arrive, so "assigned" run-id recipes can use them
+      // scenario pause: the fuzzed runner's pace; assigns arriving meanwhile become "assigned" run-id choices
+      await new Promise((resolve) => setTimeout(resolve, 2));
       stream.write({ message: toConnectMessage(step, assigned) });
       if (undecodableStep(step)) sentTooDeep = true;
       // A second hello, or output over the documented 64 KiB per message, breaks the protocol.

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import {
@@ -11,9 +11,10 @@ import {
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { startCli, stopChild } from "./helpers/cli.js";
+import { fileGate } from "./helpers/gate.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
-import { startRunner, waitForTask } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
@@ -35,8 +36,9 @@ const textOf = (events: StreamTaskOutputResponse[]) =>
 
 /**
  * The hand-off: a run that ends while the supervisor is away keeps its true
- * outcome, exit code and output. The command writes a marker file as its last
- * act, so the test knows the run ended while the server was down.
+ * outcome, exit code and output. The command goes on only once the server is
+ * down (a file gate) and writes a marker file as its last act, so the test
+ * knows the run ended while the server was down.
  */
 describe("runs that end while the supervisor is away", () => {
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
@@ -45,17 +47,19 @@ describe("runs that end while the supervisor is away", () => {
       const db = join(dir, "handoff.db");
       const listen = `127.0.0.1:${await freePort()}`;
       let server = await serve(listen, db);
-      const runner = await startRunner(listen, `handoff-${signal}`);
+      let runner: RunnerProcess | undefined;
       const client = new TaskServiceClient(listen, credentials.createInsecure());
       try {
+        runner = await startRunner(listen, `handoff-${signal}`);
+        const serverDown = fileGate(dir, "server-down");
         const marker = join(dir, "ended");
-        const succeeds = `sleep 1; echo finished-ok; echo to-stderr >&2; touch ${marker}`;
+        const succeeds = `${serverDown.wait}; echo finished-ok; echo to-stderr >&2; touch ${marker}`;
         const { task: ok } = await call(
           rpc(client, "submitTask"),
           submitRequest(subprocessSpec("sh", ["-c", succeeds])),
         );
         const failMarker = join(dir, "failed");
-        const fails = `sleep 1; echo failing; touch ${failMarker}; exit 3`;
+        const fails = `${serverDown.wait}; echo failing; touch ${failMarker}; exit 3`;
         const { task: bad } = await call(
           rpc(client, "submitTask"),
           submitRequest(subprocessSpec("sh", ["-c", fails], { restart: RestartPolicy.RESTART_POLICY_NEVER })),
@@ -63,6 +67,7 @@ describe("runs that end while the supervisor is away", () => {
         for (const task of [ok!, bad!])
           await waitForTask(client, task.id, (t) => t.status!.reason === TaskReason.STARTED);
         await stopChild(server, signal);
+        serverDown.open();
         await waitUntil(
           () => existsSync(marker) && existsSync(failMarker),
           "both runs to end while the server is away",
@@ -82,8 +87,9 @@ describe("runs that end while the supervisor is away", () => {
         expect(textOf(await outputOf(client, bad!.id))).toBe("failing\n");
       } finally {
         client.close();
-        await runner.stop("SIGKILL");
+        await runner?.stop("SIGKILL");
         await stopChild(server, "SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }

@@ -15,9 +15,10 @@ describe("delays past setTimeout's 24.8-day limit", () => {
       /serving on (\S+)/,
     );
     const address = serve.match[1]!;
-    const runner = await startRunner(address, "patient");
+    let runner: Awaited<ReturnType<typeof startRunner>> | undefined;
     const client = new TaskServiceClient(address, credentials.createInsecure());
     try {
+      runner = await startRunner(address, "patient");
       const later = new Date(Date.now() + 30 * 86_400_000);
       const { task: waiting } = await call(
         rpc(client, "submitTask"),
@@ -39,7 +40,7 @@ describe("delays past setTimeout's 24.8-day limit", () => {
       expect(serve.output()).not.toContain("TimeoutOverflowWarning");
     } finally {
       client.close();
-      await runner.stop();
+      await runner?.stop();
       await stopChild(serve.child);
     }
   });

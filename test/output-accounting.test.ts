@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { credentials, status } from "@grpc/grpc-js";
 import { ErrorReason, type StreamTaskOutputResponse, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
@@ -7,7 +8,7 @@ import { call, expectError, rpc } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
 import { faultSeed, prng } from "./helpers/prng.js";
 import { hello, rawRunner } from "./helpers/raw-runner.js";
-import { startRunner, waitForTask } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
@@ -32,13 +33,14 @@ describe("output accounting", () => {
     const listen = `127.0.0.1:${await freePort()}`;
     const serve = () => startCli(["serve", "--listen", listen, "--db", db], /serving on/).then((s) => s.child);
     let server = await serve();
-    const runner = await startRunner(listen, "flooder");
+    let runner: RunnerProcess | undefined;
     const client = new TaskServiceClient(listen, credentials.createInsecure());
     try {
+      runner = await startRunner(listen, "flooder");
       const { task } = await call(rpc(client, "submitTask"), submitRequest(subprocessSpec("sh", ["-c", floodScript])));
       await waitForTask(client, task!.id, (t) => t.status!.reason === TaskReason.STARTED);
       for (let kill = 0; kill < 3; kill++) {
-        await new Promise((resolve) => setTimeout(resolve, 100 + random() * 500)); // a random moment of the flood
+        await new Promise((resolve) => setTimeout(resolve, 100 + random() * 500)); // scenario pause: a random moment of the flood
         await stopChild(server, "SIGKILL");
         server = await serve();
       }
@@ -78,8 +80,9 @@ describe("output accounting", () => {
       expect(runs[0]).toMatchObject({ outputBytes: expected.length, outputTruncated: true });
     } finally {
       client.close();
-      await runner.stop("SIGKILL");
+      await runner?.stop("SIGKILL");
       await stopChild(server, "SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -8,6 +8,7 @@ import {
   TaskSpec,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fileGate } from "./helpers/gate.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
@@ -22,8 +23,8 @@ beforeAll(async () => {
   runner = await startRunner(server.address, "output-runner", { capacity: 4 });
 });
 afterAll(async () => {
-  await runner.stop();
-  await server.close();
+  await runner?.stop();
+  await server?.close();
 });
 
 const submit = async (spec: TaskSpec) => (await call(rpc(server.tasks, "submitTask"), submitRequest(spec))).task!;
@@ -77,7 +78,9 @@ describe("StreamTaskOutput", () => {
   });
 
   it("follow streams lines as they are printed, then run_finished", async () => {
-    const task = await submit(subprocessSpec("sh", ["-c", "echo one; sleep 1; echo two"]));
+    // "two" is printed only once "one" has arrived: output held back until the end never arrives.
+    const oneArrived = fileGate(server.dir, "follow-one");
+    const task = await submit(subprocessSpec("sh", ["-c", `echo one; ${oneArrived.wait}; echo two`]));
     const stream = output({ taskId: task.id, follow: true });
     const first = await stream.next();
     expect(first.value.event.$case).toBe("runStarted");
@@ -90,6 +93,7 @@ describe("StreamTaskOutput", () => {
         seen += event.event.value.data.toString();
         if (seen.includes("one") && phaseWhenOneArrived === undefined) {
           phaseWhenOneArrived = (await call(rpc(server.tasks, "getTask"), { id: task.id })).task!.status!.phase;
+          oneArrived.open();
         }
       }
     }
@@ -115,12 +119,19 @@ describe("StreamTaskOutput", () => {
   });
 
   it("since_seq resumes after the chunks already seen", async () => {
-    const task = await submit(subprocessSpec("sh", ["-c", "echo a; sleep 0.1; echo b; sleep 0.1; echo c"]));
+    // Three chunks for sure: each line is printed only once the one before it has arrived.
+    const gates = [fileGate(server.dir, "since-seq-b"), fileGate(server.dir, "since-seq-c")];
+    const script = `echo a; ${gates[0]!.wait}; echo b; ${gates[1]!.wait}; echo c`;
+    const task = await submit(subprocessSpec("sh", ["-c", script]));
+    let arrived = 0;
+    for await (const event of output({ taskId: task.id, follow: true }))
+      if (event.event?.$case === "chunk") gates[arrived++]?.open();
     await waitForTask(server.tasks, task.id);
     const everything = await all(output({ taskId: task.id }));
     const seqs = everything
       .filter((e) => e.event?.$case === "chunk")
       .map((e) => (e.event!.value as { seq: number }).seq);
+    expect(seqs).toHaveLength(3);
     const resumed = await all(output({ taskId: task.id, sinceSeq: seqs[0]! }));
     expect(
       resumed.filter((e) => e.event?.$case === "chunk").map((e) => (e.event!.value as { seq: number }).seq),

@@ -5,6 +5,7 @@ import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { messages } from "./helpers/streams.js";
+import { waitUntil } from "./helpers/wait.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -12,13 +13,26 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Polls `check` until it holds (bounded), for effects of the background sweeper. */
-async function eventually(check: () => Promise<boolean>, attempts = 200): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+/**
+ * Resolves once the sweeper has run `passes` more complete passes: each pass deletes a canceled
+ * marker task (a DELETED event), and a marker canceled after the previous one's deletion can only
+ * go in a later pass, which starts once the earlier pass, idempotency keys included, is done.
+ */
+async function sweeps(s: TestServer, passes: number): Promise<void> {
+  const events = messages(s.tasks.watchTasks({ sinceRevision: 0, sendInitial: false, filter: undefined }));
+  try {
+    expect((await events.next()).value.type).toBe(EventType.EVENT_TYPE_BOOKMARK);
+    for (let pass = 0; pass <= passes; pass++) {
+      const marker = (await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec()))).task!;
+      await call(rpc(s.tasks, "cancelTask"), { id: marker.id, reason: "" });
+      for (;;) {
+        const event = (await events.next()).value;
+        if (event.type === EventType.EVENT_TYPE_DELETED && event.task.id === marker.id) break;
+      }
+    }
+  } finally {
+    await events.return(undefined);
   }
-  throw new Error("condition not reached");
 }
 
 describe("retention", () => {
@@ -53,20 +67,21 @@ describe("retention", () => {
     const s = server;
     await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["a"]), "ttl-key"));
     // Until the key expires, another spec under it is refused; afterwards the key is free again.
-    await eventually(async () => {
+    await waitUntil(async () => {
       const result = await call(
         rpc(s.tasks, "submitTask"),
         submitRequest(subprocessSpec("echo", ["b"]), "ttl-key"),
       ).catch(() => undefined);
       return result !== undefined;
-    });
+    }, "the sweeper to forget the key");
   });
 
   it("keeps idempotency keys within their TTL", async () => {
-    server = await startTestServer({ sweepInterval: "50ms" });
+    // Tasks go at once (their deletions show the sweeps); keys keep the default TTL of a day.
+    server = await startTestServer({ retention: "1ms", sweepInterval: "50ms" });
     const s = server;
     await call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["a"]), "kept-key"));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // several sweeps
+    await sweeps(s, 3);
     await expectError(
       call(rpc(s.tasks, "submitTask"), submitRequest(subprocessSpec("echo", ["b"]), "kept-key")),
       status.ALREADY_EXISTS,

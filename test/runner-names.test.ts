@@ -4,9 +4,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { hello, type RawRunner, rawRunner } from "./helpers/raw-runner.js";
-import { startRunner, waitForTask } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+import { waitUntil } from "./helpers/wait.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -63,15 +64,17 @@ describe("runner names", () => {
     const { runnerId } = welcomeOf(await silent.next());
     // The holder sends nothing more. A newcomer is refused while the holder still counts as alive
     // (heard within two heartbeat intervals), then accepted: try until it is, within a bound.
-    let newcomer: RawRunner | undefined;
-    const giveUpAt = Date.now() + 10_000;
-    while (!newcomer && Date.now() < giveUpAt) {
-      const candidate = rawRunner(server.runners);
-      candidate.send(hello("quiet", { instanceId: "new" }));
-      const first = await Promise.race([candidate.next(), candidate.ended.then(() => undefined)]);
-      if (first?.message?.$case === "welcome") newcomer = candidate;
-      else await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const s = server;
+    const newcomer = await waitUntil(
+      async () => {
+        const candidate = rawRunner(s.runners);
+        candidate.send(hello("quiet", { instanceId: "new" }));
+        const first = await Promise.race([candidate.next(), candidate.ended.then(() => undefined)]);
+        return first?.message?.$case === "welcome" ? candidate : undefined;
+      },
+      "a newcomer to be welcomed",
+      10_000,
+    ).catch(() => undefined);
     expect(newcomer, "the newcomer should take over a silent name").toBeDefined();
     await expectError(failure(silent), status.ABORTED, ErrorReason.RUNNER_REPLACED);
     newcomer!.stream.end();
@@ -83,6 +86,7 @@ describe("runner names", () => {
   it("two `supervisor runner` processes with one name: the second stops with a clear message and exit 1; a crashed holder's restart is back at once", async () => {
     server = await startTestServer();
     const holder = await startRunner(server.address, "shared-name");
+    let restarted: RunnerProcess | undefined;
     try {
       const second = await runCli(["runner", "--addr", server.address, "--name", "shared-name"]);
       expect(second.code).toBe(1);
@@ -95,10 +99,11 @@ describe("runner names", () => {
 
       // A crash closes its connection: a restart under the same name is welcomed straight away.
       await holder.stop("SIGKILL");
-      const restarted = await startRunner(server.address, "shared-name");
+      restarted = await startRunner(server.address, "shared-name");
       expect(restarted.id).toBe(holder.id);
       await restarted.stop();
     } finally {
+      await restarted?.stop("SIGKILL");
       await holder.stop("SIGKILL");
     }
   });

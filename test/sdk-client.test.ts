@@ -1,5 +1,6 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { status } from "@grpc/grpc-js";
+import { InterceptingCall, type Interceptor, status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
@@ -13,13 +14,38 @@ import {
   type Task,
   TaskPhase,
 } from "@supervisor/sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
 import { expectError } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
+
+/**
+ * A grpc-js interceptor reporting each call's start and final status by method name ("WatchTasks"):
+ * the client's calls as events to wait on, through the library's own hook.
+ */
+function observeCalls(events: {
+  onStart?: (method: string) => void;
+  onStatus?: (method: string, code: status) => void;
+}): Interceptor {
+  return (options, nextCall) => {
+    const method = options.method_definition.path.split("/").pop()!;
+    return new InterceptingCall(nextCall(options), {
+      start(metadata, _listener, next) {
+        events.onStart?.(method);
+        next(metadata, {
+          onReceiveStatus(final, nextStatus) {
+            events.onStatus?.(method, final.code);
+            nextStatus(final);
+          },
+        });
+      },
+    });
+  };
+}
 
 describe("SupervisorClient", () => {
   let server: TestServer;
@@ -105,13 +131,13 @@ describe("SupervisorClient", () => {
     const runners = await client.listRunners({ labelSelector: "sdk=yes" });
     expect(runners.map((r) => r.name)).toEqual(["sdk-runner"]);
     const extra = new Runner({ address: server.address, name: "sdk-drained", labels: { sdk: "drain" }, log: () => {} });
+    onTestFinished(() => extra.stop());
     const id = await extra.start();
     const drained = await client.drain(id);
     expect(drained.name).toBe("sdk-drained");
     expect(drained.state).toBe(RunnerState.RUNNER_STATE_DRAINING);
-    for (let i = 0; i < 100 && !extra.draining; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => extra.draining, "the runner to hear the drain");
     expect(extra.draining).toBe(true); // the runner heard it too
-    await extra.stop();
   });
 
   it("errors are SupervisorErrors with code and reason", async () => {
@@ -122,10 +148,18 @@ describe("SupervisorClient", () => {
   });
 
   it("waitFor stops when its signal aborts", async () => {
-    const task = await client.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" } } }));
+    let watching!: () => void;
+    const watchStarted = new Promise<void>((resolve) => (watching = resolve));
+    const observed = new SupervisorClient({
+      address: server.address,
+      channelOptions: { interceptors: [observeCalls({ onStart: (m) => m === "WatchTasks" && watching() })] },
+    });
+    onTestFinished(() => observed.close());
+    const task = await observed.submit(subprocess("true", [], { runnerSelector: { matchLabels: { nobody: "here" } } }));
     const controller = new AbortController();
-    const waiting = client.waitFor(task.id, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 100);
+    const waiting = observed.waitFor(task.id, { signal: controller.signal });
+    await watchStarted; // past its first look at the task: waiting on the watch
+    controller.abort();
     await expect(waiting).rejects.toBeInstanceOf(SupervisorError);
   });
 
@@ -137,6 +171,7 @@ describe("SupervisorClient", () => {
       onUpdate: () => events.push("update"),
       onDelete: () => events.push("delete"),
     });
+    onTestFinished(() => informer.stop());
     await informer.synced;
     const tasks = await client.submitBatch(
       Array.from({ length: 10 }, () => subprocess("true", [], { labels: { sdk: "informer" } })),
@@ -145,38 +180,44 @@ describe("SupervisorClient", () => {
     await Promise.all(tasks.map((t) => client.waitFor(t.id)));
     const fresh = new Map<string, Task>();
     for await (const task of client.list({ filter: { labelSelector: "sdk=informer" } })) fresh.set(task.id, task);
-    for (
-      let i = 0;
-      i < 200 &&
-      JSON.stringify([...informer.tasks.values()].map((t) => t.revision).sort()) !==
-        JSON.stringify([...fresh.values()].map((t) => t.revision).sort());
-      i++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 10)); // the last events may still be on their way (bounded)
-    }
+    const revisions = (tasks: Map<string, Task>) => JSON.stringify([...tasks.values()].map((t) => t.revision).sort());
+    // The last events may still be on their way; on a timeout the assertion below shows the difference.
+    await waitUntil(() => revisions(informer.tasks) === revisions(fresh), "the informer to converge", 5_000).catch(
+      () => undefined,
+    );
     expect(informer.tasks).toEqual(fresh);
     expect(events.filter((e) => e === "add")).toHaveLength(10);
-    await informer.stop();
   });
 });
 
 describe("SupervisorClient across server restarts", () => {
   it("retries a submit until a server comes up, and watch resumes after a restart with no gap", async () => {
     const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const listen = `127.0.0.1:${await freePort()}`;
     const config = loadConfig({ flags: { listen, db: join(dir, "sdk.db"), shutdownGracePeriod: "1s" } });
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
     const client = new SupervisorClient({
       address: listen,
       retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 },
+      channelOptions: {
+        interceptors: [
+          observeCalls({ onStatus: (m, code) => m === "SubmitTask" && code === status.UNAVAILABLE && refused() }),
+        ],
+      },
     });
-    // Nothing listens yet: the submit is retried (UNAVAILABLE) until the server is up.
+    onTestFinished(() => client.close());
+    // Nothing listens yet: the submit is refused (UNAVAILABLE), then retried until the server is up.
     const submitted = client.submit(subprocess("true", []));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await firstRefusal;
     let running = await startServer(config, silentLogger);
+    onTestFinished(() => running.shutdown());
     const first = await submitted;
 
     const seen: number[] = [];
     const controller = new AbortController();
+    onTestFinished(() => controller.abort());
     const watching = (async () => {
       for await (const event of client.watch({ sinceRevision: first.revision, signal: controller.signal })) {
         if (event.type !== EventType.EVENT_TYPE_BOOKMARK) seen.push(event.revision);
@@ -185,14 +226,12 @@ describe("SupervisorClient across server restarts", () => {
     })();
     await client.submit(subprocess("true", []));
     await client.submit(subprocess("true", []));
-    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => seen.length >= 2, "the watch to deliver the first two submits");
     await running.shutdown();
     running = await startServer(config, silentLogger);
     await client.submit(subprocess("true", []));
     await client.submit(subprocess("true", []));
     await watching;
     expect(seen).toEqual([first.revision + 1, first.revision + 2, first.revision + 3, first.revision + 4]);
-    client.close();
-    await running.shutdown();
   });
 });

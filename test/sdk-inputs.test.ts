@@ -14,6 +14,7 @@ import {
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
 
 /** Specs, filters and options written the way a user naturally writes them, against a real server. */
 describe("SDK inputs", () => {
@@ -162,8 +163,8 @@ describe("SDK inputs", () => {
       controller.abort();
       await informer.stop();
       const later = await client.submit(embedded("noop", {}, { labels: { inputs: "query", n: "later" } }));
-      for (let i = 0; i < 500 && !legacy.tasks.has(later.id); i++) await new Promise((r) => setTimeout(r, 10));
-      expect(legacy.tasks.has(later.id)).toBe(true); // the live informer saw it (bounded wait)…
+      await waitUntil(() => legacy.tasks.has(later.id), "the live informer to see the new task"); // …
+      expect(legacy.tasks.has(later.id)).toBe(true); // the live informer saw it…
       expect(informer.tasks.has(later.id)).toBe(false); // …the aborted one no longer watches
       await legacy.stop();
     });

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { credentials, loadPackageDefinition, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -23,12 +23,13 @@ import {
 } from "@supervisor/sdk";
 import Database from "better-sqlite3";
 import { protoPath as healthProtoPath } from "grpc-health-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type Certificates, makeCertificates } from "./helpers/certs.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const TOKENS = {
   client: "client-token-0123456789abcdef",
@@ -48,6 +49,7 @@ const tokenConfig = JSON.stringify([
 type Probe = (token: string | undefined) => Promise<{ code: number; reason?: string }>;
 
 function probes(address: string): Record<string, Probe> {
+  let probeRunners = 0; // each Connect probe's runner gets a name of its own
   const tasks = new TaskServiceClient(address, credentials.createInsecure());
   const runners = new RunnerServiceClient(address, credentials.createInsecure());
   const md = (token?: string) => {
@@ -92,7 +94,7 @@ function probes(address: string): Record<string, Probe> {
         message: {
           $case: "hello",
           value: {
-            name: `probe-${Math.random().toString(36).slice(2)}`,
+            name: `probe-${++probeRunners}`,
             labels: {},
             kinds: ["subprocess"],
             capacity: 1,
@@ -149,7 +151,7 @@ describe("authentication and roles", () => {
     server = await startTestServer({ tokens: tokenConfig });
     calls = probes(server.address);
   });
-  afterAll(() => server.close());
+  afterAll(() => server?.close());
 
   for (const role of Object.keys(TOKENS) as (keyof typeof TOKENS)[]) {
     it(`role ${role}: allowed methods pass, every other is PERMISSION_DENIED / ROLE_FORBIDDEN`, async () => {
@@ -192,13 +194,15 @@ describe("authentication and roles", () => {
 
   it("the SDK and CLI send their token", async () => {
     const client = new SupervisorClient({ address: server.address, token: TOKENS.client });
+    onTestFinished(() => client.close());
+    const anonymous = new SupervisorClient({ address: server.address });
+    onTestFinished(() => anonymous.close());
     expect((await client.submit(subprocess("true"))).status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
     await expectError(
-      new SupervisorClient({ address: server.address }).get("0190c5e2-7b1d-7c3a-8f00-0123456789ab"),
+      anonymous.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab"),
       status.UNAUTHENTICATED,
       ErrorReason.TOKEN_MISSING,
     );
-    client.close();
     const cli = await runCli(["list", "--addr", server.address, "--token", TOKENS.readonly]);
     expect(cli.code).toBe(0);
     const denied = await runCli(["submit", "--addr", server.address, "--token", TOKENS.readonly, "--", "true"]);
@@ -208,20 +212,22 @@ describe("authentication and roles", () => {
 
   it("a runner authenticates with its token and runs work", async () => {
     const runner = new Runner({ address: server.address, name: "secure-runner", token: TOKENS.runner, log: () => {} });
+    onTestFinished(() => runner.stop());
     await runner.start();
     const client = new SupervisorClient({ address: server.address, token: TOKENS.client });
+    onTestFinished(() => client.close());
     const task = await client.submit(subprocess("true"));
     expect((await client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
-    client.close();
-    await runner.stop();
   });
 });
 
 describe("auth settings", () => {
   it("protectHealthAndReflection requires a token for health too", async () => {
     const server = await startTestServer({ tokens: tokenConfig, protectHealthAndReflection: "true" });
+    onTestFinished(() => server.close());
     const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
     const health = new pkg.grpc.health.v1.Health(server.address, credentials.createInsecure());
+    onTestFinished(() => health.close());
     const error = await new Promise<ServiceError>((resolve) =>
       health.check({ service: "" }, (e: ServiceError) => resolve(e)),
     );
@@ -232,8 +238,6 @@ describe("auth settings", () => {
       health.check({ service: "" }, metadata, (e: Error | null, r: { status: string }) => (e ? reject(e) : resolve(r))),
     );
     expect(ok.status).toBe("SERVING");
-    health.close();
-    await server.close();
   });
 
   it("listening beyond loopback without tokens is refused at start-up (exit 2), and the start-up log says when auth is off", async () => {
@@ -247,14 +251,17 @@ describe("auth settings", () => {
       { name: "build-runners", role: "runner", sha256: hashed(TOKENS.runner) },
       { name: "ci", role: "client", sha256: hashed(TOKENS.client) },
     ]);
+    const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const serve = await startCli(
-      ["serve", "--listen", "0.0.0.0:0", "--db", `${tempDir()}/prod.db`, "--tokens", tokens],
+      ["serve", "--listen", "0.0.0.0:0", "--db", `${dir}/prod.db`, "--tokens", tokens],
       /serving on \S+:(\d+)/,
     );
     const address = `127.0.0.1:${serve.match[1]}`;
+    let runner: Awaited<ReturnType<typeof startCli>> | undefined;
     try {
       expect(serve.output()).toContain("authentication on: 2 token(s)");
-      const runner = await startCli(
+      runner = await startCli(
         ["runner", "--addr", address, "--token", TOKENS.runner, "--name", "build-1", "--label", "pool=build"],
         /connected/,
       );
@@ -272,36 +279,41 @@ describe("auth settings", () => {
       expect(done).toMatchObject({ code: 0, stdout: "prod\n" });
       await stopChild(runner.child);
     } finally {
+      if (runner) await stopChild(runner.child);
       await stopChild(serve.child);
     }
   });
 
   it("caps the streams one client may hold open (RESOURCE_EXHAUSTED / TOO_MANY_STREAMS)", async () => {
     const server = await startTestServer({ maxStreamsPerClient: 2 });
+    onTestFinished(() => server.close());
     const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
     const controllers = [new AbortController(), new AbortController()];
+    onTestFinished(() => {
+      for (const controller of controllers) controller.abort();
+    });
     const open = controllers.map((c) => client.watch({ signal: c.signal })[Symbol.asyncIterator]());
     await Promise.all(open.map((iterator) => iterator.next())); // both live
     const third = client.watch()[Symbol.asyncIterator]();
     await expectError(third.next(), status.RESOURCE_EXHAUSTED, ErrorReason.TOO_MANY_STREAMS);
     controllers[0]!.abort();
     await open[0]!.return(undefined);
-    let reopened = false;
-    for (let i = 0; i < 50 && !reopened; i++) {
-      reopened = await client
-        .watch()
-        [Symbol.asyncIterator]()
-        .next()
-        .then(
-          () => true,
-          () => false,
-        );
-      if (!reopened) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // The server counts the stream closed once it has seen the cancel: until then, a new one is refused.
+    const reopened = await waitUntil(
+      () =>
+        client
+          .watch()
+          [Symbol.asyncIterator]()
+          .next()
+          .then(
+            () => true,
+            () => false,
+          ),
+      "a freed stream to be usable again",
+      5_000,
+    ).catch(() => false);
     expect(reopened).toBe(true);
-    controllers[1]!.abort();
-    client.close();
-    await server.close();
   });
 });
 
@@ -314,49 +326,50 @@ describe("TLS", () => {
 
   it("serves TLS: a client trusting the CA works, a plaintext client does not", async () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey });
+    onTestFinished(() => server.close());
     const secure = new SupervisorClient({ address: server.address, tls: { ca: read(certs.ca) } });
+    onTestFinished(() => secure.close());
     expect((await secure.submit(subprocess("true"))).id).toBeTruthy();
     const plain = new SupervisorClient({
       address: server.address,
       retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 },
       deadlineMs: 2000,
     });
+    onTestFinished(() => plain.close());
     const error = await plain.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(
       () => undefined,
       (e: SupervisorError) => e,
     );
     expect(error?.code).toBe(status.UNAVAILABLE);
-    secure.close();
-    plain.close();
-    await server.close();
   });
 
   it("mutual TLS: only clients with a certificate from the trusted CA get in", async () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
+    onTestFinished(() => server.close());
     const noRetry = { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1, multiplier: 1 };
     const trusted = new SupervisorClient({
       address: server.address,
       tls: { ca: read(certs.ca), cert: read(certs.clientCert), key: read(certs.clientKey) },
     });
+    onTestFinished(() => trusted.close());
     expect((await trusted.submit(subprocess("true"))).id).toBeTruthy();
     for (const tls of [
       { ca: read(certs.ca) },
       { ca: read(certs.ca), cert: read(certs.strangerCert), key: read(certs.strangerKey) },
     ]) {
       const outsider = new SupervisorClient({ address: server.address, tls, retry: noRetry, deadlineMs: 2000 });
+      onTestFinished(() => outsider.close());
       const error = await outsider.get("0190c5e2-7b1d-7c3a-8f00-0123456789ab").then(
         () => undefined,
         (e: SupervisorError) => e,
       );
       expect(error?.code).toBe(status.UNAVAILABLE);
-      outsider.close();
     }
-    trusted.close();
-    await server.close();
   });
 
   it("the CLI talks TLS with --tls-ca and mutual TLS with --tls-cert/--tls-key", async () => {
     const server = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca });
+    onTestFinished(() => server.close());
     const ok = await runCli([
       "list",
       "--addr",
@@ -369,7 +382,6 @@ describe("TLS", () => {
       certs.clientKey,
     ]);
     expect(ok.code).toBe(0);
-    await server.close();
   });
 });
 
@@ -383,7 +395,9 @@ describe("signed tasks", () => {
       trustedKeys: JSON.stringify({ release: publicPem }),
       requireSignatures: "true",
     });
+    onTestFinished(() => server.close());
     const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
     const spec = subprocess("echo", ["signed"]);
     await expectError(client.submit(spec), status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID);
     await expectError(
@@ -409,12 +423,10 @@ describe("signed tasks", () => {
       requireSignatures: true,
       log: () => {},
     });
+    onTestFinished(() => runner.stop());
     await runner.start();
     const task = await client.submit(signed);
     expect((await client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
-    await runner.stop();
-    client.close();
-    await server.close();
   });
 
   it("signatures required per slot pattern", async () => {
@@ -422,7 +434,9 @@ describe("signed tasks", () => {
       trustedKeys: JSON.stringify({ release: publicPem }),
       requireSignatures: JSON.stringify(["deploy-*"]),
     });
+    onTestFinished(() => server.close());
     const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
     await expectError(
       client.submit(subprocess("true", [], { slot: "deploy-web" })),
       status.PERMISSION_DENIED,
@@ -432,13 +446,13 @@ describe("signed tasks", () => {
     expect(
       (await client.submit(signSpec(subprocess("true", [], { slot: "deploy-api" }), "release", privateKey))).id,
     ).toBeTruthy();
-    client.close();
-    await server.close();
   });
 
   it("a tampered database row never runs: the runner verifies again", async () => {
     const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }) });
+    onTestFinished(() => server.close());
     const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
     const task = await client.submit(signSpec(subprocess("echo", ["intended"]), "release", privateKey));
     // Someone with write access to the database swaps the program.
     const db = new Database(server.dbPath);
@@ -455,15 +469,13 @@ describe("signed tasks", () => {
       trustedKeys: { release: publicPem },
       log: () => {},
     });
+    onTestFinished(() => runner.stop());
     await runner.start();
     const done = await client.waitFor(task.id);
     expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_FAILED);
     const [run] = await client.listRuns(task.id);
     expect(run!.error).toContain(ErrorReason.SIGNATURE_INVALID);
     await expectError(collectOutput(client, task.id), status.NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND); // nothing ran
-    await runner.stop();
-    client.close();
-    await server.close();
   });
 
   it("the CLI signs with --sign-key, and `supervisor keygen` / `supervisor token` make credentials", async () => {
@@ -473,6 +485,7 @@ describe("signed tasks", () => {
       trustedKeys: JSON.stringify({ release: readFileSync(`${dir}/release.pub`, "utf8") }),
       requireSignatures: "true",
     });
+    onTestFinished(() => server.close());
     const signedSubmit = await runCli([
       "submit",
       "--addr",
@@ -588,6 +601,7 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
 
   it("a spec signed without explicit defaults verifies on the server and on a runner process after the server filled them in", async () => {
     const server = await startTestServer({ trustedKeys, requireSignatures: "true" });
+    onTestFinished(() => server.close());
     const keyFile = join(server.dir, "release.pub");
     writeFileSync(keyFile, publicPem);
     const runner = await startCli(
@@ -603,29 +617,27 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
       ],
       /connected/,
     );
-    const client = new SupervisorClient({ address: server.address });
-    try {
-      const bare = subprocess("echo", ["defaults"]);
-      expect(bare.timeout).toBeUndefined();
-      const task = await client.submit(signSpec(bare, "release", privateKey));
-      // What the runner gets is not what was signed: the server filled the defaults in.
-      expect(task.spec).toMatchObject({
-        timeout: ms(60_000),
-        restart: RestartPolicy.RESTART_POLICY_NEVER,
-        maxAttempts: 1,
-        backoff: { initialDelay: ms(1000), maxDelay: ms(30_000), multiplier: 2, jitter: Jitter.JITTER_FULL },
-        admission: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
-        runnerSelector: { matchLabels: {}, matchExpressions: [] },
-      });
-      const done = await waitForTask(server.tasks, task.id);
-      expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
-      const [run] = await client.listRuns(task.id);
-      expect(run).toMatchObject({ runnerName: "strict", error: "" });
-    } finally {
-      client.close();
+    onTestFinished(async () => {
       await stopChild(runner.child);
-      await server.close();
-    }
+    });
+    const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
+    const bare = subprocess("echo", ["defaults"]);
+    expect(bare.timeout).toBeUndefined();
+    const task = await client.submit(signSpec(bare, "release", privateKey));
+    // What the runner gets is not what was signed: the server filled the defaults in.
+    expect(task.spec).toMatchObject({
+      timeout: ms(60_000),
+      restart: RestartPolicy.RESTART_POLICY_NEVER,
+      maxAttempts: 1,
+      backoff: { initialDelay: ms(1000), maxDelay: ms(30_000), multiplier: 2, jitter: Jitter.JITTER_FULL },
+      admission: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
+      runnerSelector: { matchLabels: {}, matchExpressions: [] },
+    });
+    const done = await waitForTask(server.tasks, task.id);
+    expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, exitCode: 0 });
+    const [run] = await client.listRuns(task.id);
+    expect(run).toMatchObject({ runnerName: "strict", error: "" });
   });
 
   describe("a stored row tampered with never runs: the runner refuses it", () => {
@@ -661,9 +673,9 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
       );
     });
     afterAll(async () => {
-      client.close();
-      await stopChild(runner.child);
-      await server.close();
+      client?.close();
+      if (runner) await stopChild(runner.child);
+      await server?.close();
     });
 
     it("the untouched row runs", async () => {

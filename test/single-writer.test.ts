@@ -2,7 +2,7 @@ import { symlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { RunPhase, SupervisorClient, subprocess, TaskPhase } from "@supervisor/sdk";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
@@ -13,7 +13,14 @@ import { startRunner } from "./helpers/runners.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 
 const READY = /supervisor serving on (\S+)/;
-const serve = (db: string) => startCli(["serve", "--listen", "127.0.0.1:0", "--db", db], READY);
+/** A `supervisor serve` on `db`, killed when the test is over if it has not been stopped before. */
+async function serve(db: string) {
+  const started = await startCli(["serve", "--listen", "127.0.0.1:0", "--db", db], READY);
+  onTestFinished(async () => {
+    await stopChild(started.child, "SIGKILL");
+  });
+  return started;
+}
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 /** The one line a refused `supervisor serve` prints, naming the file and the process holding it. */
@@ -32,7 +39,11 @@ describe("one server per SQLite file", () => {
     const first = await serve(db);
     const address = first.match[1]!;
     const client = new SupervisorClient({ address });
+    onTestFinished(() => client.close());
     const runner = await startRunner(address, "busy-runner");
+    onTestFinished(async () => {
+      await runner.stop("SIGKILL");
+    });
     try {
       const running = await client.submit(subprocess("sleep", ["30"]));
       await client.waitFor(running.id, { phases: [TaskPhase.TASK_PHASE_RUNNING] });
@@ -61,6 +72,7 @@ describe("one server per SQLite file", () => {
     const db = join(tempDir(), "killed.db");
     const first = await serve(db);
     const before = new SupervisorClient({ address: first.match[1]! });
+    onTestFinished(() => before.close());
     const task = await before.submit(subprocess("echo", ["before the kill"]));
     before.close();
     await stopChild(first.child, "SIGKILL");

@@ -1,30 +1,33 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { RunnerServiceClient, RunnerState, RunPhase, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
-import { startRunner, waitForTask } from "./helpers/runners.js";
+import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 
 describe("a stalled supervisor", () => {
   it("woken after a pause longer than the lease keeps its healthy runners and their runs", async () => {
-    const db = join(tempDir(), "stall.db");
+    const dir = tempDir();
+    const db = join(dir, "stall.db");
     const serve = await startCli(
       ["serve", "--listen", "127.0.0.1:0", "--db", db, "--heartbeat-interval", "200ms", "--lease-ttl", "1s"],
       /serving on (\S+)/,
     );
     const address = serve.match[1]!;
-    const runner = await startRunner(address, "steady");
+    let runner: RunnerProcess | undefined;
     const tasks = new TaskServiceClient(address, credentials.createInsecure());
     const runners = new RunnerServiceClient(address, credentials.createInsecure());
     try {
+      runner = await startRunner(address, "steady");
       const { task } = await call(rpc(tasks, "submitTask"), submitRequest(subprocessSpec("sleep", ["3"])));
       await waitForTask(tasks, task!.id, (t) => t.status!.reason === TaskReason.STARTED);
       // The scenario itself is a pause: three lease TTLs with the process stopped (no event to wait on).
       serve.child.kill("SIGSTOP");
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // scenario pause: the stall
       serve.child.kill("SIGCONT");
       const done = await waitForTask(tasks, task!.id);
       expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
@@ -37,8 +40,9 @@ describe("a stalled supervisor", () => {
       tasks.close();
       runners.close();
       serve.child.kill("SIGCONT");
-      await runner.stop("SIGKILL");
+      await runner?.stop("SIGKILL");
       await stopChild(serve.child, "SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

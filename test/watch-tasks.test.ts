@@ -13,6 +13,7 @@ import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { collect, messages } from "./helpers/streams.js";
+import { waitUntil } from "./helpers/wait.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -128,16 +129,20 @@ describe("WatchTasks", () => {
 
   it("a compacted revision is OUT_OF_RANGE / REVISION_COMPACTED with oldest_revision", async () => {
     server = await startTestServer({ journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" });
-    for (let i = 0; i < 20; i++) await submit(server);
-    let error: Awaited<ReturnType<typeof expectError>> | undefined;
-    for (let attempt = 0; attempt < 100 && !error; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50)); // wait for the sweeper (bounded)
-      const result = await collect(watch(server, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);
-      if (result instanceof Error)
-        error = await expectError(Promise.reject(result), status.OUT_OF_RANGE, ErrorReason.REVISION_COMPACTED);
-    }
-    expect(error, "the sweeper should have compacted the journal").toBeDefined();
-    expect(Number(error!.metadata.oldest_revision)).toBe(16);
+    const s = server;
+    for (let i = 0; i < 20; i++) await submit(s);
+    // Revision 1 replays until the sweeper has compacted the journal; then the watch fails.
+    const refusal = await waitUntil(
+      async () => {
+        const result = await collect(watch(s, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);
+        return result instanceof Error ? result : undefined;
+      },
+      "the sweeper to compact the journal",
+      10_000,
+    ).catch(() => undefined);
+    expect(refusal, "the sweeper should have compacted the journal").toBeDefined();
+    const error = await expectError(Promise.reject(refusal), status.OUT_OF_RANGE, ErrorReason.REVISION_COMPACTED);
+    expect(Number(error.metadata.oldest_revision)).toBe(16);
     // and the kept tail still replays
     const tail = await collect(watch(server, { sinceRevision: 15 }), (e) => e.revision === 20);
     expect(changes(tail).map((e) => e.revision)).toEqual([16, 17, 18, 19, 20]);

@@ -31,11 +31,15 @@ export function runCli(
   });
 }
 
-/** Starts `supervisor serve` (or any long-running command) and resolves once it printed a line matching `ready`. */
+/**
+ * Starts `supervisor serve` (or any long-running command) and resolves once it printed a line matching `ready`.
+ * One that is not ready within `readyWithinMs` is killed and the promise rejects: no caller is left without a
+ * handle on a process it has to stop.
+ */
 export function startCli(
   args: string[],
   ready: RegExp,
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; readyWithinMs?: number } = {},
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
@@ -44,15 +48,26 @@ export function startCli(
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
+    const readyWithinMs = options.readyWithinMs ?? 30_000;
+    // bound: only gives up on the wait for the ready line
+    const notReady = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`not ready within ${readyWithinMs} ms:\n${output}`));
+    }, readyWithinMs);
     const onData = (chunk: Buffer) => {
       output += chunk;
       const match = output.match(ready);
-      if (match) resolve({ child, match, output: () => output });
+      if (!match) return;
+      clearTimeout(notReady);
+      resolve({ child, match, output: () => output });
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
+    child.on("exit", (code) => {
+      clearTimeout(notReady);
+      reject(new Error(`exited with ${code} before ready:\n${output}`));
+    });
   });
 }
 

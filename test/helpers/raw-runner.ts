@@ -31,6 +31,7 @@ export function rawRunner(client: RunnerServiceClient, metadata?: Metadata): Raw
       new Promise((resolve, reject) => {
         const queued = inbox.shift();
         if (queued) return resolve(queued);
+        // bound: the wait is on the next message; this only fails it when none comes
         const timer = setTimeout(() => reject(new Error("no message from the supervisor in time")), maxWaitMs);
         waiters.push((message) => {
           clearTimeout(timer);

@@ -7,6 +7,8 @@ export interface RunnerProcess {
   child: ChildProcess;
   id: string;
   name: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -19,8 +21,8 @@ export async function startRunner(
   const args = ["runner", "--addr", address, "--name", name, "--capacity", String(options.capacity ?? 2)];
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push("--label", `${key}=${value}`);
   if (options.kinds) args.push("--kinds", options.kinds);
-  const { child, match } = await startCli(args, /connected to \S+ as (\S+)/);
-  return { child, id: match[1]!, name, stop: (signal) => stopChild(child, signal) };
+  const { child, match, output } = await startCli(args, /connected to \S+ as (\S+)/);
+  return { child, id: match[1]!, name, output, stop: (signal) => stopChild(child, signal) };
 }
 
 const TERMINAL = new Set([
@@ -44,6 +46,6 @@ export async function waitForTask(
     if (until(task!)) return task!;
     if (Date.now() > giveUpAt)
       throw new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(task!.status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // bound: the interval of a bounded poll
   }
 }

@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type BackoffPolicy, DEFAULT_BACKOFF, type JitterMode, nextDelayMs } from "../../server/src/core/backoff.js";
-
-/** mulberry32: a tiny seeded PRNG, so "random" runs are reproducible. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.js";
 
 const constant = (value: number) => () => value;
 const JITTERS: JitterMode[] = ["none", "full", "equal", "decorrelated"];
@@ -19,7 +8,7 @@ const RANDOMS: [string, () => () => number][] = [
   ["0", () => constant(0)],
   ["0.5", () => constant(0.5)],
   ["0.999999", () => constant(0.999999)],
-  ["seeded", () => seeded(42)],
+  ["seeded", () => prng(42)],
 ];
 const policy = (overrides: Partial<BackoffPolicy> = {}): BackoffPolicy => ({ ...DEFAULT_BACKOFF, ...overrides });
 const base = (p: BackoffPolicy, attempt: number) =>
@@ -92,7 +81,7 @@ describe("nextDelayMs bounds", () => {
         expectWholeMsWithin(delay, 0, p.maxDelayMs);
       }
     }
-    expect(nextDelayMs(policy({ jitter: "none" }), 1000, undefined, Math.random)).toBe(30_000);
+    expect(nextDelayMs(policy({ jitter: "none" }), 1000, undefined, prng(7))).toBe(30_000);
   });
 
   it("never returns NaN or Infinity for a multiplier that overflows", () => {
@@ -153,7 +142,7 @@ describe("nextDelayMs growth", () => {
       const series = delays(
         policy({ jitter: "none", initialDelayMs: 10, maxDelayMs: 100_000, multiplier }),
         300,
-        Math.random,
+        prng(multiplier * 1000), // any numbers: without jitter they must not matter
       );
       for (let i = 1; i < series.length; i++) expect(series[i]!).toBeGreaterThanOrEqual(series[i - 1]!);
       expect(series.at(-1)).toBe(multiplier === 1 ? 10 : 100_000);
@@ -188,7 +177,7 @@ describe("nextDelayMs growth", () => {
 
   it("seeded full jitter averages about half the base", () => {
     const p = policy({ jitter: "full", maxDelayMs: 1_000_000 });
-    const random = seeded(7);
+    const random = prng(7);
     let sum = 0;
     for (let i = 0; i < 2000; i++) sum += nextDelayMs(p, 4, undefined, random);
     expect(sum / 2000).toBeGreaterThan(3500);
@@ -197,7 +186,7 @@ describe("nextDelayMs growth", () => {
 
   it("is deterministic for a given random source", () => {
     for (const jitter of JITTERS) {
-      expect(delays(policy({ jitter }), 50, seeded(1))).toEqual(delays(policy({ jitter }), 50, seeded(1)));
+      expect(delays(policy({ jitter }), 50, prng(1))).toEqual(delays(policy({ jitter }), 50, prng(1)));
     }
   });
 });

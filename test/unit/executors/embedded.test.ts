@@ -110,8 +110,9 @@ describe("EmbeddedRegistry", () => {
       let reason: string | undefined;
       const result = await run(
         async (_, { signal }) => {
-          setTimeout(() => controller.abort(), 10);
-          reason = await aborted(signal);
+          const abort = aborted(signal); // the handler is running and listening: now the cancel comes
+          controller.abort();
+          reason = await abort;
           throw signal.reason;
         },
         {},
@@ -153,6 +154,7 @@ describe("EmbeddedRegistry", () => {
     it("is not fooled by a deadline beyond the longest timer node allows", async () => {
       const result = await run(
         async (_, { signal }) => {
+          // scenario pause: a handler at work for longer than the 1 ms an overflowed deadline timer fires after
           await new Promise((resolve) => setTimeout(resolve, 100));
           return { aborted: signal.aborted };
         },

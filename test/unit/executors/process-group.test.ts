@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { groupLiveness, signalGroup } from "../../../sdk/src/executors/process-group.js";
+import { waitUntil } from "../../helpers/wait.js";
 
 const stateOf = (pid: number) => {
   try {
@@ -11,13 +12,7 @@ const stateOf = (pid: number) => {
   }
 };
 
-async function eventually(check: () => boolean, what: string, withinMs = 5_000): Promise<void> {
-  const until = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`still not true after ${withinMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const eventually = (check: () => boolean, what: string) => waitUntil(check, what, 5_000);
 
 /** Spawns `sh -c script` and resolves with the first line it prints. */
 function firstLine(script: string): { child: ChildProcess; line: Promise<string> } {
@@ -59,10 +54,11 @@ describe.skipIf(process.platform !== "linux")("groupLiveness", () => {
     await eventually(() => !hasRunningMember(), "the group gone");
   });
 
-  it("says an empty group is gone", () => {
-    const { pid } = spawn("true", [], { detached: true, stdio: "ignore" });
+  it("says an empty group is gone", async () => {
+    child = spawn("true", [], { detached: true, stdio: "ignore" });
+    const { pid } = child;
     expect(pid).toBeDefined();
     // Not yet reaped or already gone: either way nothing in the group runs once `true` has exited.
-    return eventually(() => !groupLiveness(pid!)(), "the group gone");
+    await eventually(() => !groupLiveness(pid!)(), "the group gone");
   });
 });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSubprocessExecutor, subprocessExecutor } from "../../../sdk/src/executors/subprocess.js";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
 import type { SubprocessExec } from "../../../sdk/src/gen/supervisor/v1/task.js";
+import { waitUntil } from "../../helpers/wait.js";
 
 /** A context that records output; the deadline is far unless a test wants it near. */
 function recorder(
@@ -58,13 +59,7 @@ function isGone(pid: number): boolean {
   }
 }
 
-async function eventually(check: () => boolean, what: string, withinMs = 5_000): Promise<void> {
-  const until = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`still not true after ${withinMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const eventually = (check: () => boolean, what: string) => waitUntil(check, what, 5_000);
 
 const pidsIn = (text: string) =>
   text

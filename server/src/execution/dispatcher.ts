@@ -1,4 +1,13 @@
-import { type Task, TaskPhase, TaskReason, type Timer, type Timers, taskKind } from "@supervisor/sdk";
+import {
+  type ConnectResponse,
+  type Run,
+  type Task,
+  TaskPhase,
+  TaskReason,
+  type Timer,
+  type Timers,
+  taskKind,
+} from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
 import { chooseRunner } from "../core/routing.js";
@@ -24,6 +33,18 @@ export interface DispatcherDeps {
   timers: Timers;
   log: Logger;
   tracker: RunTracker;
+}
+
+/** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
+export function assignMessage(run: Run, task: Task): ConnectResponse {
+  const timeoutMs = durationToMs(task.spec!.timeout!);
+  const deadline = new Date((run.assignTime?.getTime() ?? Date.now()) + timeoutMs);
+  return {
+    message: {
+      $case: "assign",
+      value: { runId: run.id, taskId: task.id, attempt: run.attempt, spec: task.spec, deadline },
+    },
+  };
 }
 
 /** After a failed assign, dispatch pauses this long (the store is failing: do not spin). */
@@ -146,14 +167,8 @@ export class Dispatcher {
       .then((assigned) => {
         if (!assigned) return tracker.untrack(run); // the task changed under us (canceled): nothing was stored
         const timeoutMs = durationToMs(assigned.task.spec!.timeout!);
-        const deadline = new Date(clock.now() + timeoutMs);
         tracker.armBackstop(run, timeoutMs, assigned.run.assignTime?.getTime() ?? clock.now());
-        session.send({
-          message: {
-            $case: "assign",
-            value: { runId, taskId: entry.taskId, attempt: assigned.run.attempt, spec: assigned.task.spec, deadline },
-          },
-        });
+        session.send(assignMessage(assigned.run, assigned.task));
         if (assigned.task.status!.cancelRequested) tracker.sendCancel(assigned.task);
       })
       .catch((error: unknown) => {

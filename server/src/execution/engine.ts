@@ -171,7 +171,7 @@ export class ExecutionEngine {
     const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
     const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
     await this.registry.persist(session);
-    this.rescuer.forgotten(forgotten.map((runId) => this.tracker.get(runId)!).filter(Boolean));
+    await this.rescuer.forgotten(session, forgotten.map((runId) => this.tracker.get(runId)!).filter(Boolean));
     // Cancels requested while it was away.
     for (const runId of session.runs) {
       const run = this.tracker.get(runId);

@@ -2,7 +2,7 @@ import { RunPhase } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { StorageBackend } from "../store/backend.js";
-import type { Dispatcher } from "./dispatcher.js";
+import { assignMessage, type Dispatcher } from "./dispatcher.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerRegistry } from "./runner-registry.js";
 import type { RunnerSession } from "./runner-session.js";
@@ -52,9 +52,24 @@ export class Rescuer {
     await Promise.all(runs.map((run) => this.tracker.lose(run, `runner ${session.name} went away`)));
   }
 
-  /** Runs the runner owned but did not report when it reconnected. */
-  forgotten(runs: readonly ActiveRun[]): void {
-    for (const run of runs) void this.tracker.lose(run, "the runner reconnected without this run");
+  /**
+   * Runs the runner owned but did not report when it reconnected. The same
+   * runner process coming back without a run that never started never
+   * received its assign (the supervisor stopped between the commit and the
+   * send): it is sent again. Any other is lost — the runner restarted and may
+   * have begun it.
+   */
+  async forgotten(session: RunnerSession, runs: readonly ActiveRun[]): Promise<void> {
+    for (const run of runs) {
+      const stored = await this.backend.getRun(run.runId);
+      const undelivered =
+        stored?.phase === RunPhase.RUN_PHASE_ASSIGNED &&
+        stored.runnerInstanceId !== "" &&
+        stored.runnerInstanceId === session.instanceId;
+      const task = undelivered ? (await this.backend.getTask(run.taskId))?.task : undefined;
+      if (stored && task && session.channel) session.send(assignMessage(stored, task));
+      else void this.tracker.lose(run, "the runner reconnected without this run");
+    }
   }
 
   /** The deadline, the kill grace and the slack have passed, and the runner never said the run ended. */

@@ -9,6 +9,8 @@ import type { WriteView } from "./view.js";
 export interface Assignee {
   id: string;
   name: string;
+  /** Its process (hello.instance_id). */
+  instanceId: string;
 }
 
 /**
@@ -39,6 +41,7 @@ export function decideAssign(
     attempt,
     runnerId: runner.id,
     runnerName: runner.name,
+    runnerInstanceId: runner.instanceId,
     phase: RunPhase.RUN_PHASE_ASSIGNED,
     error: "",
     outputBytes: 0,

@@ -1,4 +1,4 @@
-import type { Timers } from "@supervisor/sdk";
+import { ErrorReason, type Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { DomainError, type Logger } from "../errors.js";
 import type { GroupCommit, WriteRequest } from "../store/group-commit.js";
@@ -34,7 +34,9 @@ export async function commitUntilDone<T>(retry: CommitRetry, what: string, write
       if (failures > 0) retry.log(`${what}: committed after ${failures} failed attempt(s)`);
       return value;
     } catch (error) {
-      if (error instanceof DomainError || retry.signal.aborted) throw error;
+      // A refusal by the domain is final; a store that cannot write now (disk full) is retried.
+      const storeDown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
+      if ((error instanceof DomainError && !storeDown) || retry.signal.aborted) throw error;
       failures++;
       const nowMs = retry.clock.now();
       if (nowMs - loggedAtMs >= LOG_EVERY_MS) {

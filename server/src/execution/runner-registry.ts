@@ -1,6 +1,4 @@
-import { status } from "@grpc/grpc-js";
 import {
-  ErrorReason,
   type ConnectRequest_Hello as Hello,
   type RunnerInfo as Runner,
   RunnerState,
@@ -8,7 +6,7 @@ import {
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
-import { DomainError, type Logger, runnerConnected, runnerNotFound } from "../errors.js";
+import { type Logger, runnerConnected, runnerNameInUse, runnerNotFound } from "../errors.js";
 import type { StorageBackend } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { deleteRunnerWrite, putRunnerWrite } from "../store/writes.js";
@@ -30,15 +28,6 @@ export interface RegistryEvents {
 
 /** A timer this late means the process was stalled (SIGSTOP, a long synchronous stretch). */
 const STALL_MS = 1_000;
-
-export const runnerNameInUse = (name: string, holder: RunnerSession) =>
-  new DomainError(
-    status.ALREADY_EXISTS,
-    ErrorReason.RUNNER_NAME_IN_USE,
-    `runner name ${name} is in use by a live runner` +
-      `${holder.channel?.peer ? ` connected from ${holder.channel.peer}` : ""}; give this runner another name`,
-    { runner_name: name },
-  );
 
 /**
  * The runners the supervisor knows to be alive — connected, or disconnected
@@ -104,7 +93,7 @@ export class RunnerRegistry {
     if (session?.channel && session.channel !== channel) {
       const sameInstance = hello.instanceId !== "" && hello.instanceId === session.instanceId;
       const alive = nowMs - session.lastSeenMs < 2 * this.settings.heartbeatIntervalMs;
-      if (!sameInstance && alive) throw runnerNameInUse(hello.name, session);
+      if (!sameInstance && alive) throw runnerNameInUse(hello.name, session.channel.peer);
       session.channel.close(
         sameInstance
           ? { kind: "superseded", message: "this runner reconnected on a new stream" }
@@ -123,7 +112,7 @@ export class RunnerRegistry {
     } else {
       const known = await this.backend.getRunnerByName(hello.name);
       session = this.byName.get(hello.name); // another hello may have won the await
-      if (session?.channel) throw runnerNameInUse(hello.name, session);
+      if (session?.channel) throw runnerNameInUse(hello.name, session.channel.peer);
       session ??= new RunnerSession(
         known?.id ?? this.ids.next(),
         hello.name,

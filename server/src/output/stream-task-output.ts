@@ -1,13 +1,6 @@
-import { status } from "@grpc/grpc-js";
-import {
-  ErrorReason,
-  type Run,
-  RunPhase,
-  type StreamTaskOutputRequest,
-  type StreamTaskOutputResponse,
-} from "@supervisor/sdk";
+import { type Run, RunPhase, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
-import { DomainError, taskNotFound } from "../errors.js";
+import { outputNotFound, outputTooSlow, taskNotFound } from "../errors.js";
 import type { OutputHub, RunEvent } from "../execution/output-hub.js";
 import type { StorageBackend } from "../store/backend.js";
 
@@ -17,17 +10,6 @@ const REPLAY_BATCH = 256;
  * and asked to resume with since_seq.
  */
 const MAX_LAG_EVENTS = 4096;
-
-const outputNotFound = (taskId: string, attempt: number) =>
-  new DomainError(
-    status.NOT_FOUND,
-    ErrorReason.OUTPUT_NOT_FOUND,
-    `task ${taskId} has no output${attempt ? ` for attempt ${attempt}` : ""}`,
-    {
-      task_id: taskId,
-      attempt: String(attempt),
-    },
-  );
 
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
@@ -121,14 +103,7 @@ export async function* streamTaskOutput(
     for (;;) {
       const event = await queue.next(signal);
       if (queue.overflowed) {
-        throw new DomainError(
-          status.RESOURCE_EXHAUSTED,
-          ErrorReason.OUTPUT_TOO_SLOW,
-          `the follower fell behind; resume with since_seq ${lastSeq}`,
-          {
-            last_seq: String(lastSeq),
-          },
-        );
+        throw outputTooSlow(lastSeq);
       }
       if (!event) return;
       if (event.kind === "chunk" && event.chunk.seq > lastSeq) {

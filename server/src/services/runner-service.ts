@@ -1,16 +1,18 @@
-import { type ServerDuplexStream, status } from "@grpc/grpc-js";
-import {
-  type ConnectRequest,
-  type ConnectResponse,
-  ErrorReason,
-  type RunnerInfo as Runner,
-  type RunnerServiceServer,
-} from "@supervisor/sdk";
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type { ConnectRequest, ConnectResponse, RunnerInfo as Runner, RunnerServiceServer } from "@supervisor/sdk";
 import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
 import { compileFilter } from "../core/task-filter.js";
-import { DomainError, type Logger, toStatus } from "../errors.js";
+import {
+  type Logger,
+  leaseExpired,
+  protocolViolation,
+  runnerNameForbidden,
+  runnerReconnected,
+  runnerReplaced,
+  shuttingDown,
+} from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../execution/runner-session.js";
 import type { StorageBackend } from "../store/backend.js";
@@ -20,6 +22,7 @@ import { validateFilter, validateRunnerId } from "../validation/requests.js";
 import { principalOf } from "./guard.js";
 import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
+import { toStatus } from "./to-status.js";
 
 export interface RunnerServiceDeps {
   backend: StorageBackend;
@@ -30,20 +33,17 @@ export interface RunnerServiceDeps {
   helloTimeoutMs?: number;
 }
 
-const protocolViolation = (message: string) =>
-  new DomainError(status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION, message);
-
 /** What the runner hears when the supervisor ends its stream; RUNNER_REPLACED tells it to stop for good. */
-function closeError(reason: CloseReason): DomainError {
+function closeError(reason: CloseReason) {
   switch (reason.kind) {
     case "replaced":
-      return new DomainError(status.ABORTED, ErrorReason.RUNNER_REPLACED, reason.message);
+      return runnerReplaced(reason.message);
     case "superseded":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.RUNNER_RECONNECTED, reason.message);
+      return runnerReconnected(reason.message);
     case "lease-expired":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.LEASE_EXPIRED, reason.message);
+      return leaseExpired(reason.message);
     case "shutdown":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, reason.message);
+      return shuttingDown();
     case "protocol":
       return protocolViolation(reason.message);
   }
@@ -52,12 +52,7 @@ function closeError(reason: CloseReason): DomainError {
 /** A token bound to runner names (glob patterns in its config entry) connects only runners so named. */
 function checkRunnerName(principal: Principal | undefined, name: string): void {
   if (!principal?.runnerNames || principal.matchesRunnerName?.(name)) return;
-  throw new DomainError(
-    status.PERMISSION_DENIED,
-    ErrorReason.RUNNER_NAME_FORBIDDEN,
-    `token ${principal.name} may not connect a runner named ${name} (allowed: ${principal.runnerNames.join(", ")})`,
-    { runner_name: name },
-  );
+  throw runnerNameForbidden(principal.name, name, principal.runnerNames);
 }
 
 /** RunnerService: the Connect protocol is the engine's; this adapts the stream and checks the hello. */
@@ -85,8 +80,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         () => fail(protocolViolation("no hello within the time allowed")),
         deps.helloTimeoutMs ?? 10_000,
       );
-      if (shutdown.aborted)
-        return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
+      if (shutdown.aborted) return fail(shuttingDown());
 
       // Messages that arrive after the welcome but before the hello's bookkeeping is committed wait here, in order.
       const backlog: ConnectRequest[] = [];

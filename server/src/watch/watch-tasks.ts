@@ -1,7 +1,6 @@
-import { status } from "@grpc/grpc-js";
-import { ErrorReason, EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
+import { EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
 import type { CompiledFilter } from "../core/task-filter.js";
-import { DomainError, invalidArgument } from "../errors.js";
+import { invalidArgument, revisionCompacted, watchTooSlow } from "../errors.js";
 import type { StorageBackend } from "../store/backend.js";
 import { listParams } from "../store/list-params.js";
 import type { BookmarkTicker } from "./bookmark-ticker.js";
@@ -16,15 +15,6 @@ export interface WatchSettings {
 }
 
 const REPLAY_BATCH = 500;
-
-const revisionCompacted = (since: number, oldest: number) =>
-  new DomainError(
-    status.OUT_OF_RANGE,
-    ErrorReason.REVISION_COMPACTED,
-    `revision ${since} is older than the journal keeps (oldest ${oldest}); ` +
-      "list again and watch from the list's revision",
-    { oldest_revision: String(oldest), since_revision: String(since) },
-  );
 
 const bookmark = (revision: number): WatchTasksResponse => ({ type: EventType.EVENT_TYPE_BOOKMARK, revision });
 
@@ -90,12 +80,7 @@ export async function* watchTasks(
     while (!signal.aborted) {
       const items = await queue.take(signal);
       if (queue.overflowed) {
-        throw new DomainError(
-          status.RESOURCE_EXHAUSTED,
-          ErrorReason.WATCH_TOO_SLOW,
-          `the watcher fell more than ${settings.maxLagChanges} events behind; resume from revision ${cursor}`,
-          { last_revision: String(cursor) },
-        );
+        throw watchTooSlow(settings.maxLagChanges, cursor);
       }
       for (const item of items) {
         if (item.revision <= cursor) continue; // already replayed from the journal

@@ -1,7 +1,6 @@
 import { type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
 import { isTerminal } from "../../core/task-lifecycle.js";
-import { taskNotFound } from "../../errors.js";
-import { taskTerminal } from "../admission-errors.js";
+import { taskNotFound, taskTerminal } from "../../errors.js";
 import { promoteNext, stopTask } from "./slots.js";
 import type { WriteView } from "./view.js";
 

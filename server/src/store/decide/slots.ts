@@ -1,6 +1,6 @@
 import { AdmissionPolicy, type Task, TaskPhase, TaskReason, type TaskSpec } from "@supervisor/sdk";
 import { canceledTask, cancelRequestedTask, promotedTask, type SlotState } from "../../core/task-lifecycle.js";
-import { slotBusy, slotQueueFull } from "../admission-errors.js";
+import { slotBusy, slotQueueFull } from "../../errors.js";
 import type { WriteView } from "./view.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Task, TaskSpec } from "@supervisor/sdk";
 import { newTask } from "../../core/task-lifecycle.js";
-import { requestIdReused } from "../admission-errors.js";
+import { requestIdReused } from "../../errors.js";
 import type { ReadKeys } from "../backend.js";
 import { admit } from "./slots.js";
 import type { WriteView } from "./view.js";

@@ -18,6 +18,7 @@ import type {
   WriteSet,
   WriteTransaction,
 } from "../backend.js";
+import { guarded } from "./errors.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
 import { type Db, openDatabase } from "./open.js";
 import { compactJournal } from "./queries/compact-journal.js";
@@ -122,9 +123,12 @@ export class SqliteBackend implements StorageBackend {
   transact<R>(work: (tx: WriteTransaction) => Promise<TransactionPlan<R>>): Promise<R> {
     // One at a time: a transaction's reads must see every commit before it.
     const run = this.writing.then(async () => {
-      const tx: WriteTransaction = { firstRevision: this.committedHead + 1, read: async (keys) => this.readKeys(keys) };
+      const tx: WriteTransaction = {
+        firstRevision: this.committedHead + 1,
+        read: async (keys) => guarded(() => this.readKeys(keys)),
+      };
       const plan = await work(tx);
-      this.apply(plan.writes, this.clock.now());
+      guarded(() => this.apply(plan.writes, this.clock.now()));
       const changes = plan.writes.tasks.map((write) => write.change);
       if (changes.length > 0) {
         this.committedHead = changes[changes.length - 1]!.revision;
@@ -242,95 +246,131 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async compactedThrough(): Promise<number> {
-    return getMeta(this.db, "compacted_through");
+    return guarded(() => {
+      return getMeta(this.db, "compacted_through");
+    });
   }
 
   async getTask(id: string): Promise<StoredTask | undefined> {
-    const row = getTask(this.db, id);
-    return row && storedTask(row);
+    return guarded(() => {
+      const row = getTask(this.db, id);
+      return row && storedTask(row);
+    });
   }
 
   async listTasks(params: ListTasksParams): Promise<TaskPage> {
-    // Synchronous from here to the return: the page and its revision are one snapshot.
-    const revision = this.committedHead;
-    return { ...listPage(this.db, params), revision };
+    return guarded(() => {
+      // Synchronous from here to the return: the page and its revision are one snapshot.
+      const revision = this.committedHead;
+      return { ...listPage(this.db, params), revision };
+    });
   }
 
   async readJournal(afterRevision: number, limit: number): Promise<TaskChange[]> {
-    return readJournal(this.db, afterRevision, limit).map(journalChangeOf);
+    return guarded(() => {
+      return readJournal(this.db, afterRevision, limit).map(journalChangeOf);
+    });
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    const row = getRun(this.db, id);
-    return row && decodeRun(row.run);
+    return guarded(() => {
+      const row = getRun(this.db, id);
+      return row && decodeRun(row.run);
+    });
   }
 
   async getRunByAttempt(taskId: string, attempt: number): Promise<Run | undefined> {
-    const row = getRunByAttempt(this.db, taskId, attempt);
-    return row && decodeRun(row.run);
+    return guarded(() => {
+      const row = getRunByAttempt(this.db, taskId, attempt);
+      return row && decodeRun(row.run);
+    });
   }
 
   async listTaskRuns(taskId: string, afterAttempt: number, limit: number): Promise<StoredRun[]> {
-    return listTaskRuns(this.db, taskId, afterAttempt, limit).map((row: RunRow) => ({
-      run: decodeRun(row.run),
-      encodedBytes: row.run.length,
-    }));
+    return guarded(() => {
+      return listTaskRuns(this.db, taskId, afterAttempt, limit).map((row: RunRow) => ({
+        run: decodeRun(row.run),
+        encodedBytes: row.run.length,
+      }));
+    });
   }
 
   async readOutput(runId: string, afterSeq: number, limit: number): Promise<OutputChunkRecord[]> {
-    return readOutputChunks(this.db, runId, afterSeq, limit).map((row) => ({
-      runId: row.run_id,
-      seq: row.seq,
-      stream: row.stream,
-      timeMs: row.time,
-      offset: row.byte_offset,
-      data: row.data,
-    }));
+    return guarded(() => {
+      return readOutputChunks(this.db, runId, afterSeq, limit).map((row) => ({
+        runId: row.run_id,
+        seq: row.seq,
+        stream: row.stream,
+        timeMs: row.time,
+        offset: row.byte_offset,
+        data: row.data,
+      }));
+    });
   }
 
   async outputEndThrough(runId: string, seq: number): Promise<number> {
-    return outputEndThrough(this.db, runId, seq);
+    return guarded(() => {
+      return outputEndThrough(this.db, runId, seq);
+    });
   }
 
   async getRunner(id: string): Promise<Runner | undefined> {
-    const row = getRunner(this.db, id);
-    return row && decodeRunner(row.runner);
+    return guarded(() => {
+      const row = getRunner(this.db, id);
+      return row && decodeRunner(row.runner);
+    });
   }
 
   async getRunnerByName(name: string): Promise<Runner | undefined> {
-    const row = getRunnerByName(this.db, name);
-    return row && decodeRunner(row.runner);
+    return guarded(() => {
+      const row = getRunnerByName(this.db, name);
+      return row && decodeRunner(row.runner);
+    });
   }
 
   async listRunners(afterName: string, limit: number): Promise<StoredRunner[]> {
-    return listRunners(this.db, afterName, limit).map((row: RunnerRow) => ({
-      runner: decodeRunner(row.runner),
-      encodedBytes: row.runner.length,
-    }));
+    return guarded(() => {
+      return listRunners(this.db, afterName, limit).map((row: RunnerRow) => ({
+        runner: decodeRunner(row.runner),
+        encodedBytes: row.runner.length,
+      }));
+    });
   }
 
   async expiredTasks(cutoffMs: number, limit: number): Promise<Task[]> {
-    return findExpiredTasks(this.db, cutoffMs, limit).map((row) => decodeTask(row.task));
+    return guarded(() => {
+      return findExpiredTasks(this.db, cutoffMs, limit).map((row) => decodeTask(row.task));
+    });
   }
 
   async journalCompactionBound(keepRevisions: number, minAgeCutoffMs: number, batch: number): Promise<number> {
-    return journalCompactionBound(this.db, this.committedHead, keepRevisions, minAgeCutoffMs, batch);
+    return guarded(() => {
+      return journalCompactionBound(this.db, this.committedHead, keepRevisions, minAgeCutoffMs, batch);
+    });
   }
 
   async dispatchableTasks(): Promise<Task[]> {
-    return listDispatchableTasks(this.db).map((row) => decodeTask(row.task));
+    return guarded(() => {
+      return listDispatchableTasks(this.db).map((row) => decodeTask(row.task));
+    });
   }
 
   async activeRuns(): Promise<Run[]> {
-    return listActiveRuns(this.db).map((row) => decodeRun(row.run));
+    return guarded(() => {
+      return listActiveRuns(this.db).map((row) => decodeRun(row.run));
+    });
   }
 
   async outputExtents(runId: string): Promise<OutputExtent[]> {
-    return outputExtents(this.db, runId);
+    return guarded(() => {
+      return outputExtents(this.db, runId);
+    });
   }
 
   async newestTaskId(): Promise<string | undefined> {
-    return newestTaskId(this.db);
+    return guarded(() => {
+      return newestTaskId(this.db);
+    });
   }
 
   async close(): Promise<void> {

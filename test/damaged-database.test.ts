@@ -18,7 +18,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
-import { DatabaseOpenError } from "../server/src/store/sqlite/open-error.js";
+import { DatabaseOpenError } from "../server/src/store/open-error.js";
 import { runCli } from "./helpers/cli.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 

@@ -2,7 +2,7 @@ import { stopOnSignals } from "@supervisor/cli";
 import type { Command } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
-import { DatabaseOpenError } from "../store/sqlite/open-error.js";
+import { DatabaseOpenError } from "../store/open-error.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 
 export function registerServe(program: Command): void {

@@ -63,9 +63,10 @@ export interface StorageBackend {
   /** Terminal tasks that finished before the cutoff, oldest first (retention). */
   expiredTasks(cutoffMs: number, limit: number): Promise<Task[]>;
   /**
-   * The highest revision the journal may be compacted through now: more than
-   * `keepRevisions` behind the head and older than `minAgeCutoffMs`, within
-   * the oldest `batch` entries. 0 when nothing may go.
+   * The highest revision the journal may be compacted through now: at least
+   * `keepRevisions` behind the head (the newest `keepRevisions` stay) and
+   * older than `minAgeCutoffMs`, within the oldest `batch` entries. 0 when
+   * nothing may go.
    */
   journalCompactionBound(keepRevisions: number, minAgeCutoffMs: number, batch: number): Promise<number>;
 
@@ -158,7 +159,7 @@ export interface ListTasksParams {
     labels: Record<string, string>,
     row: { id: string; slot: string; phase: number; runnerId: string },
   ) => boolean;
-  /** Rows the filter may examine before the page is cut short (bounds a selector page's cost). */
+  /** Rows `accept` may examine for this page; once spent, the page is cut short with a cursor (bounds its cost). */
   scanBudget?: number;
 }
 
@@ -207,7 +208,10 @@ export interface WriteTransaction {
   read(keys: ReadKeys): Promise<Snapshot>;
 }
 
-/** One task write; the backend stores the row and the journal entry of `change.revision`. */
+/**
+ * One task write; the backend stores the row and the journal entry of `change.revision`. ADDED of an
+ * id already stored, or MODIFIED / DELETED of one that is not, fails the whole transaction.
+ */
 export interface TaskWrite {
   change: TaskChange;
   /** The task's slot state after the write (ignored for DELETED). */

@@ -24,7 +24,8 @@ import { type Db, openDatabase } from "./open.js";
 import { compactJournal } from "./queries/compact-journal.js";
 import { deleteOutputChunk } from "./queries/delete-output-chunk.js";
 import { deleteRunner } from "./queries/delete-runner.js";
-import { deleteTask, findExpiredTasks } from "./queries/expired-tasks.js";
+import { deleteTask } from "./queries/delete-task.js";
+import { findExpiredTasks } from "./queries/expired-tasks.js";
 import { getRun } from "./queries/get-run.js";
 import { getRunByAttempt } from "./queries/get-run-by-attempt.js";
 import { getRunner } from "./queries/get-runner.js";
@@ -152,9 +153,14 @@ export class SqliteBackend implements StorageBackend {
       expected++;
       const encoded = change.encoded ?? Task.encode(change.task).finish();
       if (change.type === EventType.EVENT_TYPE_ADDED) insertTask(db, toTaskRow(change.task, slotState, encoded));
-      else if (change.type === EventType.EVENT_TYPE_MODIFIED)
-        updateTask(db, toTaskRow(change.task, slotState, encoded));
-      else deleteTask(db, change.task.id);
+      else {
+        const found =
+          change.type === EventType.EVENT_TYPE_MODIFIED
+            ? updateTask(db, toTaskRow(change.task, slotState, encoded))
+            : deleteTask(db, change.task.id);
+        // A change of a task that is not stored would put a journal entry with no row behind it.
+        if (!found) throw new Error(`task ${change.task.id} is not stored: the batch was decided on stale state`);
+      }
       insertJournalEntry(db, {
         revision: change.revision,
         task_id: change.task.id,
@@ -165,8 +171,9 @@ export class SqliteBackend implements StorageBackend {
         task: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
       });
     }
-    for (const { taskId, throughAttempt } of writes.prunedRuns) pruneRuns(db, taskId, throughAttempt);
     for (const run of writes.runs) upsertRun(db, toRunRow(run));
+    // After the runs: a run written and pruned in one batch stays pruned.
+    for (const { taskId, throughAttempt } of writes.prunedRuns) pruneRuns(db, taskId, throughAttempt);
     for (const key of writes.idempotencyKeys) {
       putIdempotencyKey(db, {
         request_id: key.requestId,
@@ -441,7 +448,9 @@ function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
   const batch = Math.max(params.limit * 2, 100);
   const scanBudget = params.scanBudget ?? Number.POSITIVE_INFINITY;
   while (scanned < scanBudget) {
-    const rows = listTasks(db, { ...query, beforeId: cursor, limit: batch });
+    // Never more rows than the budget has left: `accept` sees at most scanBudget rows.
+    const want = Math.min(batch, scanBudget - scanned);
+    const rows = listTasks(db, { ...query, beforeId: cursor, limit: want });
     for (const row of rows) {
       scanned++;
       cursor = row.id;
@@ -452,11 +461,11 @@ function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
       if (!budget.take(row.task.length)) return done(page.at(-1)!.id);
       page.push(row);
       if (budget.full) {
-        const more = rows.length === batch || row !== rows[rows.length - 1];
+        const more = rows.length === want || row !== rows[rows.length - 1];
         return done(more ? row.id : undefined);
       }
     }
-    if (rows.length < batch) return done();
+    if (rows.length < want) return done();
   }
   return done(cursor);
 }

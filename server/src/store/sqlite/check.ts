@@ -1,6 +1,6 @@
+import { DatabaseOpenError } from "../open-error.js";
 import { knownSchemaVersion } from "./migrate.js";
 import type { Db } from "./open.js";
-import { DatabaseOpenError } from "./open-error.js";
 
 /** Tables of the first migration: a database at version ≥ 1 without them was written by someone else. */
 const OUR_TABLES = ["tasks", "journal", "meta"];

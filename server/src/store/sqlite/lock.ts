@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, 
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { cannotOpen, DatabaseOpenError } from "./open-error.js";
+import { DatabaseOpenError } from "../open-error.js";
+import { cannotOpen } from "./open-error.js";
 
 /** Another live server (in another process or in this one) already serves this database file. */
 export class DatabaseInUseError extends DatabaseOpenError {

@@ -1,10 +1,4 @@
-/**
- * The database cannot be used: the server cannot start (disk read-only, full or missing; the file
- * damaged, foreign, or in use by another server). The message is one line naming the file.
- */
-export class DatabaseOpenError extends Error {
-  override readonly name: string = "DatabaseOpenError";
-}
+import { DatabaseOpenError } from "../open-error.js";
 
 /** A failure to open `path` as one line naming it, with a hint when the disk looks at fault. */
 export function cannotOpen(path: string, error: unknown, step = ""): DatabaseOpenError {

@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { DatabaseOpenError } from "../open-error.js";
 import { checkDatabase, unreadableDatabase } from "./check.js";
 import { migrate } from "./migrate.js";
-import { cannotOpen, DatabaseOpenError } from "./open-error.js";
+import { cannotOpen } from "./open-error.js";
 
 export type Db = Database.Database;
 

@@ -9,8 +9,3 @@ export function findExpiredTasks(db: Db, cutoffMs: number, limit: number): TaskR
     "SELECT * FROM tasks WHERE finish_time IS NOT NULL AND finish_time < ? ORDER BY finish_time LIMIT ?",
   ).all(cutoffMs, limit) as TaskRow[];
 }
-
-/** Deletes a task; its runs and output go with it (ON DELETE CASCADE). */
-export function deleteTask(db: Db, id: string): void {
-  statement(db, "DELETE FROM tasks WHERE id = ?").run(id);
-}

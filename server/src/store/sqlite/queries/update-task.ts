@@ -7,6 +7,7 @@ const SQL = `UPDATE tasks
       finish_time = @finish_time, revision = @revision, task = @task
   WHERE id = @id`;
 
-export function updateTask(db: Db, row: TaskRow): void {
-  statement(db, SQL).run(row);
+/** Rewrites a stored task; false when there is no row of that id. */
+export function updateTask(db: Db, row: TaskRow): boolean {
+  return statement(db, SQL).run(row).changes > 0;
 }

@@ -179,12 +179,14 @@ export class WriteView {
       if (!oldest || entry.task.id < oldest.task.id) oldest = entry;
     };
     const read = new Set<string>();
-    for (const entry of stored.oldest) {
-      read.add(entry.task.id);
-      if (!this.overlay.has(entry.task.id)) {
+    for (const first of stored.oldest) {
+      read.add(first.task.id);
+      // As this batch has left it: still waiting (perhaps changed), or promoted, canceled or deleted.
+      const entry = this.overlay.has(first.task.id) ? this.overlay.get(first.task.id) : first;
+      if (queuedHere(entry)) {
         storedLeft++;
-        consider(entry);
-      } else if (!queuedHere(this.overlay.get(entry.task.id))) count--; // promoted or canceled in this batch
+        consider(entry!);
+      } else count--;
     }
     let added = 0;
     for (const id of this.bySlot.get(slot) ?? []) {

@@ -2,6 +2,7 @@ import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
+  SupervisorError,
   type Task,
   type TaskFilter,
   TaskPhase,
@@ -131,13 +132,16 @@ describe("WatchTasks", () => {
     server = await startTestServer({ journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" });
     const s = server;
     for (let i = 0; i < 20; i++) await submit(s);
-    // Revision 1 replays until the sweeper has compacted the journal; then the watch fails.
+    // Revision 1 replays until the sweeper has compacted the journal; then the watch fails. The sweeper
+    // may have run while the submits were still coming in: wait until it has compacted all it may
+    // (everything but the newest 5 of the 20 revisions).
     const refusal = await waitUntil(
       async () => {
         const result = await collect(watch(s, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);
-        return result instanceof Error ? result : undefined;
+        const oldest = result instanceof Error ? SupervisorError.from(result).metadata.oldest_revision : undefined;
+        return oldest === "16" ? result : undefined;
       },
-      "the sweeper to compact the journal",
+      "the sweeper to compact the journal through revision 15",
       10_000,
     ).catch(() => undefined);
     expect(refusal, "the sweeper should have compacted the journal").toBeDefined();

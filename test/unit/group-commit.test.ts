@@ -2,12 +2,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AdmissionPolicy, ErrorReason, type Task, type TaskSpec } from "@supervisor/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../server/src/config.js";
 import { specHash } from "../../server/src/core/task-spec.js";
 import { DomainError } from "../../server/src/errors.js";
 import type { ReadKeys, StorageBackend } from "../../server/src/store/backend.js";
 import { NeedsRead } from "../../server/src/store/decide/view.js";
 import { GroupCommit, type WriteRequest } from "../../server/src/store/group-commit.js";
-import { SqliteBackend } from "../../server/src/store/sqlite/backend.js";
+import { openBackend } from "../../server/src/store/open-backend.js";
 import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
 import { tempDir } from "../helpers/server.js";
 import { DAY_MS, specOf, T0, taskId } from "../helpers/write-view.js";
@@ -23,13 +24,13 @@ function wrapTransact(backend: StorageBackend, transact: StorageBackend["transac
 }
 
 let dir: string;
-let backend: SqliteBackend;
+let backend: StorageBackend;
 /** The revisions of each published batch, in order. */
 let published: number[][];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir("group-commit-");
-  backend = SqliteBackend.open(join(dir, "supervisor.db"), { synchronous: "NORMAL" }, clock);
+  backend = await openBackend(loadConfig({ flags: { db: join(dir, "supervisor.db"), synchronous: "NORMAL" } }), clock);
   published = [];
   backend.onCommit((changes) => published.push(changes.map((change) => change.revision)));
 });

@@ -5,6 +5,7 @@ import {
   ErrorReason,
   type RunnerInfo as Runner,
   type RunnerServiceServer,
+  type Timers,
 } from "@supervisor/sdk";
 import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
@@ -26,6 +27,7 @@ export interface RunnerServiceDeps {
   engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
+  timers: Timers;
   /** How long a new connection has to say hello. */
   helloTimeoutMs?: number;
 }
@@ -81,9 +83,8 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         },
         close: (reason) => fail(closeError(reason)),
       };
-      const helloTimer = setTimeout(
-        () => fail(protocolViolation("no hello within the time allowed")),
-        deps.helloTimeoutMs ?? 10_000,
+      const helloTimer = deps.timers.after(deps.helloTimeoutMs ?? 10_000, () =>
+        fail(protocolViolation("no hello within the time allowed")),
       );
       if (shutdown.aborted)
         return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
@@ -105,7 +106,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         helloing = (async () => {
           validateHello(hello);
           checkRunnerName(principalOf(call), hello.name);
-          clearTimeout(helloTimer);
+          helloTimer.cancel();
           const welcomed = await engine.hello(hello, channel);
           if (ended) return engine.disconnected(welcomed, channel);
           session = welcomed;
@@ -113,7 +114,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         })().catch(fail);
       });
       const onGone = () => {
-        clearTimeout(helloTimer);
+        helloTimer.cancel();
         if (session) engine.disconnected(session, channel);
         if (!ended) {
           ended = true;

@@ -10,6 +10,7 @@ import {
   type WatchTasksResponse,
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "./helpers/fake-clock.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -129,12 +130,19 @@ describe("WatchTasks", () => {
   });
 
   it("a compacted revision is OUT_OF_RANGE / REVISION_COMPACTED with oldest_revision", async () => {
-    server = await startTestServer({ journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" });
+    // On a fake clock the sweeper runs only when the test moves it: never in the middle of the
+    // submits (on real time a sweep between two of them compacted to an earlier revision).
+    const clock = new FakeClock();
+    server = await startTestServer(
+      { journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" },
+      { clock, timers: clock },
+    );
     const s = server;
     for (let i = 0; i < 20; i++) await submit(s);
-    // Revision 1 replays until the sweeper has compacted the journal; then the watch fails. The sweeper
-    // may have run while the submits were still coming in: wait until it has compacted all it may
-    // (everything but the newest 5 of the 20 revisions).
+    // The sweeper runs on the fake clock: only now, after all 20 submits.
+    await clock.advanceAsync(50);
+    // Revision 1 replays until the sweeper has compacted all it may (everything but the newest 5 of the
+    // 20 revisions); then the watch fails.
     const refusal = await waitUntil(
       async () => {
         const result = await collect(watch(s, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);

@@ -6,7 +6,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { RunnerServiceService } from "@supervisor/sdk";
+import { RunnerServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
@@ -63,8 +63,10 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** Where time comes from: the wall clock and the system's timers, or a test's fake clock for both. */
 export interface ServerOptions {
   clock?: Clock;
+  timers?: Timers;
 }
 
 /** Plain TCP, TLS, or mutual TLS (client certificates required), from the config files. */
@@ -77,6 +79,7 @@ function serverCredentials(config: Config): ServerCredentials {
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
+  const timers = options.timers ?? SYSTEM_TIMERS;
   const shutdownController = new AbortController();
   const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   // The backend takes its lock before it touches the database: one server per SQLite file.
@@ -86,7 +89,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch);
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
-    engine = new ExecutionEngine({ backend, commits, ids, clock, log }, config);
+    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log }, config);
     await engine.start();
   } catch (error) {
     await backend.close();
@@ -117,13 +120,13 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     ids,
     submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
     signatures: new SignaturePolicy(config.trustedKeys, config.requireSignatures),
-    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs), maxLagChanges: config.watchMaxLag },
+    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs, timers), maxLagChanges: config.watchMaxLag },
     engine,
     log,
     shutdown: shutdownController.signal,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
-  const runnerHandlers = runnerServiceHandlers({ backend, engine, log, shutdown: shutdownController.signal });
+  const runnerHandlers = runnerServiceHandlers({ backend, engine, log, timers, shutdown: shutdownController.signal });
   addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.
   const infrastructure = config.protectHealthAndReflection
@@ -142,7 +145,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     await backend.close();
     throw error;
   }
-  const stopSweeper = startSweeper(() => sweep(backend, commits, clock, config), config.sweepIntervalMs, log);
+  const stopSweeper = startSweeper(() => sweep(backend, commits, clock, config), config.sweepIntervalMs, timers, log);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
 
@@ -154,6 +157,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
+        // A real timer on purpose: it bounds grpc-js closing real sockets, which takes real time
+        // whatever clock the server is given; on a fake clock nobody advances, shutdown would hang.
         const force = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -36,9 +36,9 @@ export interface DispatcherDeps {
 }
 
 /** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
-export function assignMessage(run: Run, task: Task): ConnectResponse {
+export function assignMessage(run: Run, task: Task, nowMs: number): ConnectResponse {
   const timeoutMs = durationToMs(task.spec!.timeout!);
-  const deadline = new Date((run.assignTime?.getTime() ?? Date.now()) + timeoutMs);
+  const deadline = new Date((run.assignTime?.getTime() ?? nowMs) + timeoutMs);
   return {
     message: {
       $case: "assign",
@@ -168,7 +168,7 @@ export class Dispatcher {
         if (!assigned) return tracker.untrack(run); // the task changed under us (canceled): nothing was stored
         const timeoutMs = durationToMs(assigned.task.spec!.timeout!);
         tracker.armBackstop(run, timeoutMs, assigned.run.assignTime?.getTime() ?? clock.now());
-        session.send(assignMessage(assigned.run, assigned.task));
+        session.send(assignMessage(assigned.run, assigned.task, clock.now()));
         if (assigned.task.status!.cancelRequested) tracker.sendCancel(assigned.task);
       })
       .catch((error: unknown) => {

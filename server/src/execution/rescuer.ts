@@ -67,7 +67,7 @@ export class Rescuer {
         stored.runnerInstanceId !== "" &&
         stored.runnerInstanceId === session.instanceId;
       const task = undelivered ? (await this.backend.getTask(run.taskId))?.task : undefined;
-      if (stored && task && session.channel) session.send(assignMessage(stored, task));
+      if (stored && task && session.channel) session.send(assignMessage(stored, task, this.clock.now()));
       else void this.tracker.lose(run, "the runner reconnected without this run");
     }
   }

@@ -1,5 +1,11 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import type { ConnectRequest, ConnectResponse, RunnerInfo as Runner, RunnerServiceServer } from "@supervisor/sdk";
+import type {
+  ConnectRequest,
+  ConnectResponse,
+  RunnerInfo as Runner,
+  RunnerServiceServer,
+  Timers,
+} from "@supervisor/sdk";
 import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
@@ -29,6 +35,7 @@ export interface RunnerServiceDeps {
   engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
+  timers: Timers;
   /** How long a new connection has to say hello. */
   helloTimeoutMs?: number;
 }
@@ -76,9 +83,8 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         },
         close: (reason) => fail(closeError(reason)),
       };
-      const helloTimer = setTimeout(
-        () => fail(protocolViolation("no hello within the time allowed")),
-        deps.helloTimeoutMs ?? 10_000,
+      const helloTimer = deps.timers.after(deps.helloTimeoutMs ?? 10_000, () =>
+        fail(protocolViolation("no hello within the time allowed")),
       );
       if (shutdown.aborted) return fail(shuttingDown());
 
@@ -99,7 +105,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         helloing = (async () => {
           validateHello(hello);
           checkRunnerName(principalOf(call), hello.name);
-          clearTimeout(helloTimer);
+          helloTimer.cancel();
           const welcomed = await engine.hello(hello, channel);
           if (ended) return engine.disconnected(welcomed, channel);
           session = welcomed;
@@ -107,7 +113,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         })().catch(fail);
       });
       const onGone = () => {
-        clearTimeout(helloTimer);
+        helloTimer.cancel();
         if (session) engine.disconnected(session, channel);
         if (!ended) {
           ended = true;

@@ -1,3 +1,4 @@
+import type { Timer, Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { StorageBackend } from "./backend.js";
 import type { GroupCommit } from "./group-commit.js";
@@ -55,24 +56,24 @@ export async function sweep(
 export function startSweeper(
   run: () => Promise<unknown>,
   intervalMs: number,
+  timers: Timers,
   log: (message: string, error?: unknown) => void,
 ): () => Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
+    timer = timers.after(intervalMs, () => {
       running = run()
         .catch((error) => log("retention sweep failed", error))
         .finally(schedule);
-    }, intervalMs);
-    timer.unref();
+    });
   };
   schedule();
   return async () => {
     stopped = true;
-    clearTimeout(timer);
+    timer?.cancel();
     await running;
   };
 }

@@ -11,13 +11,15 @@ import type {
   Task,
   TaskSpec,
 } from "@supervisor/sdk";
+import { loadConfig } from "../../server/src/config.js";
 import { IdGenerator } from "../../server/src/core/ids.js";
 import { specHash } from "../../server/src/core/task-spec.js";
 import { type EngineSettings, ExecutionEngine } from "../../server/src/execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../../server/src/execution/runner-session.js";
 import { silentLogger } from "../../server/src/log.js";
+import type { StorageBackend } from "../../server/src/store/backend.js";
 import { GroupCommit } from "../../server/src/store/group-commit.js";
-import { SqliteBackend } from "../../server/src/store/sqlite/backend.js";
+import { openBackend } from "../../server/src/store/open-backend.js";
 import { submitWrite } from "../../server/src/store/writes.js";
 import { validateSubmit } from "../../server/src/validation/requests.js";
 import { FakeClock } from "./fake-clock.js";
@@ -98,7 +100,7 @@ export class FakeRunner implements RunnerChannel {
  */
 export class EngineHarness {
   engine!: ExecutionEngine;
-  backend!: SqliteBackend;
+  backend!: StorageBackend;
   commits!: GroupCommit;
   ids!: IdGenerator;
   readonly runners: FakeRunner[] = [];
@@ -201,7 +203,8 @@ export class EngineHarness {
 
   private async open(): Promise<void> {
     const { clock } = this;
-    this.backend = SqliteBackend.open(join(this.dir, "supervisor.db"), { synchronous: "NORMAL" }, clock);
+    const config = loadConfig({ flags: { db: join(this.dir, "supervisor.db"), synchronous: "NORMAL" } });
+    this.backend = await openBackend(config, clock);
     this.commits = new GroupCommit(this.backend, clock);
     this.ids = new IdGenerator(() => clock.now(), await this.backend.newestTaskId());
     const deps = { backend: this.backend, commits: this.commits, ids: this.ids, clock, timers: clock };

@@ -1,8 +1,8 @@
-import { status } from "@grpc/grpc-js";
 import { AdmissionPolicy, ErrorReason, type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import type { SlotState } from "../../server/src/core/task-lifecycle.js";
 import { specHash } from "../../server/src/core/task-spec.js";
+import { Code } from "../../server/src/errors.js";
 import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
 import {
   accepted,
@@ -109,7 +109,7 @@ describe("decideCancel", () => {
     committed.put(taskOf(OWNER, specOf(), slotState, { phase, finishTime: new Date(T0) }), slotState);
     const { view, outcomes } = cancel(committed, OWNER);
     const error = refused(outcomes[0]);
-    expect(error.code).toBe(status.FAILED_PRECONDITION);
+    expect(error.code).toBe(Code.FailedPrecondition);
     expect(error.reason).toBe(ErrorReason.TASK_TERMINAL);
     expect(error.metadata).toEqual({ task_id: OWNER, phase: name });
     expect(view.writes.tasks).toEqual([]);
@@ -117,7 +117,7 @@ describe("decideCancel", () => {
 
   it("an unknown task is TASK_NOT_FOUND", () => {
     const error = refused(cancel(new Committed(), taskId(99)).outcomes[0]);
-    expect(error.code).toBe(status.NOT_FOUND);
+    expect(error.code).toBe(Code.NotFound);
     expect(error.reason).toBe(ErrorReason.TASK_NOT_FOUND);
     expect(error.metadata).toEqual({ task_id: taskId(99) });
   });

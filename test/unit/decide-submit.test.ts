@@ -1,4 +1,3 @@
-import { status } from "@grpc/grpc-js";
 import {
   AdmissionPolicy,
   ErrorReason,
@@ -10,6 +9,7 @@ import {
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { specHash } from "../../server/src/core/task-spec.js";
+import { Code } from "../../server/src/errors.js";
 import type { SubmitParams, SubmitSettings } from "../../server/src/store/decide/submit.js";
 import { batchSubmitWrite, submitWrite } from "../../server/src/store/writes.js";
 import {
@@ -60,7 +60,7 @@ describe("decideSubmit: request_id idempotency", () => {
     const { committed, original } = withKey("req-1", specOf());
     const { view, outcomes } = decideBatch(committed, [submit(2, specOf({ priority: 7 }), "req-1")], NOW);
     const error = refused(outcomes[0]);
-    expect(error.code).toBe(status.ALREADY_EXISTS);
+    expect(error.code).toBe(Code.AlreadyExists);
     expect(error.reason).toBe(ErrorReason.REQUEST_ID_REUSED);
     expect(error.metadata).toEqual({ request_id: "req-1", task_id: original.id });
     expect(view.writes.tasks).toEqual([]);
@@ -139,7 +139,7 @@ describe("decideSubmit: admission", () => {
     const committed = slotWith("running");
     const { view, outcomes } = decideBatch(committed, [submit(2, specOf({ slot: "s" }), "req-2")], NOW);
     const error = refused(outcomes[0]);
-    expect(error.code).toBe(status.FAILED_PRECONDITION);
+    expect(error.code).toBe(Code.FailedPrecondition);
     expect(error.reason).toBe(ErrorReason.SLOT_BUSY);
     expect(error.metadata).toEqual({ slot: "s", owner_task_id: taskId(1) });
     expect(view.writes.tasks).toEqual([]);
@@ -154,7 +154,7 @@ describe("decideSubmit: admission", () => {
     expect(task.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_PENDING, reason: TaskReason.SLOT_QUEUED });
     expect(changesOf(view.writes)).toMatchObject([{ id: taskId(2), slotState: "queued" }]);
     const error = refused(outcomes[1]);
-    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(error.code).toBe(Code.ResourceExhausted);
     expect(error.reason).toBe(ErrorReason.SLOT_QUEUE_FULL);
     expect(error.metadata).toEqual({ slot: "s", limit: "2" });
   });

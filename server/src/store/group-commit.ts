@@ -62,7 +62,15 @@ export class GroupCommit {
         );
         const nowMs = this.clock.now();
         const decided: Outcome[] = [];
-        for (const item of batch) decided.push(await decideOne(view, item.request, nowMs, tx.read));
+        for (const item of batch) {
+          // Decided synchronously; only a request that needs more rows waits for a read.
+          const outcome = decide(view, item.request, nowMs);
+          decided.push(
+            outcome instanceof NeedsRead
+              ? await decideAfterReads(view, item.request, nowMs, outcome, tx.read)
+              : outcome,
+          );
+        }
         return { writes: view.writes, result: decided };
       });
     } catch (error) {
@@ -82,43 +90,58 @@ export class GroupCommit {
   }
 }
 
-async function decideOne(
+/** Decides one request: its outcome, or the rows it still needs (its changes undone). */
+function decide(view: WriteView, request: WriteRequest<unknown>, nowMs: number): Outcome | NeedsRead {
+  view.begin();
+  try {
+    const value = request.decide(view, nowMs);
+    view.commit();
+    return { ok: true, value };
+  } catch (error) {
+    view.rollback();
+    if (error instanceof DomainError) return { ok: false, error };
+    if (error instanceof NeedsRead) return error;
+    throw error;
+  }
+}
+
+/** Reads what a request needs, within the same transaction, and decides it again (deciding is pure). */
+async function decideAfterReads(
   view: WriteView,
   request: WriteRequest<unknown>,
   nowMs: number,
+  needs: NeedsRead,
   read: (keys: ReadKeys) => Promise<Snapshot>,
 ): Promise<Outcome> {
-  for (let round = 0; ; round++) {
-    view.begin();
-    try {
-      const value = request.decide(view, nowMs);
-      view.commit();
-      return { ok: true, value };
-    } catch (error) {
-      view.rollback();
-      if (error instanceof DomainError) return { ok: false, error };
-      if (!(error instanceof NeedsRead) || round >= MAX_READ_ROUNDS) throw error;
-      view.extend(await read(error.keys));
-    }
+  for (let round = 0; round < MAX_READ_ROUNDS; round++) {
+    view.extend(await read(needs.keys));
+    const outcome = decide(view, request, nowMs);
+    if (!(outcome instanceof NeedsRead)) return outcome;
+    needs = outcome;
   }
+  throw needs;
 }
 
 /** One read for a whole batch: the union of every request's keys. */
 export function mergeReads(all: readonly ReadKeys[]): ReadKeys {
-  const merged = {
-    tasks: new Set<string>(),
-    slotOwners: new Set<string>(),
-    slotQueues: new Set<string>(),
-    idempotencyKeys: new Set<string>(),
-    runs: new Set<string>(),
-    runnerNames: new Set<string>(),
+  const merged: Record<Exclude<keyof ReadKeys, "slotQueueDepth">, Set<string>> = {
+    tasks: new Set(),
+    slotOwners: new Set(),
+    slotQueues: new Set(),
+    idempotencyKeys: new Set(),
+    runs: new Set(),
+    runnerNames: new Set(),
   };
   let slotQueueDepth: number | undefined;
   for (const keys of all) {
-    for (const name of Object.keys(merged) as (keyof typeof merged)[]) {
-      for (const key of keys[name] ?? []) merged[name].add(key);
+    for (const name in keys) {
+      if (name === "slotQueueDepth") {
+        slotQueueDepth = Math.max(slotQueueDepth ?? 0, keys.slotQueueDepth ?? 0);
+        continue;
+      }
+      const into = merged[name as keyof typeof merged];
+      for (const key of keys[name as keyof typeof merged] ?? []) into.add(key);
     }
-    if (keys.slotQueueDepth !== undefined) slotQueueDepth = Math.max(slotQueueDepth ?? 0, keys.slotQueueDepth);
   }
   return { ...merged, slotQueueDepth };
 }

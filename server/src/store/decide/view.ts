@@ -42,6 +42,21 @@ interface Mark {
   compactJournalThrough: WriteSet["compactJournalThrough"];
 }
 
+const EMPTY_MARK: Mark = {
+  tasks: 0,
+  runs: 0,
+  prunedRuns: 0,
+  idempotencyKeys: 0,
+  outputChunks: 0,
+  deletedChunks: 0,
+  runners: 0,
+  deletedRunners: 0,
+  revision: 0,
+  undo: 0,
+  expireIdempotencyKeys: undefined,
+  compactJournalThrough: undefined,
+};
+
 /** One overlay entry as it was before a request changed it, so a refused request can be undone. */
 interface Undo {
   map: Map<string, unknown>;
@@ -68,6 +83,8 @@ export class WriteView {
   private readonly undo: Undo[] = [];
   private nextRevision: number;
   private mark: Mark | undefined;
+  /** One mark object, reused by every request of the batch. */
+  private saved: Mark | undefined;
 
   constructor(
     private snapshot: Snapshot,
@@ -88,20 +105,20 @@ export class WriteView {
 
   begin(): void {
     const out = this.out;
-    this.mark = {
-      tasks: out.tasks.length,
-      runs: out.runs.length,
-      prunedRuns: out.prunedRuns.length,
-      idempotencyKeys: out.idempotencyKeys.length,
-      outputChunks: out.outputChunks.length,
-      deletedChunks: out.deletedChunks.length,
-      runners: out.runners.length,
-      deletedRunners: out.deletedRunners.length,
-      revision: this.nextRevision,
-      undo: this.undo.length,
-      expireIdempotencyKeys: out.expireIdempotencyKeys,
-      compactJournalThrough: out.compactJournalThrough,
-    };
+    const mark = (this.saved ??= { ...EMPTY_MARK });
+    mark.tasks = out.tasks.length;
+    mark.runs = out.runs.length;
+    mark.prunedRuns = out.prunedRuns.length;
+    mark.idempotencyKeys = out.idempotencyKeys.length;
+    mark.outputChunks = out.outputChunks.length;
+    mark.deletedChunks = out.deletedChunks.length;
+    mark.runners = out.runners.length;
+    mark.deletedRunners = out.deletedRunners.length;
+    mark.revision = this.nextRevision;
+    mark.undo = this.undo.length;
+    mark.expireIdempotencyKeys = out.expireIdempotencyKeys;
+    mark.compactJournalThrough = out.compactJournalThrough;
+    this.mark = mark;
   }
 
   commit(): void {

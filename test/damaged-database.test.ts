@@ -16,14 +16,14 @@ import { SupervisorClient, subprocess } from "@supervisor/sdk";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
-import { DatabaseOpenError } from "../server/src/db/open-error.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
+import { DatabaseOpenError } from "../server/src/store/open-error.js";
 import { runCli } from "./helpers/cli.js";
 import { startTestServer, tempDir } from "./helpers/server.js";
 
 /** The schema versions this server knows: one per migration file. */
-const KNOWN_VERSIONS = readdirSync(new URL("../server/migrations/", import.meta.url)).filter((f) =>
+const KNOWN_VERSIONS = readdirSync(new URL("../server/migrations/sqlite/", import.meta.url)).filter((f) =>
   /^\d{4}_.*\.sql$/.test(f),
 ).length;
 

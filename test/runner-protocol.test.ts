@@ -121,6 +121,34 @@ describe("Connect protocol", () => {
     again.runner.stream.end();
   });
 
+  it("the same runner process reconnecting without a run it never started gets the assign again", async () => {
+    // What the runner sees when the supervisor committed an assign and stopped before sending it.
+    server = await start({ leaseTtl: "5s" });
+    const s = server;
+    const connect = async () => {
+      const runner = rawRunner(s.runners);
+      runner.send(hello("faithful", { labels: { pool: "again" }, instanceId: "process-1" }));
+      expect(caseOf(await runner.next())).toBe("welcome");
+      return runner;
+    };
+    const first = await connect();
+    const task = await submitFor(s, "again");
+    const assign = assignOf(await first.next());
+    first.stream.end();
+    await first.ended;
+    const again = await connect(); // same instance, reporting nothing
+    const resent = assignOf(await again.next());
+    expect(resent).toMatchObject({ runId: assign.runId, taskId: task.id, attempt: 1 });
+    again.send({ $case: "runStarted", value: { runId: assign.runId } });
+    again.send({
+      $case: "runFinished",
+      value: { runId: assign.runId, exitCode: 0, outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, error: "" },
+    });
+    const done = await waitForTask(s.tasks, task.id);
+    expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
+    again.stream.end();
+  });
+
   it("messages about runs a runner does not own are ignored (fencing by run id)", async () => {
     server = await start({ leaseTtl: "5s" });
     const s = server;

@@ -15,13 +15,11 @@ import {
   SupervisorError,
   signSpec,
   subprocess,
-  Task,
   TaskPhase,
   TaskServiceClient,
   type TaskSpec,
   Trigger,
 } from "@supervisor/sdk";
-import Database from "better-sqlite3";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type Certificates, makeCertificates } from "./helpers/certs.js";
@@ -29,6 +27,7 @@ import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
+import { tamperStoredSpec } from "./helpers/tamper-stored-spec.js";
 import { waitUntil } from "./helpers/wait.js";
 
 const TOKENS = {
@@ -455,14 +454,11 @@ describe("signed tasks", () => {
     onTestFinished(() => client.close());
     const task = await client.submit(signSpec(subprocess("echo", ["intended"]), "release", privateKey));
     // Someone with write access to the database swaps the program.
-    const db = new Database(server.dbPath);
-    const row = db.prepare("SELECT task FROM tasks WHERE id = ?").get(task.id) as { task: Buffer };
-    const stored = Task.decode(row.task);
-    const exec = stored.spec!.exec as { $case: "subprocess"; value: { command: string; args: string[] } };
-    exec.value.command = "sh";
-    exec.value.args = ["-c", "echo pwned"];
-    db.prepare("UPDATE tasks SET task = ? WHERE id = ?").run(Buffer.from(Task.encode(stored).finish()), task.id);
-    db.close();
+    tamperStoredSpec(server.dbPath, task.id, (spec) => {
+      const exec = spec.exec as { $case: "subprocess"; value: { command: string; args: string[] } };
+      exec.value.command = "sh";
+      exec.value.args = ["-c", "echo pwned"];
+    });
     const runner = new Runner({
       address: server.address,
       name: "careful",
@@ -694,19 +690,6 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
     });
   });
 });
-
-/** What someone with write access to the database does: change the stored spec, keep its signature. */
-function tamperStoredSpec(dbPath: string, id: string, tamper: (spec: TaskSpec) => void): void {
-  const db = new Database(dbPath);
-  try {
-    const row = db.prepare("SELECT task FROM tasks WHERE id = ?").get(id) as { task: Buffer };
-    const stored = Task.decode(row.task);
-    tamper(stored.spec!);
-    db.prepare("UPDATE tasks SET task = ? WHERE id = ?").run(Buffer.from(Task.encode(stored).finish()), id);
-  } finally {
-    db.close();
-  }
-}
 
 async function collectOutput(client: SupervisorClient, id: string): Promise<void> {
   for await (const _ of client.output(id)) {

@@ -2,6 +2,7 @@ import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   EventType,
+  SupervisorError,
   type Task,
   type TaskFilter,
   TaskPhase,
@@ -9,6 +10,7 @@ import {
   type WatchTasksResponse,
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "./helpers/fake-clock.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -128,16 +130,26 @@ describe("WatchTasks", () => {
   });
 
   it("a compacted revision is OUT_OF_RANGE / REVISION_COMPACTED with oldest_revision", async () => {
-    server = await startTestServer({ journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" });
+    // On a fake clock the sweeper runs only when the test moves it: never in the middle of the
+    // submits (on real time a sweep between two of them compacted to an earlier revision).
+    const clock = new FakeClock();
+    server = await startTestServer(
+      { journalMinRevisions: 5, journalMinAge: "1ms", sweepInterval: "50ms" },
+      { clock, timers: clock },
+    );
     const s = server;
     for (let i = 0; i < 20; i++) await submit(s);
-    // Revision 1 replays until the sweeper has compacted the journal; then the watch fails.
+    // The sweeper runs on the fake clock: only now, after all 20 submits.
+    await clock.advanceAsync(50);
+    // Revision 1 replays until the sweeper has compacted all it may (everything but the newest 5 of the
+    // 20 revisions); then the watch fails.
     const refusal = await waitUntil(
       async () => {
         const result = await collect(watch(s, { sinceRevision: 1 }), () => true).catch((e: unknown) => e);
-        return result instanceof Error ? result : undefined;
+        const oldest = result instanceof Error ? SupervisorError.from(result).metadata.oldest_revision : undefined;
+        return oldest === "16" ? result : undefined;
       },
-      "the sweeper to compact the journal",
+      "the sweeper to compact the journal through revision 15",
       10_000,
     ).catch(() => undefined);
     expect(refusal, "the sweeper should have compacted the journal").toBeDefined();

@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Metadata, status } from "@grpc/grpc-js";
-import { ErrorReason } from "@supervisor/sdk";
+import type { Metadata } from "@grpc/grpc-js";
 import picomatch from "picomatch";
 import type { Config, Role } from "./config.js";
 import { roleMayCall } from "./core/roles.js";
-import { DomainError } from "./errors.js";
+import { roleForbidden, tokenInvalid, tokenMissing } from "./errors.js";
 
 /** Who is calling: the token's name and role, or the anonymous operator when authentication is off. */
 export interface Principal {
@@ -44,12 +43,7 @@ export class Authenticator {
     if (!this.enabled) return { name: `anonymous@${peer.replace(/:\d+$/, "")}`, role: "operator" };
     const header = metadata.get("authorization")[0];
     const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
-    if (!match)
-      throw new DomainError(
-        status.UNAUTHENTICATED,
-        ErrorReason.TOKEN_MISSING,
-        "a bearer token is required (authorization: Bearer <token>)",
-      );
+    if (!match) throw tokenMissing();
     const presented = sha256(match[1]!);
     let found: Principal | undefined;
     for (const token of this.tokens) {
@@ -58,22 +52,13 @@ export class Authenticator {
         found = principal;
       }
     }
-    if (!found)
-      throw new DomainError(status.UNAUTHENTICATED, ErrorReason.TOKEN_INVALID, "the bearer token is not valid");
+    if (!found) throw tokenInvalid();
     return found;
   }
 
   authorize(principal: Principal, method: string): void {
     if (!roleMayCall(principal.role, method)) {
-      throw new DomainError(
-        status.PERMISSION_DENIED,
-        ErrorReason.ROLE_FORBIDDEN,
-        `role ${principal.role} may not call ${method}`,
-        {
-          role: principal.role,
-          method,
-        },
-      );
+      throw roleForbidden(principal.role, method);
     }
   }
 }

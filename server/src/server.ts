@@ -6,12 +6,11 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { RunnerServiceService } from "@supervisor/sdk";
+import { RunnerServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
-import { type DatabaseLock, lockDatabase } from "./db/lock.js";
-import { type Db, openDatabase } from "./db/open.js";
+import { IdGenerator } from "./core/ids.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
@@ -23,8 +22,8 @@ import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
+import { openBackend } from "./store/open-backend.js";
 import { startSweeper, sweep } from "./store/retention.js";
-import { TaskStore } from "./store/task-store.js";
 import { SignaturePolicy } from "./validation/signature-policy.js";
 import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 
@@ -64,8 +63,10 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/** Where time comes from: the wall clock and the system's timers, or a test's fake clock for both. */
 export interface ServerOptions {
   clock?: Clock;
+  timers?: Timers;
 }
 
 /** Plain TCP, TLS, or mutual TLS (client certificates required), from the config files. */
@@ -76,29 +77,24 @@ function serverCredentials(config: Config): ServerCredentials {
   return ServerCredentials.createSsl(clientCa, [keyPair], clientCa !== null);
 }
 
-/**
- * The lock comes before the database is touched: a second server on the file would mark the
- * first one's live runs LOST and write under it. A database that fails to open gives it back.
- */
-function openLockedDatabase(config: Config): { db: Db; lock: DatabaseLock } {
-  const lock = lockDatabase(config.db);
-  try {
-    return { db: openDatabase(config.db, { synchronous: config.synchronous }), lock };
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-}
-
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
+  const timers = options.timers ?? SYSTEM_TIMERS;
   const shutdownController = new AbortController();
   const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
-  const { db, lock } = openLockedDatabase(config);
-  const store = new TaskStore(db, clock);
-  const commits = new GroupCommit(store, config.groupCommitMaxBatch);
-  const engine = new ExecutionEngine(store, commits, clock, config, log);
-  engine.start();
+  // The backend takes its lock before it touches the database: one server per SQLite file.
+  const backend = await openBackend(config, clock);
+  let engine: ExecutionEngine;
+  let ids: IdGenerator;
+  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch);
+  try {
+    ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
+    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log }, config);
+    await engine.start();
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
 
   const auth = new Authenticator(config.tokens);
   const guard: GuardSettings = {
@@ -119,17 +115,18 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
   };
   const taskHandlers = taskServiceHandlers({
-    store,
+    backend,
     commits,
+    ids,
     submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
     signatures: new SignaturePolicy(config.trustedKeys, config.requireSignatures),
-    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs), maxLagChanges: config.watchMaxLag },
+    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs, timers), maxLagChanges: config.watchMaxLag },
     engine,
     log,
     shutdown: shutdownController.signal,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
-  const runnerHandlers = runnerServiceHandlers({ store, engine, log, shutdown: shutdownController.signal });
+  const runnerHandlers = runnerServiceHandlers({ backend, engine, log, timers, shutdown: shutdownController.signal });
   addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.
   const infrastructure = config.protectHealthAndReflection
@@ -145,11 +142,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     });
   } catch (error) {
     engine.stop();
-    db.close();
-    lock.release();
+    await backend.close();
     throw error;
   }
-  const stopSweeper = startSweeper(() => sweep(store, commits, config), config.sweepIntervalMs, log);
+  const stopSweeper = startSweeper(() => sweep(backend, commits, clock, config), config.sweepIntervalMs, timers, log);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
 
@@ -161,6 +157,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
+        // A real timer on purpose: it bounds grpc-js closing real sockets, which takes real time
+        // whatever clock the server is given; on a fake clock nobody advances, shutdown would hang.
         const force = setTimeout(() => {
           server.forceShutdown();
           resolve();
@@ -171,14 +169,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           resolve();
         });
       });
-      // Every answered write is already committed; fold the WAL into the main file for a quick next start.
-      try {
-        db.pragma("wal_checkpoint(TRUNCATE)");
-      } catch (error) {
-        log("checkpoint at shutdown failed (the WAL is replayed at the next start)", error);
-      }
-      db.close();
-      lock.release();
+      // Every answered write is already committed; the backend folds in what it can for a quick next start.
+      await backend.close().catch((error) => log("closing the store failed (the next start replays its log)", error));
     })());
 
   return { address, port, shutdown };

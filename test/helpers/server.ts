@@ -5,7 +5,7 @@ import { credentials } from "@grpc/grpc-js";
 import { RunnerServiceClient, TaskServiceClient } from "@supervisor/sdk";
 import { type Config, type ConfigKey, loadConfig } from "../../server/src/config.js";
 import { silentLogger } from "../../server/src/log.js";
-import { type RunningServer, startServer } from "../../server/src/server.js";
+import { type RunningServer, type ServerOptions, startServer } from "../../server/src/server.js";
 
 export interface TestServer {
   dir: string;
@@ -24,8 +24,11 @@ export function tempDir(prefix = "supervisor-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A real server on 127.0.0.1:0 with a real SQLite file in a fresh temp dir. */
-export async function startTestServer(settings: Partial<Record<ConfigKey, string | number>> = {}): Promise<TestServer> {
+/** A real server on 127.0.0.1:0 with a real SQLite file in a fresh temp dir (on a fake clock if `options` says so). */
+export async function startTestServer(
+  settings: Partial<Record<ConfigKey, string | number>> = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
   const dir = tempDir();
   const dbPath = join(dir, "supervisor.db");
   const config = loadConfig({ flags: { listen: "127.0.0.1:0", db: dbPath, shutdownGracePeriod: "2s", ...settings } });
@@ -33,7 +36,7 @@ export async function startTestServer(settings: Partial<Record<ConfigKey, string
     dir,
     dbPath,
     config,
-    server: await startServer(config, silentLogger),
+    server: await startServer(config, silentLogger, options),
     address: "",
     tasks: undefined as unknown as TaskServiceClient,
     runners: undefined as unknown as RunnerServiceClient,
@@ -41,7 +44,7 @@ export async function startTestServer(settings: Partial<Record<ConfigKey, string
       handle.tasks.close();
       handle.runners.close();
       await handle.server.shutdown();
-      handle.server = await startServer(config, silentLogger);
+      handle.server = await startServer(config, silentLogger, options);
       connect();
     },
     async close() {

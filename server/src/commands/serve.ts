@@ -1,8 +1,8 @@
 import { stopOnSignals } from "@supervisor/cli";
 import type { Command } from "commander";
-import { DatabaseOpenError } from "../db/open-error.js";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
+import { DatabaseOpenError } from "../store/open-error.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 
 export function registerServe(program: Command): void {

@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from "@supervisor/sdk";
 import { type BackoffPolicy, type JitterMode, nextDelayMs } from "./backoff.js";
-import { durationToMs } from "./task-spec.js";
+import { durationToMs, msToDuration } from "./task-spec.js";
 
 /** How an attempt ended, from the supervisor's point of view. */
 export interface AttemptEnd {
@@ -65,8 +65,6 @@ function describe(end: AttemptEnd, attempt: number): string {
 export interface AttemptOptions {
   /** Returns [0, 1): the jitter's randomness. */
   random: () => number;
-  /** The delay chosen after the previous attempt (decorrelated jitter grows from it). */
-  previousDelayMs?: number;
   /** The shortest delay before a restart. */
   minDelayMs?: number;
 }
@@ -140,7 +138,7 @@ export function afterAttempt(
     const backoffMs = nextDelayMs(
       backoffPolicyOf(task),
       succeeded ? 1 : status.attempt,
-      options.previousDelayMs,
+      status.lastBackoff ? durationToMs(status.lastBackoff) : undefined,
       options.random,
     );
     const delayMs = Math.max(options.minDelayMs ?? 0, backoffMs);
@@ -154,6 +152,7 @@ export function afterAttempt(
           reason,
           runnerId: status.runnerId,
           nextAttemptTime: new Date(nowMs + delayMs),
+          lastBackoff: msToDuration(delayMs),
         },
         updateTime: now,
       },

@@ -1,7 +1,7 @@
-import type { Timers } from "@supervisor/sdk";
+import { ErrorReason, type Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { DomainError, type Logger } from "../errors.js";
-import type { GroupCommit } from "../store/group-commit.js";
+import type { GroupCommit, WriteRequest } from "../store/group-commit.js";
 
 export interface CommitRetry {
   commits: GroupCommit;
@@ -24,17 +24,19 @@ const LOG_EVERY_MS = 30_000;
  * (tell the runner, free capacity) only after that. A refusal by the domain
  * is not retried. Throws only on a domain refusal or at shutdown.
  */
-export async function commitUntilDone<T>(retry: CommitRetry, what: string, work: () => T): Promise<T> {
+export async function commitUntilDone<T>(retry: CommitRetry, what: string, write: WriteRequest<T>): Promise<T> {
   let delayMs = FIRST_DELAY_MS;
   let failures = 0;
   let loggedAtMs = Number.NEGATIVE_INFINITY;
   for (;;) {
     try {
-      const value = await retry.commits.run(work);
+      const value = await retry.commits.run(write);
       if (failures > 0) retry.log(`${what}: committed after ${failures} failed attempt(s)`);
       return value;
     } catch (error) {
-      if (error instanceof DomainError || retry.signal.aborted) throw error;
+      // A refusal by the domain is final; a store that cannot write now (disk full) is retried.
+      const storeDown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
+      if ((error instanceof DomainError && !storeDown) || retry.signal.aborted) throw error;
       failures++;
       const nowMs = retry.clock.now();
       if (nowMs - loggedAtMs >= LOG_EVERY_MS) {

@@ -2,8 +2,7 @@ import { TaskReason, type Timer, type Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import type { TaskStore } from "../store/task-store.js";
-import { setWaitingReason } from "../store/waiting-reason.js";
+import { waitingReasonWrite } from "../store/writes.js";
 import type { DispatchIndex } from "./dispatch-index.js";
 import type { RunnerSession } from "./runner-session.js";
 
@@ -47,7 +46,6 @@ export class WaitingReasons {
 
   constructor(
     private readonly index: DispatchIndex<RunnerSession>,
-    private readonly store: TaskStore,
     private readonly commits: GroupCommit,
     private readonly timers: Timers,
     private readonly clock: Clock,
@@ -81,11 +79,8 @@ export class WaitingReasons {
       }
       for (const taskId of this.since.keys()) if (!seen.has(taskId)) this.since.delete(taskId);
       for (let start = 0; start < stale.length; start += BATCH) {
-        const batch = stale.slice(start, start + BATCH);
-        await this.commits.run(() => {
-          for (const { taskId, verdict } of batch)
-            setWaitingReason(this.store, taskId, verdict.reason, verdict.message);
-        });
+        const batch = stale.slice(start, start + BATCH).map(({ taskId, verdict }) => ({ taskId, ...verdict }));
+        await this.commits.run(waitingReasonWrite(batch));
       }
       return stale.length;
     } catch (error) {

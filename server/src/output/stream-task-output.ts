@@ -1,20 +1,8 @@
-import { status } from "@grpc/grpc-js";
-import {
-  ErrorReason,
-  type Run,
-  RunPhase,
-  type StreamTaskOutputRequest,
-  type StreamTaskOutputResponse,
-} from "@supervisor/sdk";
+import { type Run, RunPhase, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
-import { getRunByAttempt } from "../db/queries/get-run-by-attempt.js";
-import { outputEndThrough } from "../db/queries/output-extents.js";
-import { readOutputChunks } from "../db/queries/read-output-chunks.js";
-import { decodeRun, type RunRow } from "../db/queries/run-row.js";
-import { DomainError, taskNotFound } from "../errors.js";
-import type { ExecutionEngine } from "../execution/engine.js";
-import type { RunEvent } from "../execution/output-hub.js";
-import type { TaskStore } from "../store/task-store.js";
+import { outputNotFound, outputTooSlow, taskNotFound } from "../errors.js";
+import type { OutputHub, RunEvent } from "../execution/output-hub.js";
+import type { StorageBackend } from "../store/backend.js";
 
 const REPLAY_BATCH = 256;
 /**
@@ -22,17 +10,6 @@ const REPLAY_BATCH = 256;
  * and asked to resume with since_seq.
  */
 const MAX_LAG_EVENTS = 4096;
-
-const outputNotFound = (taskId: string, attempt: number) =>
-  new DomainError(
-    status.NOT_FOUND,
-    ErrorReason.OUTPUT_NOT_FOUND,
-    `task ${taskId} has no output${attempt ? ` for attempt ${attempt}` : ""}`,
-    {
-      task_id: taskId,
-      attempt: String(attempt),
-    },
-  );
 
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
@@ -72,31 +49,33 @@ class EventQueue {
  * deduplicated by seq, so nothing falls in the seam.
  */
 export async function* streamTaskOutput(
-  store: TaskStore,
-  engine: ExecutionEngine,
+  backend: StorageBackend,
+  outputs: OutputHub,
   request: StreamTaskOutputRequest,
   signal: AbortSignal,
 ): AsyncGenerator<StreamTaskOutputResponse> {
-  const task = store.get(request.taskId);
+  const task = (await backend.getTask(request.taskId))?.task;
   if (!task) throw taskNotFound(request.taskId);
   const queue = new EventQueue();
-  const unsubscribe = request.follow ? engine.outputs.subscribe(task.id, (event) => queue.push(event)) : undefined;
+  // Subscribed before anything is read: chunks both read and heard are deduplicated by seq.
+  const unsubscribe = request.follow ? outputs.subscribe(task.id, (event) => queue.push(event)) : undefined;
   // A task that ends before the awaited attempt starts (canceled while pending) ends the follow.
   const unsubscribeTask = request.follow
-    ? store.onCommit((changes) => {
+    ? backend.onCommit((changes) => {
         for (const change of changes)
           if (change.task.id === task.id && isTerminal(change.task.status!.phase)) queue.push({ kind: "taskEnded" });
       })
     : undefined;
   try {
-    let row = getRunByAttempt(store.db, task.id, request.attempt);
+    const stored = await backend.getRunByAttempt(task.id, request.attempt);
     if (!request.follow) {
-      if (!row) throw outputNotFound(task.id, request.attempt);
-      const replayed = yield* replay(store, row, request.sinceSeq);
+      if (!stored) throw outputNotFound(task.id, request.attempt);
+      const replayed = yield* replay(backend, stored, request.sinceSeq);
       if (replayed.sent === 0 && request.sinceSeq === 0) throw outputNotFound(task.id, request.attempt);
       return;
     }
-    let run: Run | undefined = row && decodeRun(row.run);
+    let run: Run | undefined = stored;
+    let row = stored;
     if (!run) {
       if (isTerminal(task.status!.phase)) throw outputNotFound(task.id, request.attempt); // it will never run
       // Wait for the attempt to start.
@@ -106,17 +85,17 @@ export async function* streamTaskOutput(
         if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
           run = event.run;
       }
-      row = getRunByAttempt(store.db, task.id, run.attempt);
+      row = await backend.getRunByAttempt(task.id, run.attempt);
     }
     yield { event: { $case: "runStarted", value: { run } } };
     let lastSeq = request.sinceSeq;
     let end = 0;
     if (row) {
-      const replayed = yield* replay(store, row, request.sinceSeq);
+      const replayed = yield* replay(backend, row, request.sinceSeq);
       lastSeq = Math.max(lastSeq, replayed.lastSeq);
       end = replayed.end;
     }
-    const latest = row ? decodeRun(row.run) : run;
+    const latest = row ?? run;
     if (!isActiveRun(latest)) {
       yield { event: { $case: "runFinished", value: { run: latest } } };
       return;
@@ -124,14 +103,7 @@ export async function* streamTaskOutput(
     for (;;) {
       const event = await queue.next(signal);
       if (queue.overflowed) {
-        throw new DomainError(
-          status.RESOURCE_EXHAUSTED,
-          ErrorReason.OUTPUT_TOO_SLOW,
-          `the follower fell behind; resume with since_seq ${lastSeq}`,
-          {
-            last_seq: String(lastSeq),
-          },
-        );
+        throw outputTooSlow(lastSeq);
       }
       if (!event) return;
       if (event.kind === "chunk" && event.chunk.seq > lastSeq) {
@@ -169,19 +141,19 @@ const truncated = (droppedBytes: number): StreamTaskOutputResponse => ({
  * last bytes were not kept.
  */
 async function* replay(
-  store: TaskStore,
-  row: RunRow,
+  backend: StorageBackend,
+  run: Run,
   sinceSeq: number,
 ): AsyncGenerator<StreamTaskOutputResponse, ReplayMark> {
   const mark: ReplayMark = {
     lastSeq: sinceSeq,
-    end: sinceSeq > 0 ? outputEndThrough(store.db, row.id, sinceSeq) : 0,
+    end: sinceSeq > 0 ? await backend.outputEndThrough(run.id, sinceSeq) : 0,
     sent: 0,
   };
   for (;;) {
-    const chunks = readOutputChunks(store.db, row.id, mark.lastSeq, REPLAY_BATCH);
+    const chunks = await backend.readOutput(run.id, mark.lastSeq, REPLAY_BATCH);
     for (const chunk of chunks) {
-      if (chunk.byte_offset > mark.end) yield truncated(chunk.byte_offset - mark.end);
+      if (chunk.offset > mark.end) yield truncated(chunk.offset - mark.end);
       yield {
         event: {
           $case: "chunk",
@@ -189,18 +161,17 @@ async function* replay(
             stream: chunk.stream,
             data: chunk.data,
             seq: chunk.seq,
-            time: new Date(chunk.time),
-            offset: chunk.byte_offset,
+            time: new Date(chunk.timeMs),
+            offset: chunk.offset,
           },
         },
       };
       mark.lastSeq = chunk.seq;
-      mark.end = chunk.byte_offset + chunk.data.length;
+      mark.end = chunk.offset + chunk.data.length;
       mark.sent++;
     }
     if (chunks.length < REPLAY_BATCH) break;
   }
-  const run = decodeRun(row.run);
   if (!isActiveRun(run) && run.outputBytes > mark.end) yield truncated(run.outputBytes - mark.end);
   return mark;
 }

@@ -1,14 +1,8 @@
-import {
-  type Metadata,
-  type ServiceDefinition,
-  status,
-  type UntypedHandleCall,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { ErrorReason } from "@supervisor/sdk";
+import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Authenticator, Principal } from "../auth.js";
-import { DomainError, type Logger, toStatus } from "../errors.js";
+import { type Logger, tooManyStreams } from "../errors.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
+import { toStatus } from "./to-status.js";
 
 export interface GuardSettings {
   auth: Authenticator;
@@ -25,14 +19,7 @@ class StreamCounter {
   acquire(name: string, limit: number, what: string): () => void {
     const count = this.open.get(name) ?? 0;
     if (count >= limit) {
-      throw new DomainError(
-        status.RESOURCE_EXHAUSTED,
-        ErrorReason.TOO_MANY_STREAMS,
-        `${name} already has ${count} open ${what} (limit ${limit})`,
-        {
-          limit: String(limit),
-        },
-      );
+      throw tooManyStreams(name, count, what, limit);
     }
     this.open.set(name, count + 1);
     let released = false;

@@ -7,7 +7,8 @@ import type {
   ServerWritableStream,
   sendUnaryData,
 } from "@grpc/grpc-js";
-import { type Logger, toStatus } from "../errors.js";
+import type { Logger } from "../errors.js";
+import { toStatus } from "./to-status.js";
 
 /** What a handler knows about its call besides the request. */
 export interface CallContext {

@@ -1,51 +1,56 @@
-import { type ServerDuplexStream, status } from "@grpc/grpc-js";
-import {
-  type ConnectRequest,
-  type ConnectResponse,
-  ErrorReason,
-  type RunnerInfo as Runner,
-  type RunnerServiceServer,
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type {
+  ConnectRequest,
+  ConnectResponse,
+  RunnerInfo as Runner,
+  RunnerServiceServer,
+  Timers,
 } from "@supervisor/sdk";
 import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
 import { matchesSelector } from "../core/selector.js";
 import { compileFilter } from "../core/task-filter.js";
-import { listRunners } from "../db/queries/list-runners.js";
-import { decodeRunner } from "../db/queries/runner-rows.js";
-import { DomainError, type Logger, toStatus } from "../errors.js";
+import {
+  type Logger,
+  leaseExpired,
+  protocolViolation,
+  runnerNameForbidden,
+  runnerReconnected,
+  runnerReplaced,
+  shuttingDown,
+} from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../execution/runner-session.js";
-import type { TaskStore } from "../store/task-store.js";
+import type { StorageBackend } from "../store/backend.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
 import { principalOf } from "./guard.js";
 import { unary } from "./handlers.js";
 import { isUndecodable, undecodableError } from "./safe-decode.js";
+import { toStatus } from "./to-status.js";
 
 export interface RunnerServiceDeps {
-  store: TaskStore;
+  backend: StorageBackend;
   engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
+  timers: Timers;
   /** How long a new connection has to say hello. */
   helloTimeoutMs?: number;
 }
 
-const protocolViolation = (message: string) =>
-  new DomainError(status.FAILED_PRECONDITION, ErrorReason.RUNNER_PROTOCOL_VIOLATION, message);
-
 /** What the runner hears when the supervisor ends its stream; RUNNER_REPLACED tells it to stop for good. */
-function closeError(reason: CloseReason): DomainError {
+function closeError(reason: CloseReason) {
   switch (reason.kind) {
     case "replaced":
-      return new DomainError(status.ABORTED, ErrorReason.RUNNER_REPLACED, reason.message);
+      return runnerReplaced(reason.message);
     case "superseded":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.RUNNER_RECONNECTED, reason.message);
+      return runnerReconnected(reason.message);
     case "lease-expired":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.LEASE_EXPIRED, reason.message);
+      return leaseExpired(reason.message);
     case "shutdown":
-      return new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, reason.message);
+      return shuttingDown();
     case "protocol":
       return protocolViolation(reason.message);
   }
@@ -54,17 +59,12 @@ function closeError(reason: CloseReason): DomainError {
 /** A token bound to runner names (glob patterns in its config entry) connects only runners so named. */
 function checkRunnerName(principal: Principal | undefined, name: string): void {
   if (!principal?.runnerNames || principal.matchesRunnerName?.(name)) return;
-  throw new DomainError(
-    status.PERMISSION_DENIED,
-    ErrorReason.RUNNER_NAME_FORBIDDEN,
-    `token ${principal.name} may not connect a runner named ${name} (allowed: ${principal.runnerNames.join(", ")})`,
-    { runner_name: name },
-  );
+  throw runnerNameForbidden(principal.name, name, principal.runnerNames);
 }
 
 /** RunnerService: the Connect protocol is the engine's; this adapts the stream and checks the hello. */
 export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerServiceServer> {
-  const { store, engine, log, shutdown } = deps;
+  const { backend, engine, log, shutdown } = deps;
   return {
     connect: (call: ServerDuplexStream<ConnectRequest, ConnectResponse>) => {
       let ended = false;
@@ -83,12 +83,10 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         },
         close: (reason) => fail(closeError(reason)),
       };
-      const helloTimer = setTimeout(
-        () => fail(protocolViolation("no hello within the time allowed")),
-        deps.helloTimeoutMs ?? 10_000,
+      const helloTimer = deps.timers.after(deps.helloTimeoutMs ?? 10_000, () =>
+        fail(protocolViolation("no hello within the time allowed")),
       );
-      if (shutdown.aborted)
-        return fail(new DomainError(status.UNAVAILABLE, ErrorReason.SHUTTING_DOWN, "the supervisor is shutting down"));
+      if (shutdown.aborted) return fail(shuttingDown());
 
       // Messages that arrive after the welcome but before the hello's bookkeeping is committed wait here, in order.
       const backlog: ConnectRequest[] = [];
@@ -107,7 +105,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         helloing = (async () => {
           validateHello(hello);
           checkRunnerName(principalOf(call), hello.name);
-          clearTimeout(helloTimer);
+          helloTimer.cancel();
           const welcomed = await engine.hello(hello, channel);
           if (ended) return engine.disconnected(welcomed, channel);
           session = welcomed;
@@ -115,7 +113,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         })().catch(fail);
       });
       const onGone = () => {
-        clearTimeout(helloTimer);
+        helloTimer.cancel();
         if (session) engine.disconnected(session, channel);
         if (!ended) {
           ended = true;
@@ -127,7 +125,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       call.on("error", onGone);
     },
 
-    listRunners: unary(log, shutdown, (request) => {
+    listRunners: unary(log, shutdown, async (request) => {
       const filter = request.labelSelector
         ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector, idPrefix: "" }, "")
         : compileFilter(undefined);
@@ -139,13 +137,13 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       let more = false;
       // Scan by name until the page is full; the selector is applied here (runner counts are small).
       scan: for (;;) {
-        const rows = listRunners(store.db, cursor, pageSize + 1);
+        const rows = await backend.listRunners(cursor, pageSize + 1);
         for (const row of rows) {
-          cursor = row.name;
-          const runner = engine.liveRunner(row.id) ?? decodeRunner(row.runner);
+          cursor = row.runner.name;
+          const runner = engine.liveRunner(row.runner.id) ?? row.runner;
           if (filter.selector && !matchesSelector(filter.selector, runner.labels)) continue;
           // The stored bytes stand in for the live runner's size (they differ only in counters).
-          if (!budget.take(row.runner.length)) {
+          if (!budget.take(row.encodedBytes)) {
             more = true;
             break scan;
           }

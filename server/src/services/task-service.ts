@@ -1,16 +1,23 @@
 import type { TaskServiceServer } from "@supervisor/sdk";
+import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
-import { listTaskRuns } from "../db/queries/list-task-runs.js";
-import { decodeRun } from "../db/queries/run-row.js";
-import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
+import { specHash } from "../core/task-spec.js";
+import { invalidArgument, type Logger, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
-import { cancelTask } from "../store/cancel-task.js";
+import type { StorageBackend } from "../store/backend.js";
+import type { SubmitParams, SubmitSettings } from "../store/decide/submit.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { type SubmitSettings, submitTask } from "../store/submit-task.js";
-import type { TaskStore } from "../store/task-store.js";
+import { listParams } from "../store/list-params.js";
+import { batchSubmitWrite, cancelWrite, forRequest, submitWrite } from "../store/writes.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
-import { validateBatch, validateFilter, validateSubmit, validateTaskId } from "../validation/requests.js";
+import {
+  type ValidSubmit,
+  validateBatch,
+  validateFilter,
+  validateSubmit,
+  validateTaskId,
+} from "../validation/requests.js";
 import type { SignaturePolicy } from "../validation/signature-policy.js";
 import { type WatchSettings, watchTasks } from "../watch/watch-tasks.js";
 import { serverStream, unary } from "./handlers.js";
@@ -19,19 +26,10 @@ import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
 /** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
-/** Runs one request's part of a batch; a refusal names the request (metadata request_index). */
-function forRequest<T>(index: number, run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof DomainError) error.metadata.request_index = String(index);
-    throw error;
-  }
-}
-
 export interface TaskServiceDeps {
-  store: TaskStore;
+  backend: StorageBackend;
   commits: GroupCommit;
+  ids: IdGenerator;
   submit: SubmitSettings;
   signatures: SignaturePolicy;
   watch: WatchSettings;
@@ -42,13 +40,20 @@ export interface TaskServiceDeps {
 
 /** TaskService: validate → store → answer. No SQL and no status building here. */
 export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceServer> {
-  const { store, commits, log, shutdown } = deps;
+  const { backend, commits, log, shutdown } = deps;
   const submitSettings = deps.submit;
+  // The id is taken now (time-ordered); a replayed request_id answers with its original task instead.
+  const submitParams = ({ spec, requestId }: ValidSubmit): SubmitParams => ({
+    spec,
+    requestId,
+    specHash: specHash(spec),
+    id: deps.ids.next(),
+  });
   return {
     submitTask: unary(log, shutdown, async (request) => {
-      const { spec, requestId } = validateSubmit(request);
-      deps.signatures.check(spec);
-      return { task: await commits.run(() => submitTask(store, spec, requestId, submitSettings)) };
+      const submit = validateSubmit(request);
+      deps.signatures.check(submit.spec);
+      return { task: await commits.run(submitWrite(submitParams(submit), submitSettings)) };
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
@@ -70,32 +75,27 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
       });
       // All or nothing: the first refusal undoes every submit of the batch.
-      const tasks = await commits.run(() =>
-        submits.map(({ spec, requestId }, index) =>
-          forRequest(index, () => submitTask(store, spec, requestId, submitSettings)),
-        ),
-      );
-      return { tasks };
+      return { tasks: await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings)) };
     }),
 
-    getTask: unary(log, shutdown, (request) => {
+    getTask: unary(log, shutdown, async (request) => {
       const id = validateTaskId(request.id, "id");
-      const task = store.get(id);
-      if (!task) throw taskNotFound(id);
-      return { task };
+      const stored = await backend.getTask(id);
+      if (!stored) throw taskNotFound(id);
+      return { task: stored.task };
     }),
 
-    listTasks: unary(log, shutdown, (request) => {
+    listTasks: unary(log, shutdown, async (request) => {
       const filter = validateFilter(request.filter);
       const pageSize = pageSizeOf(request.pageSize);
       const before = decodePageToken(request.pageToken, filter.key);
-      const revision = store.head; // read in the same tick as the page: the page is exactly this revision
-      const page = store.list(filter, before, pageSize);
+      // The page and its revision come from one snapshot: the page is exactly that revision.
+      const page = await backend.listTasks(listParams(filter, before, pageSize));
       const nextPageToken = page.nextBeforeId ? encodePageToken(page.nextBeforeId, filter.key) : "";
       return listTasksWire(
-        page.rows.map((row) => row.task),
+        page.items.map((item) => item.encoded),
         nextPageToken,
-        revision,
+        page.revision,
       );
     }),
 
@@ -103,7 +103,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       if (request.sinceRevision < 0)
         throw invalidArgument([{ field: "since_revision", description: "must not be negative" }]);
       const filter = validateFilter(request.filter);
-      return watchTasks(store, request, filter, ctx.signal, deps.watch);
+      return watchTasks(backend, request, filter, ctx.signal, deps.watch);
     }),
 
     streamTaskOutput: serverStream(log, shutdown, (request, ctx) => {
@@ -113,17 +113,16 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         violations.push({ field: "attempt", description: "must not be negative (0 = the latest)" });
       if (request.sinceSeq < 0) violations.push({ field: "since_seq", description: "must not be negative" });
       if (violations.length > 0) throw invalidArgument(violations);
-      return streamTaskOutput(store, deps.engine, request, ctx.signal);
+      return streamTaskOutput(backend, deps.engine.outputs, request, ctx.signal);
     }),
 
-    listTaskRuns: unary(log, shutdown, (request) => {
+    listTaskRuns: unary(log, shutdown, async (request) => {
       const taskId = validateTaskId(request.taskId, "task_id");
       const pageSize = pageSizeOf(request.pageSize);
       const after = Number(decodePageToken(request.pageToken, taskId) ?? 0);
-      if (!store.getRow(taskId)) throw taskNotFound(taskId);
-      const rows = listTaskRuns(store.db, taskId, after, pageSize + 1);
-      const runs = pagePrefix(rows, pageSize, (row) => row.run.length).map((row) => {
-        const run = decodeRun(row.run);
+      if (!(await backend.getTask(taskId))) throw taskNotFound(taskId);
+      const rows = await backend.listTaskRuns(taskId, after, pageSize + 1);
+      const runs = pagePrefix(rows, pageSize, (row) => row.encodedBytes).map(({ run }) => {
         const live = deps.engine.liveOutput(run.id);
         return live ? { ...run, outputBytes: live.bytes, outputTruncated: live.truncated } : run;
       });
@@ -137,7 +136,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const id = validateTaskId(request.id, "id");
       if (request.reason.length > 1024)
         throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
-      return { task: await commits.run(() => cancelTask(store, id, request.reason)) };
+      return { task: await commits.run(cancelWrite(id, request.reason)) };
     }),
   };
 }

@@ -1,5 +1,6 @@
 import type { ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { type Logger, notImplemented, toStatus } from "../errors.js";
+import { type Logger, notImplemented } from "../errors.js";
+import { toStatus } from "./to-status.js";
 
 /**
  * Fills every method of `definition` that `handlers` lacks with one that

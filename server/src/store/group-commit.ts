@@ -1,84 +1,147 @@
+import type { Clock } from "../core/clock.js";
 import { DomainError } from "../errors.js";
-import type { TaskStore } from "./task-store.js";
+import type { ReadKeys, Snapshot, StorageBackend } from "./backend.js";
+import { NeedsRead, WriteView } from "./decide/view.js";
 
-interface Pending {
-  work: () => unknown;
+/** One write: what it reads, and how it decides over what it read (pure: no side effects). */
+export interface WriteRequest<R> {
+  reads: ReadKeys;
+  /** Throws a DomainError to refuse (only this request's changes are dropped). */
+  decide(view: WriteView, nowMs: number): R;
+}
+
+interface Queued {
+  request: WriteRequest<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A request that keeps asking for rows it did not get is a bug, not a reason to loop. */
+const MAX_READ_ROUNDS = 8;
+
 /**
  * Group commit: writes that arrive while the event loop is busy share one
  * transaction, so one fsync covers them all, and each caller is answered only
- * after the shared commit. A refused write (SLOT_BUSY, ...) must roll back
- * alone: the batch is then replayed with a savepoint per write (writes are
- * re-runnable closures over the store). A failure of the commit itself (disk
- * full) fails every write in it: none was acknowledged.
+ * after the shared commit. A batch reads what all its requests need in one
+ * round trip, decides them one by one over that snapshot plus the changes of
+ * the requests before it, and hands the backend the writes. A refused request
+ * (SLOT_BUSY, …) drops only its own changes; a failed commit fails every
+ * request of the batch (none was acknowledged).
  */
 export class GroupCommit {
-  private queue: Pending[] = [];
+  private queue: Queued[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly store: TaskStore,
+    private readonly backend: StorageBackend,
+    private readonly clock: Clock,
     private readonly maxBatch = 1000,
   ) {}
 
-  run<T>(work: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+  run<R>(request: WriteRequest<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ request, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // setImmediate (not a microtask) lets pending I/O — more requests — join this batch.
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
-    this.scheduled = this.queue.length > 0;
-    if (this.scheduled) setImmediate(() => this.flush());
     let outcomes: Outcome[];
     try {
-      // The common case: every write goes through, so no savepoint is needed.
-      outcomes = this.store.transaction(() => batch.map((item): Outcome => ({ ok: true, value: item.work() })));
+      outcomes = await this.backend.transact(async (tx) => {
+        const view = new WriteView(
+          await tx.read(mergeReads(batch.map((item) => item.request.reads))),
+          tx.firstRevision,
+        );
+        const nowMs = this.clock.now();
+        const decided: Outcome[] = [];
+        for (const item of batch) {
+          // Decided synchronously; only a request that needs more rows waits for a read.
+          const outcome = decide(view, item.request, nowMs);
+          decided.push(
+            outcome instanceof NeedsRead
+              ? await decideAfterReads(view, item.request, nowMs, outcome, tx.read)
+              : outcome,
+          );
+        }
+        return { writes: view.writes, result: decided };
+      });
     } catch (error) {
-      if (!(error instanceof DomainError)) {
-        this.failAll(batch, error);
-        return;
-      }
-      // A write was refused and the whole batch rolled back: run it again, each write in its own savepoint.
-      try {
-        outcomes = this.withSavepoints(batch);
-      } catch (replayError) {
-        this.failAll(batch, replayError);
-        return;
-      }
+      for (const item of batch) item.reject(error);
+      outcomes = [];
+    } finally {
+      // The next batch starts once this one is committed (or failed): its reads see this one's writes.
+      this.scheduled = this.queue.length > 0;
+      if (this.scheduled) setImmediate(() => void this.flush());
     }
     batch.forEach((item, index) => {
-      const outcome = outcomes[index]!;
+      const outcome = outcomes[index];
+      if (!outcome) return;
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
   }
+}
 
-  private withSavepoints(batch: Pending[]): Outcome[] {
-    return this.store.transaction(() =>
-      batch.map((item): Outcome => {
-        try {
-          return { ok: true, value: this.store.savepoint(item.work) };
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error; // not the request's fault: fail the commit
-          return { ok: false, error };
-        }
-      }),
-    );
-  }
-
-  private failAll(batch: Pending[], error: unknown): void {
-    for (const item of batch) item.reject(error);
+/** Decides one request: its outcome, or the rows it still needs (its changes undone). */
+function decide(view: WriteView, request: WriteRequest<unknown>, nowMs: number): Outcome | NeedsRead {
+  view.begin();
+  try {
+    const value = request.decide(view, nowMs);
+    view.commit();
+    return { ok: true, value };
+  } catch (error) {
+    view.rollback();
+    if (error instanceof DomainError) return { ok: false, error };
+    if (error instanceof NeedsRead) return error;
+    throw error;
   }
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** Reads what a request needs, within the same transaction, and decides it again (deciding is pure). */
+async function decideAfterReads(
+  view: WriteView,
+  request: WriteRequest<unknown>,
+  nowMs: number,
+  needs: NeedsRead,
+  read: (keys: ReadKeys) => Promise<Snapshot>,
+): Promise<Outcome> {
+  for (let round = 0; round < MAX_READ_ROUNDS; round++) {
+    view.extend(await read(needs.keys));
+    const outcome = decide(view, request, nowMs);
+    if (!(outcome instanceof NeedsRead)) return outcome;
+    needs = outcome;
+  }
+  throw needs;
+}
+
+/** One read for a whole batch: the union of every request's keys. */
+export function mergeReads(all: readonly ReadKeys[]): ReadKeys {
+  const merged: Record<Exclude<keyof ReadKeys, "slotQueueDepth">, Set<string>> = {
+    tasks: new Set(),
+    slotOwners: new Set(),
+    slotQueues: new Set(),
+    idempotencyKeys: new Set(),
+    runs: new Set(),
+    runnerNames: new Set(),
+  };
+  let slotQueueDepth: number | undefined;
+  for (const keys of all) {
+    for (const name in keys) {
+      if (name === "slotQueueDepth") {
+        slotQueueDepth = Math.max(slotQueueDepth ?? 0, keys.slotQueueDepth ?? 0);
+        continue;
+      }
+      const into = merged[name as keyof typeof merged];
+      for (const key of keys[name as keyof typeof merged] ?? []) into.add(key);
+    }
+  }
+  return { ...merged, slotQueueDepth };
+}

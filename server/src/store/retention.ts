@@ -1,9 +1,8 @@
-import { compactJournal } from "../db/queries/compact-journal.js";
-import { findExpiredTasks } from "../db/queries/expired-tasks.js";
-import { deleteExpiredIdempotencyKeys } from "../db/queries/idempotency-keys.js";
-import { decodeTask } from "../db/queries/task-row.js";
+import type { Timer, Timers } from "@supervisor/sdk";
+import type { Clock } from "../core/clock.js";
+import type { StorageBackend } from "./backend.js";
 import type { GroupCommit } from "./group-commit.js";
-import type { TaskStore } from "./task-store.js";
+import { compactJournalWrite, expireKeysWrite, expireTasksWrite } from "./writes.js";
 
 export interface RetentionSettings {
   retentionMs: number;
@@ -14,8 +13,8 @@ export interface RetentionSettings {
 
 export interface SweepResult {
   tasksDeleted: number;
-  keysDeleted: number;
-  journalRowsDeleted: number;
+  /** The journal was compacted through this revision (0 = not at all). */
+  journalCompactedThrough: number;
 }
 
 /** Small batches, each its own transaction, so a big sweep never stalls submits for long. */
@@ -26,36 +25,29 @@ const BATCH = 500;
  * output (a DELETED event each), idempotency keys past their TTL go, and the
  * journal is compacted to what watchers may still ask for.
  */
-export async function sweep(store: TaskStore, commits: GroupCommit, settings: RetentionSettings): Promise<SweepResult> {
-  const result: SweepResult = { tasksDeleted: 0, keysDeleted: 0, journalRowsDeleted: 0 };
+export async function sweep(
+  backend: StorageBackend,
+  commits: GroupCommit,
+  clock: Clock,
+  settings: RetentionSettings,
+): Promise<SweepResult> {
+  const result: SweepResult = { tasksDeleted: 0, journalCompactedThrough: 0 };
   for (;;) {
-    const deleted = await commits.run(() => {
-      const rows = findExpiredTasks(store.db, store.clock.now() - settings.retentionMs, BATCH);
-      for (const row of rows) store.remove(decodeTask(row.task));
-      return rows.length;
-    });
-    result.tasksDeleted += deleted;
-    if (deleted < BATCH) break;
+    const cutoffMs = clock.now() - settings.retentionMs;
+    const candidates = await backend.expiredTasks(cutoffMs, BATCH);
+    if (candidates.length > 0) result.tasksDeleted += await commits.run(expireTasksWrite(candidates, cutoffMs));
+    if (candidates.length < BATCH) break;
   }
+  await commits.run(expireKeysWrite(clock.now() - settings.idempotencyTtlMs, BATCH * 100));
   for (;;) {
-    const deleted = await commits.run(() =>
-      deleteExpiredIdempotencyKeys(store.db, store.clock.now() - settings.idempotencyTtlMs, BATCH * 10),
+    const bound = await backend.journalCompactionBound(
+      settings.journalMinRevisions,
+      clock.now() - settings.journalMinAgeMs,
+      BATCH * 10,
     );
-    result.keysDeleted += deleted;
-    if (deleted < BATCH * 10) break;
-  }
-  for (;;) {
-    const deleted = await commits.run(() =>
-      compactJournal(
-        store.db,
-        store.head,
-        settings.journalMinRevisions,
-        store.clock.now() - settings.journalMinAgeMs,
-        BATCH * 10,
-      ),
-    );
-    result.journalRowsDeleted += deleted;
-    if (deleted < BATCH * 10) break;
+    if (bound <= result.journalCompactedThrough) break;
+    await commits.run(compactJournalWrite(bound));
+    result.journalCompactedThrough = bound;
   }
   return result;
 }
@@ -64,24 +56,24 @@ export async function sweep(store: TaskStore, commits: GroupCommit, settings: Re
 export function startSweeper(
   run: () => Promise<unknown>,
   intervalMs: number,
+  timers: Timers,
   log: (message: string, error?: unknown) => void,
 ): () => Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
+    timer = timers.after(intervalMs, () => {
       running = run()
         .catch((error) => log("retention sweep failed", error))
         .finally(schedule);
-    }, intervalMs);
-    timer.unref();
+    });
   };
   schedule();
   return async () => {
     stopped = true;
-    clearTimeout(timer);
+    timer?.cancel();
     await running;
   };
 }

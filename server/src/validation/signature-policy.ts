@@ -1,7 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { status } from "@grpc/grpc-js";
-import { ErrorReason, signatureProblem, type TaskSpec, trustedKeysFrom } from "@supervisor/sdk";
-import { DomainError } from "../errors.js";
+import { signatureProblem, type TaskSpec, trustedKeysFrom } from "@supervisor/sdk";
+import { signatureInvalid } from "../errors.js";
 
 const globToRegExp = (glob: string) =>
   new RegExp(
@@ -33,9 +32,7 @@ export class SignaturePolicy {
     if (!spec.signature && !this.required(spec.slot)) return;
     const problem = signatureProblem(spec, this.keys);
     if (problem) {
-      throw new DomainError(status.PERMISSION_DENIED, ErrorReason.SIGNATURE_INVALID, `${field}.signature: ${problem}`, {
-        key_id: spec.signature?.keyId ?? "",
-      });
+      throw signatureInvalid(field, problem, spec.signature?.keyId ?? "");
     }
   }
 }

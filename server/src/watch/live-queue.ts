@@ -1,4 +1,4 @@
-import type { TaskChange } from "../store/task-change.js";
+import type { TaskChange } from "../store/backend.js";
 import type { WatchOutput } from "./watch-event.js";
 
 /**

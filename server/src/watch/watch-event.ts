@@ -1,9 +1,7 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { EventType, type WatchTasksResponse } from "@supervisor/sdk";
 import { attributesOf, type CompiledFilter, matchesFilter } from "../core/task-filter.js";
-import type { JournalRow } from "../db/queries/journal.js";
-import { decodeTask } from "../db/queries/task-row.js";
-import type { TaskChange } from "../store/task-change.js";
+import type { TaskChange } from "../store/backend.js";
 
 /** A watch event on its way out: a message, or its wire bytes when they could be shared. */
 export type WatchOutput = WatchTasksResponse | Buffer;
@@ -46,12 +44,3 @@ const eventWire = (type: EventType, encodedTask: Uint8Array, revision: number): 
   Buffer.from(
     new BinaryWriter().uint32(8).int32(type).uint32(18).bytes(encodedTask).uint32(24).int64(revision).finish(),
   );
-
-export function changeFromJournal(row: JournalRow): TaskChange {
-  const task = decodeTask(row.task);
-  const change: TaskChange = { revision: row.revision, type: row.type as EventType, task, encoded: row.task };
-  if (row.prev_phase !== null) {
-    change.previous = { ...attributesOf(task), phase: row.prev_phase, runnerId: row.prev_runner_id ?? "" };
-  }
-  return change;
-}

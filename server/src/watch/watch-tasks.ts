@@ -1,12 +1,11 @@
-import { status } from "@grpc/grpc-js";
-import { ErrorReason, EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
+import { EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
 import type { CompiledFilter } from "../core/task-filter.js";
-import { readJournal } from "../db/queries/read-journal.js";
-import { DomainError, invalidArgument } from "../errors.js";
-import type { TaskStore } from "../store/task-store.js";
+import { invalidArgument, revisionCompacted, watchTooSlow } from "../errors.js";
+import type { StorageBackend } from "../store/backend.js";
+import { listParams } from "../store/list-params.js";
 import type { BookmarkTicker } from "./bookmark-ticker.js";
 import { LiveQueue } from "./live-queue.js";
-import { addedEvent, changeFromJournal, eventFor, type WatchOutput } from "./watch-event.js";
+import { addedEvent, eventFor, type WatchOutput } from "./watch-event.js";
 
 export interface WatchSettings {
   /** The shared timer of periodic BOOKMARKs. */
@@ -17,25 +16,17 @@ export interface WatchSettings {
 
 const REPLAY_BATCH = 500;
 
-const revisionCompacted = (since: number, oldest: number) =>
-  new DomainError(
-    status.OUT_OF_RANGE,
-    ErrorReason.REVISION_COMPACTED,
-    `revision ${since} is older than the journal keeps (oldest ${oldest}); ` +
-      "list again and watch from the list's revision",
-    { oldest_revision: String(oldest), since_revision: String(since) },
-  );
-
 const bookmark = (revision: number): WatchTasksResponse => ({ type: EventType.EVENT_TYPE_BOOKMARK, revision });
 
 /**
  * WatchTasks: optional initial snapshot, then the journal replayed from the
- * cursor out of SQLite, a BOOKMARK, then live changes. The switch to live happens in the
- * same synchronous tick as the last journal read, so no commit can fall
- * between them: no gap and no duplicate at the seam.
+ * cursor, a BOOKMARK, then live changes. Nothing assumes reads and commits
+ * interleave in any particular way: once the replay is near the head the
+ * watcher subscribes, reads the journal once more, and drops live changes it
+ * already sent by revision — no gap and no duplicate at the seam.
  */
 export async function* watchTasks(
-  store: TaskStore,
+  backend: StorageBackend,
   request: WatchTasksRequest,
   filter: CompiledFilter,
   signal: AbortSignal,
@@ -43,37 +34,44 @@ export async function* watchTasks(
 ): AsyncGenerator<WatchOutput> {
   let cursor: number;
   if (request.sendInitial) {
-    cursor = store.head;
     let before: string | undefined;
+    let first = true;
+    cursor = 0;
     do {
-      const page = store.list(filter, before, REPLAY_BATCH);
-      for (const row of page.rows) yield addedEvent(row.task, row.revision);
+      const page = await backend.listTasks(listParams(filter, before, REPLAY_BATCH));
+      if (first) cursor = page.revision; // the journal after the first page is replayed on top
+      first = false;
+      for (const item of page.items) yield addedEvent(item.encoded, item.revision);
       before = page.nextBeforeId;
     } while (before !== undefined && !signal.aborted);
   } else {
-    cursor = request.sinceRevision || store.head;
-    if (cursor > store.head) {
+    const head = await backend.head();
+    cursor = request.sinceRevision || head;
+    if (cursor > head) {
       throw invalidArgument([
-        { field: "since_revision", description: `revision ${cursor} is newer than the head (${store.head})` },
+        { field: "since_revision", description: `revision ${cursor} is newer than the head (${head})` },
       ]);
     }
   }
-  if (cursor < store.compactedThrough) throw revisionCompacted(cursor, store.compactedThrough + 1);
+  const compacted = await backend.compactedThrough();
+  if (cursor < compacted) throw revisionCompacted(cursor, compacted + 1);
 
   const queue = new LiveQueue(settings.maxLagChanges, (change) => eventFor(change, filter), cursor);
   let unsubscribe: (() => void) | undefined;
   let stopBookmarks: (() => void) | undefined;
   try {
-    while (!unsubscribe) {
-      const rows = readJournal(store.db, cursor, REPLAY_BATCH);
-      // Caught up: subscribe before anything else can commit (we hold the only thread).
-      if (rows.length < REPLAY_BATCH) unsubscribe = store.onCommit((changes) => queue.push(changes));
-      for (const row of rows) {
-        const event = eventFor(changeFromJournal(row), filter);
-        cursor = row.revision;
+    for (let caughtUp = false; !caughtUp; ) {
+      // Subscribed before this read: every commit from here on is in the queue, or in this read, or both.
+      caughtUp = unsubscribe !== undefined;
+      const changes = await backend.readJournal(cursor, REPLAY_BATCH);
+      for (const change of changes) {
+        const event = eventFor(change, filter);
+        cursor = change.revision;
         if (event) yield event;
       }
       if (signal.aborted) return;
+      // Near the head: subscribe, then read once more (what committed between the last read and now).
+      if (!unsubscribe && changes.length < REPLAY_BATCH) unsubscribe = backend.onCommit((batch) => queue.push(batch));
     }
     queue.headRevision = Math.max(queue.headRevision, cursor);
     // Caught up: one BOOKMARK says the stream is live (and, with send_initial, that the snapshot is complete).
@@ -82,12 +80,7 @@ export async function* watchTasks(
     while (!signal.aborted) {
       const items = await queue.take(signal);
       if (queue.overflowed) {
-        throw new DomainError(
-          status.RESOURCE_EXHAUSTED,
-          ErrorReason.WATCH_TOO_SLOW,
-          `the watcher fell more than ${settings.maxLagChanges} events behind; resume from revision ${cursor}`,
-          { last_revision: String(cursor) },
-        );
+        throw watchTooSlow(settings.maxLagChanges, cursor);
       }
       for (const item of items) {
         if (item.revision <= cursor) continue; // already replayed from the journal

@@ -170,7 +170,15 @@ export interface Run {
     | Date
     | undefined;
   /** Value returned by an embedded handler, if any. */
-  result?: { [key: string]: any } | undefined;
+  result?:
+    | { [key: string]: any }
+    | undefined;
+  /**
+   * The runner process (its hello.instance_id) the run was assigned to. If
+   * that same process reconnects without the run, it never received the
+   * assign (the supervisor stopped first), and the assign is sent again.
+   */
+  runnerInstanceId: string;
 }
 
 function createBaseRun(): Run {
@@ -189,6 +197,7 @@ function createBaseRun(): Run {
     outputTruncated: false,
     assignTime: undefined,
     result: undefined,
+    runnerInstanceId: "",
   };
 }
 
@@ -235,6 +244,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.result !== undefined) {
       Struct.encode(Struct.wrap(message.result), writer.uint32(114).fork()).join();
+    }
+    if (message.runnerInstanceId !== "") {
+      writer.uint32(122).string(message.runnerInstanceId);
     }
     return writer;
   },
@@ -364,6 +376,14 @@ export const Run: MessageFns<Run> = {
             message.result = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.runnerInstanceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -428,6 +448,11 @@ export const Run: MessageFns<Run> = {
         ? fromJsonTimestamp(object.assign_time)
         : undefined,
       result: isObject(object.result) ? object.result : undefined,
+      runnerInstanceId: isSet(object.runnerInstanceId)
+        ? globalThis.String(object.runnerInstanceId)
+        : isSet(object.runner_instance_id)
+        ? globalThis.String(object.runner_instance_id)
+        : "",
     };
   },
 
@@ -475,6 +500,9 @@ export const Run: MessageFns<Run> = {
     if (message.result !== undefined) {
       obj.result = message.result;
     }
+    if (message.runnerInstanceId !== "") {
+      obj.runnerInstanceId = message.runnerInstanceId;
+    }
     return obj;
   },
 
@@ -497,6 +525,7 @@ export const Run: MessageFns<Run> = {
     message.outputTruncated = object.outputTruncated ?? false;
     message.assignTime = object.assignTime ?? undefined;
     message.result = object.result ?? undefined;
+    message.runnerInstanceId = object.runnerInstanceId ?? "";
     return message;
   },
 };

@@ -672,6 +672,11 @@ export interface TaskStatus {
    * runHistoryLimit). ListTaskRuns starts after them.
    */
   prunedRuns: number;
+  /**
+   * The delay chosen before the current (or next) attempt, by the backoff and
+   * its jitter. Decorrelated jitter grows from it; kept across restarts.
+   */
+  lastBackoff?: Duration | undefined;
 }
 
 /** How a task's ended attempts ended. */
@@ -2431,6 +2436,7 @@ function createBaseTaskStatus(): TaskStatus {
     cancelRequested: false,
     runCounts: undefined,
     prunedRuns: 0,
+    lastBackoff: undefined,
   };
 }
 
@@ -2471,6 +2477,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.prunedRuns !== 0) {
       writer.uint32(96).int32(message.prunedRuns);
+    }
+    if (message.lastBackoff !== undefined) {
+      Duration.encode(message.lastBackoff, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -2584,6 +2593,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.prunedRuns = reader.int32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.lastBackoff = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2642,6 +2659,11 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.pruned_runs)
         ? globalThis.Number(object.pruned_runs)
         : 0,
+      lastBackoff: isSet(object.lastBackoff)
+        ? Duration.fromJSON(object.lastBackoff)
+        : isSet(object.last_backoff)
+        ? Duration.fromJSON(object.last_backoff)
+        : undefined,
     };
   },
 
@@ -2683,6 +2705,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.prunedRuns !== 0) {
       obj.prunedRuns = Math.round(message.prunedRuns);
     }
+    if (message.lastBackoff !== undefined) {
+      obj.lastBackoff = Duration.toJSON(message.lastBackoff);
+    }
     return obj;
   },
 
@@ -2705,6 +2730,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
       ? RunCounts.fromPartial(object.runCounts)
       : undefined;
     message.prunedRuns = object.prunedRuns ?? 0;
+    message.lastBackoff = (object.lastBackoff !== undefined && object.lastBackoff !== null)
+      ? Duration.fromPartial(object.lastBackoff)
+      : undefined;
     return message;
   },
 };

@@ -1,0 +1,253 @@
+import type { EventType, Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import type { FilterAttributes } from "../core/task-filter.js";
+import type { SlotState } from "../core/task-lifecycle.js";
+
+/**
+ * The one door to storage. Every backend (SQLite embedded, PostgreSQL for
+ * several servers) implements this interface and passes the conformance
+ * suite in test/conformance/. Nothing outside a backend's folder touches SQL.
+ *
+ * Writes happen in one transaction per group-commit batch, in three phases:
+ * the batch *reads* what it needs (one round trip per `read`), *decides*
+ * synchronously in shared code (server/src/store/decide/) over that snapshot
+ * plus an in-memory overlay, and hands the backend the *writes*. The backend
+ * gives every task change the next revision — one global, gap-free order
+ * equal to commit order — applies the writes, commits, and only then
+ * publishes the changes to its listeners, in revision order.
+ */
+export interface StorageBackend {
+  /** What this backend is, for logs: "sqlite /var/lib/x.db". */
+  readonly description: string;
+
+  // ---- writes ----
+
+  /**
+   * Runs one write transaction. `work` reads through `tx` (each read sees
+   * every commit before this transaction, and nothing of other transactions
+   * running at the same time), then returns the writes. The promise resolves
+   * with `work`'s result once the writes are committed; if `work` throws or
+   * the commit fails, nothing is written and nothing is published.
+   */
+  transact<R>(work: (tx: WriteTransaction) => Promise<TransactionPlan<R>>): Promise<R>;
+
+  /** Called with every committed batch of task changes, in revision order. */
+  onCommit(listener: (changes: readonly TaskChange[]) => void): () => void;
+
+  // ---- reads (each a consistent snapshot of committed data) ----
+
+  /** The newest committed revision. */
+  head(): Promise<number>;
+  /** Revisions at or below this were compacted out of the journal. */
+  compactedThrough(): Promise<number>;
+  getTask(id: string): Promise<StoredTask | undefined>;
+  /** One page of tasks, newest first, and the revision the page was read at (one snapshot). */
+  listTasks(params: ListTasksParams): Promise<TaskPage>;
+  /** Journal entries after `afterRevision`, oldest first. */
+  readJournal(afterRevision: number, limit: number): Promise<TaskChange[]>;
+  getRun(id: string): Promise<Run | undefined>;
+  /** The run of `attempt` (0 = the latest). */
+  getRunByAttempt(taskId: string, attempt: number): Promise<Run | undefined>;
+  /** Runs after `afterAttempt`, oldest first, with their encoded size. */
+  listTaskRuns(taskId: string, afterAttempt: number, limit: number): Promise<StoredRun[]>;
+  /** Stored output chunks after `afterSeq`, in order. */
+  readOutput(runId: string, afterSeq: number, limit: number): Promise<OutputChunkRecord[]>;
+  /** The end offset of the last stored chunk at or before `seq` (0 if none). */
+  outputEndThrough(runId: string, seq: number): Promise<number>;
+  getRunner(id: string): Promise<Runner | undefined>;
+  getRunnerByName(name: string): Promise<Runner | undefined>;
+  /** Runners by name after `afterName`, with their encoded size. */
+  listRunners(afterName: string, limit: number): Promise<StoredRunner[]>;
+
+  // ---- maintenance ----
+
+  /** Terminal tasks that finished before the cutoff, oldest first (retention). */
+  expiredTasks(cutoffMs: number, limit: number): Promise<Task[]>;
+  /**
+   * The highest revision the journal may be compacted through now: at least
+   * `keepRevisions` behind the head (the newest `keepRevisions` stay) and
+   * older than `minAgeCutoffMs`, within the oldest `batch` entries. 0 when
+   * nothing may go.
+   */
+  journalCompactionBound(keepRevisions: number, minAgeCutoffMs: number, batch: number): Promise<number>;
+
+  // ---- start-up: what the engine rebuilds its memory from ----
+
+  /** Pending tasks free to run (not queued behind a slot owner). */
+  dispatchableTasks(): Promise<Task[]>;
+  /** Every ASSIGNED or RUNNING run. */
+  activeRuns(): Promise<Run[]>;
+  /** Where each stored chunk of a run sits, in seq order. */
+  outputExtents(runId: string): Promise<OutputExtent[]>;
+  /** The newest task id ever stored, so ids never go backwards after a restart. */
+  newestTaskId(): Promise<string | undefined>;
+
+  /** Flushes what it can (a checkpoint), releases the database and its lock. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- records
+
+/** A task as stored: decoded, with its slot state and its protobuf bytes (pages send the bytes as they are). */
+export interface StoredTask {
+  task: Task;
+  slotState: SlotState;
+  encoded: Uint8Array;
+}
+
+export interface StoredRun {
+  run: Run;
+  encodedBytes: number;
+}
+
+export interface StoredRunner {
+  runner: Runner;
+  encodedBytes: number;
+}
+
+/** One committed change of one task, as the journal holds it and watchers receive it. */
+export interface TaskChange {
+  revision: number;
+  type: EventType;
+  /** The task after the change (for DELETED: its last state). */
+  task: Task;
+  /** The filter attributes before a MODIFIED change, so a watcher can tell "left my filter". */
+  previous?: FilterAttributes;
+  /** The task's protobuf, as stored: watch events embed it instead of encoding the task again. */
+  encoded?: Uint8Array;
+  /** WatchTasksResponse wire bytes by event type, built once and shared by every watcher. */
+  wire?: Partial<Record<number, Buffer>>;
+}
+
+export interface OutputChunkRecord {
+  runId: string;
+  seq: number;
+  stream: number;
+  /** ms since the epoch: when the supervisor received it. */
+  timeMs: number;
+  /** Offset of data[0] in the run's output. */
+  offset: number;
+  data: Buffer;
+}
+
+export interface OutputExtent {
+  seq: number;
+  offset: number;
+  size: number;
+}
+
+export interface IdempotencyKey {
+  requestId: string;
+  taskId: string;
+  specHash: string;
+  createTimeMs: number;
+}
+
+// ---------------------------------------------------------------- list
+
+export interface ListTasksParams {
+  slot?: string;
+  phases?: number[];
+  runnerId?: string;
+  /** Ids starting with this (a short id typed by a person). */
+  idPrefix?: string;
+  /** Keyset cursor: only tasks with an id below this. */
+  beforeId?: string;
+  /** Rows to return at most. */
+  limit: number;
+  /** Applied to each row the query returns; rows it rejects are skipped (label selectors). */
+  accept?: (
+    labels: Record<string, string>,
+    row: { id: string; slot: string; phase: number; runnerId: string },
+  ) => boolean;
+  /** Rows `accept` may examine for this page; once spent, the page is cut short with a cursor (bounds its cost). */
+  scanBudget?: number;
+}
+
+// Every page is also bounded in bytes (core/page-budget.ts MAX_PAGE_BYTES), so every default client can read it.
+
+export interface TaskPage {
+  /** The tasks, newest first: their stored bytes (sent as they are) and the revision of each. */
+  items: { encoded: Uint8Array; revision: number }[];
+  /** The id to continue below, when more may follow. */
+  nextBeforeId?: string;
+  /** The journal head this page was read at. */
+  revision: number;
+}
+
+// ---------------------------------------------------------------- the write transaction
+
+/** Everything a batch may need to read before it decides. */
+export interface ReadKeys {
+  tasks?: Iterable<string>;
+  /** The owner of each slot (with its task). */
+  slotOwners?: Iterable<string>;
+  /** Each slot's queue: how many wait, and the oldest few. */
+  slotQueues?: Iterable<string>;
+  /** How many of each queue's oldest tasks to read (default 2). */
+  slotQueueDepth?: number;
+  idempotencyKeys?: Iterable<string>;
+  runs?: Iterable<string>;
+  runnerNames?: Iterable<string>;
+}
+
+/** What a read found; a key asked for and not found maps to null. */
+export interface Snapshot {
+  tasks: Map<string, StoredTask | null>;
+  slotOwners: Map<string, StoredTask | null>;
+  /** Each queue's size and its oldest tasks (up to the depth read), oldest first. */
+  slotQueues: Map<string, { count: number; oldest: StoredTask[] }>;
+  idempotencyKeys: Map<string, IdempotencyKey | null>;
+  runs: Map<string, Run | null>;
+  runnerNames: Map<string, Runner | null>;
+}
+
+export interface WriteTransaction {
+  /** The first revision this transaction may give a change (head + 1 when it began). */
+  readonly firstRevision: number;
+  /** Reads committed state; may be called more than once (a decision that needs more). */
+  read(keys: ReadKeys): Promise<Snapshot>;
+}
+
+/**
+ * One task write; the backend stores the row and the journal entry of `change.revision`. ADDED of an
+ * id already stored, or MODIFIED / DELETED of one that is not, fails the whole transaction.
+ */
+export interface TaskWrite {
+  change: TaskChange;
+  /** The task's slot state after the write (ignored for DELETED). */
+  slotState: SlotState;
+}
+
+/** The writes of one transaction, applied in this order. */
+export interface WriteSet {
+  /** Task changes, in revision order, with consecutive revisions from `firstRevision`. */
+  tasks: TaskWrite[];
+  runs: Run[];
+  /** Runs of a task up to an attempt, deleted with their output (run history bound). */
+  prunedRuns: { taskId: string; throughAttempt: number }[];
+  idempotencyKeys: IdempotencyKey[];
+  outputChunks: OutputChunkRecord[];
+  deletedChunks: { runId: string; seq: number }[];
+  runners: Runner[];
+  deletedRunners: string[];
+  /** Idempotency keys created before this are deleted (at most `limit`). */
+  expireIdempotencyKeys?: { beforeMs: number; limit: number };
+  /** Journal entries at or below this revision are deleted; compactedThrough becomes it. */
+  compactJournalThrough?: number;
+}
+
+export interface TransactionPlan<R> {
+  writes: WriteSet;
+  result: R;
+}
+
+export const emptyWriteSet = (): WriteSet => ({
+  tasks: [],
+  runs: [],
+  prunedRuns: [],
+  idempotencyKeys: [],
+  outputChunks: [],
+  deletedChunks: [],
+  runners: [],
+  deletedRunners: [],
+});

@@ -1,0 +1,53 @@
+import type { Task, TaskSpec } from "@supervisor/sdk";
+import { newTask } from "../../core/task-lifecycle.js";
+import { requestIdReused } from "../../errors.js";
+import type { ReadKeys } from "../backend.js";
+import { admit } from "./slots.js";
+import type { WriteView } from "./view.js";
+
+export interface SubmitSettings {
+  slotQueueLimit: number;
+  idempotencyTtlMs: number;
+}
+
+export interface SubmitParams {
+  /** The validated spec, defaults applied. */
+  spec: TaskSpec;
+  requestId: string;
+  /** specHash(spec), computed before the batch. */
+  specHash: string;
+  /** The id the task gets if it is new. */
+  id: string;
+}
+
+/** What deciding a submit reads: its idempotency key, its slot's owner and queue. */
+export function submitReads(params: SubmitParams): ReadKeys {
+  const slot = params.spec.slot;
+  return {
+    idempotencyKeys: params.requestId ? [params.requestId] : [],
+    slotOwners: slot ? [slot] : [],
+    slotQueues: slot ? [slot] : [],
+  };
+}
+
+/**
+ * One submit: a known request_id with the same spec answers with the original
+ * task unchanged, with another spec REQUEST_ID_REUSED; otherwise admission
+ * decides the task's place in its slot and the task is stored (ADDED).
+ */
+export function decideSubmit(view: WriteView, params: SubmitParams, settings: SubmitSettings, nowMs: number): Task {
+  const { spec, requestId, specHash } = params;
+  if (requestId) {
+    const key = view.idempotencyKey(requestId);
+    if (key && key.createTimeMs >= nowMs - settings.idempotencyTtlMs) {
+      if (key.specHash !== specHash) throw requestIdReused(requestId, key.taskId);
+      const original = view.task(key.taskId);
+      if (original) return original.task;
+      // The original was deleted by retention: the key no longer protects anything; start afresh.
+    }
+  }
+  const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
+  const task = view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState), slotState);
+  if (requestId) view.putIdempotencyKey({ requestId, taskId: params.id, specHash, createTimeMs: nowMs });
+  return task;
+}

@@ -1,0 +1,126 @@
+import type { RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import type { AttemptEnd, AttemptOptions } from "../core/attempt-outcome.js";
+import { DomainError } from "../errors.js";
+import type { OutputChunkRecord } from "./backend.js";
+import { decideCancel } from "./decide/cancel.js";
+import { decideExpire } from "./decide/retention.js";
+import { decideDeleteRunner, decidePutRunner } from "./decide/runners.js";
+import {
+  type Assignee,
+  decideAssign,
+  decideFinish,
+  decideOutput,
+  decideStart,
+  decideWaitingReason,
+  type FinishedRun,
+  type RunOutputFigures,
+} from "./decide/runs.js";
+import { decideSubmit, type SubmitParams, type SubmitSettings, submitReads } from "./decide/submit.js";
+import { mergeReads, type WriteRequest } from "./group-commit.js";
+
+// Every write of the system as a request for the group commit: what it reads, and its decision.
+
+export const submitWrite = (params: SubmitParams, settings: SubmitSettings): WriteRequest<Task> => ({
+  reads: submitReads(params),
+  decide: (view, nowMs) => decideSubmit(view, params, settings, nowMs),
+});
+
+/** All or nothing: the first refusal (it names its request_index) drops every submit of the batch. */
+export const batchSubmitWrite = (all: readonly SubmitParams[], settings: SubmitSettings): WriteRequest<Task[]> => ({
+  reads: mergeReads(all.map(submitReads)),
+  decide: (view, nowMs) =>
+    all.map((params, index) => forRequest(index, () => decideSubmit(view, params, settings, nowMs))),
+});
+
+/** Runs one request's part of a batch; a refusal names the request (metadata request_index). */
+export function forRequest<T>(index: number, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof DomainError) error.metadata.request_index = String(index);
+    throw error;
+  }
+}
+
+export const cancelWrite = (id: string, message: string): WriteRequest<Task> => ({
+  reads: { tasks: [id] },
+  decide: (view, nowMs) => decideCancel(view, id, message, nowMs),
+});
+
+export const assignWrite = (
+  taskId: string,
+  runId: string,
+  runner: Assignee,
+  historyLimit: number,
+): WriteRequest<ReturnType<typeof decideAssign>> => ({
+  reads: { tasks: [taskId] },
+  decide: (view, nowMs) => decideAssign(view, taskId, runId, runner, historyLimit, nowMs),
+});
+
+export const startWrite = (runId: string, taskId: string): WriteRequest<ReturnType<typeof decideStart>> => ({
+  reads: { runs: [runId], tasks: [taskId] },
+  decide: (view, nowMs) => decideStart(view, runId, taskId, nowMs),
+});
+
+export const finishWrite = (
+  run: { runId: string; taskId: string; slot: string },
+  end: AttemptEnd & { result?: Record<string, unknown> },
+  output: RunOutputFigures,
+  options: AttemptOptions,
+): WriteRequest<FinishedRun | undefined> => ({
+  // The slot's owner and queue too: a terminal task hands its slot on in the same commit.
+  reads: {
+    runs: [run.runId],
+    tasks: [run.taskId],
+    slotOwners: run.slot ? [run.slot] : [],
+    slotQueues: run.slot ? [run.slot] : [],
+  },
+  decide: (view, nowMs) => decideFinish(view, run.runId, run.taskId, end, output, options, nowMs),
+});
+
+/**
+ * Stores a chunk (asked for when the batch is decided: by then the cap may
+ * have pushed it out, and it is not written at all) and deletes the chunks
+ * the cap pushed out.
+ */
+export const outputWrite = (
+  runId: string,
+  dropSeqs: readonly number[],
+  chunk: () => OutputChunkRecord | undefined,
+): WriteRequest<void> => ({
+  reads: {},
+  decide: (view) => decideOutput(view, chunk(), runId, dropSeqs),
+});
+
+export const waitingReasonWrite = (
+  changes: readonly { taskId: string; reason: string; message: string }[],
+): WriteRequest<number> => ({
+  reads: { tasks: changes.map((change) => change.taskId) },
+  decide: (view, nowMs) =>
+    changes.filter((change) => decideWaitingReason(view, change.taskId, change.reason, change.message, nowMs)).length,
+});
+
+export const putRunnerWrite = (runner: Runner): WriteRequest<Runner> => ({
+  reads: {},
+  decide: (view) => decidePutRunner(view, runner),
+});
+
+export const deleteRunnerWrite = (runner: Runner): WriteRequest<void> => ({
+  reads: {},
+  decide: (view) => decideDeleteRunner(view, runner),
+});
+
+export const expireTasksWrite = (candidates: readonly Task[], cutoffMs: number): WriteRequest<number> => ({
+  reads: { tasks: candidates.map((task) => task.id) },
+  decide: (view) => decideExpire(view, candidates, cutoffMs),
+});
+
+export const expireKeysWrite = (beforeMs: number, limit: number): WriteRequest<void> => ({
+  reads: {},
+  decide: (view) => view.expireIdempotencyKeys(beforeMs, limit),
+});
+
+export const compactJournalWrite = (throughRevision: number): WriteRequest<void> => ({
+  reads: {},
+  decide: (view) => view.compactJournalThrough(throughRevision),
+});

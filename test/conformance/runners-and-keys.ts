@@ -1,0 +1,118 @@
+import { RunnerInfo, RunnerState } from "@supervisor/sdk";
+import { expect, it } from "vitest";
+import { emptyWriteSet, type IdempotencyKey, type StorageBackend } from "../../server/src/store/backend.js";
+import { decide, makeRunner, type OpenBackend, runnerId, taskId, useBackend } from "./fixtures.js";
+
+const key = (requestId: string, createTimeMs: number, task = 1): IdempotencyKey => ({
+  requestId,
+  taskId: taskId(task),
+  specHash: `hash-of-${requestId}`,
+  createTimeMs,
+});
+
+/** The keys as a transaction reads them (the only way keys are read). */
+const readKeys = (backend: StorageBackend, requestIds: string[]) =>
+  backend.transact(async (tx) => ({
+    writes: emptyWriteSet(),
+    result: (await tx.read({ idempotencyKeys: requestIds })).idempotencyKeys,
+  }));
+
+export function runnerAndKeyTests(open: OpenBackend): void {
+  const fresh = useBackend(open);
+
+  it("a runner is stored and found by id and by name; a missing one is undefined", async () => {
+    const { backend } = fresh;
+    const alpha = makeRunner(1, "alpha");
+    await decide(backend, (view) => view.putRunner(alpha));
+    expect(await backend.getRunner(alpha.id)).toEqual(alpha);
+    expect(await backend.getRunnerByName("alpha")).toEqual(alpha);
+    expect(await backend.getRunner(runnerId(2))).toBeUndefined();
+    expect(await backend.getRunnerByName("beta")).toBeUndefined();
+  });
+
+  it("listRunners: by name after a name, at most the limit, with each one's encoded size", async () => {
+    const { backend } = fresh;
+    // Stored in an order that is neither by id nor by name.
+    const runners = [makeRunner(1, "delta"), makeRunner(2, "alpha"), makeRunner(3, "charlie"), makeRunner(4, "bravo")];
+    await decide(backend, (view) => {
+      for (const runner of runners) view.putRunner(runner);
+    });
+    const page = await backend.listRunners("", 3);
+    expect(page.map((stored) => stored.runner.name)).toEqual(["alpha", "bravo", "charlie"]);
+    for (const stored of page) expect(stored.encodedBytes).toBe(RunnerInfo.encode(stored.runner).finish().length);
+    expect((await backend.listRunners("charlie", 3)).map((stored) => stored.runner.name)).toEqual(["delta"]);
+    expect((await backend.listRunners("b", 10)).map((stored) => stored.runner.name)).toEqual([
+      "bravo",
+      "charlie",
+      "delta",
+    ]);
+    expect(await backend.listRunners("delta", 3)).toEqual([]);
+  });
+
+  it("a runner stored again replaces its record, under its new name too", async () => {
+    const { backend } = fresh;
+    const alpha = makeRunner(1, "alpha");
+    await decide(backend, (view) => view.putRunner(alpha));
+    const renamed = { ...alpha, name: "omega", state: RunnerState.RUNNER_STATE_DRAINING, running: 1 };
+    await decide(backend, (view) => view.putRunner(renamed));
+    expect(await backend.getRunner(alpha.id)).toEqual(renamed);
+    expect(await backend.getRunnerByName("omega")).toEqual(renamed);
+    expect(await backend.getRunnerByName("alpha")).toBeUndefined();
+    expect((await backend.listRunners("", 10)).map((stored) => stored.runner)).toEqual([renamed]);
+  });
+
+  it("a deleted runner is gone from every read, and a transaction reads its name as null", async () => {
+    const { backend } = fresh;
+    const [alpha, beta] = [makeRunner(1, "alpha"), makeRunner(2, "beta")];
+    await decide(backend, (view) => {
+      view.putRunner(alpha);
+      view.putRunner(beta);
+    });
+    await decide(backend, (view) => view.deleteRunner(alpha));
+    expect(await backend.getRunner(alpha.id)).toBeUndefined();
+    expect(await backend.getRunnerByName("alpha")).toBeUndefined();
+    expect((await backend.listRunners("", 10)).map((stored) => stored.runner.name)).toEqual(["beta"]);
+    const names = await backend.transact(async (tx) => ({
+      writes: emptyWriteSet(),
+      result: (await tx.read({ runnerNames: ["alpha", "beta"] })).runnerNames,
+    }));
+    expect(names.get("alpha")).toBeNull();
+    expect(names.get("beta")).toEqual(beta);
+  });
+
+  it("idempotency keys: stored, read back, and a key stored again replaces the old one", async () => {
+    const { backend } = fresh;
+    await decide(backend, (view) => {
+      view.putIdempotencyKey(key("req-1", 1000));
+      view.putIdempotencyKey(key("req-2", 2000));
+    });
+    const first = await readKeys(backend, ["req-1", "req-2", "req-3"]);
+    expect(first.get("req-1")).toEqual(key("req-1", 1000));
+    expect(first.get("req-2")).toEqual(key("req-2", 2000));
+    expect(first.get("req-3")).toBeNull();
+    // A request id whose key expired is taken afresh by a new task.
+    await decide(backend, (view) => view.putIdempotencyKey(key("req-1", 5000, 7)));
+    expect((await readKeys(backend, ["req-1"])).get("req-1")).toEqual(key("req-1", 5000, 7));
+  });
+
+  it("expiring keys deletes those created before the cutoff, at most the limit, and keeps the rest", async () => {
+    const { backend } = fresh;
+    const all = ["old-1", "old-2", "old-3", "at-cutoff", "new"];
+    await decide(backend, (view) => {
+      view.putIdempotencyKey(key("old-1", 100));
+      view.putIdempotencyKey(key("old-2", 200));
+      view.putIdempotencyKey(key("old-3", 300));
+      view.putIdempotencyKey(key("at-cutoff", 1000));
+      view.putIdempotencyKey(key("new", 2000));
+    });
+    await decide(backend, (view) => view.expireIdempotencyKeys(1000, 2));
+    const afterOne = await readKeys(backend, all);
+    const oldLeft = ["old-1", "old-2", "old-3"].filter((id) => afterOne.get(id) !== null);
+    expect(oldLeft.length).toBe(1);
+    expect(afterOne.get("at-cutoff")).toEqual(key("at-cutoff", 1000));
+    expect(afterOne.get("new")).toEqual(key("new", 2000));
+    await decide(backend, (view) => view.expireIdempotencyKeys(1000, 2));
+    const afterTwo = await readKeys(backend, all);
+    expect(all.filter((id) => afterTwo.get(id) !== null)).toEqual(["at-cutoff", "new"]);
+  });
+}

@@ -1,0 +1,144 @@
+import { TaskPhase } from "@supervisor/sdk";
+import { expect, it } from "vitest";
+import { attributesOf } from "../../server/src/core/task-filter.js";
+import type { StorageBackend } from "../../server/src/store/backend.js";
+import {
+  ADDED,
+  chunk,
+  commitWrites,
+  DELETED,
+  decide,
+  deleteTasks,
+  encodingOf,
+  insertTasks,
+  MODIFIED,
+  makeRun,
+  makeTask,
+  type OpenBackend,
+  taskId,
+  taskWrite,
+  updateTasks,
+  useBackend,
+  wholeJournal,
+  withStatus,
+  writeSet,
+} from "./fixtures.js";
+
+/** getTask, checked whole: the decoded task, its slot state, and bytes that are the task's encoding. */
+async function expectStored(backend: StorageBackend, expected: ReturnType<typeof makeTask>, slotState: string) {
+  const stored = await backend.getTask(expected.id);
+  expect(stored).toBeDefined();
+  expect(stored!.task).toEqual(expected);
+  expect(stored!.slotState).toBe(slotState);
+  expect(Buffer.from(stored!.encoded)).toEqual(encodingOf(expected));
+}
+
+export function taskRowTests(open: OpenBackend): void {
+  const fresh = useBackend(open);
+
+  it("an inserted task reads back decoded, with its slot state and its encoding; a missing one is undefined", async () => {
+    const { backend } = fresh;
+    const [owner, queued, plain] = await insertTasks(backend, [
+      { task: makeTask(1, { slot: "s", labels: { team: "web" }, priority: 5 }), slotState: "owner" },
+      { task: makeTask(2, { slot: "s" }), slotState: "queued" },
+      { task: makeTask(3) },
+    ]);
+    await expectStored(backend, owner!, "owner");
+    await expectStored(backend, queued!, "queued");
+    await expectStored(backend, plain!, "none");
+    expect(await backend.getTask(taskId(4))).toBeUndefined();
+  });
+
+  it("a task write without its bytes is stored with the task's own encoding", async () => {
+    const { backend } = fresh;
+    const task = { ...makeTask(1, { labels: { a: "1" } }), revision: 1 };
+    await commitWrites(backend, writeSet({ tasks: [taskWrite(task, ADDED, 1)] }));
+    await expectStored(backend, task, "none");
+    const [entry] = await wholeJournal(backend);
+    expect(entry!.task).toEqual(task);
+    if (entry!.encoded) expect(Buffer.from(entry!.encoded)).toEqual(encodingOf(task));
+  });
+
+  it("an update replaces the row; its journal entry holds the new task and the filter attributes before", async () => {
+    const { backend } = fresh;
+    const [before] = await insertTasks(backend, [{ task: makeTask(1, { slot: "s", labels: { team: "web" } }) }]);
+    const [running] = await updateTasks(backend, [
+      { task: withStatus(before!, TaskPhase.TASK_PHASE_RUNNING, "runner-a"), slotState: "owner" },
+    ]);
+    expect(running!.revision).toBe(2);
+    await expectStored(backend, running!, "owner");
+    const [added, modified] = await wholeJournal(backend);
+    expect(added).toMatchObject({ revision: 1, type: ADDED, task: before });
+    expect(added!.previous).toBeUndefined();
+    expect(modified).toMatchObject({ revision: 2, type: MODIFIED, task: running });
+    expect(modified!.previous).toEqual(attributesOf(before!));
+    if (modified!.encoded) expect(Buffer.from(modified!.encoded)).toEqual(encodingOf(running!));
+  });
+
+  it("a finished task leaves its slot: its slot state is none", async () => {
+    const { backend } = fresh;
+    const [owner] = await insertTasks(backend, [{ task: makeTask(1, { slot: "s" }), slotState: "owner" }]);
+    const [done] = await updateTasks(backend, [
+      { task: withStatus(owner!, TaskPhase.TASK_PHASE_FAILED), slotState: "none" },
+    ]);
+    await expectStored(backend, done!, "none");
+  });
+
+  it("a deleted task is gone with its runs and output; its journal entry holds its last state", async () => {
+    const { backend } = fresh;
+    const [task, other] = await insertTasks(backend, [{ task: makeTask(1) }, { task: makeTask(2) }]);
+    const runs = [makeRun(task!, 1, 1), makeRun(task!, 1, 2), makeRun(other!, 2, 1)];
+    await commitWrites(
+      backend,
+      writeSet({ runs, outputChunks: runs.map((run) => chunk(run.id, 1, 0, `output of ${run.id}`)) }),
+    );
+    await deleteTasks(backend, [task!.id]);
+    expect(await backend.getTask(task!.id)).toBeUndefined();
+    for (const run of runs.slice(0, 2)) {
+      expect(await backend.getRun(run.id)).toBeUndefined();
+      expect(await backend.readOutput(run.id, 0, 10)).toEqual([]);
+      expect(await backend.outputExtents(run.id)).toEqual([]);
+    }
+    expect(await backend.getRunByAttempt(task!.id, 0)).toBeUndefined();
+    expect(await backend.listTaskRuns(task!.id, 0, 10)).toEqual([]);
+    // The other task keeps its own.
+    expect(await backend.getRun(runs[2]!.id)).toEqual(runs[2]);
+    expect((await backend.readOutput(runs[2]!.id, 0, 10)).length).toBe(1);
+
+    const deleted = (await wholeJournal(backend)).at(-1)!;
+    expect(deleted.type).toBe(DELETED);
+    expect(deleted.revision).toBe(3);
+    expect(deleted.task).toEqual({ ...task!, revision: 3 });
+  });
+
+  it("a task deleted and a new one stored in one transaction: the new one owns the slot", async () => {
+    const { backend } = fresh;
+    const [old] = await insertTasks(backend, [{ task: makeTask(1, { slot: "s" }), slotState: "owner" }]);
+    await decide(
+      backend,
+      (view) => {
+        view.deleteTask(view.task(old!.id)!.task);
+        view.insertTask(makeTask(2, { slot: "s" }), "owner");
+      },
+      { tasks: [old!.id] },
+    );
+    expect(await backend.getTask(old!.id)).toBeUndefined();
+    expect((await backend.getTask(taskId(2)))?.slotState).toBe("owner");
+    expect((await wholeJournal(backend)).map((change) => change.type)).toEqual([ADDED, DELETED, ADDED]);
+  });
+
+  it("readJournal pages: entries after a revision, oldest first, at most the limit", async () => {
+    const { backend } = fresh;
+    await insertTasks(
+      backend,
+      [1, 2, 3, 4, 5].map((n) => ({ task: makeTask(n) })),
+    );
+    const page = await backend.readJournal(2, 2);
+    expect(page.map((change) => [change.revision, change.task.id])).toEqual([
+      [3, taskId(3)],
+      [4, taskId(4)],
+    ]);
+    expect(await backend.readJournal(5, 10)).toEqual([]);
+    expect((await backend.readJournal(4, 10)).map((change) => change.revision)).toEqual([5]);
+  });
+}

@@ -15,7 +15,7 @@ const chosen = args.filter((a) => !a.startsWith("--"));
 if (flags.has("--help") || flags.has("-h")) {
   console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick]
 scenarios: ${SCENARIOS.join(", ")}
-  --profile  submit, e2e: one more pass with the server under --cpu-prof; top self-time functions
+  --profile  submit, batch, e2e: one more pass with the server under --cpu-prof; top self-time functions
   --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
   --wait-quiet[=s]  before each scenario, wait (up to s seconds, default 300) until other processes are idle`);
   process.exit(0);

@@ -77,3 +77,27 @@ export function summarizeProfile(path, top = 15) {
       })),
   };
 }
+
+/**
+ * One more pass with the server under --cpu-prof: `pass(execArgv)` runs it (and stops its server);
+ * the profile is kept as bench/results/<scenario>-server.cpuprofile and summarised.
+ */
+export async function profiledPass(scenario, pass, { resultsDir, printTable, units = (r) => r.itemsPerSec }) {
+  const { copyFileSync, mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
+  try {
+    const result = await pass(["--cpu-prof", "--cpu-prof-dir", dir]);
+    const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
+    if (!file) return undefined;
+    const kept = join(resultsDir, `${scenario}-server.cpuprofile`);
+    copyFileSync(join(dir, file), kept);
+    const profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: Math.round(units(result)) };
+    printTable(`server CPU profile during ${scenario}: top self time`, profile.topSelf);
+    printTable("server CPU profile by area", profile.areas);
+    return profile;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -2,7 +2,8 @@
 // Same run baseline: unary SubmitTask with 64 in flight (the submit scenario's load) on a fresh server.
 import { closedLoop, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
-import { printTable, round, target, writeResult } from "../lib/stats.mjs";
+import { profiledPass } from "../lib/profile.mjs";
+import { printTable, RESULTS_DIR, round, target, writeResult } from "../lib/stats.mjs";
 import { supervisorSubmitPass } from "./submit.mjs";
 
 export const description = "BatchSubmitTasks, 100 tasks per call, 4 in flight (vs unary submits)";
@@ -10,38 +11,47 @@ export const description = "BatchSubmitTasks, 100 tasks per call, 4 in flight (v
 const BATCH = 100;
 const IN_FLIGHT = 4;
 
+/** One measured pass of batches of BATCH, IN_FLIGHT in flight, on a fresh server (after a warm-up). */
+async function batchPass({ durationMs, warmupMs, execArgv = [] }) {
+  const server = await startSupervisor({}, { execArgv });
+  try {
+    const client = taskClient(server.address);
+    const makeBatch = (base) => ({
+      requests: Array.from({ length: BATCH }, (_, j) => submitRequest(typicalSpec(base + j))),
+    });
+    await closedLoop({
+      concurrency: IN_FLIGHT,
+      durationMs: warmupMs,
+      maxOps: 1_000,
+      op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)),
+    });
+    const meter = server.cpu();
+    const result = await closedLoop({
+      concurrency: IN_FLIGHT,
+      durationMs,
+      maxOps: 20_000,
+      op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)),
+      units: (response) => response.tasks.length,
+    });
+    result.serverCpu = round(meter().utilization, 2);
+    client.close();
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function run(opts) {
   const durationMs = opts.durationMs ?? 10_000;
   const warmupMs = opts.warmupMs ?? 1_500;
 
-  let batch;
-  {
-    const server = await startSupervisor();
-    try {
-      const client = taskClient(server.address);
-      const makeBatch = (base) => ({
-        requests: Array.from({ length: BATCH }, (_, j) => submitRequest(typicalSpec(base + j))),
-      });
-      await closedLoop({
-        concurrency: IN_FLIGHT,
-        durationMs: warmupMs,
-        maxOps: 1_000,
-        op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)),
-      });
-      const meter = server.cpu();
-      batch = await closedLoop({
-        concurrency: IN_FLIGHT,
-        durationMs,
-        maxOps: 20_000,
-        op: (i) => unary(client, "batchSubmitTasks", makeBatch(i * BATCH)),
-        units: (response) => response.tasks.length,
-      });
-      batch.serverCpu = round(meter().utilization, 2);
-      client.close();
-    } finally {
-      await server.stop();
-    }
-  }
+  const batch = await batchPass({ durationMs, warmupMs });
+  const profile = opts.profile
+    ? await profiledPass("batch", (execArgv) => batchPass({ durationMs, warmupMs, execArgv }), {
+        resultsDir: RESULTS_DIR,
+        printTable,
+      })
+    : undefined;
 
   let single;
   {
@@ -100,5 +110,6 @@ export async function run(opts) {
     figures: { batch, unaryBaseline: single },
     ratios: { batchOverUnary: ratio },
     targets,
+    profile,
   });
 }

@@ -1,12 +1,9 @@
 // e2e: submit → SUCCEEDED throughput with no-op embedded handlers.
 // 4 SDK Runners in 2 child processes (2 each) vs the same load on 1 runner (same run).
 
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { closedLoop, noopSpec, submitRequest, taskClient, unary } from "../lib/clients.mjs";
 import { cpuMeter, startSupervisor, startWorker } from "../lib/procs.mjs";
-import { summarizeProfile } from "../lib/profile.mjs";
+import { profiledPass } from "../lib/profile.mjs";
 import { nowMs, printTable, RESULTS_DIR, round, sleep, summarize, target, writeResult } from "../lib/stats.mjs";
 import { watchSucceeded } from "../lib/watch.mjs";
 
@@ -104,27 +101,21 @@ export async function run(opts) {
     { tasks, timeoutMs },
   );
   const one = await pass("1 runner, 1 process (baseline)", [["r1"]], { tasks, timeoutMs });
-  let profile;
-  if (opts.profile) {
-    const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
-    const profiled = await pass(
-      "4 runners, --cpu-prof",
-      [
-        ["r1", "r2"],
-        ["r3", "r4"],
-      ],
-      { tasks, timeoutMs, execArgv: ["--cpu-prof", "--cpu-prof-dir", dir] },
-    );
-    const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-    if (file) {
-      const kept = join(RESULTS_DIR, "e2e-server.cpuprofile");
-      copyFileSync(join(dir, file), kept);
-      profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: round(profiled.tasksPerSec, 0) };
-      printTable("server CPU profile during e2e: top self time", profile.topSelf);
-      printTable("server CPU profile by area", profile.areas);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const profile = opts.profile
+    ? await profiledPass(
+        "e2e",
+        (execArgv) =>
+          pass(
+            "4 runners, --cpu-prof",
+            [
+              ["r1", "r2"],
+              ["r3", "r4"],
+            ],
+            { tasks, timeoutMs, execArgv },
+          ),
+        { resultsDir: RESULTS_DIR, printTable, units: (r) => r.tasksPerSec },
+      )
+    : undefined;
   const row = (r) => ({
     pass: r.label,
     "tasks/s": round(r.tasksPerSec, 0),

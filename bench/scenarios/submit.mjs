@@ -2,13 +2,10 @@
 // Same run: (a) a raw grpc-js no-op unary server with the same client (transport ceiling),
 //           (b) the supervisor with groupCommitMaxBatch=1 (one commit per submit).
 
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SubmitTaskResponse } from "@supervisor/sdk";
 import { closedLoop, noopClient, noopSubmit, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
 import { startNoop, startSupervisor } from "../lib/procs.mjs";
-import { summarizeProfile } from "../lib/profile.mjs";
+import { profiledPass } from "../lib/profile.mjs";
 import { printTable, RESULTS_DIR, round, target, writeResult } from "../lib/stats.mjs";
 
 export const description = "durable unary SubmitTask, 64 in flight (vs no-op gRPC ceiling and one-commit-per-write)";
@@ -96,25 +93,17 @@ export async function run(opts) {
     await noop.stop();
   }
 
-  let profile;
-  if (opts.profile) {
-    const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
-    const profiled = await supervisorPass("supervisor (default, --cpu-prof)", {}, pass, [
-      "--cpu-prof",
-      "--cpu-prof-dir",
-      dir,
-    ]);
-    await profiled.server.stop();
-    const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-    if (file) {
-      const kept = join(RESULTS_DIR, "submit-server.cpuprofile");
-      copyFileSync(join(dir, file), kept);
-      profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: round(profiled.itemsPerSec, 0) };
-      printTable("server CPU profile during submit: top self time", profile.topSelf);
-      printTable("server CPU profile by area", profile.areas);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const profile = opts.profile
+    ? await profiledPass(
+        "submit",
+        async (execArgv) => {
+          const profiled = await supervisorPass("supervisor (default, --cpu-prof)", {}, pass, execArgv);
+          await profiled.server.stop();
+          return profiled;
+        },
+        { resultsDir: RESULTS_DIR, printTable },
+      )
+    : undefined;
 
   const row = (r) => ({
     pass: r.label,

@@ -320,3 +320,42 @@ describe("far not_before on a fake clock", () => {
     expect((await h.run(assign.runId)).assignTime).toEqual(new Date(dueMs));
   });
 });
+
+describe("waiting reasons on a fake clock", () => {
+  const reasonOf = async (h: EngineHarness, id: string) => (await h.task(id)).status!.reason;
+
+  it("tasks that join a full class after its verdict was decided are told RUNNERS_BUSY too, each once", async () => {
+    const h = (harness = await EngineHarness.start());
+    const runner = await h.connect("only", { capacity: 1 });
+    const first = await h.submit();
+    expect((await h.nextAssign(runner)).taskId).toBe(first.id);
+
+    const early = await h.submit();
+    expect(await reasonOf(h, early.id)).toBe(TaskReason.NO_MATCHING_RUNNER);
+    await h.advanceHeartbeating(2_000);
+    expect(await reasonOf(h, early.id)).toBe(TaskReason.RUNNERS_BUSY);
+    const earlyRevision = (await h.task(early.id)).revision;
+
+    // The class's verdict is decided already: later arrivals are compared when they have waited a second.
+    const late = await Promise.all(Array.from({ length: 30 }, () => h.submit()));
+    await h.advanceHeartbeating(2_000);
+    for (const task of late) expect(await reasonOf(h, task.id)).toBe(TaskReason.RUNNERS_BUSY);
+    // A reason that is already true is never written again.
+    await h.advanceHeartbeating(3_000);
+    expect((await h.task(early.id)).revision).toBe(earlyRevision);
+  });
+
+  it("when the class's verdict changes, every task of it is compared again", async () => {
+    const h = (harness = await EngineHarness.start());
+    const runner = await h.connect("only", { capacity: 1 });
+    await h.submit();
+    await h.nextAssign(runner);
+    const waiting = await Promise.all(Array.from({ length: 5 }, () => h.submit()));
+    await h.advanceHeartbeating(2_000);
+    for (const task of waiting) expect(await reasonOf(h, task.id)).toBe(TaskReason.RUNNERS_BUSY);
+
+    // The only fitting runner goes; once its lease ends nobody fits: NO_MATCHING_RUNNER for all of them.
+    await h.advanceHeartbeating(h.settings.leaseTtlMs + 3_000, []);
+    for (const task of waiting) expect(await reasonOf(h, task.id)).toBe(TaskReason.NO_MATCHING_RUNNER);
+  });
+});

@@ -119,7 +119,7 @@ describe("DispatchIndex", () => {
     index.holdForSlot(slotted.taskId);
     expect(index.waitingFor(slotted.taskId)).toBe("slot");
     expect(drain(index)).toEqual([`${other.taskId}@r`]);
-    index.releaseSlot("deploy");
+    index.releaseSlot("deploy", 0);
     expect(drain(index)).toEqual([`${slotted.taskId}@r`]);
   });
 
@@ -134,7 +134,7 @@ describe("DispatchIndex", () => {
     for (const e of [waiting, ready, held]) index.remove(e.taskId);
     expect(index.size).toBe(0);
     expect(index.promoteDue(2_000)).toBe(Number.POSITIVE_INFINITY);
-    index.releaseSlot("s");
+    index.releaseSlot("s", 0);
     expect(index.next()).toBeUndefined();
     // Upserting an id again replaces the first entry.
     const again = entry("");

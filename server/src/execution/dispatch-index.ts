@@ -26,8 +26,16 @@ const readyBefore = (a: PendingEntry, b: PendingEntry): boolean =>
   a.readyAtMs !== b.readyAtMs ? a.readyAtMs < b.readyAtMs : a.taskId < b.taskId;
 
 /** Tasks with the same kind and selector: one runner match check serves them all. */
-class RequirementClass<R extends RunnerCandidate> {
+export class RequirementClass<R extends RunnerCandidate> {
   readonly ready = new SortedList<PendingEntry>(dispatchesBefore);
+  /**
+   * Ready entries whose stored reason nobody has compared with this class's
+   * verdict yet, in the order they joined (WaitingReasons takes them out), so
+   * keeping reasons true costs per arrival, not per waiting task per second.
+   */
+  readonly unchecked = new Map<string, { entry: PendingEntry; sinceMs: number }>();
+  /** The waiting reason last decided for the whole class (WaitingReasons' bookkeeping). */
+  verdict: string | undefined;
   /** Runners whose labels and kinds fit (capacity aside). */
   readonly runners = new Set<R>();
   /** How many of `runners` have room now. */
@@ -94,12 +102,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
 
   /** Adds (or replaces) a pending task; it is ready at once if `readyAtMs <= nowMs`. */
   upsert(entry: PendingEntry, nowMs: number): void {
-    this.remove(entry.taskId);
     const cls = this.classFor(entry);
+    // Counted before the old entry goes, so a class is not dropped and rebuilt under its only task.
     cls.members++;
+    this.remove(entry.taskId);
     const tracked: Tracked<R> = { entry, cls, where: "waiting" };
     this.tasks.set(entry.taskId, tracked);
-    if (entry.readyAtMs <= nowMs) this.makeReady(tracked);
+    if (entry.readyAtMs <= nowMs) this.makeReady(tracked, nowMs);
     else this.waiting.insert(entry);
   }
 
@@ -109,7 +118,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     this.tasks.delete(taskId);
     const { entry, cls } = tracked;
     if (tracked.where === "waiting") this.waiting.remove(entry);
-    else if (tracked.where === "ready") cls.ready.remove(entry);
+    else if (tracked.where === "ready") this.leaveReady(tracked);
     else {
       const held = this.slotHeld.get(entry.slot) ?? [];
       const rest = held.filter((other) => other !== entry);
@@ -123,7 +132,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
   promoteDue(nowMs: number): number {
     for (let next = this.waiting.first; next && next.readyAtMs <= nowMs; next = this.waiting.first) {
       this.waiting.shift();
-      this.makeReady(this.tasks.get(next.taskId)!);
+      this.makeReady(this.tasks.get(next.taskId)!, nowMs);
     }
     return this.waiting.first?.readyAtMs ?? Number.POSITIVE_INFINITY;
   }
@@ -132,18 +141,18 @@ export class DispatchIndex<R extends RunnerCandidate> {
   holdForSlot(taskId: string): void {
     const tracked = this.tasks.get(taskId);
     if (tracked?.where !== "ready") return;
-    tracked.cls.ready.remove(tracked.entry);
+    this.leaveReady(tracked);
     tracked.where = "slot";
     const held = this.slotHeld.get(tracked.entry.slot);
     if (held) held.push(tracked.entry);
     else this.slotHeld.set(tracked.entry.slot, [tracked.entry]);
   }
 
-  releaseSlot(slot: string): void {
+  releaseSlot(slot: string, nowMs: number): void {
     const held = this.slotHeld.get(slot);
     if (!held) return;
     this.slotHeld.delete(slot);
-    for (const entry of held) this.makeReady(this.tasks.get(entry.taskId)!);
+    for (const entry of held) this.makeReady(this.tasks.get(entry.taskId)!, nowMs);
   }
 
   /**
@@ -163,11 +172,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
     return { entry: best.ready.first!, runners };
   }
 
-  /** Ready tasks waiting for a runner, class by class, with how many runners fit each class. */
-  *ready(): Generator<{ entry: PendingEntry; fittingRunners: number; freeRunners: number }> {
-    for (const cls of this.classes.values()) {
-      for (const entry of cls.ready) yield { entry, fittingRunners: cls.runners.size, freeRunners: cls.freeRunners };
-    }
+  /** Classes with ready tasks and no fitting runner with room: their tasks wait for a runner. */
+  *withoutRoom(): Generator<RequirementClass<R>> {
+    for (const cls of this.classes.values()) if (cls.freeRunners === 0 && cls.ready.size > 0) yield cls;
   }
 
   /** What a pending task waits for, as far as routing knows. */
@@ -213,9 +220,15 @@ export class DispatchIndex<R extends RunnerCandidate> {
 
   // ---- internals ----
 
-  private makeReady(tracked: Tracked<R>): void {
+  private makeReady(tracked: Tracked<R>, nowMs: number): void {
     tracked.where = "ready";
     tracked.cls.ready.insert(tracked.entry);
+    tracked.cls.unchecked.set(tracked.entry.taskId, { entry: tracked.entry, sinceMs: nowMs });
+  }
+
+  private leaveReady(tracked: Tracked<R>): void {
+    tracked.cls.ready.remove(tracked.entry);
+    tracked.cls.unchecked.delete(tracked.entry.taskId);
   }
 
   private classFor(entry: PendingEntry): RequirementClass<R> {

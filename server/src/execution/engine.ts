@@ -91,7 +91,7 @@ export class ExecutionEngine {
         session,
         runEnded: (run, owner) => {
           if (owner) this.dispatcher.index.roomChanged(owner);
-          if (run.slot && !this.tracker.slotBusy(run.slot)) this.dispatcher.index.releaseSlot(run.slot);
+          if (run.slot && !this.tracker.slotBusy(run.slot)) this.dispatcher.index.releaseSlot(run.slot, clock.now());
           this.dispatcher.schedule();
         },
         late: (run) => this.rescuer.late(run),

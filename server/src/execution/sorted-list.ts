@@ -1,54 +1,49 @@
+import btree from "sorted-btree";
+
+// sorted-btree is CommonJS with `exports.default`: Node's ESM loader puts the class under `.default`,
+// bundlers (vitest) hand it over directly.
+type BTreeClass = typeof btree.default;
+const BTree: BTreeClass = (btree as { default?: BTreeClass }).default ?? (btree as unknown as BTreeClass);
+type Tree<T> = InstanceType<typeof BTree<T, undefined>>;
+
 /**
- * A list kept in order on insert (binary search), for items that are unique
- * under `before` (a tie-breaker makes them so). Removal finds the item by the
- * same search, so both are O(log n) plus the array move.
+ * A set kept in order, for items that are unique under `before` (a
+ * tie-breaker makes them so): a B+ tree, so insert, remove and taking the
+ * first are O(log n) however many items wait. (A sorted array cost a move of
+ * every later item per insert or removal: ≈ 50 µs per dispatch with 100 000
+ * tasks pending.)
  */
 export class SortedList<T> {
-  private readonly items: T[] = [];
+  private readonly tree: Tree<T>;
 
-  constructor(private readonly before: (a: T, b: T) => boolean) {}
+  constructor(before: (a: T, b: T) => boolean) {
+    this.tree = new BTree<T, undefined>(undefined, (a: T, b: T) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  }
 
   get size(): number {
-    return this.items.length;
+    return this.tree.size;
   }
 
   get first(): T | undefined {
-    return this.items[0];
-  }
-
-  at(index: number): T | undefined {
-    return this.items[index];
+    return this.tree.minKey();
   }
 
   insert(item: T): void {
-    this.items.splice(this.positionOf(item), 0, item);
+    this.tree.set(item, undefined);
   }
 
-  /** Removes `item` (the same object that was inserted); false when it is not here. */
+  /** Removes `item` (or the item equal to it under `before`); false when it is not here. */
   remove(item: T): boolean {
-    const at = this.positionOf(item);
-    if (this.items[at] !== item) return false;
-    this.items.splice(at, 1);
-    return true;
+    return this.tree.delete(item);
   }
 
   shift(): T | undefined {
-    return this.items.shift();
+    const first = this.tree.minKey();
+    if (first !== undefined) this.tree.delete(first);
+    return first;
   }
 
   [Symbol.iterator](): Iterator<T> {
-    return this.items[Symbol.iterator]();
-  }
-
-  /** First index whose item does not sort before `item`. */
-  private positionOf(item: T): number {
-    let low = 0;
-    let high = this.items.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.before(this.items[mid]!, item)) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+    return this.tree.keys();
   }
 }

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { waitingReasonWrite } from "../store/writes.js";
-import type { DispatchIndex } from "./dispatch-index.js";
+import type { DispatchIndex, PendingEntry, RequirementClass } from "./dispatch-index.js";
 import type { RunnerSession } from "./runner-session.js";
 
 /** How often reasons are checked, and how long a task must have waited before its reason is rewritten. */
@@ -37,12 +37,16 @@ function verdictFor(fittingRunners: number): Verdict {
  * runner fits it, RUNNERS_BUSY when some do but none has room. Checked once a
  * second and only for tasks that have already waited that long, so a task
  * dispatched at once never costs an extra write; rewrites go in batches.
+ *
+ * A check costs what changed, not what waits: each class of tasks (kind +
+ * selector) has one verdict, and only tasks that joined a class since the
+ * last check, or every task of a class whose verdict changed, are compared
+ * with it. (Comparing every waiting task every second stalled the server for
+ * 0.8–2 s with a million pending.)
  */
 export class WaitingReasons {
   private timer: Timer | undefined;
   private running = false;
-  /** When each task was first seen waiting without room, by id. */
-  private readonly since = new Map<string, number>();
 
   constructor(
     private readonly index: DispatchIndex<RunnerSession>,
@@ -66,21 +70,17 @@ export class WaitingReasons {
     this.running = true;
     try {
       const nowMs = this.clock.now();
-      const stale: { taskId: string; verdict: Verdict }[] = [];
-      const seen = new Set<string>();
-      for (const { entry, fittingRunners, freeRunners } of this.index.ready()) {
-        if (freeRunners > 0) continue; // about to be dispatched
-        seen.add(entry.taskId);
-        const since = this.since.get(entry.taskId) ?? nowMs;
-        this.since.set(entry.taskId, since);
-        if (nowMs - since < CHECK_EVERY_MS) continue;
-        const verdict = verdictFor(fittingRunners);
-        if (entry.reason !== verdict.reason) stale.push({ taskId: entry.taskId, verdict });
-      }
-      for (const taskId of this.since.keys()) if (!seen.has(taskId)) this.since.delete(taskId);
+      const stale: Stale[] = [];
+      for (const cls of this.index.withoutRoom()) stale.push(...staleIn(cls, nowMs));
       for (let start = 0; start < stale.length; start += BATCH) {
-        const batch = stale.slice(start, start + BATCH).map(({ taskId, verdict }) => ({ taskId, ...verdict }));
-        await this.commits.run(waitingReasonWrite(batch));
+        const batch = stale.slice(start, start + BATCH);
+        await this.commits
+          .run(waitingReasonWrite(batch.map(({ entry, verdict }) => ({ taskId: entry.taskId, ...verdict }))))
+          .catch((error: unknown) => {
+            // Compared again at the next check.
+            for (const { entry, cls } of batch) cls.unchecked.set(entry.taskId, { entry, sinceMs: nowMs });
+            throw error;
+          });
       }
       return stale.length;
     } catch (error) {
@@ -90,4 +90,34 @@ export class WaitingReasons {
       this.running = false;
     }
   }
+}
+
+interface Stale {
+  entry: PendingEntry;
+  cls: RequirementClass<RunnerSession>;
+  verdict: Verdict;
+}
+
+/** The tasks of a class (where no fitting runner has room) whose reason is no longer true, once they waited a while. */
+function staleIn(cls: RequirementClass<RunnerSession>, nowMs: number): Stale[] {
+  const verdict = verdictFor(cls.runners.size);
+  if (cls.verdict !== verdict.reason) {
+    // A new verdict for the whole class: every task of it is compared again.
+    cls.verdict = verdict.reason;
+    for (const entry of cls.ready) {
+      if (!cls.unchecked.has(entry.taskId)) cls.unchecked.set(entry.taskId, { entry, sinceMs: nowMs });
+    }
+  }
+  const stale: Stale[] = [];
+  // In joining order, so the first one that has not waited long enough ends the walk.
+  for (const [taskId, { entry, sinceMs }] of cls.unchecked) {
+    if (entry.reason === verdict.reason) {
+      cls.unchecked.delete(taskId);
+      continue;
+    }
+    if (nowMs - sinceMs < CHECK_EVERY_MS) break;
+    cls.unchecked.delete(taskId);
+    stale.push({ entry, cls, verdict });
+  }
+  return stale;
 }

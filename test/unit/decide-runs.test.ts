@@ -10,9 +10,9 @@ import {
   type TaskSpec,
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
-import type { AttemptEnd, AttemptOptions } from "../../server/src/core/attempt-outcome.js";
+import type { AttemptOptions } from "../../server/src/core/attempt-outcome.js";
 import { durationToMs } from "../../server/src/core/task-spec.js";
-import type { FinishedRun } from "../../server/src/store/decide/runs.js";
+import type { FinishedRun, RunEnd } from "../../server/src/store/decide/runs.js";
 import { assignWrite, finishWrite, startWrite } from "../../server/src/store/writes.js";
 import {
   accepted,
@@ -52,7 +52,7 @@ function runningOwner(spec: Partial<TaskSpec>, attempt = 1, ownerStatus: Partial
   return committed;
 }
 
-const finish = (attempt: number, end: AttemptEnd, options = half, output = NO_OUTPUT) =>
+const finish = (attempt: number, end: RunEnd, options = half, output = NO_OUTPUT) =>
   finishWrite({ runId: runId(ID, attempt), taskId: ID, slot: "s" }, end, output, options);
 const assign = (attempt: number, historyLimit = 100) => assignWrite(ID, runId(ID, attempt), RUNNER, historyLimit);
 
@@ -169,19 +169,45 @@ describe("decideFinish", () => {
   });
 });
 
+describe("decideFinish with a start not written yet", () => {
+  it("writes the reported start time with the end; a start already written is kept", () => {
+    const committed = runningOwner({});
+    committed.runs.set(runId(ID, 1), runOf(ID, 1, RunPhase.RUN_PHASE_ASSIGNED));
+    const { outcomes } = decideBatch(
+      committed,
+      [finish(1, { phase: RunPhase.RUN_PHASE_SUCCEEDED, exitCode: 0, startedAtMs: NOW - 7 })],
+      NOW,
+    );
+    expect(accepted<FinishedRun>(outcomes[0]).run).toMatchObject({
+      phase: RunPhase.RUN_PHASE_SUCCEEDED,
+      startTime: new Date(NOW - 7),
+      finishTime: new Date(NOW),
+    });
+
+    const started = runningOwner({});
+    started.runs.set(runId(ID, 1), { ...runOf(ID, 1), startTime: new Date(NOW - 100) });
+    const again = decideBatch(
+      started,
+      [finish(1, { phase: RunPhase.RUN_PHASE_SUCCEEDED, exitCode: 0, startedAtMs: NOW - 7 })],
+      NOW,
+    );
+    expect(accepted<FinishedRun>(again.outcomes[0]).run.startTime).toEqual(new Date(NOW - 100));
+  });
+});
+
 describe("decideStart", () => {
   it("moves the run ASSIGNED → RUNNING and says so in the task; a requested cancel keeps its reason", () => {
     for (const cancelRequested of [false, true]) {
       const committed = runningOwner({}, 1, cancelRequested ? { cancelRequested, reason: TaskReason.REPLACED } : {});
       committed.runs.set(runId(ID, 1), runOf(ID, 1, RunPhase.RUN_PHASE_ASSIGNED));
-      const { view, outcomes } = decideBatch(committed, [startWrite(runId(ID, 1), ID)], NOW);
+      const { view, outcomes } = decideBatch(committed, [startWrite(runId(ID, 1), ID, NOW)], NOW);
       expect(accepted<Run>(outcomes[0])).toMatchObject({ phase: RunPhase.RUN_PHASE_RUNNING, startTime: new Date(NOW) });
       expect(view.writes.tasks[0]!.change.task.status!.reason).toBe(
         cancelRequested ? TaskReason.REPLACED : TaskReason.STARTED,
       );
       // Started twice (a repeated message): nothing more happens.
-      commitBatch(committed, [startWrite(runId(ID, 1), ID)], NOW);
-      const again = decideBatch(committed, [startWrite(runId(ID, 1), ID)], NOW);
+      commitBatch(committed, [startWrite(runId(ID, 1), ID, NOW)], NOW);
+      const again = decideBatch(committed, [startWrite(runId(ID, 1), ID, NOW)], NOW);
       expect(accepted(again.outcomes[0])).toBeUndefined();
       expect(again.view.writes.tasks).toEqual([]);
     }

@@ -163,8 +163,10 @@ export class ExecutionEngine {
     // Welcome first: everything else the runner hears on this stream comes after it.
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     for (const runId of hello.activeRunIds) {
-      if (!session.runs.has(runId))
-        this.tracker.cancelRun(session, runId, "the supervisor no longer assigns this run to you");
+      const run = session.runs.has(runId) ? this.tracker.get(runId) : undefined;
+      // A run it still runs has started, whether or not that report was written before a restart.
+      if (run) this.tracker.start(run);
+      else this.tracker.cancelRun(session, runId, "the supervisor no longer assigns this run to you");
     }
     // Ended runs it no longer owns: their end is recorded already (or they were lost); it may forget them.
     for (const runId of hello.finishedRunIds) if (!session.runs.has(runId)) session.ack(runId, 0, true);

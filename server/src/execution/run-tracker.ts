@@ -24,6 +24,9 @@ export interface ActiveRun {
   unstored: Map<number, { cancelled: boolean }>;
   /** Set once the run's end is decided: the first end wins; later reports are ignored. */
   ending?: Promise<void>;
+  /** When the runner reported the start; while `startWrite` is set, that report is not written yet. */
+  startedAtMs?: number;
+  startWrite?: Timer;
 }
 
 export interface RunTrackerSettings {
@@ -49,6 +52,13 @@ export interface RunTrackerDeps {
 
 /** How long past a run's deadline (plus the kill grace) the supervisor waits for the runner before ending it itself. */
 const DEADLINE_SLACK_MS = 5_000;
+
+/**
+ * How long a reported start waits before it is written on its own. A run that
+ * ends sooner has its start written with its end: one write instead of two
+ * for every short run (an embedded handler reports both within a millisecond).
+ */
+export const START_WRITE_DELAY_MS = 50;
 
 /**
  * The runs the engine tracks from assign until their end is committed: who
@@ -91,6 +101,7 @@ export class RunTracker {
   untrack(run: ActiveRun): void {
     if (!this.active.delete(run.runId)) return;
     run.backstop?.cancel();
+    run.startWrite?.cancel();
     if (this.byTask.get(run.taskId) === run.runId) this.byTask.delete(run.taskId);
     this.cancelsSent.delete(run.runId);
     const session = this.deps.session(run.runnerId);
@@ -139,16 +150,22 @@ export class RunTracker {
     return next;
   }
 
-  /** The runner reports the start. */
+  /** The runner reports the start: written after START_WRITE_DELAY_MS, or with the end if that comes first. */
   start(run: ActiveRun): void {
-    if (run.ending) return;
-    this.enqueue(run, async () => {
-      const started = await commitUntilDone(
-        this.deps.retry,
-        `recording the start of run ${run.runId}`,
-        startWrite(run.runId, run.taskId),
-      );
-      if (started) this.deps.outputs.publish(run.taskId, { kind: "started", run: started });
+    if (run.ending || run.startedAtMs !== undefined) return;
+    const startedAtMs = this.deps.clock.now();
+    run.startedAtMs = startedAtMs;
+    run.startWrite = this.deps.timers.after(START_WRITE_DELAY_MS, () => {
+      run.startWrite = undefined;
+      if (run.ending) return;
+      this.enqueue(run, async () => {
+        const started = await commitUntilDone(
+          this.deps.retry,
+          `recording the start of run ${run.runId}`,
+          startWrite(run.runId, run.taskId, startedAtMs),
+        );
+        if (started) this.deps.outputs.publish(run.taskId, { kind: "started", run: started });
+      });
     });
   }
 
@@ -161,6 +178,10 @@ export class RunTracker {
   finish(run: ActiveRun, end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number }): Promise<void> {
     if (run.ending) return run.ending;
     run.backstop?.cancel();
+    // A start not written yet is written with the end.
+    const unwrittenStart = run.startWrite ? run.startedAtMs : undefined;
+    run.startWrite?.cancel();
+    run.startWrite = undefined;
     run.ending = this.enqueue(run, async () => {
       const bytes = Math.max(run.cap.accounted, end.outputBytes ?? 0);
       const output = { bytes, truncated: bytes > run.cap.storedBytes };
@@ -168,9 +189,13 @@ export class RunTracker {
       const finished = await commitUntilDone(
         this.deps.retry,
         `recording the end of run ${run.runId}`,
-        finishWrite(run, end, output, options),
+        finishWrite(run, { ...end, startedAtMs: unwrittenStart }, output, options),
       );
       this.untrack(run);
+      if (finished && unwrittenStart !== undefined) {
+        // Followers waiting for the attempt to start hear it, then its end.
+        this.deps.outputs.publish(run.taskId, { kind: "started", run: finished.run });
+      }
       if (finished) this.deps.outputs.publish(run.taskId, { kind: "finished", run: finished.run });
       this.deps.session(run.runnerId)?.ack(run.runId, run.lastSeq, true);
     });
@@ -208,6 +233,9 @@ export class RunTracker {
   }
 
   stop(): void {
-    for (const run of this.active.values()) run.backstop?.cancel();
+    for (const run of this.active.values()) {
+      run.backstop?.cancel();
+      run.startWrite?.cancel();
+    }
   }
 }

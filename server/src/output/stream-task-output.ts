@@ -78,11 +78,15 @@ export async function* streamTaskOutput(
     let row = stored;
     if (!run) {
       if (isTerminal(task.status!.phase)) throw outputNotFound(task.id, request.attempt); // it will never run
-      // Wait for the attempt to start.
+      // Wait for the attempt to start. A short run's start is written with its end (one commit), so
+      // the task may end before "started" is heard: then the stored run, if any, is the answer.
       while (!run) {
         const event = await queue.next(signal);
-        if (!event || event.kind === "taskEnded") return;
-        if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
+        if (!event) return;
+        if (event.kind === "taskEnded") {
+          run = await backend.getRunByAttempt(task.id, request.attempt);
+          if (!run) return;
+        } else if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
           run = event.run;
       }
       row = await backend.getRunByAttempt(task.id, run.attempt);

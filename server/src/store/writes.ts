@@ -1,5 +1,5 @@
 import type { RunnerInfo as Runner, Task } from "@supervisor/sdk";
-import type { AttemptEnd, AttemptOptions } from "../core/attempt-outcome.js";
+import type { AttemptOptions } from "../core/attempt-outcome.js";
 import { DomainError } from "../errors.js";
 import type { OutputChunkRecord } from "./backend.js";
 import { decideCancel } from "./decide/cancel.js";
@@ -13,6 +13,7 @@ import {
   decideStart,
   decideWaitingReason,
   type FinishedRun,
+  type RunEnd,
   type RunOutputFigures,
 } from "./decide/runs.js";
 import { decideSubmit, type SubmitParams, type SubmitSettings, submitReads } from "./decide/submit.js";
@@ -57,14 +58,18 @@ export const assignWrite = (
   decide: (view, nowMs) => decideAssign(view, taskId, runId, runner, historyLimit, nowMs),
 });
 
-export const startWrite = (runId: string, taskId: string): WriteRequest<ReturnType<typeof decideStart>> => ({
+export const startWrite = (
+  runId: string,
+  taskId: string,
+  startedAtMs: number,
+): WriteRequest<ReturnType<typeof decideStart>> => ({
   reads: { runs: [runId], tasks: [taskId] },
-  decide: (view, nowMs) => decideStart(view, runId, taskId, nowMs),
+  decide: (view, nowMs) => decideStart(view, runId, taskId, startedAtMs, nowMs),
 });
 
 export const finishWrite = (
   run: { runId: string; taskId: string; slot: string },
-  end: AttemptEnd & { result?: Record<string, unknown> },
+  end: RunEnd,
   output: RunOutputFigures,
   options: AttemptOptions,
 ): WriteRequest<FinishedRun | undefined> => ({

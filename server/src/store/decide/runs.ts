@@ -71,12 +71,18 @@ export function decideAssign(
   return { task: view.updateTask(running, task, stored.slotState), run };
 }
 
-/** The runner reports the run started: ASSIGNED → RUNNING (the task's reason says so). */
-export function decideStart(view: WriteView, runId: string, taskId: string, nowMs: number): Run | undefined {
+/** The runner reported the run started (at `startedAtMs`): ASSIGNED → RUNNING (the task's reason says so). */
+export function decideStart(
+  view: WriteView,
+  runId: string,
+  taskId: string,
+  startedAtMs: number,
+  nowMs: number,
+): Run | undefined {
   const stored = view.run(runId);
   if (!stored || stored.phase !== RunPhase.RUN_PHASE_ASSIGNED) return undefined;
   const now = new Date(nowMs);
-  const run: Run = { ...stored, phase: RunPhase.RUN_PHASE_RUNNING, startTime: now };
+  const run: Run = { ...stored, phase: RunPhase.RUN_PHASE_RUNNING, startTime: new Date(startedAtMs) };
   view.putRun(run);
   const taskRecord = view.task(taskId);
   if (taskRecord && taskRecord.task.status!.phase === TaskPhase.TASK_PHASE_RUNNING) {
@@ -105,6 +111,13 @@ export interface RunOutputFigures {
   truncated: boolean;
 }
 
+/** How a run ended, as the runner (or the supervisor) reported it. */
+export type RunEnd = AttemptEnd & {
+  result?: Record<string, unknown>;
+  /** When the runner reported the start, if that report was not written on its own (it is written with the end). */
+  startedAtMs?: number;
+};
+
 /**
  * Ends a run (SUCCEEDED, FAILED, TIMEOUT, CANCELED or LOST) and moves its task
  * on: retried after a backoff, or terminal — then its slot passes to the next
@@ -114,7 +127,7 @@ export function decideFinish(
   view: WriteView,
   runId: string,
   taskId: string,
-  end: AttemptEnd & { result?: Record<string, unknown> },
+  end: RunEnd,
   output: RunOutputFigures,
   options: AttemptOptions,
   nowMs: number,
@@ -125,6 +138,7 @@ export function decideFinish(
   }
   const run: Run = {
     ...stored,
+    startTime: stored.startTime ?? (end.startedAtMs === undefined ? undefined : new Date(end.startedAtMs)),
     phase: end.phase,
     exitCode: end.exitCode,
     error: end.error ?? "",

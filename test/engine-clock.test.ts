@@ -11,6 +11,7 @@ import {
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { msToDuration } from "../server/src/core/task-spec.js";
+import { START_WRITE_DELAY_MS } from "../server/src/execution/run-tracker.js";
 import { EngineHarness } from "./helpers/engine.js";
 
 // The engine's time rules — leases, backoff, deadline backstops, far not_before — on a fake clock:
@@ -357,5 +358,88 @@ describe("waiting reasons on a fake clock", () => {
     // The only fitting runner goes; once its lease ends nobody fits: NO_MATCHING_RUNNER for all of them.
     await h.advanceHeartbeating(h.settings.leaseTtlMs + 3_000, []);
     for (const task of waiting) expect(await reasonOf(h, task.id)).toBe(TaskReason.NO_MATCHING_RUNNER);
+  });
+});
+
+describe("run starts on a fake clock", () => {
+  it("a start is written START_WRITE_DELAY_MS after it is reported, with the time it was reported", async () => {
+    const h = (harness = await EngineHarness.start());
+    const task = await h.submit({ timeout: msToDuration(DAY) });
+    const runner = await h.connect("worker");
+    const { runId } = await h.nextAssign(runner);
+    const reportedAtMs = h.clock.now();
+    runner.started(runId);
+    await h.clock.advanceAsync(START_WRITE_DELAY_MS - 1);
+    expect((await h.run(runId)).phase).toBe(RunPhase.RUN_PHASE_ASSIGNED);
+    expect((await h.task(task.id)).status!.reason).toBe(TaskReason.ASSIGNED);
+    await h.clock.advanceAsync(1);
+    const run = await h.until(async () => {
+      const stored = await h.run(runId);
+      return stored.phase === RunPhase.RUN_PHASE_RUNNING ? stored : undefined;
+    }, "the start written");
+    expect(run.startTime).toEqual(new Date(reportedAtMs));
+    expect((await h.task(task.id)).status!.reason).toBe(TaskReason.STARTED);
+  });
+
+  it("a run that ends before its start is written is written once: start and end together", async () => {
+    const h = (harness = await EngineHarness.start());
+    const task = await h.submit();
+    const runner = await h.connect("worker");
+    const { runId } = await h.nextAssign(runner);
+    const assigned = (await h.task(task.id)).revision;
+    const reportedAtMs = h.clock.now();
+    runner.started(runId);
+    await h.clock.advanceAsync(10);
+    runner.finished(runId, RunOutcome.RUN_OUTCOME_SUCCEEDED);
+    const done = await h.until(async () => {
+      const stored = await h.task(task.id);
+      return stored.status!.phase === TaskPhase.TASK_PHASE_SUCCEEDED ? stored : undefined;
+    }, "the end written");
+    // One change after the assign: the end (the start was never written on its own).
+    expect(done.revision).toBe(assigned + 1);
+    expect(await h.run(runId)).toMatchObject({
+      phase: RunPhase.RUN_PHASE_SUCCEEDED,
+      startTime: new Date(reportedAtMs),
+      finishTime: new Date(reportedAtMs + 10),
+    });
+    await h.clock.advanceAsync(START_WRITE_DELAY_MS);
+    expect((await h.task(task.id)).revision).toBe(done.revision);
+  });
+});
+
+describe("dispatch inside the commit", () => {
+  it("a task submitted while a runner has room is stored and assigned by one commit", async () => {
+    const h = (harness = await EngineHarness.start());
+    const runner = await h.connect("ready", { capacity: 2 });
+    const batches: { id: string; phase: TaskPhase }[][] = [];
+    h.backend.onCommit((changes) =>
+      batches.push(changes.map(({ task }) => ({ id: task.id, phase: task.status!.phase }))),
+    );
+    const task = await h.submit();
+    const assign = await h.nextAssign(runner);
+    expect(assign.taskId).toBe(task.id);
+    expect(batches.filter((batch) => batch.some((change) => change.id === task.id))).toEqual([
+      [
+        { id: task.id, phase: TaskPhase.TASK_PHASE_PENDING },
+        { id: task.id, phase: TaskPhase.TASK_PHASE_RUNNING },
+      ],
+    ]);
+  });
+
+  it("if the commit with a submit and its assign fails, nothing is stored or sent and the room is kept", async () => {
+    const h = (harness = await EngineHarness.start());
+    const runner = await h.connect("flaky", { capacity: 1 });
+    h.commitFault = (writes) => writes.runs.length > 0;
+    await expect(h.submit()).rejects.toThrow(/commitFault/);
+    await h.clock.advanceAsync(0);
+    expect(runner.assigns).toEqual([]);
+    expect(h.engine.tracker.active.size).toBe(0);
+    expect(h.engine.dispatcher.index.size).toBe(0);
+    expect(await h.backend.head()).toBe(0);
+
+    h.commitFault = undefined;
+    await h.clock.advanceAsync(1_000);
+    const task = await h.submit();
+    expect(await h.nextAssign(runner)).toMatchObject({ taskId: task.id, attempt: 1 });
   });
 });

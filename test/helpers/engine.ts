@@ -17,7 +17,7 @@ import { specHash } from "../../server/src/core/task-spec.js";
 import { type EngineSettings, ExecutionEngine } from "../../server/src/execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../../server/src/execution/runner-session.js";
 import { silentLogger } from "../../server/src/log.js";
-import type { StorageBackend } from "../../server/src/store/backend.js";
+import type { StorageBackend, WriteSet } from "../../server/src/store/backend.js";
 import { GroupCommit } from "../../server/src/store/group-commit.js";
 import { openBackend } from "../../server/src/store/open-backend.js";
 import { submitWrite } from "../../server/src/store/writes.js";
@@ -104,6 +104,8 @@ export class EngineHarness {
   commits!: GroupCommit;
   ids!: IdGenerator;
   readonly runners: FakeRunner[] = [];
+  /** While set, a transaction whose writes it accepts fails before anything is written (a disk that refuses). */
+  commitFault: ((writes: WriteSet) => boolean) | undefined;
 
   private constructor(
     readonly clock: FakeClock,
@@ -205,11 +207,22 @@ export class EngineHarness {
     const { clock } = this;
     const config = loadConfig({ flags: { db: join(this.dir, "supervisor.db"), synchronous: "NORMAL" } });
     this.backend = await openBackend(config, clock);
-    this.commits = new GroupCommit(this.backend, clock);
+    this.commits = new GroupCommit(this.faulty(this.backend), clock);
     this.ids = new IdGenerator(() => clock.now(), await this.backend.newestTaskId());
     const deps = { backend: this.backend, commits: this.commits, ids: this.ids, clock, timers: clock };
     this.engine = new ExecutionEngine({ ...deps, log: silentLogger, random: this.random }, this.settings);
     await this.engine.start();
+  }
+
+  /** The backend as the engine's writes see it: transactions fail while commitFault says so. */
+  private faulty(backend: StorageBackend): StorageBackend {
+    const transact: StorageBackend["transact"] = (work) =>
+      backend.transact(async (tx) => {
+        const plan = await work(tx);
+        if (this.commitFault?.(plan.writes)) throw new Error("SQLITE_IOERR: disk I/O error (commitFault)");
+        return plan;
+      });
+    return new Proxy(backend, { get: (target, key) => (key === "transact" ? transact : Reflect.get(target, key)) });
   }
 
   private async stop(): Promise<void> {

@@ -6,8 +6,8 @@ import { loadConfig } from "../../server/src/config.js";
 import { specHash } from "../../server/src/core/task-spec.js";
 import { DomainError } from "../../server/src/errors.js";
 import type { ReadKeys, StorageBackend } from "../../server/src/store/backend.js";
-import { NeedsRead } from "../../server/src/store/decide/view.js";
-import { GroupCommit, type WriteRequest } from "../../server/src/store/group-commit.js";
+import { NeedsRead, type WriteView } from "../../server/src/store/decide/view.js";
+import { type CommitStage, GroupCommit, type WriteRequest } from "../../server/src/store/group-commit.js";
 import { openBackend } from "../../server/src/store/open-backend.js";
 import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
 import { tempDir } from "../helpers/server.js";
@@ -204,5 +204,87 @@ describe("GroupCommit", () => {
     expect(early.map((task) => task.revision)).toEqual([1, 2]);
     expect((await late!).revision).toBe(3);
     expect(published).toEqual([[1, 2], [3]]);
+  });
+});
+
+/** A stage that records what it is told, and adds a submit of task `id` when it has one to add. */
+class RecordingStage implements CommitStage<string> {
+  readonly events: string[] = [];
+  pending: number | undefined;
+
+  hasWork(): boolean {
+    return this.pending !== undefined;
+  }
+
+  async decide(view: WriteView, nowMs: number): Promise<string> {
+    const id = this.pending;
+    this.pending = undefined;
+    if (id === undefined) return "nothing";
+    view.begin();
+    submit(id).decide(view, nowMs);
+    view.commit();
+    this.events.push(`decided ${id}`);
+    return `plan ${id}`;
+  }
+
+  committed(plan: string): void {
+    this.events.push(`committed ${plan}`);
+  }
+
+  failed(plan: string | undefined, error: unknown): void {
+    this.events.push(`failed ${plan} ${(error as Error).message}`);
+  }
+}
+
+describe("GroupCommit stages", () => {
+  it("a stage decides into the batch of the requests, is told it committed before they are answered", async () => {
+    const commits = new GroupCommit(backend, clock);
+    const stage = new RecordingStage();
+    commits.addStage(stage);
+    stage.pending = 2;
+    const task = await commits.run(submit(1)).then((task) => {
+      stage.events.push("answered");
+      return task;
+    });
+    expect(stage.events).toEqual(["decided 2", "committed plan 2", "answered"]);
+    expect(published).toEqual([[1, 2]]);
+    expect(task.revision).toBe(1);
+  });
+
+  it("a stage with work runs a batch of its own when kicked; without work, no transaction is opened", async () => {
+    let transactions = 0;
+    const counting = wrapTransact(backend, (work) => {
+      transactions++;
+      return backend.transact(work);
+    });
+    const commits = new GroupCommit(counting, clock);
+    const stage = new RecordingStage();
+    commits.addStage(stage);
+    commits.kick();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transactions).toBe(0);
+    stage.pending = 7;
+    const committed = new Promise<void>((resolve) => backend.onCommit(() => resolve()));
+    commits.kick();
+    await committed;
+    expect(transactions).toBe(1);
+    expect(await backend.getTask(taskId(7))).toBeDefined();
+  });
+
+  it("when the batch fails, its stage hears it with its plan and nothing of it is written", async () => {
+    const diskFull = new Error("SQLITE_FULL: database or disk is full");
+    const flaky = wrapTransact(backend, (work) =>
+      backend.transact(async (tx) => {
+        await work(tx);
+        throw diskFull;
+      }),
+    );
+    const commits = new GroupCommit(flaky, clock);
+    const stage = new RecordingStage();
+    commits.addStage(stage);
+    stage.pending = 2;
+    await expect(commits.run(submit(1))).rejects.toBe(diskFull);
+    expect(stage.events).toEqual(["decided 2", `failed plan 2 ${diskFull.message}`]);
+    expect(await backend.head()).toBe(0);
   });
 });

@@ -87,6 +87,8 @@ export class DispatchIndex<R extends RunnerCandidate> {
   private readonly runners = new Map<string, RunnerState<R>>();
   /** Classes with at least one free runner: the only ones a pass looks at. */
   private readonly open = new Set<RequirementClass<R>>();
+  /** How many runners have room. */
+  private freeRunners = 0;
   /** Entries held back while their slot's previous owner is still stopping. */
   private readonly slotHeld = new Map<string, PendingEntry[]>();
 
@@ -96,6 +98,16 @@ export class DispatchIndex<R extends RunnerCandidate> {
 
   has(taskId: string): boolean {
     return this.tasks.has(taskId);
+  }
+
+  /** The entry of a tracked task (the object upserted). */
+  entry(taskId: string): PendingEntry | undefined {
+    return this.tasks.get(taskId)?.entry;
+  }
+
+  /** Whether any runner has room: without one, nothing can be dispatched. */
+  get anyRoom(): boolean {
+    return this.freeRunners > 0;
   }
 
   // ---- tasks ----
@@ -194,6 +206,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const existing = this.runners.get(runner.id);
     if (existing) this.removeRunner(runner.id);
     const state: RunnerState<R> = { runner, classes: new Set(), free: hasRoom(runner) };
+    if (state.free) this.freeRunners++;
     this.runners.set(runner.id, state);
     for (const cls of this.classes.values()) if (cls.fits(runner)) this.link(state, cls);
   }
@@ -202,6 +215,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const state = this.runners.get(runnerId);
     if (!state) return;
     this.runners.delete(runnerId);
+    if (state.free) this.freeRunners--;
     for (const cls of state.classes) {
       cls.runners.delete(state.runner);
       if (state.free) this.countFree(cls, -1);
@@ -215,6 +229,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const free = hasRoom(runner);
     if (free === state.free) return;
     state.free = free;
+    this.freeRunners += free ? 1 : -1;
     for (const cls of state.classes) this.countFree(cls, free ? 1 : -1);
   }
 

@@ -1,5 +1,6 @@
 import {
   type ConnectResponse,
+  EventType,
   type Run,
   type Task,
   TaskPhase,
@@ -15,10 +16,12 @@ import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
-import type { GroupCommit } from "../store/group-commit.js";
-import { assignWrite } from "../store/writes.js";
+import type { ReadKeys, Snapshot } from "../store/backend.js";
+import { decideAssign } from "../store/decide/runs.js";
+import type { WriteView } from "../store/decide/view.js";
+import type { CommitStage, GroupCommit } from "../store/group-commit.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
-import type { RunTracker } from "./run-tracker.js";
+import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerSession } from "./runner-session.js";
 
 export interface DispatcherSettings {
@@ -50,15 +53,28 @@ export function assignMessage(run: Run, task: Task, nowMs: number): ConnectRespo
 /** After a failed assign, dispatch pauses this long (the store is failing: do not spin). */
 const ASSIGN_RETRY_MS = 1_000;
 
+/** What one batch's dispatch did, to finish (or undo) once the batch's commit is known. */
+interface DispatchPlan {
+  /** Runs reserved in this batch, with their assign (undefined: the task changed; nothing was stored). */
+  assigned: { run: ActiveRun; session: RunnerSession; entry: PendingEntry; stored?: { task: Task; run: Run } }[];
+  /** Index entries as they were before this batch's changes were laid over them (undefined: not tracked). */
+  before: Map<string, PendingEntry | undefined>;
+}
+
+const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
+
 /**
- * Turns pending tasks into runs: keeps them in the DispatchIndex (by what can
- * run them), runs one pass per burst of triggers (a commit, a runner with
- * room, a backoff that ended), and commits each assignment before its
- * `assign` message is sent.
+ * Turns pending tasks into runs. Keeps them in the DispatchIndex (by what can
+ * run them) and dispatches as a stage of the group commit: after a batch's
+ * requests are decided, the tasks they made pending go into the index, free
+ * runners are matched with the first tasks in dispatch order, and the assigns
+ * are decided into the same batch — a task submitted while a runner has room
+ * is stored and assigned by one commit. The `assign` message is sent once
+ * that commit is done; if it fails, the runs and the index are put back.
  */
-export class Dispatcher {
+export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly index = new DispatchIndex<RunnerSession>();
-  private scheduled = false;
+  private wanted = false;
   private wakeTimer: Timer | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private pausedUntilMs = 0;
@@ -67,49 +83,27 @@ export class Dispatcher {
   constructor(
     private readonly deps: DispatcherDeps,
     private readonly settings: DispatcherSettings,
-  ) {}
+  ) {
+    deps.commits.addStage(this);
+  }
 
   /** A pending task (not queued behind a slot owner) waits for a runner from now on. */
   track(task: Task, nowMs = this.deps.clock.now()): void {
-    const kind = taskKind(task.spec!);
-    if (!kind) return;
-    let selector: LabelSelector;
-    try {
-      selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
-    } catch (error) {
-      this.deps.log(`task ${task.id} has an unusable runner selector`, error);
-      return;
-    }
-    this.index.upsert(
-      {
-        taskId: task.id,
-        priority: task.spec!.priority,
-        readyAtMs: readyTimeMs(task),
-        slot: task.spec!.slot,
-        kind,
-        selector,
-        reason: task.status!.reason,
-      },
-      nowMs,
-    );
+    const entry = this.entryOf(task);
+    if (entry) this.index.upsert(entry, nowMs);
   }
 
   /** Follows a committed change: pending and free to run → tracked; anything else → not. */
   follow(task: Task, deleted: boolean, nowMs: number): void {
-    const pending =
-      !deleted && task.status?.phase === TaskPhase.TASK_PHASE_PENDING && task.status.reason !== TaskReason.SLOT_QUEUED;
-    if (pending) this.track(task, nowMs);
+    if (!deleted && isDispatchable(task)) this.track(task, nowMs);
     else this.index.remove(task.id);
   }
 
-  /** Coalesces every trigger (submit, runner connect, capacity freed, backoff over) into one pass. */
+  /** Coalesces every trigger (a runner with room, a backoff that ended, a commit) into the next batch. */
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pass();
-    });
+    if (this.stopped) return;
+    this.wanted = true;
+    this.deps.commits.kick();
   }
 
   stop(): void {
@@ -117,18 +111,106 @@ export class Dispatcher {
     this.wakeTimer?.cancel();
   }
 
-  private pass(): void {
-    if (this.stopped) return;
+  // ---- the commit stage ----
+
+  hasWork(): boolean {
+    if (!this.wanted || this.stopped) return false;
     const nowMs = this.deps.clock.now();
-    if (nowMs < this.pausedUntilMs) {
-      this.wakeAt(this.pausedUntilMs);
-      return;
+    if (nowMs < this.pausedUntilMs) return false;
+    this.wakeAt(this.index.promoteDue(nowMs));
+    if (this.index.anyRoom && this.index.next() !== undefined) return true;
+    this.wanted = false;
+    return false;
+  }
+
+  async decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<DispatchPlan> {
+    this.wanted = false;
+    if (this.stopped || nowMs < this.pausedUntilMs || !this.index.anyRoom) return NOTHING;
+    const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [] };
+    try {
+      this.wakeAt(this.index.promoteDue(nowMs));
+      plan.assigned = this.reserve();
+      const unread = plan.assigned.map(({ entry }) => entry.taskId).filter((id) => !view.has(id));
+      if (unread.length > 0) view.extend(await read({ tasks: unread }));
+      for (const item of plan.assigned) {
+        view.begin();
+        item.stored = decideAssign(
+          view,
+          item.entry.taskId,
+          item.run.runId,
+          item.session,
+          this.settings.runHistoryLimit,
+          nowMs,
+        );
+        view.commit();
+      }
+      return plan;
+    } catch (error) {
+      this.undo(plan);
+      throw error;
     }
-    const nextReadyMs = this.index.promoteDue(nowMs);
+  }
+
+  committed(plan: DispatchPlan): void {
+    const { tracker, clock } = this.deps;
+    for (const { run, session, stored } of plan.assigned) {
+      if (!stored) {
+        tracker.untrack(run); // the task changed under us (canceled): nothing was stored for it
+        continue;
+      }
+      const timeoutMs = durationToMs(stored.task.spec!.timeout!);
+      tracker.armBackstop(run, timeoutMs, stored.run.assignTime?.getTime() ?? clock.now());
+      session.send(assignMessage(stored.run, stored.task, clock.now()));
+      if (stored.task.status!.cancelRequested) tracker.sendCancel(stored.task);
+    }
+  }
+
+  failed(plan: DispatchPlan | undefined, error: unknown): void {
+    if (!plan || plan === NOTHING) return;
+    this.undo(plan);
+    if (plan.assigned.length > 0) {
+      this.deps.log(`assigning ${plan.assigned.length} tasks failed; they stay pending`, error);
+      this.pausedUntilMs = this.deps.clock.now() + ASSIGN_RETRY_MS;
+      this.wakeAt(this.pausedUntilMs);
+    }
+  }
+
+  /** Nothing of the batch was written: its runs are released and the index is as it was before it. */
+  private undo(plan: DispatchPlan): void {
+    const nowMs = this.deps.clock.now();
+    for (const { run } of plan.assigned) this.deps.tracker.untrack(run);
+    for (const { entry } of plan.assigned) if (!plan.before.has(entry.taskId)) this.index.upsert(entry, nowMs);
+    for (const [taskId, entry] of plan.before) {
+      if (entry) this.index.upsert(entry, nowMs);
+      else this.index.remove(taskId);
+    }
+  }
+
+  // ---- internals ----
+
+  /**
+   * Lays the batch's task changes over the index, as if committed (a task
+   * submitted or retried in this batch may be assigned in it; one canceled in
+   * it is not). Returns the entries as they were, to undo it.
+   */
+  private layOver(view: WriteView, nowMs: number): Map<string, PendingEntry | undefined> {
+    const before = new Map<string, PendingEntry | undefined>();
+    for (const { change } of view.writes.tasks) {
+      const { task } = change;
+      if (!before.has(task.id)) before.set(task.id, this.index.entry(task.id));
+      this.follow(task, change.type === EventType.EVENT_TYPE_DELETED, nowMs);
+    }
+    return before;
+  }
+
+  /** Takes the first tasks in dispatch order that a free runner fits, reserving its room for each. */
+  private reserve(): DispatchPlan["assigned"] {
+    const assigned: DispatchPlan["assigned"] = [];
+    const { tracker, ids } = this.deps;
     for (let pick = this.index.next(); pick; pick = this.index.next()) {
       const { entry, runners } = pick;
       // A replaced owner may still be stopping: nothing else of its slot starts beside it.
-      if (entry.slot && this.deps.tracker.slotBusy(entry.slot)) {
+      if (entry.slot && tracker.slotBusy(entry.slot)) {
         this.index.holdForSlot(entry.taskId);
         continue;
       }
@@ -139,9 +221,34 @@ export class Dispatcher {
         if (chooseRunner(runners, entry) === undefined) break;
         continue;
       }
-      this.assign(entry, session);
+      this.index.remove(entry.taskId);
+      const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot);
+      tracker.track(run, session);
+      this.index.roomChanged(session);
+      assigned.push({ run, session, entry });
     }
-    this.wakeAt(nextReadyMs);
+    return assigned;
+  }
+
+  private entryOf(task: Task): PendingEntry | undefined {
+    const kind = taskKind(task.spec!);
+    if (!kind) return undefined;
+    let selector: LabelSelector;
+    try {
+      selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
+    } catch (error) {
+      this.deps.log(`task ${task.id} has an unusable runner selector`, error);
+      return undefined;
+    }
+    return {
+      taskId: task.id,
+      priority: task.spec!.priority,
+      readyAtMs: readyTimeMs(task),
+      slot: task.spec!.slot,
+      kind,
+      selector,
+      reason: task.status!.reason,
+    };
   }
 
   private wakeAt(timeMs: number): void {
@@ -153,30 +260,7 @@ export class Dispatcher {
       this.schedule();
     });
   }
-
-  /** Reserves the runner's capacity and the task now, commits the run, then sends the assign. */
-  private assign(entry: PendingEntry, session: RunnerSession): void {
-    const { tracker, commits, clock } = this.deps;
-    const runId = this.deps.ids.next();
-    this.index.remove(entry.taskId);
-    const run = tracker.newRun(runId, entry.taskId, session.id, entry.slot);
-    tracker.track(run, session);
-    this.index.roomChanged(session);
-    commits
-      .run(assignWrite(entry.taskId, runId, session, this.settings.runHistoryLimit))
-      .then((assigned) => {
-        if (!assigned) return tracker.untrack(run); // the task changed under us (canceled): nothing was stored
-        const timeoutMs = durationToMs(assigned.task.spec!.timeout!);
-        tracker.armBackstop(run, timeoutMs, assigned.run.assignTime?.getTime() ?? clock.now());
-        session.send(assignMessage(assigned.run, assigned.task, clock.now()));
-        if (assigned.task.status!.cancelRequested) tracker.sendCancel(assigned.task);
-      })
-      .catch((error: unknown) => {
-        this.deps.log(`assigning task ${entry.taskId} failed; it stays pending`, error);
-        tracker.untrack(run);
-        this.index.upsert(entry, clock.now());
-        this.pausedUntilMs = clock.now() + ASSIGN_RETRY_MS;
-      })
-      .finally(() => this.schedule());
-  }
 }
+
+const isDispatchable = (task: Task): boolean =>
+  task.status?.phase === TaskPhase.TASK_PHASE_PENDING && task.status.reason !== TaskReason.SLOT_QUEUED;

@@ -10,6 +10,24 @@ export interface WriteRequest<R> {
   decide(view: WriteView, nowMs: number): R;
 }
 
+/**
+ * Work that rides along with every batch, decided after the batch's requests
+ * over the same view, committed with them (the dispatcher: assigns go out in
+ * the commit of the submit or the end that made them possible, not in one of
+ * their own). A stage must not change anything outside the view until it is
+ * told how the commit went.
+ */
+export interface CommitStage<P> {
+  /** Whether a batch should run for this stage alone (no request waiting). */
+  hasWork(): boolean;
+  /** Adds the stage's decisions to the view (each between view.begin() and commit()/rollback()). */
+  decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<P>;
+  /** The batch is committed and published (before its requests are answered). */
+  committed(plan: P): void;
+  /** The batch failed: nothing of it was written. */
+  failed(plan: P | undefined, error: unknown): void;
+}
+
 interface Queued {
   request: WriteRequest<unknown>;
   resolve: (value: unknown) => void;
@@ -33,6 +51,7 @@ const MAX_READ_ROUNDS = 8;
 export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
+  private readonly stages: CommitStage<unknown>[] = [];
 
   constructor(
     private readonly backend: StorageBackend,
@@ -40,20 +59,40 @@ export class GroupCommit {
     private readonly maxBatch = 1000,
   ) {}
 
+  /** Adds a stage to every batch from now on, after the ones added before. */
+  addStage<P>(stage: CommitStage<P>): void {
+    this.stages.push(stage as CommitStage<unknown>);
+  }
+
   run<R>(request: WriteRequest<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ request, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate (not a microtask) lets pending I/O — more requests — join this batch.
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  /** A stage has work: a batch runs soon even if no request comes. */
+  kick(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate (not a microtask) lets pending I/O — more requests — join this batch.
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
-    let outcomes: Outcome[];
+    const stages = this.stages.filter((stage) => batch.length > 0 || stage.hasWork());
+    if (batch.length === 0 && stages.length === 0) {
+      this.scheduled = false;
+      return;
+    }
+    const plans: unknown[] = [];
+    let outcomes: Outcome[] = [];
+    let committed = false;
     try {
       outcomes = await this.backend.transact(async (tx) => {
         const view = new WriteView(
@@ -71,16 +110,25 @@ export class GroupCommit {
               : outcome,
           );
         }
+        for (const stage of stages) plans.push(await stage.decide(view, nowMs, tx.read));
         return { writes: view.writes, result: decided };
       });
+      committed = true;
     } catch (error) {
+      stages.forEach((stage, index) => {
+        stage.failed(plans[index], error);
+      });
       for (const item of batch) item.reject(error);
-      outcomes = [];
     } finally {
       // The next batch starts once this one is committed (or failed): its reads see this one's writes.
-      this.scheduled = this.queue.length > 0;
-      if (this.scheduled) setImmediate(() => void this.flush());
+      this.scheduled = false;
+      if (this.queue.length > 0 || this.stages.some((stage) => stage.hasWork())) this.schedule();
     }
+    // The stages first: an assign goes out before the submit that made it possible is answered.
+    if (committed)
+      stages.forEach((stage, index) => {
+        stage.committed(plans[index]);
+      });
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       if (!outcome) return;

@@ -163,6 +163,11 @@ export class WriteView {
 
   // ---- reads ----
 
+  /** Whether the task's row is known here (read, or changed in this batch): task(id) will not need a read. */
+  has(id: string): boolean {
+    return this.overlay.has(id) || this.snapshot.tasks.has(id);
+  }
+
   task(id: string): StoredTask | undefined {
     if (this.overlay.has(id)) return this.overlay.get(id) ?? undefined;
     const stored = this.snapshot.tasks.get(id);

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { AdmissionPolicy, ErrorReason, type Task, type TaskSpec } from "@supervisor/sdk";
+import { AdmissionPolicy, ErrorReason, type Task, TaskPhase, type TaskSpec } from "@supervisor/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config.js";
 import { specHash } from "../../server/src/core/task-spec.js";
@@ -9,6 +9,7 @@ import type { ReadKeys, StorageBackend } from "../../server/src/store/backend.js
 import { NeedsRead, type WriteView } from "../../server/src/store/decide/view.js";
 import { type CommitStage, GroupCommit, type WriteRequest } from "../../server/src/store/group-commit.js";
 import { openBackend } from "../../server/src/store/open-backend.js";
+import { RowCache } from "../../server/src/store/row-cache.js";
 import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
 import { tempDir } from "../helpers/server.js";
 import { DAY_MS, specOf, T0, taskId } from "../helpers/write-view.js";
@@ -286,5 +287,65 @@ describe("GroupCommit stages", () => {
     await expect(commits.run(submit(1))).rejects.toBe(diskFull);
     expect(stage.events).toEqual(["decided 2", `failed plan 2 ${diskFull.message}`]);
     expect(await backend.head()).toBe(0);
+  });
+});
+
+describe("GroupCommit with a row cache", () => {
+  /** The real backend, recording the task ids each read inside a transaction asks it for. */
+  function recordingReads(): { backend: StorageBackend; asked: string[][] } {
+    const asked: string[][] = [];
+    const recording = wrapTransact(backend, (work) =>
+      backend.transact((tx) =>
+        work({
+          firstRevision: tx.firstRevision,
+          read: (keys: ReadKeys) => {
+            asked.push([...(keys.tasks ?? [])]);
+            return tx.read(keys);
+          },
+        }),
+      ),
+    );
+    return { backend: recording, asked };
+  }
+
+  it("a task this process wrote is not read back by the next batch, and the batch sees its committed state", async () => {
+    const { backend: recording, asked } = recordingReads();
+    const commits = new GroupCommit(recording, clock, 1000, new RowCache(100));
+    await commits.run(submit(1));
+    asked.length = 0;
+    const canceled = await commits.run(cancelWrite(taskId(1), "no longer needed"));
+    expect(asked).toEqual([[]]);
+    expect(canceled.status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
+    expect((await backend.getTask(taskId(1)))!.task.status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
+  });
+
+  it("after a batch whose commit failed, every row is read from the backend again", async () => {
+    let failNext = false;
+    const { backend: recording, asked } = recordingReads();
+    const flaky = wrapTransact(recording, (work) =>
+      failNext
+        ? recording.transact(async (tx) => {
+            failNext = false;
+            await work(tx);
+            throw new Error("SQLITE_IOERR: disk I/O error");
+          })
+        : recording.transact(work),
+    );
+    const commits = new GroupCommit(flaky, clock, 1000, new RowCache(100));
+    await commits.run(submit(1));
+    failNext = true;
+    await expect(commits.run(submit(2))).rejects.toThrow("SQLITE_IOERR");
+    asked.length = 0;
+    await commits.run(cancelWrite(taskId(1), ""));
+    expect(asked).toEqual([[taskId(1)]]);
+  });
+
+  it("holds at most its capacity: the oldest written rows are read from the backend again", async () => {
+    const { backend: recording, asked } = recordingReads();
+    const commits = new GroupCommit(recording, clock, 1000, new RowCache(2));
+    for (const n of [1, 2, 3]) await commits.run(submit(n));
+    asked.length = 0;
+    await Promise.all([1, 2, 3].map((n) => commits.run(cancelWrite(taskId(n), ""))));
+    expect(asked).toEqual([[taskId(1)]]);
   });
 });

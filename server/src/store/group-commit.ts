@@ -1,7 +1,8 @@
 import type { Clock } from "../core/clock.js";
 import { DomainError } from "../errors.js";
-import type { ReadKeys, Snapshot, StorageBackend } from "./backend.js";
+import type { ReadKeys, Snapshot, StorageBackend, WriteSet } from "./backend.js";
 import { NeedsRead, WriteView } from "./decide/view.js";
+import type { RowCache } from "./row-cache.js";
 
 /** One write: what it reads, and how it decides over what it read (pure: no side effects). */
 export interface WriteRequest<R> {
@@ -57,6 +58,8 @@ export class GroupCommit {
     private readonly backend: StorageBackend,
     private readonly clock: Clock,
     private readonly maxBatch = 1000,
+    /** Rows this process wrote, read from memory (only when it is the database's one writer). */
+    private readonly cache?: RowCache,
   ) {}
 
   /** Adds a stage to every batch from now on, after the ones added before. */
@@ -93,10 +96,13 @@ export class GroupCommit {
     const plans: unknown[] = [];
     let outcomes: Outcome[] = [];
     let committed = false;
+    let written: WriteSet | undefined;
     try {
       outcomes = await this.backend.transact(async (tx) => {
+        const cache = this.cache;
+        const read = cache ? (keys: ReadKeys) => cache.read(keys, tx.read) : tx.read;
         const view = new WriteView(
-          await tx.read(mergeReads(batch.map((item) => item.request.reads))),
+          await read(mergeReads(batch.map((item) => item.request.reads))),
           tx.firstRevision,
         );
         const nowMs = this.clock.now();
@@ -106,15 +112,18 @@ export class GroupCommit {
           const outcome = decide(view, item.request, nowMs);
           decided.push(
             outcome instanceof NeedsRead
-              ? await decideAfterReads(view, item.request, nowMs, outcome, tx.read)
+              ? await decideAfterReads(view, item.request, nowMs, outcome, read)
               : outcome,
           );
         }
-        for (const stage of stages) plans.push(await stage.decide(view, nowMs, tx.read));
+        for (const stage of stages) plans.push(await stage.decide(view, nowMs, read));
+        written = view.writes;
         return { writes: view.writes, result: decided };
       });
       committed = true;
+      if (written) this.cache?.remember(written);
     } catch (error) {
+      this.cache?.clear();
       stages.forEach((stage, index) => {
         stage.failed(plans[index], error);
       });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { canonicalSpec, type Duration, TaskSpec } from "@supervisor/sdk";
 
 export const durationToMs = (duration: Duration): number => duration.seconds * 1000 + Math.trunc(duration.nanos / 1e6);
@@ -6,7 +6,6 @@ export const msToDuration = (ms: number): Duration => ({ seconds: Math.trunc(ms 
 
 /** Fingerprint of a spec (after defaults), for request_id idempotency: its deterministic protobuf encoding. */
 export function specHash(spec: TaskSpec): string {
-  return createHash("sha256")
-    .update(TaskSpec.encode(canonicalSpec(spec)).finish())
-    .digest("base64url");
+  // One-shot hash: half the cost of createHash().update().digest() for a few hundred bytes.
+  return hash("sha256", TaskSpec.encode(canonicalSpec(spec)).finish(), "base64url");
 }

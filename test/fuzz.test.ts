@@ -1130,6 +1130,7 @@ describe("fuzz", () => {
           { spec: plain, requestId: "" },
           { spec: signed, requestId: "" },
         ],
+        returnPartialSuccess: false,
       });
       must(!result.ok, "a batch with a badly signed spec was accepted");
       const d = decodeAnswer(result.error);

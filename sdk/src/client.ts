@@ -139,7 +139,13 @@ export class SupervisorClient {
         ? { spec: fromInput(TaskSpec, item.spec), requestId: item.requestId ?? randomUUID() }
         : { spec: fromInput(TaskSpec, item as TaskSpecInput), requestId: randomUUID() },
     );
-    return (await this.idempotent(this.tasks.batchSubmitTasks.bind(this.tasks), { requests }, options)).tasks;
+    return (
+      await this.idempotent(
+        this.tasks.batchSubmitTasks.bind(this.tasks),
+        { requests, returnPartialSuccess: false },
+        options,
+      )
+    ).tasks;
   }
 
   async get(id: string, options?: CallSettings): Promise<Task> {

@@ -35,3 +35,4 @@ export * from "./spec-defaults.js";
 export { duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
 export type { ListOptions, ListPageOptions, TaskQuery, WatchOptions } from "./task-query.js";
 export * from "./timers.js";
+export * from "./uuidv7.js";

@@ -1,4 +1,5 @@
 export * from "./backoff.js";
+export * from "./batch-limits.js";
 export * from "./call.js";
 export * from "./canonical.js";
 export * from "./client.js";

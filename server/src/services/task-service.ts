@@ -1,4 +1,4 @@
-import type { BatchSubmitTasksRequest, Task, TaskServiceServer } from "@supervisor/sdk";
+import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type Task, type TaskServiceServer } from "@supervisor/sdk";
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
@@ -26,12 +26,9 @@ import { serverStream, unary } from "./handlers.js";
 import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
 import { rpcStatus } from "./to-status.js";
 
-/** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
-const MAX_BATCH_BYTES = 3 * 1024 * 1024;
-
 /**
- * The answer is every request's spec plus its task's status: a batch too large
- * for it is refused before anything is stored, not after a commit the caller could not read.
+ * The answer is every request's spec plus its task's status (≈ 200 bytes per task): a batch too
+ * large for it is refused before anything is stored, not after a commit the caller could not read.
  */
 function refuseOversizeBatch(request: BatchSubmitTasksRequest): void {
   const bytes = batchBytesOf(request);

@@ -3,6 +3,7 @@ import {
   ErrorReason,
   type FieldViolation,
   ID_PREFIX_PATTERN,
+  MAX_BATCH_REQUESTS,
   type SubmitTaskRequest,
   type TaskFilter,
   TaskPhase,
@@ -17,7 +18,6 @@ import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
-export const MAX_BATCH = 1000;
 /** A stored task is its spec plus a status of a few KiB (errors are clipped to 4 KiB): 1 MiB leaves room. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
@@ -57,12 +57,12 @@ export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
   return { spec: withSpecDefaults(request.spec!), requestId: request.requestId };
 }
 
-/** What concerns a whole batch, whatever its mode: 1..MAX_BATCH requests. */
+/** What concerns a whole batch, whatever its mode: 1..MAX_BATCH_REQUESTS requests. */
 function validateBatchSize(request: BatchSubmitTasksRequest): void {
   if (request.requests.length === 0)
     throw invalidArgument([{ field: "requests", description: "at least one request" }]);
-  if (request.requests.length > MAX_BATCH)
-    throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
+  if (request.requests.length > MAX_BATCH_REQUESTS)
+    throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH_REQUESTS} requests` }]);
 }
 
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */

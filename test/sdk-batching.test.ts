@@ -219,6 +219,56 @@ describe("SDK auto-batching", () => {
     expect(kept.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort()); // stored once each
   });
 
+  it("with lingerMs, submits made in later turns of the event loop join the call; without, they do not", async () => {
+    const label = freshLabel();
+    /** One turn of the event loop (the check phase), not a wait for time. */
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const submitOverTurns = async (client: SupervisorClient) => {
+      const submits = [];
+      for (let i = 0; i < 3; i++) {
+        submits.push(client.submit(echo(label, i)));
+        await turn();
+      }
+      return Promise.all(submits);
+    };
+    // A linger far longer than the test: the call goes when the third submit fills it.
+    const lingering = clientWith({ batching: { lingerMs: 3_600_000, maxBatchSize: 3 } });
+    expect((await submitOverTurns(lingering)).map(argOf)).toEqual(["0", "1", "2"]);
+    expect(recorder.counts()).toEqual({ BatchSubmitTasks: 1 });
+    recorder.calls.length = 0;
+    await submitOverTurns(clientWith());
+    expect(recorder.counts()).toEqual({ SubmitTask: 3 });
+  });
+
+  it("with a linger below 1 ms, sends a lone submit once it is over, and concurrent ones together", async () => {
+    const client = clientWith({ batching: { lingerMs: 0.3 } });
+    const label = freshLabel();
+    await client.submit(echo(label, 0));
+    expect(recorder.counts()).toEqual({ SubmitTask: 1 });
+    recorder.calls.length = 0;
+    await Promise.all([1, 2, 3].map((i) => client.submit(echo(label, i))));
+    expect(batchSizes()).toEqual([3]);
+  });
+
+  it("sends the submits still waiting when the client closes, as they would have gone alone", async () => {
+    const outcomes = async (batching: boolean, connected: boolean) => {
+      const client = clientWith({ batching });
+      if (connected) await client.submit(echo(freshLabel(), -1));
+      const submits = [0, 1].map((i) => client.submit(echo(freshLabel(), i)));
+      client.close();
+      const after = client.submit(echo(freshLabel(), 2));
+      return (await Promise.allSettled([...submits, after])).map((outcome) =>
+        outcome.status === "fulfilled" ? "stored" : seen(outcome.reason),
+      );
+    };
+    for (const connected of [false, true]) {
+      const alone = await outcomes(false, connected);
+      expect(await outcomes(true, connected)).toEqual(alone);
+      // Whatever the channel does with calls under way, a submit after close() is refused.
+      expect(alone[2]).toMatchObject({ code: "UNKNOWN", message: "Channel has been shut down" });
+    }
+  });
+
   it("with batching off, sends every submit as its own SubmitTask", async () => {
     const client = clientWith({ batching: false });
     const label = freshLabel();
@@ -249,5 +299,23 @@ describe("SDK auto-batching", () => {
     recorder.calls.length = 0;
     await Promise.all([client.submit(echo(label, 1)), client.submit(echo(label, 2))]);
     expect(recorder.counts()).toEqual({ SubmitTask: 2 });
+  });
+
+  it("falls back too when the old server refuses a batch for one bad field, naming it requests[i]", async () => {
+    const client = clientWith();
+    const label = freshLabel();
+    recorder.onRequest = (call) =>
+      call.method === "BatchSubmitTasks"
+        ? { ...(call.request as BatchSubmitTasksRequest), returnPartialSuccess: false }
+        : undefined;
+    const [ok, bad] = await Promise.allSettled([
+      client.submit(echo(label, 0)),
+      client.submit(subprocess("", [], { labels: { run: label } })),
+    ]);
+    expect(recorder.counts()).toEqual({ BatchSubmitTasks: 1, SubmitTask: 2 });
+    expect(ok!.status).toBe("fulfilled");
+    const error = seen((bad as PromiseRejectedResult).reason);
+    expect([error.code, error.reason]).toEqual(["INVALID_ARGUMENT", ErrorReason.INVALID_REQUEST]);
+    expect(error.fields.map((f) => f.field)).toEqual(["spec.subprocess.command"]);
   });
 });

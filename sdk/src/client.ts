@@ -10,7 +10,6 @@ import {
   EventType,
   type ListTasksResponse,
   type StreamTaskOutputResponse,
-  SubmitTaskRequest,
   TaskServiceClient,
   type WatchTasksResponse,
 } from "./gen/supervisor/v1/task_service.js";
@@ -19,6 +18,7 @@ import { fromInput, type TaskFilterInput, type TaskSpecInput } from "./input.js"
 import { ErrorReason } from "./reasons.js";
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry } from "./retry.js";
 import { type BatchingOptions, SubmitBatcher } from "./submit-batcher.js";
+import { encodeSubmit } from "./submit-wire.js";
 import { type ListOptions, type ListPageOptions, queryOptions, taskFilterOf, type WatchOptions } from "./task-query.js";
 import { IdGenerator } from "./uuidv7.js";
 
@@ -115,10 +115,14 @@ export class SupervisorClient {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.deadlineMs = options.deadlineMs ?? 30_000;
     const batching = options.batching ?? true;
-    if (batching) this.batcher = new SubmitBatcher(this.tasks, this.metadata, batching === true ? {} : batching);
+    if (batching) {
+      this.batcher = new SubmitBatcher(this.tasks, this.metadata, this.retry, batching === true ? {} : batching);
+    }
   }
 
+  /** Closes the channels; submits still waiting to share a call are sent first, as they would have been alone. */
   close(): void {
+    this.batcher?.flush();
     this.tasks.close();
     this.runners.close();
   }
@@ -144,17 +148,20 @@ export class SupervisorClient {
    * or the same SupervisorError it would have got alone.
    */
   submit(spec: TaskSpecInput, options: SubmitOptions = {}): Promise<Task> {
-    const request = { spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() };
-    const settings = this.settings(options);
     const batcher = this.batcher;
-    if (!batcher) {
-      const submitTask = this.tasks.submitTask.bind(this.tasks);
-      const attempt = async () => (await unaryCall(submitTask, request, this.metadata, settings)).task!;
-      return withRetry(attempt, this.retry, settings.signal);
+    if (!batcher) return this.submitAlone(spec, options);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeSubmit({ spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() });
+    } catch (error) {
+      return Promise.reject(error); // a spec that does not encode, as from an async method
     }
-    // Encoded once, for every attempt: the batcher needs its size, and sends these bytes as they are.
-    const bytes = SubmitTaskRequest.encode(request).finish();
-    return withRetry(() => batcher.submit(bytes, settings), this.retry, settings.signal);
+    return batcher.submit(bytes, options.deadlineMs ?? this.deadlineMs, options.signal);
+  }
+
+  private async submitAlone(spec: TaskSpecInput, options: SubmitOptions): Promise<Task> {
+    const request = { spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() };
+    return (await this.idempotent(this.tasks.submitTask.bind(this.tasks), request, options)).task!;
   }
 
   /** Submits tasks in one transaction: all or none. Each item is a spec, or `{ spec, requestId }`. */

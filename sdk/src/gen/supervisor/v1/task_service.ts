@@ -115,9 +115,10 @@ export interface BatchSubmitTasksRequest {
    * SLOT_QUEUE_FULL, REQUEST_ID_REUSED, ...) is refused alone, with that same
    * error in failed_requests, and the others are stored. Each is all or
    * nothing by itself. The call as a whole still fails only for what
-   * concerns all of it: no requests or more than 1000, more than 3 MiB,
-   * authentication. Default false: all or nothing, and the first refusal
-   * fails the call (its ErrorInfo metadata request_index names the request).
+   * concerns all of it: no requests or more than 1000, more than 3 MiB, a
+   * body that does not decode, authentication. Default false: all or
+   * nothing, and the first refusal fails the call (its ErrorInfo metadata
+   * request_index names the request).
    */
   returnPartialSuccess: boolean;
 }

@@ -7,7 +7,18 @@ import { loadMeter } from "./lib/load.mjs";
 import { killChildren } from "./lib/procs.mjs";
 import { machine, printTable, RESULTS_DIR, writeResult } from "./lib/stats.mjs";
 
-const SCENARIOS = ["submit", "batch", "e2e", "dispatch", "crowded", "list", "watch", "runners", "storage"];
+const SCENARIOS = [
+  "submit",
+  "sdk-submit",
+  "batch",
+  "e2e",
+  "dispatch",
+  "crowded",
+  "list",
+  "watch",
+  "runners",
+  "storage",
+];
 
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith("--")));
@@ -15,7 +26,8 @@ const chosen = args.filter((a) => !a.startsWith("--"));
 if (flags.has("--help") || flags.has("-h")) {
   console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick]
 scenarios: ${SCENARIOS.join(", ")}
-  --profile  submit, batch, e2e: one more pass with the server under --cpu-prof; top self-time functions
+  --profile  submit, sdk-submit, batch, e2e: one more pass with the server under --cpu-prof (sdk-submit: and one
+             with the client profiled); top self-time functions
   --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
   --wait-quiet[=s]  before each scenario, wait (up to s seconds, default 300) until other processes are idle`);
   process.exit(0);

@@ -25,6 +25,9 @@ describe("examples", () => {
       });
       const { stdout } = await run(process.execPath, ["examples/dist/typescript/client.js"], { cwd: REPO_ROOT, env });
       expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
+      expect(stdout).toContain(
+        'stored 1\n{"1":{"code":3,"reason":"INVALID_REQUEST","field":"spec.subprocess.command"}}',
+      );
       expect(stdout.match(/TASK_PHASE_SUCCEEDED/g)).toHaveLength(2);
       expect(stdout).toContain("output: hello from the TypeScript client");
       expect(stdout).toContain('result: {"width":320,"height":240}');
@@ -51,6 +54,7 @@ describe("docs/cookbook.md", () => {
     const env = { ...shellEnv, ADDR: server.address, NPM_CONFIG_USERCONFIG: "/dev/null" };
     const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], { cwd: REPO_ROOT, env });
     expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
+    expect(stdout).toContain('stored 1\n{"1":{"code":3,"reason":"INVALID_REQUEST","field":"spec.subprocess.command"}}');
     expect(stdout).toContain("hello\n"); // logs
     expect(stdout).toContain('"type":"EVENT_TYPE_BOOKMARK"'); // watch went live
     expect(stdout).toMatch(/TASK_PHASE_(RUNNING|CANCELED)/); // cancel

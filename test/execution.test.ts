@@ -149,6 +149,7 @@ describe("capacity and order", () => {
     });
     const { tasks } = await call(rpc(server.tasks, "batchSubmitTasks"), {
       requests: Array.from({ length: 200 }, () => submitRequest(spec)),
+      returnPartialSuccess: false,
     });
     const running = new Map<string, Set<string>>([
       [a.id, new Set()],

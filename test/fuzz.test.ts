@@ -61,6 +61,7 @@ import {
   RunnerServiceClient,
   RunOutcome,
   RunPhase,
+  STATUS_DETAILS_KEY,
   StreamTaskOutputRequest,
   StreamTaskOutputResponse,
   SubmitTaskRequest,
@@ -73,6 +74,7 @@ import {
   WatchTasksRequest,
   WatchTasksResponse,
 } from "@supervisor/sdk";
+import { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/src/config.js";
@@ -492,6 +494,13 @@ function decodeAnswer(answer: Answer): Decoded {
   };
 }
 
+/** A google.rpc.Status (a refused request of a partial-success batch) as the answer of a call failing with it. */
+function statusAnswer(rpcStatus: Status): Answer {
+  const metadata = new Metadata();
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode(rpcStatus).finish()));
+  return { code: rpcStatus.code, details: rpcStatus.message, metadata };
+}
+
 function describeAnswer(answer: Answer | Decoded): string {
   const d = "violations" in answer ? answer : decodeAnswer(answer);
   const violations = d.violations.map((v) => `${v.field}: ${v.description}`).join("; ");
@@ -702,7 +711,12 @@ describe("fuzz", () => {
     };
 
     const single = anySubmit.map((c) => ({ method: "submit" as const, ...c }));
-    const batch = batchCase.map((c) => ({ method: "batch" as const, ...c }));
+    // Half the batches ask for each request on its own (return_partial_success).
+    const batch = fc.tuple(batchCase, fc.boolean()).map(([c, partial]) => ({
+      method: "batch" as const,
+      kind: c.kind,
+      request: { ...c.request, returnPartialSuccess: partial },
+    }));
     await fc.assert(
       fc.asyncProperty(
         fc.oneof({ weight: 3, arbitrary: single }, { weight: 2, arbitrary: batch }),
@@ -731,7 +745,8 @@ describe("fuzz", () => {
             return;
           }
           const n = op.request.requests.length;
-          const where = `BatchSubmitTasks(${op.kind}, ${n} requests)`;
+          const partial = op.request.returnPartialSuccess;
+          const where = `BatchSubmitTasks(${op.kind}, ${n} requests${partial ? ", each on its own" : ""})`;
           const result = await invoke(rpc(tasks, "batchSubmitTasks"), op.request);
           const verdict = judge(P, where, result.ok ? undefined : result.error, {
             allowed: SUBMIT_CODES,
@@ -742,6 +757,14 @@ describe("fuzz", () => {
               !(op.kind === "valid" && verdict.code === status.INVALID_ARGUMENT),
               `${where}: a valid batch was refused: ${describeAnswer(verdict)}`,
             );
+            if (partial) {
+              must(
+                verdict.code === status.INVALID_ARGUMENT &&
+                  verdict.violations.every((v) => v.field === "requests" || v.field === REQUEST_BODY),
+                `${where}: only the batch as a whole (its size, its bytes) may fail the call: ${describeAnswer(verdict)}`,
+              );
+              return;
+            }
             if (verdict.code !== status.INVALID_ARGUMENT) {
               const index = Number(verdict.metadata.request_index);
               must(
@@ -752,11 +775,33 @@ describe("fuzz", () => {
             }
             return;
           }
-          const answered = (result as { value: BatchSubmitTasksResponse }).value.tasks;
-          must(answered.length === n, `${where}: ${answered.length} tasks for ${n} requests`);
+          const { tasks: answered, failedRequests } = (result as { value: BatchSubmitTasksResponse }).value;
+          const refused = Object.keys(failedRequests).map(Number);
+          must(
+            answered.length + refused.length === n && refused.every((i) => Number.isInteger(i) && i >= 0 && i < n),
+            `${where}: ${answered.length} tasks and refusals ${show(refused)} for ${n} requests`,
+          );
+          must(partial || refused.length === 0, `${where}: failed_requests in an all-or-nothing answer`);
           const fresh: Task[] = [];
-          answered.forEach((task, i) => {
-            if (checkAccepted(task, op.request.requests[i]!, `${where} [${i}]`) === "new") fresh.push(task);
+          let next = 0;
+          op.request.requests.forEach((request, i) => {
+            const refusal = failedRequests[i];
+            if (!refusal) {
+              const task = answered[next++]!;
+              if (checkAccepted(task, request, `${where} [${i}]`) === "new") fresh.push(task);
+              return;
+            }
+            // Exactly what a SubmitTask of this request alone is held to: its own field paths, no request_index.
+            const d = judge(P, `${where} [${i}]`, statusAnswer(refusal), {
+              allowed: SUBMIT_CODES,
+              fields: ["spec", "request_id"],
+            })!;
+            must(
+              !(op.kind === "valid" && d.code === status.INVALID_ARGUMENT),
+              `${where} [${i}]: a valid request was refused: ${describeAnswer(d)}`,
+            );
+            must(d.metadata.request_index === undefined, `${where} [${i}]: request_index in a request's own status`);
+            checkRefusal(d, request, `${where} [${i}]`);
           });
           // The last new task reads back as answered (a later REPLACE in the same batch may have changed earlier ones).
           if (fresh.length > 0) await readBack(fresh.at(-1)!, where);
@@ -1130,6 +1175,7 @@ describe("fuzz", () => {
           { spec: plain, requestId: "" },
           { spec: signed, requestId: "" },
         ],
+        returnPartialSuccess: false,
       });
       must(!result.ok, "a batch with a badly signed spec was accepted");
       const d = decodeAnswer(result.error);

@@ -22,6 +22,7 @@ const batch = (
     requests: Array.from({ length: count }, (_, i) =>
       submitRequest(subprocessSpec("true", [], { labels: labels(i), slot: slot?.(i) ?? "" })),
     ),
+    returnPartialSuccess: false,
   });
 
 /** Every task matching the filter, following next_page_token to the end. */

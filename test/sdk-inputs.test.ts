@@ -10,7 +10,9 @@ import {
   type Task,
   TaskPhase,
   TaskReason,
+  TaskSpec,
   TERMINAL_PHASES,
+  wasm,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -58,6 +60,30 @@ describe("SDK inputs", () => {
 
   it("an empty selector string means any runner, like leaving it out", () => {
     expect(subprocess("true", [], { runnerSelector: " " })).toEqual(subprocess("true"));
+  });
+
+  it("a spec helper puts its exec options in the exec and every other option in the spec", () => {
+    const options = {
+      slot: "s",
+      labels: { team: "infra" },
+      priority: 3,
+      timeout: { seconds: 5, nanos: 0 },
+      runnerSelector: { matchLabels: { gpu: "true" } },
+    };
+    const env = { HOME: "/tmp" };
+    expect(subprocess("ls", ["-l"], { ...options, env, workingDir: "/srv" })).toEqual(
+      TaskSpec.fromPartial({
+        ...options,
+        exec: { $case: "subprocess", value: { command: "ls", args: ["-l"], env, workingDir: "/srv" } },
+      }),
+    );
+    expect(wasm("m.wasm", ["a"], { ...options, env })).toEqual(
+      TaskSpec.fromPartial({ ...options, exec: { $case: "wasm", value: { modulePath: "m.wasm", args: ["a"], env } } }),
+    );
+    expect(embedded("h", { n: 1 }, options)).toEqual(
+      TaskSpec.fromPartial({ ...options, exec: { $case: "embedded", value: { handler: "h", payload: { n: 1 } } } }),
+    );
+    expect(subprocess("true", [], { runnerSelector: "gpu" }).runnerSelector).toEqual(runnerSelector("gpu"));
   });
 
   it("a selector string that does not parse throws before any call, naming the position", () => {

@@ -272,7 +272,7 @@ describe("request_id idempotency", () => {
 
 describe("BatchSubmitTasks", () => {
   const batch = (requests: ReturnType<typeof submitRequest>[]) =>
-    call(rpc(server.tasks, "batchSubmitTasks"), { requests });
+    call(rpc(server.tasks, "batchSubmitTasks"), { requests, returnPartialSuccess: false });
 
   it("stores every task, in request order", async () => {
     const { tasks } = await batch([0, 1, 2].map((i) => submitRequest(subprocessSpec("echo", [String(i)]))));

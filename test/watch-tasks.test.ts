@@ -177,6 +177,7 @@ describe("WatchTasks", () => {
     for (let i = 0; i < 4; i++) {
       await call(rpc(s.tasks, "batchSubmitTasks"), {
         requests: Array.from({ length: 1000 }, () => submitRequest(subprocessSpec("true", ["x".repeat(200)]))),
+        returnPartialSuccess: false,
       });
     }
     release();
@@ -199,6 +200,7 @@ describe("WatchTasks", () => {
         requests: Array.from({ length: 1000 }, () =>
           submitRequest(subprocessSpec("true", [], { labels: { rare: "no" } })),
         ),
+        returnPartialSuccess: false,
       });
     }
     const rare = await submit(s, { rare: "yes" });

@@ -101,3 +101,29 @@ export async function profiledPass(scenario, pass, { resultsDir, printTable, uni
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * One more pass with this (the client's) process profiled through the inspector: `pass()` runs it; the profile
+ * is kept as bench/results/<scenario>-client.cpuprofile and summarised.
+ */
+export async function profileThisProcess(scenario, pass, { resultsDir, printTable, units = (r) => r.itemsPerSec }) {
+  const { writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    const result = await pass();
+    const { profile: cpuProfile } = await session.post("Profiler.stop");
+    const kept = join(resultsDir, `${scenario}-client.cpuprofile`);
+    writeFileSync(kept, JSON.stringify(cpuProfile));
+    const profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: Math.round(units(result)) };
+    printTable(`client CPU profile during ${scenario}: top self time`, profile.topSelf);
+    printTable("client CPU profile by area", profile.areas);
+    return profile;
+  } finally {
+    session.disconnect();
+  }
+}

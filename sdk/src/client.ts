@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { type ChannelCredentials, type ChannelOptions, credentials as grpcCredentials, Metadata } from "@grpc/grpc-js";
 import { jitteredDelayMs, sleep } from "./backoff.js";
 import { type CallSettings, streamCall, unaryCall } from "./call.js";
@@ -18,7 +17,10 @@ import { Informer, type InformerHandlers, type InformerOptions } from "./informe
 import { fromInput, type TaskFilterInput, type TaskSpecInput } from "./input.js";
 import { ErrorReason } from "./reasons.js";
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry } from "./retry.js";
+import { type BatchingOptions, SubmitBatcher } from "./submit-batcher.js";
+import { encodeSubmit } from "./submit-wire.js";
 import { type ListOptions, type ListPageOptions, queryOptions, taskFilterOf, type WatchOptions } from "./task-query.js";
+import { IdGenerator } from "./uuidv7.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
@@ -35,6 +37,12 @@ export interface ClientOptions {
   retry?: RetryPolicy;
   /** grpc-js channel options, over the SDK's defaults (CHANNEL_DEFAULTS). */
   channelOptions?: ChannelOptions;
+  /**
+   * Concurrent `submit()` calls share one BatchSubmitTasks call (each still
+   * gets its own task or error); `false` sends every submit as its own
+   * SubmitTask. Default on, with no added wait (see BatchingOptions).
+   */
+  batching?: boolean | BatchingOptions;
 }
 
 /**
@@ -63,6 +71,12 @@ function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
   return grpcCredentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
 }
 
+/**
+ * Request ids are UUIDv7: time-ordered keys land together in the server's
+ * idempotency index instead of scattering it (≈ 1 µs per key instead of ≈ 9).
+ */
+const requestIds = new IdGenerator();
+
 export interface SubmitOptions extends CallSettings {
   /** Idempotency key; generated when left out, so a retried submit never makes a second task. */
   requestId?: string;
@@ -89,6 +103,7 @@ export class SupervisorClient {
   private readonly metadata = new Metadata();
   private readonly retry: RetryPolicy;
   private readonly deadlineMs: number;
+  private readonly batcher: SubmitBatcher | undefined;
 
   constructor(options: ClientOptions = {}) {
     const address = options.address ?? process.env.SUPERVISOR_ADDR ?? DEFAULT_ADDRESS;
@@ -99,9 +114,15 @@ export class SupervisorClient {
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.deadlineMs = options.deadlineMs ?? 30_000;
+    const batching = options.batching ?? true;
+    if (batching) {
+      this.batcher = new SubmitBatcher(this.tasks, this.metadata, this.retry, batching === true ? {} : batching);
+    }
   }
 
+  /** Closes the channels; submits still waiting to share a call are sent first, as they would have been alone. */
   close(): void {
+    this.batcher?.flush();
     this.tasks.close();
     this.runners.close();
   }
@@ -122,10 +143,24 @@ export class SupervisorClient {
   /**
    * Submits a task: a spec helper's result (`subprocess(…)`) or a spec with any
    * field left out. A request id is generated when none is given, so retries
-   * never create a second task.
+   * never create a second task. Submits made together (before the event loop
+   * turns) travel in one call unless batching is off; each gets its own task,
+   * or the same SupervisorError it would have got alone.
    */
-  async submit(spec: TaskSpecInput, options: SubmitOptions = {}): Promise<Task> {
-    const request = { spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? randomUUID() };
+  submit(spec: TaskSpecInput, options: SubmitOptions = {}): Promise<Task> {
+    const batcher = this.batcher;
+    if (!batcher) return this.submitAlone(spec, options);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeSubmit({ spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() });
+    } catch (error) {
+      return Promise.reject(error); // a spec that does not encode, as from an async method
+    }
+    return batcher.submit(bytes, options.deadlineMs ?? this.deadlineMs, options.signal);
+  }
+
+  private async submitAlone(spec: TaskSpecInput, options: SubmitOptions): Promise<Task> {
+    const request = { spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() };
     return (await this.idempotent(this.tasks.submitTask.bind(this.tasks), request, options)).task!;
   }
 
@@ -136,10 +171,11 @@ export class SupervisorClient {
   ): Promise<Task[]> {
     const requests = specs.map((item) =>
       "spec" in item && item.spec
-        ? { spec: fromInput(TaskSpec, item.spec), requestId: item.requestId ?? randomUUID() }
-        : { spec: fromInput(TaskSpec, item as TaskSpecInput), requestId: randomUUID() },
+        ? { spec: fromInput(TaskSpec, item.spec), requestId: item.requestId ?? requestIds.next() }
+        : { spec: fromInput(TaskSpec, item as TaskSpecInput), requestId: requestIds.next() },
     );
-    return (await this.idempotent(this.tasks.batchSubmitTasks.bind(this.tasks), { requests }, options)).tasks;
+    const request = { requests, returnPartialSuccess: false };
+    return (await this.idempotent(this.tasks.batchSubmitTasks.bind(this.tasks), request, options)).tasks;
   }
 
   async get(id: string, options?: CallSettings): Promise<Task> {

@@ -63,6 +63,23 @@ export class SupervisorError extends Error {
       { cause: error },
     );
   }
+
+  /**
+   * The error a google.rpc.Status stands for: the same code, message, reason,
+   * metadata and field violations as a call failing with that status in its
+   * trailer. What each refused request of a partial-success batch carries.
+   */
+  static fromStatus(status: Status): SupervisorError {
+    const details = statusDetails(status);
+    return new SupervisorError(
+      status.code,
+      details.message,
+      details.errorInfo?.reason ?? GrpcStatus[status.code] ?? "UNKNOWN",
+      details.errorInfo?.metadata ?? {},
+      details.fieldViolations,
+      details.retryDelayMs,
+    );
+  }
 }
 
 function isServiceError(error: unknown): error is ServiceError {
@@ -92,16 +109,28 @@ export function decodeStatusDetails(metadata: Metadata): DecodedStatusDetails | 
   } catch {
     return undefined; // a malformed trailer must not hide the real error
   }
+  return statusDetails(status);
+}
+
+/**
+ * The details of a google.rpc.Status the SDK reads: ErrorInfo, BadRequest,
+ * RetryInfo. Others are skipped, and so is one that does not decode.
+ */
+export function statusDetails(status: Status): DecodedStatusDetails {
   const decoded: DecodedStatusDetails = { message: status.message, fieldViolations: [] };
   for (const detail of status.details) {
-    if (detail.typeUrl === ERROR_INFO_TYPE) decoded.errorInfo = ErrorInfo.decode(detail.value);
-    else if (detail.typeUrl === BAD_REQUEST_TYPE) {
-      for (const violation of BadRequest.decode(detail.value).fieldViolations) {
-        decoded.fieldViolations.push({ field: violation.field, description: violation.description });
+    try {
+      if (detail.typeUrl === ERROR_INFO_TYPE) decoded.errorInfo = ErrorInfo.decode(detail.value);
+      else if (detail.typeUrl === BAD_REQUEST_TYPE) {
+        for (const violation of BadRequest.decode(detail.value).fieldViolations) {
+          decoded.fieldViolations.push({ field: violation.field, description: violation.description });
+        }
+      } else if (detail.typeUrl === RETRY_INFO_TYPE) {
+        const delay = RetryInfo.decode(detail.value).retryDelay;
+        if (delay) decoded.retryDelayMs = delay.seconds * 1000 + Math.floor(delay.nanos / 1e6);
       }
-    } else if (detail.typeUrl === RETRY_INFO_TYPE) {
-      const delay = RetryInfo.decode(detail.value).retryDelay;
-      if (delay) decoded.retryDelayMs = delay.seconds * 1000 + Math.floor(delay.nanos / 1e6);
+    } catch {
+      // a malformed detail must not hide the error itself
     }
   }
   return decoded;

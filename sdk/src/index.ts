@@ -1,4 +1,5 @@
 export * from "./backoff.js";
+export * from "./batch-limits.js";
 export * from "./call.js";
 export * from "./canonical.js";
 export * from "./client.js";
@@ -35,3 +36,4 @@ export * from "./spec-defaults.js";
 export { duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
 export type { ListOptions, ListPageOptions, TaskQuery, WatchOptions } from "./task-query.js";
 export * from "./timers.js";
+export * from "./uuidv7.js";

@@ -25,6 +25,16 @@ export function isRetryable(error: SupervisorError): boolean {
 }
 
 /**
+ * How long to wait before retrying after attempt number `attempt` (1-based)
+ * failed with `error`: the backoff, or the server's RetryInfo if longer;
+ * undefined when the error is final or no attempt is left.
+ */
+export function retryDelayMs(error: SupervisorError, policy: RetryPolicy, attempt: number): number | undefined {
+  if (attempt >= policy.maxAttempts || !isRetryable(error)) return undefined;
+  return Math.max(error.retryDelayMs ?? 0, jitteredDelayMs(policy, attempt));
+}
+
+/**
  * Runs an idempotent call with capped, jittered backoff between attempts;
  * honours the server's RetryInfo and the caller's AbortSignal. Throws a
  * SupervisorError.
@@ -35,8 +45,9 @@ export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolic
       return await attempt();
     } catch (thrown) {
       const error = SupervisorError.from(thrown);
-      if (n >= policy.maxAttempts || !isRetryable(error) || signal?.aborted) throw error;
-      await sleep(Math.max(error.retryDelayMs ?? 0, jitteredDelayMs(policy, n)), signal);
+      const delayMs = signal?.aborted ? undefined : retryDelayMs(error, policy, n);
+      if (delayMs === undefined) throw error;
+      await sleep(delayMs, signal);
       if (signal?.aborted) throw error;
     }
   }

@@ -3,6 +3,7 @@ import {
   type ChannelOptions,
   Server,
   ServerCredentials,
+  type ServerInterceptor,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
@@ -64,10 +65,12 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** Where time comes from: the wall clock and the system's timers, or a test's fake clock for both. */
+/** Where time comes from (the wall clock and the system's timers, or a test's fake clock for both); interceptors. */
 export interface ServerOptions {
   clock?: Clock;
   timers?: Timers;
+  /** grpc-js server interceptors around every call (metrics, tracing; tests count calls with one). */
+  interceptors?: ServerInterceptor[];
 }
 
 /** Plain TCP, TLS, or mutual TLS (client certificates required), from the config files. */
@@ -115,7 +118,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const server = new Server(serverChannelOptions(config));
+  const server = new Server({ ...serverChannelOptions(config), interceptors: options.interceptors ?? [] });
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));

@@ -722,30 +722,40 @@ const minimalSpec = (i: number): TaskSpec =>
 export const batchCase: fc.Arbitrary<BatchCase> = fc.oneof(
   {
     weight: 30,
-    arbitrary: fc
-      .array(validSubmit, { minLength: 1, maxLength: 5 })
-      .map((cases) => ({ kind: "valid" as const, request: { requests: cases.map((c) => c.request) } })),
+    arbitrary: fc.array(validSubmit, { minLength: 1, maxLength: 5 }).map((cases) => ({
+      kind: "valid" as const,
+      request: { requests: cases.map((c) => c.request), returnPartialSuccess: false },
+    })),
   },
   {
     weight: 40,
     arbitrary: fc.array(anySubmit, { minLength: 1, maxLength: 6 }).map((cases) => ({
       kind: cases.every((c) => c.kind === "valid") ? ("valid" as const) : ("mutated" as const),
-      request: { requests: cases.map((c) => c.request) },
+      request: { requests: cases.map((c) => c.request), returnPartialSuccess: false },
     })),
   },
-  { weight: 3, arbitrary: fc.constant<BatchCase>({ kind: "mutated", request: { requests: [] } }) },
+  {
+    weight: 3,
+    arbitrary: fc.constant<BatchCase>({ kind: "mutated", request: { requests: [], returnPartialSuccess: false } }),
+  },
   {
     weight: 2,
     arbitrary: fc.constant({
       kind: "mutated" as const,
-      request: { requests: Array.from({ length: 1001 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) },
+      request: {
+        requests: Array.from({ length: 1001 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })),
+        returnPartialSuccess: false,
+      },
     }),
   },
   {
     weight: 1,
     arbitrary: fc.constant({
       kind: "valid" as const,
-      request: { requests: Array.from({ length: 1000 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })) },
+      request: {
+        requests: Array.from({ length: 1000 }, (_, i) => ({ spec: minimalSpec(i), requestId: "" })),
+        returnPartialSuccess: false,
+      },
     }),
   },
 );

@@ -289,7 +289,10 @@ describe("watch events", () => {
 
 describe("batchBytesOf", () => {
   it("is the size of the BatchSubmitTasksRequest as it arrived, decoded as ts-proto decodes it", () => {
-    const request: BatchSubmitTasksRequest = { requests: TASKS.map((t) => ({ spec: t.spec, requestId: t.requestId })) };
+    const request: BatchSubmitTasksRequest = {
+      requests: TASKS.map((t) => ({ spec: t.spec, requestId: t.requestId })),
+      returnPartialSuccess: false,
+    };
     const bytes = Buffer.from(BatchSubmitTasksRequest.encode(request).finish());
     const decoded = TASK_SERVICE_DEFINITION.batchSubmitTasks.requestDeserialize(bytes);
     expect(decoded).toEqual(BatchSubmitTasksRequest.decode(bytes));

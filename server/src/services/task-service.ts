@@ -1,8 +1,9 @@
-import type { TaskServiceServer } from "@supervisor/sdk";
+import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type Task, type TaskServiceServer } from "@supervisor/sdk";
+import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
 import { specHash } from "../core/task-spec.js";
-import { invalidArgument, type Logger, taskNotFound } from "../errors.js";
+import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import type { StorageBackend } from "../store/backend.js";
@@ -14,6 +15,7 @@ import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page
 import {
   type ValidSubmit,
   validateBatch,
+  validateEach,
   validateFilter,
   validateSubmit,
   validateTaskId,
@@ -22,9 +24,25 @@ import type { SignaturePolicy } from "../validation/signature-policy.js";
 import { type WatchSettings, watchTasks } from "../watch/watch-tasks.js";
 import { serverStream, unary } from "./handlers.js";
 import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
+import { rpcStatus } from "./to-status.js";
 
-/** The answer adds a status of ≈ 200 bytes per task: 3 MiB of requests answer in well under 4 MiB. */
-const MAX_BATCH_BYTES = 3 * 1024 * 1024;
+/**
+ * The answer is every request's spec plus its task's status (≈ 200 bytes per task): a batch too
+ * large for it is refused before anything is stored, not after a commit the caller could not read.
+ */
+function refuseOversizeBatch(request: BatchSubmitTasksRequest): void {
+  const bytes = batchBytesOf(request);
+  if (bytes > MAX_BATCH_BYTES) {
+    throw invalidArgument([
+      {
+        field: "requests",
+        description:
+          `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes ` +
+          "so its answer fits a default client's 4 MiB: split it",
+      },
+    ]);
+  }
+}
 
 export interface TaskServiceDeps {
   backend: StorageBackend;
@@ -57,25 +75,34 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
-      // The answer is every request's spec plus its task's status: refused now,
-      // not after a commit the caller could not read.
-      const bytes = batchBytesOf(request);
-      if (bytes > MAX_BATCH_BYTES) {
-        throw invalidArgument([
-          {
-            field: "requests",
-            description:
-              `${bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes ` +
-              "so its answer fits a default client's 4 MiB: split it",
-          },
-        ]);
+      refuseOversizeBatch(request);
+      if (request.returnPartialSuccess) {
+        // Each on its own: one write per submit, queued in one go so they share a group commit,
+        // where a refusal drops only its own changes. Each answer is what SubmitTask would give.
+        const outcomes = await Promise.allSettled(
+          validateEach(request).map(async (submit) => {
+            if (submit instanceof DomainError) throw submit;
+            deps.signatures.check(submit.spec);
+            return commits.run(submitWrite(submitParams(submit), submitSettings));
+          }),
+        );
+        const tasks: Task[] = [];
+        const failedRequests: Record<number, Status> = {};
+        outcomes.forEach((outcome, index) => {
+          if (outcome.status === "fulfilled") tasks.push(outcome.value);
+          else failedRequests[index] = rpcStatus(outcome.reason, log);
+        });
+        return { tasks, failedRequests };
       }
       const submits = validateBatch(request);
       submits.forEach(({ spec }, index) => {
         forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
       });
       // All or nothing: the first refusal undoes every submit of the batch.
-      return { tasks: await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings)) };
+      return {
+        tasks: await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings)),
+        failedRequests: {},
+      };
     }),
 
     getTask: unary(log, shutdown, async (request) => {

@@ -86,15 +86,12 @@ function bounded(error: DomainError): {
 }
 
 /**
- * Maps any thrown value to a grpc-js status with google.rpc.Status details
- * (ErrorInfo always, BadRequest for field violations) in the
- * grpc-status-details-bin trailer. Anything that is not a DomainError is a
- * bug: INTERNAL, logged, its message never echoed.
+ * Maps any thrown value to a google.rpc.Status: ErrorInfo always, BadRequest
+ * for field violations. Anything that is not a DomainError is a bug:
+ * INTERNAL, logged, its message never echoed. Also what a BatchSubmitTasks
+ * with return_partial_success answers for each refused request.
  */
-export function toStatus(
-  error: unknown,
-  log: Logger,
-): Partial<StatusObject> & { code: status; details: string; metadata: Metadata } {
+export function rpcStatus(error: unknown, log: Logger): Status {
   const domainError = asDomainError(error, log);
   const code = GRPC_STATUS[domainError.code];
   const { message, metadata: errorMetadata, violations } = bounded(domainError);
@@ -116,7 +113,16 @@ export function toStatus(
       ),
     });
   }
+  return { code, message, details };
+}
+
+/** A grpc-js status carrying `rpcStatus(error)` in the grpc-status-details-bin trailer. */
+export function toStatus(
+  error: unknown,
+  log: Logger,
+): Partial<StatusObject> & { code: status; details: string; metadata: Metadata } {
+  const rpc = rpcStatus(error, log);
   const metadata = new Metadata();
-  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message, details }).finish()));
-  return { code, details: message, metadata };
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode(rpc).finish()));
+  return { code: rpc.code as status, details: rpc.message, metadata };
 }

@@ -3,6 +3,7 @@ import {
   ErrorReason,
   type FieldViolation,
   ID_PREFIX_PATTERN,
+  MAX_BATCH_REQUESTS,
   type SubmitTaskRequest,
   type TaskFilter,
   TaskPhase,
@@ -12,12 +13,11 @@ import {
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
-import { invalidArgument } from "../errors.js";
+import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
-export const MAX_BATCH = 1000;
 /** A stored task is its spec plus a status of a few KiB (errors are clipped to 4 KiB): 1 MiB leaves room. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
@@ -57,15 +57,35 @@ export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
   return { spec: withSpecDefaults(request.spec!), requestId: request.requestId };
 }
 
-/** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
-export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
+/** What concerns a whole batch, whatever its mode: 1..MAX_BATCH_REQUESTS requests. */
+function validateBatchSize(request: BatchSubmitTasksRequest): void {
   if (request.requests.length === 0)
     throw invalidArgument([{ field: "requests", description: "at least one request" }]);
-  if (request.requests.length > MAX_BATCH)
-    throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH} requests` }]);
+  if (request.requests.length > MAX_BATCH_REQUESTS)
+    throw invalidArgument([{ field: "requests", description: `at most ${MAX_BATCH_REQUESTS} requests` }]);
+}
+
+/** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
+export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
+  validateBatchSize(request);
   const violations = request.requests.flatMap((submit, i) => submitViolations(submit, `requests[${i}].`));
   if (violations.length > 0) throw invalidArgument(violations);
   return request.requests.map((submit) => ({ spec: withSpecDefaults(submit.spec!), requestId: submit.requestId }));
+}
+
+/**
+ * Validates each request of a batch on its own (return_partial_success): its
+ * valid submit, or the very error SubmitTask would give it (fields named as in
+ * SubmitTask: `spec.timeout`). Only the batch's size fails the whole call.
+ */
+export function validateEach(request: BatchSubmitTasksRequest): (ValidSubmit | DomainError)[] {
+  validateBatchSize(request);
+  return request.requests.map((submit) => {
+    const violations = submitViolations(submit, "");
+    return violations.length > 0
+      ? invalidArgument(violations)
+      : { spec: withSpecDefaults(submit.spec!), requestId: submit.requestId };
+  });
 }
 
 /** A required id: present and shaped like one (the supervisor's ids are UUIDs). */

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Status } from "../../google/rpc/status.js";
 import { OutputStream, outputStreamFromJSON, outputStreamToJSON, Run } from "./run.js";
 import { Task, TaskPhase, taskPhaseFromJSON, taskPhaseToJSON, TaskSpec } from "./task.js";
 
@@ -108,12 +109,42 @@ export interface BatchSubmitTasksRequest {
    * status, fits the 4 MiB any client accepts by default): split larger ones.
    */
   requests: SubmitTaskRequest[];
+  /**
+   * Decide each request on its own (AIP-233 "partial success"): a request
+   * that SubmitTask would refuse (bad field, signature, SLOT_BUSY,
+   * SLOT_QUEUE_FULL, REQUEST_ID_REUSED, ...) is refused alone, with that same
+   * error in failed_requests, and the others are stored. Each is all or
+   * nothing by itself. The call as a whole still fails only for what
+   * concerns all of it: no requests or more than 1000, more than 3 MiB, a
+   * body that does not decode, authentication. Default false: all or
+   * nothing, and the first refusal fails the call (its ErrorInfo metadata
+   * request_index names the request).
+   */
+  returnPartialSuccess: boolean;
 }
 
 /** Response of TaskService.BatchSubmitTasks. */
 export interface BatchSubmitTasksResponse {
-  /** One task per request, in request order. */
+  /**
+   * The stored tasks (for a repeated request_id, the original task), in
+   * request order: one per request, except those in failed_requests.
+   */
   tasks: Task[];
+  /**
+   * Only with return_partial_success: the refused requests, keyed by their
+   * index in BatchSubmitTasksRequest.requests. Each value is the
+   * google.rpc.Status SubmitTask would have failed with for that request
+   * alone: the same code, message and details (ErrorInfo; for
+   * INVALID_ARGUMENT a BadRequest whose fields are paths within the
+   * request, e.g. spec.timeout). A request whose commit failed is here too
+   * (UNAVAILABLE, STORE_UNAVAILABLE): retry it with the same request_id.
+   */
+  failedRequests: { [key: number]: Status };
+}
+
+export interface BatchSubmitTasksResponse_FailedRequestsEntry {
+  key: number;
+  value?: Status | undefined;
 }
 
 /** Request of TaskService.GetTask. */
@@ -476,13 +507,16 @@ export const SubmitTaskResponse: MessageFns<SubmitTaskResponse> = {
 };
 
 function createBaseBatchSubmitTasksRequest(): BatchSubmitTasksRequest {
-  return { requests: [] };
+  return { requests: [], returnPartialSuccess: false };
 }
 
 export const BatchSubmitTasksRequest: MessageFns<BatchSubmitTasksRequest> = {
   encode(message: BatchSubmitTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.requests) {
       SubmitTaskRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.returnPartialSuccess !== false) {
+      writer.uint32(16).bool(message.returnPartialSuccess);
     }
     return writer;
   },
@@ -508,6 +542,14 @@ export const BatchSubmitTasksRequest: MessageFns<BatchSubmitTasksRequest> = {
             message.requests.push(SubmitTaskRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.returnPartialSuccess = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -525,6 +567,11 @@ export const BatchSubmitTasksRequest: MessageFns<BatchSubmitTasksRequest> = {
       requests: globalThis.Array.isArray(object?.requests)
         ? object.requests.map((e: any) => SubmitTaskRequest.fromJSON(e))
         : [],
+      returnPartialSuccess: isSet(object.returnPartialSuccess)
+        ? globalThis.Boolean(object.returnPartialSuccess)
+        : isSet(object.return_partial_success)
+        ? globalThis.Boolean(object.return_partial_success)
+        : false,
     };
   },
 
@@ -532,6 +579,9 @@ export const BatchSubmitTasksRequest: MessageFns<BatchSubmitTasksRequest> = {
     const obj: any = {};
     if (message.requests?.length) {
       obj.requests = message.requests.map((e) => SubmitTaskRequest.toJSON(e));
+    }
+    if (message.returnPartialSuccess !== false) {
+      obj.returnPartialSuccess = message.returnPartialSuccess;
     }
     return obj;
   },
@@ -542,12 +592,13 @@ export const BatchSubmitTasksRequest: MessageFns<BatchSubmitTasksRequest> = {
   fromPartial<I extends Exact<DeepPartial<BatchSubmitTasksRequest>, I>>(object: I): BatchSubmitTasksRequest {
     const message = createBaseBatchSubmitTasksRequest();
     message.requests = object.requests?.map((e) => SubmitTaskRequest.fromPartial(e)) || [];
+    message.returnPartialSuccess = object.returnPartialSuccess ?? false;
     return message;
   },
 };
 
 function createBaseBatchSubmitTasksResponse(): BatchSubmitTasksResponse {
-  return { tasks: [] };
+  return { tasks: [], failedRequests: {} };
 }
 
 export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
@@ -555,6 +606,9 @@ export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
     for (const v of message.tasks) {
       Task.encode(v!, writer.uint32(10).fork()).join();
     }
+    globalThis.Object.entries(message.failedRequests).forEach(([key, value]: [string, Status]) => {
+      BatchSubmitTasksResponse_FailedRequestsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
     return writer;
   },
 
@@ -579,6 +633,17 @@ export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
             message.tasks.push(Task.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = BatchSubmitTasksResponse_FailedRequestsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.failedRequests[entry2.key] = entry2.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -592,13 +657,51 @@ export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
   },
 
   fromJSON(object: any): BatchSubmitTasksResponse {
-    return { tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => Task.fromJSON(e)) : [] };
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => Task.fromJSON(e)) : [],
+      failedRequests: isObject(object.failedRequests)
+        ? (globalThis.Object.entries(object.failedRequests) as [string, any][]).reduce(
+          (acc: { [key: number]: Status }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: Status.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.failed_requests)
+        ? (globalThis.Object.entries(object.failed_requests) as [string, any][]).reduce(
+          (acc: { [key: number]: Status }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: Status.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
   },
 
   toJSON(message: BatchSubmitTasksResponse): unknown {
     const obj: any = {};
     if (message.tasks?.length) {
       obj.tasks = message.tasks.map((e) => Task.toJSON(e));
+    }
+    if (message.failedRequests) {
+      const entries = globalThis.Object.entries(message.failedRequests) as [string, Status][];
+      if (entries.length > 0) {
+        obj.failedRequests = {};
+        entries.forEach(([k, v]) => {
+          obj.failedRequests[k] = Status.toJSON(v);
+        });
+      }
     }
     return obj;
   },
@@ -609,6 +712,109 @@ export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
   fromPartial<I extends Exact<DeepPartial<BatchSubmitTasksResponse>, I>>(object: I): BatchSubmitTasksResponse {
     const message = createBaseBatchSubmitTasksResponse();
     message.tasks = object.tasks?.map((e) => Task.fromPartial(e)) || [];
+    message.failedRequests = (globalThis.Object.entries(object.failedRequests ?? {}) as [string, Status][]).reduce(
+      (acc: { [key: number]: Status }, [key, value]: [string, Status]) => {
+        if (value !== undefined) {
+          acc[globalThis.Number(key)] = Status.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseBatchSubmitTasksResponse_FailedRequestsEntry(): BatchSubmitTasksResponse_FailedRequestsEntry {
+  return { key: 0, value: undefined };
+}
+
+export const BatchSubmitTasksResponse_FailedRequestsEntry: MessageFns<BatchSubmitTasksResponse_FailedRequestsEntry> = {
+  encode(
+    message: BatchSubmitTasksResponse_FailedRequestsEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== 0) {
+      writer.uint32(8).int32(message.key);
+    }
+    if (message.value !== undefined) {
+      Status.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchSubmitTasksResponse_FailedRequestsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchSubmitTasksResponse_FailedRequestsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.key = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Status.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchSubmitTasksResponse_FailedRequestsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.Number(object.key) : 0,
+      value: isSet(object.value) ? Status.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: BatchSubmitTasksResponse_FailedRequestsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== 0) {
+      obj.key = Math.round(message.key);
+    }
+    if (message.value !== undefined) {
+      obj.value = Status.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchSubmitTasksResponse_FailedRequestsEntry>, I>>(
+    base?: I,
+  ): BatchSubmitTasksResponse_FailedRequestsEntry {
+    return BatchSubmitTasksResponse_FailedRequestsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchSubmitTasksResponse_FailedRequestsEntry>, I>>(
+    object: I,
+  ): BatchSubmitTasksResponse_FailedRequestsEntry {
+    const message = createBaseBatchSubmitTasksResponse_FailedRequestsEntry();
+    message.key = object.key ?? 0;
+    message.value = (object.value !== undefined && object.value !== null)
+      ? Status.fromPartial(object.value)
+      : undefined;
     return message;
   },
 };
@@ -2327,7 +2533,8 @@ export const TaskServiceService = {
   },
   /**
    * Submits several tasks in one transaction: all are stored or none is.
-   * At most 1000 requests.
+   * At most 1000 requests. With return_partial_success, each request is
+   * stored or refused on its own instead (see BatchSubmitTasksRequest).
    */
   batchSubmitTasks: {
     path: "/supervisor.v1.TaskService/BatchSubmitTasks" as const,
@@ -2434,7 +2641,8 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   submitTask: handleUnaryCall<SubmitTaskRequest, SubmitTaskResponse>;
   /**
    * Submits several tasks in one transaction: all are stored or none is.
-   * At most 1000 requests.
+   * At most 1000 requests. With return_partial_success, each request is
+   * stored or refused on its own instead (see BatchSubmitTasksRequest).
    */
   batchSubmitTasks: handleUnaryCall<BatchSubmitTasksRequest, BatchSubmitTasksResponse>;
   /** Returns one task. Unknown id: NOT_FOUND, reason TASK_NOT_FOUND. */
@@ -2494,7 +2702,8 @@ export interface TaskServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Submits several tasks in one transaction: all are stored or none is.
-   * At most 1000 requests.
+   * At most 1000 requests. With return_partial_success, each request is
+   * stored or refused on its own instead (see BatchSubmitTasksRequest).
    */
   batchSubmitTasks(
     request: BatchSubmitTasksRequest,
@@ -2673,6 +2882,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

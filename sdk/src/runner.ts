@@ -306,6 +306,7 @@ export class Runner {
             activeRunIds: executing,
             instanceId: this.instanceId,
             finishedRunIds: finished,
+            acceptsBatches: false,
           },
         },
       });

@@ -936,6 +936,7 @@ export const validHello: fc.Arbitrary<ConnectRequest_Hello> = fc.record({
   ),
   instanceId: fc.oneof(fc.constant(""), fc.uuid(), fc.constant("i".repeat(128))),
   finishedRunIds: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 64 })), { maxLength: 4 }),
+  acceptsBatches: fc.constant(false),
 });
 
 type HelloMutation = (hello: ConnectRequest_Hello) => ConnectRequest_Hello;

@@ -192,6 +192,7 @@ export class ExecutionEngine {
     switch (message.$case) {
       case "heartbeat":
       case "hello":
+      case "batch":
         return;
       case "runStarted": {
         const run = this.tracker.owned(session, message.value.runId);
@@ -272,6 +273,7 @@ export class ExecutionEngine {
       heartbeatInterval: msToDuration(this.settings.heartbeatIntervalMs),
       leaseTtl: msToDuration(this.settings.leaseTtlMs),
       outputCapBytes: this.settings.outputCapBytes,
+      acceptsBatches: false,
     };
   }
 }

@@ -192,6 +192,7 @@ export class ExecutionEngine {
     switch (message.$case) {
       case "heartbeat":
       case "hello":
+      // The transport hands each item of a batch over on its own (services/runner-service.ts).
       case "batch":
         return;
       case "runStarted": {
@@ -273,7 +274,8 @@ export class ExecutionEngine {
       heartbeatInterval: msToDuration(this.settings.heartbeatIntervalMs),
       leaseTtl: msToDuration(this.settings.leaseTtlMs),
       outputCapBytes: this.settings.outputCapBytes,
-      acceptsBatches: false,
+      // Runners may put several reports in one message (ConnectRequest.batch).
+      acceptsBatches: true,
     };
   }
 }

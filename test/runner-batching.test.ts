@@ -6,23 +6,28 @@ import {
   type ConnectResponse_Assign,
   ErrorReason,
   MAX_BATCH_ITEMS,
+  Runner,
   RunOutcome,
   type Task,
   TaskPhase,
   TaskReason,
-  type TaskSpec,
+  TaskSpec,
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { hello, type RawRunner, rawRunner } from "./helpers/raw-runner.js";
+import { type RawSupervisor, startRawSupervisor } from "./helpers/raw-supervisor.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 
 let server: TestServer | undefined;
+let supervisor: RawSupervisor | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  supervisor?.close();
+  supervisor = undefined;
 });
 
 const start = (settings: Record<string, string> = {}) =>
@@ -216,5 +221,149 @@ describe("batched Connect messages on the supervisor", () => {
     expect(await outputOf(s, task!.id)).toBe("real\n");
     owner.stream.end();
     intruder.stream.end();
+  });
+});
+
+describe("the SDK runner with batches", () => {
+  const embeddedSpec = (handler: string, payload: Record<string, unknown>) =>
+    TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler, payload } } });
+
+  it("one runner that batches and one that does not both run many tasks to their results and output", async () => {
+    server = await start({ heartbeatInterval: "1s", leaseTtl: "10s" });
+    const s = server;
+    const runners = [true, false].map((batching) =>
+      new Runner({
+        address: s.address,
+        name: batching ? "sdk-batching" : "sdk-single",
+        labels: { pool: batching ? "batching" : "single" },
+        capacity: 16,
+        batching,
+        log: () => {},
+      }).handle("double", (payload, ctx) => {
+        ctx.log(`doubling ${payload.n}`);
+        return { doubled: (payload.n as number) * 2 };
+      }),
+    );
+    await Promise.all(runners.map((r) => r.start()));
+    try {
+      const count = 150;
+      const specs = Array.from({ length: count }, (_, n) => ({
+        ...embeddedSpec("double", { n }),
+        ...inPool(n % 2 === 0 ? "batching" : "single"),
+      }));
+      const tasks = await submitAll(s, specs);
+      for (const [n, task] of tasks.entries()) {
+        const done = await waitForTask(s.tasks, task.id);
+        expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
+        expect(done.status!.runnerId).toBe(n % 2 === 0 ? runners[0]!.runnerId : runners[1]!.runnerId);
+        const [run] = (await call(rpc(s.tasks, "listTaskRuns"), { taskId: task.id, pageSize: 0, pageToken: "" })).runs;
+        expect(run!.result).toEqual({ doubled: n * 2 });
+        expect(await outputOf(s, task.id)).toBe(`doubling ${n}\n`);
+      }
+    } finally {
+      await Promise.all(runners.map((r) => r.stop()));
+    }
+  });
+
+  /** What a runner sends, read by a hand-driven supervisor (the test plays it, as an older or a newer one). */
+  async function reportsOf(options: { batching?: boolean; supervisorBatches: boolean; runs: number }) {
+    supervisor = await startRawSupervisor();
+    const raw = supervisor;
+    const runner = new Runner({
+      address: raw.address,
+      name: "reporter",
+      capacity: options.runs,
+      batching: options.batching,
+      log: () => {},
+    }).handle("echo", (payload, ctx) => {
+      ctx.log(`run ${payload.i}`);
+      return { i: payload.i };
+    });
+    const welcomed = runner.start();
+    const helloMessage = (await raw.next()).message;
+    if (helloMessage?.$case !== "hello") throw new Error(`expected a hello, got ${helloMessage?.$case}`);
+    raw.send({
+      $case: "welcome",
+      value: {
+        runnerId: "0190c5e2-7b1d-7c3a-8f00-0123456789ab",
+        heartbeatInterval: { seconds: 60, nanos: 0 },
+        leaseTtl: { seconds: 180, nanos: 0 },
+        outputCapBytes: 0,
+        acceptsBatches: options.supervisorBatches,
+      },
+    });
+    await welcomed;
+    const assigns: ConnectResponse_Assign[] = Array.from({ length: options.runs }, (_, i) => ({
+      runId: `run-${i}`,
+      taskId: `task-${i}`,
+      attempt: 1,
+      spec: embeddedSpec("echo", { i }),
+      deadline: new Date(Date.now() + 60_000),
+    }));
+    // As the supervisor does: together to a runner that said it reads batches, one by one to any other.
+    if (options.supervisorBatches && helloMessage.value.acceptsBatches) {
+      raw.send({ $case: "batch", value: { items: assigns.map((value) => ({ message: { $case: "assign", value } })) } });
+    } else for (const value of assigns) raw.send({ $case: "assign", value });
+    const messages: ConnectRequest[] = [];
+    const reports: NonNullable<ConnectRequest_BatchItem["message"]>[] = [];
+    while (reports.filter((r) => r.$case === "runFinished").length < options.runs) {
+      const message = await raw.next();
+      messages.push(message);
+      const body = message.message;
+      if (body?.$case === "batch") for (const item of body.value.items) reports.push(item.message!);
+      else if (body?.$case === "runStarted" || body?.$case === "output" || body?.$case === "runFinished") {
+        reports.push(body);
+      }
+    }
+    raw.send({
+      $case: "ack",
+      value: { runs: assigns.map(({ runId }) => ({ runId, outputSeq: 1, finished: true })) },
+    });
+    await runner.stop();
+    return { hello: helloMessage.value, messages, reports };
+  }
+
+  /** Each run's reports, in the order they came: started, its output, then its end with the handler's result. */
+  const expectEveryRunReported = (reports: NonNullable<ConnectRequest_BatchItem["message"]>[], runs: number) => {
+    for (let i = 0; i < runs; i++) {
+      const mine = reports.filter((r) => r.value.runId === `run-${i}`);
+      expect(mine.map((r) => r.$case)).toEqual(["runStarted", "output", "runFinished"]);
+      const chunk = mine[1]!.$case === "output" ? mine[1]!.value : undefined;
+      expect({ text: Buffer.from(chunk!.data).toString(), seq: chunk!.seq }).toEqual({ text: `run ${i}\n`, seq: 1 });
+      expect(mine[2]).toMatchObject({
+        value: { outcome: RunOutcome.RUN_OUTCOME_SUCCEEDED, result: { i } },
+      });
+    }
+  };
+
+  it("says it reads batches, runs a batch of assigns, and sends the reports of one tick together, in order", async () => {
+    const runs = 20;
+    const { hello, messages, reports } = await reportsOf({ supervisorBatches: true, runs });
+    expect(hello.acceptsBatches).toBe(true);
+    expectEveryRunReported(reports, runs);
+    expect(messages.some((m) => m.message?.$case === "batch")).toBe(true);
+    expect(messages.length).toBeLessThan(reports.length);
+    for (const message of messages) {
+      if (message.message?.$case === "batch")
+        expect(message.message.value.items.length).toBeLessThanOrEqual(MAX_BATCH_ITEMS);
+    }
+  });
+
+  it("to a supervisor that does not read batches (an older one), every report goes alone", async () => {
+    const runs = 20;
+    const { hello, messages, reports } = await reportsOf({ supervisorBatches: false, runs });
+    expect(hello.acceptsBatches).toBe(true);
+    expectEveryRunReported(reports, runs);
+    expect(messages.filter((m) => m.message?.$case === "batch")).toEqual([]);
+    expect(messages.length).toBe(reports.length);
+  });
+
+  it("with batching off, it asks for no batches and sends every report alone", async () => {
+    const runs = 20;
+    const { hello, messages, reports } = await reportsOf({ batching: false, supervisorBatches: true, runs });
+    expect(hello.acceptsBatches).toBe(false);
+    expectEveryRunReported(reports, runs);
+    expect(messages.filter((m) => m.message?.$case === "batch")).toEqual([]);
+    expect(messages.length).toBe(reports.length);
   });
 });

@@ -1768,8 +1768,13 @@ function checkTaskPage(page: ListTasksResponse, filter: TaskFilter | undefined, 
 // ---------------------------------------------------------------- property 4: Connect
 
 /** A run result nested past the bound may be past the decoders' depth limit too (each JSON level is three protobuf levels). */
-const undecodableStep = (step: RunnerStep) =>
-  step.kind === "runFinished" && step.result !== undefined && jsonNesting(step.result) > MAX_JSON_NESTING;
+const undecodableStep = (step: RunnerStep): boolean =>
+  step.kind === "batch"
+    ? step.items.some(undecodableStep)
+    : step.kind === "runFinished" && step.result !== undefined && jsonNesting(step.result) > MAX_JSON_NESTING;
+/** Output over the documented 64 KiB per message breaks the protocol, alone or in a batch. */
+const oversizedOutput = (step: RunnerStep): boolean =>
+  step.kind === "batch" ? step.items.some(oversizedOutput) : step.kind === "output" && step.data.length > 64 * 1024;
 
 async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]): Promise<void> {
   const where = `Connect(${show({ first, steps }).slice(0, 600)})`;
@@ -1787,7 +1792,13 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
   let wake: (() => void) | undefined;
   stream.on("data", (message: ConnectResponse) => {
     received.push(message);
-    if (message.message?.$case === "assign") assigned.push(message.message.value.runId);
+    const body = message.message;
+    if (body?.$case === "assign") assigned.push(body.value.runId);
+    // A runner that said accepts_batches may get its assigns several to a message.
+    if (body?.$case === "batch") {
+      for (const item of body.value.items)
+        if (item.message?.$case === "assign") assigned.push(item.message.value.runId);
+    }
     wake?.();
   });
   /** Waits until `until()` holds or the stream ends, at most `ms`: looked at again on each message. */
@@ -1860,7 +1871,7 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
       stream.write({ message: toConnectMessage(step, assigned) });
       if (undecodableStep(step)) sentTooDeep = true;
       // A second hello, or output over the documented 64 KiB per message, breaks the protocol.
-      if (step.kind === "hello" || (step.kind === "output" && step.data.length > 64 * 1024)) {
+      if (step.kind === "hello" || oversizedOutput(step)) {
         protocolBroken = true;
         break;
       }
@@ -1882,9 +1893,11 @@ async function runConnectCase(P: string, first: FirstStep, steps: RunnerStep[]):
         verdict.reason === ErrorReason.LEASE_EXPIRED,
         `${where}: only an expired lease may end a live runner stream with UNAVAILABLE`,
       );
+    const batches = first.hello.acceptsBatches;
     for (const message of received.slice(1)) {
       must(
-        message.message && ["assign", "cancel", "drain", "ack"].includes(message.message.$case),
+        message.message &&
+          ["assign", "cancel", "drain", "ack", ...(batches ? ["batch"] : [])].includes(message.message.$case),
         `${where}: unexpected supervisor message after the welcome: ${show(message)}`,
       );
     }

@@ -101,6 +101,7 @@ function probes(address: string): Record<string, Probe> {
             activeRunIds: [],
             instanceId: "",
             finishedRunIds: [],
+            acceptsBatches: false,
           },
         },
       });

@@ -26,6 +26,8 @@ export * from "./labels.js";
 export * from "./reasons.js";
 export * from "./retry.js";
 export * from "./roles.js";
+export * from "./runner/batch-wire.js";
+export * from "./runner/coalescing-writer.js";
 export * from "./runner.js";
 export * from "./selector/format.js";
 export * from "./selector/match.js";

@@ -15,17 +15,20 @@ import type { ExecutionResult, Executor, OutputStreamName } from "./executors/ty
 import { wasmExecutor } from "./executors/wasm.js";
 import { OutputStream } from "./gen/supervisor/v1/run.js";
 import {
-  type ConnectRequest,
+  ConnectRequest,
   type ConnectRequest_RunFinished,
   type ConnectResponse,
   type ConnectResponse_Ack,
   type ConnectResponse_Assign,
-  RunnerServiceClient,
+  type RunnerServiceClient,
   RunOutcome,
 } from "./gen/supervisor/v1/runner_service.js";
 import type { SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
 import { jsonLimitProblem } from "./json-limits.js";
 import { ErrorReason } from "./reasons.js";
+import { MAX_BATCH_ITEMS } from "./runner/batch-wire.js";
+import { CoalescingWriter } from "./runner/coalescing-writer.js";
+import { RunnerConnectClient } from "./runner/connect-client.js";
 import { RetainedOutput } from "./runner/retained-output.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { SYSTEM_TIMERS, type Timer } from "./timers.js";
@@ -54,6 +57,13 @@ export interface RunnerOptions {
   token?: string;
   /** On stop(), how long to wait for the supervisor to acknowledge runs that ended. Default 10 s. */
   ackWaitMs?: number;
+  /**
+   * Batched messages, when the supervisor supports them: reports made within
+   * one turn of the event loop go in one message, and the supervisor may send
+   * several assigns in one. Default true; false keeps one message each (as a
+   * runner written before batches), for tests and debugging.
+   */
+  batching?: boolean;
   subprocess?: Executor<SubprocessExec>;
   wasm?: Executor<WasmExec>;
   log?: (line: string) => void;
@@ -63,6 +73,14 @@ export interface RunnerOptions {
 const MAX_OUTPUT_MESSAGE = 64 * 1024;
 /** Output kept per run until acknowledged, before the supervisor says its cap. */
 const DEFAULT_RETAINED_BYTES = 1 << 20;
+/** A batch of reports is sent at this many bytes (well within the supervisor's 4 MiB per message). */
+const MAX_BATCH_BYTES = 1 << 20;
+
+/** Reports about runs: these may share a message; hello and heartbeats go alone. */
+const isReport = (message: ConnectRequest): boolean => {
+  const kind = message.message?.$case;
+  return kind === "runStarted" || kind === "output" || kind === "runFinished";
+};
 
 /**
  * Refusals that no reconnect can fix: the runner stops and says why
@@ -107,6 +125,8 @@ export class Runner {
   private readonly client: RunnerServiceClient;
   private readonly runs = new Map<string, LocalRun>();
   private stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
+  /** Where reports go on the live stream: batched when both sides accept it. */
+  private outbox: CoalescingWriter<ConnectRequest> | undefined;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private welcomed?: { resolve: (runnerId: string) => void; reject: (error: unknown) => void };
@@ -124,7 +144,7 @@ export class Runner {
   private readonly metadata = new Metadata();
 
   constructor(private readonly options: RunnerOptions) {
-    this.client = new RunnerServiceClient(
+    this.client = new RunnerConnectClient(
       options.address,
       options.credentials ?? grpcCredentials.createInsecure(),
       CHANNEL_DEFAULTS,
@@ -176,6 +196,7 @@ export class Runner {
       }
     }
     this.stopping.abort();
+    this.outbox?.flush();
     this.stream?.end();
     await this.loop;
     this.client.close();
@@ -238,6 +259,10 @@ export class Runner {
     this.resolveClosed(this.fatal);
   }
 
+  private get batching(): boolean {
+    return this.options.batching ?? true;
+  }
+
   /** One connection, from hello to the end of the stream. */
   private session(): Promise<{ welcomed: boolean; error?: unknown }> {
     return new Promise((resolve) => {
@@ -249,18 +274,21 @@ export class Runner {
         if (over) return;
         over = true;
         heartbeat?.cancel();
-        if (this.stream === stream) this.stream = undefined;
+        if (this.stream === stream) {
+          this.stream = undefined;
+          this.outbox?.discard(); // what was queued is kept with its run and sent again after a reconnect
+          this.outbox = undefined;
+        }
         resolve({ welcomed, error });
       };
-      stream.on("data", (message: ConnectResponse) => {
-        const body = message.message;
-        if (!body) return;
+      const receive = (body: NonNullable<ConnectResponse["message"]>) => {
         switch (body.$case) {
           case "welcome": {
             welcomed = true;
             this.runnerId = body.value.runnerId;
             if (body.value.outputCapBytes > 0) this.retainedBytes = body.value.outputCapBytes;
             this.stream = stream;
+            this.outbox = this.writerFor(stream, this.batching && body.value.acceptsBatches);
             const interval = body.value.heartbeatInterval;
             const intervalMs = interval ? interval.seconds * 1000 + Math.floor(interval.nanos / 1e6) : 5_000;
             heartbeat = SYSTEM_TIMERS.every(Math.max(100, intervalMs), () =>
@@ -286,7 +314,13 @@ export class Runner {
             return;
           case "ack":
             return this.acknowledged(body.value);
+          case "batch":
+            for (const item of body.value.items) if (item.message) receive(item.message);
+            return;
         }
+      };
+      stream.on("data", (message: ConnectResponse) => {
+        if (message.message) receive(message.message);
       });
       stream.on("error", (error) => done(error));
       stream.on("end", () => done());
@@ -306,15 +340,36 @@ export class Runner {
             activeRunIds: executing,
             instanceId: this.instanceId,
             finishedRunIds: finished,
+            acceptsBatches: this.batching,
           },
         },
       });
     });
   }
 
+  /**
+   * The stream's writer. Batching, reports made within one turn of the event
+   * loop share a message (none waits longer than that turn); heartbeats go
+   * alone. Reports are encoded once, here, and written as those bytes.
+   */
+  private writerFor(
+    stream: ClientDuplexStream<ConnectRequest, ConnectResponse>,
+    batching: boolean,
+  ): CoalescingWriter<ConnectRequest> {
+    return new CoalescingWriter<ConnectRequest>({
+      // RunnerConnectClient writes a Buffer as the wire bytes it is.
+      write: (wire) => stream.write(wire as ConnectRequest),
+      encode: (message) => ConnectRequest.encode(message).finish(),
+      batchable: batching ? isReport : () => false,
+      schedule: (flush) => setImmediate(flush),
+      maxItems: MAX_BATCH_ITEMS,
+      maxBytes: MAX_BATCH_BYTES,
+    });
+  }
+
   /** Writes to the live stream; without one the message is not needed (reports are kept and resent). */
   private write(message: ConnectRequest): void {
-    this.stream?.write(message);
+    this.outbox?.send(message);
   }
 
   /** After a (re)connect: every run's start, its unacknowledged output, and its end if it ended. */

@@ -7,7 +7,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { RunnerServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
+import { SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
@@ -18,14 +18,15 @@ import { addHealth } from "./health.js";
 import { addReflection } from "./reflection.js";
 import { type GuardSettings, guarded } from "./services/guard.js";
 import { runnerServiceHandlers } from "./services/runner-service.js";
+import { RUNNER_SERVICE_DEFINITION } from "./services/runner-service-definition.js";
 import { withSafeDecoding } from "./services/safe-decode.js";
 import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
-import { RowCache } from "./store/row-cache.js";
 import { openBackend } from "./store/open-backend.js";
 import { startSweeper, sweep } from "./store/retention.js";
+import { RowCache } from "./store/row-cache.js";
 import { SignaturePolicy } from "./validation/signature-policy.js";
 import { BookmarkTicker } from "./watch/bookmark-ticker.js";
 
@@ -136,7 +137,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   const runnerHandlers = runnerServiceHandlers({ backend, engine, log, timers, shutdown: shutdownController.signal });
-  addGuarded(RunnerServiceService, withUnimplemented(RunnerServiceService, runnerHandlers, log));
+  addGuarded(RUNNER_SERVICE_DEFINITION, withUnimplemented(RUNNER_SERVICE_DEFINITION, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.
   const infrastructure = config.protectHealthAndReflection
     ? { addService: (d: ServiceDefinition, h: UntypedServiceImplementation) => addGuarded(d, h, true) }

@@ -15,6 +15,7 @@ import type {
   Backoff,
   BatchSubmitTasksRequest,
   ConnectRequest,
+  ConnectRequest_BatchItem,
   ConnectRequest_Hello,
   Duration,
   Jitter,
@@ -946,6 +947,7 @@ export const validHello: fc.Arbitrary<ConnectRequest_Hello> = fc.record({
   ),
   instanceId: fc.oneof(fc.constant(""), fc.uuid(), fc.constant("i".repeat(128))),
   finishedRunIds: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 64 })), { maxLength: 4 }),
+  acceptsBatches: fc.boolean(),
 });
 
 type HelloMutation = (hello: ConnectRequest_Hello) => ConnectRequest_Hello;
@@ -1000,11 +1002,8 @@ const runIdRecipe: fc.Arbitrary<RunIdRecipe> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("literal" as const), value: fc.oneof(fc.uuid(), anyString) }) },
 );
 
-/** A runner message with its run id still a recipe. */
-export type RunnerStep =
-  | { kind: "hello"; hello: ConnectRequest_Hello }
-  | { kind: "empty" }
-  | { kind: "heartbeat" }
+/** A report about a run, with its run id still a recipe: alone, or an item of a batch. */
+export type ReportStep =
   | { kind: "runStarted"; runId: RunIdRecipe }
   | { kind: "output"; runId: RunIdRecipe; stream: OutputStream; data: Uint8Array; seq: number }
   | {
@@ -1016,6 +1015,14 @@ export type RunnerStep =
       result?: Record<string, unknown>;
     };
 
+/** A runner message with its run id still a recipe. */
+export type RunnerStep =
+  | { kind: "hello"; hello: ConnectRequest_Hello }
+  | { kind: "empty" }
+  | { kind: "heartbeat" }
+  | { kind: "batch"; items: ReportStep[] }
+  | ReportStep;
+
 const outputData = fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ maxLength: 512 }) },
   {
@@ -1024,10 +1031,7 @@ const outputData = fc.oneof(
   },
 );
 
-export const runnerStep: fc.Arbitrary<RunnerStep> = fc.oneof(
-  { weight: 1, arbitrary: fc.oneof(validHello, mutatedHello).map((hello) => ({ kind: "hello" as const, hello })) },
-  { weight: 1, arbitrary: fc.constant({ kind: "empty" as const }) },
-  { weight: 2, arbitrary: fc.constant({ kind: "heartbeat" as const }) },
+const reportStep: fc.Arbitrary<ReportStep> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("runStarted" as const), runId: runIdRecipe }) },
   {
     weight: 5,
@@ -1055,6 +1059,17 @@ export const runnerStep: fc.Arbitrary<RunnerStep> = fc.oneof(
   },
 );
 
+export const runnerStep: fc.Arbitrary<RunnerStep> = fc.oneof(
+  { weight: 1, arbitrary: fc.oneof(validHello, mutatedHello).map((hello) => ({ kind: "hello" as const, hello })) },
+  { weight: 1, arbitrary: fc.constant({ kind: "empty" as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: "heartbeat" as const }) },
+  { weight: 11, arbitrary: reportStep },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("batch" as const), items: fc.array(reportStep, { maxLength: 5 }) }),
+  },
+);
+
 /** A Connect stream's first message: a hello (valid or not) or something else. */
 export type FirstStep =
   | { kind: "validHello"; hello: ConnectRequest_Hello }
@@ -1070,12 +1085,6 @@ export const firstStep: fc.Arbitrary<FirstStep> = fc.oneof(
 );
 
 export function toConnectMessage(step: RunnerStep, assigned: readonly string[]): ConnectRequest["message"] {
-  const runId = (recipe: RunIdRecipe) =>
-    recipe.kind === "assigned"
-      ? assigned.length > 0
-        ? assigned[recipe.index % assigned.length]!
-        : "0190c5e2-7b1d-7c3a-8f00-0123456789ab"
-      : recipe.value;
   switch (step.kind) {
     case "hello":
       return { $case: "hello", value: step.hello };
@@ -1083,6 +1092,24 @@ export function toConnectMessage(step: RunnerStep, assigned: readonly string[]):
       return undefined;
     case "heartbeat":
       return { $case: "heartbeat", value: {} };
+    case "batch":
+      return {
+        $case: "batch",
+        value: { items: step.items.map((item) => ({ message: toReportMessage(item, assigned) })) },
+      };
+    default:
+      return toReportMessage(step, assigned);
+  }
+}
+
+function toReportMessage(step: ReportStep, assigned: readonly string[]): ConnectRequest_BatchItem["message"] {
+  const runId = (recipe: RunIdRecipe) =>
+    recipe.kind === "assigned"
+      ? assigned.length > 0
+        ? assigned[recipe.index % assigned.length]!
+        : "0190c5e2-7b1d-7c3a-8f00-0123456789ab"
+      : recipe.value;
+  switch (step.kind) {
     case "runStarted":
       return { $case: "runStarted", value: { runId: runId(step.runId) } };
     case "output":

@@ -53,6 +53,7 @@ export const hello = (name: string, partial: Partial<ConnectRequest_Hello> = {})
     activeRunIds: [],
     instanceId: "",
     finishedRunIds: [],
+    acceptsBatches: false,
     ...partial,
   },
 });

@@ -192,6 +192,8 @@ export class ExecutionEngine {
     switch (message.$case) {
       case "heartbeat":
       case "hello":
+      // The transport hands each item of a batch over on its own (services/runner-service.ts).
+      case "batch":
         return;
       case "runStarted": {
         const run = this.tracker.owned(session, message.value.runId);
@@ -272,6 +274,8 @@ export class ExecutionEngine {
       heartbeatInterval: msToDuration(this.settings.heartbeatIntervalMs),
       leaseTtl: msToDuration(this.settings.leaseTtlMs),
       outputCapBytes: this.settings.outputCapBytes,
+      // Runners may put several reports in one message (ConnectRequest.batch).
+      acceptsBatches: true,
     };
   }
 }

@@ -1,10 +1,12 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import type {
-  ConnectRequest,
+import {
+  CoalescingWriter,
+  type ConnectRequest,
   ConnectResponse,
-  RunnerInfo as Runner,
-  RunnerServiceServer,
-  Timers,
+  MAX_BATCH_ITEMS,
+  type RunnerInfo as Runner,
+  type RunnerServiceServer,
+  type Timers,
 } from "@supervisor/sdk";
 import type { Principal } from "../auth.js";
 import { PageBudget } from "../core/page-budget.js";
@@ -22,6 +24,7 @@ import {
 import type { ExecutionEngine } from "../execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../execution/runner-session.js";
 import type { StorageBackend } from "../store/backend.js";
+import { validateBatch } from "../validation/batch.js";
 import { validateHello } from "../validation/hello.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { validateFilter, validateRunnerId } from "../validation/requests.js";
@@ -56,6 +59,15 @@ function closeError(reason: CloseReason) {
   }
 }
 
+/** A batch sent to a runner is written at this many bytes (a runner's default receive limit is 4 MiB). */
+const MAX_BATCH_BYTES = 1 << 20;
+
+/** Assigns and cancels may share a message (to a runner that accepts batches); welcome, drain and ack go alone. */
+const isBatchable = (message: ConnectResponse): boolean => {
+  const kind = message.message?.$case;
+  return kind === "assign" || kind === "cancel";
+};
+
 /** A token bound to runner names (glob patterns in its config entry) connects only runners so named. */
 function checkRunnerName(principal: Principal | undefined, name: string): void {
   if (!principal?.runnerNames || principal.matchesRunnerName?.(name)) return;
@@ -70,8 +82,23 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       let ended = false;
       let session: RunnerSession | undefined;
       let helloing: Promise<void> | undefined;
+      /** Set from the hello: whether this runner reads batches. */
+      let acceptsBatches = false;
+      // What the engine sends in one go (the assigns of one commit) leaves in one message, once this job is done.
+      const outbox = new CoalescingWriter<ConnectResponse>({
+        // RUNNER_SERVICE_DEFINITION writes a Buffer as the wire bytes it is.
+        write: (wire) => {
+          if (!ended) call.write(wire as ConnectResponse);
+        },
+        encode: (message) => ConnectResponse.encode(message).finish(),
+        batchable: (message) => acceptsBatches && isBatchable(message),
+        schedule: queueMicrotask,
+        maxItems: MAX_BATCH_ITEMS,
+        maxBytes: MAX_BATCH_BYTES,
+      });
       const fail = (error: unknown) => {
         if (ended) return;
+        outbox.flush(); // what was sent before the end still goes out before it
         ended = true;
         if (session) engine.disconnected(session, channel);
         call.emit("error", toStatus(error, log));
@@ -79,7 +106,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       const channel: RunnerChannel = {
         peer: call.getPeer(),
         send: (message) => {
-          if (!ended) call.write(message);
+          if (!ended) outbox.send(message);
         },
         close: (reason) => fail(closeError(reason)),
       };
@@ -91,9 +118,19 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       // Messages that arrive after the welcome but before the hello's bookkeeping is committed wait here, in order.
       const backlog: ConnectRequest[] = [];
       const handle = (request: ConnectRequest) => {
-        if (request.message?.$case === "hello")
-          return fail(protocolViolation("hello may only be sent once per connection"));
-        engine.onMessage(session!, request);
+        const message = request.message;
+        if (message?.$case === "hello") return fail(protocolViolation("hello may only be sent once per connection"));
+        if (message?.$case !== "batch") return engine.onMessage(session!, request);
+        try {
+          validateBatch(message.value);
+        } catch (error) {
+          return fail(error);
+        }
+        // Each item as if it had arrived alone: one that ends the stream leaves the rest unread.
+        for (const item of message.value.items) {
+          if (ended) return;
+          engine.onMessage(session!, item);
+        }
       };
       call.on("data", (request: ConnectRequest) => {
         if (ended) return;
@@ -102,6 +139,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         if (helloing) return void backlog.push(request);
         if (request.message?.$case !== "hello") return fail(protocolViolation("the first message must be hello"));
         const hello = request.message.value;
+        acceptsBatches = hello.acceptsBatches;
         helloing = (async () => {
           validateHello(hello);
           checkRunnerName(principalOf(call), hello.name);
@@ -116,6 +154,7 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         helloTimer.cancel();
         if (session) engine.disconnected(session, channel);
         if (!ended) {
+          outbox.flush();
           ended = true;
           call.end();
         }

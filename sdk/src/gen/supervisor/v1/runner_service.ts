@@ -103,6 +103,12 @@ export interface ConnectRequest {
     | //
     /** A run has ended. */
     { $case: "runFinished"; value: ConnectRequest_RunFinished }
+    | //
+    /**
+     * Several reports in one message; only to a supervisor whose welcome set
+     * accepts_batches (an older one would drop it unread).
+     */
+    { $case: "batch"; value: ConnectRequest_Batch }
     | undefined;
 }
 
@@ -142,6 +148,11 @@ export interface ConnectRequest_Hello {
    * follow on this stream; the supervisor keeps them owned until then.
    */
   finishedRunIds: string[];
+  /**
+   * The runner understands ConnectResponse.batch: the supervisor may send it
+   * several assigns and cancels in one message. Unset, each comes alone.
+   */
+  acceptsBatches: boolean;
 }
 
 export interface ConnectRequest_Hello_LabelsEntry {
@@ -201,6 +212,39 @@ export interface ConnectRequest_RunFinished {
   outputBytes?: number | undefined;
 }
 
+/**
+ * Several reports in one message. The supervisor handles the items exactly
+ * as if each had arrived alone, in order: the same fencing, the same
+ * errors. An item that ends the stream (output over 64 KiB) ends it there;
+ * the items after it are not read. At most 1000 items (more:
+ * INVALID_ARGUMENT, reason INVALID_REQUEST, field batch.items, and nothing
+ * of the message is read); the whole message stays within the supervisor's
+ * 4 MiB message limit.
+ */
+export interface ConnectRequest_Batch {
+  /** The reports, in the order they were made. */
+  items: ConnectRequest_BatchItem[];
+}
+
+/**
+ * One report of a batch. The fields are numbered as in ConnectRequest, so
+ * an item is encoded exactly like the same report sent alone.
+ */
+export interface ConnectRequest_BatchItem {
+  /** The report. */
+  message?:
+    | //
+    /** As ConnectRequest.run_started. */
+    { $case: "runStarted"; value: ConnectRequest_RunStarted }
+    | //
+    /** As ConnectRequest.output. */
+    { $case: "output"; value: ConnectRequest_Output }
+    | //
+    /** As ConnectRequest.run_finished. */
+    { $case: "runFinished"; value: ConnectRequest_RunFinished }
+    | undefined;
+}
+
 /** A message from the supervisor to a runner ("SupervisorMessage"). */
 export interface ConnectResponse {
   /** The message. */
@@ -220,6 +264,12 @@ export interface ConnectResponse {
     | //
     /** Reports that are committed: the runner may forget what it kept for them. */
     { $case: "ack"; value: ConnectResponse_Ack }
+    | //
+    /**
+     * Several assigns and cancels in one message; only to a runner whose
+     * hello set accepts_batches.
+     */
+    { $case: "batch"; value: ConnectResponse_Batch }
     | undefined;
 }
 
@@ -240,6 +290,12 @@ export interface ConnectResponse_Welcome {
    * keeping per run while waiting for acks.
    */
   outputCapBytes: number;
+  /**
+   * The supervisor understands ConnectRequest.batch: the runner may send it
+   * several reports in one message. Unset (an older supervisor), send each
+   * report alone.
+   */
+  acceptsBatches: boolean;
 }
 
 /** Start a run. */
@@ -289,6 +345,33 @@ export interface ConnectResponse_RunAck {
    * the runner may forget the run.
    */
   finished: boolean;
+}
+
+/**
+ * Several messages in one, to be handled exactly as if each had arrived
+ * alone, in order. The supervisor puts what it sends within one turn of its
+ * event loop together, at most 1000 items and about 1 MiB (a bigger item
+ * goes alone).
+ */
+export interface ConnectResponse_Batch {
+  /** The messages, in the order they were sent. */
+  items: ConnectResponse_BatchItem[];
+}
+
+/**
+ * One message of a batch. The fields are numbered as in ConnectResponse, so
+ * an item is encoded exactly like the same message sent alone.
+ */
+export interface ConnectResponse_BatchItem {
+  /** The message. */
+  message?:
+    | //
+    /** As ConnectResponse.assign. */
+    { $case: "assign"; value: ConnectResponse_Assign }
+    | //
+    /** As ConnectResponse.cancel. */
+    { $case: "cancel"; value: ConnectResponse_Cancel }
+    | undefined;
 }
 
 /** Request of RunnerService.ListRunners. */
@@ -373,6 +456,9 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       case "runFinished":
         ConnectRequest_RunFinished.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "batch":
+        ConnectRequest_Batch.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -433,6 +519,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "batch", value: ConnectRequest_Batch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -461,6 +555,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "runFinished", value: ConnectRequest_RunFinished.fromJSON(object.runFinished) }
         : isSet(object.run_finished)
         ? { $case: "runFinished", value: ConnectRequest_RunFinished.fromJSON(object.run_finished) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: ConnectRequest_Batch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -477,6 +573,8 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.output = ConnectRequest_Output.toJSON(message.message.value);
     } else if (message.message?.$case === "runFinished") {
       obj.runFinished = ConnectRequest_RunFinished.toJSON(message.message.value);
+    } else if (message.message?.$case === "batch") {
+      obj.batch = ConnectRequest_Batch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -520,6 +618,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         }
         break;
       }
+      case "batch": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "batch", value: ConnectRequest_Batch.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -535,6 +639,7 @@ function createBaseConnectRequest_Hello(): ConnectRequest_Hello {
     activeRunIds: [],
     instanceId: "",
     finishedRunIds: [],
+    acceptsBatches: false,
   };
 }
 
@@ -563,6 +668,9 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     }
     for (const v of message.finishedRunIds) {
       writer.uint32(66).string(v!);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(72).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -647,6 +755,14 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
             message.finishedRunIds.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +810,11 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
         : globalThis.Array.isArray(object?.finished_run_ids)
         ? object.finished_run_ids.map((e: any) => globalThis.String(e))
         : [],
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -729,6 +850,9 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     if (message.finishedRunIds?.length) {
       obj.finishedRunIds = message.finishedRunIds;
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -753,6 +877,7 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     message.activeRunIds = object.activeRunIds?.map((e) => e) || [];
     message.instanceId = object.instanceId ?? "";
     message.finishedRunIds = object.finishedRunIds?.map((e) => e) || [];
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
@@ -1269,6 +1394,209 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
   },
 };
 
+function createBaseConnectRequest_Batch(): ConnectRequest_Batch {
+  return { items: [] };
+}
+
+export const ConnectRequest_Batch: MessageFns<ConnectRequest_Batch> = {
+  encode(message: ConnectRequest_Batch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ConnectRequest_BatchItem.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectRequest_Batch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectRequest_Batch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ConnectRequest_BatchItem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectRequest_Batch {
+    return {
+      items: globalThis.Array.isArray(object?.items)
+        ? object.items.map((e: any) => ConnectRequest_BatchItem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConnectRequest_Batch): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ConnectRequest_BatchItem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectRequest_Batch>, I>>(base?: I): ConnectRequest_Batch {
+    return ConnectRequest_Batch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectRequest_Batch>, I>>(object: I): ConnectRequest_Batch {
+    const message = createBaseConnectRequest_Batch();
+    message.items = object.items?.map((e) => ConnectRequest_BatchItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConnectRequest_BatchItem(): ConnectRequest_BatchItem {
+  return { message: undefined };
+}
+
+export const ConnectRequest_BatchItem: MessageFns<ConnectRequest_BatchItem> = {
+  encode(message: ConnectRequest_BatchItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "runStarted":
+        ConnectRequest_RunStarted.encode(message.message.value, writer.uint32(26).fork()).join();
+        break;
+      case "output":
+        ConnectRequest_Output.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "runFinished":
+        ConnectRequest_RunFinished.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectRequest_BatchItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectRequest_BatchItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = { $case: "runStarted", value: ConnectRequest_RunStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "output", value: ConnectRequest_Output.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = {
+              $case: "runFinished",
+              value: ConnectRequest_RunFinished.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectRequest_BatchItem {
+    return {
+      message: isSet(object.runStarted)
+        ? { $case: "runStarted", value: ConnectRequest_RunStarted.fromJSON(object.runStarted) }
+        : isSet(object.run_started)
+        ? { $case: "runStarted", value: ConnectRequest_RunStarted.fromJSON(object.run_started) }
+        : isSet(object.output)
+        ? { $case: "output", value: ConnectRequest_Output.fromJSON(object.output) }
+        : isSet(object.runFinished)
+        ? { $case: "runFinished", value: ConnectRequest_RunFinished.fromJSON(object.runFinished) }
+        : isSet(object.run_finished)
+        ? { $case: "runFinished", value: ConnectRequest_RunFinished.fromJSON(object.run_finished) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ConnectRequest_BatchItem): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "runStarted") {
+      obj.runStarted = ConnectRequest_RunStarted.toJSON(message.message.value);
+    } else if (message.message?.$case === "output") {
+      obj.output = ConnectRequest_Output.toJSON(message.message.value);
+    } else if (message.message?.$case === "runFinished") {
+      obj.runFinished = ConnectRequest_RunFinished.toJSON(message.message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectRequest_BatchItem>, I>>(base?: I): ConnectRequest_BatchItem {
+    return ConnectRequest_BatchItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectRequest_BatchItem>, I>>(object: I): ConnectRequest_BatchItem {
+    const message = createBaseConnectRequest_BatchItem();
+    switch (object.message?.$case) {
+      case "runStarted": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "runStarted", value: ConnectRequest_RunStarted.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "output": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "output", value: ConnectRequest_Output.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "runFinished": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = {
+            $case: "runFinished",
+            value: ConnectRequest_RunFinished.fromPartial(object.message.value),
+          };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseConnectResponse(): ConnectResponse {
   return { message: undefined };
 }
@@ -1290,6 +1618,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "ack":
         ConnectResponse_Ack.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
+      case "batch":
+        ConnectResponse_Batch.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -1348,6 +1679,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "ack", value: ConnectResponse_Ack.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "batch", value: ConnectResponse_Batch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1372,6 +1711,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "drain", value: ConnectResponse_Drain.fromJSON(object.drain) }
         : isSet(object.ack)
         ? { $case: "ack", value: ConnectResponse_Ack.fromJSON(object.ack) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: ConnectResponse_Batch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -1388,6 +1729,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.drain = ConnectResponse_Drain.toJSON(message.message.value);
     } else if (message.message?.$case === "ack") {
       obj.ack = ConnectResponse_Ack.toJSON(message.message.value);
+    } else if (message.message?.$case === "batch") {
+      obj.batch = ConnectResponse_Batch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1428,13 +1771,19 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         }
         break;
       }
+      case "batch": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "batch", value: ConnectResponse_Batch.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseConnectResponse_Welcome(): ConnectResponse_Welcome {
-  return { runnerId: "", heartbeatInterval: undefined, leaseTtl: undefined, outputCapBytes: 0 };
+  return { runnerId: "", heartbeatInterval: undefined, leaseTtl: undefined, outputCapBytes: 0, acceptsBatches: false };
 }
 
 export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
@@ -1450,6 +1799,9 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
     }
     if (message.outputCapBytes !== 0) {
       writer.uint32(32).int64(message.outputCapBytes);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(40).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -1499,6 +1851,14 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
             message.outputCapBytes = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1533,6 +1893,11 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
         : isSet(object.output_cap_bytes)
         ? globalThis.Number(object.output_cap_bytes)
         : 0,
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -1550,6 +1915,9 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
     if (message.outputCapBytes !== 0) {
       obj.outputCapBytes = Math.round(message.outputCapBytes);
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -1566,6 +1934,7 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
       ? Duration.fromPartial(object.leaseTtl)
       : undefined;
     message.outputCapBytes = object.outputCapBytes ?? 0;
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
@@ -2050,6 +2419,178 @@ export const ConnectResponse_RunAck: MessageFns<ConnectResponse_RunAck> = {
     message.runId = object.runId ?? "";
     message.outputSeq = object.outputSeq ?? 0;
     message.finished = object.finished ?? false;
+    return message;
+  },
+};
+
+function createBaseConnectResponse_Batch(): ConnectResponse_Batch {
+  return { items: [] };
+}
+
+export const ConnectResponse_Batch: MessageFns<ConnectResponse_Batch> = {
+  encode(message: ConnectResponse_Batch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ConnectResponse_BatchItem.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectResponse_Batch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectResponse_Batch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ConnectResponse_BatchItem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectResponse_Batch {
+    return {
+      items: globalThis.Array.isArray(object?.items)
+        ? object.items.map((e: any) => ConnectResponse_BatchItem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConnectResponse_Batch): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ConnectResponse_BatchItem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectResponse_Batch>, I>>(base?: I): ConnectResponse_Batch {
+    return ConnectResponse_Batch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectResponse_Batch>, I>>(object: I): ConnectResponse_Batch {
+    const message = createBaseConnectResponse_Batch();
+    message.items = object.items?.map((e) => ConnectResponse_BatchItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConnectResponse_BatchItem(): ConnectResponse_BatchItem {
+  return { message: undefined };
+}
+
+export const ConnectResponse_BatchItem: MessageFns<ConnectResponse_BatchItem> = {
+  encode(message: ConnectResponse_BatchItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "assign":
+        ConnectResponse_Assign.encode(message.message.value, writer.uint32(18).fork()).join();
+        break;
+      case "cancel":
+        ConnectResponse_Cancel.encode(message.message.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectResponse_BatchItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectResponse_BatchItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = { $case: "assign", value: ConnectResponse_Assign.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = { $case: "cancel", value: ConnectResponse_Cancel.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectResponse_BatchItem {
+    return {
+      message: isSet(object.assign)
+        ? { $case: "assign", value: ConnectResponse_Assign.fromJSON(object.assign) }
+        : isSet(object.cancel)
+        ? { $case: "cancel", value: ConnectResponse_Cancel.fromJSON(object.cancel) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ConnectResponse_BatchItem): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "assign") {
+      obj.assign = ConnectResponse_Assign.toJSON(message.message.value);
+    } else if (message.message?.$case === "cancel") {
+      obj.cancel = ConnectResponse_Cancel.toJSON(message.message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectResponse_BatchItem>, I>>(base?: I): ConnectResponse_BatchItem {
+    return ConnectResponse_BatchItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectResponse_BatchItem>, I>>(object: I): ConnectResponse_BatchItem {
+    const message = createBaseConnectResponse_BatchItem();
+    switch (object.message?.$case) {
+      case "assign": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "assign", value: ConnectResponse_Assign.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "cancel": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "cancel", value: ConnectResponse_Cancel.fromPartial(object.message.value) };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -2687,14 +3228,18 @@ export type RunnerServiceService = typeof RunnerServiceService;
 export const RunnerServiceService = {
   /**
    * The runner protocol, one bidirectional stream per runner:
-   *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain | ack)*
+   *   runner:     hello → (heartbeat | run_started | output | run_finished | batch)*
+   *   supervisor: welcome → (assign | cancel | drain | ack | batch)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
    * Hand-off: a runner keeps each run's reports (output, run_finished) until
    * an ack says they are committed, and sends what is not acknowledged again
    * after a reconnect; the supervisor records each report exactly once.
+   * Batches: a side that says so (hello.accepts_batches,
+   * welcome.accepts_batches) may be sent several messages in one `batch`,
+   * which means exactly the same as its items sent one by one, in order.
+   * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */
@@ -2766,14 +3311,18 @@ export const RunnerServiceService = {
 export interface RunnerServiceServer extends UntypedServiceImplementation {
   /**
    * The runner protocol, one bidirectional stream per runner:
-   *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain | ack)*
+   *   runner:     hello → (heartbeat | run_started | output | run_finished | batch)*
+   *   supervisor: welcome → (assign | cancel | drain | ack | batch)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
    * Hand-off: a runner keeps each run's reports (output, run_finished) until
    * an ack says they are committed, and sends what is not acknowledged again
    * after a reconnect; the supervisor records each report exactly once.
+   * Batches: a side that says so (hello.accepts_batches,
+   * welcome.accepts_batches) may be sent several messages in one `batch`,
+   * which means exactly the same as its items sent one by one, in order.
+   * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */
@@ -2803,14 +3352,18 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
 export interface RunnerServiceClient extends Client {
   /**
    * The runner protocol, one bidirectional stream per runner:
-   *   runner:     hello → (heartbeat | run_started | output | run_finished)*
-   *   supervisor: welcome → (assign | cancel | drain | ack)*
+   *   runner:     hello → (heartbeat | run_started | output | run_finished | batch)*
+   *   supervisor: welcome → (assign | cancel | drain | ack | batch)*
    * The first runner message must be hello. Heartbeats every
    * welcome.heartbeat_interval keep the lease; a runner silent for
    * welcome.lease_ttl is DISCONNECTED and its runs become LOST.
    * Hand-off: a runner keeps each run's reports (output, run_finished) until
    * an ack says they are committed, and sends what is not acknowledged again
    * after a reconnect; the supervisor records each report exactly once.
+   * Batches: a side that says so (hello.accepts_batches,
+   * welcome.accepts_batches) may be sent several messages in one `batch`,
+   * which means exactly the same as its items sent one by one, in order.
+   * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
    */

@@ -451,15 +451,19 @@ describe("signed tasks", () => {
   it("a tampered database row never runs: the runner verifies again", async () => {
     const server = await startTestServer({ trustedKeys: JSON.stringify({ release: publicPem }) });
     onTestFinished(() => server.close());
-    const client = new SupervisorClient({ address: server.address });
-    onTestFinished(() => client.close());
-    const task = await client.submit(signSpec(subprocess("echo", ["intended"]), "release", privateKey));
-    // Someone with write access to the database swaps the program.
+    const submitter = new SupervisorClient({ address: server.address });
+    const task = await submitter.submit(signSpec(subprocess("echo", ["intended"]), "release", privateKey));
+    submitter.close();
+    // Someone with write access to the database swaps the program. The live supervisor keeps the rows it
+    // wrote in memory (it is the database's one writer), so the swap reaches a runner once it reads them back.
     tamperStoredSpec(server.dbPath, task.id, (spec) => {
       const exec = spec.exec as { $case: "subprocess"; value: { command: string; args: string[] } };
       exec.value.command = "sh";
       exec.value.args = ["-c", "echo pwned"];
     });
+    await server.restart();
+    const client = new SupervisorClient({ address: server.address });
+    onTestFinished(() => client.close());
     const runner = new Runner({
       address: server.address,
       name: "careful",
@@ -646,12 +650,16 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
     beforeAll(async () => {
       // No runner yet: every task waits while its row is changed under the supervisor.
       server = await startTestServer({ trustedKeys });
-      client = new SupervisorClient({ address: server.address });
+      const submitter = new SupervisorClient({ address: server.address });
       for (const [field, tamper] of [...TAMPERS, ["nothing", () => {}] as const]) {
-        const task = await client.submit(signSpec(deploySpec(`deploy-row-${field}`), "release", privateKey));
+        const task = await submitter.submit(signSpec(deploySpec(`deploy-row-${field}`), "release", privateKey));
         if (field !== "nothing") tamperStoredSpec(server.dbPath, task.id, tamper);
         ids.set(field, task.id);
       }
+      submitter.close();
+      // The live supervisor keeps the rows it wrote in memory; after a restart it reads the changed ones.
+      await server.restart();
+      client = new SupervisorClient({ address: server.address });
       const keyFile = join(server.dir, "release.pub");
       writeFileSync(keyFile, publicPem);
       runner = await startCli(

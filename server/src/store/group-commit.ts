@@ -101,19 +101,14 @@ export class GroupCommit {
       outcomes = await this.backend.transact(async (tx) => {
         const cache = this.cache;
         const read = cache ? (keys: ReadKeys) => cache.read(keys, tx.read) : tx.read;
-        const view = new WriteView(
-          await read(mergeReads(batch.map((item) => item.request.reads))),
-          tx.firstRevision,
-        );
+        const view = new WriteView(await read(mergeReads(batch.map((item) => item.request.reads))), tx.firstRevision);
         const nowMs = this.clock.now();
         const decided: Outcome[] = [];
         for (const item of batch) {
           // Decided synchronously; only a request that needs more rows waits for a read.
           const outcome = decide(view, item.request, nowMs);
           decided.push(
-            outcome instanceof NeedsRead
-              ? await decideAfterReads(view, item.request, nowMs, outcome, read)
-              : outcome,
+            outcome instanceof NeedsRead ? await decideAfterReads(view, item.request, nowMs, outcome, read) : outcome,
           );
         }
         for (const stage of stages) plans.push(await stage.decide(view, nowMs, read));

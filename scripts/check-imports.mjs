@@ -21,6 +21,8 @@ const STORE_DIR = "server/src/store/";
 const SQLITE_BACKEND_USERS = {
   "server/src/store/open-backend.ts": "picks the backend the configuration names",
   "test/conformance/": "runs the backend conformance suite against SqliteBackend on a real file",
+  "test/helpers/engine.ts":
+    "the fake-clock engine harness writes on the event loop: its settled turns cannot wait for a writer thread",
   "test/single-writer.test.ts":
     "one server per SQLite file: a second one is refused with the lock's DatabaseInUseError",
 };

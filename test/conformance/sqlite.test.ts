@@ -2,20 +2,20 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { systemClock } from "../../server/src/core/clock.js";
-import { SqliteBackend } from "../../server/src/store/sqlite/backend.js";
+import { SqliteBackend, type SqliteOptions, type StartWriterThread } from "../../server/src/store/sqlite/backend.js";
 import { DatabaseInUseError } from "../../server/src/store/sqlite/lock.js";
 import { tempDir } from "../helpers/server.js";
 import { describeBackend } from "./backend-conformance.js";
 import { decide, insertTasks, makeTask, taskId } from "./fixtures.js";
 
 /** A real SQLite file in a fresh temp dir. NORMAL: durability across power loss is not what these tests are about. */
-function openAt(path: string): SqliteBackend {
-  return SqliteBackend.open(path, { synchronous: "NORMAL" }, systemClock);
+function openAt(path: string, writer?: SqliteOptions["writer"], startThread?: StartWriterThread): SqliteBackend {
+  return SqliteBackend.open(path, { synchronous: "NORMAL", writer }, systemClock, startThread);
 }
 
-describeBackend("sqlite", async () => {
+const onFile = (writer: SqliteOptions["writer"]) => async () => {
   const dir = tempDir("supervisor-conformance-");
-  const backend = openAt(join(dir, "supervisor.db"));
+  const backend = openAt(join(dir, "supervisor.db"), writer);
   return {
     backend,
     async close() {
@@ -23,6 +23,18 @@ describeBackend("sqlite", async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+};
+
+// A file, as the server runs it: writes on the writer thread, reads on the backend's own connection.
+describeBackend("sqlite, writer thread", onFile("thread"));
+
+// A file, one connection that reads and writes on the event loop (the fake-clock engine tests run so).
+describeBackend("sqlite, writer on the event loop", onFile("event-loop"));
+
+// In memory: one connection, on the event loop (a second one could not share the database).
+describeBackend("sqlite in memory", async () => {
+  const backend = openAt(":memory:");
+  return { backend, close: () => backend.close() };
 });
 
 // What only the SQLite backend promises: it is one file, owned by one process at a time.

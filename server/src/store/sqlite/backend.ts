@@ -18,7 +18,7 @@ import { InThreadWriter } from "./in-thread-writer.js";
 import { journalChangeOf } from "./journal-change.js";
 import { listPage } from "./list-page.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
-import { type Db, openDatabase } from "./open.js";
+import { type Db, openDatabase, writerPragmas } from "./open.js";
 import { findExpiredTasks } from "./queries/expired-tasks.js";
 import { getRun } from "./queries/get-run.js";
 import { getRunByAttempt } from "./queries/get-run-by-attempt.js";
@@ -39,19 +39,33 @@ import { decodeRun, type RunRow } from "./queries/run-row.js";
 import { decodeRunner, type RunnerRow } from "./queries/runner-rows.js";
 import { decodeTask } from "./queries/task-row.js";
 import { readKeys, storedTask } from "./read-keys.js";
+import { WorkerWriter } from "./worker-writer.js";
 import { planWrites } from "./write-plan.js";
 import type { Writer } from "./writer.js";
 
 export interface SqliteOptions {
   synchronous: "FULL" | "NORMAL";
+  /**
+   * Where writes run: "thread" (the default for a file) on a writer thread with a connection of its
+   * own; "event-loop" on the backend's one connection, as `:memory:` always does (a second connection
+   * cannot share it) and the fake-clock engine tests need (their settled turns cannot wait for a thread).
+   */
+  writer?: "thread" | "event-loop";
 }
+
+/** Starts the writer thread on its own connection to `path` (tests keep the one they start). */
+export type StartWriterThread = (path: string, pragmas: readonly string[]) => Writer;
+
+const startWorker: StartWriterThread = (path, pragmas) => new WorkerWriter(path, pragmas);
 
 /**
  * The embedded backend: one SQLite file (WAL, synchronous FULL by default) owned by this process
- * alone (`<db>.lock`). A transaction's writes are planned here as plain statements (write-plan.ts)
- * and handed to a `Writer`, which applies and commits them. Transactions run one at a time, so a
- * transaction's reads see every commit before it; the revision counter lives in memory because
- * nothing else can write.
+ * alone (`<db>.lock`), with two connections. Writes go to a writer thread (worker-writer.ts): its
+ * COMMIT, fsync and checkpoints never block the event loop. Every read runs here, on the event loop,
+ * on a read-only connection. Transactions run one at a time — read here once the previous commit is
+ * acknowledged, decide, post the statements, await the commit — so a transaction's reads see every
+ * commit before it; the revision counter lives in memory because nothing else can write. With the
+ * "event-loop" writer (and for `:memory:`) one connection reads and writes, on the event loop.
  */
 export class SqliteBackend implements StorageBackend {
   readonly description: string;
@@ -59,6 +73,8 @@ export class SqliteBackend implements StorageBackend {
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Runs a read in one read transaction: one snapshot, whatever the writer commits meanwhile. */
+  private readonly snapshot: <T>(read: () => T) => T;
 
   private constructor(
     private readonly db: Db,
@@ -69,15 +85,27 @@ export class SqliteBackend implements StorageBackend {
   ) {
     this.description = `sqlite ${path}`;
     this.committedHead = journalHead(db);
+    const inTransaction = db.transaction((read: () => unknown) => read());
+    this.snapshot = <T>(read: () => T) => inTransaction(read) as T;
   }
 
   /** Takes the file's lock, checks and migrates it. Throws DatabaseInUseError / DatabaseOpenError. */
-  static open(path: string, options: SqliteOptions, clock: Clock): SqliteBackend {
+  static open(
+    path: string,
+    options: SqliteOptions,
+    clock: Clock,
+    startThread: StartWriterThread = startWorker,
+  ): SqliteBackend {
     const lock = path === ":memory:" ? undefined : lockDatabase(path);
     let db: Db | undefined;
     try {
       db = openDatabase(path, options);
-      return new SqliteBackend(db, new InThreadWriter(db), lock, path, clock);
+      if (path === ":memory:" || options.writer === "event-loop") {
+        return new SqliteBackend(db, new InThreadWriter(db), lock, path, clock);
+      }
+      // From here on this connection only reads; the writer thread's is the one that writes.
+      db.pragma("query_only = ON");
+      return new SqliteBackend(db, startThread(path, writerPragmas(options)), lock, path, clock);
     } catch (error) {
       db?.close();
       lock?.release();
@@ -117,8 +145,9 @@ export class SqliteBackend implements StorageBackend {
 
   // ---- reads ----
 
+  /** Read, not the in-memory head: never behind a read the caller made before (the writer commits meanwhile). */
   async head(): Promise<number> {
-    return this.committedHead;
+    return guarded(() => journalHead(this.db));
   }
 
   async compactedThrough(): Promise<number> {
@@ -135,11 +164,8 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async listTasks(params: ListTasksParams): Promise<TaskPage> {
-    return guarded(() => {
-      // Synchronous from here to the return: the page and its revision are one snapshot.
-      const revision = this.committedHead;
-      return { ...listPage(this.db, params), revision };
-    });
+    // The writer commits while we read: the page and its revision come from one read transaction.
+    return guarded(() => this.snapshot(() => ({ ...listPage(this.db, params), revision: journalHead(this.db) })));
   }
 
   async readJournal(afterRevision: number, limit: number): Promise<TaskChange[]> {
@@ -257,7 +283,7 @@ export class SqliteBackend implements StorageBackend {
   private async shutdown(): Promise<void> {
     await this.writing;
     try {
-      // Every answered write is committed already; the writer folds the WAL in (a quick next start).
+      // The writer finishes what it was given, checkpoints (TRUNCATE) and closes its connection.
       await this.writer.close();
     } finally {
       this.db.close();

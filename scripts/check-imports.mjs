@@ -31,6 +31,8 @@ const SQLITE_BACKEND_USERS = {
 const BETTER_SQLITE3_USERS = {
   "test/damaged-database.test.ts":
     "damages real SQLite files (headers, pages, schema rows) to see the server refuse them",
+  "test/helpers/hold-write-lock.ts":
+    "holds a database's write lock from a connection of its own, so a commit waits while a test looks on",
   "test/helpers/tamper-stored-spec.ts":
     "rewrites a stored task behind a live server's back, as someone with write access to the file would",
   "bench/lib/deps.mjs":

@@ -21,6 +21,8 @@ const STORE_DIR = "server/src/store/";
 const SQLITE_BACKEND_USERS = {
   "server/src/store/open-backend.ts": "picks the backend the configuration names",
   "test/conformance/": "runs the backend conformance suite against SqliteBackend on a real file",
+  "test/helpers/engine.ts":
+    "the fake-clock engine harness writes on the event loop: its settled turns cannot wait for a writer thread",
   "test/single-writer.test.ts":
     "one server per SQLite file: a second one is refused with the lock's DatabaseInUseError",
 };
@@ -29,6 +31,8 @@ const SQLITE_BACKEND_USERS = {
 const BETTER_SQLITE3_USERS = {
   "test/damaged-database.test.ts":
     "damages real SQLite files (headers, pages, schema rows) to see the server refuse them",
+  "test/helpers/hold-write-lock.ts":
+    "holds a database's write lock from a connection of its own, so a commit waits while a test looks on",
   "test/helpers/tamper-stored-spec.ts":
     "rewrites a stored task behind a live server's back, as someone with write access to the file would",
   "bench/lib/deps.mjs":

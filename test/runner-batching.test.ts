@@ -37,7 +37,12 @@ const inPool = (pool: string) => ({ runnerSelector: { matchLabels: { pool }, mat
 
 /** Submits the specs in one BatchSubmitTasks call: stored, and assigned to runners with room, by one commit. */
 const submitAll = async (s: TestServer, specs: TaskSpec[]): Promise<Task[]> =>
-  (await call(rpc(s.tasks, "batchSubmitTasks"), { requests: specs.map((spec) => submitRequest(spec)) })).tasks;
+  (
+    await call(rpc(s.tasks, "batchSubmitTasks"), {
+      requests: specs.map((spec) => submitRequest(spec)),
+      returnPartialSuccess: false,
+    })
+  ).tasks;
 
 async function welcomed(s: TestServer, name: string, pool: string, options: { capacity?: number; batches: boolean }) {
   const runner = rawRunner(s.runners);

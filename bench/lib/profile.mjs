@@ -89,13 +89,25 @@ export async function profiledPass(scenario, pass, { resultsDir, printTable, uni
   const dir = mkdtempSync(join(tmpdir(), "supervisor-bench-prof-"));
   try {
     const result = await pass(["--cpu-prof", "--cpu-prof-dir", dir]);
-    const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
+    // One file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the event loop is thread 0.
+    const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile"));
+    const threadOf = (name) => Number(name.split(".").at(-3));
+    const file = files.find((name) => threadOf(name) === 0) ?? files[0];
     if (!file) return undefined;
     const kept = join(resultsDir, `${scenario}-server.cpuprofile`);
     copyFileSync(join(dir, file), kept);
     const profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: Math.round(units(result)) };
     printTable(`server CPU profile during ${scenario}: top self time`, profile.topSelf);
     printTable("server CPU profile by area", profile.areas);
+    // Worker threads (the SQLite writer): kept beside it, their top self time shown too.
+    profile.threads = {};
+    for (const other of files.filter((name) => name !== file)) {
+      const threadKept = join(resultsDir, `${scenario}-server-thread${threadOf(other)}.cpuprofile`);
+      copyFileSync(join(dir, other), threadKept);
+      const summary = summarizeProfile(threadKept, 10);
+      profile.threads[threadOf(other)] = summary;
+      printTable(`server thread ${threadOf(other)} during ${scenario}: top self time`, summary.topSelf);
+    }
     return profile;
   } finally {
     rmSync(dir, { recursive: true, force: true });

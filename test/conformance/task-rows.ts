@@ -15,6 +15,7 @@ import {
   makeRun,
   makeTask,
   type OpenBackend,
+  revisionsOf,
   taskId,
   taskWrite,
   updateTasks,
@@ -125,6 +126,92 @@ export function taskRowTests(open: OpenBackend): void {
     expect(await backend.getTask(old!.id)).toBeUndefined();
     expect((await backend.getTask(taskId(2)))?.slotState).toBe("owner");
     expect((await wholeJournal(backend)).map((change) => change.type)).toEqual([ADDED, DELETED, ADDED]);
+  });
+
+  it("several changes of one task in one transaction: the row holds the last, the journal every one", async () => {
+    const { backend } = fresh;
+    const [stored] = await insertTasks(backend, [{ task: makeTask(1, { labels: { team: "web" } }) }]);
+    const [added, done, changed] = await decide(
+      backend,
+      (view) => {
+        const added = view.insertTask(makeTask(2), "none");
+        const running = view.updateTask(withStatus(added, TaskPhase.TASK_PHASE_RUNNING, "runner-a"), added, "none");
+        const done = view.updateTask(withStatus(running, TaskPhase.TASK_PHASE_SUCCEEDED), running, "none");
+        const current = view.task(stored!.id)!.task;
+        const first = view.updateTask(withStatus(current, TaskPhase.TASK_PHASE_RUNNING, "runner-b"), current, "none");
+        const changed = view.updateTask(withStatus(first, TaskPhase.TASK_PHASE_PENDING), first, "none");
+        const gone = view.insertTask(makeTask(3), "none");
+        view.deleteTask(gone);
+        return [added, done, changed];
+      },
+      { tasks: [stored!.id] },
+    );
+    await expectStored(backend, done!, "none");
+    await expectStored(backend, changed!, "none");
+    expect(await backend.getTask(taskId(3))).toBeUndefined();
+    const journal = await wholeJournal(backend);
+    expect(journal.map((change) => [change.revision, change.type, change.task.id])).toEqual([
+      [1, ADDED, taskId(1)],
+      [2, ADDED, taskId(2)],
+      [3, MODIFIED, taskId(2)],
+      [4, MODIFIED, taskId(2)],
+      [5, MODIFIED, taskId(1)],
+      [6, MODIFIED, taskId(1)],
+      [7, ADDED, taskId(3)],
+      [8, DELETED, taskId(3)],
+    ]);
+    expect(journal[2]!.previous).toEqual(attributesOf(added!));
+    expect(journal[3]!.task).toEqual(done);
+    expect(journal[5]!.previous?.phase).toBe(TaskPhase.TASK_PHASE_RUNNING);
+  });
+
+  it("a slot changes hands twice in one transaction, its next owner touched before the old one left", async () => {
+    const { backend } = fresh;
+    const [a, b, c] = await insertTasks(backend, [
+      { task: makeTask(1, { slot: "s" }), slotState: "owner" },
+      { task: makeTask(2, { slot: "s" }), slotState: "queued" },
+      { task: makeTask(3, { slot: "s" }), slotState: "queued" },
+    ]);
+    const [lastA, lastB, lastC] = await decide(
+      backend,
+      (view) => {
+        const task = (id: string) => view.task(id)!.task;
+        // C changes first while still queued, so its row comes first in the batch: it must not
+        // take the slot before A and B have left it (one owner per slot, checked at every row).
+        view.updateTask(
+          { ...task(c!.id), status: { ...task(c!.id).status!, message: "waiting" } },
+          task(c!.id),
+          "queued",
+        );
+        view.updateTask(withStatus(task(a!.id), TaskPhase.TASK_PHASE_SUCCEEDED), task(a!.id), "none");
+        view.updateTask(withStatus(task(b!.id), TaskPhase.TASK_PHASE_RUNNING, "runner-a"), task(b!.id), "owner");
+        view.updateTask(withStatus(task(b!.id), TaskPhase.TASK_PHASE_FAILED), task(b!.id), "none");
+        view.updateTask(withStatus(task(c!.id), TaskPhase.TASK_PHASE_RUNNING, "runner-a"), task(c!.id), "owner");
+        return [task(a!.id), task(b!.id), task(c!.id)];
+      },
+      { tasks: [a!.id, b!.id, c!.id] },
+    );
+    await expectStored(backend, lastA!, "none");
+    await expectStored(backend, lastB!, "none");
+    await expectStored(backend, lastC!, "owner");
+    expect(revisionsOf(await wholeJournal(backend))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("a change after a deletion of the same task in one transaction is refused, and nothing of it is written", async () => {
+    const { backend } = fresh;
+    const [task] = await insertTasks(backend, [{ task: makeTask(1) }]);
+    const refused = backend.transact(async (tx) => ({
+      writes: writeSet({
+        tasks: [
+          taskWrite(task!, DELETED, tx.firstRevision),
+          taskWrite(withStatus(task!, TaskPhase.TASK_PHASE_RUNNING), MODIFIED, tx.firstRevision + 1),
+        ],
+      }),
+      result: undefined,
+    }));
+    await expect(refused).rejects.toThrow();
+    await expectStored(backend, task!, "none");
+    expect(revisionsOf(await wholeJournal(backend))).toEqual([1]);
   });
 
   it("readJournal pages: entries after a revision, oldest first, at most the limit", async () => {

@@ -19,7 +19,7 @@ import type { CloseReason, RunnerChannel, RunnerSession } from "../../server/src
 import { silentLogger } from "../../server/src/log.js";
 import type { StorageBackend, WriteSet } from "../../server/src/store/backend.js";
 import { GroupCommit } from "../../server/src/store/group-commit.js";
-import { openBackend } from "../../server/src/store/open-backend.js";
+import { SqliteBackend } from "../../server/src/store/sqlite/backend.js";
 import { submitWrite } from "../../server/src/store/writes.js";
 import { validateSubmit } from "../../server/src/validation/requests.js";
 import { FakeClock } from "./fake-clock.js";
@@ -206,7 +206,8 @@ export class EngineHarness {
   private async open(): Promise<void> {
     const { clock } = this;
     const config = loadConfig({ flags: { db: join(this.dir, "supervisor.db"), synchronous: "NORMAL" } });
-    this.backend = await openBackend(config, clock);
+    // Writes on the event loop: settle() counts macrotask turns, and a writer thread answers in real time.
+    this.backend = SqliteBackend.open(config.db, { synchronous: config.synchronous, writer: "event-loop" }, clock);
     this.commits = new GroupCommit(this.faulty(this.backend), clock);
     this.ids = new IdGenerator(() => clock.now(), await this.backend.newestTaskId());
     const deps = { backend: this.backend, commits: this.commits, ids: this.ids, clock, timers: clock };

@@ -160,6 +160,13 @@ export class ExecutionEngine {
    */
   async hello(hello: Hello, channel: RunnerChannel): Promise<RunnerSession> {
     const session = await this.registry.admit(hello, channel);
+    // Runs it owns and did not report, as of this hello: a run assigned from here on is one it will hear of.
+    const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
+    const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
+    // Its record is committed before the welcome, as every other answer follows its commit: a welcomed
+    // runner is listed (ListRunners), and a stream that ends once welcomed finds the hello done. An assign
+    // chosen meanwhile commits after this record (the group commit keeps order), so it still follows the welcome.
+    await this.registry.persist(session);
     // Welcome first: everything else the runner hears on this stream comes after it.
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     for (const runId of hello.activeRunIds) {
@@ -170,9 +177,6 @@ export class ExecutionEngine {
     }
     // Ended runs it no longer owns: their end is recorded already (or they were lost); it may forget them.
     for (const runId of hello.finishedRunIds) if (!session.runs.has(runId)) session.ack(runId, 0, true);
-    const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
-    const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
-    await this.registry.persist(session);
     await this.rescuer.forgotten(session, forgotten.map((runId) => this.tracker.get(runId)!).filter(Boolean));
     // Cancels requested while it was away.
     for (const runId of session.runs) {

@@ -1,13 +1,9 @@
-import { EventType, type Run, type RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import type { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
-import { PageBudget, pagePrefix } from "../../core/page-budget.js";
 import type {
-  IdempotencyKey,
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
-  ReadKeys,
-  Snapshot,
   StorageBackend,
   StoredRun,
   StoredRunner,
@@ -15,105 +11,103 @@ import type {
   TaskChange,
   TaskPage,
   TransactionPlan,
-  WriteSet,
   WriteTransaction,
 } from "../backend.js";
-import { guarded } from "./errors.js";
+import { guarded, translate } from "./errors.js";
+import { InThreadWriter } from "./in-thread-writer.js";
+import { journalChangeOf } from "./journal-change.js";
+import { listPage } from "./list-page.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
-import { type Db, openDatabase } from "./open.js";
-import { compactJournal } from "./queries/compact-journal.js";
-import { deleteOutputChunk } from "./queries/delete-output-chunk.js";
-import { deleteRunner } from "./queries/delete-runner.js";
-import { deleteTask } from "./queries/delete-task.js";
+import { type Db, openDatabase, writerPragmas } from "./open.js";
 import { findExpiredTasks } from "./queries/expired-tasks.js";
 import { getRun } from "./queries/get-run.js";
 import { getRunByAttempt } from "./queries/get-run-by-attempt.js";
 import { getRunner } from "./queries/get-runner.js";
 import { getRunnerByName } from "./queries/get-runner-by-name.js";
 import { getTask } from "./queries/get-task.js";
-import { deleteExpiredIdempotencyKeys, type IdempotencyKeyRow, putIdempotencyKey } from "./queries/idempotency-keys.js";
-import { insertJournalEntry } from "./queries/insert-journal-entry.js";
-import { insertOutputChunk, type OutputChunkRow } from "./queries/insert-output-chunk.js";
-import { insertTask } from "./queries/insert-task.js";
-import type { JournalRow } from "./queries/journal.js";
 import { journalCompactionBound } from "./queries/journal-bound.js";
 import { getMeta, journalHead } from "./queries/journal-head.js";
 import { listActiveRuns } from "./queries/list-active-runs.js";
 import { listDispatchableTasks } from "./queries/list-dispatchable-tasks.js";
 import { listRunners } from "./queries/list-runners.js";
 import { listTaskRuns } from "./queries/list-task-runs.js";
-import { listTasks } from "./queries/list-tasks.js";
 import { newestTaskId } from "./queries/newest-task-id.js";
 import { outputEndThrough, outputExtents } from "./queries/output-extents.js";
-import { pruneRuns } from "./queries/prune-runs.js";
 import { readJournal } from "./queries/read-journal.js";
 import { readOutputChunks } from "./queries/read-output-chunks.js";
-import { decodeRun, type RunRow, toRunRow } from "./queries/run-row.js";
-import { decodeRunner, type RunnerRow, upsertRunner } from "./queries/runner-rows.js";
-import {
-  idempotencyKeysByIds,
-  runnersByNames,
-  runsByIds,
-  slotOwners,
-  slotQueueCount,
-  slotQueueOldest,
-  tasksByIds,
-} from "./queries/snapshot-reads.js";
-import { decodeTask, slotStateOf, type TaskRow, toTaskRow } from "./queries/task-row.js";
-import { updateTask } from "./queries/update-task.js";
-import { upsertRun } from "./queries/upsert-run.js";
+import { decodeRun, type RunRow } from "./queries/run-row.js";
+import { decodeRunner, type RunnerRow } from "./queries/runner-rows.js";
+import { decodeTask } from "./queries/task-row.js";
+import { readKeys, storedTask } from "./read-keys.js";
+import { WorkerWriter } from "./worker-writer.js";
+import { planWrites } from "./write-plan.js";
+import type { Writer } from "./writer.js";
 
 export interface SqliteOptions {
   synchronous: "FULL" | "NORMAL";
+  /**
+   * Where writes run: "thread" (the default for a file) on a writer thread with a connection of its
+   * own; "event-loop" on the backend's one connection, as `:memory:` always does (a second connection
+   * cannot share it) and the fake-clock engine tests need (their settled turns cannot wait for a thread).
+   */
+  writer?: "thread" | "event-loop";
 }
 
-const DEFAULT_QUEUE_DEPTH = 2;
+/** Starts the writer thread on its own connection to `path` (tests keep the one they start). */
+export type StartWriterThread = (path: string, pragmas: readonly string[]) => Writer;
 
-const storedTask = (row: TaskRow): StoredTask => ({
-  task: decodeTask(row.task),
-  slotState: slotStateOf(row.slot_state),
-  encoded: row.task,
-});
-
-const idempotencyKey = (row: IdempotencyKeyRow): IdempotencyKey => ({
-  requestId: row.request_id,
-  taskId: row.task_id,
-  specHash: row.spec_hash,
-  createTimeMs: row.create_time,
-});
+const startWorker: StartWriterThread = (path, pragmas) => new WorkerWriter(path, pragmas);
 
 /**
- * The embedded backend: one SQLite file (WAL, synchronous FULL by default)
- * owned by this process alone (`<db>.lock`). better-sqlite3 is synchronous,
- * so a transaction's apply-and-commit runs in one step of the event loop; the
- * revision counter lives in memory because nothing else can write.
+ * The embedded backend: one SQLite file (WAL, synchronous FULL by default) owned by this process
+ * alone (`<db>.lock`), with two connections. Writes go to a writer thread (worker-writer.ts): its
+ * COMMIT, fsync and checkpoints never block the event loop. Every read runs here, on the event loop,
+ * on a read-only connection. Transactions run one at a time — read here once the previous commit is
+ * acknowledged, decide, post the statements, await the commit — so a transaction's reads see every
+ * commit before it; the revision counter lives in memory because nothing else can write. With the
+ * "event-loop" writer (and for `:memory:`) one connection reads and writes, on the event loop.
  */
 export class SqliteBackend implements StorageBackend {
   readonly description: string;
   private committedHead: number;
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
-  private readonly apply: (writes: WriteSet, timeMs: number) => void;
-  private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Runs a read in one read transaction: one snapshot, whatever the writer commits meanwhile. */
+  private readonly snapshot: <T>(read: () => T) => T;
 
   private constructor(
     private readonly db: Db,
+    private readonly writer: Writer,
     private readonly lock: DatabaseLock | undefined,
     readonly path: string,
     private readonly clock: Clock,
   ) {
     this.description = `sqlite ${path}`;
     this.committedHead = journalHead(db);
-    // One transaction function, made once (better-sqlite3 wraps BEGIN/COMMIT/ROLLBACK around it).
-    this.apply = db.transaction((writes: WriteSet, timeMs: number) => this.write(writes, timeMs));
+    const inTransaction = db.transaction((read: () => unknown) => read());
+    this.snapshot = <T>(read: () => T) => inTransaction(read) as T;
   }
 
   /** Takes the file's lock, checks and migrates it. Throws DatabaseInUseError / DatabaseOpenError. */
-  static open(path: string, options: SqliteOptions, clock: Clock): SqliteBackend {
+  static open(
+    path: string,
+    options: SqliteOptions,
+    clock: Clock,
+    startThread: StartWriterThread = startWorker,
+  ): SqliteBackend {
     const lock = path === ":memory:" ? undefined : lockDatabase(path);
+    let db: Db | undefined;
     try {
-      return new SqliteBackend(openDatabase(path, options), lock, path, clock);
+      db = openDatabase(path, options);
+      if (path === ":memory:" || options.writer === "event-loop") {
+        return new SqliteBackend(db, new InThreadWriter(db), lock, path, clock);
+      }
+      // From here on this connection only reads; the writer thread's is the one that writes.
+      db.pragma("query_only = ON");
+      return new SqliteBackend(db, startThread(path, writerPragmas(options)), lock, path, clock);
     } catch (error) {
+      db?.close();
       lock?.release();
       throw error;
     }
@@ -126,10 +120,13 @@ export class SqliteBackend implements StorageBackend {
     const run = this.writing.then(async () => {
       const tx: WriteTransaction = {
         firstRevision: this.committedHead + 1,
-        read: async (keys) => guarded(() => this.readKeys(keys)),
+        read: async (keys) => guarded(() => readKeys(this.db, keys)),
       };
       const plan = await work(tx);
-      guarded(() => this.apply(plan.writes, this.clock.now()));
+      const ops = planWrites(plan.writes, tx.firstRevision, this.clock.now());
+      await this.writer.commit(ops).catch((error: unknown) => {
+        throw translate(error);
+      });
       const changes = plan.writes.tasks.map((write) => write.change);
       if (changes.length > 0) {
         this.committedHead = changes[changes.length - 1]!.revision;
@@ -141,106 +138,6 @@ export class SqliteBackend implements StorageBackend {
     return run;
   }
 
-  private write(writes: WriteSet, timeMs: number): void {
-    const db = this.db;
-    let expected = this.committedHead + 1;
-    for (const { change, slotState } of writes.tasks) {
-      if (change.revision !== expected) {
-        throw new Error(
-          `revision ${change.revision} out of order (expected ${expected}): the batch was decided on stale state`,
-        );
-      }
-      expected++;
-      const encoded = change.encoded ?? Task.encode(change.task).finish();
-      if (change.type === EventType.EVENT_TYPE_ADDED) insertTask(db, toTaskRow(change.task, slotState, encoded));
-      else {
-        const found =
-          change.type === EventType.EVENT_TYPE_MODIFIED
-            ? updateTask(db, toTaskRow(change.task, slotState, encoded))
-            : deleteTask(db, change.task.id);
-        // A change of a task that is not stored would put a journal entry with no row behind it.
-        if (!found) throw new Error(`task ${change.task.id} is not stored: the batch was decided on stale state`);
-      }
-      insertJournalEntry(db, {
-        revision: change.revision,
-        task_id: change.task.id,
-        type: change.type,
-        time: timeMs,
-        prev_phase: change.previous?.phase ?? null,
-        prev_runner_id: change.previous ? change.previous.runnerId : null,
-        task: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength),
-      });
-    }
-    for (const run of writes.runs) upsertRun(db, toRunRow(run));
-    // After the runs: a run written and pruned in one batch stays pruned.
-    for (const { taskId, throughAttempt } of writes.prunedRuns) pruneRuns(db, taskId, throughAttempt);
-    for (const key of writes.idempotencyKeys) {
-      putIdempotencyKey(db, {
-        request_id: key.requestId,
-        task_id: key.taskId,
-        spec_hash: key.specHash,
-        create_time: key.createTimeMs,
-      });
-    }
-    for (const chunk of writes.outputChunks) insertOutputChunk(db, chunkRow(chunk));
-    for (const { runId, seq } of writes.deletedChunks) deleteOutputChunk(db, runId, seq);
-    for (const runner of writes.runners) upsertRunner(db, runner);
-    for (const id of writes.deletedRunners) deleteRunner(db, id);
-    if (writes.expireIdempotencyKeys) {
-      deleteExpiredIdempotencyKeys(db, writes.expireIdempotencyKeys.beforeMs, writes.expireIdempotencyKeys.limit);
-    }
-    if (writes.compactJournalThrough !== undefined && writes.compactJournalThrough > getMeta(db, "compacted_through")) {
-      compactJournal(db, writes.compactJournalThrough);
-    }
-  }
-
-  private readKeys(keys: ReadKeys): Snapshot {
-    const db = this.db;
-    const snapshot: Snapshot = {
-      tasks: new Map(),
-      slotOwners: new Map(),
-      slotQueues: new Map(),
-      idempotencyKeys: new Map(),
-      runs: new Map(),
-      runnerNames: new Map(),
-    };
-    const ids = unique(keys.tasks);
-    if (ids.length > 0) {
-      for (const id of ids) snapshot.tasks.set(id, null);
-      for (const row of tasksByIds(db, ids)) snapshot.tasks.set(row.id, storedTask(row));
-    }
-    const owned = unique(keys.slotOwners);
-    if (owned.length > 0) {
-      for (const slot of owned) snapshot.slotOwners.set(slot, null);
-      for (const row of slotOwners(db, owned)) snapshot.slotOwners.set(row.slot!, storedTask(row));
-    }
-    const depth = keys.slotQueueDepth ?? DEFAULT_QUEUE_DEPTH;
-    for (const slot of unique(keys.slotQueues)) {
-      const count = slotQueueCount(db, slot);
-      snapshot.slotQueues.set(slot, {
-        count,
-        oldest: count > 0 ? slotQueueOldest(db, slot, depth).map(storedTask) : [],
-      });
-    }
-    const requestIds = unique(keys.idempotencyKeys);
-    if (requestIds.length > 0) {
-      for (const id of requestIds) snapshot.idempotencyKeys.set(id, null);
-      for (const row of idempotencyKeysByIds(db, requestIds))
-        snapshot.idempotencyKeys.set(row.request_id, idempotencyKey(row));
-    }
-    const runIds = unique(keys.runs);
-    if (runIds.length > 0) {
-      for (const id of runIds) snapshot.runs.set(id, null);
-      for (const row of runsByIds(db, runIds)) snapshot.runs.set(row.id, decodeRun(row.run));
-    }
-    const names = unique(keys.runnerNames);
-    if (names.length > 0) {
-      for (const name of names) snapshot.runnerNames.set(name, null);
-      for (const row of runnersByNames(db, names)) snapshot.runnerNames.set(row.name, decodeRunner(row.runner));
-    }
-    return snapshot;
-  }
-
   onCommit(listener: (changes: readonly TaskChange[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -248,8 +145,9 @@ export class SqliteBackend implements StorageBackend {
 
   // ---- reads ----
 
+  /** Read, not the in-memory head: never behind a read the caller made before (the writer commits meanwhile). */
   async head(): Promise<number> {
-    return this.committedHead;
+    return guarded(() => journalHead(this.db));
   }
 
   async compactedThrough(): Promise<number> {
@@ -266,11 +164,8 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async listTasks(params: ListTasksParams): Promise<TaskPage> {
-    return guarded(() => {
-      // Synchronous from here to the return: the page and its revision are one snapshot.
-      const revision = this.committedHead;
-      return { ...listPage(this.db, params), revision };
-    });
+    // The writer commits while we read: the page and its revision come from one read transaction.
+    return guarded(() => this.snapshot(() => ({ ...listPage(this.db, params), revision: journalHead(this.db) })));
   }
 
   async readJournal(afterRevision: number, limit: number): Promise<TaskChange[]> {
@@ -380,92 +275,19 @@ export class SqliteBackend implements StorageBackend {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     await this.writing;
     try {
-      // Every answered write is committed already; folding the WAL in makes the next start quick.
-      this.db.pragma("wal_checkpoint(TRUNCATE)");
+      // The writer finishes what it was given, checkpoints (TRUNCATE) and closes its connection.
+      await this.writer.close();
     } finally {
       this.db.close();
       this.lock?.release();
     }
   }
-}
-
-const unique = (keys: Iterable<string> | undefined): string[] => (keys ? [...new Set(keys)] : []);
-
-const chunkRow = (chunk: OutputChunkRecord): OutputChunkRow => ({
-  run_id: chunk.runId,
-  seq: chunk.seq,
-  stream: chunk.stream,
-  time: chunk.timeMs,
-  byte_offset: chunk.offset,
-  data: chunk.data,
-});
-
-function journalChangeOf(row: JournalRow): TaskChange {
-  const task = decodeTask(row.task);
-  return {
-    revision: row.revision,
-    type: row.type as EventType,
-    task,
-    encoded: row.task,
-    previous:
-      row.prev_phase === null
-        ? undefined
-        : {
-            id: task.id,
-            slot: task.spec?.slot ?? "",
-            labels: task.spec?.labels ?? {},
-            phase: row.prev_phase,
-            runnerId: row.prev_runner_id ?? "",
-          },
-  };
-}
-
-/**
- * One page, newest first, strictly older than `beforeId`. Without an
- * `accept` filter the page is one indexed query; with one, rows are examined
- * in batches until the page is full, the scan budget is spent (a short page
- * with a cursor, AIP-158) or the rows end. Pages are bounded in bytes too.
- */
-const itemOf = (row: TaskRow) => ({ encoded: row.task, revision: row.revision });
-
-function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
-  const query = { slot: params.slot, phases: params.phases, runnerId: params.runnerId, idPrefix: params.idPrefix };
-  if (!params.accept) {
-    const rows = listTasks(db, { ...query, beforeId: params.beforeId, limit: params.limit + 1 });
-    const page = pagePrefix(rows, params.limit, (row) => row.task.length);
-    return { items: page.map(itemOf), nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
-  }
-  const budget = new PageBudget(params.limit);
-  const page: TaskRow[] = [];
-  const done = (nextBeforeId?: string) => ({ items: page.map(itemOf), nextBeforeId });
-  let cursor = params.beforeId;
-  let scanned = 0;
-  const batch = Math.max(params.limit * 2, 100);
-  const scanBudget = params.scanBudget ?? Number.POSITIVE_INFINITY;
-  while (scanned < scanBudget) {
-    // Never more rows than the budget has left: `accept` sees at most scanBudget rows.
-    const want = Math.min(batch, scanBudget - scanned);
-    const rows = listTasks(db, { ...query, beforeId: cursor, limit: want });
-    for (const row of rows) {
-      scanned++;
-      cursor = row.id;
-      const labels = JSON.parse(row.labels) as Record<string, string>;
-      const attributes = { id: row.id, slot: row.slot ?? "", phase: row.phase, runnerId: row.runner_id ?? "" };
-      if (!params.accept(labels, attributes)) continue;
-      // Too big for this page: the next starts with it.
-      if (!budget.take(row.task.length)) return done(page.at(-1)!.id);
-      page.push(row);
-      if (budget.full) {
-        const more = rows.length === want || row !== rows[rows.length - 1];
-        return done(more ? row.id : undefined);
-      }
-    }
-    if (rows.length < want) return done();
-  }
-  return done(cursor);
 }

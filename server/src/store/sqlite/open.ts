@@ -13,6 +13,18 @@ export interface OpenOptions {
 }
 
 /**
+ * The settings of every connection that writes: this one while it migrates, the writer thread's after.
+ * FULL: a commit is on disk (WAL fsynced) before we answer. NORMAL survives a process crash but may lose
+ * the last commits on power loss. The WAL grows a little between checkpoints; we checkpoint at shutdown.
+ */
+export const writerPragmas = (options: OpenOptions): string[] => [
+  "busy_timeout = 5000",
+  `synchronous = ${options.synchronous}`,
+  "foreign_keys = ON",
+  "wal_autocheckpoint = 10000",
+];
+
+/**
  * Opens (creating if needed) the database with the durability settings the
  * product promises, checks it is a healthy supervisor database, and brings its
  * schema up to date.
@@ -33,13 +45,8 @@ function open(path: string, options: OpenOptions): Db {
     db.pragma("busy_timeout = 5000");
     // Before any pragma below writes to the file (journal_mode rewrites the header of a foreign one).
     checkDatabase(db, path);
-    db.pragma("journal_mode = WAL");
-    // FULL: a commit is on disk (WAL fsynced) before we answer. NORMAL survives a
-    // process crash but may lose the last commits on power loss.
-    db.pragma(`synchronous = ${options.synchronous}`);
-    db.pragma("foreign_keys = ON");
-    // Let the WAL grow a little between checkpoints; we checkpoint at shutdown.
-    db.pragma("wal_autocheckpoint = 10000");
+    db.pragma("journal_mode = WAL"); // kept in the file: the writer thread's connection finds it so
+    for (const pragma of writerPragmas(options)) db.pragma(pragma);
     migrate(db);
     return db;
   } catch (error) {

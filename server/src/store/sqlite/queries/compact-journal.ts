@@ -1,13 +1,13 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
-import { setMeta } from "./journal-head.js";
+/**
+ * Deletes the journal through a revision, when that is past how far it was compacted (values: the
+ * revision, twice). The condition is in the statement so that it is checked inside the batch's transaction.
+ */
+export const COMPACT_JOURNAL = `DELETE FROM journal
+  WHERE revision <= ? AND ? > coalesce((SELECT value FROM meta WHERE key = 'compacted_through'), 0)`;
 
 /**
- * Deletes the journal through `revision` and records how far it went, so
- * watchers asking for older revisions get REVISION_COMPACTED.
+ * Records how far the journal was compacted (never backwards), so watchers of older revisions get
+ * REVISION_COMPACTED.
  */
-export function compactJournal(db: Db, revision: number): number {
-  const deleted = statement(db, "DELETE FROM journal WHERE revision <= ?").run(revision).changes;
-  setMeta(db, "compacted_through", revision);
-  return deleted;
-}
+export const RAISE_COMPACTED_THROUGH = `INSERT INTO meta (key, value) VALUES ('compacted_through', ?)
+  ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`;

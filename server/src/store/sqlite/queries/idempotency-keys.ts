@@ -1,5 +1,5 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
+import type { IdempotencyKey } from "../../backend.js";
+import type { WriteValue } from "../write-ops.js";
 
 export interface IdempotencyKeyRow {
   request_id: string;
@@ -8,25 +8,17 @@ export interface IdempotencyKeyRow {
   create_time: number;
 }
 
-export function getIdempotencyKey(db: Db, requestId: string): IdempotencyKeyRow | undefined {
-  return statement(db, "SELECT * FROM idempotency_keys WHERE request_id = ?").get(requestId) as
-    | IdempotencyKeyRow
-    | undefined;
-}
+export const PUT_IDEMPOTENCY_KEY = `INSERT OR REPLACE INTO idempotency_keys
+    (request_id, task_id, spec_hash, create_time)
+  VALUES (?, ?, ?, ?)`;
 
-export function putIdempotencyKey(db: Db, row: IdempotencyKeyRow): void {
-  statement(
-    db,
-    `INSERT OR REPLACE INTO idempotency_keys (request_id, task_id, spec_hash, create_time)
-     VALUES (@request_id, @task_id, @spec_hash, @create_time)`,
-  ).run(row);
-}
+export const idempotencyKeyValues = (key: IdempotencyKey): WriteValue[] => [
+  key.requestId,
+  key.taskId,
+  key.specHash,
+  key.createTimeMs,
+];
 
-/** Deletes keys created before the cutoff, at most `batch` at a time. */
-export function deleteExpiredIdempotencyKeys(db: Db, cutoffMs: number, batch: number): number {
-  return statement(
-    db,
-    `DELETE FROM idempotency_keys
-     WHERE request_id IN (SELECT request_id FROM idempotency_keys WHERE create_time < ? LIMIT ?)`,
-  ).run(cutoffMs, batch).changes;
-}
+/** Deletes keys created before a cutoff, at most a batch of them: values cutoff (ms), batch. */
+export const DELETE_EXPIRED_IDEMPOTENCY_KEYS = `DELETE FROM idempotency_keys
+  WHERE request_id IN (SELECT request_id FROM idempotency_keys WHERE create_time < ? LIMIT ?)`;

@@ -1,5 +1,6 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
+import type { OutputChunkRecord } from "../../backend.js";
+import { exactBytes } from "../exact-bytes.js";
+import type { WriteValue } from "../write-ops.js";
 
 export interface OutputChunkRow {
   run_id: string;
@@ -12,12 +13,14 @@ export interface OutputChunkRow {
 }
 
 /** Stores a chunk; a repeated seq (a runner resending after reconnect) is ignored. */
-export function insertOutputChunk(db: Db, row: OutputChunkRow): boolean {
-  return (
-    statement(
-      db,
-      `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, byte_offset, data)
-       VALUES (@run_id, @seq, @stream, @time, @byte_offset, @data)`,
-    ).run(row).changes > 0
-  );
-}
+export const INSERT_OUTPUT_CHUNK = `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, byte_offset, data)
+  VALUES (?, ?, ?, ?, ?, ?)`;
+
+export const outputChunkValues = (chunk: OutputChunkRecord): WriteValue[] => [
+  chunk.runId,
+  chunk.seq,
+  chunk.stream,
+  chunk.timeMs,
+  chunk.offset,
+  exactBytes(chunk.data),
+];

@@ -1,12 +1,21 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
-import type { TaskRow } from "./task-row.js";
+import type { WriteValue } from "../write-ops.js";
+import type { TaskColumns } from "./task-row.js";
 
-const SQL = `INSERT INTO tasks
+/** Stores a new task; an id stored already fails the batch (PRIMARY KEY). */
+export const INSERT_TASK = `INSERT INTO tasks
     (id, slot, slot_state, phase, runner_id, priority, ready_time, labels, finish_time, revision, task)
-  VALUES
-    (@id, @slot, @slot_state, @phase, @runner_id, @priority, @ready_time, @labels, @finish_time, @revision, @task)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-export function insertTask(db: Db, row: TaskRow): void {
-  statement(db, SQL).run(row);
-}
+export const insertTaskValues = (row: TaskColumns): WriteValue[] => [
+  row.id,
+  row.slot,
+  row.slot_state,
+  row.phase,
+  row.runner_id,
+  row.priority,
+  row.ready_time,
+  row.labels,
+  row.finish_time,
+  row.revision,
+  row.task,
+];

@@ -10,10 +10,3 @@ export function journalHead(db: Db): number {
 export function getMeta(db: Db, key: string): number {
   return (statement(db, "SELECT value FROM meta WHERE key = ?").get(key) as { value: number } | undefined)?.value ?? 0;
 }
-
-export function setMeta(db: Db, key: string, value: number): void {
-  statement(
-    db,
-    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-  ).run(key, value);
-}

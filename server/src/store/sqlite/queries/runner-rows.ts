@@ -1,6 +1,5 @@
 import { RunnerInfo as Runner } from "@supervisor/sdk";
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
+import type { WriteValue } from "../write-ops.js";
 
 export interface RunnerRow {
   id: string;
@@ -10,10 +9,7 @@ export interface RunnerRow {
 
 export const decodeRunner = (bytes: Uint8Array): Runner => Runner.decode(bytes);
 
-export function upsertRunner(db: Db, runner: Runner): void {
-  statement(
-    db,
-    `INSERT INTO runners (id, name, runner) VALUES (?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner`,
-  ).run(runner.id, runner.name, Buffer.from(Runner.encode(runner).finish()));
-}
+export const UPSERT_RUNNER = `INSERT INTO runners (id, name, runner) VALUES (?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner`;
+
+export const runnerValues = (runner: Runner): WriteValue[] => [runner.id, runner.name, Runner.encode(runner).finish()];

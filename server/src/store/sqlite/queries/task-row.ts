@@ -24,8 +24,11 @@ const SLOT_STATE_CODE: Record<SlotState, number | null> = { owner: SLOT_OWNER, q
 export const slotStateOf = (code: number | null): SlotState =>
   code === SLOT_OWNER ? "owner" : code === SLOT_QUEUED ? "queued" : "none";
 
-/** The row for a task: the encoded Task (given, or encoded here) plus the columns queries filter on. */
-export function toTaskRow(task: Task, slotState: SlotState, encoded?: Uint8Array): TaskRow {
+/** A tasks row as the writer stores it: the encoded Task in a buffer of its own (it is posted to the writer thread). */
+export type TaskColumns = Omit<TaskRow, "task"> & { task: Uint8Array };
+
+/** The row for a task: its encoded bytes plus the columns queries filter on. */
+export function toTaskRow(task: Task, slotState: SlotState, encoded: Uint8Array): TaskColumns {
   const phase = task.status!.phase;
   return {
     id: task.id,
@@ -38,10 +41,8 @@ export function toTaskRow(task: Task, slotState: SlotState, encoded?: Uint8Array
     labels: JSON.stringify(task.spec!.labels),
     finish_time: isTerminal(phase) ? (task.status!.finishTime?.getTime() ?? task.updateTime!.getTime()) : null,
     revision: task.revision,
-    task: encoded ? Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength) : encodeTask(task),
+    task: encoded,
   };
 }
-
-export const encodeTask = (task: Task): Buffer => Buffer.from(Task.encode(task).finish());
 
 export const decodeTask = (bytes: Uint8Array): Task => Task.decode(bytes);

@@ -1,13 +1,20 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
-import type { TaskRow } from "./task-row.js";
+import type { WriteValue } from "../write-ops.js";
+import type { TaskColumns } from "./task-row.js";
 
-const SQL = `UPDATE tasks
-  SET slot_state = @slot_state, phase = @phase, runner_id = @runner_id, ready_time = @ready_time,
-      finish_time = @finish_time, revision = @revision, task = @task
-  WHERE id = @id`;
+/** Rewrites a stored task (its slot, priority and labels never change). The id is the last value. */
+export const UPDATE_TASK = `UPDATE tasks
+  SET slot_state = ?, phase = ?, runner_id = ?, ready_time = ?, finish_time = ?, revision = ?, task = ?
+  WHERE id = ?`;
 
-/** Rewrites a stored task; false when there is no row of that id. */
-export function updateTask(db: Db, row: TaskRow): boolean {
-  return statement(db, SQL).run(row).changes > 0;
-}
+export const UPDATE_TASK_ID = 7;
+
+export const updateTaskValues = (row: TaskColumns): WriteValue[] => [
+  row.slot_state,
+  row.phase,
+  row.runner_id,
+  row.ready_time,
+  row.finish_time,
+  row.revision,
+  row.task,
+  row.id,
+];

@@ -1,11 +1,16 @@
-import type { Db } from "../open.js";
-import { statement } from "../statement.js";
-import type { RunRow } from "./run-row.js";
+import { Run } from "@supervisor/sdk";
+import type { WriteValue } from "../write-ops.js";
 
-const SQL = `INSERT INTO runs (id, task_id, attempt, runner_id, phase, run)
-  VALUES (@id, @task_id, @attempt, @runner_id, @phase, @run)
+export const UPSERT_RUN = `INSERT INTO runs (id, task_id, attempt, runner_id, phase, run)
+  VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, run = excluded.run`;
 
-export function upsertRun(db: Db, row: RunRow): void {
-  statement(db, SQL).run(row);
-}
+/** The row of a run: its encoding as it comes (its own buffer, cheap to post), not a pooled Buffer copy. */
+export const runValues = (run: Run): WriteValue[] => [
+  run.id,
+  run.taskId,
+  run.attempt,
+  run.runnerId,
+  run.phase,
+  Run.encode(run).finish(),
+];

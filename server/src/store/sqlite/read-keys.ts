@@ -1,0 +1,79 @@
+import type { IdempotencyKey, ReadKeys, Snapshot, StoredTask } from "../backend.js";
+import type { Db } from "./open.js";
+import type { IdempotencyKeyRow } from "./queries/idempotency-keys.js";
+import { decodeRun } from "./queries/run-row.js";
+import { decodeRunner } from "./queries/runner-rows.js";
+import {
+  idempotencyKeysByIds,
+  runnersByNames,
+  runsByIds,
+  slotOwners,
+  slotQueueCount,
+  slotQueueOldest,
+  tasksByIds,
+} from "./queries/snapshot-reads.js";
+import { decodeTask, slotStateOf, type TaskRow } from "./queries/task-row.js";
+
+const DEFAULT_QUEUE_DEPTH = 2;
+
+export const storedTask = (row: TaskRow): StoredTask => ({
+  task: decodeTask(row.task),
+  slotState: slotStateOf(row.slot_state),
+  encoded: row.task,
+});
+
+const idempotencyKey = (row: IdempotencyKeyRow): IdempotencyKey => ({
+  requestId: row.request_id,
+  taskId: row.task_id,
+  specHash: row.spec_hash,
+  createTimeMs: row.create_time,
+});
+
+const unique = (keys: Iterable<string> | undefined): string[] => (keys ? [...new Set(keys)] : []);
+
+/** What a transaction asked for, read on the backend's connection (no commit runs while it reads). */
+export function readKeys(db: Db, keys: ReadKeys): Snapshot {
+  const snapshot: Snapshot = {
+    tasks: new Map(),
+    slotOwners: new Map(),
+    slotQueues: new Map(),
+    idempotencyKeys: new Map(),
+    runs: new Map(),
+    runnerNames: new Map(),
+  };
+  const ids = unique(keys.tasks);
+  if (ids.length > 0) {
+    for (const id of ids) snapshot.tasks.set(id, null);
+    for (const row of tasksByIds(db, ids)) snapshot.tasks.set(row.id, storedTask(row));
+  }
+  const owned = unique(keys.slotOwners);
+  if (owned.length > 0) {
+    for (const slot of owned) snapshot.slotOwners.set(slot, null);
+    for (const row of slotOwners(db, owned)) snapshot.slotOwners.set(row.slot!, storedTask(row));
+  }
+  const depth = keys.slotQueueDepth ?? DEFAULT_QUEUE_DEPTH;
+  for (const slot of unique(keys.slotQueues)) {
+    const count = slotQueueCount(db, slot);
+    snapshot.slotQueues.set(slot, {
+      count,
+      oldest: count > 0 ? slotQueueOldest(db, slot, depth).map(storedTask) : [],
+    });
+  }
+  const requestIds = unique(keys.idempotencyKeys);
+  if (requestIds.length > 0) {
+    for (const id of requestIds) snapshot.idempotencyKeys.set(id, null);
+    for (const row of idempotencyKeysByIds(db, requestIds))
+      snapshot.idempotencyKeys.set(row.request_id, idempotencyKey(row));
+  }
+  const runIds = unique(keys.runs);
+  if (runIds.length > 0) {
+    for (const id of runIds) snapshot.runs.set(id, null);
+    for (const row of runsByIds(db, runIds)) snapshot.runs.set(row.id, decodeRun(row.run));
+  }
+  const names = unique(keys.runnerNames);
+  if (names.length > 0) {
+    for (const name of names) snapshot.runnerNames.set(name, null);
+    for (const row of runnersByNames(db, names)) snapshot.runnerNames.set(row.name, decodeRunner(row.runner));
+  }
+  return snapshot;
+}

@@ -1,0 +1,41 @@
+import { COMPACT_JOURNAL, RAISE_COMPACTED_THROUGH } from "./queries/compact-journal.js";
+import { DELETE_OUTPUT_CHUNK } from "./queries/delete-output-chunk.js";
+import { DELETE_RUNNER } from "./queries/delete-runner.js";
+import { DELETE_TASK } from "./queries/delete-task.js";
+import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, PUT_IDEMPOTENCY_KEY } from "./queries/idempotency-keys.js";
+import { INSERT_JOURNAL_ENTRY } from "./queries/insert-journal-entry.js";
+import { INSERT_OUTPUT_CHUNK } from "./queries/insert-output-chunk.js";
+import { INSERT_TASK } from "./queries/insert-task.js";
+import { PRUNE_RUNS } from "./queries/prune-runs.js";
+import { UPSERT_RUNNER } from "./queries/runner-rows.js";
+import { UPDATE_TASK, UPDATE_TASK_ID } from "./queries/update-task.js";
+import { UPSERT_RUN } from "./queries/upsert-run.js";
+import type { WriteStatement } from "./write-ops.js";
+
+// A change of a task that is not stored would put a journal entry with no row behind it.
+const NOT_STORED = "task %s is not stored: the batch was decided on stale state";
+
+const STATEMENTS = {
+  insertTask: { sql: INSERT_TASK },
+  updateTask: { sql: UPDATE_TASK, mustChange: { key: UPDATE_TASK_ID, message: NOT_STORED } },
+  deleteTask: { sql: DELETE_TASK, mustChange: { key: 0, message: NOT_STORED } },
+  insertJournalEntry: { sql: INSERT_JOURNAL_ENTRY },
+  upsertRun: { sql: UPSERT_RUN },
+  pruneRuns: { sql: PRUNE_RUNS },
+  putIdempotencyKey: { sql: PUT_IDEMPOTENCY_KEY },
+  insertOutputChunk: { sql: INSERT_OUTPUT_CHUNK },
+  deleteOutputChunk: { sql: DELETE_OUTPUT_CHUNK },
+  upsertRunner: { sql: UPSERT_RUNNER },
+  deleteRunner: { sql: DELETE_RUNNER },
+  deleteExpiredIdempotencyKeys: { sql: DELETE_EXPIRED_IDEMPOTENCY_KEYS },
+  compactJournal: { sql: COMPACT_JOURNAL },
+  raiseCompactedThrough: { sql: RAISE_COMPACTED_THROUGH },
+} satisfies Record<string, WriteStatement>;
+
+/** Every statement the writer runs; a batch names them by index (W.insertTask, …). */
+export const WRITE_STATEMENTS: readonly WriteStatement[] = Object.values(STATEMENTS);
+
+export const W = Object.fromEntries(Object.keys(STATEMENTS).map((name, index) => [name, index])) as Record<
+  keyof typeof STATEMENTS,
+  number
+>;

@@ -299,7 +299,8 @@ async function seed() {
   const runner = rawRunner(runners);
   runner.send(hello("seed-runner", { labels: { pool: "seed" }, capacity: 2 }));
   const welcome = await runner.next();
-  if (welcome.message?.$case !== "welcome") throw new Error("seed runner was not welcomed");
+  if (welcome.message?.$case !== "welcome")
+    throw new Error(`seed runner was not welcomed: ${JSON.stringify(welcome).slice(0, 300)}`);
   runnerPool.push(welcome.message.value.runnerId);
   let finished = 0;
   while (finished < 2) {

@@ -59,6 +59,14 @@ describe("Connect protocol", () => {
     runner.stream.end();
   });
 
+  it("a runner that connects while a task waits for it hears the welcome first, then the assign", async () => {
+    server = await start();
+    const waiting = await submitFor(server, "eager");
+    const { runner } = await welcomed(server, "eager", { pool: "eager" }); // asserts the first message
+    expect(assignOf(await runner.next()).taskId).toBe(waiting.id);
+    runner.stream.end();
+  });
+
   it("a first message other than hello is FAILED_PRECONDITION / RUNNER_PROTOCOL_VIOLATION", async () => {
     server = await start();
     const runner = rawRunner(server.runners);

@@ -164,11 +164,12 @@ export class ExecutionEngine {
     const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
     const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
     // Its record is committed before the welcome, as every other answer follows its commit: a welcomed
-    // runner is listed (ListRunners), and a stream that ends once welcomed finds the hello done. An assign
-    // chosen meanwhile commits after this record (the group commit keeps order), so it still follows the welcome.
+    // runner is listed (ListRunners), and a stream that ends once welcomed finds the hello done.
     await this.registry.persist(session);
-    // Welcome first: everything else the runner hears on this stream comes after it.
+    // Welcome first: everything else the runner hears on this stream comes after it. Until it is sent the
+    // session takes no work (dispatch commits with that record, and its assigns would go out first).
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
+    this.registry.welcomed(session);
     for (const runId of hello.activeRunIds) {
       const run = session.runs.has(runId) ? this.tracker.get(runId) : undefined;
       // A run it still runs has started, whether or not that report was written before a restart.

@@ -126,11 +126,18 @@ export class RunnerRegistry {
     }
     session.instanceId = hello.instanceId;
     session.channel = channel;
+    session.welcomed = false;
     session.draining = false;
     session.lastSeenMs = nowMs;
     this.events.changed(session);
     this.armLease(session, this.settings.leaseTtlMs);
     return session;
+  }
+
+  /** The welcome went out: the runner may be given work from now on. */
+  welcomed(session: RunnerSession): void {
+    session.welcomed = true;
+    this.events.roomChanged(session);
   }
 
   /** Stores the runner's record as it is now. */

@@ -36,6 +36,8 @@ export class RunnerSession implements RunnerCandidate {
   /** Runs this runner owns (assigned or running). Messages about others are ignored: fencing. */
   readonly runs = new Set<string>();
   channel: RunnerChannel | undefined;
+  /** The welcome went out on the current channel: only then may anything else (an assign) follow it. */
+  welcomed = false;
   draining = false;
   lastSeenMs: number;
   connectTimeMs: number;
@@ -64,7 +66,7 @@ export class RunnerSession implements RunnerCandidate {
   }
 
   get acceptsWork(): boolean {
-    return this.channel !== undefined && !this.draining;
+    return this.channel !== undefined && this.welcomed && !this.draining;
   }
 
   send(message: ConnectResponse): void {

@@ -52,6 +52,8 @@ const DRIVERS = {
   pg: {
     "test/setup/postgres.ts": "makes the template database on the test cluster",
     "test/helpers/postgres.ts": "creates and drops each test's database on the test cluster",
+    "test/conformance/":
+      "the PostgreSQL backend's own tests reach under it: end its sessions, read its catalog, migrate by hand",
     "bench/peers/": "pg-boss and graphile-worker, measured beside Supervisor, keep their data in PostgreSQL",
   },
 };

@@ -2,7 +2,7 @@ import { DatabaseOpenError } from "../open-error.js";
 
 const HINTS: [RegExp, string][] = [
   [/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT)$|timeout/, "is PostgreSQL running and reachable there?"],
-  [/^3D000$/, "create the database first (createdb), or name another in the URL"],
+  [/^3D000$/, "create it first with createdb, or name another database in the URL"],
   [/^(28P01|28000)$/, "check the user and password in the URL"],
   [/^42501$/, "the user needs to create tables in its schema"],
 ];

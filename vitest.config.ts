@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One real PostgreSQL for the run (scripts/postgres-cluster.mjs); tests get databases from test/helpers/postgres.ts.
+    globalSetup: ["test/setup/postgres.ts"],
   },
 });

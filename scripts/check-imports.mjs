@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The storage seam (server/src/store/backend.ts) is the one door to storage: only a backend's own
 // folder knows its database. Two rules, over server/src, cli/src, sdk/src, bench and test:
-//   1. nothing outside server/src/store/sqlite/ imports from it, except server/src/store/open-backend.ts
-//      (which picks the backend) and the tests listed in SQLITE_BACKEND_USERS;
-//   2. nothing outside server/src/store/ loads better-sqlite3 (import, export from, import(), require(),
-//      or the first argument of any call, as createRequire's require takes it), except the files listed
-//      in BETTER_SQLITE3_USERS.
+//   1. nothing outside a backend's folder (server/src/store/sqlite/, server/src/store/postgres/) imports
+//      from it, except server/src/store/open-backend.ts (which picks the backend) and the files listed
+//      for that backend in BACKEND_USERS;
+//   2. nothing outside server/src/store/ loads a database driver (better-sqlite3, pg: import, export from,
+//      import(), require(), or the first argument of any call, as createRequire's require takes it),
+//      except the files listed for that driver in DRIVER_USERS.
 // Each exception says why; an exception that no longer applies fails too, so the lists stay short.
 // Usage: node scripts/check-imports.mjs [root] (root defaults to the repository; tests pass a fixture).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -14,29 +15,51 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 const root = resolve(process.argv[2] ?? new URL("..", import.meta.url).pathname);
 const ROOTS = ["server/src", "cli/src", "sdk/src", "bench", "test"];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", "results"]);
-const SQLITE_DIRS = ["server/src/store/sqlite/", "server/dist/store/sqlite/"];
 const STORE_DIR = "server/src/store/";
+const PICKS_THE_BACKEND = "picks the backend the configuration names";
 
-/** Files (or folders, ending in "/") outside server/src/store/sqlite/ that may import from it. */
-const SQLITE_BACKEND_USERS = {
-  "server/src/store/open-backend.ts": "picks the backend the configuration names",
-  "test/conformance/": "runs the backend conformance suite against SqliteBackend on a real file",
-  "test/helpers/engine.ts":
-    "the fake-clock engine harness writes on the event loop: its settled turns cannot wait for a writer thread",
-  "test/single-writer.test.ts":
-    "one server per SQLite file: a second one is refused with the lock's DatabaseInUseError",
+/** Each backend: its folders (source and build), and the files (or folders, ending in "/") outside them that may import them. */
+const BACKENDS = {
+  sqlite: {
+    dirs: ["server/src/store/sqlite/", "server/dist/store/sqlite/"],
+    users: {
+      "server/src/store/open-backend.ts": PICKS_THE_BACKEND,
+      "test/conformance/": "runs the backend conformance suite against SqliteBackend on a real file",
+      "test/helpers/engine.ts":
+        "the fake-clock engine harness writes on the event loop: its settled turns cannot wait for a writer thread",
+      "test/single-writer.test.ts":
+        "one server per SQLite file: a second one is refused with the lock's DatabaseInUseError",
+    },
+  },
+  postgres: {
+    dirs: ["server/src/store/postgres/", "server/dist/store/postgres/"],
+    users: {
+      "server/src/store/open-backend.ts": PICKS_THE_BACKEND,
+      "test/conformance/": "runs the backend conformance suite against PostgresBackend on a real database",
+      "test/setup/postgres.ts": "migrates the template database every test database is copied from",
+    },
+  },
 };
 
-/** Files (or folders, ending in "/") outside server/src/store/ that may load better-sqlite3. */
-const BETTER_SQLITE3_USERS = {
-  "test/damaged-database.test.ts":
-    "damages real SQLite files (headers, pages, schema rows) to see the server refuse them",
-  "test/helpers/hold-write-lock.ts":
-    "holds a database's write lock from a connection of its own, so a commit waits while a test looks on",
-  "test/helpers/tamper-stored-spec.ts":
-    "rewrites a stored task behind a live server's back, as someone with write access to the file would",
-  "bench/lib/deps.mjs":
-    "the storage and list benches measure the SQLite file itself (dbstat table sizes, an SQL baseline page)",
+/** Each driver, and the files (or folders, ending in "/") outside server/src/store/ that may load it. */
+const DRIVERS = {
+  "better-sqlite3": {
+    "test/damaged-database.test.ts":
+      "damages real SQLite files (headers, pages, schema rows) to see the server refuse them",
+    "test/helpers/hold-write-lock.ts":
+      "holds a database's write lock from a connection of its own, so a commit waits while a test looks on",
+    "test/helpers/tamper-stored-spec.ts":
+      "rewrites a stored task behind a live server's back, as someone with write access to the file would",
+    "bench/lib/deps.mjs":
+      "the storage and list benches measure the SQLite file itself (dbstat table sizes, an SQL baseline page)",
+  },
+  pg: {
+    "test/setup/postgres.ts": "makes the template database on the test cluster",
+    "test/helpers/postgres.ts": "creates and drops each test's database on the test cluster",
+    "test/conformance/":
+      "the PostgreSQL backend's own tests reach under it: end its sessions, read its catalog, migrate by hand",
+    "bench/peers/": "pg-boss and graphile-worker, measured beside Supervisor, keep their data in PostgreSQL",
+  },
 };
 
 function* sourceFiles(dir) {
@@ -82,7 +105,7 @@ function* stringsOf(text) {
   }
 }
 
-const isBetterSqlite3 = (value) => value === "better-sqlite3" || value.startsWith("better-sqlite3/");
+const driverOf = (value) => Object.keys(DRIVERS).find((driver) => value === driver || value.startsWith(`${driver}/`));
 const covers = (list, file) =>
   Object.keys(list).find((entry) => (entry.endsWith("/") ? file.startsWith(entry) : file === entry));
 
@@ -93,27 +116,29 @@ for (const top of ROOTS) {
   for (const path of sourceFiles(join(root, top))) {
     const file = relative(root, path).split(sep).join("/");
     for (const { value, line, specifier, call } of stringsOf(readFileSync(path, "utf8"))) {
-      if (specifier && value.startsWith(".") && !file.startsWith(SQLITE_DIRS[0])) {
+      if (specifier && value.startsWith(".")) {
         const target = `${relative(root, resolve(dirname(path), value))
           .split(sep)
           .join("/")}/`;
-        if (SQLITE_DIRS.some((dir) => target.startsWith(dir))) {
-          const allowed = covers(SQLITE_BACKEND_USERS, file);
-          if (allowed) used.add(`sqlite ${allowed}`);
+        for (const [backend, { dirs, users }] of Object.entries(BACKENDS)) {
+          if (file.startsWith(dirs[0]) || !dirs.some((dir) => target.startsWith(dir))) continue;
+          const allowed = covers(users, file);
+          if (allowed) used.add(`${backend} ${allowed}`);
           else {
             failures.push(
-              `${file}:${line}: imports ${value}, inside the SQLite backend: ` +
+              `${file}:${line}: imports ${value}, inside the ${backend} backend: ` +
                 "use the StorageBackend interface (server/src/store/backend.ts), or move what it needs beside it",
             );
           }
         }
       }
-      if (call && isBetterSqlite3(value) && !file.startsWith(STORE_DIR)) {
-        const allowed = covers(BETTER_SQLITE3_USERS, file);
-        if (allowed) used.add(`better-sqlite3 ${allowed}`);
+      const driver = call ? driverOf(value) : undefined;
+      if (driver && !file.startsWith(STORE_DIR)) {
+        const allowed = covers(DRIVERS[driver], file);
+        if (allowed) used.add(`${driver} ${allowed}`);
         else {
           failures.push(
-            `${file}:${line}: loads better-sqlite3 outside server/src/store/: only a storage backend talks to its database`,
+            `${file}:${line}: loads ${driver} outside server/src/store/: only a storage backend talks to its database`,
           );
         }
       }
@@ -121,10 +146,11 @@ for (const top of ROOTS) {
   }
 }
 
-for (const [kind, list] of [
-  ["sqlite", SQLITE_BACKEND_USERS],
-  ["better-sqlite3", BETTER_SQLITE3_USERS],
-]) {
+const exceptions = [
+  ...Object.entries(BACKENDS).map(([backend, { users }]) => [backend, users]),
+  ...Object.entries(DRIVERS),
+];
+for (const [kind, list] of exceptions) {
   for (const entry of Object.keys(list)) {
     if (!used.has(`${kind} ${entry}`)) {
       failures.push(`scripts/check-imports.mjs: the exception for ${entry} (${kind}) no longer applies: remove it`);

@@ -93,6 +93,22 @@ describe("scripts/check-imports.mjs: only the backend touches its database", () 
     expect(reportedFiles(check(root).stderr)).toEqual([]);
   });
 
+  it("the PostgreSQL backend and pg are held to the same rules", () => {
+    const root = fixture({
+      "server/src/server.ts": 'import { PostgresBackend } from "./store/postgres/backend.js";\n',
+      "test/x.test.ts": 'import { migrate } from "../server/src/store/postgres/migrate.js";\n',
+      "cli/src/a.ts": 'import pg from "pg";\n',
+      "server/src/store/postgres/backend.ts": 'import pg from "pg";\nimport { migrate } from "./migrate.js";\n',
+      "server/src/store/open-backend.ts": 'import { PostgresBackend } from "./postgres/backend.js";\n',
+      "test/conformance/postgres.test.ts": 'import { x } from "../../server/src/store/postgres/backend.js";\n',
+    });
+    const { code, stderr } = check(root);
+    expect(code).toBe(1);
+    expect(reportedFiles(stderr).sort()).toEqual(["cli/src/a.ts:1", "server/src/server.ts:1", "test/x.test.ts:1"]);
+    expect(stderr).toContain("inside the postgres backend");
+    expect(stderr).toContain("loads pg outside server/src/store/");
+  });
+
   it("an exception that no longer applies fails too", () => {
     const { code, stderr } = check(fixture({ "server/src/index.ts": "export {};\n" }));
     expect(code).toBe(1);

@@ -73,7 +73,7 @@ export const ConfigSchema = z
       .string()
       .min(1)
       .default(".supervisor/supervisor.db")
-      .describe("SQLite database file (created with its folder)"),
+      .describe("SQLite database file (created with its folder), or a postgres:// URL of a PostgreSQL database"),
     synchronous: z
       .enum(["FULL", "NORMAL"])
       .default("FULL")

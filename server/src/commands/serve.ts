@@ -2,6 +2,7 @@ import { stopOnSignals } from "@supervisor/cli";
 import type { Command } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
+import { describeDatabase } from "../store/open-backend.js";
 import { DatabaseOpenError } from "../store/open-error.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 
@@ -12,9 +13,7 @@ export function registerServe(program: Command): void {
       const log = createLogger();
       const server = await startOrExit(() => startServer(config, log));
       // stdout carries exactly this line so scripts (and tests) can find the bound port.
-      process.stdout.write(
-        `supervisor serving on ${server.address} (db ${config.db}, synchronous=${config.synchronous})\n`,
-      );
+      process.stdout.write(`supervisor serving on ${server.address} (${describeDatabase(config)})\n`);
       stopOnSignals(async () => {
         log("shutting down");
         await server.shutdown();

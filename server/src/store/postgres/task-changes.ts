@@ -1,0 +1,142 @@
+import { EventType, Task } from "@supervisor/sdk";
+import type { TaskWrite } from "../backend.js";
+import { asBuffer, slotStateCode, taskColumns } from "./rows.js";
+
+/** Task rows as column arrays: one array per column, row i across them (bound to unnest(...)). */
+export interface TaskRowColumns {
+  id: string[];
+  slot: (string | null)[];
+  slotState: (number | null)[];
+  phase: number[];
+  runnerId: (string | null)[];
+  priority: number[];
+  readyTime: number[];
+  labels: string[];
+  finishTime: (number | null)[];
+  revision: number[];
+  task: Buffer[];
+}
+
+export interface JournalColumns {
+  revision: number[];
+  taskId: string[];
+  type: number[];
+  prevPhase: (number | null)[];
+  prevRunnerId: (string | null)[];
+  task: Buffer[];
+}
+
+/** What a batch's task changes do to the tasks table, one statement each, and the journal rows they add. */
+export interface TaskChangePlan {
+  /** Rows that were not stored before the batch and are after it. */
+  inserts: TaskRowColumns;
+  /** Rows stored before and after (their last state). */
+  updates: TaskRowColumns;
+  /** Rows stored before and not after; also those deleted and then added again (re-inserted after). */
+  deletes: string[];
+  /** Rows deleted and then added again within the batch, inserted once the deletes are done. */
+  reinserts: TaskRowColumns;
+  journal: JournalColumns;
+  /** The revision of the last change (the head after the batch), or undefined with no changes. */
+  lastRevision: number | undefined;
+}
+
+const emptyRows = (): TaskRowColumns => ({
+  id: [],
+  slot: [],
+  slotState: [],
+  phase: [],
+  runnerId: [],
+  priority: [],
+  readyTime: [],
+  labels: [],
+  finishTime: [],
+  revision: [],
+  task: [],
+});
+
+function pushRow(into: TaskRowColumns, write: TaskWrite, encoded: Buffer): void {
+  const task = write.change.task;
+  const columns = taskColumns(task);
+  into.id.push(task.id);
+  into.slot.push(columns.slot);
+  into.slotState.push(slotStateCode(write.slotState));
+  into.phase.push(columns.phase);
+  into.runnerId.push(columns.runnerId);
+  into.priority.push(columns.priority);
+  into.readyTime.push(columns.readyTime);
+  into.labels.push(columns.labels);
+  into.finishTime.push(columns.finishTime);
+  into.revision.push(task.revision);
+  into.task.push(encoded);
+}
+
+/** One task's changes within the batch. */
+interface Track {
+  storedBefore: boolean;
+  storedNow: boolean;
+  deletedOnce: boolean;
+  last?: { write: TaskWrite; encoded: Buffer };
+}
+
+const stale = (what: string) => new Error(`${what}: the batch was decided on stale state`);
+
+/**
+ * Folds a batch's task changes (in revision order, consecutive from `firstRevision`) into one
+ * insert, one update and one delete of the tasks table plus the journal rows, so the batch costs a
+ * few multi-row statements instead of one per change. A change that contradicts an earlier one of
+ * the same batch (ADDED twice, MODIFIED after DELETED) is refused here; one that contradicts what
+ * is stored (ADDED of a stored id, MODIFIED of a missing one) is refused by the database.
+ */
+export function planTaskChanges(writes: readonly TaskWrite[], firstRevision: number): TaskChangePlan {
+  const plan: TaskChangePlan = {
+    inserts: emptyRows(),
+    updates: emptyRows(),
+    deletes: [],
+    reinserts: emptyRows(),
+    journal: { revision: [], taskId: [], type: [], prevPhase: [], prevRunnerId: [], task: [] },
+    lastRevision: undefined,
+  };
+  const tracks = new Map<string, Track>();
+  let expected = firstRevision;
+  for (const write of writes) {
+    const { change } = write;
+    if (change.revision !== expected) {
+      throw stale(`revision ${change.revision} out of order (expected ${expected})`);
+    }
+    expected++;
+    const id = change.task.id;
+    const added = change.type === EventType.EVENT_TYPE_ADDED;
+    let track = tracks.get(id);
+    if (!track) tracks.set(id, (track = { storedBefore: !added, storedNow: !added, deletedOnce: false }));
+    else if (added === track.storedNow) {
+      throw stale(added ? `task ${id} added twice in one batch` : `task ${id} changed after it was deleted`);
+    }
+    const encoded = asBuffer(change.encoded ?? Task.encode(change.task).finish());
+    if (change.type === EventType.EVENT_TYPE_DELETED) {
+      track.storedNow = false;
+      track.deletedOnce = true;
+      track.last = undefined;
+    } else {
+      track.storedNow = true;
+      track.last = { write, encoded };
+    }
+    const journal = plan.journal;
+    journal.revision.push(change.revision);
+    journal.taskId.push(id);
+    journal.type.push(change.type);
+    journal.prevPhase.push(change.previous?.phase ?? null);
+    journal.prevRunnerId.push(change.previous ? change.previous.runnerId : null);
+    journal.task.push(encoded);
+  }
+  if (writes.length > 0) plan.lastRevision = expected - 1;
+  for (const [id, track] of tracks) {
+    const last = track.last;
+    if (track.storedBefore && track.deletedOnce) plan.deletes.push(id);
+    if (!last) continue;
+    if (!track.storedBefore) pushRow(plan.inserts, last.write, last.encoded);
+    else if (track.deletedOnce) pushRow(plan.reinserts, last.write, last.encoded);
+    else pushRow(plan.updates, last.write, last.encoded);
+  }
+  return plan;
+}

@@ -69,8 +69,13 @@ export class RunnerSession implements RunnerCandidate {
     return this.channel !== undefined && this.welcomed && !this.draining;
   }
 
+  /**
+   * Sends on the current stream once its welcome is out. Before that (the hello is being recorded)
+   * nothing may go first; what is dropped here the hello itself deals with after its welcome: the
+   * runner's reports are acknowledged then, and cancels of its runs are sent then.
+   */
   send(message: ConnectResponse): void {
-    this.channel?.send(message);
+    if (this.welcomed) this.channel?.send(message);
   }
 
   /**

@@ -16,6 +16,7 @@ import { IdGenerator } from "../../server/src/core/ids.js";
 import { specHash } from "../../server/src/core/task-spec.js";
 import { type EngineSettings, ExecutionEngine } from "../../server/src/execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../../server/src/execution/runner-session.js";
+import { storeUnavailable } from "../../server/src/errors.js";
 import { silentLogger } from "../../server/src/log.js";
 import type { StorageBackend, WriteSet } from "../../server/src/store/backend.js";
 import { GroupCommit } from "../../server/src/store/group-commit.js";
@@ -106,6 +107,11 @@ export class EngineHarness {
   readonly runners: FakeRunner[] = [];
   /** While set, a transaction whose writes it accepts fails before anything is written (a disk that refuses). */
   commitFault: ((writes: WriteSet) => boolean) | undefined;
+  /**
+   * While this says so of a batch, its commit goes through but the engine hears STORE_UNAVAILABLE (or, with
+   * "refused", the store refuses it unwritten with STORE_UNAVAILABLE): what a PostgreSQL restart does.
+   */
+  storeUnavailable: ((writes: WriteSet) => "committed" | "refused" | undefined) | undefined;
 
   private constructor(
     readonly clock: FakeClock,
@@ -217,12 +223,19 @@ export class EngineHarness {
 
   /** The backend as the engine's writes see it: transactions fail while commitFault says so. */
   private faulty(backend: StorageBackend): StorageBackend {
-    const transact: StorageBackend["transact"] = (work) =>
-      backend.transact(async (tx) => {
+    const transact: StorageBackend["transact"] = async (work) => {
+      let lost = false;
+      const result = await backend.transact(async (tx) => {
         const plan = await work(tx);
         if (this.commitFault?.(plan.writes)) throw new Error("SQLITE_IOERR: disk I/O error (commitFault)");
+        const unavailable = this.storeUnavailable?.(plan.writes);
+        if (unavailable === "refused") throw storeUnavailable("ECONNREFUSED (storeUnavailable)");
+        lost = unavailable === "committed";
         return plan;
       });
+      if (lost) throw storeUnavailable("connection lost after COMMIT (storeUnavailable)");
+      return result;
+    };
     return new Proxy(backend, { get: (target, key) => (key === "transact" ? transact : Reflect.get(target, key)) });
   }
 

@@ -1,5 +1,6 @@
 import {
   type ConnectResponse,
+  ErrorReason,
   EventType,
   type Run,
   type Task,
@@ -15,9 +16,11 @@ import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs } from "../core/task-spec.js";
-import type { Logger } from "../errors.js";
+import { DomainError, type Logger } from "../errors.js";
 import type { ReadKeys, Snapshot } from "../store/backend.js";
 import { decideAssign } from "../store/decide/runs.js";
+import { assignOutcomeWrite } from "../store/writes.js";
+import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
@@ -36,6 +39,8 @@ export interface DispatcherDeps {
   timers: Timers;
   log: Logger;
   tracker: RunTracker;
+  /** For finding out whether an assign whose commit failed was stored all the same. */
+  retry: CommitRetry;
 }
 
 /** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
@@ -152,22 +157,21 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   }
 
   committed(plan: DispatchPlan): void {
-    const { tracker, clock } = this.deps;
     for (const { run, session, stored } of plan.assigned) {
-      if (!stored) {
-        tracker.untrack(run); // the task changed under us (canceled): nothing was stored for it
-        continue;
-      }
-      const timeoutMs = durationToMs(stored.task.spec!.timeout!);
-      tracker.armBackstop(run, timeoutMs, stored.run.assignTime?.getTime() ?? clock.now());
-      session.send(assignMessage(stored.run, stored.task, clock.now()));
-      if (stored.task.status!.cancelRequested) tracker.sendCancel(stored.task);
+      if (stored) this.send(run, session, stored);
+      else this.deps.tracker.untrack(run); // the task changed under us (canceled): nothing was stored for it
     }
   }
 
   failed(plan: DispatchPlan | undefined, error: unknown): void {
     if (!plan || plan === NOTHING) return;
-    this.undo(plan);
+    // The store failed under the commit and may have committed it all the same (PostgreSQL stopped after
+    // the COMMIT, before its answer). Then those tasks are their runs', and only these runs may carry them:
+    // their runs and room stay reserved until the store says which it holds.
+    const unknown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
+    const open = unknown ? plan.assigned.filter((item) => item.stored) : [];
+    this.undo(plan, new Set(open.map((item) => item.run.runId)));
+    for (const item of open) void this.settle(item);
     if (plan.assigned.length > 0) {
       this.deps.log(`assigning ${plan.assigned.length} tasks failed; they stay pending`, error);
       this.pausedUntilMs = this.deps.clock.now() + ASSIGN_RETRY_MS;
@@ -175,12 +179,43 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     }
   }
 
-  /** Nothing of the batch was written: its runs are released and the index is as it was before it. */
-  private undo(plan: DispatchPlan): void {
+  private send(run: ActiveRun, session: RunnerSession, stored: { task: Task; run: Run }): void {
+    const { tracker, clock } = this.deps;
+    const timeoutMs = durationToMs(stored.task.spec!.timeout!);
+    tracker.armBackstop(run, timeoutMs, stored.run.assignTime?.getTime() ?? clock.now());
+    session.send(assignMessage(stored.run, stored.task, clock.now()));
+    if (stored.task.status!.cancelRequested) tracker.sendCancel(stored.task);
+  }
+
+  /** An assign whose commit's outcome is unknown: asks the store (on the write path, once it writes again). */
+  private async settle({ run, session, entry }: DispatchPlan["assigned"][number]): Promise<void> {
+    const found = await commitUntilDone(
+      this.deps.retry,
+      `finding out whether the assign of run ${run.runId} committed`,
+      assignOutcomeWrite(entry.taskId, run.runId),
+    ).catch(() => undefined); // shut down meanwhile: the next start-up finds the run, or the task pending
+    if (found) {
+      this.deps.log(`assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`);
+      this.send(run, session, found);
+      return;
+    }
+    this.deps.tracker.untrack(run);
+    this.index.upsert(entry, this.deps.clock.now());
+    this.schedule();
+  }
+
+  /**
+   * Nothing of the batch was written (as far as is known): its runs are released and the index is as it
+   * was before it — except for the runs in `open`, whose outcome is still to be found out.
+   */
+  private undo(plan: DispatchPlan, open: ReadonlySet<string> = new Set()): void {
     const nowMs = this.deps.clock.now();
-    for (const { run } of plan.assigned) this.deps.tracker.untrack(run);
-    for (const { entry } of plan.assigned) if (!plan.before.has(entry.taskId)) this.index.upsert(entry, nowMs);
+    const settled = plan.assigned.filter(({ run }) => !open.has(run.runId));
+    for (const { run } of settled) this.deps.tracker.untrack(run);
+    for (const { entry } of settled) if (!plan.before.has(entry.taskId)) this.index.upsert(entry, nowMs);
+    const waiting = new Set(plan.assigned.filter(({ run }) => open.has(run.runId)).map(({ entry }) => entry.taskId));
     for (const [taskId, entry] of plan.before) {
+      if (waiting.has(taskId)) continue;
       if (entry) this.index.upsert(entry, nowMs);
       else this.index.remove(taskId);
     }

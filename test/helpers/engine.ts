@@ -97,6 +97,12 @@ export class FakeRunner implements RunnerChannel {
  * An ExecutionEngine wired as `startServer` wires it — a real SQLite file, the group commit, the
  * id generator — but on a FakeClock and without gRPC: runners are FakeRunners, tasks are submitted
  * through the group commit. Time moves only when the test moves `clock`.
+ *
+ * SQLite in both projects (vitest.config.ts), on purpose: the fake clock settles by macrotask turns,
+ * which finish a better-sqlite3 commit but not a round trip to PostgreSQL, so on PostgreSQL a settle
+ * would race the network. What is tested here is the engine's time rules, the same on either backend;
+ * the backends are held to one contract by test/conformance/, and the server's behaviour on
+ * PostgreSQL by every end-to-end test in the postgres project.
  */
 export class EngineHarness {
   engine!: ExecutionEngine;

@@ -107,6 +107,22 @@ describe("Connect protocol", () => {
     again.runner.stream.end();
   });
 
+  it("a stream that ends right after its welcome lets go of the name: a new process may take it at once", async () => {
+    // The welcome goes out before the hello is recorded (the runner row, its runs). A stream that ends in between
+    // must not end, as the runner sees it, until the name is let go: else a new process, given the name by an
+    // operator who saw the old one gone, is refused RUNNER_NAME_IN_USE by a runner that is not there.
+    server = await start({ leaseTtl: "5s" });
+    const s = server;
+    for (let round = 0; round < 20; round++) {
+      const runner = rawRunner(s.runners);
+      runner.send(hello("hasty", { instanceId: `process-${round}` }));
+      const refused = runner.ended.then((error) => Promise.reject(error ?? new Error("ended before a welcome")));
+      expect(caseOf(await Promise.race([runner.next(), refused]))).toBe("welcome");
+      runner.stream.end();
+      expect(await runner.ended).toBeUndefined(); // ended cleanly: the supervisor let the stream go
+    }
+  });
+
   it("a reconnect that does not report a run it owned loses that run", async () => {
     server = await start({ leaseTtl: "5s" });
     const s = server;

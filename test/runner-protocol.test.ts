@@ -10,7 +10,7 @@ import {
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
-import { hello, rawRunner } from "./helpers/raw-runner.js";
+import { hello, rawRunner, runnersListed } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -235,6 +235,7 @@ describe("ListRunners and DrainRunner", () => {
       ["r-c", "a"],
     ] as const)
       connected.push(await welcomed(s, name, { zone }));
+    await runnersListed(s.runners, ["r-a", "r-b", "r-c"]);
     const page1 = await call(rpc(s.runners, "listRunners"), { pageSize: 2, pageToken: "", labelSelector: "" });
     expect(page1.runners.map((r) => r.name)).toEqual(["r-a", "r-b"]);
     const page2 = await call(rpc(s.runners, "listRunners"), {

@@ -116,14 +116,17 @@ export class EngineHarness {
     readonly settings: EngineSettings,
     private readonly dir: string,
     private readonly random: () => number,
+    private readonly wrap: (backend: StorageBackend) => StorageBackend,
   ) {}
 
+  /** `wrap` stands between the engine and the real backend: to make it fail, or to watch it. */
   static async start(
     settings: Partial<EngineSettings> = {},
     random: () => number = () => 0.5,
     clock = new FakeClock(),
+    wrap: (backend: StorageBackend) => StorageBackend = (backend) => backend,
   ): Promise<EngineHarness> {
-    const harness = new EngineHarness(clock, { ...ENGINE_DEFAULTS, ...settings }, tempDir(), random);
+    const harness = new EngineHarness(clock, { ...ENGINE_DEFAULTS, ...settings }, tempDir(), random, wrap);
     await harness.open();
     return harness;
   }
@@ -210,7 +213,7 @@ export class EngineHarness {
   private async open(): Promise<void> {
     const { clock } = this;
     const config = loadConfig({ flags: { db: join(this.dir, "supervisor.db"), synchronous: "NORMAL" } });
-    this.backend = await openBackend(config, clock);
+    this.backend = this.wrap(await openBackend(config, clock));
     this.commits = new GroupCommit(this.backend, clock);
     this.ids = new IdGenerator(() => clock.now(), await this.backend.newestTaskId());
     const deps = { backend: this.backend, commits: this.commits, ids: this.ids, clock, timers: clock };

@@ -1,5 +1,6 @@
 import {
   type ConnectResponse,
+  ErrorReason,
   type Run,
   type Task,
   TaskPhase,
@@ -14,9 +15,10 @@ import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs } from "../core/task-spec.js";
-import type { Logger } from "../errors.js";
+import { DomainError, type Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { assignWrite } from "../store/writes.js";
+import { assignOutcomeWrite, assignWrite } from "../store/writes.js";
+import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
 import type { RunTracker } from "./run-tracker.js";
 import type { RunnerSession } from "./runner-session.js";
@@ -33,6 +35,8 @@ export interface DispatcherDeps {
   timers: Timers;
   log: Logger;
   tracker: RunTracker;
+  /** For finding out whether an assign whose commit failed was stored all the same. */
+  retry: CommitRetry;
 }
 
 /** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
@@ -162,20 +166,38 @@ export class Dispatcher {
     const run = tracker.newRun(runId, entry.taskId, session.id, entry.slot);
     tracker.track(run, session);
     this.index.roomChanged(session);
+    const send = (assigned: { task: Task; run: Run }) => {
+      const timeoutMs = durationToMs(assigned.task.spec!.timeout!);
+      tracker.armBackstop(run, timeoutMs, assigned.run.assignTime?.getTime() ?? clock.now());
+      session.send(assignMessage(assigned.run, assigned.task, clock.now()));
+      if (assigned.task.status!.cancelRequested) tracker.sendCancel(assigned.task);
+    };
     commits
       .run(assignWrite(entry.taskId, runId, session, this.settings.runHistoryLimit))
       .then((assigned) => {
         if (!assigned) return tracker.untrack(run); // the task changed under us (canceled): nothing was stored
-        const timeoutMs = durationToMs(assigned.task.spec!.timeout!);
-        tracker.armBackstop(run, timeoutMs, assigned.run.assignTime?.getTime() ?? clock.now());
-        session.send(assignMessage(assigned.run, assigned.task, clock.now()));
-        if (assigned.task.status!.cancelRequested) tracker.sendCancel(assigned.task);
+        send(assigned);
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
+        this.pausedUntilMs = clock.now() + ASSIGN_RETRY_MS;
+        // The store failed under the commit, and may have committed it all the same (PostgreSQL stopped after the
+        // COMMIT, before its answer): then the task is the run's, and only this run may carry it. Find out (the run
+        // and the runner's room stay reserved meanwhile) before giving the task back.
+        const unknown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
+        const stored = unknown
+          ? await commitUntilDone(
+              this.deps.retry,
+              `finding out whether the assign of run ${runId} committed`,
+              assignOutcomeWrite(entry.taskId, runId),
+            ).catch(() => undefined) // shut down meanwhile: the next start-up finds the run, or the task pending
+          : undefined;
+        if (stored) {
+          this.deps.log(`assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`);
+          return send(stored);
+        }
         this.deps.log(`assigning task ${entry.taskId} failed; it stays pending`, error);
         tracker.untrack(run);
         this.index.upsert(entry, clock.now());
-        this.pausedUntilMs = clock.now() + ASSIGN_RETRY_MS;
       })
       .finally(() => this.schedule());
   }

@@ -98,7 +98,7 @@ export class ExecutionEngine {
       },
       settings,
     );
-    this.dispatcher = new Dispatcher({ commits, ids, clock, timers, log, tracker: this.tracker }, settings);
+    this.dispatcher = new Dispatcher({ commits, ids, clock, timers, log, tracker: this.tracker, retry }, settings);
     this.registry = new RunnerRegistry(
       backend,
       commits,

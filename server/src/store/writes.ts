@@ -57,6 +57,20 @@ export const assignWrite = (
   decide: (view, nowMs) => decideAssign(view, taskId, runId, runner, historyLimit, nowMs),
 });
 
+/**
+ * Whether the assign of `runId` committed, as the store has it: after a commit whose answer was lost (PostgreSQL
+ * stopped under it), only the store knows. Read on the write path (after every commit before it; on PostgreSQL on
+ * the connection that holds the writer lock, so the lost session is over). Writes nothing.
+ */
+export const assignOutcomeWrite = (taskId: string, runId: string): WriteRequest<ReturnType<typeof decideAssign>> => ({
+  reads: { runs: [runId], tasks: [taskId] },
+  decide: (view) => {
+    const run = view.run(runId);
+    const stored = view.task(taskId);
+    return run && stored ? { run, task: stored.task } : undefined;
+  },
+});
+
 export const startWrite = (runId: string, taskId: string): WriteRequest<ReturnType<typeof decideStart>> => ({
   reads: { runs: [runId], tasks: [taskId] },
   decide: (view, nowMs) => decideStart(view, runId, taskId, nowMs),

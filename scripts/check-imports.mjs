@@ -56,6 +56,8 @@ const DRIVERS = {
   pg: {
     "test/setup/postgres.ts": "makes the template database on the test cluster",
     "test/helpers/postgres.ts": "creates and drops each test's database on the test cluster",
+    "test/helpers/tamper-stored-spec.ts":
+      "rewrites a stored task behind a live server's back, as someone with write access to the database would",
     "test/conformance/":
       "the PostgreSQL backend's own tests reach under it: end its sessions, read its catalog, migrate by hand",
     "bench/peers/": "pg-boss and graphile-worker, measured beside Supervisor, keep their data in PostgreSQL",

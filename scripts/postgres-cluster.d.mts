@@ -7,6 +7,14 @@ export interface PostgresCluster {
   socketDir: string;
   /** The bin dir of the PostgreSQL it runs. */
   bin: string;
+  /**
+   * Shuts the server down, leaving the cluster in place: `halt` then `resume` is a PostgreSQL restart.
+   * "fast" (the default) ends every session; "immediate" quits at once, as a crash would (the next start
+   * recovers from the WAL); "smart" waits for the sessions to end.
+   */
+  halt(mode?: "smart" | "fast" | "immediate"): Promise<void>;
+  /** Starts a halted server again on the same port and settings; resolves once it accepts connections. */
+  resume(): Promise<void>;
   /** Shuts it down (fast) and removes its dir. */
   stop(): Promise<void>;
 }

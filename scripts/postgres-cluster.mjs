@@ -9,7 +9,7 @@
 // `postgresql` package); none found is an error that says how to install them.
 //
 // Usage as a script: node scripts/postgres-cluster.mjs   (prints the URL; Ctrl-C stops and removes it)
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,16 +42,34 @@ export function postgresBinDir() {
 
 const runningAsRoot = () => process.getuid?.() === 0;
 
-/** Runs a PostgreSQL command as the user that may run it; throws with its output when it fails. */
-function pgCommand(bin, command, args) {
+/** The program and arguments that run a PostgreSQL command as the user that may run it. */
+function asPostgresUser(bin, command, args) {
   const file = join(bin, command);
-  const [program, argv] = runningAsRoot() ? ["runuser", ["-u", USER, "--", file, ...args]] : [file, args];
-  const result = spawnSync(program, argv, { encoding: "utf8" });
+  return runningAsRoot() ? ["runuser", ["-u", USER, "--", file, ...args]] : [file, args];
+}
+
+const commandFailed = (command, args, status, output) =>
+  new Error(`${command} ${args.join(" ")} failed (exit ${status}):\n${output.trim()}`);
+
+/** Runs a PostgreSQL command; throws with its output when it fails. */
+function pgCommand(bin, command, args) {
+  const result = spawnSync(...asPostgresUser(bin, command, args), { encoding: "utf8" });
   if (result.status !== 0) {
-    const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error?.message ?? ""}`.trim();
-    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}):\n${output}`);
+    const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error?.message ?? ""}`;
+    throw commandFailed(command, args, result.status, output);
   }
   return result.stdout;
+}
+
+/** pgCommand without blocking the event loop: what a test under load uses while its clients go on. */
+function pgCommandAsync(bin, command, args) {
+  const [program, argv] = asPostgresUser(bin, command, args);
+  return new Promise((resolve, reject) => {
+    execFile(program, argv, { encoding: "utf8" }, (error, stdout, stderr) => {
+      if (error) reject(commandFailed(command, args, error.code, `${stdout}${stderr}${error.message}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 async function freePort() {
@@ -65,6 +83,8 @@ async function freePort() {
 /**
  * Starts a fresh cluster. Resolves with its URL (TCP, user postgres, trust auth on 127.0.0.1 only),
  * its socket dir and `stop()`, which shuts it down (fast: open sessions are ended) and removes its dir.
+ * Every call makes a cluster of its own: a test that stops and starts PostgreSQL (`halt`, `resume`)
+ * takes one for itself, not the shared one of the test run.
  * @param {{ maxConnections?: number }} [options]
  */
 export async function startPostgres(options = {}) {
@@ -81,9 +101,7 @@ export async function startPostgres(options = {}) {
     // --no-sync: initdb's own files need not survive a power cut; the server below runs with fsync on.
     pgCommand(bin, "initdb", ["-D", data, "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
     let port;
-    // A port found free may be taken before the server binds it: try a few.
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
+    const startArgs = () => {
       const settings = [
         `-c port=${port}`,
         "-c listen_addresses=127.0.0.1",
@@ -92,26 +110,52 @@ export async function startPostgres(options = {}) {
         "-c synchronous_commit=on",
         `-c max_connections=${options.maxConnections ?? 300}`,
       ].join(" ");
+      return ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings, "start"];
+    };
+    const withLog = (error) => new Error(`${error.message}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
+    // A port found free may be taken before the server binds it: try a few.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
       try {
-        pgCommand(bin, "pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings, "start"]);
+        pgCommand(bin, "pg_ctl", startArgs());
         break;
       } catch (error) {
         const serverLog = existsSync(log) ? readFileSync(log, "utf8") : "";
         if (attempt < 5 && /could not bind|Address already in use/.test(serverLog)) continue;
-        throw new Error(`${error.message}\n${serverLog}`);
+        throw withLog(error);
       }
     }
     let stopped = false;
+    let halted = false;
     return {
       url: `postgres://${USER}@127.0.0.1:${port}/postgres`,
       port,
       socketDir: dir,
       bin,
+      /**
+       * Shuts the server down and leaves the cluster in place (a PostgreSQL restart is `halt` then
+       * `resume`). "fast" ends every session and checkpoints; "immediate" quits at once, as a crash
+       * would, and the next start recovers from the WAL; "smart" waits for the sessions to end.
+       * @param {"smart" | "fast" | "immediate"} [mode]
+       */
+      async halt(mode = "fast") {
+        await pgCommandAsync(bin, "pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]).catch((error) => {
+          throw withLog(error);
+        });
+        halted = true;
+      },
+      /** Starts the halted server again, on the same port and settings; resolves once it accepts connections. */
+      async resume() {
+        await pgCommandAsync(bin, "pg_ctl", startArgs()).catch((error) => {
+          throw withLog(error);
+        });
+        halted = false;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
         try {
-          pgCommand(bin, "pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+          if (!halted) pgCommand(bin, "pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

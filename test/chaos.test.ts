@@ -10,6 +10,7 @@ import {
   TaskPhase,
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
 import { faultSeed, prng } from "./helpers/prng.js";
@@ -60,7 +61,7 @@ describe("chaos: the supervisor killed and stopped while runs end", () => {
   }, async () => {
     const random = prng(faultSeed("chaos"));
     const dir = tempDir("supervisor-chaos-");
-    const db = join(dir, "chaos.db");
+    const db = await storeForTest(dir, "chaos.db");
     const log = join(dir, "executions.log");
     const listen = `127.0.0.1:${await freePort()}`;
     const serve = () => startCli(["serve", "--listen", listen, "--db", db], /serving on/).then((s) => s.child);

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeOn } from "./helpers/backend.js";
 import { CLI_PATH, runCli, startCli, stopChild } from "./helpers/cli.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
@@ -159,7 +160,10 @@ describe("supervisor CLI", () => {
   });
 });
 
-describe("supervisor dev (the README quick start)", () => {
+// SQLite only: "zero configuration" is dev's default database, a SQLite file in .supervisor/. In the postgres
+// project test/dev.test.ts runs dev on a PostgreSQL database, and test/postgres-server.test.ts names one by
+// --db, SUPERVISOR_DB and the config file.
+describeOn("sqlite")("supervisor dev (the README quick start)", () => {
   it("starts with zero configuration, and `submit --wait -- echo hello` prints hello", async () => {
     const cwd = tempDir("supervisor-dev-");
     const dev = await startCli(["dev", "--listen", "127.0.0.1:0"], /serving on (\S+)[\s\S]*Stop with Ctrl-C/, { cwd });

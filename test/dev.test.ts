@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { credentials } from "@grpc/grpc-js";
 import { Runner, TaskPhase, TaskServiceClient, TaskSpec } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { BACKEND, storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { waitForTask } from "./helpers/runners.js";
@@ -18,8 +19,11 @@ const alive = (marker: string) =>
   );
 
 async function startDev() {
-  const dev = await startCli(["dev", "--listen", "127.0.0.1:0"], /serving on (\S+)[\s\S]*Stop with Ctrl-C/, {
-    cwd: tempDir("supervisor-dev-"),
+  const cwd = tempDir("supervisor-dev-");
+  // On SQLite, dev's own default (.supervisor/dev.db in its cwd); on PostgreSQL, a database of its own.
+  const db = BACKEND === "postgres" ? ["--db", await storeForTest(cwd)] : [];
+  const dev = await startCli(["dev", "--listen", "127.0.0.1:0", ...db], /serving on (\S+)[\s\S]*Stop with Ctrl-C/, {
+    cwd,
   });
   return { ...dev, address: dev.match[1]! };
 }

@@ -15,6 +15,7 @@ import {
   TaskPhase,
 } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { BACKEND, storeForTest } from "./helpers/backend.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
 import { faultSeed, prng } from "./helpers/prng.js";
@@ -96,7 +97,7 @@ describe("crash and fault tolerance", () => {
     const random = prng(faultSeed("faults: 20 SIGKILLs of the supervisor"));
     const dir = tempDir("supervisor-kill-");
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const db = join(dir, "kill.db");
+    const db = await storeForTest(dir, "kill.db");
     const log = join(dir, "runs.log");
     const listen = `127.0.0.1:${await freePort()}`;
     const serve = () =>
@@ -265,14 +266,16 @@ function smallDisk(size: string): string | undefined {
     return undefined;
   }
 }
-const canMount = (() => {
+function mountAllowed(): boolean {
   const dir = smallDisk("64k");
   if (dir) {
     execFileSync("umount", [dir]);
     rmSync(dir, { recursive: true, force: true });
   } else console.warn("SKIP disk fault tests: this machine does not allow mounting a tmpfs (needs root)");
   return dir !== undefined;
-})();
+}
+/** The disk fault tests run where a tmpfs can be mounted, in the sqlite project (why: above them). */
+const canMount = BACKEND === "sqlite" && mountAllowed();
 
 /** A small disk for the running test, unmounted (every mount on it) and removed once the test is over. */
 function diskForThisTest(size: string): string {
@@ -284,6 +287,10 @@ function diskForThisTest(size: string): string {
   return disk;
 }
 
+// SQLite only: a tmpfs under the database file, filled or made read-only. On PostgreSQL the disk is the
+// database server's, not the supervisor's: a full disk there fails PostgreSQL's writes (SQLSTATE class 53,
+// which server/src/store/postgres/errors.ts maps to STORE_UNAVAILABLE) or makes it stop and restart, the
+// case test/postgres-restart.test.ts covers under load.
 describe.skipIf(!canMount)("disk faults (a real tmpfs)", () => {
   it("disk full: writes fail UNAVAILABLE / STORE_UNAVAILABLE, reads keep working, and it recovers when space returns", async () => {
     const disk = diskForThisTest("640k");

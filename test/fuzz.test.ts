@@ -22,7 +22,6 @@
 
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import {
   type CallOptions,
   Client,
@@ -105,6 +104,7 @@ import {
   toConnectMessage,
   tokenRecipe,
 } from "./helpers/arbitraries.js";
+import { newStore, type TestStore } from "./helpers/backend.js";
 import { hello, rawRunner } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
@@ -179,6 +179,7 @@ const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 let dir: string;
+let store: TestStore | undefined;
 let server: RunningServer;
 let tasks: TaskServiceClient;
 let runners: RunnerServiceClient;
@@ -218,10 +219,11 @@ beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
   process.on("uncaughtException", onUnhandled);
   dir = tempDir("supervisor-fuzz-");
+  store = await newStore(dir);
   const config = loadConfig({
     flags: {
       listen: "127.0.0.1:0",
-      db: join(dir, "supervisor.db"),
+      db: store.db,
       shutdownGracePeriod: "2s",
       outputCapBytes: 4096,
       slotQueueLimit: 3,
@@ -247,6 +249,7 @@ afterAll(async () => {
   runners?.close();
   raw?.close();
   await server?.shutdown();
+  await store?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   process.off("unhandledRejection", onUnhandled);
   process.off("uncaughtException", onUnhandled);

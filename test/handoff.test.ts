@@ -10,6 +10,7 @@ import {
   TaskServiceClient,
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { fileGate } from "./helpers/gate.js";
 import { call, rpc } from "./helpers/grpc.js";
@@ -44,7 +45,7 @@ describe("runs that end while the supervisor is away", () => {
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     it(`keep their outcome and output across a ${signal} of the supervisor`, async () => {
       const dir = tempDir();
-      const db = join(dir, "handoff.db");
+      const db = await storeForTest(dir, "handoff.db");
       const listen = `127.0.0.1:${await freePort()}`;
       let server = await serve(listen, db);
       let runner: RunnerProcess | undefined;

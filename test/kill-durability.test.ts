@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { type Task, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { faultSeed, prng } from "./helpers/prng.js";
@@ -38,7 +38,7 @@ describe("durability", () => {
     const random = prng(faultSeed("kill durability"));
     const dir = tempDir();
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const db = join(dir, "kill.db");
+    const db = await storeForTest(dir, "kill.db");
     const acknowledged = new Set<string>();
     const rounds = 3;
     for (let round = 0; round < rounds; round++) {

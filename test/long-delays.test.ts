@@ -1,7 +1,7 @@
-import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { startRunner, waitForTask } from "./helpers/runners.js";
@@ -11,7 +11,7 @@ import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 describe("delays past setTimeout's 24.8-day limit", () => {
   it("a task with not_before 30 days ahead waits quietly; others run; no timer overflows", async () => {
     const serve = await startCli(
-      ["serve", "--listen", "127.0.0.1:0", "--db", join(tempDir(), "later.db")],
+      ["serve", "--listen", "127.0.0.1:0", "--db", await storeForTest(tempDir(), "later.db")],
       /serving on (\S+)/,
     );
     const address = serve.match[1]!;

@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { credentials, status } from "@grpc/grpc-js";
 import { ErrorReason, type StreamTaskOutputResponse, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
@@ -29,7 +29,7 @@ describe("output accounting", () => {
   }, async () => {
     const random = prng(faultSeed("output accounting"));
     const dir = tempDir();
-    const db = join(dir, "flood.db");
+    const db = await storeForTest(dir, "flood.db");
     const listen = `127.0.0.1:${await freePort()}`;
     const serve = () => startCli(["serve", "--listen", listen, "--db", db], /serving on/).then((s) => s.child);
     let server = await serve();

@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PAGE_BYTES } from "../server/src/core/page-budget.js";
 import { call, rpc } from "./helpers/grpc.js";
-import { hello, rawRunner } from "./helpers/raw-runner.js";
+import { hello, rawRunner, runnersListed } from "./helpers/raw-runner.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 /**
@@ -140,6 +140,8 @@ it("ListRunners: runners with many kinds come in pages under 4 MiB", { timeout: 
     expect((await runner.next()).message?.$case).toBe("welcome");
     connected.push(runner);
   }
+  const wide = Array.from({ length: 16 }, (_, i) => `wide-${String(i).padStart(2, "0")}`);
+  await runnersListed(server.runners, wide);
   const names: string[] = [];
   let pageToken = "";
   let pagesSeen = 0;
@@ -155,6 +157,6 @@ it("ListRunners: runners with many kinds come in pages under 4 MiB", { timeout: 
     pagesSeen++;
   } while (pageToken);
   expect(pagesSeen).toBeGreaterThan(1);
-  expect(names).toEqual(Array.from({ length: 16 }, (_, i) => `wide-${String(i).padStart(2, "0")}`));
+  expect(names).toEqual(wide);
   for (const runner of connected) runner.stream.end();
 });

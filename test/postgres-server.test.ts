@@ -8,7 +8,8 @@ import {
   TaskPhase,
   type WatchTasksResponse,
 } from "@supervisor/sdk";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { expect, it, onTestFinished } from "vitest";
+import { describeOn } from "./helpers/backend.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { freePort } from "./helpers/ports.js";
 import { freshDatabase, type TestDatabase } from "./helpers/postgres.js";
@@ -64,7 +65,9 @@ function watchAll(client: SupervisorClient) {
 const succeeded = (id: string) => (event: WatchTasksResponse) =>
   event.task?.id === id && event.task.status?.phase === TaskPhase.TASK_PHASE_SUCCEEDED;
 
-describe("supervisor serve --db postgres://…", () => {
+// The postgres project only: what it tests is naming a PostgreSQL database (--db, SUPERVISOR_DB, the config
+// file) and PostgreSQL's refusals; every other end-to-end test runs on PostgreSQL there as well.
+describeOn("postgres")("supervisor serve --db postgres://…", () => {
   it("submits, runs a task on a runner, watches it, and after a restart the task is still there", async () => {
     const db = await database();
     const first = await serve(["--db", db.url]);

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { credentials } from "@grpc/grpc-js";
 import { AdmissionPolicy, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { REPO_ROOT, startCli, stopChild } from "./helpers/cli.js";
 import { fileGate } from "./helpers/gate.js";
 import { call, rpc } from "./helpers/grpc.js";
@@ -51,7 +51,7 @@ function scratchDir(): string {
 
 describe("processes", () => {
   it("serve + runner in two processes run `echo hello` submitted with buf curl; StreamTaskOutput shows hello", async () => {
-    const db = join(scratchDir(), "two.db");
+    const db = await storeForTest(scratchDir(), "two.db");
     const supervisor = await serve(["--listen", "127.0.0.1:0", "--db", db], /serving on (\S+)/);
     const address = supervisor.match[1]!;
     await runner(address, "terminal-two");
@@ -94,7 +94,7 @@ describe("processes", () => {
   });
 
   it("supervisor SIGTERM exits 0 and tells runners; they reconnect when it is back and work goes on", async () => {
-    const db = join(scratchDir(), "restart.db");
+    const db = await storeForTest(scratchDir(), "restart.db");
     const listen = `127.0.0.1:${await freePort()}`;
     const first = await serve(["--listen", listen, "--db", db], /serving on/);
     const faithful = await runner(listen, "faithful");

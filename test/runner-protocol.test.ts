@@ -10,7 +10,7 @@ import {
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
-import { hello, rawRunner } from "./helpers/raw-runner.js";
+import { hello, rawRunner, runnersListed } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -113,6 +113,22 @@ describe("Connect protocol", () => {
     const done = await waitForTask(s.tasks, task.id);
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1 });
     again.runner.stream.end();
+  });
+
+  it("a stream that ends right after its welcome lets go of the name: a new process may take it at once", async () => {
+    // The welcome goes out before the hello is recorded (the runner row, its runs). A stream that ends in between
+    // must not end, as the runner sees it, until the name is let go: else a new process, given the name by an
+    // operator who saw the old one gone, is refused RUNNER_NAME_IN_USE by a runner that is not there.
+    server = await start({ leaseTtl: "5s" });
+    const s = server;
+    for (let round = 0; round < 20; round++) {
+      const runner = rawRunner(s.runners);
+      runner.send(hello("hasty", { instanceId: `process-${round}` }));
+      const refused = runner.ended.then((error) => Promise.reject(error ?? new Error("ended before a welcome")));
+      expect(caseOf(await Promise.race([runner.next(), refused]))).toBe("welcome");
+      runner.stream.end();
+      expect(await runner.ended).toBeUndefined(); // ended cleanly: the supervisor let the stream go
+    }
   });
 
   it("a reconnect that does not report a run it owned loses that run", async () => {
@@ -227,6 +243,7 @@ describe("ListRunners and DrainRunner", () => {
       ["r-c", "a"],
     ] as const)
       connected.push(await welcomed(s, name, { zone }));
+    await runnersListed(s.runners, ["r-a", "r-b", "r-c"]);
     const page1 = await call(rpc(s.runners, "listRunners"), { pageSize: 2, pageToken: "", labelSelector: "" });
     expect(page1.runners.map((r) => r.name)).toEqual(["r-a", "r-b"]);
     const page2 = await call(rpc(s.runners, "listRunners"), {

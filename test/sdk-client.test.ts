@@ -1,5 +1,4 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { InterceptingCall, type Interceptor, status } from "@grpc/grpc-js";
 import {
   ErrorReason,
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
+import { storeForTest } from "./helpers/backend.js";
 import { expectError } from "./helpers/grpc.js";
 import { freePort } from "./helpers/ports.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
@@ -195,7 +195,8 @@ describe("SupervisorClient across server restarts", () => {
     const dir = tempDir();
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const listen = `127.0.0.1:${await freePort()}`;
-    const config = loadConfig({ flags: { listen, db: join(dir, "sdk.db"), shutdownGracePeriod: "1s" } });
+    const db = await storeForTest(dir, "sdk.db");
+    const config = loadConfig({ flags: { listen, db, shutdownGracePeriod: "1s" } });
     let refused!: () => void;
     const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
     const client = new SupervisorClient({

@@ -22,6 +22,7 @@ import {
 } from "@supervisor/sdk";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { type Certificates, makeCertificates } from "./helpers/certs.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
@@ -254,7 +255,7 @@ describe("auth settings", () => {
     const dir = tempDir();
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const serve = await startCli(
-      ["serve", "--listen", "0.0.0.0:0", "--db", `${dir}/prod.db`, "--tokens", tokens],
+      ["serve", "--listen", "0.0.0.0:0", "--db", await storeForTest(dir, "prod.db"), "--tokens", tokens],
       /serving on \S+:(\d+)/,
     );
     const address = `127.0.0.1:${serve.match[1]}`;
@@ -456,7 +457,7 @@ describe("signed tasks", () => {
     submitter.close();
     // Someone with write access to the database swaps the program. The live supervisor keeps the rows it
     // wrote in memory (it is the database's one writer), so the swap reaches a runner once it reads them back.
-    tamperStoredSpec(server.dbPath, task.id, (spec) => {
+    await tamperStoredSpec(server.db, task.id, (spec) => {
       const exec = spec.exec as { $case: "subprocess"; value: { command: string; args: string[] } };
       exec.value.command = "sh";
       exec.value.args = ["-c", "echo pwned"];
@@ -653,7 +654,7 @@ describe("signed tasks: the signature covers what runs, where, when and how ofte
       const submitter = new SupervisorClient({ address: server.address });
       for (const [field, tamper] of [...TAMPERS, ["nothing", () => {}] as const]) {
         const task = await submitter.submit(signSpec(deploySpec(`deploy-row-${field}`), "release", privateKey));
-        if (field !== "nothing") tamperStoredSpec(server.dbPath, task.id, tamper);
+        if (field !== "nothing") await tamperStoredSpec(server.db, task.id, tamper);
         ids.set(field, task.id);
       }
       submitter.close();

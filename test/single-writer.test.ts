@@ -7,6 +7,7 @@ import { loadConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/log.js";
 import { startServer } from "../server/src/server.js";
 import { DatabaseInUseError } from "../server/src/store/sqlite/lock.js";
+import { BACKEND, itOn, storeForTest } from "./helpers/backend.js";
 import { runCli, startCli, stopChild } from "./helpers/cli.js";
 import { healthStatus } from "./helpers/health.js";
 import { startRunner } from "./helpers/runners.js";
@@ -23,19 +24,31 @@ async function serve(db: string) {
 }
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
-/** The one line a refused `supervisor serve` prints, naming the file and the process holding it. */
+const SINCE = "since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z";
+
+/**
+ * The one line a refused `supervisor serve` prints, naming the database and the process holding it:
+ * the holder file's pid and host on SQLite; on PostgreSQL the holder's session as pg_stat_activity shows
+ * it (the application_name every connection of a server sets, where it connected from, since when).
+ */
 const inUseLine = (db: string, pid: number) =>
-  new RegExp(
-    `^supervisor: the database ${literal(db)} is in use by another supervisor process ` +
-      `\\(pid ${pid} on host ${literal(hostname())}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); ` +
-      "one server per SQLite file: stop it, or give this one its own --db\\n$",
-  );
+  BACKEND === "sqlite"
+    ? new RegExp(
+        `^supervisor: the database ${literal(db)} is in use by another supervisor process ` +
+          `\\(pid ${pid} on host ${literal(hostname())}, ${SINCE}\\); ` +
+          "one server per SQLite file: stop it, or give this one its own --db\\n$",
+      )
+    : new RegExp(
+        `^supervisor: the database ${literal(db)} is in use by another supervisor server ` +
+          `\\(${literal(`supervisor pid ${pid} on ${hostname()}`.slice(0, 63))}, connected from 127\\.0\\.0\\.1 ${SINCE}\\); ` +
+          "one server per database: stop it, or give this one its own --db\\n$",
+      );
 
 const configFor = (db: string, listen = "127.0.0.1:0") => loadConfig({ flags: { listen, db } });
 
-describe("one server per SQLite file", () => {
+describe("one server per database", () => {
   it("a second `supervisor serve` on the file exits 1 with one line; the first keeps its runs and serves", async () => {
-    const db = join(tempDir(), "shared.db");
+    const db = await storeForTest(tempDir(), "shared.db");
     const first = await serve(db);
     const address = first.match[1]!;
     const client = new SupervisorClient({ address });
@@ -69,7 +82,7 @@ describe("one server per SQLite file", () => {
   });
 
   it("a SIGKILLed server leaves no stale lock: a new one starts on the file at once", async () => {
-    const db = join(tempDir(), "killed.db");
+    const db = await storeForTest(tempDir(), "killed.db");
     const first = await serve(db);
     const before = new SupervisorClient({ address: first.match[1]! });
     onTestFinished(() => before.close());
@@ -77,7 +90,9 @@ describe("one server per SQLite file", () => {
     before.close();
     await stopChild(first.child, "SIGKILL");
 
-    const next = await serve(db); // no retry loop: the OS dropped the lock with the process
+    // No retry loop: the OS dropped the file lock with the process; PostgreSQL ended the session that held
+    // the advisory lock when its socket closed.
+    const next = await serve(db);
     const client = new SupervisorClient({ address: next.match[1]! });
     try {
       expect((await client.get(task.id)).id).toBe(task.id);
@@ -91,32 +106,38 @@ describe("one server per SQLite file", () => {
     }
   });
 
-  it("in one process, a second startServer on the file (by any path) is refused until the first shuts down", async () => {
-    const first = await startTestServer();
-    const alias = join(first.dir, "alias.db");
-    symlinkSync(first.dbPath, alias);
-    try {
-      const refusal = startServer(configFor(first.dbPath), silentLogger);
-      await expect(refusal).rejects.toThrow(DatabaseInUseError);
-      await expect(refusal).rejects.toThrow(
-        `the database ${first.dbPath} is in use by another supervisor server in this process (pid ${process.pid})`,
-      );
-      await expect(startServer(configFor(alias), silentLogger)).rejects.toThrow(DatabaseInUseError);
+  // SQLite only: a file reached by two paths, and the in-process registry SQLite needs because a process does not
+  // conflict with its own file locks. PostgreSQL's counterpart is in test/conformance/postgres.test.ts ("while one
+  // backend has the database open, a second open is refused, naming the holder": in one process, a session lock).
+  itOn("sqlite")(
+    "in one process, a second startServer on the file (by any path) is refused until the first shuts down",
+    async () => {
+      const first = await startTestServer();
+      const alias = join(first.dir, "alias.db");
+      symlinkSync(first.db, alias);
+      try {
+        const refusal = startServer(configFor(first.db), silentLogger);
+        await expect(refusal).rejects.toThrow(DatabaseInUseError);
+        await expect(refusal).rejects.toThrow(
+          `the database ${first.db} is in use by another supervisor server in this process (pid ${process.pid})`,
+        );
+        await expect(startServer(configFor(alias), silentLogger)).rejects.toThrow(DatabaseInUseError);
 
-      await first.server.shutdown(); // a clean shutdown gives the lock back
-      const second = await startServer(configFor(first.dbPath), silentLogger);
-      const client = new SupervisorClient({ address: second.address });
-      expect((await client.submit(subprocess("echo", ["second"]))).id).toBeTruthy();
-      client.close();
-      await second.shutdown();
-    } finally {
-      await first.close();
-    }
-  });
+        await first.server.shutdown(); // a clean shutdown gives the lock back
+        const second = await startServer(configFor(first.db), silentLogger);
+        const client = new SupervisorClient({ address: second.address });
+        expect((await client.submit(subprocess("echo", ["second"]))).id).toBeTruthy();
+        client.close();
+        await second.shutdown();
+      } finally {
+        await first.close();
+      }
+    },
+  );
 
   it("a server that fails to start gives the lock back", async () => {
     const holder = await startTestServer();
-    const db = join(tempDir(), "failed-start.db");
+    const db = await storeForTest(tempDir(), "failed-start.db");
     try {
       // The port is taken: the database was locked and opened, then the bind failed.
       await expect(startServer(configFor(db, holder.address), silentLogger)).rejects.toThrow();
@@ -127,7 +148,8 @@ describe("one server per SQLite file", () => {
     }
   });
 
-  it("an in-memory database needs no lock", async () => {
+  // SQLite only: ":memory:" is a SQLite database of the process's own (PostgreSQL has no such thing).
+  itOn("sqlite")("an in-memory database needs no lock", async () => {
     const first = await startServer(configFor(":memory:"), silentLogger);
     const second = await startServer(configFor(":memory:"), silentLogger);
     await second.shutdown();

@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
 import { RunnerServiceClient, RunnerState, RunPhase, TaskPhase, TaskReason, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
+import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
@@ -12,7 +12,7 @@ import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 describe("a stalled supervisor", () => {
   it("woken after a pause longer than the lease keeps its healthy runners and their runs", async () => {
     const dir = tempDir();
-    const db = join(dir, "stall.db");
+    const db = await storeForTest(dir, "stall.db");
     const serve = await startCli(
       ["serve", "--listen", "127.0.0.1:0", "--db", db, "--heartbeat-interval", "200ms", "--lease-ttl", "1s"],
       /serving on (\S+)/,

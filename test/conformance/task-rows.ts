@@ -214,6 +214,38 @@ export function taskRowTests(open: OpenBackend): void {
     expect(revisionsOf(await wholeJournal(backend))).toEqual([1]);
   });
 
+  it("a slot handed on in one transaction by a task changed earlier in it: the old owner lets go first", async () => {
+    // The queued task changes first and takes the slot last; folded into one row per task, its row comes before
+    // the old owner's. A database that checks the one-owner-per-slot index row by row must still see the old
+    // owner let go first (PostgreSQL's unique indexes are checked row by row, not at the end of the statement).
+    const { backend } = fresh;
+    // Stored queued task first, then its owner: whichever of the two rows the database visits first is the new one.
+    const [queued] = await insertTasks(backend, [{ task: makeTask(2, { slot: "s" }), slotState: "queued" }]);
+    const [owner] = await insertTasks(backend, [{ task: makeTask(1, { slot: "s" }), slotState: "owner" }]);
+    const [, , next] = await decide(
+      backend,
+      (view) => {
+        const waiting = view.updateTask(
+          { ...queued!, status: { ...queued!.status!, message: "waiting for s" } },
+          queued!,
+          "queued",
+        );
+        const done = view.updateTask(withStatus(owner!, TaskPhase.TASK_PHASE_SUCCEEDED), owner!, "none");
+        return [
+          waiting,
+          done,
+          view.updateTask({ ...waiting, status: { ...waiting.status!, message: "owns s" } }, waiting, "owner"),
+        ];
+      },
+      { tasks: [owner!.id, queued!.id] },
+    );
+    expect((await backend.getTask(owner!.id))?.slotState).toBe("none");
+    await expectStored(backend, next!, "owner");
+    // The index still holds: a second owner of the slot is refused, and nothing of its transaction is stored.
+    await expect(decide(backend, (view) => view.insertTask(makeTask(3, { slot: "s" }), "owner"))).rejects.toThrow();
+    expect(await backend.getTask(taskId(3))).toBeUndefined();
+  });
+
   it("readJournal pages: entries after a revision, oldest first, at most the limit", async () => {
     const { backend } = fresh;
     await insertTasks(

@@ -98,6 +98,12 @@ export class FakeRunner implements RunnerChannel {
  * An ExecutionEngine wired as `startServer` wires it — a real SQLite file, the group commit, the
  * id generator — but on a FakeClock and without gRPC: runners are FakeRunners, tasks are submitted
  * through the group commit. Time moves only when the test moves `clock`.
+ *
+ * SQLite in both projects (vitest.config.ts), on purpose: the fake clock settles by macrotask turns,
+ * which finish a better-sqlite3 commit but not a round trip to PostgreSQL, so on PostgreSQL a settle
+ * would race the network. What is tested here is the engine's time rules, the same on either backend;
+ * the backends are held to one contract by test/conformance/, and the server's behaviour on
+ * PostgreSQL by every end-to-end test in the postgres project.
  */
 export class EngineHarness {
   engine!: ExecutionEngine;
@@ -118,14 +124,17 @@ export class EngineHarness {
     readonly settings: EngineSettings,
     private readonly dir: string,
     private readonly random: () => number,
+    private readonly wrap: (backend: StorageBackend) => StorageBackend,
   ) {}
 
+  /** `wrap` stands between the engine and the real backend: to make it fail, or to watch it. */
   static async start(
     settings: Partial<EngineSettings> = {},
     random: () => number = () => 0.5,
     clock = new FakeClock(),
+    wrap: (backend: StorageBackend) => StorageBackend = (backend) => backend,
   ): Promise<EngineHarness> {
-    const harness = new EngineHarness(clock, { ...ENGINE_DEFAULTS, ...settings }, tempDir(), random);
+    const harness = new EngineHarness(clock, { ...ENGINE_DEFAULTS, ...settings }, tempDir(), random, wrap);
     await harness.open();
     return harness;
   }
@@ -213,7 +222,9 @@ export class EngineHarness {
     const { clock } = this;
     const config = loadConfig({ flags: { db: join(this.dir, "supervisor.db"), synchronous: "NORMAL" } });
     // Writes on the event loop: settle() counts macrotask turns, and a writer thread answers in real time.
-    this.backend = SqliteBackend.open(config.db, { synchronous: config.synchronous, writer: "event-loop" }, clock);
+    this.backend = this.wrap(
+      SqliteBackend.open(config.db, { synchronous: config.synchronous, writer: "event-loop" }, clock),
+    );
     this.commits = new GroupCommit(this.faulty(this.backend), clock);
     this.ids = new IdGenerator(() => clock.now(), await this.backend.newestTaskId());
     const deps = { backend: this.backend, commits: this.commits, ids: this.ids, clock, timers: clock };

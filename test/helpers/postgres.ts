@@ -11,15 +11,22 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Runs statements one by one on a connection of its own to `url`; resolves with the rows of the last. */
+export async function runSql(url: string, statements: string[]): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    let rows: Record<string, unknown>[] = [];
+    for (const sql of statements) rows = (await client.query(sql)).rows;
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs statements on the test cluster's maintenance database. */
 async function onCluster(statements: string[]): Promise<void> {
-  const admin = new pg.Client({ connectionString: inject("postgres").url });
-  await admin.connect();
-  try {
-    for (const sql of statements) await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
+  await runSql(inject("postgres").url, statements);
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { ClientDuplexStream, Metadata } from "@grpc/grpc-js";
 import type { ConnectRequest, ConnectRequest_Hello, ConnectResponse, RunnerServiceClient } from "@supervisor/sdk";
+import { call, rpc } from "./grpc.js";
+import { waitUntil } from "./wait.js";
 
 /** A hand-driven Connect stream: the test plays the runner, message by message. */
 export interface RawRunner {
@@ -57,3 +59,22 @@ export const hello = (name: string, partial: Partial<ConnectRequest_Hello> = {})
     ...partial,
   },
 });
+
+/**
+ * Waits until ListRunners shows every one of `names` (bounded). The welcome goes out before the hello is
+ * recorded (ExecutionEngine.hello: everything the runner hears comes after its welcome), so a runner just
+ * welcomed may not be listed yet: on SQLite for a setImmediate, on PostgreSQL for a commit's round trips.
+ */
+export async function runnersListed(client: RunnerServiceClient, names: readonly string[]): Promise<void> {
+  const listed = async () => {
+    const seen = new Set<string>();
+    let pageToken = "";
+    do {
+      const page = await call(rpc(client, "listRunners"), { pageSize: 1000, pageToken, labelSelector: "" });
+      for (const runner of page.runners) seen.add(runner.name);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return names.every((name) => seen.has(name));
+  };
+  await waitUntil(listed, `runners ${names.join(", ")} to be recorded`);
+}

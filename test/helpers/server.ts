@@ -6,17 +6,21 @@ import { RunnerServiceClient, TaskServiceClient } from "@supervisor/sdk";
 import { type Config, type ConfigKey, loadConfig } from "../../server/src/config.js";
 import { silentLogger } from "../../server/src/log.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../server/src/server.js";
+import { newStore, type TestStore } from "./backend.js";
 
 export interface TestServer {
+  /** A fresh temp dir of its own (removed by close). */
   dir: string;
-  dbPath: string;
+  /** Its --db: a SQLite file in `dir`, or a PostgreSQL database of its own, as the project's backend is. */
+  db: string;
   config: Config;
   server: RunningServer;
   address: string;
   tasks: TaskServiceClient;
   runners: RunnerServiceClient;
-  /** Shuts the server down and starts a new one on the same database file. */
+  /** Shuts the server down and starts a new one on the same database. */
   restart(): Promise<void>;
+  /** Shuts it down and drops its database. */
   close(): Promise<void>;
 }
 
@@ -24,19 +28,33 @@ export function tempDir(prefix = "supervisor-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A real server on 127.0.0.1:0 with a real SQLite file in a fresh temp dir (on a fake clock if `options` says so). */
+/**
+ * A real server on 127.0.0.1:0 on a fresh database of the project's backend (test/helpers/backend.ts):
+ * a real SQLite file in a fresh temp dir, or a real PostgreSQL database of its own; on a fake clock if
+ * `options` says so. A `db` in `settings` is used as it is (and left in place by close).
+ */
 export async function startTestServer(
   settings: Partial<Record<ConfigKey, string | number>> = {},
   options: ServerOptions = {},
 ): Promise<TestServer> {
   const dir = tempDir();
-  const dbPath = join(dir, "supervisor.db");
-  const config = loadConfig({ flags: { listen: "127.0.0.1:0", db: dbPath, shutdownGracePeriod: "2s", ...settings } });
+  const store: TestStore =
+    settings.db === undefined ? await newStore(dir) : { db: String(settings.db), drop: async () => {} };
+  let config: Config;
+  let started: RunningServer;
+  try {
+    config = loadConfig({ flags: { listen: "127.0.0.1:0", db: store.db, shutdownGracePeriod: "2s", ...settings } });
+    started = await startServer(config, silentLogger, options);
+  } catch (error) {
+    await store.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const handle: TestServer = {
     dir,
-    dbPath,
+    db: store.db,
     config,
-    server: await startServer(config, silentLogger, options),
+    server: started,
     address: "",
     tasks: undefined as unknown as TaskServiceClient,
     runners: undefined as unknown as RunnerServiceClient,
@@ -51,6 +69,7 @@ export async function startTestServer(
       handle.tasks.close();
       handle.runners.close();
       await handle.server.shutdown();
+      await store.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

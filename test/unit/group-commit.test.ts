@@ -1,5 +1,4 @@
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { AdmissionPolicy, ErrorReason, type Task, TaskPhase, type TaskSpec } from "@supervisor/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/src/config.js";
@@ -11,6 +10,7 @@ import { type CommitStage, GroupCommit, type WriteRequest } from "../../server/s
 import { openBackend } from "../../server/src/store/open-backend.js";
 import { RowCache } from "../../server/src/store/row-cache.js";
 import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
+import { BACKEND, newStore, type TestStore } from "../helpers/backend.js";
 import { tempDir } from "../helpers/server.js";
 import { DAY_MS, specOf, T0, taskId } from "../helpers/write-view.js";
 
@@ -25,19 +25,22 @@ function wrapTransact(backend: StorageBackend, transact: StorageBackend["transac
 }
 
 let dir: string;
+let store: TestStore;
 let backend: StorageBackend;
 /** The revisions of each published batch, in order. */
 let published: number[][];
 
 beforeEach(async () => {
   dir = tempDir("group-commit-");
-  backend = await openBackend(loadConfig({ flags: { db: join(dir, "supervisor.db"), synchronous: "NORMAL" } }), clock);
+  store = await newStore(dir);
+  backend = await openBackend(loadConfig({ flags: { db: store.db, synchronous: "NORMAL" } }), clock);
   published = [];
   backend.onCommit((changes) => published.push(changes.map((change) => change.revision)));
 });
 
 afterEach(async () => {
   await backend.close();
+  await store.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -80,12 +83,13 @@ describe("GroupCommit", () => {
   it("a commit that fails fails every request of its batch and writes nothing; the next batch goes on", async () => {
     const commits = new GroupCommit(backend, clock);
     await commits.run(submit(1));
-    // Two new tasks with one id: the database refuses the second row, so the whole transaction rolls back.
+    // Two new tasks with one id: the backend refuses the second row (SQLite's primary key; PostgreSQL's backend
+    // before its one multi-row insert, which would fail the same way), so the whole transaction rolls back.
     const results = await Promise.allSettled([commits.run(submit(2)), commits.run(submit(2)), commits.run(submit(3))]);
     expect(results.map((result) => result.status)).toEqual(["rejected", "rejected", "rejected"]);
     const reasons = results.map((result) => (result as PromiseRejectedResult).reason);
     expect(reasons[0]).toBeInstanceOf(Error);
-    expect(String(reasons[0].message)).toMatch(/UNIQUE/);
+    expect(String(reasons[0].message)).toMatch(BACKEND === "sqlite" ? /UNIQUE/ : /added twice in one batch/);
     expect(new Set(reasons).size).toBe(1);
     expect(await backend.getTask(taskId(3))).toBeUndefined();
     expect(await backend.head()).toBe(1);

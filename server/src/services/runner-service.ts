@@ -153,11 +153,14 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
       const onGone = () => {
         helloTimer.cancel();
         if (session) engine.disconnected(session, channel);
-        if (!ended) {
-          outbox.flush();
-          ended = true;
-          call.end();
-        }
+        if (ended) return;
+        outbox.flush();
+        ended = true;
+        // Gone while its hello is still being recorded (the welcome went out first): the name is let go only once
+        // that is done (`if (ended)` above), so the stream ends, as the runner sees it, only then. Else a new
+        // process taking the name at once would be refused RUNNER_NAME_IN_USE by one that is not there.
+        if (!session && helloing) void helloing.finally(() => call.end());
+        else call.end();
       };
       call.on("end", onGone);
       call.on("cancelled", onGone);

@@ -1,6 +1,6 @@
 import { EventType, Task } from "@supervisor/sdk";
 import type { TaskWrite } from "../backend.js";
-import { asBuffer, slotStateCode, taskColumns } from "./rows.js";
+import { asBuffer, SLOT_OWNER, slotStateCode, taskColumns } from "./rows.js";
 
 /** Task rows as column arrays: one array per column, row i across them (bound to unnest(...)). */
 export interface TaskRowColumns {
@@ -36,6 +36,12 @@ export interface TaskChangePlan {
   deletes: string[];
   /** Rows deleted and then added again within the batch, inserted once the deletes are done. */
   reinserts: TaskRowColumns;
+  /**
+   * Rows updated or deleted that own a slot before the batch (maybe) and not after it, in slots another row of the
+   * batch takes: they let go first, in a statement of their own. PostgreSQL checks the one-owner-per-slot index
+   * row by row, not at the end of the statement, so within one UPDATE the new owner's row may come first.
+   */
+  releases: string[];
   journal: JournalColumns;
   /** The revision of the last change (the head after the batch), or undefined with no changes. */
   lastRevision: number | undefined;
@@ -77,6 +83,8 @@ interface Track {
   storedNow: boolean;
   deletedOnce: boolean;
   last?: { write: TaskWrite; encoded: Buffer };
+  /** The task's slot (a task's slot never changes), null without one. */
+  slot: string | null;
 }
 
 const stale = (what: string) => new Error(`${what}: the batch was decided on stale state`);
@@ -94,6 +102,7 @@ export function planTaskChanges(writes: readonly TaskWrite[], firstRevision: num
     updates: emptyRows(),
     deletes: [],
     reinserts: emptyRows(),
+    releases: [],
     journal: { revision: [], taskId: [], type: [], prevPhase: [], prevRunnerId: [], task: [] },
     lastRevision: undefined,
   };
@@ -108,8 +117,10 @@ export function planTaskChanges(writes: readonly TaskWrite[], firstRevision: num
     const id = change.task.id;
     const added = change.type === EventType.EVENT_TYPE_ADDED;
     let track = tracks.get(id);
-    if (!track) tracks.set(id, (track = { storedBefore: !added, storedNow: !added, deletedOnce: false }));
-    else if (added === track.storedNow) {
+    if (!track) {
+      const slot = taskColumns(change.task).slot;
+      tracks.set(id, (track = { storedBefore: !added, storedNow: !added, deletedOnce: false, slot }));
+    } else if (added === track.storedNow) {
       throw stale(added ? `task ${id} added twice in one batch` : `task ${id} changed after it was deleted`);
     }
     const encoded = asBuffer(change.encoded ?? Task.encode(change.task).finish());
@@ -137,6 +148,18 @@ export function planTaskChanges(writes: readonly TaskWrite[], firstRevision: num
     if (!track.storedBefore) pushRow(plan.inserts, last.write, last.encoded);
     else if (track.deletedOnce) pushRow(plan.reinserts, last.write, last.encoded);
     else pushRow(plan.updates, last.write, last.encoded);
+  }
+  const claimed = new Set<string>();
+  for (const rows of [plan.inserts, plan.updates, plan.reinserts]) {
+    for (let i = 0; i < rows.id.length; i++) if (rows.slotState[i] === SLOT_OWNER) claimed.add(rows.slot[i]!);
+  }
+  if (claimed.size > 0) {
+    for (const [id, track] of tracks) {
+      if (!track.storedBefore || track.slot === null || !claimed.has(track.slot)) continue;
+      if (slotStateCode(track.last?.write.slotState ?? "none") !== SLOT_OWNER || track.deletedOnce) {
+        plan.releases.push(id);
+      }
+    }
   }
   return plan;
 }

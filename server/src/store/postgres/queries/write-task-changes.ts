@@ -1,3 +1,4 @@
+import { SLOT_OWNER } from "../rows.js";
 import { type Queryable, rows } from "../statement.js";
 import type { TaskChangePlan, TaskRowColumns } from "../task-changes.js";
 
@@ -40,6 +41,9 @@ END
 WHERE key = 'head'
 RETURNING value`;
 
+/** Owners letting go of slots that other rows of the batch take, before those rows are written (TaskChangePlan). */
+const RELEASE_SLOTS = `UPDATE tasks SET slot_state = NULL WHERE id = ANY($1::text[]) AND slot_state = $2`;
+
 const REINSERT_TASKS = `INSERT INTO tasks (${TASK_COLUMNS}) SELECT * FROM ${UNNEST_TASKS(1)}`;
 
 /** The constraint a stale batch trips (see WRITE_TASK_CHANGES). */
@@ -66,7 +70,11 @@ const taskValues = (columns: TaskRowColumns) => [
 export function writeTaskChanges(db: Queryable, plan: TaskChangePlan, head: number, timeMs: number): Promise<number>[] {
   const { journal } = plan;
   const changes = journal.revision.length;
-  const sent = [
+  const sent: Promise<number>[] = [];
+  if (plan.releases.length > 0) {
+    sent.push(rows(db, RELEASE_SLOTS, [plan.releases, SLOT_OWNER]).then(() => head));
+  }
+  sent.push(
     rows<{ value: number }>(db, WRITE_TASK_CHANGES, [
       ...taskValues(plan.inserts),
       ...taskValues(plan.updates),
@@ -83,7 +91,7 @@ export function writeTaskChanges(db: Queryable, plan: TaskChangePlan, head: numb
       plan.deletes.length,
       changes,
     ]).then((result) => result[0]!.value),
-  ];
+  );
   if (plan.reinserts.id.length > 0) {
     sent.push(rows(db, REINSERT_TASKS, taskValues(plan.reinserts)).then(() => head + changes));
   }

@@ -187,6 +187,20 @@ describe("ListTasks bad input", () => {
     }
   });
 
+  it("ListTaskRuns: a token whose cursor is not a whole number is INVALID_ARGUMENT / PAGE_TOKEN_INVALID", async () => {
+    const { task } = await call(rpc(server.tasks, "submitTask"), submitRequest(subprocessSpec()));
+    for (const after of ["..", "1.5", "-1", "99999999999999999999"]) {
+      // Shaped like a token the server issues for this task, with a cursor it never writes.
+      const pageToken = Buffer.from(JSON.stringify({ v: 1, after, filter: task!.id })).toString("base64url");
+      const error = await expectError(
+        call(rpc(server.tasks, "listTaskRuns"), { taskId: task!.id, pageSize: 10, pageToken }),
+        status.INVALID_ARGUMENT,
+        ErrorReason.PAGE_TOKEN_INVALID,
+      );
+      expect(error.fieldViolations[0]!.field).toBe("page_token");
+    }
+  });
+
   it("a negative page_size or an unknown phase is INVALID_ARGUMENT at the field", async () => {
     const negative = await expectError(list({ pageSize: -1 }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(negative.fieldViolations[0]!.field).toBe("page_size");

@@ -11,7 +11,7 @@ import type { SubmitParams, SubmitSettings } from "../store/decide/submit.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { listParams } from "../store/list-params.js";
 import { batchSubmitWrite, cancelWrite, forRequest, submitWrite } from "../store/writes.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
+import { decodeNumberPageToken, decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import {
   type ValidSubmit,
   validateBatch,
@@ -146,7 +146,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
     listTaskRuns: unary(log, shutdown, async (request) => {
       const taskId = validateTaskId(request.taskId, "task_id");
       const pageSize = pageSizeOf(request.pageSize);
-      const after = Number(decodePageToken(request.pageToken, taskId) ?? 0);
+      const after = decodeNumberPageToken(request.pageToken, taskId);
       if (!(await backend.getTask(taskId))) throw taskNotFound(taskId);
       const rows = await backend.listTaskRuns(taskId, after, pageSize + 1);
       const runs = pagePrefix(rows, pageSize, (row) => row.encodedBytes).map(({ run }) => {

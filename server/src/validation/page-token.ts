@@ -35,6 +35,24 @@ export function decodePageToken(token: string, filterKey: string, field = "page_
   return parsed.after;
 }
 
+/**
+ * A cursor that is a whole number (ListTaskRuns: the last attempt sent); 0 for the first page. A forged
+ * cursor that is not one is PAGE_TOKEN_INVALID (compared as a number, NaN would match nothing on SQLite
+ * and fail the statement on PostgreSQL).
+ */
+export function decodeNumberPageToken(token: string, filterKey: string, field = "page_token"): number {
+  const after = decodePageToken(token, filterKey, field);
+  if (after === undefined) return 0;
+  const value = Number(after);
+  if (!/^\d+$/.test(after) || !Number.isSafeInteger(value)) {
+    throw invalidArgument(
+      [{ field, description: "not a page token issued by this server" }],
+      ErrorReason.PAGE_TOKEN_INVALID,
+    );
+  }
+  return value;
+}
+
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 

@@ -1,8 +1,9 @@
-// npm run bench [-- <scenario>... ] [--profile] [--quick]
+// npm run bench [-- <scenario>... ] [--profile] [--quick] [--backend sqlite|postgres]
 // Runs the scenarios (all by default), each with its baseline in the same run,
-// prints tables and writes bench/results/<scenario>.json.
+// prints tables and writes bench/results/<scenario>.json (<scenario>-postgres.json on PostgreSQL).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BACKENDS, backendTicks, resultName, stopBackend, useBackend } from "./lib/backend.mjs";
 import { loadMeter } from "./lib/load.mjs";
 import { killChildren } from "./lib/procs.mjs";
 import { machine, printTable, RESULTS_DIR, writeResult } from "./lib/stats.mjs";
@@ -21,11 +22,28 @@ const SCENARIOS = [
 ];
 
 const args = process.argv.slice(2);
+// `--backend postgres` and `--backend=postgres` both work.
+let backend = "sqlite";
+for (let i = args.length - 1; i >= 0; i--) {
+  if (args[i] === "--backend") {
+    backend = args[i + 1];
+    args.splice(i, 2);
+  } else if (args[i].startsWith("--backend=")) {
+    backend = args[i].slice("--backend=".length);
+    args.splice(i, 1);
+  }
+}
+if (!BACKENDS.includes(backend)) {
+  console.error(`unknown backend "${backend}"; one of: ${BACKENDS.join(", ")}`);
+  process.exit(2);
+}
 const flags = new Set(args.filter((a) => a.startsWith("--")));
 const chosen = args.filter((a) => !a.startsWith("--"));
 if (flags.has("--help") || flags.has("-h")) {
-  console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick]
+  console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick] [--backend sqlite|postgres]
 scenarios: ${SCENARIOS.join(", ")}
+  --backend  the supervisor's storage: sqlite (default, a fresh file per pass) or postgres (a throwaway
+             PostgreSQL cluster for the run, a fresh database per pass; results in <scenario>-postgres.json)
   --profile  submit, sdk-submit, batch, e2e: one more pass with the server under --cpu-prof (sdk-submit: and one
              with the client profiled); top self-time functions
   --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
@@ -46,7 +64,7 @@ const waitQuietSeconds = waitFlag ? Number(waitFlag.split("=")[1] ?? 300) : 0;
 async function waitQuiet(maxSeconds) {
   const deadline = Date.now() + maxSeconds * 1000;
   while (Date.now() < deadline) {
-    const meter = loadMeter();
+    const meter = loadMeter({ extraTicks: backendTicks });
     await new Promise((r) => setTimeout(r, 3_000));
     const load = meter();
     if (load.otherProcessesCores < 0.2) return;
@@ -60,29 +78,38 @@ const opts = {
   ...(quick ? { durationMs: 2_000, warmupMs: 300 } : {}),
 };
 
-process.on("SIGINT", () => {
+process.on("SIGINT", async () => {
   killChildren();
+  await stopBackend().catch(() => {});
   process.exit(130);
 });
+await useBackend(backend);
 
 const m = machine();
 console.log(`machine: ${m.cores} cores, ${m.cpuModel}, ${m.totalMemoryGiB} GiB, node ${m.node}, ${m.date}`);
+console.log(`backend: ${backend}`);
 const summary = [];
 const loads = [];
 let failed = 0;
 for (const name of chosen.length ? chosen : SCENARIOS) {
   const module = await import(`./scenarios/${name}.mjs`);
   console.log(`\n=== ${name}: ${module.description}`);
+  if (module.backends && !module.backends.includes(backend)) {
+    console.log(`does not apply to the ${backend} backend: ${module.notApplicable ?? "it measures SQLite itself"}`);
+    summary.push({ scenario: name, target: "(does not apply)", goal: "", measured: `backend ${backend}`, met: "n/a" });
+    continue;
+  }
   if (waitQuietSeconds > 0) await waitQuiet(waitQuietSeconds);
   const t0 = Date.now();
-  const meter = loadMeter();
+  // PostgreSQL runs as a daemon, not as our child: its CPU is the bench's, not "other processes".
+  const meter = loadMeter({ extraTicks: backendTicks });
   try {
     const result = await module.run(opts);
     for (const t of result.targets ?? []) summary.push({ scenario: name, ...t });
     const load = meter();
     loads.push({ scenario: name, ...load });
     // Attach the machine load to the scenario's result file.
-    const path = join(RESULTS_DIR, `${name}.json`);
+    const path = join(RESULTS_DIR, `${resultName(name)}.json`);
     writeFileSync(
       path,
       `${JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2)}\n`,
@@ -110,4 +137,5 @@ for (const name of chosen.length ? chosen : SCENARIOS) {
 printTable("machine load per scenario (average cores busy)", loads);
 printTable("summary: targets", summary);
 if (!chosen.length) writeResult("summary", { targets: summary, machineLoad: loads, quick });
+await stopBackend();
 process.exit(failed ? 1 : 0);

@@ -61,6 +61,8 @@ const DRIVERS = {
     "test/conformance/":
       "the PostgreSQL backend's own tests reach under it: end its sessions, read its catalog, migrate by hand",
     "bench/peers/": "pg-boss and graphile-worker, measured beside Supervisor, keep their data in PostgreSQL",
+    "bench/lib/deps.mjs":
+      "--backend postgres creates and drops each pass's database; the list bench's SQL baseline pages",
   },
 };
 

@@ -8,3 +8,4 @@ const fromServer = createRequire(new URL("../../server/package.json", import.met
 
 export const grpc = fromSdk("@grpc/grpc-js");
 export const Database = fromServer("better-sqlite3");
+export const pg = fromServer("pg");

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { currentBackend, freshDatabase } from "./backend.mjs";
 import { BENCH_DIR, nowMs } from "./stats.mjs";
 
 /** Resident set size of a process, from /proc/<pid>/status (VmRSS), in bytes. */
@@ -133,12 +134,14 @@ function waitExit(child, timeoutMs) {
 }
 
 /**
- * Starts the supervisor in a child process on 127.0.0.1:0 with a fresh SQLite
- * file in a temp dir (durable defaults unless `settings` says otherwise).
+ * Starts the supervisor in a child process on 127.0.0.1:0 with a fresh SQLite file in a temp dir, or
+ * with `--backend postgres` a fresh database of the run's cluster (durable defaults unless `settings`
+ * says otherwise). `db` is the file's path or the database's postgres:// URL.
  */
 export async function startSupervisor(settings = {}, options = {}) {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "supervisor-bench-"));
-  const db = settings.db ?? join(dir, "supervisor.db");
+  const database = settings.db === undefined && currentBackend() === "postgres" ? await freshDatabase() : undefined;
+  const db = settings.db ?? database?.url ?? join(dir, "supervisor.db");
   const merged = {
     listen: "127.0.0.1:0",
     db,
@@ -157,12 +160,19 @@ export async function startSupervisor(settings = {}, options = {}) {
   track(child);
   const stderr = tailStderr(child);
   const box = mailbox(child, "supervisor");
-  const { address } = await firstJsonLine(child, "supervisor", 30_000, stderr);
+  let address;
+  try {
+    ({ address } = await firstJsonLine(child, "supervisor", 30_000, stderr));
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   return {
     address,
     pid: child.pid,
     dir,
     db,
+    backend: database ? "postgres" : "sqlite",
     child,
     stderr,
     rss: () => rssOf(child.pid),
@@ -174,6 +184,7 @@ export async function startSupervisor(settings = {}, options = {}) {
       else child.kill("SIGTERM");
       const code = await waitExit(child, 20_000);
       if (remove && !options.dir) rmSync(dir, { recursive: true, force: true });
+      if (remove) await database?.drop();
       return code;
     },
   };

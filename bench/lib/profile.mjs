@@ -1,11 +1,13 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per area.
 import { readFileSync } from "node:fs";
+import { resultName } from "./backend.mjs";
 
 const AREAS = [
   ["(garbage collector)", /^\(garbage collector\)$/],
   ["(idle)", /^\(idle\)$/],
   ["(program)", /^\(program\)$/],
   ["better-sqlite3 (native + JS)", /better-sqlite3/],
+  ["pg (node-postgres)", /node_modules\/(pg|pg-protocol|pg-types|pg-pool|pg-connection-string)\//],
   ["@grpc/grpc-js", /@grpc\/grpc-js/],
   ["zod", /\/zod\//],
   ["@bufbuild/protobuf", /@bufbuild\/protobuf/],
@@ -94,7 +96,7 @@ export async function profiledPass(scenario, pass, { resultsDir, printTable, uni
     const threadOf = (name) => Number(name.split(".").at(-3));
     const file = files.find((name) => threadOf(name) === 0) ?? files[0];
     if (!file) return undefined;
-    const kept = join(resultsDir, `${scenario}-server.cpuprofile`);
+    const kept = join(resultsDir, `${resultName(scenario)}-server.cpuprofile`);
     copyFileSync(join(dir, file), kept);
     const profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: Math.round(units(result)) };
     printTable(`server CPU profile during ${scenario}: top self time`, profile.topSelf);
@@ -102,7 +104,7 @@ export async function profiledPass(scenario, pass, { resultsDir, printTable, uni
     // Worker threads (the SQLite writer): kept beside it, their top self time shown too.
     profile.threads = {};
     for (const other of files.filter((name) => name !== file)) {
-      const threadKept = join(resultsDir, `${scenario}-server-thread${threadOf(other)}.cpuprofile`);
+      const threadKept = join(resultsDir, `${resultName(scenario)}-server-thread${threadOf(other)}.cpuprofile`);
       copyFileSync(join(dir, other), threadKept);
       const summary = summarizeProfile(threadKept, 10);
       profile.threads[threadOf(other)] = summary;
@@ -129,7 +131,7 @@ export async function profileThisProcess(scenario, pass, { resultsDir, printTabl
     await session.post("Profiler.start");
     const result = await pass();
     const { profile: cpuProfile } = await session.post("Profiler.stop");
-    const kept = join(resultsDir, `${scenario}-client.cpuprofile`);
+    const kept = join(resultsDir, `${resultName(scenario)}-client.cpuprofile`);
     writeFileSync(kept, JSON.stringify(cpuProfile));
     const profile = { ...summarizeProfile(kept, 15), tasksPerSecUnderProfiler: Math.round(units(result)) };
     printTable(`client CPU profile during ${scenario}: top self time`, profile.topSelf);

@@ -4,6 +4,7 @@ import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, hostname, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { currentBackend, resultName } from "./backend.mjs";
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const RESULTS_DIR = join(BENCH_DIR, "results");
@@ -107,11 +108,11 @@ export function build() {
   };
 }
 
-/** Writes bench/results/<scenario>.json with the machine attached. */
+/** Writes bench/results/<scenario>.json (<scenario>-<backend>.json off SQLite) with the machine attached. */
 export function writeResult(scenario, result) {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const path = join(RESULTS_DIR, `${scenario}.json`);
-  const body = { scenario, machine: machine(), build: build(), ...result };
+  const path = join(RESULTS_DIR, `${resultName(scenario)}.json`);
+  const body = { scenario, backend: currentBackend(), machine: machine(), build: build(), ...result };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
   console.log(`\nwrote ${path}`);
   return body;

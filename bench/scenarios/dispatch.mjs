@@ -1,6 +1,8 @@
 // dispatch: on an idle system, time from the SubmitTask response (the commit) to the
 // `assign` message at a connected runner, sequentially. Baseline: a unary GetTask
 // round trip on the same client connection (the floor of any server→client hop).
+
+import { currentBackend } from "../lib/backend.mjs";
 import { noopSpec, submitRequest, taskClient, unary } from "../lib/clients.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
 import { rawRunner } from "../lib/raw-runner.mjs";
@@ -104,6 +106,10 @@ export async function run(opts) {
       target("dispatch latency p50", figures.dispatchMs.p50, "<=", 1, " ms"),
       target("dispatch latency p99", figures.dispatchMs.p99, "<=", 5, " ms"),
     ];
+    // Issue 16's target for PostgreSQL, where the commit is a network round trip: p99 ≤ 10 ms from the
+    // submit sent (the commit included) to the assign at the runner.
+    if (currentBackend() === "postgres")
+      targets.push(target("submit sent → assign p99 (PostgreSQL)", figures.submitToAssignMs.p99, "<=", 10, " ms"));
     printTable("targets", targets);
     return writeResult("dispatch", {
       settings: {

@@ -2,8 +2,10 @@
 // label selector, at random depths (start tokens from sampled ids, then 4 followed
 // tokens). Seeded through the API with BatchSubmitTasks of 1000 from 4 clients (the
 // seeding rate is reported). Baseline, same run and same database: the same page read
-// with SQL OFFSET (opened read-only), and the same keyset read in SQL.
+// with SQL OFFSET (opened read-only), and the same keyset read in SQL. On PostgreSQL
+// (`--backend postgres`) the baselines run the same queries through pg on the server's database.
 
+import { connectDatabase } from "../lib/backend.mjs";
 import { closedLoop, ownConnection, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
 import { Database } from "../lib/deps.mjs";
 import { startSupervisor } from "../lib/procs.mjs";
@@ -118,14 +120,41 @@ async function apiPages(client, ids, depths, follow, filter, makeToken) {
   return { pages: latencies.length, rows, shortPages, latencyMs: summarize(latencies) };
 }
 
+/**
+ * The server's database for the SQL baselines: `ids()` (every id, newest first, with its shard label)
+ * and `prepare(sqlite, postgres)` → { all(...params) } (a promise), on either backend.
+ */
+async function sqlReader(server) {
+  if (server.backend === "postgres") {
+    const client = await connectDatabase(server.db);
+    return {
+      ids: async () => (await client.query("SELECT id, labels->>'shard' AS shard FROM tasks ORDER BY id DESC")).rows,
+      prepare: (_sqlite, postgres) => ({
+        all: async (...params) => (await client.query(postgres, params)).rows,
+      }),
+      close: () => client.end(),
+    };
+  }
+  const db = new Database(server.db, { readonly: true, fileMustExist: true });
+  return {
+    ids: async () =>
+      db.prepare("SELECT id, json_extract(labels, '$.shard') AS shard FROM tasks ORDER BY id DESC").all(),
+    prepare: (sqlite) => {
+      const statement = db.prepare(sqlite);
+      return { all: async (...params) => statement.all(...params) };
+    },
+    close: async () => db.close(),
+  };
+}
+
 /** The same pages in SQL, in this process, bounded by count and time. */
-function sqlPages(statement, depths, args, budgetMs) {
+async function sqlPages(statement, depths, args, budgetMs) {
   const latencies = [];
   const deadline = nowMs() + budgetMs;
   for (const depth of depths) {
     if (nowMs() > deadline) break;
     const t = nowMs();
-    const rows = statement.all(...args(depth));
+    const rows = await statement.all(...args(depth));
     latencies.push(nowMs() - t);
     if (rows.length === 0) throw new Error("an SQL baseline page came back empty");
   }
@@ -149,12 +178,10 @@ export async function run(opts) {
     );
     const serverRss = server.rss();
 
-    const db = new Database(server.db, { readonly: true, fileMustExist: true });
+    const db = await sqlReader(server);
     const all = [];
     const selected = [];
-    for (const row of db
-      .prepare("SELECT id, json_extract(labels, '$.shard') AS shard FROM tasks ORDER BY id DESC")
-      .iterate()) {
+    for (const row of await db.ids()) {
       all.push(row.id);
       if (row.shard === "3") selected.push(row.id);
     }
@@ -185,20 +212,28 @@ export async function run(opts) {
     client.close();
 
     // Baselines on the same file, read-only, at the start depths (the followed pages sit just below them).
-    const offsetPlain = db.prepare("SELECT task FROM tasks ORDER BY id DESC LIMIT ? OFFSET ?");
-    const keysetPlain = db.prepare("SELECT task FROM tasks WHERE id < ? ORDER BY id DESC LIMIT ?");
+    const offsetPlain = db.prepare(
+      "SELECT task FROM tasks ORDER BY id DESC LIMIT ? OFFSET ?",
+      "SELECT task FROM tasks ORDER BY id DESC LIMIT $1 OFFSET $2",
+    );
+    const keysetPlain = db.prepare(
+      "SELECT task FROM tasks WHERE id < ? ORDER BY id DESC LIMIT ?",
+      "SELECT task FROM tasks WHERE id < $1 ORDER BY id DESC LIMIT $2",
+    );
     const offsetSelector = db.prepare(
       "SELECT task FROM tasks WHERE json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ? OFFSET ?",
+      "SELECT task FROM tasks WHERE labels->>'shard' = '3' ORDER BY id DESC LIMIT $1 OFFSET $2",
     );
     const keysetSelector = db.prepare(
       "SELECT task FROM tasks WHERE id < ? AND json_extract(labels, '$.shard') = '3' ORDER BY id DESC LIMIT ?",
+      "SELECT task FROM tasks WHERE id < $1 AND labels->>'shard' = '3' ORDER BY id DESC LIMIT $2",
     );
     const budget = opts.quick ? 5_000 : 30_000;
-    const sqlOffsetPlain = sqlPages(offsetPlain, plainDepths, (d) => [PAGE, d], budget);
-    const sqlKeysetPlain = sqlPages(keysetPlain, plainDepths, (d) => [all[d - 1], PAGE], budget);
-    const sqlOffsetSelector = sqlPages(offsetSelector, selectorDepths, (d) => [PAGE, d], budget);
-    const sqlKeysetSelector = sqlPages(keysetSelector, selectorDepths, (d) => [selected[d - 1], PAGE], budget);
-    db.close();
+    const sqlOffsetPlain = await sqlPages(offsetPlain, plainDepths, (d) => [PAGE, d], budget);
+    const sqlKeysetPlain = await sqlPages(keysetPlain, plainDepths, (d) => [all[d - 1], PAGE], budget);
+    const sqlOffsetSelector = await sqlPages(offsetSelector, selectorDepths, (d) => [PAGE, d], budget);
+    const sqlKeysetSelector = await sqlPages(keysetSelector, selectorDepths, (d) => [selected[d - 1], PAGE], budget);
+    await db.close();
 
     const row = (what, r) => ({
       read: what,

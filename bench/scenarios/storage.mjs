@@ -13,6 +13,9 @@ import { rawRunner } from "../lib/raw-runner.mjs";
 import { printTable, round, sleep, writeResult } from "../lib/stats.mjs";
 import { watchSucceeded } from "../lib/watch.mjs";
 
+/** It measures the SQLite file (page sizes, dbstat): on PostgreSQL it does not apply. */
+export const backends = ["sqlite"];
+export const notApplicable = "it measures the SQLite file itself (file sizes, dbstat)";
 export const description =
   "bytes per task in SQLite (50 000 typical tasks) and per output byte (4 KiB chunks) vs raw protobuf";
 

@@ -105,7 +105,7 @@ import {
   tokenRecipe,
 } from "./helpers/arbitraries.js";
 import { newStore, type TestStore } from "./helpers/backend.js";
-import { hello, rawRunner } from "./helpers/raw-runner.js";
+import { hello, rawRunner, runnersListed } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
@@ -1141,6 +1141,7 @@ describe("fuzz", () => {
         connected.push(runner);
       }
       try {
+        await runnersListed(own.runners, [longName, "b-runner"]); // their rows commit after the welcomes
         const first = await invoke(rpc(own.runners, "listRunners"), { pageSize: 1, pageToken: "", labelSelector: "" });
         must(
           first.ok && first.value.runners[0]?.name === longName && first.value.nextPageToken,

@@ -79,6 +79,22 @@ export function listTaskTests(open: OpenBackend): void {
     expect((await backend.listTasks({ limit: 100, beforeId: taskId(1) })).items).toEqual([]);
   });
 
+  it("a NUL character in a filter or the cursor: no stored slot or runner has one, and the cursor compares by its bytes", async () => {
+    // Filter values and cursors come from clients (a page token is theirs to forge); stored ids, slots and runner
+    // ids never hold U+0000. PostgreSQL's text cannot hold it at all; SQLite's can, and compares it as a byte.
+    const { backend } = fresh;
+    await seed(backend);
+    const ids = (page: TaskPage) => page.items.map((item) => Task.decode(item.encoded).id);
+    expect(await backend.listTasks({ limit: 100, slot: "build\u0000" })).toMatchObject({ items: [] });
+    expect(await backend.listTasks({ limit: 100, runnerId: "\u0000runner-a" })).toMatchObject({ items: [] });
+    expect((await backend.listTasks({ limit: 100, slot: "\u0000", accept: () => true })).items).toEqual([]);
+    // Below "<id>\0…" is that id and everything below it, as "<id>" < "<id>\0…" byte by byte.
+    const below = await backend.listTasks({ limit: 100, beforeId: `${taskId(42)}\u0000x` });
+    expect(ids(below)).toEqual(newestFirst(SEEDED).filter((id) => id <= taskId(42)));
+    const accepted = await backend.listTasks({ limit: 100, beforeId: `${taskId(42)}\u0000`, accept: () => true });
+    expect(ids(accepted)).toEqual(ids(below));
+  });
+
   it("items are the tasks' stored bytes with their revisions", async () => {
     const { backend } = fresh;
     const stored = await seed(backend);

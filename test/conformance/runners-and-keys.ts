@@ -49,6 +49,18 @@ export function runnerAndKeyTests(open: OpenBackend): void {
     expect(await backend.listRunners("delta", 3)).toEqual([]);
   });
 
+  it("listRunners after a name holding a NUL character: the names after it byte by byte", async () => {
+    // The cursor comes from a client's page token; stored names never hold U+0000 (PostgreSQL's text cannot).
+    const { backend } = fresh;
+    const runners = [makeRunner(1, "b"), makeRunner(2, "ba"), makeRunner(3, "a"), makeRunner(4, "c")];
+    await decide(backend, (view) => {
+      for (const runner of runners) view.putRunner(runner);
+    });
+    const names = async (after: string) => (await backend.listRunners(after, 10)).map((stored) => stored.runner.name);
+    expect(await names("b\u0000")).toEqual(["ba", "c"]);
+    expect(await names("\u0000")).toEqual(["a", "b", "ba", "c"]);
+  });
+
   it("a runner stored again replaces its record, under its new name too", async () => {
     const { backend } = fresh;
     const alpha = makeRunner(1, "alpha");

@@ -23,6 +23,7 @@ import { guarded, translate, unavailableCause } from "./errors.js";
 import { listPage } from "./list-page.js";
 import { DatabaseInUseError } from "./lock.js";
 import { migrate } from "./migrate.js";
+import { aboveCursor } from "./nul.js";
 import { cannotOpen } from "./open-error.js";
 import { compactedThrough, compactJournal, lockHead, readHead } from "./queries/head.js";
 import { journalCompactionBound, readJournal } from "./queries/journal.js";
@@ -276,7 +277,7 @@ export class PostgresBackend implements StorageBackend {
 
   listRunners(afterName: string, limit: number): Promise<StoredRunner[]> {
     return guarded(async () =>
-      (await listRunners(this.pool, afterName, limit)).map((row) => ({
+      (await listRunners(this.pool, aboveCursor(afterName), limit)).map((row) => ({
         runner: decodeRunner(row),
         encodedBytes: row.runner.length,
       })),

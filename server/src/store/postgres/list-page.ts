@@ -1,5 +1,6 @@
 import { PageBudget, pagePrefix } from "../../core/page-budget.js";
 import type { ListTasksParams, TaskPage } from "../backend.js";
+import { belowCursor, holdsNul } from "./nul.js";
 import { listTasks } from "./queries/tasks.js";
 import type { TaskRow } from "./rows.js";
 import type { Queryable } from "./statement.js";
@@ -13,16 +14,19 @@ const itemOf = (row: TaskRow) => ({ encoded: row.task, revision: row.revision })
  * Pages are bounded in bytes too. The caller runs it inside one snapshot.
  */
 export async function listPage(db: Queryable, params: ListTasksParams): Promise<Omit<TaskPage, "revision">> {
+  // A filter value no stored task can have (nul.ts): an empty page, as SQLite finds.
+  if (holdsNul(params.slot) || holdsNul(params.runnerId) || holdsNul(params.idPrefix)) return { items: [] };
   const query = { slot: params.slot, phases: params.phases, runnerId: params.runnerId, idPrefix: params.idPrefix };
+  const beforeId = params.beforeId === undefined ? undefined : belowCursor(params.beforeId);
   if (!params.accept) {
-    const rows = await listTasks(db, { ...query, beforeId: params.beforeId, limit: params.limit + 1 });
+    const rows = await listTasks(db, { ...query, beforeId, limit: params.limit + 1 });
     const page = pagePrefix(rows, params.limit, (row) => row.task.length);
     return { items: page.map(itemOf), nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
   }
   const budget = new PageBudget(params.limit);
   const page: TaskRow[] = [];
   const done = (nextBeforeId?: string) => ({ items: page.map(itemOf), nextBeforeId });
-  let cursor = params.beforeId;
+  let cursor = beforeId;
   let scanned = 0;
   const batch = Math.max(params.limit * 2, 100);
   const scanBudget = params.scanBudget ?? Number.POSITIVE_INFINITY;

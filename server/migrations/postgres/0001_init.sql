@@ -54,7 +54,7 @@ CREATE TABLE runs (
   attempt     integer NOT NULL,
   runner_id   text COLLATE "C" NOT NULL,
   phase       integer NOT NULL,             -- supervisor.v1.RunPhase
-  output_head_seq integer NOT NULL DEFAULT 0, -- last chunk of the kept head (the cap drops after it)
+  output_head_seq bigint NOT NULL DEFAULT 0, -- last chunk of the kept head (the cap drops after it)
   output_dropped  bigint NOT NULL DEFAULT 0,  -- bytes dropped between head and tail
   run         bytea NOT NULL,               -- supervisor.v1.Run, protobuf
   UNIQUE (task_id, attempt)
@@ -64,7 +64,7 @@ CREATE INDEX runs_active ON runs (runner_id) WHERE phase IN (1, 2);
 -- Output chunks per run; the cap keeps the head and the tail.
 CREATE TABLE output_chunks (
   run_id  text COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-  seq     integer NOT NULL,
+  seq     bigint NOT NULL,
   stream  integer NOT NULL,
   time    bigint NOT NULL,
   data    bytea NOT NULL,

@@ -2,11 +2,11 @@ import type { OutputChunkRecord } from "../../backend.js";
 import { type Queryable, rows } from "../statement.js";
 
 const INSERT_CHUNKS = `INSERT INTO output_chunks (run_id, seq, stream, time, byte_offset, data)
-  SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[])
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[])
   ON CONFLICT (run_id, seq) DO NOTHING`;
 
 const DELETE_CHUNKS = `DELETE FROM output_chunks c
-  USING unnest($1::text[], $2::int[]) AS d(run_id, seq)
+  USING unnest($1::text[], $2::bigint[]) AS d(run_id, seq)
   WHERE c.run_id = d.run_id AND c.seq = d.seq`;
 
 /** Stores chunks; a repeated seq (a runner resending after reconnect) is ignored: the first one stays. */

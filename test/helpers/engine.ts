@@ -14,9 +14,9 @@ import type {
 import { loadConfig } from "../../server/src/config.js";
 import { IdGenerator } from "../../server/src/core/ids.js";
 import { specHash } from "../../server/src/core/task-spec.js";
+import { storeUnavailable } from "../../server/src/errors.js";
 import { type EngineSettings, ExecutionEngine } from "../../server/src/execution/engine.js";
 import type { CloseReason, RunnerChannel, RunnerSession } from "../../server/src/execution/runner-session.js";
-import { storeUnavailable } from "../../server/src/errors.js";
 import { silentLogger } from "../../server/src/log.js";
 import type { StorageBackend, WriteSet } from "../../server/src/store/backend.js";
 import { GroupCommit } from "../../server/src/store/group-commit.js";

@@ -101,7 +101,12 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
         outbox.flush(); // what was sent before the end still goes out before it
         ended = true;
         if (session) engine.disconnected(session, channel);
-        call.emit("error", toStatus(error, log));
+        const status = toStatus(error, log);
+        // Failed while its hello is still being recorded: the hello lets the name go once done (its `if (ended)`),
+        // and the runner hears the end only then — else a new process taking the name at once would be refused
+        // RUNNER_NAME_IN_USE by a connection that is not there any more.
+        if (!session && helloing) void helloing.finally(() => call.emit("error", status));
+        else call.emit("error", status);
       };
       const channel: RunnerChannel = {
         peer: call.getPeer(),

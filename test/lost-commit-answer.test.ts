@@ -1,4 +1,4 @@
-import { RunOutcome, RunPhase, TaskPhase } from "@supervisor/sdk";
+import { ErrorReason, RunOutcome, RunPhase, TaskPhase } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineHarness } from "./helpers/engine.js";
 
@@ -55,5 +55,23 @@ describe("an assign whose commit fails with the store unavailable", () => {
     const assign = await h.nextAssign(runner);
     expect(assign).toMatchObject({ taskId: task.id, attempt: 1 });
     expect((await h.run(assign.runId)).phase).toBe(RunPhase.RUN_PHASE_ASSIGNED);
+  });
+});
+
+describe("a hello whose record fails to commit", () => {
+  it("fails, and lets go of the name: a new process of that name is welcomed at once", async () => {
+    const h = (harness = await EngineHarness.start());
+    let failed = false;
+    h.storeUnavailable = (writes) => {
+      if (failed || writes.runners.length === 0) return undefined;
+      failed = true;
+      return "refused";
+    };
+    await expect(h.connect("reborn", { instanceId: "process-1" })).rejects.toMatchObject({
+      reason: ErrorReason.STORE_UNAVAILABLE,
+    });
+    const again = await h.connect("reborn", { instanceId: "process-2" }); // no time has passed
+    expect(again.session?.name).toBe("reborn");
+    expect((await h.backend.getRunnerByName("reborn"))?.id).toBe(again.session!.id);
   });
 });

@@ -160,6 +160,17 @@ export class ExecutionEngine {
    */
   async hello(hello: Hello, channel: RunnerChannel): Promise<RunnerSession> {
     const session = await this.registry.admit(hello, channel);
+    try {
+      return await this.recordHello(hello, session, channel);
+    } catch (error) {
+      // Recording the hello failed (the store is away): the stream fails with the error and the name is let go with
+      // it, or a new process taking the name would be refused by this dead stream until its lease ran out.
+      this.registry.disconnected(session, channel);
+      throw error;
+    }
+  }
+
+  private async recordHello(hello: Hello, session: RunnerSession, channel: RunnerChannel): Promise<RunnerSession> {
     // Runs it owns and did not report, as of this hello: a run assigned from here on is one it will hear of.
     const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
     const forgotten = [...session.runs].filter((runId) => !reported.has(runId));

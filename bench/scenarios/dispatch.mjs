@@ -94,6 +94,10 @@ export async function run(opts) {
       row("SubmitTask round trip", figures.submitRoundTripMs),
       row("GetTask round trip (baseline)", figures.getTaskRoundTripMs),
     ]);
+    // Dispatch commits with the submit, and the assign is sent before the answer: response → assign is then 0.
+    console.log(
+      `assign at the runner before the submit's answer: ${assignBeforeResponse} of ${dispatch.length} samples`,
+    );
     const ratios = {
       dispatchP50OverGetP50: figures.dispatchMs.p50 / figures.getTaskRoundTripMs.p50,
       dispatchP99OverGetP99: figures.dispatchMs.p99 / figures.getTaskRoundTripMs.p99,

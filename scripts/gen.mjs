@@ -9,6 +9,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { ownKeys } from "./own-keys.mjs";
 
 // The CLI carries its own copy of the descriptor set (for canonical proto JSON): it does not depend on the server.
 const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb", "cli/gen/supervisor.binpb"];
@@ -58,6 +59,7 @@ function generate(base) {
   mkdirSync(join(base, "server/gen"), { recursive: true });
   mkdirSync(join(base, "cli/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
+  ownKeys(join(base, "sdk/src/gen"));
   buildDescriptorSet(join(base, "server/gen/supervisor.binpb"));
   copyFileSync(join(base, "server/gen/supervisor.binpb"), join(base, "cli/gen/supervisor.binpb"));
 }

@@ -57,6 +57,22 @@ describe("SubmitTask", () => {
     expect(fetched.task).toEqual(task);
   });
 
+  it('stores keys named "__proto__" as sent: in an embedded payload and in env', async () => {
+    // Own properties, as JSON.parse makes them: a plain assignment would set the prototype instead.
+    const payload = JSON.parse('{"__proto__": [1, {"__proto__": "x"}], "": {"__proto__": []}}');
+    const env = JSON.parse('{"__proto__": "kept", "PATH": "/bin"}');
+    const embedded = { ...subprocessSpec("x"), exec: { $case: "embedded" as const, value: { handler: "h", payload } } };
+    const sub = subprocessSpec("env");
+    if (sub.exec?.$case === "subprocess") sub.exec.value.env = env;
+    for (const spec of [embedded, sub]) {
+      const { task } = await submit(spec);
+      const fetched = (await get(task!.id)).task!;
+      for (const stored of [task!, fetched]) expect(JSON.stringify(stored.spec!.exec)).toBe(JSON.stringify(spec.exec));
+    }
+    const stored = (await get((await submit(embedded)).task!.id)).task!.spec!.exec;
+    expect(stored?.$case === "embedded" && Object.keys(stored.value.payload!)).toEqual(["__proto__", ""]);
+  });
+
   it("defaults ON_FAILURE to 3 attempts and keeps ALWAYS unlimited", async () => {
     const onFailure = await submit(subprocessSpec("true", [], { restart: RestartPolicy.RESTART_POLICY_ON_FAILURE }));
     expect(onFailure.task!.spec!.maxAttempts).toBe(3);

@@ -148,7 +148,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
 
             const entry1 = Struct_FieldsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.fields[entry1.key] = entry1.value;
+              globalThis.Object.defineProperty(message.fields, entry1.key, { value: entry1.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -190,7 +190,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
       if (entries.length > 0) {
         obj.fields = {};
         entries.forEach(([k, v]) => {
-          obj.fields[k] = v;
+          globalThis.Object.defineProperty(obj.fields, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -205,7 +205,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
     message.fields = (globalThis.Object.entries(object.fields ?? {}) as [string, any | undefined][]).reduce(
       (acc: { [key: string]: any | undefined }, [key, value]: [string, any | undefined]) => {
         if (value !== undefined) {
-          acc[key] = value;
+          globalThis.Object.defineProperty(acc, key, { value: value, enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },
@@ -219,7 +219,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
 
     if (object !== undefined) {
       for (const key of globalThis.Object.keys(object)) {
-        struct.fields[key] = object[key];
+        globalThis.Object.defineProperty(struct.fields, key, { value: object[key], enumerable: true, configurable: true, writable: true });
       }
     }
     return struct;
@@ -229,7 +229,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
     const object: { [key: string]: any } = {};
     if (message.fields) {
       for (const key of globalThis.Object.keys(message.fields)) {
-        object[key] = message.fields[key];
+        globalThis.Object.defineProperty(object, key, { value: message.fields[key], enumerable: true, configurable: true, writable: true });
       }
     }
     return object;

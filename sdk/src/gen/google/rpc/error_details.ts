@@ -116,7 +116,7 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
 
             const entry3 = ErrorInfo_MetadataEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.metadata[entry3.key] = entry3.value;
+              globalThis.Object.defineProperty(message.metadata, entry3.key, { value: entry3.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -166,7 +166,7 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
       if (entries.length > 0) {
         obj.metadata = {};
         entries.forEach(([k, v]) => {
-          obj.metadata[k] = v;
+          globalThis.Object.defineProperty(obj.metadata, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -183,7 +183,7 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
     message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },

@@ -183,7 +183,7 @@ export const Runner: MessageFns<Runner> = {
 
             const entry3 = Runner_LabelsEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.labels[entry3.key] = entry3.value;
+              globalThis.Object.defineProperty(message.labels, entry3.key, { value: entry3.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -304,7 +304,7 @@ export const Runner: MessageFns<Runner> = {
       if (entries.length > 0) {
         obj.labels = {};
         entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
+          globalThis.Object.defineProperty(obj.labels, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -342,7 +342,7 @@ export const Runner: MessageFns<Runner> = {
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },

@@ -703,7 +703,7 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
 
             const entry2 = ConnectRequest_Hello_LabelsEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.labels[entry2.key] = entry2.value;
+              globalThis.Object.defineProperty(message.labels, entry2.key, { value: entry2.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -828,7 +828,7 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
       if (entries.length > 0) {
         obj.labels = {};
         entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
+          globalThis.Object.defineProperty(obj.labels, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -865,7 +865,7 @@ export const ConnectRequest_Hello: MessageFns<ConnectRequest_Hello> = {
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },

@@ -1050,7 +1050,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
 
             const entry11 = TaskSpec_LabelsEntry.decode(reader, reader.uint32());
             if (entry11.value !== undefined) {
-              message.labels[entry11.key] = entry11.value;
+              globalThis.Object.defineProperty(message.labels, entry11.key, { value: entry11.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -1182,7 +1182,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       if (entries.length > 0) {
         obj.labels = {};
         entries.forEach(([k, v]) => {
-          obj.labels[k] = v;
+          globalThis.Object.defineProperty(obj.labels, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -1242,7 +1242,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },
@@ -1400,7 +1400,7 @@ export const SubprocessExec: MessageFns<SubprocessExec> = {
 
             const entry3 = SubprocessExec_EnvEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.env[entry3.key] = entry3.value;
+              globalThis.Object.defineProperty(message.env, entry3.key, { value: entry3.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -1463,7 +1463,7 @@ export const SubprocessExec: MessageFns<SubprocessExec> = {
       if (entries.length > 0) {
         obj.env = {};
         entries.forEach(([k, v]) => {
-          obj.env[k] = v;
+          globalThis.Object.defineProperty(obj.env, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -1483,7 +1483,7 @@ export const SubprocessExec: MessageFns<SubprocessExec> = {
     message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },
@@ -1718,7 +1718,7 @@ export const WasmExec: MessageFns<WasmExec> = {
 
             const entry3 = WasmExec_EnvEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.env[entry3.key] = entry3.value;
+              globalThis.Object.defineProperty(message.env, entry3.key, { value: entry3.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -1772,7 +1772,7 @@ export const WasmExec: MessageFns<WasmExec> = {
       if (entries.length > 0) {
         obj.env = {};
         entries.forEach(([k, v]) => {
-          obj.env[k] = v;
+          globalThis.Object.defineProperty(obj.env, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -1789,7 +1789,7 @@ export const WasmExec: MessageFns<WasmExec> = {
     message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },
@@ -2048,7 +2048,7 @@ export const RunnerSelector: MessageFns<RunnerSelector> = {
 
             const entry1 = RunnerSelector_MatchLabelsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.matchLabels[entry1.key] = entry1.value;
+              globalThis.Object.defineProperty(message.matchLabels, entry1.key, { value: entry1.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }
@@ -2116,7 +2116,7 @@ export const RunnerSelector: MessageFns<RunnerSelector> = {
       if (entries.length > 0) {
         obj.matchLabels = {};
         entries.forEach(([k, v]) => {
-          obj.matchLabels[k] = v;
+          globalThis.Object.defineProperty(obj.matchLabels, k, { value: v, enumerable: true, configurable: true, writable: true });
         });
       }
     }
@@ -2134,7 +2134,7 @@ export const RunnerSelector: MessageFns<RunnerSelector> = {
     message.matchLabels = (globalThis.Object.entries(object.matchLabels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
         }
         return acc;
       },

@@ -640,7 +640,7 @@ export const BatchSubmitTasksResponse: MessageFns<BatchSubmitTasksResponse> = {
 
             const entry2 = BatchSubmitTasksResponse_FailedRequestsEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.failedRequests[entry2.key] = entry2.value;
+              globalThis.Object.defineProperty(message.failedRequests, entry2.key, { value: entry2.value, enumerable: true, configurable: true, writable: true });
             }
             continue;
           }

@@ -17,7 +17,24 @@ export interface PostgresCluster {
   resume(): Promise<void>;
   /** Shuts it down (fast) and removes its dir. */
   stop(): Promise<void>;
+  /** `stop`, done before it returns: for an exit handler, which cannot wait. */
+  stopSync(): void;
+  /** Runs `sql` in `database` with psql over the unix socket; its output, trimmed. */
+  psql(database: string, sql: string): string;
+  /** CPU ticks (/proc) of the server's processes so far: the postmaster, its backends and the exited ones. */
+  cpuTicks(): number;
+}
+
+export interface PostgresOptions {
+  /** max_connections (default 300). */
+  maxConnections?: number;
+  /** The bin dir of the PostgreSQL to run (default: postgresBinDir()). */
+  bin?: string;
+  /** More server settings (`-c name=value`), over the defaults. */
+  settings?: Record<string, string>;
 }
 
 export function postgresBinDir(): string;
-export function startPostgres(options?: { maxConnections?: number }): Promise<PostgresCluster>;
+/** What `postgres --version` says of the server in `bin` (default: postgresBinDir()). */
+export function postgresVersion(bin?: string): string;
+export function startPostgres(options?: PostgresOptions): Promise<PostgresCluster>;

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // A throwaway PostgreSQL cluster for tests, benches and development: `initdb` in a fresh temp dir,
 // the server on a free 127.0.0.1 port with its unix socket in that dir, durable settings (fsync and
-// synchronous_commit on, as a production server would run), stopped and removed by `stop()`.
+// synchronous_commit on, as a production server would run), stopped and removed by `stop()`. The one
+// cluster helper of the repository: the test setup, `npm run bench -- --backend postgres` and the peers
+// bench (bench/peers/lib/postgres.mjs, pg-boss and graphile-worker) all start theirs here.
 //
 // initdb refuses to run as root, and CI runs as root: then every PostgreSQL command runs as the
 // `postgres` user (`runuser -u postgres --`) in a dir that user owns. As any other user they run as
@@ -72,6 +74,41 @@ function pgCommandAsync(bin, command, args) {
   });
 }
 
+/** [ppid, utime + stime, cutime + cstime] of a process from /proc (clock ticks), or undefined if it is gone. */
+function statOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [Number(f[1]), Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ticks the cluster in `data` has used so far: its postmaster, the live backends and the exited ones it reaped. */
+function clusterTicks(data) {
+  let postmaster;
+  try {
+    postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return 0;
+  }
+  const own = statOf(postmaster);
+  if (!own) return 0;
+  let ticks = own[1] + own[2]; // exited backends are reaped by the postmaster: its cutime
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = statOf(name);
+    if (stat && stat[0] === postmaster) ticks += stat[1];
+  }
+  return ticks;
+}
+
+/** What `postgres --version` says of the server in `bin`. */
+export function postgresVersion(bin = postgresBinDir()) {
+  return pgCommand(bin, "postgres", ["--version"]).trim();
+}
+
 async function freePort() {
   const probe = createServer();
   await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
@@ -85,10 +122,10 @@ async function freePort() {
  * its socket dir and `stop()`, which shuts it down (fast: open sessions are ended) and removes its dir.
  * Every call makes a cluster of its own: a test that stops and starts PostgreSQL (`halt`, `resume`)
  * takes one for itself, not the shared one of the test run.
- * @param {{ maxConnections?: number }} [options]
+ * @param {{ maxConnections?: number, bin?: string, settings?: Record<string, string> }} [options]
  */
 export async function startPostgres(options = {}) {
-  const bin = postgresBinDir();
+  const bin = options.bin ?? postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), "supervisor-pg-"));
   const data = join(dir, "data");
   const log = join(dir, "postgres.log");
@@ -102,15 +139,17 @@ export async function startPostgres(options = {}) {
     pgCommand(bin, "initdb", ["-D", data, "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
     let port;
     const startArgs = () => {
-      const settings = [
-        `-c port=${port}`,
-        "-c listen_addresses=127.0.0.1",
-        `-c unix_socket_directories=${dir}`,
-        "-c fsync=on",
-        "-c synchronous_commit=on",
-        `-c max_connections=${options.maxConnections ?? 300}`,
-      ].join(" ");
-      return ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings, "start"];
+      const settings = {
+        port,
+        listen_addresses: "127.0.0.1",
+        unix_socket_directories: dir,
+        fsync: "on",
+        synchronous_commit: "on",
+        max_connections: options.maxConnections ?? 300,
+        ...options.settings,
+      };
+      const flags = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`);
+      return ["-D", data, "-l", log, "-w", "-t", "60", "-o", flags.join(" "), "start"];
     };
     const withLog = (error) => new Error(`${error.message}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
     // A port found free may be taken before the server binds it: try a few.
@@ -127,6 +166,15 @@ export async function startPostgres(options = {}) {
     }
     let stopped = false;
     let halted = false;
+    const stopSync = () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        if (!halted) pgCommand(bin, "pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
     return {
       url: `postgres://${USER}@127.0.0.1:${port}/postgres`,
       port,
@@ -152,14 +200,18 @@ export async function startPostgres(options = {}) {
         halted = false;
       },
       async stop() {
-        if (stopped) return;
-        stopped = true;
-        try {
-          if (!halted) pgCommand(bin, "pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        stopSync();
       },
+      /** `stop`, done before it returns: for an exit handler, which cannot wait. */
+      stopSync,
+      /** Runs `sql` in `database` with psql over the unix socket; its output, trimmed. */
+      psql: (database, sql) =>
+        pgCommand(bin, "psql", ["-h", dir, "-p", String(port), "-U", USER, "-d", database, "-XAtq", "-c", sql]).trim(),
+      /**
+       * CPU ticks of the server's processes so far. pg_ctl daemonizes the server, so it is no child of the
+       * caller: a load meter would count PostgreSQL's work for it as another process's.
+       */
+      cpuTicks: () => clusterTicks(data),
     };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,6 @@
 // Which storage backend the supervisor under test runs on: SQLite (the default: a fresh file per pass)
 // or PostgreSQL (`--backend postgres`: one throwaway PostgreSQL cluster for the whole run, from
 // scripts/postgres-cluster.mjs, and a fresh database per pass, dropped when the pass stops).
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { startPostgres } from "../../scripts/postgres-cluster.mjs";
 import { pg } from "./deps.mjs";
 
@@ -70,37 +68,9 @@ export async function connectDatabase(url) {
   return client;
 }
 
-/** [ppid, utime + stime, cutime + cstime] of a process from /proc (clock ticks), or undefined if it is gone. */
-function statOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [Number(f[1]), Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * CPU ticks the PostgreSQL cluster has used so far (the postmaster, its live backends, and the exited
  * ones it reaped). pg_ctl daemonizes the server, so without this the machine-load meter would count
  * PostgreSQL's work for the bench as "other processes".
  */
-export function backendTicks() {
-  if (!cluster) return 0;
-  let postmaster;
-  try {
-    postmaster = Number(readFileSync(join(cluster.socketDir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
-  } catch {
-    return 0;
-  }
-  const own = statOf(postmaster);
-  if (!own) return 0;
-  let ticks = own[1] + own[2];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = statOf(name);
-    if (stat && stat[0] === postmaster) ticks += stat[1];
-  }
-  return ticks;
-}
+export const backendTicks = () => cluster?.cpuTicks() ?? 0;

@@ -62,18 +62,17 @@ const emptyRows = (): TaskRowColumns => ({
 });
 
 function pushRow(into: TaskRowColumns, write: TaskWrite, encoded: Buffer): void {
-  const task = write.change.task;
-  const columns = taskColumns(task);
-  into.id.push(task.id);
+  const columns = taskColumns(write.change.task, write.slotState);
+  into.id.push(columns.id);
   into.slot.push(columns.slot);
-  into.slotState.push(slotStateCode(write.slotState));
+  into.slotState.push(columns.slot_state);
   into.phase.push(columns.phase);
-  into.runnerId.push(columns.runnerId);
+  into.runnerId.push(columns.runner_id);
   into.priority.push(columns.priority);
-  into.readyTime.push(columns.readyTime);
+  into.readyTime.push(columns.ready_time);
   into.labels.push(columns.labels);
-  into.finishTime.push(columns.finishTime);
-  into.revision.push(task.revision);
+  into.finishTime.push(columns.finish_time);
+  into.revision.push(columns.revision);
   into.task.push(encoded);
 }
 
@@ -118,7 +117,7 @@ export function planTaskChanges(writes: readonly TaskWrite[], firstRevision: num
     const added = change.type === EventType.EVENT_TYPE_ADDED;
     let track = tracks.get(id);
     if (!track) {
-      const slot = taskColumns(change.task).slot;
+      const slot = taskColumns(change.task, write.slotState).slot;
       tracks.set(id, (track = { storedBefore: !added, storedNow: !added, deletedOnce: false, slot }));
     } else if (added === track.storedNow) {
       throw stale(added ? `task ${id} added twice in one batch` : `task ${id} changed after it was deleted`);

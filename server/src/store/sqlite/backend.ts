@@ -13,9 +13,18 @@ import type {
   TransactionPlan,
   WriteTransaction,
 } from "../backend.js";
+import {
+  decodeRun,
+  decodeRunner,
+  decodeTask,
+  journalChangeOf,
+  outputChunkOf,
+  type RunnerRow,
+  type RunRow,
+  storedTask,
+} from "../rows.js";
 import { guarded, translate } from "./errors.js";
 import { InThreadWriter } from "./in-thread-writer.js";
-import { journalChangeOf } from "./journal-change.js";
 import { listPage } from "./list-page.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
 import { type Db, openDatabase, writerPragmas } from "./open.js";
@@ -35,10 +44,7 @@ import { newestTaskId } from "./queries/newest-task-id.js";
 import { outputEndThrough, outputExtents } from "./queries/output-extents.js";
 import { readJournal } from "./queries/read-journal.js";
 import { readOutputChunks } from "./queries/read-output-chunks.js";
-import { decodeRun, type RunRow } from "./queries/run-row.js";
-import { decodeRunner, type RunnerRow } from "./queries/runner-rows.js";
-import { decodeTask } from "./queries/task-row.js";
-import { readKeys, storedTask } from "./read-keys.js";
+import { readKeys } from "./read-keys.js";
 import { WorkerWriter } from "./worker-writer.js";
 import { planWrites } from "./write-plan.js";
 import type { Writer } from "./writer.js";
@@ -177,21 +183,21 @@ export class SqliteBackend implements StorageBackend {
   async getRun(id: string): Promise<Run | undefined> {
     return guarded(() => {
       const row = getRun(this.db, id);
-      return row && decodeRun(row.run);
+      return row && decodeRun(row);
     });
   }
 
   async getRunByAttempt(taskId: string, attempt: number): Promise<Run | undefined> {
     return guarded(() => {
       const row = getRunByAttempt(this.db, taskId, attempt);
-      return row && decodeRun(row.run);
+      return row && decodeRun(row);
     });
   }
 
   async listTaskRuns(taskId: string, afterAttempt: number, limit: number): Promise<StoredRun[]> {
     return guarded(() => {
       return listTaskRuns(this.db, taskId, afterAttempt, limit).map((row: RunRow) => ({
-        run: decodeRun(row.run),
+        run: decodeRun(row),
         encodedBytes: row.run.length,
       }));
     });
@@ -199,14 +205,7 @@ export class SqliteBackend implements StorageBackend {
 
   async readOutput(runId: string, afterSeq: number, limit: number): Promise<OutputChunkRecord[]> {
     return guarded(() => {
-      return readOutputChunks(this.db, runId, afterSeq, limit).map((row) => ({
-        runId: row.run_id,
-        seq: row.seq,
-        stream: row.stream,
-        timeMs: row.time,
-        offset: row.byte_offset,
-        data: row.data,
-      }));
+      return readOutputChunks(this.db, runId, afterSeq, limit).map(outputChunkOf);
     });
   }
 
@@ -219,21 +218,21 @@ export class SqliteBackend implements StorageBackend {
   async getRunner(id: string): Promise<Runner | undefined> {
     return guarded(() => {
       const row = getRunner(this.db, id);
-      return row && decodeRunner(row.runner);
+      return row && decodeRunner(row);
     });
   }
 
   async getRunnerByName(name: string): Promise<Runner | undefined> {
     return guarded(() => {
       const row = getRunnerByName(this.db, name);
-      return row && decodeRunner(row.runner);
+      return row && decodeRunner(row);
     });
   }
 
   async listRunners(afterName: string, limit: number): Promise<StoredRunner[]> {
     return guarded(() => {
       return listRunners(this.db, afterName, limit).map((row: RunnerRow) => ({
-        runner: decodeRunner(row.runner),
+        runner: decodeRunner(row),
         encodedBytes: row.runner.length,
       }));
     });
@@ -241,7 +240,7 @@ export class SqliteBackend implements StorageBackend {
 
   async expiredTasks(cutoffMs: number, limit: number): Promise<Task[]> {
     return guarded(() => {
-      return findExpiredTasks(this.db, cutoffMs, limit).map((row) => decodeTask(row.task));
+      return findExpiredTasks(this.db, cutoffMs, limit).map(decodeTask);
     });
   }
 
@@ -253,13 +252,13 @@ export class SqliteBackend implements StorageBackend {
 
   async dispatchableTasks(): Promise<Task[]> {
     return guarded(() => {
-      return listDispatchableTasks(this.db).map((row) => decodeTask(row.task));
+      return listDispatchableTasks(this.db).map(decodeTask);
     });
   }
 
   async activeRuns(): Promise<Run[]> {
     return guarded(() => {
-      return listActiveRuns(this.db).map((row) => decodeRun(row.run));
+      return listActiveRuns(this.db).map(decodeRun);
     });
   }
 

@@ -1,50 +1,14 @@
-import { PageBudget, pagePrefix } from "../../core/page-budget.js";
-import type { ListTasksParams, TaskPage } from "../backend.js";
+import type { ListTasksParams } from "../backend.js";
+import { type ListPage, walkListPage } from "../list-walk.js";
 import type { Db } from "./open.js";
 import { listTasks } from "./queries/list-tasks.js";
 import type { TaskRow } from "./queries/task-row.js";
 
-const itemOf = (row: TaskRow) => ({ encoded: row.task, revision: row.revision });
-
-/**
- * One page, newest first, strictly older than `beforeId`. Without an
- * `accept` filter the page is one indexed query; with one, rows are examined
- * in batches until the page is full, the scan budget is spent (a short page
- * with a cursor, AIP-158) or the rows end. Pages are bounded in bytes too.
- */
-export function listPage(db: Db, params: ListTasksParams): Omit<TaskPage, "revision"> {
-  const query = { slot: params.slot, phases: params.phases, runnerId: params.runnerId, idPrefix: params.idPrefix };
-  if (!params.accept) {
-    const rows = listTasks(db, { ...query, beforeId: params.beforeId, limit: params.limit + 1 });
-    const page = pagePrefix(rows, params.limit, (row) => row.task.length);
-    return { items: page.map(itemOf), nextBeforeId: page.length < rows.length ? page.at(-1)!.id : undefined };
-  }
-  const budget = new PageBudget(params.limit);
-  const page: TaskRow[] = [];
-  const done = (nextBeforeId?: string) => ({ items: page.map(itemOf), nextBeforeId });
-  let cursor = params.beforeId;
-  let scanned = 0;
-  const batch = Math.max(params.limit * 2, 100);
-  const scanBudget = params.scanBudget ?? Number.POSITIVE_INFINITY;
-  while (scanned < scanBudget) {
-    // Never more rows than the budget has left: `accept` sees at most scanBudget rows.
-    const want = Math.min(batch, scanBudget - scanned);
-    const rows = listTasks(db, { ...query, beforeId: cursor, limit: want });
-    for (const row of rows) {
-      scanned++;
-      cursor = row.id;
-      const labels = JSON.parse(row.labels) as Record<string, string>;
-      const attributes = { id: row.id, slot: row.slot ?? "", phase: row.phase, runnerId: row.runner_id ?? "" };
-      if (!params.accept(labels, attributes)) continue;
-      // Too big for this page: the next starts with it.
-      if (!budget.take(row.task.length)) return done(page.at(-1)!.id);
-      page.push(row);
-      if (budget.full) {
-        const more = rows.length === want || row !== rows[rows.length - 1];
-        return done(more ? row.id : undefined);
-      }
-    }
-    if (rows.length < want) return done();
-  }
-  return done(cursor);
+/** One page (list-walk.ts), synchronous: the caller reads it and the head in one read transaction. */
+export function listPage(db: Db, params: ListTasksParams): ListPage {
+  return walkListPage(params, {
+    fetch: (query) => listTasks(db, query),
+    // The labels column is JSON text here, parsed only for the rows a filter examines.
+    labelsOf: (row: TaskRow) => JSON.parse(row.labels) as Record<string, string>,
+  });
 }

@@ -1,8 +1,6 @@
-import type { IdempotencyKey, ReadKeys, Snapshot, StoredTask } from "../backend.js";
+import type { ReadKeys, Snapshot } from "../backend.js";
+import { decodeRun, decodeRunner, idempotencyKeyOf, storedTask } from "../rows.js";
 import type { Db } from "./open.js";
-import type { IdempotencyKeyRow } from "./queries/idempotency-keys.js";
-import { decodeRun } from "./queries/run-row.js";
-import { decodeRunner } from "./queries/runner-rows.js";
 import {
   idempotencyKeysByIds,
   runnersByNames,
@@ -12,22 +10,8 @@ import {
   slotQueueOldest,
   tasksByIds,
 } from "./queries/snapshot-reads.js";
-import { decodeTask, slotStateOf, type TaskRow } from "./queries/task-row.js";
 
 const DEFAULT_QUEUE_DEPTH = 2;
-
-export const storedTask = (row: TaskRow): StoredTask => ({
-  task: decodeTask(row.task),
-  slotState: slotStateOf(row.slot_state),
-  encoded: row.task,
-});
-
-const idempotencyKey = (row: IdempotencyKeyRow): IdempotencyKey => ({
-  requestId: row.request_id,
-  taskId: row.task_id,
-  specHash: row.spec_hash,
-  createTimeMs: row.create_time,
-});
 
 const unique = (keys: Iterable<string> | undefined): string[] => (keys ? [...new Set(keys)] : []);
 
@@ -63,17 +47,17 @@ export function readKeys(db: Db, keys: ReadKeys): Snapshot {
   if (requestIds.length > 0) {
     for (const id of requestIds) snapshot.idempotencyKeys.set(id, null);
     for (const row of idempotencyKeysByIds(db, requestIds))
-      snapshot.idempotencyKeys.set(row.request_id, idempotencyKey(row));
+      snapshot.idempotencyKeys.set(row.request_id, idempotencyKeyOf(row));
   }
   const runIds = unique(keys.runs);
   if (runIds.length > 0) {
     for (const id of runIds) snapshot.runs.set(id, null);
-    for (const row of runsByIds(db, runIds)) snapshot.runs.set(row.id, decodeRun(row.run));
+    for (const row of runsByIds(db, runIds)) snapshot.runs.set(row.id, decodeRun(row));
   }
   const names = unique(keys.runnerNames);
   if (names.length > 0) {
     for (const name of names) snapshot.runnerNames.set(name, null);
-    for (const row of runnersByNames(db, names)) snapshot.runnerNames.set(row.name, decodeRunner(row.runner));
+    for (const row of runnersByNames(db, names)) snapshot.runnerNames.set(row.name, decodeRunner(row));
   }
   return snapshot;
 }

@@ -1,7 +1,8 @@
 import { EventType } from "@supervisor/sdk";
 import type { TaskWrite } from "../backend.js";
+import { SLOT_OWNER } from "../rows.js";
 import { insertTaskValues } from "./queries/insert-task.js";
-import { SLOT_OWNER, toTaskRow } from "./queries/task-row.js";
+import { toTaskRow } from "./queries/task-row.js";
 import { updateTaskValues } from "./queries/update-task.js";
 import type { WriteOp } from "./write-ops.js";
 import { W } from "./write-statements.js";

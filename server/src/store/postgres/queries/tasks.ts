@@ -1,4 +1,5 @@
 import { TaskPhase } from "@supervisor/sdk";
+import type { ListTasksQuery } from "../../list-walk.js";
 import type { TaskRow } from "../rows.js";
 import { SLOT_OWNER } from "../rows.js";
 import { type Queryable, row, rows } from "../statement.js";
@@ -31,17 +32,6 @@ export const newestTaskId = async (db: Queryable) =>
       "SELECT greatest((SELECT max(id) FROM tasks), (SELECT max(task_id) FROM journal)) AS id",
     )
   )?.id ?? undefined;
-
-export interface ListTasksQuery {
-  /** Exclusive upper bound on id (keyset cursor); undefined = from the newest. */
-  beforeId?: string;
-  slot?: string;
-  phases?: number[];
-  runnerId?: string;
-  /** Lowercase hex digits and '-': a range on the primary key. */
-  idPrefix?: string;
-  limit: number;
-}
 
 /**
  * One page of tasks, newest first, by keyset on id — never OFFSET. The SQL is shaped by which

@@ -1,6 +1,6 @@
+import { SLOT_QUEUED } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import { SLOT_QUEUED } from "./task-row.js";
 
 export function countSlotQueue(db: Db, slot: string): number {
   return (

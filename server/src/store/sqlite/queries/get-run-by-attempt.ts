@@ -1,6 +1,6 @@
+import type { RunRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { RunRow } from "./run-row.js";
 
 /** The run of `attempt` of a task; attempt 0 = the latest. */
 export function getRunByAttempt(db: Db, taskId: string, attempt: number): RunRow | undefined {

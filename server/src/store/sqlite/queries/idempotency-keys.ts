@@ -1,13 +1,6 @@
 import type { IdempotencyKey } from "../../backend.js";
 import type { WriteValue } from "../write-ops.js";
 
-export interface IdempotencyKeyRow {
-  request_id: string;
-  task_id: string;
-  spec_hash: string;
-  create_time: number;
-}
-
 export const PUT_IDEMPOTENCY_KEY = `INSERT OR REPLACE INTO idempotency_keys
     (request_id, task_id, spec_hash, create_time)
   VALUES (?, ?, ?, ?)`;

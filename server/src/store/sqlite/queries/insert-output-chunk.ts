@@ -2,16 +2,6 @@ import type { OutputChunkRecord } from "../../backend.js";
 import { exactBytes } from "../exact-bytes.js";
 import type { WriteValue } from "../write-ops.js";
 
-export interface OutputChunkRow {
-  run_id: string;
-  seq: number;
-  stream: number;
-  time: number;
-  /** Offset of data[0] in the run's output; a jump from the previous chunk's end is dropped output. */
-  byte_offset: number;
-  data: Buffer;
-}
-
 /** Stores a chunk; a repeated seq (a runner resending after reconnect) is ignored. */
 export const INSERT_OUTPUT_CHUNK = `INSERT OR IGNORE INTO output_chunks (run_id, seq, stream, time, byte_offset, data)
   VALUES (?, ?, ?, ?, ?, ?)`;

@@ -1,7 +1,7 @@
 import { RunPhase } from "@supervisor/sdk";
+import type { RunRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { RunRow } from "./run-row.js";
 
 /** Every ASSIGNED or RUNNING run (phase 1, 2), to rebuild in-memory state at start-up. */
 export function listActiveRuns(db: Db): RunRow[] {

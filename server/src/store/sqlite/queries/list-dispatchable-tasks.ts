@@ -1,7 +1,8 @@
 import { TaskPhase } from "@supervisor/sdk";
+import { SLOT_OWNER } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import { SLOT_OWNER, type TaskRow } from "./task-row.js";
+import type { TaskRow } from "./task-row.js";
 
 /** Pending tasks free to run (not queued behind a slot owner), in dispatch order; for the start-up rebuild. */
 export function listDispatchableTasks(db: Db): TaskRow[] {

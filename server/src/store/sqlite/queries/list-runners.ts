@@ -1,6 +1,6 @@
+import type { RunnerRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { RunnerRow } from "./runner-rows.js";
 
 /** Runners by name after `afterName` (keyset). */
 export function listRunners(db: Db, afterName: string, limit: number): RunnerRow[] {

@@ -1,6 +1,6 @@
+import type { RunRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { RunRow } from "./run-row.js";
 
 /** A task's runs after `afterAttempt`, oldest first. */
 export function listTaskRuns(db: Db, taskId: string, afterAttempt: number, limit: number): RunRow[] {

@@ -1,17 +1,7 @@
+import type { ListTasksQuery } from "../../list-walk.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
 import type { TaskRow } from "./task-row.js";
-
-export interface ListTasksQuery {
-  /** Exclusive upper bound on id (keyset cursor); undefined = from the newest. */
-  beforeId?: string;
-  slot?: string;
-  phases?: number[];
-  runnerId?: string;
-  /** Lowercase hex digits and '-': a range on the primary key. */
-  idPrefix?: string;
-  limit: number;
-}
 
 /**
  * One page of tasks, newest first, by keyset on id — never OFFSET, so page

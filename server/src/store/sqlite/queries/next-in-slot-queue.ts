@@ -1,6 +1,7 @@
+import { SLOT_QUEUED } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import { SLOT_QUEUED, type TaskRow } from "./task-row.js";
+import type { TaskRow } from "./task-row.js";
 
 /** The oldest queued task of `slot` (FIFO by id, which sorts by submit time). */
 export function nextInSlotQueue(db: Db, slot: string): TaskRow | undefined {

@@ -1,6 +1,6 @@
+import type { JournalRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { JournalRow } from "./journal.js";
 
 /** Changes after `afterRevision`, oldest first. */
 export function readJournal(db: Db, afterRevision: number, limit: number): JournalRow[] {

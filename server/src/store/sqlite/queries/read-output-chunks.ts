@@ -1,6 +1,6 @@
+import type { OutputChunkRow } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { OutputChunkRow } from "./insert-output-chunk.js";
 
 /** Stored chunks of a run after `afterSeq`, in order. */
 export function readOutputChunks(db: Db, runId: string, afterSeq: number, limit: number): OutputChunkRow[] {

@@ -1,14 +1,6 @@
 import { RunnerInfo as Runner } from "@supervisor/sdk";
 import type { WriteValue } from "../write-ops.js";
 
-export interface RunnerRow {
-  id: string;
-  name: string;
-  runner: Buffer;
-}
-
-export const decodeRunner = (bytes: Uint8Array): Runner => Runner.decode(bytes);
-
 export const UPSERT_RUNNER = `INSERT INTO runners (id, name, runner) VALUES (?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner`;
 

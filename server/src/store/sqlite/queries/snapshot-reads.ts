@@ -1,9 +1,7 @@
+import { type IdempotencyKeyRow, type RunnerRow, type RunRow, SLOT_OWNER, SLOT_QUEUED } from "../../rows.js";
 import type { Db } from "../open.js";
 import { statement } from "../statement.js";
-import type { IdempotencyKeyRow } from "./idempotency-keys.js";
-import type { RunRow } from "./run-row.js";
-import type { RunnerRow } from "./runner-rows.js";
-import { SLOT_OWNER, SLOT_QUEUED, type TaskRow } from "./task-row.js";
+import type { TaskRow } from "./task-row.js";
 
 // The reads a write batch makes before it decides: each one query for every key of its kind.
 

@@ -44,5 +44,6 @@ export function ownKeys(dir) {
     if (next !== text) writeFileSync(file, next);
   }
   const unused = RULES.filter((_, index) => hits[index] === 0).map(([pattern]) => pattern.source);
-  if (unused.length > 0) throw new Error(`own-keys: rules matched nothing (did ts-proto change?): ${unused.join(", ")}`);
+  if (unused.length > 0)
+    throw new Error(`own-keys: rules matched nothing (did ts-proto change?): ${unused.join(", ")}`);
 }

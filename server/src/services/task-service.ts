@@ -2,7 +2,6 @@ import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type Task, type TaskServ
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
-import { specHash } from "../core/task-spec.js";
 import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
@@ -61,10 +60,10 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   const { backend, commits, log, shutdown } = deps;
   const submitSettings = deps.submit;
   // The id is taken now (time-ordered); a replayed request_id answers with its original task instead.
-  const submitParams = ({ spec, requestId }: ValidSubmit): SubmitParams => ({
+  const submitParams = ({ spec, requestId, specHash }: ValidSubmit): SubmitParams => ({
     spec,
     requestId,
-    specHash: specHash(spec),
+    specHash,
     id: deps.ids.next(),
   });
   return {

@@ -1,5 +1,4 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Task, TaskSpec } from "@supervisor/sdk";
 
 /** A ts-proto message codec: anything with encode(message, writer). */
 interface Encoder<T> {
@@ -26,40 +25,6 @@ export function encodeMessage<T>(codec: Encoder<T>, message: T): Uint8Array {
     return bytes;
   } catch (error) {
     writer = new BinaryWriter(); // a half-written message must not prefix the next one
-    throw error;
-  }
-}
-
-/**
- * Specs and their encodings. A task's spec never changes once submitted (every change of a task copies the
- * task, not the spec), so each encoding of the task — at its submit, assign, start, end — reuses the spec's
- * bytes, the larger half of the task. Specs are never changed in place; an entry goes with its spec.
- */
-const specEncodings = new WeakMap<TaskSpec, Uint8Array>();
-
-/** The spec's protobuf encoding, made once per spec object. */
-export function encodeSpec(spec: TaskSpec): Uint8Array {
-  let bytes = specEncodings.get(spec);
-  if (!bytes) specEncodings.set(spec, (bytes = encodeMessage(TaskSpec, spec)));
-  return bytes;
-}
-
-/**
- * `Task.encode(task).finish()`, byte for byte, with the spec's bytes copied in: ts-proto writes id (1), spec
- * (2) and then the other fields in number order, so id and the spec's bytes, followed by the task without
- * either, are exactly its encoding.
- */
-export function encodeTask(task: Task): Uint8Array {
-  if (!task.spec) return encodeMessage(Task, task);
-  const spec = encodeSpec(task.spec);
-  try {
-    if (task.id !== "") writer.uint32(10).string(task.id);
-    writer.uint32(18).bytes(spec);
-    const bytes = Task.encode({ ...task, id: "", spec: undefined }, writer).finish();
-    if (bytes.length > KEPT_BUFFER_BYTES) writer = new BinaryWriter();
-    return bytes;
-  } catch (error) {
-    writer = new BinaryWriter();
     throw error;
   }
 }

@@ -1,12 +1,12 @@
 import { hash } from "node:crypto";
-import { canonicalSpec, type Duration, type TaskSpec } from "@supervisor/sdk";
-import { encodeSpec } from "./encode.js";
+import { canonicalSpec, type Duration, TaskSpec } from "@supervisor/sdk";
+import { encodeMessage } from "./encode.js";
 
 export const durationToMs = (duration: Duration): number => duration.seconds * 1000 + Math.trunc(duration.nanos / 1e6);
 export const msToDuration = (ms: number): Duration => ({ seconds: Math.trunc(ms / 1000), nanos: (ms % 1000) * 1e6 });
 
 /** A spec's deterministic protobuf encoding (maps in key order): what specHash fingerprints. */
-export const canonicalSpecBytes = (spec: TaskSpec): Uint8Array => encodeSpec(canonicalSpec(spec));
+export const canonicalSpecBytes = (spec: TaskSpec): Uint8Array => encodeMessage(TaskSpec, canonicalSpec(spec));
 
 /** The fingerprint of a spec's canonical encoding (canonicalSpecBytes), for request_id idempotency. */
 export const specHashOf = (canonicalBytes: Uint8Array): string =>

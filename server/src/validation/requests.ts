@@ -1,6 +1,5 @@
 import {
   type BatchSubmitTasksRequest,
-  canonicalSpec,
   ErrorReason,
   type FieldViolation,
   ID_PREFIX_PATTERN,
@@ -11,11 +10,10 @@ import {
   type TaskSpec,
   withSpecDefaults,
 } from "@supervisor/sdk";
-import { encodeSpec } from "../core/encode.js";
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
-import { specHashOf } from "../core/task-spec.js";
+import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
@@ -25,7 +23,7 @@ import { violationsOf } from "./violations.js";
 export const MAX_SPEC_BYTES = 1024 * 1024;
 
 export interface ValidSubmit {
-  /** The spec with every default applied, its maps in key order (canonicalSpec). */
+  /** The spec with every default applied. */
   spec: TaskSpec;
   requestId: string;
   /** specHash(spec): the one encoding of the spec validation makes serves its size check and its fingerprint. */
@@ -41,10 +39,9 @@ function checkSubmit(request: SubmitTaskRequest, prefix: string): ValidSubmit | 
     const result = taskSpecSchema.safeParse(request.spec);
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
     else {
-      // Stored with its maps in key order: its one encoding is measured here, is its fingerprint, and is
-      // copied into every encoding of its task (encodeTask).
-      const spec = canonicalSpec(withSpecDefaults(request.spec));
-      const canonical = encodeSpec(spec);
+      // Measured as stored (defaults applied; map order does not change the size).
+      const spec = withSpecDefaults(request.spec);
+      const canonical = canonicalSpecBytes(spec);
       if (canonical.length > MAX_SPEC_BYTES) {
         violations.push({
           field: `${prefix}spec`,

@@ -12,11 +12,13 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import {
   AdmissionPolicy,
   BatchSubmitTasksRequest,
+  BatchSubmitTasksResponse,
   EventType,
   Jitter,
   ListTasksResponse,
   RestartPolicy,
   SelectorOperator,
+  SubmitTaskResponse,
   Task,
   TaskPhase,
   TaskReason,
@@ -29,7 +31,9 @@ import { compileFilter } from "../../server/src/core/task-filter.js";
 import { DESCRIPTOR_SET_PATH } from "../../server/src/reflection.js";
 import {
   batchBytesOf,
+  batchSubmitTasksWire,
   listTasksWire,
+  submitTaskWire,
   TASK_SERVICE_DEFINITION,
 } from "../../server/src/services/task-service-definition.js";
 import type { TaskChange } from "../../server/src/store/backend.js";
@@ -198,6 +202,54 @@ describe("listTasksWire", () => {
   });
 });
 
+describe("submit answers from the stored bytes", () => {
+  // A task whose encoding needs a 3-byte length (the fixtures need 2), and one of 4 bytes.
+  const long = (n: number, chars: number) => ({
+    ...TASKS[0]!,
+    status: { ...TASKS[0]!.status!, message: "m".repeat(chars) },
+    id: taskId(n),
+  });
+  const all = [...TASKS, long(4, 20_000), long(5, 2_200_000)];
+  const stored = all.map((task) => Task.encode(task).finish());
+
+  it("SubmitTaskResponse is byte for byte what ts-proto makes, and goes out as it is", () => {
+    for (const [index, bytes] of stored.entries()) {
+      const wire = submitTaskWire(bytes);
+      const expected = Buffer.from(SubmitTaskResponse.encode({ task: all[index] }).finish());
+      // equals, not toEqual: a diff of 2 MB buffers byte by byte takes seconds.
+      expect(bytesOf(wire).equals(expected)).toBe(true);
+      expect(TASK_SERVICE_DEFINITION.submitTask.responseSerialize(wire)).toBe(wire);
+    }
+    expect(topLevelFields(bytesOf(submitTaskWire(stored[0]!)))).toEqual(
+      fieldNumbers("supervisor.v1.SubmitTaskResponse"),
+    );
+  });
+
+  it("BatchSubmitTasksResponse is byte for byte what ts-proto makes, with and without failed requests", () => {
+    const failedRequests = {
+      1: { code: 9, message: "slot busy", details: [] },
+      7: { code: 3, message: "", details: [] },
+    };
+    for (const failed of [{}, failedRequests]) {
+      const wire = batchSubmitTasksWire(stored, failed);
+      const expected = BatchSubmitTasksResponse.encode({ tasks: all, failedRequests: failed }).finish();
+      expect(bytesOf(wire).equals(expected)).toBe(true);
+      expect(TASK_SERVICE_DEFINITION.batchSubmitTasks.responseSerialize(wire)).toBe(wire);
+    }
+    expect(topLevelFields(bytesOf(batchSubmitTasksWire(stored, failedRequests)))).toEqual(
+      fieldNumbers("supervisor.v1.BatchSubmitTasksResponse"),
+    );
+    expect(bytesOf(batchSubmitTasksWire([]))).toEqual(Buffer.alloc(0));
+  });
+
+  it("a response message is still encoded by ts-proto on the way out", () => {
+    const response = { task: TASKS[0] };
+    expect(TASK_SERVICE_DEFINITION.submitTask.responseSerialize(response)).toEqual(
+      Buffer.from(SubmitTaskResponse.encode(response).finish()),
+    );
+  });
+});
+
 /** A change of task `task` at its revision, as the backend publishes it (with the stored bytes). */
 const changeOf = (task: Task, type: EventType, previousPhase?: TaskPhase): TaskChange => ({
   revision: task.revision,
@@ -301,7 +353,7 @@ describe("batchBytesOf", () => {
   });
 
   it("leaves the rest of the generated definition as it is", () => {
-    const changed = ["batchSubmitTasks", "listTasks", "watchTasks"];
+    const changed = ["submitTask", "batchSubmitTasks", "listTasks", "watchTasks"];
     const definition: Record<string, unknown> = TASK_SERVICE_DEFINITION;
     expect(Object.keys(definition).sort()).toEqual(Object.keys(TaskServiceService).sort());
     for (const [name, generated] of Object.entries(TaskServiceService)) {

@@ -1,8 +1,7 @@
-import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type Task, type TaskServiceServer } from "@supervisor/sdk";
+import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type TaskServiceServer } from "@supervisor/sdk";
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
-import { specHash } from "../core/task-spec.js";
 import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
@@ -10,7 +9,7 @@ import type { StorageBackend } from "../store/backend.js";
 import type { SubmitParams, SubmitSettings } from "../store/decide/submit.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { listParams } from "../store/list-params.js";
-import { batchSubmitWrite, cancelWrite, forRequest, submitWrite } from "../store/writes.js";
+import { batchSubmitWrite, cancelWrite, forRequest, submitStoredWrite } from "../store/writes.js";
 import { decodeNumberPageToken, decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import {
   type ValidSubmit,
@@ -23,7 +22,7 @@ import {
 import type { SignaturePolicy } from "../validation/signature-policy.js";
 import { type WatchSettings, watchTasks } from "../watch/watch-tasks.js";
 import { serverStream, unary } from "./handlers.js";
-import { batchBytesOf, listTasksWire } from "./task-service-definition.js";
+import { batchBytesOf, batchSubmitTasksWire, listTasksWire, submitTaskWire } from "./task-service-definition.js";
 import { rpcStatus } from "./to-status.js";
 
 /**
@@ -61,17 +60,17 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   const { backend, commits, log, shutdown } = deps;
   const submitSettings = deps.submit;
   // The id is taken now (time-ordered); a replayed request_id answers with its original task instead.
-  const submitParams = ({ spec, requestId }: ValidSubmit): SubmitParams => ({
+  const submitParams = ({ spec, requestId, specHash }: ValidSubmit): SubmitParams => ({
     spec,
     requestId,
-    specHash: specHash(spec),
+    specHash,
     id: deps.ids.next(),
   });
   return {
     submitTask: unary(log, shutdown, async (request) => {
       const submit = validateSubmit(request);
       deps.signatures.check(submit.spec);
-      return { task: await commits.run(submitWrite(submitParams(submit), submitSettings)) };
+      return submitTaskWire((await commits.run(submitStoredWrite(submitParams(submit), submitSettings))).encoded);
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
@@ -83,26 +82,24 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
           validateEach(request).map(async (submit) => {
             if (submit instanceof DomainError) throw submit;
             deps.signatures.check(submit.spec);
-            return commits.run(submitWrite(submitParams(submit), submitSettings));
+            return commits.run(submitStoredWrite(submitParams(submit), submitSettings));
           }),
         );
-        const tasks: Task[] = [];
+        const tasks: Uint8Array[] = [];
         const failedRequests: Record<number, Status> = {};
         outcomes.forEach((outcome, index) => {
-          if (outcome.status === "fulfilled") tasks.push(outcome.value);
+          if (outcome.status === "fulfilled") tasks.push(outcome.value.encoded);
           else failedRequests[index] = rpcStatus(outcome.reason, log);
         });
-        return { tasks, failedRequests };
+        return batchSubmitTasksWire(tasks, failedRequests);
       }
       const submits = validateBatch(request);
       submits.forEach(({ spec }, index) => {
         forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
       });
       // All or nothing: the first refusal undoes every submit of the batch.
-      return {
-        tasks: await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings)),
-        failedRequests: {},
-      };
+      const stored = await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings));
+      return batchSubmitTasksWire(stored.map((task) => task.encoded));
     }),
 
     getTask: unary(log, shutdown, async (request) => {

@@ -1,7 +1,7 @@
 import type { RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { AttemptOptions } from "../core/attempt-outcome.js";
 import { DomainError } from "../errors.js";
-import type { OutputChunkRecord } from "./backend.js";
+import type { OutputChunkRecord, StoredTask } from "./backend.js";
 import { decideCancel } from "./decide/cancel.js";
 import { decideExpire } from "./decide/retention.js";
 import { decideDeleteRunner, decidePutRunner } from "./decide/runners.js";
@@ -23,11 +23,20 @@ import { mergeReads, type WriteRequest } from "./group-commit.js";
 
 export const submitWrite = (params: SubmitParams, settings: SubmitSettings): WriteRequest<Task> => ({
   reads: submitReads(params),
+  decide: (view, nowMs) => decideSubmit(view, params, settings, nowMs).task,
+});
+
+/** A submit answered with the task as stored: its encoding goes out as it is (SubmitTask, BatchSubmitTasks). */
+export const submitStoredWrite = (params: SubmitParams, settings: SubmitSettings): WriteRequest<StoredTask> => ({
+  reads: submitReads(params),
   decide: (view, nowMs) => decideSubmit(view, params, settings, nowMs),
 });
 
 /** All or nothing: the first refusal (it names its request_index) drops every submit of the batch. */
-export const batchSubmitWrite = (all: readonly SubmitParams[], settings: SubmitSettings): WriteRequest<Task[]> => ({
+export const batchSubmitWrite = (
+  all: readonly SubmitParams[],
+  settings: SubmitSettings,
+): WriteRequest<StoredTask[]> => ({
   reads: mergeReads(all.map(submitReads)),
   decide: (view, nowMs) =>
     all.map((params, index) => forRequest(index, () => decideSubmit(view, params, settings, nowMs))),

@@ -7,12 +7,13 @@ import {
   type SubmitTaskRequest,
   type TaskFilter,
   TaskPhase,
-  TaskSpec,
+  type TaskSpec,
   withSpecDefaults,
 } from "@supervisor/sdk";
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
+import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
@@ -25,36 +26,42 @@ export interface ValidSubmit {
   /** The spec with every default applied. */
   spec: TaskSpec;
   requestId: string;
+  /** specHash(spec): the one encoding of the spec validation makes serves its size check and its fingerprint. */
+  specHash: string;
 }
 
-function submitViolations(request: SubmitTaskRequest, prefix: string): FieldViolation[] {
+/** A request checked: its valid submit, or every bad field of it. */
+function checkSubmit(request: SubmitTaskRequest, prefix: string): ValidSubmit | FieldViolation[] {
   const violations: FieldViolation[] = [];
+  let valid: ValidSubmit | undefined;
   if (!request.spec) violations.push({ field: `${prefix}spec`, description: "required" });
   else {
     const result = taskSpecSchema.safeParse(request.spec);
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
     else {
-      const bytes = TaskSpec.encode(request.spec).finish().length;
-      if (bytes > MAX_SPEC_BYTES) {
+      // Measured as stored (defaults applied; map order does not change the size).
+      const spec = withSpecDefaults(request.spec);
+      const canonical = canonicalSpecBytes(spec);
+      if (canonical.length > MAX_SPEC_BYTES) {
         violations.push({
           field: `${prefix}spec`,
           description:
-            `${bytes} bytes encoded, at most ${MAX_SPEC_BYTES}: every answer that carries the task ` +
+            `${canonical.length} bytes encoded, at most ${MAX_SPEC_BYTES}: every answer that carries the task ` +
             "(GetTask, a list page, a watch event, a runner's assign) must fit a default 4 MiB client",
         });
-      }
+      } else valid = { spec, requestId: request.requestId, specHash: specHashOf(canonical) };
     }
   }
   if (request.requestId && !REQUEST_ID_PATTERN.test(request.requestId)) {
     violations.push({ field: `${prefix}request_id`, description: "1..128 characters of letters, digits and ._:-" });
   }
-  return violations;
+  return violations.length > 0 || !valid ? violations : valid;
 }
 
 export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
-  const violations = submitViolations(request, "");
-  if (violations.length > 0) throw invalidArgument(violations);
-  return { spec: withSpecDefaults(request.spec!), requestId: request.requestId };
+  const checked = checkSubmit(request, "");
+  if (Array.isArray(checked)) throw invalidArgument(checked);
+  return checked;
 }
 
 /** What concerns a whole batch, whatever its mode: 1..MAX_BATCH_REQUESTS requests. */
@@ -68,9 +75,15 @@ function validateBatchSize(request: BatchSubmitTasksRequest): void {
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
 export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
   validateBatchSize(request);
-  const violations = request.requests.flatMap((submit, i) => submitViolations(submit, `requests[${i}].`));
+  const valid: ValidSubmit[] = [];
+  const violations: FieldViolation[] = [];
+  request.requests.forEach((submit, i) => {
+    const checked = checkSubmit(submit, `requests[${i}].`);
+    if (Array.isArray(checked)) violations.push(...checked);
+    else valid.push(checked);
+  });
   if (violations.length > 0) throw invalidArgument(violations);
-  return request.requests.map((submit) => ({ spec: withSpecDefaults(submit.spec!), requestId: submit.requestId }));
+  return valid;
 }
 
 /**
@@ -81,10 +94,8 @@ export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
 export function validateEach(request: BatchSubmitTasksRequest): (ValidSubmit | DomainError)[] {
   validateBatchSize(request);
   return request.requests.map((submit) => {
-    const violations = submitViolations(submit, "");
-    return violations.length > 0
-      ? invalidArgument(violations)
-      : { spec: withSpecDefaults(submit.spec!), requestId: submit.requestId };
+    const checked = checkSubmit(submit, "");
+    return Array.isArray(checked) ? invalidArgument(checked) : checked;
   });
 }
 

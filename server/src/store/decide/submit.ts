@@ -1,7 +1,7 @@
-import type { Task, TaskSpec } from "@supervisor/sdk";
+import type { TaskSpec } from "@supervisor/sdk";
 import { newTask } from "../../core/task-lifecycle.js";
 import { requestIdReused } from "../../errors.js";
-import type { ReadKeys } from "../backend.js";
+import type { ReadKeys, StoredTask } from "../backend.js";
 import { admit } from "./slots.js";
 import type { WriteView } from "./view.js";
 
@@ -33,21 +33,27 @@ export function submitReads(params: SubmitParams): ReadKeys {
 /**
  * One submit: a known request_id with the same spec answers with the original
  * task unchanged, with another spec REQUEST_ID_REUSED; otherwise admission
- * decides the task's place in its slot and the task is stored (ADDED).
+ * decides the task's place in its slot and the task is stored (ADDED). Either way the task as stored,
+ * with its encoding: the answer is those bytes, not a second encoding of the task.
  */
-export function decideSubmit(view: WriteView, params: SubmitParams, settings: SubmitSettings, nowMs: number): Task {
+export function decideSubmit(
+  view: WriteView,
+  params: SubmitParams,
+  settings: SubmitSettings,
+  nowMs: number,
+): StoredTask {
   const { spec, requestId, specHash } = params;
   if (requestId) {
     const key = view.idempotencyKey(requestId);
     if (key && key.createTimeMs >= nowMs - settings.idempotencyTtlMs) {
       if (key.specHash !== specHash) throw requestIdReused(requestId, key.taskId);
       const original = view.task(key.taskId);
-      if (original) return original.task;
+      if (original) return original;
       // The original was deleted by retention: the key no longer protects anything; start afresh.
     }
   }
   const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
-  const task = view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState), slotState);
+  view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState), slotState);
   if (requestId) view.putIdempotencyKey({ requestId, taskId: params.id, specHash, createTimeMs: nowMs });
-  return task;
+  return view.task(params.id)!; // as just stored, with its encoding
 }

@@ -1,4 +1,5 @@
 import { EventType, type Run, type RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import { encodeMessage } from "../../core/encode.js";
 import { attributesOf } from "../../core/task-filter.js";
 import type { SlotState } from "../../core/task-lifecycle.js";
 import {
@@ -273,7 +274,7 @@ export class WriteView {
   /** Deletes a task with its runs and output (DELETED) at the next revision. */
   deleteTask(task: Task): void {
     const deleted = { ...task, revision: this.nextRevision++ };
-    const encoded = Task.encode(deleted).finish();
+    const encoded = encodeMessage(Task, deleted);
     this.out.tasks.push({
       change: { revision: deleted.revision, type: EventType.EVENT_TYPE_DELETED, task: deleted, encoded },
       slotState: "none",
@@ -283,7 +284,7 @@ export class WriteView {
   }
 
   private recordTask(task: Task, slotState: SlotState, type: EventType, previous: Task | undefined): void {
-    const encoded = Task.encode(task).finish();
+    const encoded = encodeMessage(Task, task);
     this.out.tasks.push({
       change: { revision: task.revision, type, task, encoded, previous: previous && attributesOf(previous) },
       slotState,

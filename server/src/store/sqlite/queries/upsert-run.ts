@@ -1,4 +1,5 @@
 import { Run } from "@supervisor/sdk";
+import { encodeMessage } from "../../../core/encode.js";
 import type { WriteValue } from "../write-ops.js";
 
 export const UPSERT_RUN = `INSERT INTO runs (id, task_id, attempt, runner_id, phase, run)
@@ -12,5 +13,5 @@ export const runValues = (run: Run): WriteValue[] => [
   run.attempt,
   run.runnerId,
   run.phase,
-  Run.encode(run).finish(),
+  encodeMessage(Run, run),
 ];

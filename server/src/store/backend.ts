@@ -18,6 +18,13 @@ import type { SlotState } from "../core/task-lifecycle.js";
 export interface StorageBackend {
   /** What this backend is, for logs: "sqlite /var/lib/x.db". */
   readonly description: string;
+  /**
+   * True when other servers may write the same database at the same time (PostgreSQL opened
+   * shared): rows this server wrote may change behind it, and `onCommit` delivers their changes too.
+   */
+  readonly shared: boolean;
+  /** This server's id: its row in the servers table, runners.server_id, the holder of the leader lease. */
+  readonly serverId: string;
 
   // ---- writes ----
 
@@ -32,6 +39,12 @@ export interface StorageBackend {
 
   /** Called with every committed batch of task changes, in revision order. */
   onCommit(listener: (changes: readonly TaskChange[]) => void): () => void;
+
+  /** Called when another server changed the runners table (shared only; never on SQLite). */
+  onRunnersChanged(listener: () => void): () => void;
+
+  /** What servers sharing the database coordinate through; undefined unless `shared`. */
+  readonly cluster: ClusterStore | undefined;
 
   // ---- reads (each a consistent snapshot of committed data) ----
 
@@ -54,6 +67,8 @@ export interface StorageBackend {
   /** The end offset of the last stored chunk at or before `seq` (0 if none). */
   outputEndThrough(runId: string, seq: number): Promise<number>;
   getRunner(id: string): Promise<Runner | undefined>;
+  /** The server holding the runner's stream (runners.server_id): null when none, undefined when no such runner. */
+  getRunnerServer(id: string): Promise<string | null | undefined>;
   getRunnerByName(name: string): Promise<Runner | undefined>;
   /** Runners by name after `afterName`, with their encoded size. */
   listRunners(afterName: string, limit: number): Promise<StoredRunner[]>;
@@ -102,6 +117,8 @@ export interface StoredRun {
 export interface StoredRunner {
   runner: Runner;
   encodedBytes: number;
+  /** The server holding its stream (runners.server_id), null when none. */
+  serverId?: string | null;
 }
 
 /** One committed change of one task, as the journal holds it and watchers receive it. */
@@ -234,6 +251,12 @@ export interface WriteSet {
   expireIdempotencyKeys?: { beforeMs: number; limit: number };
   /** Journal entries at or below this revision are deleted; compactedThrough becomes it. */
   compactJournalThrough?: number;
+  /**
+   * A leader's write: the transaction commits only if this server holds the leader lease with
+   * this epoch, checked after the revision counter is locked; otherwise it fails with NOT_LEADER
+   * and writes nothing. Always true on a backend that is not shared (one server leads itself).
+   */
+  leaderEpoch?: number;
 }
 
 export interface TransactionPlan<R> {
@@ -251,3 +274,20 @@ export const emptyWriteSet = (): WriteSet => ({
   runners: [],
   deletedRunners: [],
 });
+
+// ---------------------------------------------------------------- several servers (shared only)
+// Stand-in on the cluster-engine branch for cluster-store's interface (replaced by it on merge).
+
+/** How servers sharing one database elect a leader and see each other (PostgreSQL, shared). */
+export interface ClusterStore {
+  /** Every server with a row, oldest first, with how long ago each heartbeated (the database's clock). */
+  listServers(): Promise<ServerRecord[]>;
+}
+
+/** A server's row in the servers table. */
+export interface ServerRecord {
+  id: string;
+  heartbeatAtMs: number;
+  /** ms since its last heartbeat, by the database's clock: a live server's stays near the heartbeat interval. */
+  silentMs: number;
+}

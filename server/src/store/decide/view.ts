@@ -321,7 +321,16 @@ export class WriteView {
     this.out.deletedChunks.push({ runId, seq });
   }
 
-  putRunner(runner: Runner): void {
+  /**
+   * The server holding the named runner's stream (runners.server_id): null when none or no such runner.
+   * Stand-in: cluster-store's view reads it from the snapshot.
+   */
+  runnerServer(_name: string): string | null | undefined {
+    return null;
+  }
+
+  /** Stores a runner's record; `serverId` is the server holding its stream (stand-in: not stored). */
+  putRunner(runner: Runner, _serverId?: string | null): void {
     this.out.runners.push(runner);
     this.remember(this.runnerRows, runner.name, runner);
   }
@@ -333,6 +342,11 @@ export class WriteView {
 
   expireIdempotencyKeys(beforeMs: number, limit: number): void {
     this.out.expireIdempotencyKeys = { beforeMs, limit };
+  }
+
+  /** Makes the batch a leader's write (WriteSet.leaderEpoch). */
+  requireLeader(epoch: number): void {
+    this.out.leaderEpoch = epoch;
   }
 
   compactJournalThrough(revision: number): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type pg from "pg";
 import type { Clock } from "../../core/clock.js";
@@ -54,6 +55,16 @@ const RECOVERY_BATCH = 1000;
  */
 export class PostgresBackend implements StorageBackend {
   readonly description: string;
+  // Stand-ins on the cluster-engine branch for cluster-store's shared mode (replaced by it on merge).
+  readonly shared = false;
+  readonly serverId = randomUUID();
+  readonly cluster = undefined;
+  onRunnersChanged(_listener: () => void): () => void {
+    return () => {};
+  }
+  async getRunnerServer(id: string): Promise<string | null | undefined> {
+    return (await this.getRunner(id)) ? null : undefined;
+  }
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;

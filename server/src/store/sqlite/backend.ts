@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
 import type {
@@ -69,6 +70,16 @@ const startWorker: StartWriterThread = (path, pragmas) => new WorkerWriter(path,
  */
 export class SqliteBackend implements StorageBackend {
   readonly description: string;
+  // Stand-ins on the cluster-engine branch for cluster-store's shared mode (replaced by it on merge).
+  readonly shared = false;
+  readonly serverId = randomUUID();
+  readonly cluster = undefined;
+  onRunnersChanged(_listener: () => void): () => void {
+    return () => {};
+  }
+  async getRunnerServer(id: string): Promise<string | null | undefined> {
+    return (await this.getRunner(id)) ? null : undefined;
+  }
   private committedHead: number;
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();

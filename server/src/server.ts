@@ -9,6 +9,7 @@ import {
 } from "@grpc/grpc-js";
 import { SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
+import { soleLeadership } from "./cluster/leadership.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { IdGenerator } from "./core/ids.js";
@@ -94,12 +95,14 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const backend = await openBackend(config, clock);
   let engine: ExecutionEngine;
   let ids: IdGenerator;
-  // This server is the database's one writer (the backend holds its lock), so the rows it wrote last
-  // need not be read back by the next batch.
-  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, new RowCache(ROW_CACHE_ROWS));
+  // Alone on its database (the backend holds its lock), this server is its one writer, so the rows it wrote
+  // last need not be read back by the next batch; with other servers writing the same rows, they must.
+  const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
+  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache);
+  const leadership = soleLeadership(backend.serverId);
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
-    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log }, config);
+    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership }, config);
     await engine.start();
   } catch (error) {
     await backend.close();
@@ -155,7 +158,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     await backend.close();
     throw error;
   }
-  const stopSweeper = startSweeper(() => sweep(backend, commits, clock, config), config.sweepIntervalMs, timers, log);
+  const leaderWrites = engine.leaderWrites;
+  engine.whileLeading(() =>
+    startSweeper(() => sweep(backend, leaderWrites, clock, config), config.sweepIntervalMs, timers, log),
+  );
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
 
@@ -163,7 +169,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const shutdown = () =>
     (stopping ??= (async () => {
       setHealth("NOT_SERVING");
-      await stopSweeper();
+      await engine.stopLeading(); // the sweep in progress finishes
       engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
@@ -179,6 +185,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           resolve();
         });
       });
+      await leadership.stop().catch((error) => log("resigning the lead failed (it runs out by itself)", error));
       // Every answered write is already committed; the backend folds in what it can for a quick next start.
       await backend.close().catch((error) => log("closing the store failed (the next start replays its log)", error));
     })());

@@ -1,4 +1,4 @@
-// npm run bench [-- <scenario>... ] [--profile] [--quick] [--backend sqlite|postgres]
+// npm run bench [-- <scenario>... ] [--profile] [--quick] [--backend sqlite|postgres] [--servers N]
 // Runs the scenarios (all by default), each with its baseline in the same run,
 // prints tables and writes bench/results/<scenario>.json (<scenario>-postgres.json on PostgreSQL).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -33,12 +33,28 @@ for (let i = args.length - 1; i >= 0; i--) {
     args.splice(i, 1);
   }
 }
+// `--servers N`: the cluster scenario with N servers on one PostgreSQL database (alone, unless others are named).
+let servers;
+for (let i = args.length - 1; i >= 0; i--) {
+  if (args[i] === "--servers") {
+    servers = Number(args[i + 1]);
+    args.splice(i, 2);
+  } else if (args[i].startsWith("--servers=")) {
+    servers = Number(args[i].slice("--servers=".length));
+    args.splice(i, 1);
+  }
+}
+if (servers !== undefined && !(Number.isInteger(servers) && servers >= 1)) {
+  console.error(`--servers takes a whole number of servers (1 or more), not "${servers}"`);
+  process.exit(2);
+}
 if (!BACKENDS.includes(backend)) {
   console.error(`unknown backend "${backend}"; one of: ${BACKENDS.join(", ")}`);
   process.exit(2);
 }
 const flags = new Set(args.filter((a) => a.startsWith("--")));
 const chosen = args.filter((a) => !a.startsWith("--"));
+if (servers !== undefined && chosen.length === 0) chosen.push("cluster");
 if (flags.has("--help") || flags.has("-h")) {
   console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick] [--backend sqlite|postgres]
 scenarios: ${SCENARIOS.join(", ")}
@@ -46,6 +62,7 @@ scenarios: ${SCENARIOS.join(", ")}
              PostgreSQL cluster for the run, a fresh database per pass; results in <scenario>-postgres.json)
   --profile  submit, sdk-submit, batch, e2e: one more pass with the server under --cpu-prof (sdk-submit: and one
              with the client profiled); top self-time functions
+  --servers  the cluster scenario (postgres): N servers on one database (default 1)
   --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
   --wait-quiet[=s]  before each scenario, wait (up to s seconds, default 300) until other processes are idle`);
   process.exit(0);
@@ -74,6 +91,7 @@ async function waitQuiet(maxSeconds) {
 }
 const opts = {
   profile: flags.has("--profile"),
+  servers,
   quick,
   ...(quick ? { durationMs: 2_000, warmupMs: 300 } : {}),
 };
@@ -109,7 +127,7 @@ for (const name of chosen.length ? chosen : SCENARIOS) {
     const load = meter();
     loads.push({ scenario: name, ...load });
     // Attach the machine load to the scenario's result file.
-    const path = join(RESULTS_DIR, `${resultName(name)}.json`);
+    const path = join(RESULTS_DIR, `${resultName(result.resultName ?? name)}.json`);
     writeFileSync(
       path,
       `${JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2)}\n`,

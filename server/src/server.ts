@@ -94,9 +94,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const backend = await openBackend(config, clock);
   let engine: ExecutionEngine;
   let ids: IdGenerator;
-  // This server is the database's one writer (the backend holds its lock), so the rows it wrote last
-  // need not be read back by the next batch.
-  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, new RowCache(ROW_CACHE_ROWS));
+  // Alone on its database (the backend holds its lock), this server need not read back the rows it
+  // wrote last; when servers share the database, another one may have changed them since.
+  const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
+  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache);
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
     engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log }, config);

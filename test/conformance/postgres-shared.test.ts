@@ -134,9 +134,11 @@ describeOn("postgres")("PostgreSQL shared by several servers", () => {
 
     it("a transaction's first revision is the locked counter's: after another server's commits, not this one's", async () => {
       const db = await sharedDatabase();
-      const [a, b] = [await db.open(), await db.open()];
+      const [a, b] = [await db.open({ reconcileMs: 3_600_000 }), await db.open()];
       const log = heard(a);
       await insertTasks(a, [{ task: makeTask(1) }]);
+      // A cannot hear B's commits for now (until it LISTENs again): its own commit finds them missing.
+      await endListeningSessions(db);
       await insertTasks(b, [{ task: makeTask(2) }, { task: makeTask(3) }]);
       const [fourth] = await insertTasks(a, [{ task: makeTask(4) }]);
       expect(fourth!.revision).toBe(4);
@@ -147,16 +149,26 @@ describeOn("postgres")("PostgreSQL shared by several servers", () => {
 
   it("runners: a server hears of the other servers' runner writes, never of its own", async () => {
     const db = await sharedDatabase();
-    const [a, b] = [await db.open(), await db.open()];
+    // No reconcile: what a server hears comes from its LISTEN connection only, in commit order.
+    const [a, b] = [await db.open({ reconcileMs: 3_600_000 }), await db.open({ reconcileMs: 3_600_000 })];
     const calls = { a: 0, b: 0 };
     a.onRunnersChanged(() => calls.a++);
     b.onRunnersChanged(() => calls.b++);
+    const [heardByA, heardByB] = [heard(a), heard(b)];
     await decide(a, (view) => view.putRunner(makeRunner(1, "alpha")));
-    await waitUntil(() => calls.b === 1, "B to hear of A's runner");
-    await decide(b, (view) => view.deleteRunner(makeRunner(1, "alpha")));
-    await waitUntil(() => calls.a === 1, "A to hear of B's deletion");
-    // Notifications come in commit order: by the time A heard of B's write, it had its own too, and ignored it.
-    expect(calls).toEqual({ a: 1, b: 1 });
+    await decide(b, (view) => {
+      view.putRunner(makeRunner(2, "beta"));
+      view.insertTask(makeTask(1), "none");
+    });
+    // Hearing B's task, A has had every notification before it: its own runner write, then B's.
+    await waitUntil(() => heardByA.length === 1, "A to hear B's commit");
+    expect(calls.a).toBe(1);
+    await decide(a, (view) => {
+      view.deleteRunner(makeRunner(1, "alpha"));
+      view.insertTask(makeTask(2), "none");
+    });
+    await waitUntil(() => heardByB.length === 2, "B to hear A's second commit");
+    expect(calls).toEqual({ a: 1, b: 2 });
   });
 
   it("servers sharing a database and one that has it alone exclude each other", async () => {

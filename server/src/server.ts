@@ -9,7 +9,7 @@ import {
 } from "@grpc/grpc-js";
 import { SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
-import { soleLeadership } from "./cluster/leadership.js";
+import { startLeadership } from "./cluster/start-leadership.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { IdGenerator } from "./core/ids.js";
@@ -95,11 +95,12 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const backend = await openBackend(config, clock);
   let engine: ExecutionEngine;
   let ids: IdGenerator;
-  // Alone on its database (the backend holds its lock), this server is its one writer, so the rows it wrote
-  // last need not be read back by the next batch; with other servers writing the same rows, they must.
+  // Alone on its database (the backend holds its lock), this server need not read back the rows it
+  // wrote last; when servers share the database, another one may have changed them since.
   const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
   const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache);
-  const leadership = soleLeadership(backend.serverId);
+  // An election among the servers sharing the database, or (alone on it) this server leading for good.
+  const leadership = startLeadership(backend, { log });
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
     engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership }, config);

@@ -1,7 +1,7 @@
 /**
- * Who runs what must run once (dispatch over every runner, the lease rescuer, the deadline backstop,
- * retention): the one server holding the leader lease. Its writes carry the lease's epoch, and the
- * store refuses them once another server holds a newer one, so a deposed leader's writes never commit.
+ * Who runs what must run once among the servers sharing a database: dispatch over all runners, the
+ * lease rescuer, the deadline backstop, retention. Every write of a leader-only part carries the
+ * epoch (WriteSet.leaderEpoch), so a server that lost the lead cannot commit one.
  */
 export interface Leadership {
   readonly serverId: string;
@@ -9,16 +9,25 @@ export interface Leadership {
   epoch(): number | undefined;
   /** Called with true when this server starts leading, false when it stops (deposed, lost, stopped). */
   onChange(listener: (leading: boolean) => void): () => void;
-  /** Resigns (deletes the lease row when held) so another server leads at once. */
+  /** Resigns (gives the lease up when held) so another server leads at once. */
   stop(): Promise<void>;
 }
 
 /** SQLite and single-server: this server always leads, epoch 1. */
 export function soleLeadership(serverId: string): Leadership {
+  let leading = true;
+  const listeners = new Set<(leading: boolean) => void>();
   return {
     serverId,
-    epoch: () => 1,
-    onChange: () => () => {},
-    stop: async () => {},
+    epoch: () => (leading ? 1 : undefined),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      if (!leading) return;
+      leading = false;
+      for (const listener of listeners) listener(false);
+    },
   };
 }

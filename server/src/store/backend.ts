@@ -37,7 +37,11 @@ export interface StorageBackend {
    */
   transact<R>(work: (tx: WriteTransaction) => Promise<TransactionPlan<R>>): Promise<R>;
 
-  /** Called with every committed batch of task changes, in revision order. */
+  /**
+   * Called with every committed batch of task changes, in revision order: each change once,
+   * contiguous from the head at open. When shared, other servers' changes too (read from the
+   * journal); this server's own commits are published before their `transact` resolves.
+   */
   onCommit(listener: (changes: readonly TaskChange[]) => void): () => void;
 
   /** Called when another server changed the runners table (shared only; never on SQLite). */
@@ -118,6 +122,16 @@ export interface StoredRunner {
   runner: Runner;
   encodedBytes: number;
   /** The server holding its stream (runners.server_id), null when none. */
+  serverId: string | null;
+}
+
+/** A runner to store, and the server holding its stream. */
+export interface RunnerWrite {
+  runner: Runner;
+  /**
+   * runners.server_id. Left out: this server while the runner is CONNECTED or DRAINING (the
+   * server writing a live runner's row is the one holding its stream), null once DISCONNECTED.
+   */
   serverId?: string | null;
 }
 
@@ -216,6 +230,8 @@ export interface Snapshot {
   idempotencyKeys: Map<string, IdempotencyKey | null>;
   runs: Map<string, Run | null>;
   runnerNames: Map<string, Runner | null>;
+  /** For each runner found in `runnerNames`, by name: the server holding its stream (null: none). */
+  runnerServers: Map<string, string | null>;
 }
 
 export interface WriteTransaction {
@@ -245,7 +261,7 @@ export interface WriteSet {
   idempotencyKeys: IdempotencyKey[];
   outputChunks: OutputChunkRecord[];
   deletedChunks: { runId: string; seq: number }[];
-  runners: Runner[];
+  runners: RunnerWrite[];
   deletedRunners: string[];
   /** Idempotency keys created before this are deleted (at most `limit`). */
   expireIdempotencyKeys?: { beforeMs: number; limit: number };
@@ -276,17 +292,51 @@ export const emptyWriteSet = (): WriteSet => ({
 });
 
 // ---------------------------------------------------------------- several servers (shared only)
-// Stand-in on the cluster-engine branch for cluster-store's interface (replaced by it on merge).
 
 /** How servers sharing one database elect a leader and see each other (PostgreSQL, shared). */
 export interface ClusterStore {
+  /** The leader lease, by the database's clock. */
+  readonly leases: LeaseStore;
+  /** Sets the address this server's row shows (host:port, once it listens). */
+  announce(address: string): Promise<void>;
   /** Every server with a row, oldest first, with how long ago each heartbeated (the database's clock). */
   listServers(): Promise<ServerRecord[]>;
+  /** Deletes a server's row (the leader, done with a dead server). */
+  forgetServer(id: string): Promise<void>;
+}
+
+/** The leader lease row: one per database. Each call is one statement. */
+export interface LeaseStore {
+  /**
+   * Takes the lease for `ttlMs` when nobody holds it, it expired, or this server holds it already
+   * (a new term: the epoch grows). Resolves with the new epoch, or undefined when another server holds it.
+   */
+  elect(serverId: string, ttlMs: number): Promise<number | undefined>;
+  /** Extends the lease by `ttlMs` from now if this server still holds it with `epoch`; false if not. */
+  renew(serverId: string, epoch: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up (marks it expired) if held with `epoch`, and tells the other servers at once. */
+  resign(serverId: string, epoch: number): Promise<void>;
+  /** The lease as stored (undefined before the first election). */
+  current(): Promise<LeaseRecord | undefined>;
+  /** Called when another server resigned: an election now would win. */
+  onReleased(listener: () => void): () => void;
+}
+
+export interface LeaseRecord {
+  serverId: string;
+  epoch: number;
+  /** Whether it is held now (not expired, by the database's clock). */
+  held: boolean;
 }
 
 /** A server's row in the servers table. */
 export interface ServerRecord {
   id: string;
+  /** host:port it listens on, "" before it does. */
+  address: string;
+  host: string;
+  pid: number;
+  startedAtMs: number;
   heartbeatAtMs: number;
   /** ms since its last heartbeat, by the database's clock: a live server's stays near the heartbeat interval. */
   silentMs: number;

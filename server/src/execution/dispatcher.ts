@@ -84,8 +84,8 @@ const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
  */
 export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly index = new DispatchIndex<RunnerTarget>();
-  /** Dispatch runs only on the server that leads (always, for a server alone on its database). */
-  private leading = true;
+  /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
+  private leading = false;
   private wanted = false;
   private wakeTimer: Timer | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;

@@ -109,9 +109,9 @@ export class LeaderDuties {
 
   private async lead(): Promise<void> {
     if (this.leading || this.stopped) return;
+    // The elector says it in the log ("this server leads (epoch n)").
     const { shared, dispatcher, rescuer, remotes, waitingReasons, timers, log } = this.deps;
     this.leading = true;
-    if (shared) log(`this server leads (epoch ${this.deps.leadership.epoch()})`);
     dispatcher.lead();
     remotes.start();
     if (shared) await this.rebuild();
@@ -129,7 +129,6 @@ export class LeaderDuties {
   private async resign(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    if (this.deps.shared && !this.stopped) this.deps.log("this server no longer leads");
     this.reconcile?.cancel();
     this.deps.dispatcher.resign();
     this.deps.waitingReasons.stop();

@@ -25,7 +25,7 @@ import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
-import { openBackend } from "./store/open-backend.js";
+import { openBackend, shareable } from "./store/open-backend.js";
 import { startSweeper, sweep } from "./store/retention.js";
 import { RowCache } from "./store/row-cache.js";
 import { SignaturePolicy } from "./validation/signature-policy.js";
@@ -92,7 +92,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const shutdownController = new AbortController();
   const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   // The backend takes its lock before it touches the database: one server per SQLite file.
-  const backend = await openBackend(config, clock);
+  // On PostgreSQL several servers may share the database (they elect a leader); a SQLite file has one.
+  const backend = await openBackend(config, clock, { shared: shareable(config), log });
   let engine: ExecutionEngine;
   let ids: IdGenerator;
   // Alone on its database (the backend holds its lock), this server need not read back the rows it
@@ -106,6 +107,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership }, config);
     await engine.start();
   } catch (error) {
+    await leadership.stop().catch(() => {});
     await backend.close();
     throw error;
   }
@@ -156,6 +158,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     });
   } catch (error) {
     engine.stop();
+    await leadership.stop().catch(() => {});
     await backend.close();
     throw error;
   }

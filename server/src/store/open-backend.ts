@@ -29,3 +29,6 @@ export async function openBackend(config: Config, clock: Clock, options: OpenOpt
 /** The database as the serving line shows it: "db <path>, synchronous=FULL", or "db <URL without its password>". */
 export const describeDatabase = (config: Config): string =>
   isPostgresUrl(config.db) ? `db ${redactUrl(config.db)}` : `db ${config.db}, synchronous=${config.synchronous}`;
+
+/** Whether servers may share the configured database: a PostgreSQL one, yes; a SQLite file has one server. */
+export const shareable = (config: Config): boolean => isPostgresUrl(config.db);

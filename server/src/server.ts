@@ -168,6 +168,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   );
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
+  // The servers table shows where each server listens (several servers on one database).
+  backend.cluster?.announce(address).catch((error) => log("recording this server's address failed", error));
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>

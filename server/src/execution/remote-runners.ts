@@ -48,6 +48,8 @@ export class RemoteRunners {
   private refreshing: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** When this server took the lead: a runner orphaned before that gets a lease from then to come back. */
+  private ledSinceMs = 0;
 
   constructor(private readonly deps: RemoteRunnersDeps) {}
 
@@ -99,6 +101,7 @@ export class RemoteRunners {
   /** This server leads (again). */
   start(): void {
     this.stopped = false;
+    this.ledSinceMs = this.deps.clock.now();
   }
 
   /** This server no longer leads: the runs counted on other servers' runners are forgotten (nothing is written). */
@@ -170,8 +173,8 @@ export class RemoteRunners {
 
   /**
    * A runner on a live server is that server's to expire (it keeps the lease). One nobody serves is
-   * disconnected since its server's last heartbeat (or since now, when there is none): a lease later
-   * its runs are lost.
+   * disconnected since its server's last heartbeat (or since now, when there is none, or since this
+   * server took the lead, if later): a lease later its runs are lost.
    */
   private judge(remote: RemoteRunner, heartbeatMs: number | undefined, nowMs: number): void {
     if (remote.holderLive) {
@@ -181,7 +184,9 @@ export class RemoteRunners {
       return;
     }
     if (remote.orphanSinceMs !== undefined || remote.runs.size === 0) return;
-    remote.orphanSinceMs = Math.min(heartbeatMs ?? nowMs, nowMs);
+    // Since its server's last heartbeat — but a leader that just took over (all servers down, say) gives a
+    // whole lease from then, as a restarted server alone gives its runners: they had nowhere to come back to.
+    remote.orphanSinceMs = Math.min(Math.max(heartbeatMs ?? nowMs, this.ledSinceMs), nowMs);
     const dueMs = remote.orphanSinceMs + this.deps.leaseTtlMs;
     const until = new Date(dueMs).toISOString();
     this.deps.log(

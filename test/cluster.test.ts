@@ -1,11 +1,11 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   AdmissionPolicy,
   ErrorReason,
   EventType,
   RestartPolicy,
-  type SupervisorClient,
+  SupervisorClient,
   subprocess,
   type Task,
   TaskPhase,
@@ -14,8 +14,11 @@ import {
 } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { BACKEND } from "./helpers/backend.js";
+import { REPO_ROOT, startCli, stopChild } from "./helpers/cli.js";
 import { type Cluster, startCluster } from "./helpers/cluster.js";
 import { fileGate } from "./helpers/gate.js";
+import { freePort } from "./helpers/ports.js";
+import { freshDatabase } from "./helpers/postgres.js";
 import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { tempDir } from "./helpers/server.js";
 import { waitUntil } from "./helpers/wait.js";
@@ -256,5 +259,43 @@ describeCluster("several servers on one PostgreSQL database", { timeout: 180_000
     const [ended] = await allTerminal([leader], [task.id]);
     expect(ended!.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_SUCCEEDED, attempt: 1, runnerId: moving.id });
     expect((await leader.client.listRuns(task.id)).map((run) => run.exitCode)).toEqual([0]);
+  });
+
+  it("the README's three servers on one database and a runner naming them all work as written", async () => {
+    const readme = readFileSync(`${REPO_ROOT}/README.md`, "utf8");
+    const section = readme.slice(readme.indexOf("\n### Several servers\n"));
+    const block = section.match(/```sh\n([\s\S]*?)```/)![1]!;
+    const lines = block.split("\n").filter(Boolean);
+    const database = await freshDatabase();
+    onTestFinished(() => database.drop());
+    // The README's database and ports, here a test database and free ports; every command as written otherwise.
+    const ports = new Map<string, string>();
+    for (const port of new Set(block.match(/127\.0\.0\.1:(\d+)/g))) ports.set(port, `127.0.0.1:${await freePort()}`);
+    const here = (line: string) => line.replace(/127\.0\.0\.1:\d+/g, (address) => ports.get(address)!);
+    expect(lines[0]).toMatch(/^DB=postgres:\/\/\S+$/);
+    const commands = lines.slice(1).map((line) => here(line).replace("$DB", database.url).replace(/ &$/, ""));
+    const serves = commands.filter((line) => line.startsWith("npx supervisor serve "));
+    expect(serves).toHaveLength(3);
+    for (const line of commands) expect(line).toMatch(/^npx supervisor (serve|runner) /);
+    const started = [];
+    for (const line of commands) {
+      const args = line.slice("npx supervisor ".length).split(" ");
+      const child = await startCli(args, args[0] === "serve" ? /serving on/ : /connected to/);
+      onTestFinished(async () => {
+        await stopChild(child.child, "SIGKILL");
+      });
+      started.push(child);
+    }
+    const addresses = [...ports.values()];
+    const clients = addresses.map((address) => new SupervisorClient({ address }));
+    onTestFinished(() => {
+      for (const client of clients) client.close();
+    });
+    const tasks = await Promise.all(clients.map((client) => client.submit(subprocess("echo", ["from the README"]))));
+    const ended = await allTerminal(
+      clients.map((client) => ({ client })),
+      tasks.map((task) => task.id),
+    );
+    expect(ended.map((task) => task.status!.phase)).toEqual(ended.map(() => TaskPhase.TASK_PHASE_SUCCEEDED));
   });
 });

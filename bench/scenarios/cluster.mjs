@@ -186,7 +186,7 @@ export async function run(opts) {
     { measure: "aggregate SubmitTask p99 (ms)", value: round(submit.p99Ms, 1) },
     { measure: "e2e submit → SUCCEEDED (tasks/s)", value: round(end.tasksPerSec, 0) },
     ...Object.entries(latency).map(([where, s]) => ({
-      measure: `dispatch: submit → handler, runner on the ${where} (p50 / p99 ms)`,
+      measure: `dispatch: submit → handler, runner on ${where === "leader" ? "the leader" : "another server"} (p50 / p99 ms)`,
       value: `${round(s.p50, 2)} / ${round(s.p99, 2)}`,
     })),
     ...(failed

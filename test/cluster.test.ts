@@ -14,7 +14,7 @@ import {
 } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { BACKEND } from "./helpers/backend.js";
-import { REPO_ROOT, startCli, stopChild } from "./helpers/cli.js";
+import { REPO_ROOT, runCli, startCli, stopChild } from "./helpers/cli.js";
 import { type Cluster, startCluster } from "./helpers/cluster.js";
 import { fileGate } from "./helpers/gate.js";
 import { freePort } from "./helpers/ports.js";
@@ -297,5 +297,23 @@ describeCluster("several servers on one PostgreSQL database", { timeout: 180_000
       tasks.map((task) => task.id),
     );
     expect(ended.map((task) => task.status!.phase)).toEqual(ended.map(() => TaskPhase.TASK_PHASE_SUCCEEDED));
+  });
+
+  it("one runner name on two servers: the second process is refused while the first holds it, then takes it", async () => {
+    const cluster = await startCluster(2);
+    const holder = await runner(cluster.servers[0]!.address, "one-name");
+    const second = await runCli(["runner", "--addr", cluster.servers[1]!.address, "--name", "one-name"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/runner name one-name is in use by a live runner connected from server \S+/);
+    // Once the holder is gone (its server records the disconnect), a new process takes the name elsewhere.
+    await holder.stop("SIGKILL");
+    const next = await waitUntil(
+      () => startRunner(cluster.servers[1]!.address, "one-name").catch(() => undefined),
+      "the name to be free",
+    );
+    onTestFinished(async () => {
+      await next.stop("SIGKILL");
+    });
+    expect(next.id).toBe(holder.id);
   });
 });

@@ -9,7 +9,11 @@ export interface ElectorOptions {
    * without resigning is replaced after at most this plus one election interval.
    */
   ttlMs?: number;
-  /** How often the leader renews and a follower tries to take the lease (default a third of the TTL). */
+  /**
+   * How often the leader renews and a follower tries to take the lease (default a quarter of the
+   * TTL: a killed leader is replaced within TTL + a quarter, and a leader may miss two renewals
+   * before it stops trusting its lease).
+   */
   intervalMs?: number;
   timers?: Timers;
   /** A monotonic clock for the leader's own trust in its lease (default performance.now). */
@@ -61,7 +65,7 @@ export class LeaseElector implements Leadership {
     options: ElectorOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-    this.intervalMs = options.intervalMs ?? Math.max(10, Math.floor(this.ttlMs / 3));
+    this.intervalMs = options.intervalMs ?? Math.max(10, Math.floor(this.ttlMs / 4));
     // River keeps 1 s of a 15 s+ TTL; here a fifth of the TTL, at most a second.
     this.marginMs = Math.min(1_000, this.ttlMs / 5);
     this.timers = options.timers ?? SYSTEM_TIMERS;

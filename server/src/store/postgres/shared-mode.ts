@@ -1,6 +1,6 @@
 import type { Timer, Timers } from "@supervisor/sdk";
 import type pg from "pg";
-import type { Logger } from "../../errors.js";
+import { type Logger, shuttingDown } from "../../errors.js";
 import type { ClusterStore, ServerRecord, TaskChange } from "../backend.js";
 import { OrderedPublisher } from "../ordered-publisher.js";
 import { guarded } from "./errors.js";
@@ -124,12 +124,15 @@ export class SharedMode {
     return () => this.runnerListeners.delete(listener);
   }
 
-  /** Publishes what the tail can still read, then stops: nothing is published after close. */
+  /**
+   * Publishes what the tail can still read, then stops: nothing is published after close, and a
+   * commit still waiting for the changes before it is answered SHUTTING_DOWN (retry, on another server).
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.reconcileTimer?.cancel();
     await this.tail.idle();
-    this.publisher.fail(new Error("the backend is closed"));
+    this.publisher.fail(shuttingDown());
     await this.registry.stop();
     await this.listener.close();
   }

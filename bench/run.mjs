@@ -1,4 +1,4 @@
-// npm run bench [-- <scenario>... ] [--profile] [--quick] [--backend sqlite|postgres]
+// npm run bench [-- <scenario>... ] [--profile] [--quick] [--backend sqlite|postgres] [--servers N]
 // Runs the scenarios (all by default), each with its baseline in the same run,
 // prints tables and writes bench/results/<scenario>.json (<scenario>-postgres.json on PostgreSQL).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,6 +21,9 @@ const SCENARIOS = [
   "storage",
 ];
 
+/** Run only when named (or, for cluster, with --servers): not part of the default run. */
+const ON_REQUEST = ["cluster"];
+
 const args = process.argv.slice(2);
 // `--backend postgres` and `--backend=postgres` both work.
 let backend = "sqlite";
@@ -33,26 +36,43 @@ for (let i = args.length - 1; i >= 0; i--) {
     args.splice(i, 1);
   }
 }
+// `--servers N`: the cluster scenario with N servers on one PostgreSQL database (alone, unless others are named).
+let servers;
+for (let i = args.length - 1; i >= 0; i--) {
+  if (args[i] === "--servers") {
+    servers = Number(args[i + 1]);
+    args.splice(i, 2);
+  } else if (args[i].startsWith("--servers=")) {
+    servers = Number(args[i].slice("--servers=".length));
+    args.splice(i, 1);
+  }
+}
+if (servers !== undefined && !(Number.isInteger(servers) && servers >= 1)) {
+  console.error(`--servers takes a whole number of servers (1 or more), not "${servers}"`);
+  process.exit(2);
+}
 if (!BACKENDS.includes(backend)) {
   console.error(`unknown backend "${backend}"; one of: ${BACKENDS.join(", ")}`);
   process.exit(2);
 }
 const flags = new Set(args.filter((a) => a.startsWith("--")));
 const chosen = args.filter((a) => !a.startsWith("--"));
+if (servers !== undefined && chosen.length === 0) chosen.push("cluster");
 if (flags.has("--help") || flags.has("-h")) {
   console.log(`usage: npm run bench [-- <scenario>...] [--profile] [--quick] [--backend sqlite|postgres]
-scenarios: ${SCENARIOS.join(", ")}
+scenarios: ${SCENARIOS.join(", ")} (and, when named: ${ON_REQUEST.join(", ")})
   --backend  the supervisor's storage: sqlite (default, a fresh file per pass) or postgres (a throwaway
              PostgreSQL cluster for the run, a fresh database per pass; results in <scenario>-postgres.json)
   --profile  submit, sdk-submit, batch, e2e: one more pass with the server under --cpu-prof (sdk-submit: and one
              with the client profiled); top self-time functions
+  --servers  the cluster scenario (postgres): N servers on one database (default 1)
   --quick    shorter passes and smaller sizes (a smoke test; figures are not comparable)
   --wait-quiet[=s]  before each scenario, wait (up to s seconds, default 300) until other processes are idle`);
   process.exit(0);
 }
 for (const name of chosen) {
-  if (!SCENARIOS.includes(name)) {
-    console.error(`unknown scenario "${name}"; one of: ${SCENARIOS.join(", ")}`);
+  if (![...SCENARIOS, ...ON_REQUEST].includes(name)) {
+    console.error(`unknown scenario "${name}"; one of: ${[...SCENARIOS, ...ON_REQUEST].join(", ")}`);
     process.exit(2);
   }
 }
@@ -74,6 +94,7 @@ async function waitQuiet(maxSeconds) {
 }
 const opts = {
   profile: flags.has("--profile"),
+  servers,
   quick,
   ...(quick ? { durationMs: 2_000, warmupMs: 300 } : {}),
 };
@@ -109,7 +130,7 @@ for (const name of chosen.length ? chosen : SCENARIOS) {
     const load = meter();
     loads.push({ scenario: name, ...load });
     // Attach the machine load to the scenario's result file.
-    const path = join(RESULTS_DIR, `${resultName(name)}.json`);
+    const path = join(RESULTS_DIR, `${resultName(result.resultName ?? name)}.json`);
     writeFileSync(
       path,
       `${JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), machineLoad: load }, null, 2)}\n`,

@@ -47,41 +47,47 @@ const inUseLine = (db: string, pid: number) =>
 const configFor = (db: string, listen = "127.0.0.1:0") => loadConfig({ flags: { listen, db } });
 
 describe("one server per database", () => {
-  it("a second `supervisor serve` on the file exits 1 with one line; the first keeps its runs and serves", async () => {
-    const db = await storeForTest(tempDir(), "shared.db");
-    const first = await serve(db);
-    const address = first.match[1]!;
-    const client = new SupervisorClient({ address });
-    onTestFinished(() => client.close());
-    const runner = await startRunner(address, "busy-runner");
-    onTestFinished(async () => {
-      await runner.stop("SIGKILL");
-    });
-    try {
-      const running = await client.submit(subprocess("sleep", ["30"]));
-      await client.waitFor(running.id, { phases: [TaskPhase.TASK_PHASE_RUNNING] });
+  // SQLite only: several servers share a PostgreSQL database (test/cluster.test.ts: a second server joins,
+  // and no server marks another live one's runs LOST); a SQLite file has one server.
+  itOn("sqlite")(
+    "a second `supervisor serve` on the file exits 1 with one line; the first keeps its runs and serves",
+    async () => {
+      const db = await storeForTest(tempDir(), "shared.db");
+      const first = await serve(db);
+      const address = first.match[1]!;
+      const client = new SupervisorClient({ address });
+      onTestFinished(() => client.close());
+      const runner = await startRunner(address, "busy-runner");
+      onTestFinished(async () => {
+        await runner.stop("SIGKILL");
+      });
+      try {
+        const running = await client.submit(subprocess("sleep", ["30"]));
+        await client.waitFor(running.id, { phases: [TaskPhase.TASK_PHASE_RUNNING] });
 
-      const second = await runCli(["serve", "--listen", "127.0.0.1:0", "--db", db]);
-      expect(second.code).toBe(1);
-      expect(second.stdout).toBe("");
-      expect(second.stderr).toMatch(inUseLine(db, first.child.pid!));
+        const second = await runCli(["serve", "--listen", "127.0.0.1:0", "--db", db]);
+        expect(second.code).toBe(1);
+        expect(second.stdout).toBe("");
+        expect(second.stderr).toMatch(inUseLine(db, first.child.pid!));
 
-      // The refused server touched nothing: the first one's live run is still RUNNING, not LOST.
-      const task = await client.get(running.id);
-      expect(task.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_RUNNING, attempt: 1 });
-      expect((await client.listRuns(running.id)).map((run) => run.phase)).toEqual([RunPhase.RUN_PHASE_RUNNING]);
-      expect((await client.submit(subprocess("echo", ["still writing"]))).id).toBeTruthy();
-      expect(await healthStatus(address)).toBe("SERVING");
-      await client.cancel(running.id);
-      await client.waitFor(running.id);
-    } finally {
-      client.close();
-      await runner.stop();
-      await stopChild(first.child);
-    }
-  });
+        // The refused server touched nothing: the first one's live run is still RUNNING, not LOST.
+        const task = await client.get(running.id);
+        expect(task.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_RUNNING, attempt: 1 });
+        expect((await client.listRuns(running.id)).map((run) => run.phase)).toEqual([RunPhase.RUN_PHASE_RUNNING]);
+        expect((await client.submit(subprocess("echo", ["still writing"]))).id).toBeTruthy();
+        expect(await healthStatus(address)).toBe("SERVING");
+        await client.cancel(running.id);
+        await client.waitFor(running.id);
+      } finally {
+        client.close();
+        await runner.stop();
+        await stopChild(first.child);
+      }
+    },
+  );
 
-  it("a SIGKILLed server leaves no stale lock: a new one starts on the file at once", async () => {
+  // SQLite only, for the same reason: on PostgreSQL a third server would join the second.
+  itOn("sqlite")("a SIGKILLed server leaves no stale lock: a new one starts on the file at once", async () => {
     const db = await storeForTest(tempDir(), "killed.db");
     const first = await serve(db);
     const before = new SupervisorClient({ address: first.match[1]! });

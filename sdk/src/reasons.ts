@@ -61,6 +61,12 @@ export const ErrorReason = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /** UNAVAILABLE: the database cannot be written (disk full, read-only); retry later. */
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+  /**
+   * UNAVAILABLE: a write that only the leader of servers sharing a database may make came from a
+   * server that no longer leads (its lease lapsed or another server took it); retry, the new leader
+   * makes it. Metadata: epoch (the term the write was made in).
+   */
+  NOT_LEADER: "NOT_LEADER",
   /** INTERNAL: a bug. The message says no more than that; the server logs the cause. */
   INTERNAL: "INTERNAL",
 } as const;

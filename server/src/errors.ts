@@ -70,6 +70,14 @@ export const storeUnavailable = (cause: string) =>
     },
   );
 
+export const notLeader = (epoch: number) =>
+  new DomainError(
+    Code.Unavailable,
+    ErrorReason.NOT_LEADER,
+    `this server no longer leads (the leader lease of epoch ${epoch} is not its own now); retry`,
+    { epoch: String(epoch) },
+  );
+
 export const internal = () =>
   // Never the internal message: it may hold paths or SQL. The log has it.
   new DomainError(Code.Internal, ErrorReason.INTERNAL, "internal error (logged by the server)");

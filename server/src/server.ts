@@ -9,6 +9,7 @@ import {
 } from "@grpc/grpc-js";
 import { SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
+import { startLeadership } from "./cluster/start-leadership.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { IdGenerator } from "./core/ids.js";
@@ -24,7 +25,7 @@ import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
 import { GroupCommit } from "./store/group-commit.js";
-import { openBackend } from "./store/open-backend.js";
+import { openBackend, shareable } from "./store/open-backend.js";
 import { startSweeper, sweep } from "./store/retention.js";
 import { RowCache } from "./store/row-cache.js";
 import { SignaturePolicy } from "./validation/signature-policy.js";
@@ -91,17 +92,22 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const shutdownController = new AbortController();
   const credentials = serverCredentials(config); // read the files first: a bad path fails before anything starts
   // The backend takes its lock before it touches the database: one server per SQLite file.
-  const backend = await openBackend(config, clock);
+  // On PostgreSQL several servers may share the database (they elect a leader); a SQLite file has one.
+  const backend = await openBackend(config, clock, { shared: shareable(config), log });
   let engine: ExecutionEngine;
   let ids: IdGenerator;
-  // This server is the database's one writer (the backend holds its lock), so the rows it wrote last
-  // need not be read back by the next batch.
-  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, new RowCache(ROW_CACHE_ROWS));
+  // Alone on its database (the backend holds its lock), this server need not read back the rows it
+  // wrote last; when servers share the database, another one may have changed them since.
+  const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
+  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache);
+  // An election among the servers sharing the database, or (alone on it) this server leading for good.
+  const leadership = startLeadership(backend, { log });
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
-    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log }, config);
+    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership }, config);
     await engine.start();
   } catch (error) {
+    await leadership.stop().catch(() => {});
     await backend.close();
     throw error;
   }
@@ -152,18 +158,24 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     });
   } catch (error) {
     engine.stop();
+    await leadership.stop().catch(() => {});
     await backend.close();
     throw error;
   }
-  const stopSweeper = startSweeper(() => sweep(backend, commits, clock, config), config.sweepIntervalMs, timers, log);
+  const leaderWrites = engine.leaderWrites;
+  engine.whileLeading(() =>
+    startSweeper(() => sweep(backend, leaderWrites, clock, config), config.sweepIntervalMs, timers, log),
+  );
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
+  // The servers table shows where each server listens (several servers on one database).
+  backend.cluster?.announce(address).catch((error) => log("recording this server's address failed", error));
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
       setHealth("NOT_SERVING");
-      await stopSweeper();
+      await engine.stopLeading(); // the sweep in progress finishes
       engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
       shutdownController.abort(); // ends watch/output streams cleanly
       await new Promise<void>((resolve) => {
@@ -179,6 +191,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           resolve();
         });
       });
+      await leadership.stop().catch((error) => log("resigning the lead failed (it runs out by itself)", error));
       // Every answered write is already committed; the backend folds in what it can for a quick next start.
       await backend.close().catch((error) => log("closing the store failed (the next start replays its log)", error));
     })());

@@ -75,7 +75,7 @@ export function revisionTests(open: OpenBackend): void {
       const { backend } = fresh;
       await insertTasks(backend, [{ task: makeTask(1) }]);
       const batches = recordCommits(backend);
-      await commitWrites(backend, writeSet({ runners: [makeRunner(1, "alpha")] }));
+      await commitWrites(backend, writeSet({ runners: [{ runner: makeRunner(1, "alpha") }] }));
       expect(await backend.head()).toBe(1);
       expect(batches).toEqual([]);
       expect((await backend.getRunner(makeRunner(1, "alpha").id))?.name).toBe("alpha");
@@ -101,7 +101,7 @@ export function revisionTests(open: OpenBackend): void {
               runs: [run],
               idempotencyKeys: [{ requestId: "req-1", taskId: taskId(2), specHash: "h", createTimeMs: 1 }],
               outputChunks: [chunk(run.id, 1, 0, "out")],
-              runners: [makeRunner(1, "alpha")],
+              runners: [{ runner: makeRunner(1, "alpha") }],
             }),
             result: undefined,
           };

@@ -1,7 +1,16 @@
-import { RunnerInfo, RunnerState } from "@supervisor/sdk";
+import { ErrorReason, RunnerInfo, RunnerState } from "@supervisor/sdk";
 import { expect, it } from "vitest";
 import { emptyWriteSet, type IdempotencyKey, type StorageBackend } from "../../server/src/store/backend.js";
-import { decide, makeRunner, type OpenBackend, runnerId, taskId, useBackend } from "./fixtures.js";
+import {
+  decide,
+  insertTasks,
+  makeRunner,
+  makeTask,
+  type OpenBackend,
+  runnerId,
+  taskId,
+  useBackend,
+} from "./fixtures.js";
 
 const key = (requestId: string, createTimeMs: number, task = 1): IdempotencyKey => ({
   requestId,
@@ -90,6 +99,71 @@ export function runnerAndKeyTests(open: OpenBackend): void {
     }));
     expect(names.get("alpha")).toBeNull();
     expect(names.get("beta")).toEqual(beta);
+  });
+
+  it("runners.server_id: this server for a live runner it writes, null once disconnected, or the one named", async () => {
+    const { backend } = fresh;
+    const live = makeRunner(1, "live");
+    const draining = { ...makeRunner(2, "draining"), state: RunnerState.RUNNER_STATE_DRAINING };
+    const gone = { ...makeRunner(3, "gone"), state: RunnerState.RUNNER_STATE_DISCONNECTED };
+    const elsewhere = makeRunner(4, "elsewhere");
+    const released = makeRunner(5, "released");
+    await decide(backend, (view) => {
+      view.putRunner(live);
+      view.putRunner(draining);
+      view.putRunner(gone);
+      view.putRunner(elsewhere, "server-b");
+      view.putRunner(released, null);
+    });
+    const holders = (await backend.listRunners("", 10)).map((stored) => [stored.runner.name, stored.serverId]);
+    expect(holders).toEqual([
+      ["draining", backend.serverId],
+      ["elsewhere", "server-b"],
+      ["gone", null],
+      ["live", backend.serverId],
+      ["released", null],
+    ]);
+    expect(await backend.getRunnerServer(live.id)).toBe(backend.serverId);
+    expect(await backend.getRunnerServer(elsewhere.id)).toBe("server-b");
+    expect(await backend.getRunnerServer(gone.id)).toBeNull();
+    expect(await backend.getRunnerServer(runnerId(9))).toBeUndefined();
+
+    // A transaction reads each holder with its runner, and sees its own writes' holders before they commit.
+    const seen = await decide(
+      backend,
+      (view) => {
+        const before = ["live", "elsewhere", "gone", "nobody"].map((name) => view.runnerServer(name));
+        view.putRunner({ ...live, state: RunnerState.RUNNER_STATE_DISCONNECTED }, null);
+        view.putRunner(gone, "server-c");
+        view.deleteRunner(elsewhere);
+        return [before, ["live", "gone", "elsewhere"].map((name) => view.runnerServer(name))];
+      },
+      { runnerNames: ["live", "elsewhere", "gone", "nobody"] },
+    );
+    expect(seen).toEqual([
+      [backend.serverId, "server-b", null, null],
+      [null, "server-c", null],
+    ]);
+    expect(await backend.getRunnerServer(gone.id)).toBe("server-c");
+    expect(await backend.getRunnerServer(live.id)).toBeNull();
+  });
+
+  it("a leader's write: any epoch commits on a backend no other server writes; shared, only under the lease", async () => {
+    const { backend } = fresh;
+    const leaderWrite = decide(backend, (view) => {
+      view.requireLeader(7);
+      return view.insertTask(makeTask(1), "none");
+    });
+    if (!backend.shared) {
+      expect((await leaderWrite).revision).toBe(1);
+      return;
+    }
+    // Nobody was elected: this server holds no lease of epoch 7, and nothing of the write is stored.
+    await expect(leaderWrite).rejects.toMatchObject({ reason: ErrorReason.NOT_LEADER, metadata: { epoch: "7" } });
+    expect(await backend.head()).toBe(0);
+    expect(await backend.getTask(taskId(1))).toBeUndefined();
+    const [plain] = await insertTasks(backend, [{ task: makeTask(1) }]);
+    expect(plain!.revision).toBe(1);
   });
 
   it("idempotency keys: stored, read back, and a key stored again replaces the old one", async () => {

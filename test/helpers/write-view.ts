@@ -92,6 +92,7 @@ export class Committed {
       idempotencyKeys: new Map(),
       runs: new Map(),
       runnerNames: new Map(),
+      runnerServers: new Map(),
     };
     for (const id of keys.tasks ?? []) snapshot.tasks.set(id, this.get(id) ?? null);
     for (const slot of keys.slotOwners ?? []) {

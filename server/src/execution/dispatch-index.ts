@@ -140,6 +140,11 @@ export class DispatchIndex<R extends RunnerCandidate> {
     if (--cls.members === 0) this.dropClass(cls);
   }
 
+  /** Forgets every task (runners stay): another server dispatches them now. */
+  clearTasks(): void {
+    for (const taskId of [...this.tasks.keys()]) this.remove(taskId);
+  }
+
   /** Moves tasks whose time has come into their classes. Returns the next ready time among the rest (or Infinity). */
   promoteDue(nowMs: number): number {
     for (let next = this.waiting.first; next && next.readyAtMs <= nowMs; next = this.waiting.first) {
@@ -200,6 +205,10 @@ export class DispatchIndex<R extends RunnerCandidate> {
   }
 
   // ---- runners ----
+
+  hasRunner(runnerId: string): boolean {
+    return this.runners.has(runnerId);
+  }
 
   /** A runner connected, or its labels, kinds or capacity changed. */
   upsertRunner(runner: R): void {

@@ -25,7 +25,7 @@ import { assignOutcomeWrite } from "../store/writes.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
-import type { RunnerSession } from "./runner-session.js";
+import type { RunnerTarget } from "./runner-target.js";
 
 export interface DispatcherSettings {
   /** Runs kept per task (older ones are pruned at assign). */
@@ -41,6 +41,11 @@ export interface DispatcherDeps {
   tracker: RunTracker;
   /** For finding out whether an assign whose commit failed was stored all the same. */
   retry: CommitRetry;
+  /**
+   * The leader epoch its assigns carry (several servers: the store refuses them once another server
+   * leads); undefined for a server alone on its database.
+   */
+  leaderEpoch(): number | undefined;
 }
 
 /** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
@@ -61,7 +66,7 @@ const ASSIGN_RETRY_MS = 1_000;
 /** What one batch's dispatch did, to finish (or undo) once the batch's commit is known. */
 interface DispatchPlan {
   /** Runs reserved in this batch, with their assign (undefined: the task changed; nothing was stored). */
-  assigned: { run: ActiveRun; session: RunnerSession; entry: PendingEntry; stored?: { task: Task; run: Run } }[];
+  assigned: { run: ActiveRun; session: RunnerTarget; entry: PendingEntry; stored?: { task: Task; run: Run } }[];
   /** Index entries as they were before this batch's changes were laid over them (undefined: not tracked). */
   before: Map<string, PendingEntry | undefined>;
 }
@@ -78,7 +83,9 @@ const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
  * that commit is done; if it fails, the runs and the index are put back.
  */
 export class Dispatcher implements CommitStage<DispatchPlan> {
-  readonly index = new DispatchIndex<RunnerSession>();
+  readonly index = new DispatchIndex<RunnerTarget>();
+  /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
+  private leading = false;
   private wanted = false;
   private wakeTimer: Timer | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
@@ -100,6 +107,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   /** Follows a committed change: pending and free to run → tracked; anything else → not. */
   follow(task: Task, deleted: boolean, nowMs: number): void {
+    if (!this.leading) return;
     if (!deleted && isDispatchable(task)) this.track(task, nowMs);
     else this.index.remove(task.id);
   }
@@ -116,10 +124,21 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     this.wakeTimer?.cancel();
   }
 
+  /** This server leads from now on: the caller tracks the pending tasks, then schedules. */
+  lead(): void {
+    this.leading = true;
+  }
+
+  /** Another server dispatches now: nothing pending is kept here (it is read again on taking the lead). */
+  resign(): void {
+    this.leading = false;
+    this.index.clearTasks();
+  }
+
   // ---- the commit stage ----
 
   hasWork(): boolean {
-    if (!this.wanted || this.stopped) return false;
+    if (!this.wanted || this.stopped || !this.leading) return false;
     const nowMs = this.deps.clock.now();
     if (nowMs < this.pausedUntilMs) return false;
     this.wakeAt(this.index.promoteDue(nowMs));
@@ -130,7 +149,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   async decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<DispatchPlan> {
     this.wanted = false;
-    if (this.stopped || nowMs < this.pausedUntilMs || !this.index.anyRoom) return NOTHING;
+    if (this.stopped || !this.leading || nowMs < this.pausedUntilMs || !this.index.anyRoom) return NOTHING;
     const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [] };
     try {
       this.wakeAt(this.index.promoteDue(nowMs));
@@ -149,6 +168,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         );
         view.commit();
       }
+      const epoch = this.deps.leaderEpoch();
+      if (epoch !== undefined && plan.assigned.some((item) => item.stored)) view.requireLeader(epoch);
       return plan;
     } catch (error) {
       this.undo(plan);
@@ -158,6 +179,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   committed(plan: DispatchPlan): void {
     for (const { run, session, stored } of plan.assigned) {
+      run.assigning = false;
       if (stored) this.send(run, session, stored);
       else this.deps.tracker.untrack(run); // the task changed under us (canceled): nothing was stored for it
     }
@@ -179,7 +201,9 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     }
   }
 
-  private send(run: ActiveRun, session: RunnerSession, stored: { task: Task; run: Run }): void {
+  private send(run: ActiveRun, session: RunnerTarget, stored: { task: Task; run: Run }): void {
+    // The server holding its stream sends it, and watches its deadline: it hears of the assign from the journal.
+    if (session.remote) return;
     const { tracker, clock } = this.deps;
     const timeoutMs = durationToMs(stored.task.spec!.timeout!);
     tracker.armBackstop(run, timeoutMs, stored.run.assignTime?.getTime() ?? clock.now());
@@ -194,6 +218,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       `finding out whether the assign of run ${run.runId} committed`,
       assignOutcomeWrite(entry.taskId, run.runId),
     ).catch(() => undefined); // shut down meanwhile: the next start-up finds the run, or the task pending
+    run.assigning = false;
     if (found) {
       this.deps.log(`assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`);
       this.send(run, session, found);
@@ -211,7 +236,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   private undo(plan: DispatchPlan, open: ReadonlySet<string> = new Set()): void {
     const nowMs = this.deps.clock.now();
     const settled = plan.assigned.filter(({ run }) => !open.has(run.runId));
-    for (const { run } of settled) this.deps.tracker.untrack(run);
+    for (const { run } of settled) {
+      run.assigning = false;
+      this.deps.tracker.untrack(run);
+    }
     for (const { entry } of settled) if (!plan.before.has(entry.taskId)) this.index.upsert(entry, nowMs);
     const waiting = new Set(plan.assigned.filter(({ run }) => open.has(run.runId)).map(({ entry }) => entry.taskId));
     for (const [taskId, entry] of plan.before) {
@@ -258,6 +286,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       }
       this.index.remove(entry.taskId);
       const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot);
+      run.assigning = true;
       tracker.track(run, session);
       this.index.roomChanged(session);
       assigned.push({ run, session, entry });

@@ -9,9 +9,11 @@ import {
   RunOutcome,
   RunPhase,
   SYSTEM_TIMERS,
+  type Task,
   TaskPhase,
   type Timers,
 } from "@supervisor/sdk";
+import { type Leadership, soleLeadership } from "../cluster/leadership.js";
 import type { AttemptEnd } from "../core/attempt-outcome.js";
 import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
@@ -19,12 +21,17 @@ import { msToDuration } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
 import type { StorageBackend, TaskChange } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import type { CommitRetry } from "./commit-until-done.js";
+import { loseUnclaimedWrite } from "../store/writes.js";
+import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
+import { type Duty, LeaderDuties, leaderCommits, underEpoch } from "./leader-duties.js";
 import { OutputHub } from "./output-hub.js";
 import { OutputRecorder } from "./output-recorder.js";
+import type { RemoteRunner } from "./remote-runner.js";
+import { liveServers, RemoteRunners } from "./remote-runners.js";
 import { Rescuer } from "./rescuer.js";
-import { RunTracker, type RunTrackerSettings } from "./run-tracker.js";
+import { RunDelivery } from "./run-delivery.js";
+import { type ActiveRun, RunTracker, type RunTrackerSettings } from "./run-tracker.js";
 import { type RegistrySettings, RunnerRegistry } from "./runner-registry.js";
 import type { RunnerChannel, RunnerSession } from "./runner-session.js";
 import { WaitingReasons } from "./waiting-reasons.js";
@@ -39,7 +46,12 @@ export interface EngineDeps {
   log: Logger;
   timers?: Timers;
   random?: () => number;
+  /** Who leads when several servers share the database (default: this server, always). */
+  leadership?: Leadership;
 }
+
+/** How often a server checks, besides on every change, whether one of its runners moved to another server. */
+const RUNNERS_RECONCILE_MS = 1_000;
 
 /** The most output a runner may send in one message (the runner SDK sends at most this much). */
 export const MAX_OUTPUT_MESSAGE_BYTES = 64 * 1024;
@@ -69,8 +81,19 @@ export class ExecutionEngine {
   private readonly recorder: OutputRecorder;
   private readonly rescuer: Rescuer;
   private readonly waitingReasons: WaitingReasons;
+  private readonly remotes: RemoteRunners;
+  private readonly delivery: RunDelivery;
+  private readonly duties: LeaderDuties;
+  private readonly retry: CommitRetry;
+  /** Other servers write the same database (their runners, their commits, a leader elsewhere). */
+  private readonly shared: boolean;
+  /** The epoch the leader's writes carry (several servers); undefined for a server alone on its database. */
+  private readonly epoch: () => number | undefined;
   private readonly stopping = new AbortController();
-  private unsubscribe: (() => void) | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+  private runnersReconcile: { cancel(): void } | undefined;
+  private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
 
   constructor(
     private readonly deps: EngineDeps,
@@ -79,6 +102,11 @@ export class ExecutionEngine {
     const { backend, commits, ids, clock, log } = deps;
     const timers = deps.timers ?? SYSTEM_TIMERS;
     const retry: CommitRetry = { commits, timers, clock, log, signal: this.stopping.signal };
+    this.retry = retry;
+    this.shared = backend.shared === true;
+    const leadership = deps.leadership ?? soleLeadership("");
+    // A deposed leader carries epoch 0, which the store refuses.
+    this.epoch = () => (this.shared ? (leadership.epoch() ?? 0) : undefined);
     const session = (runnerId: string) => this.registry.get(runnerId);
     this.tracker = new RunTracker(
       {
@@ -89,6 +117,7 @@ export class ExecutionEngine {
         random: deps.random ?? Math.random,
         outputs: this.outputs,
         session,
+        owner: (runnerId) => this.registry.get(runnerId) ?? this.remotes.get(runnerId),
         runEnded: (run, owner) => {
           if (owner) this.dispatcher.index.roomChanged(owner);
           if (run.slot && !this.tracker.slotBusy(run.slot)) this.dispatcher.index.releaseSlot(run.slot, clock.now());
@@ -98,7 +127,10 @@ export class ExecutionEngine {
       },
       settings,
     );
-    this.dispatcher = new Dispatcher({ commits, ids, clock, timers, log, tracker: this.tracker, retry }, settings);
+    this.dispatcher = new Dispatcher(
+      { commits, ids, clock, timers, log, tracker: this.tracker, retry, leaderEpoch: this.epoch },
+      settings,
+    );
     this.registry = new RunnerRegistry(
       backend,
       commits,
@@ -113,26 +145,85 @@ export class ExecutionEngine {
           this.dispatcher.schedule();
         },
         expired: (runner) => this.rescuer.expired(runner),
+        handedOver: (runner) => this.handedOver(runner),
       },
       log,
+      this.shared ? { serverId: backend.serverId, liveServers: () => liveServers(backend) } : undefined,
     );
     this.recorder = new OutputRecorder({ retry, clock, outputs: this.outputs, tracker: this.tracker, session });
-    this.rescuer = new Rescuer(backend, this.registry, this.tracker, this.dispatcher, clock);
-    this.waitingReasons = new WaitingReasons(this.dispatcher.index, commits, timers, clock, log);
+    this.rescuer = new Rescuer(backend, this.registry, this.tracker, this.dispatcher, clock, this.shared);
+    const leaderWrites = leaderCommits(commits, this.epoch);
+    this.waitingReasons = new WaitingReasons(this.dispatcher.index, leaderWrites, timers, clock, log);
+    this.remotes = new RemoteRunners({
+      backend,
+      serverId: backend.serverId,
+      clock,
+      timers,
+      log,
+      leaseTtlMs: settings.leaseTtlMs,
+      index: this.dispatcher.index,
+      tracker: this.tracker,
+      local: session,
+      expired: (runner) => this.loseUnserved(runner),
+      schedule: () => this.dispatcher.schedule(),
+    });
+    this.delivery = new RunDelivery(backend, this.registry, this.tracker, clock, log);
+    this.duties = new LeaderDuties({
+      leadership,
+      backend,
+      shared: this.shared,
+      dispatcher: this.dispatcher,
+      waitingReasons: this.waitingReasons,
+      remotes: this.remotes,
+      rescuer: this.rescuer,
+      registry: this.registry,
+      tracker: this.tracker,
+      clock,
+      timers,
+      log,
+    });
   }
 
-  /** Rebuilds in-memory state from the store and starts following committed changes. */
+  /**
+   * Rebuilds in-memory state from the store and starts following committed changes. With several servers
+   * every server follows every commit (to deliver assigns and cancels to its runners), and the leader's
+   * work starts whenever this server leads.
+   */
   async start(): Promise<void> {
-    await this.rescuer.restore();
-    this.unsubscribe = this.deps.backend.onCommit((changes) => this.onChanges(changes));
-    this.waitingReasons.start();
-    this.dispatcher.schedule();
+    const { backend } = this.deps;
+    if (!this.shared) {
+      await this.duties.start();
+      this.unsubscribe.push(backend.onCommit((changes) => this.onChanges(changes)));
+      return;
+    }
+    this.unsubscribe.push(backend.onCommit((changes) => this.onChanges(changes)));
+    const changed = backend.onRunnersChanged?.(() => this.runnersChanged());
+    if (changed) this.unsubscribe.push(changed);
+    const timers = this.deps.timers ?? SYSTEM_TIMERS;
+    this.runnersReconcile = timers.every(RUNNERS_RECONCILE_MS, () => this.runnersChanged());
+    await this.duties.start();
+  }
+
+  /** Writes of the leader's work (retention): they carry the leader epoch when several servers share the store. */
+  get leaderWrites(): Pick<GroupCommit, "run"> {
+    return leaderCommits(this.deps.commits, this.epoch);
+  }
+
+  /** Runs `duty` whenever this server leads (always, alone on its database): retention. */
+  whileLeading(duty: Duty): void {
+    this.duties.add(duty);
+  }
+
+  /** Shutdown, first step: the leader's work stops (its sweep finishes). */
+  stopLeading(): Promise<void> {
+    return this.duties.stop();
   }
 
   /** Shutdown: runners hear "drain", then their streams end; their runs stay owned for a lease. */
   stop(): void {
     this.stopping.abort();
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.runnersReconcile?.cancel();
     this.waitingReasons.stop();
     this.dispatcher.stop();
     this.registry.stop();
@@ -143,11 +234,102 @@ export class ExecutionEngine {
     const nowMs = this.deps.clock.now();
     for (const { task, type } of changes) {
       this.dispatcher.follow(task, type === EventType.EVENT_TYPE_DELETED, nowMs);
+      if (this.shared) this.followElsewhere(task);
       if (task.status?.phase === TaskPhase.TASK_PHASE_RUNNING && task.status.cancelRequested) {
         this.tracker.sendCancel(task);
       }
     }
     if (this.dispatcher.index.size > 0) this.dispatcher.schedule();
+  }
+
+  /**
+   * Several servers: a change another server made to a task whose run is tracked here. A run counted on a
+   * runner of another server ended there; a run of a runner connected here that another server ended (it
+   * took the runner for gone) is canceled on the runner and forgotten. Then: an assign for a runner
+   * connected here is delivered.
+   */
+  private followElsewhere(task: Task): void {
+    const run = this.tracker.runOfTask(task.id);
+    const status = task.status!;
+    if (run && !run.assigning && !run.ending) {
+      const stillOn = status.phase === TaskPhase.TASK_PHASE_RUNNING && status.runnerId === run.runnerId;
+      if (!stillOn) {
+        const remote = this.remotes.get(run.runnerId);
+        if (!remote?.runs.has(run.runId)) {
+          this.tracker.cancelRun(this.registry.get(run.runnerId), run.runId, "another server ended this run");
+        }
+        this.tracker.untrack(run);
+      }
+    }
+    this.delivery.follow(task);
+  }
+
+  /** Another server changed the runners table (or a second passed): runners moved, and what the leader routes to. */
+  private runnersChanged(): void {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = (async () => {
+      do {
+        this.reconcileAgain = false;
+        await this.registry.reconcile();
+        if (this.duties.leading) await this.remotes.refresh();
+      } while (this.reconcileAgain && !this.stopping.signal.aborted);
+    })()
+      .catch((error) => this.deps.log("reading the runners table failed", error))
+      .finally(() => {
+        this.reconciling = undefined;
+      });
+  }
+
+  /** A runner of this server connected to another one: its runs are served there (the leader counts them there). */
+  private handedOver(session: RunnerSession): void {
+    const runs = [...session.runs].map((runId) => this.tracker.get(runId)).filter((run) => run !== undefined);
+    this.dispatcher.index.removeRunner(session.id);
+    for (const run of runs) this.tracker.untrack(run);
+    if (this.duties.leading) void this.countElsewhere(session, runs);
+  }
+
+  private async countElsewhere(session: RunnerSession, runs: readonly ActiveRun[]): Promise<void> {
+    const remote = await this.remotes.adopt(session.id, session.name);
+    for (const run of runs) {
+      if (!this.tracker.get(run.runId)) {
+        this.tracker.track(this.tracker.newRun(run.runId, run.taskId, run.runnerId, run.slot), remote);
+      }
+    }
+    await this.remotes.refresh();
+  }
+
+  /** The leader: a runner nobody served for a lease (its server died) loses its runs, unless it connected again. */
+  private async loseUnserved(remote: RemoteRunner): Promise<void> {
+    const options = { random: this.deps.random ?? Math.random, minDelayMs: this.settings.minRestartDelayMs };
+    const why = `runner ${remote.name} went away with its server`;
+    await Promise.all(
+      [...remote.runs].map(async (runId) => {
+        const run = this.tracker.get(runId);
+        if (!run) return;
+        const write = underEpoch(loseUnclaimedWrite(run, remote.record, why, options), this.epoch);
+        const lost = await commitUntilDone(this.retry, `losing run ${runId}`, write).catch(() => undefined);
+        if (lost) this.tracker.untrack(run);
+      }),
+    );
+  }
+
+  /**
+   * Several servers: the runs the store says this runner owns, tracked here from now on — those it had on
+   * another server, or that the leader counted on it there.
+   */
+  private async adoptStoredRuns(session: RunnerSession): Promise<void> {
+    const runs = (await this.deps.backend.activeRuns()).filter(
+      (run) => run.runnerId === session.id && !session.runs.has(run.id),
+    );
+    for (const run of runs) {
+      const counted = this.tracker.get(run.id);
+      if (counted && !session.runs.has(run.id)) this.tracker.untrack(counted);
+      if (!this.tracker.get(run.id)) await this.rescuer.resume(run, session);
+    }
+    this.remotes.drop(session.id);
   }
 
   // ---- the runner protocol ----
@@ -173,10 +355,16 @@ export class ExecutionEngine {
   private async recordHello(hello: Hello, session: RunnerSession, channel: RunnerChannel): Promise<RunnerSession> {
     // Runs it owns and did not report, as of this hello: a run assigned from here on is one it will hear of.
     const reported = new Set([...hello.activeRunIds, ...hello.finishedRunIds]);
-    const forgotten = [...session.runs].filter((runId) => !reported.has(runId));
+    let forgotten = [...session.runs].filter((runId) => !reported.has(runId));
     // Its record is committed before the welcome, as every other answer follows its commit: a welcomed
-    // runner is listed (ListRunners), and a stream that ends once welcomed finds the hello done.
-    await this.registry.persist(session);
+    // runner is listed (ListRunners), and a stream that ends once welcomed finds the hello done. With
+    // several servers this takes its name in the database.
+    await this.registry.claim(session);
+    if (this.shared) {
+      // The record says it is here now (no other server loses its runs): the runs it owns come along.
+      await this.adoptStoredRuns(session);
+      forgotten = [...session.runs].filter((runId) => !reported.has(runId));
+    }
     // Welcome first: everything else the runner hears on this stream comes after it. Until it is sent the
     // session takes no work (dispatch commits with that record, and its assigns would go out first).
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
@@ -196,6 +384,8 @@ export class ExecutionEngine {
       const stored = run && (await this.deps.backend.getTask(run.taskId));
       if (stored?.task.status?.cancelRequested) this.tracker.sendCancel(stored.task);
     }
+    // Assigns another server made while the hello was being recorded.
+    for (const message of session.afterWelcome.splice(0)) session.send(message);
     this.dispatcher.schedule();
     return session;
   }

@@ -1,4 +1,4 @@
-import { RunPhase } from "@supervisor/sdk";
+import { type Run, RunPhase } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { StorageBackend } from "../store/backend.js";
@@ -20,6 +20,8 @@ export class Rescuer {
     private readonly tracker: RunTracker,
     private readonly dispatcher: Dispatcher,
     private readonly clock: Clock,
+    /** Other servers share the database: a runner may have connected to one of them meanwhile. */
+    private readonly shared = false,
   ) {}
 
   /** Rebuilds the engine's memory from the store. Runners of active runs get one lease to come back. */
@@ -30,18 +32,24 @@ export class Rescuer {
       const session =
         this.registry.get(run.runnerId) ??
         this.registry.restore(run.runnerId, await this.backend.getRunner(run.runnerId), run.runnerName);
-      const stored = await this.backend.getTask(run.taskId);
-      const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, stored?.task.spec?.slot ?? "");
-      for (const { seq, offset, size } of await this.backend.outputExtents(run.id)) {
-        active.cap.restore(seq, offset, size);
-        active.lastSeq = seq;
-      }
-      this.tracker.track(active, session);
-      this.dispatcher.index.roomChanged(session);
-      if (stored) {
-        const timeoutMs = durationToMs(stored.task.spec!.timeout!);
-        this.tracker.armBackstop(active, timeoutMs, run.assignTime?.getTime() ?? nowMs);
-      }
+      await this.resume(run, session);
+    }
+  }
+
+  /** Tracks a stored active run on its runner's session: its output so far (for the cap), its deadline. */
+  async resume(run: Run, session: RunnerSession): Promise<void> {
+    const nowMs = this.clock.now();
+    const stored = await this.backend.getTask(run.taskId);
+    const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, stored?.task.spec?.slot ?? "");
+    for (const { seq, offset, size } of await this.backend.outputExtents(run.id)) {
+      active.cap.restore(seq, offset, size);
+      active.lastSeq = seq;
+    }
+    this.tracker.track(active, session);
+    this.dispatcher.index.roomChanged(session);
+    if (stored) {
+      const timeoutMs = durationToMs(stored.task.spec!.timeout!);
+      this.tracker.armBackstop(active, timeoutMs, run.assignTime?.getTime() ?? nowMs);
     }
   }
 
@@ -49,7 +57,8 @@ export class Rescuer {
   async expired(session: RunnerSession): Promise<void> {
     this.dispatcher.index.removeRunner(session.id);
     const runs = [...session.runs].map((runId) => this.tracker.get(runId)).filter((run) => run !== undefined);
-    await Promise.all(runs.map((run) => this.tracker.lose(run, `runner ${session.name} went away`)));
+    const seen = this.shared ? session.toRunner() : undefined;
+    await Promise.all(runs.map((run) => this.tracker.lose(run, `runner ${session.name} went away`, seen)));
   }
 
   /**

@@ -1,13 +1,14 @@
-import { RunPhase, type Task, type Timer, type Timers } from "@supervisor/sdk";
+import { type RunnerInfo as Runner, RunPhase, type Task, type Timer, type Timers } from "@supervisor/sdk";
 import type { AttemptEnd } from "../core/attempt-outcome.js";
 import type { Clock } from "../core/clock.js";
 import { msToDuration } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
 import { OutputCap } from "../store/output-cap.js";
-import { finishWrite, startWrite } from "../store/writes.js";
+import { finishWrite, startWrite, unlessClaimed } from "../store/writes.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import type { OutputHub } from "./output-hub.js";
 import type { RunnerSession } from "./runner-session.js";
+import type { RunnerTarget } from "./runner-target.js";
 
 /** A run the engine is tracking until its end is committed. */
 export interface ActiveRun {
@@ -24,6 +25,8 @@ export interface ActiveRun {
   unstored: Map<number, { cancelled: boolean }>;
   /** Set once the run's end is decided: the first end wins; later reports are ignored. */
   ending?: Promise<void>;
+  /** Reserved by dispatch, its commit not known yet: what the journal says of its task is older. */
+  assigning?: boolean;
   /** When the runner reported the start; while `startWrite` is set, that report is not written yet. */
   startedAtMs?: number;
   startWrite?: Timer;
@@ -44,8 +47,10 @@ export interface RunTrackerDeps {
   outputs: OutputHub;
   /** The live session of a runner, if any. */
   session(runnerId: string): RunnerSession | undefined;
+  /** The runner a run is tracked on: its session here, or (on the leader) a runner on another server. */
+  owner(runnerId: string): RunnerTarget | undefined;
   /** A run ended and was untracked: its runner has room, its slot may be free. */
-  runEnded(run: ActiveRun, session: RunnerSession | undefined): void;
+  runEnded(run: ActiveRun, owner: RunnerTarget | undefined): void;
   /** A run's deadline passed by the slack and the runner never reported its end. */
   late(run: ActiveRun): void;
 }
@@ -90,10 +95,10 @@ export class RunTracker {
     };
   }
 
-  track(run: ActiveRun, session: RunnerSession): void {
+  track(run: ActiveRun, owner: RunnerTarget): void {
     this.active.set(run.runId, run);
     this.byTask.set(run.taskId, run.runId);
-    session.runs.add(run.runId);
+    owner.runs.add(run.runId);
     if (run.slot) this.busy.set(run.slot, (this.busy.get(run.slot) ?? 0) + 1);
   }
 
@@ -104,14 +109,14 @@ export class RunTracker {
     run.startWrite?.cancel();
     if (this.byTask.get(run.taskId) === run.runId) this.byTask.delete(run.taskId);
     this.cancelsSent.delete(run.runId);
-    const session = this.deps.session(run.runnerId);
-    session?.runs.delete(run.runId);
+    const owner = this.deps.owner(run.runnerId);
+    owner?.runs.delete(run.runId);
     if (run.slot) {
       const left = (this.busy.get(run.slot) ?? 1) - 1;
       if (left > 0) this.busy.set(run.slot, left);
       else this.busy.delete(run.slot);
     }
-    this.deps.runEnded(run, session);
+    this.deps.runEnded(run, owner);
   }
 
   /** Whether a (replaced) owner of the slot still runs. */
@@ -173,9 +178,14 @@ export class RunTracker {
    * Ends a run once: the first end decided wins and later reports about it are
    * ignored. The end is committed after the run's earlier reports, retried
    * until it commits; only then is the runner's capacity freed and the runner
-   * told it may forget the run.
+   * told it may forget the run. With `seen` (several servers), nothing is written if the runner connected
+   * to another server since that record: the run is that server's now.
    */
-  finish(run: ActiveRun, end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number }): Promise<void> {
+  finish(
+    run: ActiveRun,
+    end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number },
+    seen?: Runner,
+  ): Promise<void> {
     if (run.ending) return run.ending;
     run.backstop?.cancel();
     // A start not written yet is written with the end.
@@ -186,10 +196,11 @@ export class RunTracker {
       const bytes = Math.max(run.cap.accounted, end.outputBytes ?? 0);
       const output = { bytes, truncated: bytes > run.cap.storedBytes };
       const options = { random: this.deps.random, minDelayMs: this.settings.minRestartDelayMs };
+      const write = finishWrite(run, { ...end, startedAtMs: unwrittenStart }, output, options);
       const finished = await commitUntilDone(
         this.deps.retry,
         `recording the end of run ${run.runId}`,
-        finishWrite(run, { ...end, startedAtMs: unwrittenStart }, output, options),
+        seen ? unlessClaimed(write, seen) : write,
       );
       this.untrack(run);
       if (finished && unwrittenStart !== undefined) {
@@ -203,8 +214,8 @@ export class RunTracker {
   }
 
   /** A lost run: its runner went away or came back without it. */
-  lose(run: ActiveRun, why: string): Promise<void> {
-    return this.finish(run, { phase: RunPhase.RUN_PHASE_LOST, error: why });
+  lose(run: ActiveRun, why: string, seen?: Runner): Promise<void> {
+    return this.finish(run, { phase: RunPhase.RUN_PHASE_LOST, error: why }, seen);
   }
 
   /** Sends a task's requested cancel to the runner of its run (once). */

@@ -8,8 +8,9 @@ import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
 import { type Logger, runnerConnected, runnerNameInUse, runnerNotFound } from "../errors.js";
 import type { StorageBackend } from "../store/backend.js";
+import { claimedSince } from "../store/decide/runners.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { deleteRunnerWrite, putRunnerWrite } from "../store/writes.js";
+import { deleteRunnerWrite, putRunnerWrite, takeRunnerNameWrite, unlessClaimed } from "../store/writes.js";
 import { type RunnerChannel, RunnerSession } from "./runner-session.js";
 
 export interface RegistrySettings {
@@ -24,6 +25,15 @@ export interface RegistryEvents {
   roomChanged(session: RunnerSession): void;
   /** Its lease ran out: it is gone, with its runs. */
   expired(session: RunnerSession): Promise<void>;
+  /** It connected to another server, which serves it (and its runs) from now on. */
+  handedOver(session: RunnerSession): void;
+}
+
+/** Several servers share the database: runner names are taken there, and runners move between servers. */
+export interface RegistryCluster {
+  serverId: string;
+  /** The ids of the servers whose heartbeat is current. */
+  liveServers(): Promise<ReadonlySet<string>>;
 }
 
 /** A timer this late means the process was stalled (SIGSTOP, a long synchronous stretch). */
@@ -53,6 +63,7 @@ export class RunnerRegistry {
     private readonly settings: RegistrySettings,
     private readonly events: RegistryEvents,
     private readonly log: Logger,
+    private readonly cluster?: RegistryCluster,
   ) {}
 
   get(runnerId: string): RunnerSession | undefined {
@@ -140,11 +151,50 @@ export class RunnerRegistry {
     this.events.roomChanged(session);
   }
 
-  /** Stores the runner's record as it is now. */
-  persist(session: RunnerSession, state?: RunnerState): Promise<Runner> {
+  /**
+   * Stores the runner's record as it is now. With several servers, only while the stored record is still
+   * this connection's: a runner that connected to another server since is that server's to record.
+   */
+  async persist(session: RunnerSession, state?: RunnerState): Promise<Runner> {
     const runner = session.toRunner(state);
     if (state === RunnerState.RUNNER_STATE_DISCONNECTED) runner.running = 0;
-    return this.commits.run(putRunnerWrite(runner));
+    if (!this.cluster) return this.commits.run(putRunnerWrite(runner));
+    // Disconnected but within its lease, it is still this server's (to expire, or to take back); once its
+    // lease is over, nobody's.
+    const keptHere = state === RunnerState.RUNNER_STATE_DISCONNECTED && this.byId.get(session.id) === session;
+    await this.commits.run(unlessClaimed(putRunnerWrite(runner, keptHere ? this.cluster.serverId : undefined), runner));
+    return runner;
+  }
+
+  /**
+   * The hello's record. With several servers the name is taken in the database: refused while another
+   * process holds it on another live server (takeRunnerNameWrite).
+   */
+  async claim(session: RunnerSession): Promise<Runner> {
+    if (!this.cluster) return this.persist(session);
+    const { serverId, liveServers } = this.cluster;
+    return this.commits.run(takeRunnerNameWrite(session.toRunner(), serverId, await liveServers()));
+  }
+
+  /**
+   * Several servers: runners held here whose stored record is another connection's now (they connected
+   * to another server) are let go without a write — that server serves them and their runs.
+   */
+  async reconcile(): Promise<void> {
+    if (!this.cluster) return;
+    for (const session of [...this.byId.values()]) {
+      if (session.channel && !session.welcomed) continue; // its hello is being recorded
+      const stored = await this.backend.getRunnerByName(session.name);
+      if (this.byId.get(session.id) !== session || (session.channel && !session.welcomed)) continue;
+      if (!claimedSince(session.toRunner(), stored)) continue;
+      this.log(`runner ${session.name} connected to another server; it is served there now`);
+      session.channel?.close({ kind: "superseded", message: "this runner connected to another server" });
+      session.channel = undefined;
+      session.lease?.cancel();
+      this.byId.delete(session.id);
+      this.byName.delete(session.name);
+      this.events.handedOver(session);
+    }
   }
 
   /** Any message renews the lease (lazily: the timer re-arms from here when it fires). */
@@ -157,6 +207,12 @@ export class RunnerRegistry {
     if (session.channel !== channel) return; // an older, replaced connection
     session.channel = undefined;
     this.events.roomChanged(session);
+    // Other servers see it gone at once: the leader gives it nothing more, and a new process may take its name.
+    if (this.cluster && session.welcomed && !this.stopped) {
+      this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED).catch((error) =>
+        this.log(`recording that runner ${session.name} disconnected failed`, error),
+      );
+    }
   }
 
   /**

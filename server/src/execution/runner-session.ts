@@ -6,6 +6,7 @@ import {
   type Timer,
 } from "@supervisor/sdk";
 import type { RunnerCandidate } from "../core/routing.js";
+import type { Assignee } from "../store/decide/runs.js";
 
 /**
  * Why the supervisor ends a runner's stream. The transport maps each kind to
@@ -32,9 +33,11 @@ export interface RunnerChannel {
  * A runner the supervisor knows to be alive: connected now, or disconnected
  * but still within its lease (its runs are kept in case it comes back).
  */
-export class RunnerSession implements RunnerCandidate {
+export class RunnerSession implements RunnerCandidate, Assignee {
   /** Runs this runner owns (assigned or running). Messages about others are ignored: fencing. */
   readonly runs = new Set<string>();
+  /** Its stream is here: assigns and cancels go out from this server. */
+  readonly remote = false as const;
   channel: RunnerChannel | undefined;
   /** The welcome went out on the current channel: only then may anything else (an assign) follow it. */
   welcomed = false;
@@ -44,6 +47,8 @@ export class RunnerSession implements RunnerCandidate {
   /** The runner process's random id (hello.instance_id): a reconnect of the same process. */
   instanceId = "";
   lease: Timer | undefined;
+  /** Assigns another server made while its hello was being recorded: sent right after the welcome. */
+  afterWelcome: ConnectResponse[] = [];
   /** Acks waiting to be sent in one message, by run. */
   private readonly acks = new Map<string, RunAck>();
   private ackFlushScheduled = false;
@@ -113,6 +118,7 @@ export class RunnerSession implements RunnerCandidate {
       connectTime: new Date(this.connectTimeMs),
       lastHeartbeatTime: new Date(this.lastSeenMs),
       version: this.version,
+      instanceId: this.instanceId,
     };
   }
 }

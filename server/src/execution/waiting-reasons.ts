@@ -4,7 +4,7 @@ import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { waitingReasonWrite } from "../store/writes.js";
 import type { DispatchIndex, PendingEntry, RequirementClass } from "./dispatch-index.js";
-import type { RunnerSession } from "./runner-session.js";
+import type { RunnerTarget } from "./runner-target.js";
 
 /** How often reasons are checked, and how long a task must have waited before its reason is rewritten. */
 const CHECK_EVERY_MS = 1_000;
@@ -49,8 +49,8 @@ export class WaitingReasons {
   private running = false;
 
   constructor(
-    private readonly index: DispatchIndex<RunnerSession>,
-    private readonly commits: GroupCommit,
+    private readonly index: DispatchIndex<RunnerTarget>,
+    private readonly commits: Pick<GroupCommit, "run">,
     private readonly timers: Timers,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -94,12 +94,12 @@ export class WaitingReasons {
 
 interface Stale {
   entry: PendingEntry;
-  cls: RequirementClass<RunnerSession>;
+  cls: RequirementClass<RunnerTarget>;
   verdict: Verdict;
 }
 
 /** The tasks of a class (where no fitting runner has room) whose reason is no longer true, once they waited a while. */
-function staleIn(cls: RequirementClass<RunnerSession>, nowMs: number): Stale[] {
+function staleIn(cls: RequirementClass<RunnerTarget>, nowMs: number): Stale[] {
   const verdict = verdictFor(cls.runners.size);
   if (cls.verdict !== verdict.reason) {
     // A new verdict for the whole class: every task of it is compared again.

@@ -18,6 +18,13 @@ import type { SlotState } from "../core/task-lifecycle.js";
 export interface StorageBackend {
   /** What this backend is, for logs: "sqlite /var/lib/x.db". */
   readonly description: string;
+  /**
+   * True when other servers may write the same database at the same time (PostgreSQL opened
+   * shared): rows this server wrote may change behind it, and `onCommit` delivers their changes too.
+   */
+  readonly shared: boolean;
+  /** This server's id: its row in the servers table, runners.server_id, the holder of the leader lease. */
+  readonly serverId: string;
 
   // ---- writes ----
 
@@ -30,8 +37,18 @@ export interface StorageBackend {
    */
   transact<R>(work: (tx: WriteTransaction) => Promise<TransactionPlan<R>>): Promise<R>;
 
-  /** Called with every committed batch of task changes, in revision order. */
+  /**
+   * Called with every committed batch of task changes, in revision order: each change once,
+   * contiguous from the head at open. When shared, other servers' changes too (read from the
+   * journal); this server's own commits are published before their `transact` resolves.
+   */
   onCommit(listener: (changes: readonly TaskChange[]) => void): () => void;
+
+  /** Called when another server changed the runners table (shared only; never on SQLite). */
+  onRunnersChanged(listener: () => void): () => void;
+
+  /** What servers sharing the database coordinate through; undefined unless `shared`. */
+  readonly cluster: ClusterStore | undefined;
 
   // ---- reads (each a consistent snapshot of committed data) ----
 
@@ -54,6 +71,8 @@ export interface StorageBackend {
   /** The end offset of the last stored chunk at or before `seq` (0 if none). */
   outputEndThrough(runId: string, seq: number): Promise<number>;
   getRunner(id: string): Promise<Runner | undefined>;
+  /** The server holding the runner's stream (runners.server_id): null when none, undefined when no such runner. */
+  getRunnerServer(id: string): Promise<string | null | undefined>;
   getRunnerByName(name: string): Promise<Runner | undefined>;
   /** Runners by name after `afterName`, with their encoded size. */
   listRunners(afterName: string, limit: number): Promise<StoredRunner[]>;
@@ -102,6 +121,18 @@ export interface StoredRun {
 export interface StoredRunner {
   runner: Runner;
   encodedBytes: number;
+  /** The server holding its stream (runners.server_id), null when none. */
+  serverId: string | null;
+}
+
+/** A runner to store, and the server holding its stream. */
+export interface RunnerWrite {
+  runner: Runner;
+  /**
+   * runners.server_id. Left out: this server while the runner is CONNECTED or DRAINING (the
+   * server writing a live runner's row is the one holding its stream), null once DISCONNECTED.
+   */
+  serverId?: string | null;
 }
 
 /** One committed change of one task, as the journal holds it and watchers receive it. */
@@ -199,6 +230,8 @@ export interface Snapshot {
   idempotencyKeys: Map<string, IdempotencyKey | null>;
   runs: Map<string, Run | null>;
   runnerNames: Map<string, Runner | null>;
+  /** For each runner found in `runnerNames`, by name: the server holding its stream (null: none). */
+  runnerServers: Map<string, string | null>;
 }
 
 export interface WriteTransaction {
@@ -228,12 +261,18 @@ export interface WriteSet {
   idempotencyKeys: IdempotencyKey[];
   outputChunks: OutputChunkRecord[];
   deletedChunks: { runId: string; seq: number }[];
-  runners: Runner[];
+  runners: RunnerWrite[];
   deletedRunners: string[];
   /** Idempotency keys created before this are deleted (at most `limit`). */
   expireIdempotencyKeys?: { beforeMs: number; limit: number };
   /** Journal entries at or below this revision are deleted; compactedThrough becomes it. */
   compactJournalThrough?: number;
+  /**
+   * A leader's write: the transaction commits only if this server holds the leader lease with
+   * this epoch, checked after the revision counter is locked; otherwise it fails with NOT_LEADER
+   * and writes nothing. Always true on a backend that is not shared (one server leads itself).
+   */
+  leaderEpoch?: number;
 }
 
 export interface TransactionPlan<R> {
@@ -251,3 +290,54 @@ export const emptyWriteSet = (): WriteSet => ({
   runners: [],
   deletedRunners: [],
 });
+
+// ---------------------------------------------------------------- several servers (shared only)
+
+/** How servers sharing one database elect a leader and see each other (PostgreSQL, shared). */
+export interface ClusterStore {
+  /** The leader lease, by the database's clock. */
+  readonly leases: LeaseStore;
+  /** Sets the address this server's row shows (host:port, once it listens). */
+  announce(address: string): Promise<void>;
+  /** Every server with a row, oldest first, with how long ago each heartbeated (the database's clock). */
+  listServers(): Promise<ServerRecord[]>;
+  /** Deletes a server's row (the leader, done with a dead server). */
+  forgetServer(id: string): Promise<void>;
+}
+
+/** The leader lease row: one per database. Each call is one statement. */
+export interface LeaseStore {
+  /**
+   * Takes the lease for `ttlMs` when nobody holds it, it expired, or this server holds it already
+   * (a new term: the epoch grows). Resolves with the new epoch, or undefined when another server holds it.
+   */
+  elect(serverId: string, ttlMs: number): Promise<number | undefined>;
+  /** Extends the lease by `ttlMs` from now if this server still holds it with `epoch`; false if not. */
+  renew(serverId: string, epoch: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up (marks it expired) if held with `epoch`, and tells the other servers at once. */
+  resign(serverId: string, epoch: number): Promise<void>;
+  /** The lease as stored (undefined before the first election). */
+  current(): Promise<LeaseRecord | undefined>;
+  /** Called when another server resigned: an election now would win. */
+  onReleased(listener: () => void): () => void;
+}
+
+export interface LeaseRecord {
+  serverId: string;
+  epoch: number;
+  /** Whether it is held now (not expired, by the database's clock). */
+  held: boolean;
+}
+
+/** A server's row in the servers table. */
+export interface ServerRecord {
+  id: string;
+  /** host:port it listens on, "" before it does. */
+  address: string;
+  host: string;
+  pid: number;
+  startedAtMs: number;
+  heartbeatAtMs: number;
+  /** ms since its last heartbeat, by the database's clock: a live server's stays near the heartbeat interval. */
+  silentMs: number;
+}

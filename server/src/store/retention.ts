@@ -27,7 +27,7 @@ const BATCH = 500;
  */
 export async function sweep(
   backend: StorageBackend,
-  commits: GroupCommit,
+  commits: Pick<GroupCommit, "run">,
   clock: Clock,
   settings: RetentionSettings,
 ): Promise<SweepResult> {

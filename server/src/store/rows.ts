@@ -46,6 +46,8 @@ export interface RunnerRow {
   id: string;
   name: string;
   runner: Buffer;
+  /** The server holding its stream; NULL when none. */
+  server_id: string | null;
 }
 
 export interface IdempotencyKeyRow {

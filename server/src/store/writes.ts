@@ -1,10 +1,10 @@
-import type { RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import { type RunnerInfo as Runner, RunPhase, type Task } from "@supervisor/sdk";
 import type { AttemptOptions } from "../core/attempt-outcome.js";
 import { DomainError } from "../errors.js";
 import type { OutputChunkRecord, StoredTask } from "./backend.js";
 import { decideCancel } from "./decide/cancel.js";
 import { decideExpire } from "./decide/retention.js";
-import { decideDeleteRunner, decidePutRunner } from "./decide/runners.js";
+import { claimedSince, decideDeleteRunner, decidePutRunner, decideTakeName } from "./decide/runners.js";
 import {
   type Assignee,
   decideAssign,
@@ -128,10 +128,54 @@ export const waitingReasonWrite = (
     changes.filter((change) => decideWaitingReason(view, change.taskId, change.reason, change.message, nowMs)).length,
 });
 
-export const putRunnerWrite = (runner: Runner): WriteRequest<Runner> => ({
+export const putRunnerWrite = (runner: Runner, serverId?: string | null): WriteRequest<Runner> => ({
   reads: {},
-  decide: (view) => decidePutRunner(view, runner),
+  decide: (view) => decidePutRunner(view, runner, serverId),
 });
+
+/** A hello's record when several servers share the database: the name is taken there (decideTakeName). */
+export const takeRunnerNameWrite = (
+  runner: Runner,
+  serverId: string,
+  liveServers: ReadonlySet<string>,
+): WriteRequest<Runner> => ({
+  reads: { runnerNames: [runner.name] },
+  decide: (view) => decideTakeName(view, runner, serverId, liveServers),
+});
+
+/**
+ * `write`, but only while the runner's record is the connection `seen` (no hello anywhere since: a hello
+ * writes a new connect time). A runner that connected to another server meanwhile is that server's now:
+ * nothing is written, and the result is undefined.
+ */
+export const unlessClaimed = <R>(write: WriteRequest<R>, seen: Runner): WriteRequest<R | undefined> => ({
+  reads: { ...write.reads, runnerNames: [...(write.reads.runnerNames ?? []), seen.name] },
+  decide: (view, nowMs) => (claimedSince(seen, view.runnerByName(seen.name)) ? undefined : write.decide(view, nowMs)),
+});
+
+/**
+ * The leader ends a run of a runner nobody serves (its server died) as LOST, unless the runner connected
+ * again somewhere since `seen`. Its output went to the server that held it: the run keeps the figures stored.
+ */
+export const loseUnclaimedWrite = (
+  run: { runId: string; taskId: string; slot: string },
+  seen: Runner,
+  why: string,
+  options: AttemptOptions,
+): WriteRequest<FinishedRun | undefined> =>
+  unlessClaimed(
+    {
+      reads: finishWrite(run, { phase: RunPhase.RUN_PHASE_LOST as const }, { bytes: 0, truncated: false }, options)
+        .reads,
+      decide: (view, nowMs) => {
+        const stored = view.run(run.runId);
+        const output = { bytes: stored?.outputBytes ?? 0, truncated: stored?.outputTruncated ?? false };
+        const end = { phase: RunPhase.RUN_PHASE_LOST as const, error: why };
+        return decideFinish(view, run.runId, run.taskId, end, output, options, nowMs);
+      },
+    },
+    seen,
+  );
 
 export const deleteRunnerWrite = (runner: Runner): WriteRequest<void> => ({
   reads: {},

@@ -41,6 +41,7 @@ interface Mark {
   undo: number;
   expireIdempotencyKeys: WriteSet["expireIdempotencyKeys"];
   compactJournalThrough: WriteSet["compactJournalThrough"];
+  leaderEpoch: WriteSet["leaderEpoch"];
 }
 
 const EMPTY_MARK: Mark = {
@@ -56,6 +57,7 @@ const EMPTY_MARK: Mark = {
   undo: 0,
   expireIdempotencyKeys: undefined,
   compactJournalThrough: undefined,
+  leaderEpoch: undefined,
 };
 
 /** One overlay entry as it was before a request changed it, so a refused request can be undone. */
@@ -78,6 +80,8 @@ export class WriteView {
   private readonly keys = new Map<string, IdempotencyKey>();
   private readonly runRows = new Map<string, Run>();
   private readonly runnerRows = new Map<string, Runner | null>();
+  /** The holder of each runner written in this batch, by name (undefined: the backend's default). */
+  private readonly runnerHolders = new Map<string, string | null | undefined>();
   /** Ids of the overlay's tasks by slot, so slot questions look at that slot's tasks only. */
   private readonly bySlot = new Map<string, readonly string[]>();
   private readonly out: WriteSet = emptyWriteSet();
@@ -119,6 +123,7 @@ export class WriteView {
     mark.undo = this.undo.length;
     mark.expireIdempotencyKeys = out.expireIdempotencyKeys;
     mark.compactJournalThrough = out.compactJournalThrough;
+    mark.leaderEpoch = out.leaderEpoch;
     this.mark = mark;
   }
 
@@ -142,6 +147,7 @@ export class WriteView {
     out.deletedRunners.length = mark.deletedRunners;
     out.expireIdempotencyKeys = mark.expireIdempotencyKeys;
     out.compactJournalThrough = mark.compactJournalThrough;
+    out.leaderEpoch = mark.leaderEpoch;
     this.nextRevision = mark.revision;
     while (this.undo.length > mark.undo) {
       const { map, key, had, value } = this.undo.pop()!;
@@ -255,6 +261,16 @@ export class WriteView {
     return stored ?? undefined;
   }
 
+  /**
+   * The server holding the named runner's stream (runners.server_id): null when none or no such
+   * runner. For a runner written in this batch without a holder, the backend's default (RunnerWrite).
+   */
+  runnerServer(name: string): string | null | undefined {
+    if (this.runnerRows.has(name)) return this.runnerRows.get(name) ? this.runnerHolders.get(name) : null;
+    if (this.snapshot.runnerNames.get(name) === undefined) throw new NeedsRead({ runnerNames: [name] });
+    return this.snapshot.runnerServers.get(name) ?? null;
+  }
+
   // ---- writes ----
 
   /** Stores a new task (ADDED) with the next revision. */
@@ -322,9 +338,11 @@ export class WriteView {
     this.out.deletedChunks.push({ runId, seq });
   }
 
-  putRunner(runner: Runner): void {
-    this.out.runners.push(runner);
+  /** Stores a runner's record; `serverId` is the server holding its stream (see RunnerWrite for the default). */
+  putRunner(runner: Runner, serverId?: string | null): void {
+    this.out.runners.push(serverId === undefined ? { runner } : { runner, serverId });
     this.remember(this.runnerRows, runner.name, runner);
+    this.remember(this.runnerHolders, runner.name, serverId);
   }
 
   deleteRunner(runner: Runner): void {
@@ -338,5 +356,13 @@ export class WriteView {
 
   compactJournalThrough(revision: number): void {
     this.out.compactJournalThrough = Math.max(this.out.compactJournalThrough ?? 0, revision);
+  }
+
+  /**
+   * Makes the batch a leader's write: it commits only while this server holds the leader lease
+   * with `epoch` (WriteSet.leaderEpoch). Dropped with the request that asked for it.
+   */
+  requireLeader(epoch: number): void {
+    this.out.leaderEpoch = epoch;
   }
 }

@@ -9,23 +9,23 @@ export class DatabaseInUseError extends DatabaseOpenError {
 }
 
 /**
- * One server per database (until several servers share one, issue 17): a second one would mark the
+ * One server per database, unless the servers share it (issue 17): a second one would mark the
  * first one's live runs LOST and write under it. The lock is a session advisory lock held by the
  * writer's connection, so every write goes through the connection that holds it: if that connection
  * drops, the lock goes with it and no write of this server commits until it has taken it again.
  * PostgreSQL releases it when the holder's session ends, so a killed server leaves no stale lock.
- * Returns false when another session holds it.
+ * Servers that share the database take it in shared mode: any number of them at once, but never
+ * beside a server that assumes it is alone (and that one is refused while any of them runs).
+ * Returns false when another session holds it in the other mode (or exclusively).
  */
-export async function tryWriterLock(client: ClientBase): Promise<boolean> {
-  const taken = await row<{ ok: boolean }>(client, "SELECT pg_try_advisory_lock($1, $2) AS ok", [
-    LOCK_NAMESPACE,
-    WRITER_LOCK,
-  ]);
+export async function tryWriterLock(client: ClientBase, shared: boolean): Promise<boolean> {
+  const lock = shared ? "pg_try_advisory_lock_shared" : "pg_try_advisory_lock";
+  const taken = await row<{ ok: boolean }>(client, `SELECT ${lock}($1, $2) AS ok`, [LOCK_NAMESPACE, WRITER_LOCK]);
   return taken!.ok;
 }
 
 /** The refusal when the lock is held, naming the holder as pg_stat_activity shows it (when this role may see it). */
-export async function inUseError(client: ClientBase, where: string): Promise<DatabaseInUseError> {
+export async function inUseError(client: ClientBase, where: string, shared: boolean): Promise<DatabaseInUseError> {
   const holder = await row<{ application_name: string | null; client_addr: string | null; backend_start: Date | null }>(
     client,
     `SELECT a.application_name, host(a.client_addr) AS client_addr, a.backend_start
@@ -40,6 +40,8 @@ export async function inUseError(client: ClientBase, where: string): Promise<Dat
       `${holder.backend_start ? ` since ${holder.backend_start.toISOString()}` : ""})`
     : "another supervisor server";
   return new DatabaseInUseError(
-    `the database ${where} is in use by ${by}; one server per database: stop it, or give this one its own --db`,
+    shared
+      ? `the database ${where} is in use by ${by} that does not share it: stop it, or start it sharing the database too`
+      : `the database ${where} is in use by ${by}; one server per database: stop it, or give this one its own --db`,
   );
 }

@@ -49,6 +49,7 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
     idempotencyKeys: absent(requestIds),
     runs: absent(runIds),
     runnerNames: absent(names),
+    runnerServers: new Map(),
   };
   for (const row of tasks) snapshot.tasks.set(row.id, storedTask(row));
   for (const row of owners) snapshot.slotOwners.set(row.slot!, storedTask(row));
@@ -56,6 +57,9 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
   for (const row of oldest) snapshot.slotQueues.get(row.slot!)!.oldest.push(storedTask(row));
   for (const row of idempotencyKeys) snapshot.idempotencyKeys.set(row.request_id, idempotencyKeyOf(row));
   for (const row of runs) snapshot.runs.set(row.id, decodeRun(row));
-  for (const row of runners) snapshot.runnerNames.set(row.name, decodeRunner(row));
+  for (const row of runners) {
+    snapshot.runnerNames.set(row.name, decodeRunner(row));
+    snapshot.runnerServers.set(row.name, row.server_id);
+  }
   return snapshot;
 }

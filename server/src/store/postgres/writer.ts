@@ -14,6 +14,8 @@ export class Writer {
   constructor(
     private readonly url: string,
     private readonly where: string,
+    /** Other servers write the database too: the lock is taken in shared mode (lock.ts). */
+    private readonly shared: boolean,
   ) {}
 
   /**
@@ -34,7 +36,7 @@ export class Writer {
     try {
       // The answer to a write comes after its commit is durable, whatever the server's default.
       await client.query("SET synchronous_commit = on");
-      if (!(await tryWriterLock(client))) throw await inUseError(client, this.where);
+      if (!(await tryWriterLock(client, this.shared))) throw await inUseError(client, this.where, this.shared);
     } catch (error) {
       await client.end().catch(() => {});
       throw error;

@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import type { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
 import type {
+  ClusterStore,
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
@@ -57,6 +59,8 @@ export interface SqliteOptions {
    * cannot share it) and the fake-clock engine tests need (their settled turns cannot wait for a thread).
    */
   writer?: "thread" | "event-loop";
+  /** This server's id (runners.server_id of the runners it holds); a random one when left out. */
+  serverId?: string;
 }
 
 /** Starts the writer thread on its own connection to `path` (tests keep the one they start). */
@@ -75,6 +79,10 @@ const startWorker: StartWriterThread = (path, pragmas) => new WorkerWriter(path,
  */
 export class SqliteBackend implements StorageBackend {
   readonly description: string;
+  /** One server per file (the lock): nobody else writes it, and it leads itself. */
+  readonly shared = false;
+  readonly cluster: ClusterStore | undefined = undefined;
+  readonly serverId: string;
   private committedHead: number;
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
@@ -88,8 +96,10 @@ export class SqliteBackend implements StorageBackend {
     private readonly lock: DatabaseLock | undefined,
     readonly path: string,
     private readonly clock: Clock,
+    serverId: string | undefined,
   ) {
     this.description = `sqlite ${path}`;
+    this.serverId = serverId ?? randomUUID();
     this.committedHead = journalHead(db);
     const inTransaction = db.transaction((read: () => unknown) => read());
     this.snapshot = <T>(read: () => T) => inTransaction(read) as T;
@@ -107,11 +117,11 @@ export class SqliteBackend implements StorageBackend {
     try {
       db = openDatabase(path, options);
       if (path === ":memory:" || options.writer === "event-loop") {
-        return new SqliteBackend(db, new InThreadWriter(db), lock, path, clock);
+        return new SqliteBackend(db, new InThreadWriter(db), lock, path, clock, options.serverId);
       }
       // From here on this connection only reads; the writer thread's is the one that writes.
       db.pragma("query_only = ON");
-      return new SqliteBackend(db, startThread(path, writerPragmas(options)), lock, path, clock);
+      return new SqliteBackend(db, startThread(path, writerPragmas(options)), lock, path, clock, options.serverId);
     } catch (error) {
       db?.close();
       lock?.release();
@@ -129,7 +139,7 @@ export class SqliteBackend implements StorageBackend {
         read: async (keys) => guarded(() => readKeys(this.db, keys)),
       };
       const plan = await work(tx);
-      const ops = planWrites(plan.writes, tx.firstRevision, this.clock.now());
+      const ops = planWrites(plan.writes, tx.firstRevision, this.clock.now(), this.serverId);
       await this.writer.commit(ops).catch((error: unknown) => {
         throw translate(error);
       });
@@ -147,6 +157,11 @@ export class SqliteBackend implements StorageBackend {
   onCommit(listener: (changes: readonly TaskChange[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Never called: no other server writes this file. */
+  onRunnersChanged(_listener: () => void): () => void {
+    return () => {};
   }
 
   // ---- reads ----
@@ -222,6 +237,10 @@ export class SqliteBackend implements StorageBackend {
     });
   }
 
+  async getRunnerServer(id: string): Promise<string | null | undefined> {
+    return guarded(() => getRunner(this.db, id)?.server_id);
+  }
+
   async getRunnerByName(name: string): Promise<Runner | undefined> {
     return guarded(() => {
       const row = getRunnerByName(this.db, name);
@@ -234,6 +253,7 @@ export class SqliteBackend implements StorageBackend {
       return listRunners(this.db, afterName, limit).map((row: RunnerRow) => ({
         runner: decodeRunner(row),
         encodedBytes: row.runner.length,
+        serverId: row.server_id,
       }));
     });
   }

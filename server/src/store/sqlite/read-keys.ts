@@ -24,6 +24,7 @@ export function readKeys(db: Db, keys: ReadKeys): Snapshot {
     idempotencyKeys: new Map(),
     runs: new Map(),
     runnerNames: new Map(),
+    runnerServers: new Map(),
   };
   const ids = unique(keys.tasks);
   if (ids.length > 0) {
@@ -57,7 +58,10 @@ export function readKeys(db: Db, keys: ReadKeys): Snapshot {
   const names = unique(keys.runnerNames);
   if (names.length > 0) {
     for (const name of names) snapshot.runnerNames.set(name, null);
-    for (const row of runnersByNames(db, names)) snapshot.runnerNames.set(row.name, decodeRunner(row));
+    for (const row of runnersByNames(db, names)) {
+      snapshot.runnerNames.set(row.name, decodeRunner(row));
+      snapshot.runnerServers.set(row.name, row.server_id);
+    }
   }
   return snapshot;
 }

@@ -1,5 +1,6 @@
 import { type Run, Task } from "@supervisor/sdk";
 import type { TaskWrite, WriteSet } from "../backend.js";
+import { runnerHolder } from "../runner-holder.js";
 import { exactBytes } from "./exact-bytes.js";
 import { idempotencyKeyValues } from "./queries/idempotency-keys.js";
 import { journalEntryValues } from "./queries/insert-journal-entry.js";
@@ -14,8 +15,9 @@ import { W } from "./write-statements.js";
  * A transaction's writes as the statements the writer runs, in order — all the work of turning records
  * into rows (encoding, JSON, checks) is done here, on the main thread; the writer only binds and runs.
  * Throws when the revisions do not follow on from `firstRevision` (the batch was decided on stale state).
+ * `serverId` is this server's, for the runners it holds.
  */
-export function planWrites(writes: WriteSet, firstRevision: number, timeMs: number): WriteOp[] {
+export function planWrites(writes: WriteSet, firstRevision: number, timeMs: number, serverId: string): WriteOp[] {
   checkRevisions(writes.tasks, firstRevision);
   const encoded = writes.tasks.map(({ change }) => exactBytes(change.encoded ?? Task.encode(change.task).finish()));
   const ops = taskRowOps(writes.tasks, encoded);
@@ -28,7 +30,9 @@ export function planWrites(writes: WriteSet, firstRevision: number, timeMs: numb
   for (const key of writes.idempotencyKeys) ops.push([W.putIdempotencyKey, idempotencyKeyValues(key)]);
   for (const chunk of writes.outputChunks) ops.push([W.insertOutputChunk, outputChunkValues(chunk)]);
   for (const { runId, seq } of writes.deletedChunks) ops.push([W.deleteOutputChunk, [runId, seq]]);
-  for (const runner of writes.runners) ops.push([W.upsertRunner, runnerValues(runner)]);
+  for (const write of writes.runners) {
+    ops.push([W.upsertRunner, runnerValues(write.runner, runnerHolder(write, serverId))]);
+  }
   for (const id of writes.deletedRunners) ops.push([W.deleteRunner, [id]]);
   if (writes.expireIdempotencyKeys) {
     const { beforeMs, limit } = writes.expireIdempotencyKeys;

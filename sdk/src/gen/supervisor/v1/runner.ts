@@ -90,6 +90,11 @@ export interface Runner {
     | undefined;
   /** The runner software's version string. */
   version: string;
+  /**
+   * The runner process's random id (hello.instance_id): a reconnect of the
+   * same process may take its name over from another server.
+   */
+  instanceId: string;
 }
 
 export interface Runner_LabelsEntry {
@@ -109,6 +114,7 @@ function createBaseRunner(): Runner {
     connectTime: undefined,
     lastHeartbeatTime: undefined,
     version: "",
+    instanceId: "",
   };
 }
 
@@ -143,6 +149,9 @@ export const Runner: MessageFns<Runner> = {
     }
     if (message.version !== "") {
       writer.uint32(82).string(message.version);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(90).string(message.instanceId);
     }
     return writer;
   },
@@ -243,6 +252,14 @@ export const Runner: MessageFns<Runner> = {
             message.version = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -288,6 +305,11 @@ export const Runner: MessageFns<Runner> = {
         ? fromJsonTimestamp(object.last_heartbeat_time)
         : undefined,
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
     };
   },
 
@@ -329,6 +351,9 @@ export const Runner: MessageFns<Runner> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
     return obj;
   },
 
@@ -355,6 +380,7 @@ export const Runner: MessageFns<Runner> = {
     message.connectTime = object.connectTime ?? undefined;
     message.lastHeartbeatTime = object.lastHeartbeatTime ?? undefined;
     message.version = object.version ?? "";
+    message.instanceId = object.instanceId ?? "";
     return message;
   },
 };

@@ -1,17 +1,20 @@
-import { type RunnerInfo as Runner, RunnerInfo } from "@supervisor/sdk";
+import { RunnerInfo } from "@supervisor/sdk";
+import type { RunnerWrite } from "../../backend.js";
+import { runnerHolder } from "../../runner-holder.js";
 import { type Queryable, rows } from "../statement.js";
 
-const UPSERT_RUNNERS = `INSERT INTO runners (id, name, runner)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-  ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner`;
+const UPSERT_RUNNERS = `INSERT INTO runners (id, name, runner, server_id)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
+  ON CONFLICT (id) DO UPDATE SET name = excluded.name, runner = excluded.runner, server_id = excluded.server_id`;
 
-/** Stores runners by id (the last of a batch wins). */
-export function upsertRunners(db: Queryable, runners: readonly Runner[]): Promise<unknown> {
-  const last = [...new Map(runners.map((runner) => [runner.id, runner])).values()];
+/** Stores runners by id (the last of a batch wins); `serverId` is the writing server's (runner-holder.ts). */
+export function upsertRunners(db: Queryable, writes: readonly RunnerWrite[], serverId: string): Promise<unknown> {
+  const last = [...new Map(writes.map((write) => [write.runner.id, write])).values()];
   return rows(db, UPSERT_RUNNERS, [
-    last.map((runner) => runner.id),
-    last.map((runner) => runner.name),
-    last.map((runner) => Buffer.from(RunnerInfo.encode(runner).finish())),
+    last.map((write) => write.runner.id),
+    last.map((write) => write.runner.name),
+    last.map((write) => Buffer.from(RunnerInfo.encode(write.runner).finish())),
+    last.map((write) => runnerHolder(write, serverId)),
   ]);
 }
 

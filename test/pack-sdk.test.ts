@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeOn } from "./helpers/backend.js";
 import { REPO_ROOT } from "./helpers/cli.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 
@@ -34,7 +35,8 @@ import { EventType, Runner, SupervisorClient, SupervisorError, embedded, formatR
 import { ErrorInfo } from "@supervisor/sdk/gen/google/rpc/error_details";
 
 const address = process.env.SUPERVISOR_ADDR ?? "127.0.0.1:50051";
-const runner = new Runner({ address, name: "packed-runner", labels: { pack: "yes" }, log: () => {} });
+// Its log goes to stderr: shown if the program fails.
+const runner = new Runner({ address, name: "packed-runner", labels: { pack: "yes" }, log: (line) => console.error(line) });
 runner.handle("add", (payload) => ({ sum: Number(payload.a) + Number(payload.b) }));
 await runner.start();
 
@@ -69,7 +71,9 @@ client.close();
 await runner.stop();
 `;
 
-describe("the SDK as an npm package", () => {
+// On one project only: the package is the same whichever backend the test server has, and two packs at once
+// (one per project) would build the same sdk/dist at the same time.
+describeOn("sqlite")("the SDK as an npm package", () => {
   let server: TestServer;
   let work: string;
   beforeAll(async () => {
@@ -155,6 +159,11 @@ describe("the SDK as an npm package", () => {
       cwd: project,
       env: { ...process.env, SUPERVISOR_ADDR: server.address },
       timeout: 60_000,
+    }).catch((error: { stdout?: string; stderr?: string; signal?: string }) => {
+      // What it printed says where it stopped (a 60 s kill is SIGTERM).
+      throw new Error(
+        `the packed program failed (${error.signal ?? "exit"}):\nstdout: ${error.stdout}\nstderr: ${error.stderr}`,
+      );
     });
     say(stdout.trim());
     const report = JSON.parse(stdout.trim().split("\n").at(-1)!);

@@ -8,6 +8,7 @@ import {
   subprocess,
   type Task,
   TaskPhase,
+  TERMINAL_PHASES,
 } from "@supervisor/sdk";
 import { describe, expect, it } from "vitest";
 import { storeForTest } from "./helpers/backend.js";
@@ -21,13 +22,7 @@ import { waitUntil } from "./helpers/wait.js";
 const TASKS = 200;
 const KILLS = 10;
 const TERMS = 5;
-const TERMINAL = new Set([
-  TaskPhase.TASK_PHASE_SUCCEEDED,
-  TaskPhase.TASK_PHASE_FAILED,
-  TaskPhase.TASK_PHASE_TIMEOUT,
-  TaskPhase.TASK_PHASE_CANCELED,
-  TaskPhase.TASK_PHASE_EXHAUSTED,
-]);
+const TERMINAL = new Set<TaskPhase>(TERMINAL_PHASES);
 
 /** What task i does: how long it runs, how many lines it prints, how it exits. Deterministic per seed. */
 interface Plan {

@@ -10,6 +10,7 @@ import {
   type Task,
   TaskPhase,
   TaskReason,
+  TERMINAL_PHASES,
   type WatchTasksResponse,
 } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -27,13 +28,7 @@ import { waitUntil } from "./helpers/wait.js";
 // file has one server, its lock says so: test/single-writer.test.ts).
 const describeCluster = describe.skipIf(BACKEND !== "postgres");
 
-const TERMINAL = new Set([
-  TaskPhase.TASK_PHASE_SUCCEEDED,
-  TaskPhase.TASK_PHASE_FAILED,
-  TaskPhase.TASK_PHASE_TIMEOUT,
-  TaskPhase.TASK_PHASE_CANCELED,
-  TaskPhase.TASK_PHASE_EXHAUSTED,
-]);
+const TERMINAL = new Set<TaskPhase>(TERMINAL_PHASES);
 
 async function runner(address: string, name: string, capacity = 2): Promise<RunnerProcess> {
   const started = await startRunner(address, name, { capacity });

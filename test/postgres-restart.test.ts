@@ -12,6 +12,7 @@ import {
   subprocess,
   type Task,
   TaskPhase,
+  TERMINAL_PHASES,
 } from "@supervisor/sdk";
 import { expect, it, onTestFinished } from "vitest";
 import { startPostgres } from "../scripts/postgres-cluster.mjs";
@@ -25,13 +26,7 @@ import { tempDir } from "./helpers/server.js";
 import { waitUntil } from "./helpers/wait.js";
 
 const RESTARTS = 6;
-const TERMINAL = new Set([
-  TaskPhase.TASK_PHASE_SUCCEEDED,
-  TaskPhase.TASK_PHASE_FAILED,
-  TaskPhase.TASK_PHASE_TIMEOUT,
-  TaskPhase.TASK_PHASE_CANCELED,
-  TaskPhase.TASK_PHASE_EXHAUSTED,
-]);
+const TERMINAL = new Set<TaskPhase>(TERMINAL_PHASES);
 /** How a failed call failed, as the test counts it: "UNAVAILABLE STORE_UNAVAILABLE". */
 const failureOf = (error: unknown) =>
   error instanceof SupervisorError ? `${error.codeName} ${error.reason}` : `not a SupervisorError: ${String(error)}`;

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { type Task, TaskPhase, type TaskServiceClient } from "@supervisor/sdk";
+import { type Task, type TaskPhase, type TaskServiceClient, TERMINAL_PHASES } from "@supervisor/sdk";
 import { startCli, stopChild } from "./cli.js";
 import { call, rpc } from "./grpc.js";
 
@@ -25,13 +25,7 @@ export async function startRunner(
   return { child, id: match[1]!, name, output, stop: (signal) => stopChild(child, signal) };
 }
 
-const TERMINAL = new Set([
-  TaskPhase.TASK_PHASE_SUCCEEDED,
-  TaskPhase.TASK_PHASE_FAILED,
-  TaskPhase.TASK_PHASE_TIMEOUT,
-  TaskPhase.TASK_PHASE_CANCELED,
-  TaskPhase.TASK_PHASE_EXHAUSTED,
-]);
+const TERMINAL = new Set<TaskPhase>(TERMINAL_PHASES);
 
 /** Polls GetTask until `until` holds (default: a terminal phase). Bounded: fails after `maxWaitMs`. */
 export async function waitForTask(

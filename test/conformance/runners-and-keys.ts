@@ -1,6 +1,7 @@
 import { ErrorReason, RunnerInfo, RunnerState } from "@supervisor/sdk";
 import { expect, it } from "vitest";
 import { emptyWriteSet, type IdempotencyKey, type StorageBackend } from "../../server/src/store/backend.js";
+import { decideSetDraining } from "../../server/src/store/decide/runners.js";
 import {
   decide,
   insertTasks,
@@ -146,6 +147,32 @@ export function runnerAndKeyTests(open: OpenBackend): void {
     ]);
     expect(await backend.getRunnerServer(gone.id)).toBe("server-c");
     expect(await backend.getRunnerServer(live.id)).toBeNull();
+  });
+
+  it("a drain decided over the stored record: its state changes, its holder stays; not for another connection", async () => {
+    const { backend } = fresh;
+    const held = makeRunner(1, "held");
+    const gone = { ...makeRunner(2, "gone"), state: RunnerState.RUNNER_STATE_DISCONNECTED };
+    await decide(backend, (view) => {
+      view.putRunner(held, "server-b");
+      view.putRunner(gone, "server-b");
+    });
+    const names = { runnerNames: ["held", "gone"] };
+    const drained = await decide(backend, (view) => decideSetDraining(view, held, true), names);
+    expect(drained).toEqual({ ...held, state: RunnerState.RUNNER_STATE_DRAINING });
+    expect(await backend.getRunner(held.id)).toEqual(drained);
+    expect(await backend.getRunnerServer(held.id)).toBe("server-b");
+    // Asked again: nothing to change, the record as it is.
+    expect(await decide(backend, (view) => decideSetDraining(view, held, true), names)).toEqual(drained);
+    // A later connection of the runner (a new connect time), or one that is gone: nothing is written.
+    const earlier = { ...held, connectTime: new Date(held.connectTime!.getTime() - 1) };
+    expect(await decide(backend, (view) => decideSetDraining(view, earlier, false), names)).toBeUndefined();
+    expect(await decide(backend, (view) => decideSetDraining(view, gone, true), names)).toBeUndefined();
+    expect((await backend.getRunner(held.id))!.state).toBe(RunnerState.RUNNER_STATE_DRAINING);
+    expect(await backend.getRunner(gone.id)).toEqual(gone);
+    const undrained = await decide(backend, (view) => decideSetDraining(view, held, false), names);
+    expect(undrained).toEqual(held);
+    expect(await backend.getRunnerServer(held.id)).toBe("server-b");
   });
 
   it("a leader's write: any epoch commits on a backend no other server writes; shared, only under the lease", async () => {

@@ -168,7 +168,9 @@ export class RemoteRunners {
     remote.holderLive = heldElsewhere && heartbeatMs !== undefined && nowMs - heartbeatMs < SERVER_STALE_MS;
     if (routingKey(remote) !== before || !this.deps.index.hasRunner(remote.id)) this.deps.index.upsertRunner(remote);
     this.judge(remote, heartbeatMs, nowMs);
-    if (remote.runs.size === 0 && !remote.acceptsWork) this.drop(remote.id);
+    // A draining runner on a live server stays (it matches, without room: RUNNERS_BUSY, as a local one).
+    const draining = remote.holderLive && record.state === RunnerState.RUNNER_STATE_DRAINING;
+    if (remote.runs.size === 0 && !remote.acceptsWork && !draining) this.drop(remote.id);
   }
 
   /**

@@ -10,7 +10,13 @@ import { type Logger, runnerConnected, runnerNameInUse, runnerNotFound } from ".
 import type { StorageBackend } from "../store/backend.js";
 import { claimedSince } from "../store/decide/runners.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { deleteRunnerWrite, putRunnerWrite, takeRunnerNameWrite, unlessClaimed } from "../store/writes.js";
+import {
+  deleteRunnerWrite,
+  putRunnerWrite,
+  setDrainingWrite,
+  takeRunnerNameWrite,
+  unlessClaimed,
+} from "../store/writes.js";
 import { type RunnerChannel, RunnerSession } from "./runner-session.js";
 
 export interface RegistrySettings {
@@ -52,6 +58,8 @@ export class RunnerRegistry {
   private readonly byName = new Map<string, RunnerSession>();
   /** Runners whose lease expiry is still being written: they cannot be forgotten yet. */
   private readonly expiring = new Set<string>();
+  /** The last of the serial reads of stored records (several servers): see `serially`. */
+  private following: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -178,23 +186,45 @@ export class RunnerRegistry {
 
   /**
    * Several servers: runners held here whose stored record is another connection's now (they connected
-   * to another server) are let go without a write — that server serves them and their runs.
+   * to another server) are let go without a write — that server serves them and their runs. A drain or
+   * undrain another server wrote to the record of a runner connected here is applied (followStored).
    */
-  async reconcile(): Promise<void> {
-    if (!this.cluster) return;
-    for (const session of [...this.byId.values()]) {
-      if (session.channel && !session.welcomed) continue; // its hello is being recorded
-      const stored = await this.backend.getRunnerByName(session.name);
-      if (this.byId.get(session.id) !== session || (session.channel && !session.welcomed)) continue;
-      if (!claimedSince(session.toRunner(), stored)) continue;
-      this.log(`runner ${session.name} connected to another server; it is served there now`);
-      session.channel?.close({ kind: "superseded", message: "this runner connected to another server" });
-      session.channel = undefined;
-      session.lease?.cancel();
-      this.byId.delete(session.id);
-      this.byName.delete(session.name);
-      this.events.handedOver(session);
+  reconcile(): Promise<void> {
+    if (!this.cluster) return Promise.resolve();
+    return this.serially(async () => {
+      for (const session of [...this.byId.values()]) await this.followStored(session);
+    });
+  }
+
+  /** One runner's stored record, compared with its session here. Called only serially (see `serially`). */
+  private async followStored(session: RunnerSession): Promise<void> {
+    if (session.channel && !session.welcomed) return; // its hello is being recorded
+    const stored = await this.backend.getRunnerByName(session.name);
+    if (this.byId.get(session.id) !== session || (session.channel && !session.welcomed)) return;
+    if (!claimedSince(session.toRunner(), stored)) {
+      // The record is this connection's: its state says whether the runner drains (whoever wrote it).
+      const state = stored?.state;
+      const live = state === RunnerState.RUNNER_STATE_DRAINING || state === RunnerState.RUNNER_STATE_CONNECTED;
+      if (session.channel && live) this.applyDraining(session, state === RunnerState.RUNNER_STATE_DRAINING);
+      return;
     }
+    this.log(`runner ${session.name} connected to another server; it is served there now`);
+    session.channel?.close({ kind: "superseded", message: "this runner connected to another server" });
+    session.channel = undefined;
+    session.lease?.cancel();
+    this.byId.delete(session.id);
+    this.byName.delete(session.name);
+    this.events.handedOver(session);
+  }
+
+  /**
+   * Reads of stored records and what they change here, one after another: applied in the order they were
+   * read, a record read later (so as fresh or fresher) always has the last word.
+   */
+  private serially(work: () => Promise<void>): Promise<void> {
+    const next = this.following.then(work, work);
+    this.following = next.catch(() => {});
+    return next;
   }
 
   /** Any message renews the lease (lazily: the timer re-arms from here when it fires). */
@@ -218,9 +248,12 @@ export class RunnerRegistry {
   /**
    * DrainRunner / UndrainRunner: no new assignments (or again); running work
    * goes on. A disconnected runner is left as it is (it starts undrained when
-   * it connects again).
+   * it connects again). With several servers the request goes through the
+   * runner's record: whichever server receives it writes the record, and the
+   * server holding the stream applies what the record says (followStored).
    */
   async setDraining(runnerId: string, draining: boolean): Promise<Runner> {
+    if (this.cluster) return this.forwardDraining(runnerId, draining);
     const session = this.byId.get(runnerId);
     if (!session) {
       const stored = await this.backend.getRunner(runnerId);
@@ -228,10 +261,65 @@ export class RunnerRegistry {
       return stored;
     }
     if (session.draining === draining) return session.toRunner();
+    this.applyDraining(session, draining);
+    return this.persist(session);
+  }
+
+  /**
+   * Several servers: the drain written to the record of a runner connected here or on another live
+   * server; answered once committed. A runner connected nowhere (here: within its lease, but without a
+   * stream) is answered with its record as it is: a record saying it is live would have the leader send it
+   * work.
+   */
+  private async forwardDraining(runnerId: string, draining: boolean, attempts = 3): Promise<Runner> {
+    const { serverId, liveServers } = this.cluster!;
+    const session = this.byId.get(runnerId);
+    if (session?.channel && session.welcomed) {
+      const written = await this.commits.run(setDrainingWrite(session.toRunner(), draining));
+      if (written) {
+        await this.serially(() => this.followStored(session));
+        return this.byId.get(runnerId) === session ? { ...session.toRunner(), state: written.state } : written;
+      }
+    } else if (session && !session.channel) {
+      return this.answerAsIs(runnerId);
+    } else if (!session) {
+      const [stored, holder] = await Promise.all([
+        this.backend.getRunner(runnerId),
+        this.backend.getRunnerServer(runnerId),
+      ]);
+      if (!stored) throw runnerNotFound(runnerId);
+      const heldElsewhere =
+        !!holder &&
+        holder !== serverId &&
+        stored.state !== RunnerState.RUNNER_STATE_DISCONNECTED &&
+        (await liveServers()).has(holder);
+      if (!heldElsewhere) return stored;
+      const written = await this.commits.run(setDrainingWrite(stored, draining));
+      if (written) return written;
+    }
+    // It connected again (here or elsewhere), disconnected, or its hello is being recorded: look again.
+    if (attempts > 1 && !this.stopped) return this.forwardDraining(runnerId, draining, attempts - 1);
+    return this.answerAsIs(runnerId);
+  }
+
+  /**
+   * The answer when nothing was written: the runner as this server has it, or as stored. A runner whose
+   * hello is being recorded is a new connection, which starts undrained whatever came before it.
+   */
+  private async answerAsIs(runnerId: string): Promise<Runner> {
+    const session = this.byId.get(runnerId);
+    if (session?.channel) return session.toRunner();
+    const stored = await this.backend.getRunner(runnerId);
+    if (!stored) throw runnerNotFound(runnerId);
+    return stored;
+  }
+
+  /** The drain as the runner's stream sees it: its room changes, and a drain is told to the runner. */
+  private applyDraining(session: RunnerSession, draining: boolean): void {
+    if (session.draining === draining) return;
     session.draining = draining;
     this.events.roomChanged(session);
     if (draining) session.send({ message: { $case: "drain", value: {} } });
-    return this.persist(session);
   }
 
   /**

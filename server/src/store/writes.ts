@@ -4,7 +4,13 @@ import { DomainError } from "../errors.js";
 import type { OutputChunkRecord, StoredTask } from "./backend.js";
 import { decideCancel } from "./decide/cancel.js";
 import { decideExpire } from "./decide/retention.js";
-import { claimedSince, decideDeleteRunner, decidePutRunner, decideTakeName } from "./decide/runners.js";
+import {
+  claimedSince,
+  decideDeleteRunner,
+  decidePutRunner,
+  decideSetDraining,
+  decideTakeName,
+} from "./decide/runners.js";
 import {
   type Assignee,
   decideAssign,
@@ -141,6 +147,12 @@ export const takeRunnerNameWrite = (
 ): WriteRequest<Runner> => ({
   reads: { runnerNames: [runner.name] },
   decide: (view) => decideTakeName(view, runner, serverId, liveServers),
+});
+
+/** DrainRunner / UndrainRunner forwarded through the database to the server holding the runner (decideSetDraining). */
+export const setDrainingWrite = (seen: Runner, draining: boolean): WriteRequest<Runner | undefined> => ({
+  reads: { runnerNames: [seen.name] },
+  decide: (view) => decideSetDraining(view, seen, draining),
 });
 
 /**

@@ -11,6 +11,22 @@ export function decidePutRunner(view: WriteView, runner: Runner, serverId?: stri
   return runner;
 }
 
+/**
+ * DrainRunner / UndrainRunner of a live runner, decided over its stored record (several servers): its
+ * state becomes DRAINING (or CONNECTED) and its holder is kept; the server holding its stream applies the
+ * change when it sees the record. Nothing is written when the record is no longer the connection `seen`
+ * (it connected again since), or it disconnected: the result is then undefined.
+ */
+export function decideSetDraining(view: WriteView, seen: Runner, draining: boolean): Runner | undefined {
+  const stored = view.runnerByName(seen.name);
+  if (!stored || claimedSince(seen, stored) || stored.state === RunnerState.RUNNER_STATE_DISCONNECTED) return undefined;
+  const state = draining ? RunnerState.RUNNER_STATE_DRAINING : RunnerState.RUNNER_STATE_CONNECTED;
+  if (stored.state === state) return stored;
+  const runner = { ...stored, state };
+  view.putRunner(runner, view.runnerServer(seen.name) ?? null);
+  return runner;
+}
+
 /** Forgets a runner's record. */
 export function decideDeleteRunner(view: WriteView, runner: Runner): void {
   view.deleteRunner(runner);

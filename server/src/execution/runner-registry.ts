@@ -57,7 +57,7 @@ export class RunnerRegistry {
   private readonly byId = new Map<string, RunnerSession>();
   private readonly byName = new Map<string, RunnerSession>();
   /** Runners whose lease expiry is still being written: they cannot be forgotten yet. */
-  private readonly expiring = new Set<string>();
+  private readonly expiring = new Map<string, Promise<void>>();
   /** The last of the serial reads of stored records (several servers): see `serially`. */
   private following: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -328,6 +328,8 @@ export class RunnerRegistry {
    * refused: forgetting it would only last until its next write.
    */
   async forget(runnerId: string): Promise<Runner> {
+    // An expiry being written ends in a moment (its DISCONNECTED record may already be listed): wait for it.
+    await this.expiring.get(runnerId)?.catch(() => {});
     const session = this.byId.get(runnerId);
     if (session || this.expiring.has(runnerId)) throw runnerConnected(runnerId, session?.name ?? runnerId);
     const stored = await this.backend.getRunner(runnerId);
@@ -371,16 +373,19 @@ export class RunnerRegistry {
   }
 
   /** Lease over: the runner is DISCONNECTED and its runs are LOST (failed attempts, retried by policy). */
-  private async expire(session: RunnerSession): Promise<void> {
-    this.expiring.add(session.id);
+  private expire(session: RunnerSession): Promise<void> {
     session.channel?.close({ kind: "lease-expired", message: "lease expired: no heartbeat within the lease TTL" });
     session.channel = undefined;
     this.byId.delete(session.id);
     this.byName.delete(session.name);
     session.lease?.cancel();
-    await this.events.expired(session);
-    await this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED)
-      .catch((error) => this.log("recording a lost runner failed", error))
-      .finally(() => this.expiring.delete(session.id));
+    const expiry = (async () => {
+      await this.events.expired(session);
+      await this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED).catch((error) =>
+        this.log("recording a lost runner failed", error),
+      );
+    })().finally(() => this.expiring.delete(session.id));
+    this.expiring.set(session.id, expiry);
+    return expiry;
   }
 }

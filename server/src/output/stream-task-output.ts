@@ -14,7 +14,8 @@ const MAX_LAG_EVENTS = 4096;
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
 /** Live events for one task, buffered while the stream replays; bounded. */
-type FollowEvent = RunEvent | { kind: "taskEnded" };
+/** taskEnded: the task is terminal; taskChanged: any other change of it (a run's end on another server shows here). */
+type FollowEvent = RunEvent | { kind: "taskEnded" } | { kind: "taskChanged" };
 
 class EventQueue {
   items: FollowEvent[] = [];
@@ -62,8 +63,10 @@ export async function* streamTaskOutput(
   // A task that ends before the awaited attempt starts (canceled while pending) ends the follow.
   const unsubscribeTask = request.follow
     ? backend.onCommit((changes) => {
-        for (const change of changes)
-          if (change.task.id === task.id && isTerminal(change.task.status!.phase)) queue.push({ kind: "taskEnded" });
+        for (const change of changes) {
+          if (change.task.id !== task.id) continue;
+          queue.push({ kind: isTerminal(change.task.status!.phase) ? "taskEnded" : "taskChanged" });
+        }
       })
     : undefined;
   try {
@@ -86,6 +89,9 @@ export async function* streamTaskOutput(
         if (event.kind === "taskEnded") {
           run = await backend.getRunByAttempt(task.id, request.attempt);
           if (!run) return;
+        } else if (event.kind === "taskChanged") {
+          // Started on another server (its runner is connected there): only the journal says so here.
+          run = await backend.getRunByAttempt(task.id, request.attempt);
         } else if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
           run = event.run;
       }
@@ -118,6 +124,14 @@ export async function* streamTaskOutput(
       } else if (event.kind === "finished" && event.run.id === run.id) {
         if (event.run.outputBytes > end) yield truncated(event.run.outputBytes - end);
         yield { event: { $case: "runFinished", value: { run: event.run } } };
+        return;
+      } else if (event.kind === "taskEnded" || event.kind === "taskChanged") {
+        // The run may have ended on another server (its runner connected there): its end and its output are
+        // stored, and only the journal says so here. The rest of its output comes from the store, then the end.
+        const now = await backend.getRun(run.id);
+        if (!now || isActiveRun(now)) continue;
+        yield* replay(backend, now, lastSeq);
+        yield { event: { $case: "runFinished", value: { run: now } } };
         return;
       }
     }

@@ -16,6 +16,8 @@ export {
   runnerStateToJSON,
 } from "./gen/supervisor/v1/runner.js";
 export * from "./gen/supervisor/v1/runner_service.js";
+export * from "./gen/supervisor/v1/schedule.js";
+export * from "./gen/supervisor/v1/schedule_service.js";
 export * from "./gen/supervisor/v1/task.js";
 export * from "./gen/supervisor/v1/task_service.js";
 export * from "./ids.js";

@@ -6,8 +6,8 @@ import { withSpecDefaults } from "./spec-defaults.js";
 /**
  * Which TaskSpec fields a signature covers: those that change what runs, where, when and how
  * often. Not covered: `labels` and `priority` (they filter and order; they change neither the
- * program, nor its runners, limits, start time or number of attempts), `trigger` (informational)
- * and the signature itself. Why, at length: SpecSignature in proto/supervisor/v1/task.proto. A
+ * program, nor its runners, limits, start time or number of attempts), `trigger` and `scheduledBy`
+ * (informational) and the signature itself. Why, at length: SpecSignature in proto/supervisor/v1/task.proto. A
  * field added to TaskSpec does not compile until it is decided here.
  */
 export const SIGNED_FIELDS = {
@@ -24,6 +24,7 @@ export const SIGNED_FIELDS = {
   notBefore: true,
   trigger: false,
   signature: false,
+  scheduledBy: false,
 } as const satisfies Record<keyof TaskSpec, boolean>;
 
 /** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */

@@ -1,4 +1,4 @@
-import type { EventType, Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import type { EventType, Run, RunnerInfo as Runner, Schedule, Task } from "@supervisor/sdk";
 import type { FilterAttributes } from "../core/task-filter.js";
 import type { SlotState } from "../core/task-lifecycle.js";
 
@@ -340,4 +340,75 @@ export interface ServerRecord {
   heartbeatAtMs: number;
   /** ms since its last heartbeat, by the database's clock: a live server's stays near the heartbeat interval. */
   silentMs: number;
+}
+
+// ---------------------------------------------------------------- schedules
+
+/**
+ * Schedules as stored. Not part of the task journal (no revision, not watched): a client's change
+ * and the scheduler's progress are separate columns, each written by one conditional statement, so
+ * neither overwrites the other. Every method is one statement (or one short transaction).
+ */
+export interface ScheduleStore {
+  /** Stores a new schedule; false (nothing written) when the id is taken. */
+  create(row: ScheduleRow): Promise<boolean>;
+  get(id: string): Promise<ScheduleRow | undefined>;
+  /** Up to `limit` schedules with an id greater than `afterId`, by id. */
+  list(afterId: string, limit: number): Promise<ScheduleRow[]>;
+  /**
+   * A client's change: replaces `definition`, `generation`, `updateMs` and the scheduler's `cursorMs`
+   * and `nextDueMs` (a new spec or an unpause moves them), only if the stored generation is
+   * `expectedGeneration`; false otherwise (or when it is gone). Keeps the counts and recent tasks.
+   */
+  update(row: ScheduleRow, expectedGeneration: number): Promise<boolean>;
+  /** Deletes it; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Unpaused schedules with `nextDueMs <= nowMs`, soonest first, at most `limit`. */
+  due(nowMs: number, limit: number): Promise<ScheduleRow[]>;
+  /** The smallest `nextDueMs` of the unpaused schedules; undefined when none is due ever. */
+  nextDueMs(): Promise<number | undefined>;
+  /**
+   * The scheduler's progress on one schedule, only if it still has `expected.generation` and
+   * `expected.cursorMs` (else false: a client changed it, or another scheduler got there first;
+   * read it again). Counts are added; recent task ids are put in front, the list kept at 10.
+   */
+  advance(id: string, expected: { generation: number; cursorMs: number }, progress: ScheduleProgress): Promise<boolean>;
+  /** A TriggerSchedule's fire: adds the task to the recent ones and counts it (no condition). */
+  recordTrigger(id: string, taskId: string, nominalMs: number): Promise<void>;
+}
+
+/** One schedule as stored. */
+export interface ScheduleRow {
+  id: string;
+  /**
+   * What the client defined, as a Schedule message with only the client's fields set (id, spec, task,
+   * overlap, catchup_window, paused, labels, note; task validated, defaults filled). Stored encoded.
+   */
+  definition: Schedule;
+  generation: number;
+  createMs: number;
+  updateMs: number;
+  /** Every tick with a nominal time at or before this was fired, skipped or counted missed. */
+  cursorMs: number;
+  /** The first tick after `cursorMs`; null when none is ever due (a named definition, past its end). */
+  nextDueMs: number | null;
+  /** Stored status (ScheduleStatus without next_fire_times, which is computed when read). */
+  lastFireMs: number | null;
+  /** Newest first, at most 10. */
+  recentTaskIds: string[];
+  missed: number;
+  skipped: number;
+  fired: number;
+}
+
+/** What one pass of the scheduler did for one schedule. */
+export interface ScheduleProgress {
+  cursorMs: number;
+  nextDueMs: number | null;
+  /** Nominal time of the newest tick fired in this pass (unchanged when none). */
+  lastFireMs?: number;
+  /** Tasks fired in this pass, newest first. */
+  firedTaskIds: string[];
+  missed: number;
+  skipped: number;
 }

@@ -470,12 +470,30 @@ export interface TaskSpec {
    * when and how often (see SpecSignature).
    * Required when the server is configured to require it for this slot.
    */
-  signature?: SpecSignature | undefined;
+  signature?:
+    | SpecSignature
+    | undefined;
+  /**
+   * Set by the supervisor on tasks fired by a schedule; a client may not set
+   * it (INVALID_ARGUMENT). Informational, like trigger.
+   */
+  scheduledBy?: ScheduledBy | undefined;
 }
 
 export interface TaskSpec_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** The schedule tick a task was fired for. */
+export interface ScheduledBy {
+  /** The schedule's id. */
+  scheduleId: string;
+  /**
+   * The tick's nominal time (before jitter): the time the schedule says, not
+   * the time it was fired. For TriggerSchedule, the time of the call.
+   */
+  nominalTime?: Date | undefined;
 }
 
 /** A program started by the runner as a child process. */
@@ -587,8 +605,8 @@ export interface LabelSelectorRequirement {
  * maintenance window). Not covered: labels and priority, which only filter
  * and order tasks (ListTasks/WatchTasks selectors; which waiting task a free
  * runner takes first) and change neither the program, nor its runners, its
- * limits, its start time or its number of attempts; trigger (informational);
- * the signature itself. A signature says what may run, not how many times it
+ * limits, its start time or its number of attempts; trigger and
+ * scheduled_by (informational); the signature itself. A signature says what may run, not how many times it
  * may be submitted: a signed spec can be submitted again as it is.
  *
  * The signed bytes are the 27 ASCII bytes "supervisor.v1.SignedSpec/2\n"
@@ -608,7 +626,7 @@ export interface LabelSelectorRequirement {
  *   not_before           as given, in whole milliseconds (the server keeps
  *                        milliseconds); unset stays unset
  *   labels, priority,    unset
- *   trigger, signature
+ *   trigger, signature, scheduled_by
  * Encoding: fields in field-number order; scalars at their zero value and
  * unset messages left out, set messages (and a set oneof member, even at its
  * zero value) written even when empty; repeated fields in the order given;
@@ -895,6 +913,7 @@ function createBaseTaskSpec(): TaskSpec {
     notBefore: undefined,
     trigger: 0,
     signature: undefined,
+    scheduledBy: undefined,
   };
 }
 
@@ -946,6 +965,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.signature !== undefined) {
       SpecSignature.encode(message.signature, writer.uint32(122).fork()).join();
+    }
+    if (message.scheduledBy !== undefined) {
+      ScheduledBy.encode(message.scheduledBy, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1086,6 +1108,14 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.signature = SpecSignature.decode(reader, reader.uint32());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.scheduledBy = ScheduledBy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1144,6 +1174,11 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         : undefined,
       trigger: isSet(object.trigger) ? triggerFromJSON(object.trigger) : 0,
       signature: isSet(object.signature) ? SpecSignature.fromJSON(object.signature) : undefined,
+      scheduledBy: isSet(object.scheduledBy)
+        ? ScheduledBy.fromJSON(object.scheduledBy)
+        : isSet(object.scheduled_by)
+        ? ScheduledBy.fromJSON(object.scheduled_by)
+        : undefined,
     };
   },
 
@@ -1197,6 +1232,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.signature !== undefined) {
       obj.signature = SpecSignature.toJSON(message.signature);
+    }
+    if (message.scheduledBy !== undefined) {
+      obj.scheduledBy = ScheduledBy.toJSON(message.scheduledBy);
     }
     return obj;
   },
@@ -1253,6 +1291,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.trigger = object.trigger ?? 0;
     message.signature = (object.signature !== undefined && object.signature !== null)
       ? SpecSignature.fromPartial(object.signature)
+      : undefined;
+    message.scheduledBy = (object.scheduledBy !== undefined && object.scheduledBy !== null)
+      ? ScheduledBy.fromPartial(object.scheduledBy)
       : undefined;
     return message;
   },
@@ -1339,6 +1380,99 @@ export const TaskSpec_LabelsEntry: MessageFns<TaskSpec_LabelsEntry> = {
     const message = createBaseTaskSpec_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseScheduledBy(): ScheduledBy {
+  return { scheduleId: "", nominalTime: undefined };
+}
+
+export const ScheduledBy: MessageFns<ScheduledBy> = {
+  encode(message: ScheduledBy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    if (message.nominalTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.nominalTime), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScheduledBy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScheduledBy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nominalTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScheduledBy {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+      nominalTime: isSet(object.nominalTime)
+        ? fromJsonTimestamp(object.nominalTime)
+        : isSet(object.nominal_time)
+        ? fromJsonTimestamp(object.nominal_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ScheduledBy): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    if (message.nominalTime !== undefined) {
+      obj.nominalTime = message.nominalTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScheduledBy>, I>>(base?: I): ScheduledBy {
+    return ScheduledBy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScheduledBy>, I>>(object: I): ScheduledBy {
+    const message = createBaseScheduledBy();
+    message.scheduleId = object.scheduleId ?? "";
+    message.nominalTime = object.nominalTime ?? undefined;
     return message;
   },
 };

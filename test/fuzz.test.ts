@@ -448,8 +448,13 @@ const REASONS_BY_CODE: Partial<Record<status, readonly string[]>> = {
     ErrorReason.LABEL_SELECTOR_INVALID,
     ErrorReason.PAGE_TOKEN_INVALID,
   ],
-  [status.NOT_FOUND]: [ErrorReason.TASK_NOT_FOUND, ErrorReason.RUNNER_NOT_FOUND, ErrorReason.OUTPUT_NOT_FOUND],
-  [status.ALREADY_EXISTS]: [ErrorReason.REQUEST_ID_REUSED],
+  [status.NOT_FOUND]: [
+    ErrorReason.TASK_NOT_FOUND,
+    ErrorReason.RUNNER_NOT_FOUND,
+    ErrorReason.OUTPUT_NOT_FOUND,
+    ErrorReason.SCHEDULE_NOT_FOUND,
+  ],
+  [status.ALREADY_EXISTS]: [ErrorReason.REQUEST_ID_REUSED, ErrorReason.SCHEDULE_EXISTS],
   [status.FAILED_PRECONDITION]: [
     ErrorReason.SLOT_BUSY,
     ErrorReason.TASK_TERMINAL,

@@ -15,6 +15,10 @@ export const ErrorReason = {
   TASK_NOT_FOUND: "TASK_NOT_FOUND",
   /** NOT_FOUND */
   RUNNER_NOT_FOUND: "RUNNER_NOT_FOUND",
+  /** NOT_FOUND: no schedule with this id. Metadata: schedule_id. */
+  SCHEDULE_NOT_FOUND: "SCHEDULE_NOT_FOUND",
+  /** ALREADY_EXISTS: CreateSchedule with an id that is taken. Metadata: schedule_id. */
+  SCHEDULE_EXISTS: "SCHEDULE_EXISTS",
   /** NOT_FOUND: the task/attempt has no stored output. */
   OUTPUT_NOT_FOUND: "OUTPUT_NOT_FOUND",
   /** ALREADY_EXISTS: the request_id was used with another spec. Metadata: task_id. */

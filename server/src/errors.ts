@@ -82,6 +82,16 @@ export const internal = () =>
   // Never the internal message: it may hold paths or SQL. The log has it.
   new DomainError(Code.Internal, ErrorReason.INTERNAL, "internal error (logged by the server)");
 
+// ---- schedules ----
+
+export const scheduleNotFound = (id: string) =>
+  new DomainError(Code.NotFound, ErrorReason.SCHEDULE_NOT_FOUND, `schedule ${id} not found`, { schedule_id: id });
+
+export const scheduleExists = (id: string) =>
+  new DomainError(Code.AlreadyExists, ErrorReason.SCHEDULE_EXISTS, `a schedule with id ${id} exists already`, {
+    schedule_id: id,
+  });
+
 // ---- tasks ----
 
 export const taskNotFound = (id: string) =>

@@ -2,7 +2,12 @@ import type { Server } from "@grpc/grpc-js";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 
 /** Services whose health is reported; "" is the whole server. */
-const HEALTH_SERVICES = ["", "supervisor.v1.TaskService", "supervisor.v1.RunnerService"];
+const HEALTH_SERVICES = [
+  "",
+  "supervisor.v1.TaskService",
+  "supervisor.v1.RunnerService",
+  "supervisor.v1.ScheduleService",
+];
 
 /** grpc.health.v1.Health; flip to NOT_SERVING on shutdown so load balancers drain us first. */
 export function addHealth(server: Pick<Server, "addService">): (status: ServingStatus) => void {

@@ -7,7 +7,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
+import { SYSTEM_TIMERS, ScheduleServiceService, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
 import type { Config } from "./config.js";
@@ -17,8 +17,12 @@ import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
 import { addReflection } from "./reflection.js";
+import { TaskFirer } from "./schedule/fire-tasks.js";
+import { Scheduler, schedulerSettings } from "./schedule/scheduler.js";
+import { Schedules } from "./schedule/schedules.js";
 import { type GuardSettings, guarded } from "./services/guard.js";
 import { runnerServiceHandlers } from "./services/runner-service.js";
+import { scheduleServiceHandlers } from "./services/schedule-service.js";
 import { RUNNER_SERVICE_DEFINITION } from "./services/runner-service-definition.js";
 import { withSafeDecoding } from "./services/safe-decode.js";
 import { taskServiceHandlers } from "./services/task-service.js";
@@ -130,18 +134,38 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     const safe = withSafeDecoding(definition);
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
   };
+  const signatures = new SignaturePolicy(config.trustedKeys, config.requireSignatures);
+  const submitSettings = { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs };
   const taskHandlers = taskServiceHandlers({
     backend,
     commits,
     ids,
-    submit: { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs },
-    signatures: new SignaturePolicy(config.trustedKeys, config.requireSignatures),
+    submit: submitSettings,
+    signatures,
     watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs, timers), maxLagChanges: config.watchMaxLag },
     engine,
     log,
     shutdown: shutdownController.signal,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
+  // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.
+  const scheduler = new Scheduler({
+    store: backend.schedules,
+    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures),
+    clock,
+    timers,
+    log,
+    settings: schedulerSettings(backend.shared),
+  });
+  const schedules = new Schedules({
+    store: backend.schedules,
+    clock,
+    firer: new TaskFirer(commits, ids, submitSettings, signatures),
+    changed: () => scheduler.wake(),
+  });
+  engine.whileLeading(scheduler.duty);
+  const scheduleHandlers = scheduleServiceHandlers({ schedules, log, shutdown: shutdownController.signal });
+  addGuarded(ScheduleServiceService, withUnimplemented(ScheduleServiceService, scheduleHandlers, log));
   const runnerHandlers = runnerServiceHandlers({ backend, engine, log, timers, shutdown: shutdownController.signal });
   addGuarded(RUNNER_SERVICE_DEFINITION, withUnimplemented(RUNNER_SERVICE_DEFINITION, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.

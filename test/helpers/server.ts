@@ -18,8 +18,8 @@ export interface TestServer {
   address: string;
   tasks: TaskServiceClient;
   runners: RunnerServiceClient;
-  /** Shuts the server down and starts a new one on the same database. */
-  restart(): Promise<void>;
+  /** Shuts the server down and starts a new one on the same database (`whileDown` runs in between). */
+  restart(whileDown?: () => void | Promise<void>): Promise<void>;
   /** Shuts it down and drops its database. */
   close(): Promise<void>;
 }
@@ -58,10 +58,11 @@ export async function startTestServer(
     address: "",
     tasks: undefined as unknown as TaskServiceClient,
     runners: undefined as unknown as RunnerServiceClient,
-    async restart() {
+    async restart(whileDown) {
       handle.tasks.close();
       handle.runners.close();
       await handle.server.shutdown();
+      await whileDown?.();
       handle.server = await startServer(config, silentLogger, options);
       connect();
     },

@@ -52,6 +52,12 @@ function checkSubmit(request: SubmitTaskRequest, prefix: string): ValidSubmit | 
       } else valid = { spec, requestId: request.requestId, specHash: specHashOf(canonical) };
     }
   }
+  if (request.spec?.scheduledBy) {
+    violations.push({
+      field: `${prefix}spec.scheduled_by`,
+      description: "set by the supervisor on the tasks a schedule fires; a client may not set it",
+    });
+  }
   if (request.requestId && !REQUEST_ID_PATTERN.test(request.requestId)) {
     violations.push({ field: `${prefix}request_id`, description: "1..128 characters of letters, digits and ._:-" });
   }

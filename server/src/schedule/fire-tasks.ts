@@ -1,0 +1,67 @@
+import { ErrorReason } from "@supervisor/sdk";
+import type { IdGenerator } from "../core/ids.js";
+import { DomainError } from "../errors.js";
+import type { StoredTask } from "../store/backend.js";
+import type { SubmitSettings } from "../store/decide/submit.js";
+import type { GroupCommit } from "../store/group-commit.js";
+import { submitStoredWrite } from "../store/writes.js";
+import { type ValidSubmit, validateSubmit } from "../validation/requests.js";
+import type { SignaturePolicy } from "../validation/signature-policy.js";
+import type { FireRequest } from "./fire.js";
+
+/** What became of one fire: a task (new, or the one an earlier fire of the same tick stored), or dropped by overlap. */
+export type FireOutcome = { kind: "fired"; taskId: string } | { kind: "skipped" };
+
+/**
+ * Submits what schedules fire, as SubmitTask would (validated, signatures checked, admitted), through
+ * a group commit: on the leader the epoch-fenced one, so a deposed leader's fires fail NOT_LEADER.
+ */
+export class TaskFirer {
+  constructor(
+    private readonly commits: Pick<GroupCommit, "run">,
+    private readonly ids: IdGenerator,
+    private readonly settings: SubmitSettings,
+    private readonly signatures: SignaturePolicy,
+  ) {}
+
+  /** Checks a fire without storing it: a template the server would refuse is refused when it is defined. */
+  check(fire: FireRequest): void {
+    this.validate(fire);
+  }
+
+  /** Stores the fire's task; throws what SubmitTask would (SLOT_BUSY under SKIP, …). */
+  async submit(fire: FireRequest): Promise<StoredTask> {
+    const valid = this.validate(fire);
+    // BUFFER_ONE is a slot queue bounded at one for this submit alone.
+    const settings = fire.bufferOne ? { ...this.settings, slotQueueLimit: 1 } : this.settings;
+    return this.commits.run(submitStoredWrite({ ...valid, id: this.ids.next() }, settings));
+  }
+
+  /** SubmitTask's checks, except that `scheduled_by`, which clients may not set, is ours to set. */
+  private validate(fire: FireRequest): ValidSubmit {
+    const { scheduledBy, ...spec } = fire.spec;
+    const valid = validateSubmit({ spec: { ...spec, scheduledBy: undefined }, requestId: fire.requestId });
+    this.signatures.check(valid.spec);
+    return { ...valid, spec: { ...valid.spec, scheduledBy } };
+  }
+
+  /**
+   * A scheduled tick: refusals by the overlap policy are "skipped", and a request id already used with
+   * another spec (the template changed between two fires of one tick) means the tick was fired. Anything
+   * else (the store away, NOT_LEADER) is thrown: the tick is not handled and is fired again later.
+   */
+  async fireTick(fire: FireRequest): Promise<FireOutcome> {
+    try {
+      return { kind: "fired", taskId: (await this.submit(fire)).task.id };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.reason === ErrorReason.SLOT_BUSY || error.reason === ErrorReason.SLOT_QUEUE_FULL) {
+        return { kind: "skipped" };
+      }
+      if (error.reason === ErrorReason.REQUEST_ID_REUSED && error.metadata.task_id) {
+        return { kind: "fired", taskId: error.metadata.task_id };
+      }
+      throw error;
+    }
+  }
+}

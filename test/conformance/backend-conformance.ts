@@ -6,6 +6,7 @@ import { maintenanceTests } from "./maintenance.js";
 import { revisionTests } from "./revisions.js";
 import { runnerAndKeyTests } from "./runners-and-keys.js";
 import { runAndOutputTests } from "./runs-and-output.js";
+import { scheduleTests } from "./schedules.js";
 import { snapshotReadTests } from "./snapshot-reads.js";
 import { taskRowTests } from "./task-rows.js";
 
@@ -28,6 +29,7 @@ export function describeBackend(name: string, open: OpenBackend): void {
     describe("runs and output", () => runAndOutputTests(open));
     describe("runners and idempotency keys", () => runnerAndKeyTests(open));
     describe("maintenance and start-up reads", () => maintenanceTests(open));
+    describe("schedules", () => scheduleTests(open));
     describe("the journal, over random transactions", () => journalPropertyTests(open));
   });
 }

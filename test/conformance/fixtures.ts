@@ -1,10 +1,12 @@
 import {
   EventType,
+  OverlapPolicy,
   Run,
   type RunnerInfo as Runner,
   RunnerInfo,
   RunnerState,
   RunPhase,
+  Schedule,
   Task,
   TaskPhase,
 } from "@supervisor/sdk";
@@ -14,6 +16,7 @@ import {
   emptyWriteSet,
   type OutputChunkRecord,
   type ReadKeys,
+  type ScheduleRow,
   type StorageBackend,
   type TaskChange,
   type TaskWrite,
@@ -207,3 +210,46 @@ export const encodingOf = (task: Task) => Buffer.from(Task.encode(task).finish()
 export const ADDED = EventType.EVENT_TYPE_ADDED;
 export const MODIFIED = EventType.EVENT_TYPE_MODIFIED;
 export const DELETED = EventType.EVENT_TYPE_DELETED;
+
+// ---------------------------------------------------------------- schedules
+
+export const scheduleId = (n: number) => `schedule-${n.toString().padStart(3, "0")}`;
+
+export interface ScheduleShape {
+  paused?: boolean;
+  cursorMs?: number;
+  /** null: never due (a named definition). */
+  nextDueMs?: number | null;
+  note?: string;
+}
+
+/** A schedule as the service would store it on create: generation 1, nothing fired yet. */
+export function makeSchedule(n: number, shape: ScheduleShape = {}): ScheduleRow {
+  const createMs = BASE_MS + n * 1000;
+  return {
+    id: scheduleId(n),
+    definition: Schedule.fromPartial({
+      id: scheduleId(n),
+      spec: { cron: "*/5 * * * *", timeZone: "Europe/Berlin" },
+      task: {
+        labels: { team: "billing" },
+        exec: { $case: "subprocess", value: { command: "echo", args: [`schedule ${n}`] } },
+      },
+      overlap: OverlapPolicy.OVERLAP_POLICY_BUFFER_ONE,
+      catchupWindow: { seconds: 120, nanos: 0 },
+      paused: shape.paused ?? false,
+      labels: { owner: "ops" },
+      note: shape.note ?? `note ${n}`,
+    }),
+    generation: 1,
+    createMs,
+    updateMs: createMs,
+    cursorMs: shape.cursorMs ?? createMs,
+    nextDueMs: shape.nextDueMs === undefined ? createMs + 300_000 : shape.nextDueMs,
+    lastFireMs: null,
+    recentTaskIds: [],
+    missed: 0,
+    skipped: 0,
+    fired: 0,
+  };
+}

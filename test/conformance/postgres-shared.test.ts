@@ -13,6 +13,7 @@ import {
   decide,
   insertTasks,
   makeRunner,
+  makeSchedule,
   makeTask,
   revisionsOf,
   taskId,
@@ -169,6 +170,75 @@ describeOn("postgres")("PostgreSQL shared by several servers", () => {
     });
     await waitUntil(() => heardByB.length === 2, "B to hear A's second commit");
     expect(calls).toEqual({ a: 1, b: 2 });
+  });
+
+  describe("schedules: servers racing on one row", () => {
+    const ROUNDS = 20;
+
+    it("passes of two servers over the same cursor: each round exactly one applies, its counts once", async () => {
+      const db = await sharedDatabase();
+      const servers = [await db.open(), await db.open()];
+      let row = makeSchedule(1);
+      expect(await servers[0]!.schedules.create(row)).toBe(true);
+      let missed = 0;
+      for (let round = 1; round <= ROUNDS; round++) {
+        const expected = { generation: row.generation, cursorMs: row.cursorMs };
+        // Both read the row, both fire the tick (the same task: the request id dedupes it), both advance.
+        const pass = (server: number) => ({
+          cursorMs: row.cursorMs + 1000,
+          nextDueMs: row.cursorMs + 2000,
+          firedTaskIds: [taskId(round)],
+          lastFireMs: row.cursorMs + 1000,
+          missed: server + 1,
+          skipped: 0,
+        });
+        const applied = await Promise.all(
+          servers.map((backend, server) => backend.schedules.advance(row.id, expected, pass(server))),
+        );
+        expect(applied.filter(Boolean)).toHaveLength(1);
+        missed += applied.indexOf(true) + 1;
+        row = (await servers[round % 2]!.schedules.get(row.id))!;
+        expect(row.cursorMs).toBe(expected.cursorMs + 1000);
+      }
+      expect([row.fired, row.missed]).toEqual([ROUNDS, missed]);
+      expect(row.recentTaskIds).toEqual(Array.from({ length: 10 }, (_, i) => taskId(ROUNDS - i)));
+    });
+
+    it("two clients' changes over the same generation: exactly one applies; a pass at once never undoes it", async () => {
+      const db = await sharedDatabase();
+      const servers = [await db.open(), await db.open()];
+      let row = makeSchedule(1);
+      expect(await servers[0]!.schedules.create(row)).toBe(true);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const change = (server: number) => ({
+          ...row,
+          definition: { ...row.definition, note: `round ${round} by ${server}` },
+          generation: row.generation + 1,
+        });
+        const pass = {
+          cursorMs: row.cursorMs + 1000,
+          nextDueMs: null,
+          firedTaskIds: [taskId(round)],
+          missed: 0,
+          skipped: 0,
+        };
+        const expected = { generation: row.generation, cursorMs: row.cursorMs };
+        const [first, second, advanced] = await Promise.all([
+          servers[0]!.schedules.update(change(0), row.generation),
+          servers[1]!.schedules.update(change(1), row.generation),
+          servers[round % 2]!.schedules.advance(row.id, expected, pass),
+        ]);
+        expect([first, second].filter(Boolean)).toHaveLength(1);
+        const before = row;
+        row = (await servers[0]!.schedules.get(row.id))!;
+        // The client's change is there, whichever came first; the pass's progress only if it came before.
+        expect(row.definition.note).toBe(`round ${round} by ${first ? 0 : 1}`);
+        expect(row.generation).toBe(before.generation + 1);
+        expect(row.fired).toBe(before.fired + (advanced ? 1 : 0));
+        // Nor does the change undo the pass: the cursor never goes back.
+        expect(row.cursorMs).toBe(before.cursorMs + (advanced ? 1000 : 0));
+      }
+    });
   });
 
   it("servers sharing a database and one that has it alone exclude each other", async () => {

@@ -10,7 +10,7 @@ import { describeOn } from "../helpers/backend.js";
 import { freePort } from "../helpers/ports.js";
 import { freshDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { describeBackend } from "./backend-conformance.js";
-import { chunk, decide, insertTasks, makeRun, makeTask, taskId } from "./fixtures.js";
+import { chunk, decide, insertTasks, makeRun, makeSchedule, makeTask, scheduleId, taskId } from "./fixtures.js";
 
 // The postgres project only: the sqlite project holds SqliteBackend to the same suite (sqlite.test.ts).
 describeOn("postgres")("the PostgreSQL backend", () => {
@@ -63,6 +63,23 @@ describeOn("postgres")("the PostgreSQL backend", () => {
       expect((await second.getTask(taskId(2)))?.task.revision).toBe(2);
       const [next] = await insertTasks(second, [{ task: makeTask(3) }]);
       expect(next!.revision).toBe(3);
+    });
+
+    it("schedules survive a reopen: every write committed before it resolved", async () => {
+      const db = await database();
+      const first = await open(db);
+      const row = makeSchedule(1);
+      expect(await first.schedules.create(row)).toBe(true);
+      expect(await first.schedules.create(makeSchedule(2))).toBe(true);
+      const pass = { cursorMs: row.cursorMs + 1, nextDueMs: 7, firedTaskIds: [taskId(1)], missed: 1, skipped: 2 };
+      expect(await first.schedules.advance(row.id, { generation: 1, cursorMs: row.cursorMs }, pass)).toBe(true);
+      expect(await first.schedules.delete(scheduleId(2))).toBe(true);
+      await first.close();
+      const second = await open(db);
+      onTestFinished(() => second.close());
+      const expected = { ...row, cursorMs: pass.cursorMs, nextDueMs: 7, recentTaskIds: [taskId(1)], fired: 1 };
+      expect(await second.schedules.list("", 10)).toEqual([{ ...expected, missed: 1, skipped: 2 }]);
+      expect(await second.schedules.nextDueMs()).toBe(7);
     });
 
     it("while one backend has the database open, a second open is refused, naming the holder", async () => {

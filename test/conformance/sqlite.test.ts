@@ -12,7 +12,7 @@ import { describeOn } from "../helpers/backend.js";
 import { holdWriteLock } from "../helpers/hold-write-lock.js";
 import { tempDir } from "../helpers/server.js";
 import { describeBackend } from "./backend-conformance.js";
-import { decide, insertTasks, makeTask, taskId } from "./fixtures.js";
+import { decide, insertTasks, makeSchedule, makeTask, scheduleId, taskId } from "./fixtures.js";
 
 // The sqlite project only: the postgres project holds PostgresBackend to the same suite (postgres.test.ts).
 describeOn("sqlite")("the SQLite backend", () => {
@@ -65,6 +65,25 @@ describeOn("sqlite")("the SQLite backend", () => {
       const [next] = await insertTasks(second, [{ task: makeTask(3) }]);
       expect(next!.revision).toBe(3);
     });
+
+    for (const writer of ["thread", "event-loop"] as const) {
+      it(`schedules survive a reopen (writer ${writer}): every write committed before it resolved`, async () => {
+        const path = freshPath();
+        const first = openAt(path, writer);
+        const row = makeSchedule(1);
+        expect(await first.schedules.create(row)).toBe(true);
+        expect(await first.schedules.create(makeSchedule(2))).toBe(true);
+        const pass = { cursorMs: row.cursorMs + 1, nextDueMs: 7, firedTaskIds: [taskId(1)], missed: 1, skipped: 2 };
+        expect(await first.schedules.advance(row.id, { generation: 1, cursorMs: row.cursorMs }, pass)).toBe(true);
+        expect(await first.schedules.delete(scheduleId(2))).toBe(true);
+        await first.close();
+        const second = openAt(path, writer);
+        onTestFinished(() => second.close());
+        const expected = { ...row, cursorMs: pass.cursorMs, nextDueMs: 7, recentTaskIds: [taskId(1)], fired: 1 };
+        expect(await second.schedules.list("", 10)).toEqual([{ ...expected, missed: 1, skipped: 2 }]);
+        expect(await second.schedules.nextDueMs()).toBe(7);
+      });
+    }
 
     it("while one backend has the file open, a second open is refused", async () => {
       const path = freshPath();

@@ -44,6 +44,8 @@ export interface RegistryCluster {
 
 /** A timer this late means the process was stalled (SIGSTOP, a long synchronous stretch). */
 const STALL_MS = 1_000;
+/** Runner records read per page when comparing the runners held here with the table. */
+const RECONCILE_PAGE = 1_000;
 
 /**
  * The runners the supervisor knows to be alive — connected, or disconnected
@@ -192,14 +194,33 @@ export class RunnerRegistry {
   reconcile(): Promise<void> {
     if (!this.cluster) return Promise.resolve();
     return this.serially(async () => {
-      for (const session of [...this.byId.values()]) await this.followStored(session);
+      // Those whose connection was recorded before the read: a connection made since may be newer than its record.
+      const held = [...this.byId.values()]
+        .filter((session) => !session.channel || session.welcomed)
+        .map((session) => ({ session, channel: session.channel }));
+      if (held.length === 0) return;
+      // One read of the table (by pages) for all of them, not one per runner held here.
+      const stored = new Map<string, Runner>();
+      for (let after = ""; ; ) {
+        const page = await this.backend.listRunners(after, RECONCILE_PAGE);
+        for (const record of page) stored.set(record.runner.name, record.runner);
+        if (page.length < RECONCILE_PAGE) break;
+        after = page[page.length - 1]!.runner.name;
+      }
+      for (const { session, channel } of held) {
+        if (session.channel === channel) this.compareStored(session, stored.get(session.name));
+      }
     });
   }
 
-  /** One runner's stored record, compared with its session here. Called only serially (see `serially`). */
+  /** One runner's stored record, read now and compared with its session here. Called only serially. */
   private async followStored(session: RunnerSession): Promise<void> {
     if (session.channel && !session.welcomed) return; // its hello is being recorded
-    const stored = await this.backend.getRunnerByName(session.name);
+    this.compareStored(session, await this.backend.getRunnerByName(session.name));
+  }
+
+  /** A stored record (read after everything this server did before the read) against the session here. */
+  private compareStored(session: RunnerSession, stored: Runner | undefined): void {
     if (this.byId.get(session.id) !== session || (session.channel && !session.welcomed)) return;
     if (!claimedSince(session.toRunner(), stored)) {
       // The record is this connection's: its state says whether the runner drains (whoever wrote it).

@@ -1,4 +1,11 @@
-import { type Run, RunPhase, type StreamTaskOutputRequest, type StreamTaskOutputResponse } from "@supervisor/sdk";
+import {
+  type Run,
+  RunPhase,
+  type StreamTaskOutputRequest,
+  type StreamTaskOutputResponse,
+  TaskPhase,
+  type TaskStatus,
+} from "@supervisor/sdk";
 import { isTerminal } from "../core/task-lifecycle.js";
 import { outputNotFound, outputTooSlow, taskNotFound } from "../errors.js";
 import type { OutputHub, RunEvent } from "../execution/output-hub.js";
@@ -14,8 +21,19 @@ const MAX_LAG_EVENTS = 4096;
 const isActiveRun = (run: Run) => run.phase === RunPhase.RUN_PHASE_ASSIGNED || run.phase === RunPhase.RUN_PHASE_RUNNING;
 
 /** Live events for one task, buffered while the stream replays; bounded. */
-/** taskEnded: the task is terminal; taskChanged: any other change of it (a run's end on another server shows here). */
-type FollowEvent = RunEvent | { kind: "taskEnded" } | { kind: "taskChanged" };
+/**
+ * taskEnded: the task is terminal; taskChanged: any other change of it, with its status (a run's start
+ * or end on another server shows here).
+ */
+type FollowEvent = RunEvent | { kind: "taskEnded" } | { kind: "taskChanged"; status: TaskStatus };
+
+/** The task says its attempt `attempt` is still the one running: its run cannot have ended. */
+const stillRunning = (status: TaskStatus, attempt: number) =>
+  status.phase === TaskPhase.TASK_PHASE_RUNNING && status.attempt === attempt;
+
+/** The task says the awaited attempt has started (0 = any attempt). */
+const hasStarted = (status: TaskStatus, attempt: number) =>
+  status.attempt > 0 && (attempt === 0 || status.attempt >= attempt);
 
 class EventQueue {
   items: FollowEvent[] = [];
@@ -65,7 +83,8 @@ export async function* streamTaskOutput(
     ? backend.onCommit((changes) => {
         for (const change of changes) {
           if (change.task.id !== task.id) continue;
-          queue.push({ kind: isTerminal(change.task.status!.phase) ? "taskEnded" : "taskChanged" });
+          const status = change.task.status!;
+          queue.push(isTerminal(status.phase) ? { kind: "taskEnded" } : { kind: "taskChanged", status });
         }
       })
     : undefined;
@@ -91,7 +110,7 @@ export async function* streamTaskOutput(
           if (!run) return;
         } else if (event.kind === "taskChanged") {
           // Started on another server (its runner is connected there): only the journal says so here.
-          run = await backend.getRunByAttempt(task.id, request.attempt);
+          if (hasStarted(event.status, request.attempt)) run = await backend.getRunByAttempt(task.id, request.attempt);
         } else if (event.kind === "started" && (request.attempt === 0 || event.run.attempt === request.attempt))
           run = event.run;
       }
@@ -128,6 +147,8 @@ export async function* streamTaskOutput(
       } else if (event.kind === "taskEnded" || event.kind === "taskChanged") {
         // The run may have ended on another server (its runner connected there): its end and its output are
         // stored, and only the journal says so here. The rest of its output comes from the store, then the end.
+        // While the task says this attempt still runs (every change of a busy run), there is nothing to read.
+        if (event.kind === "taskChanged" && stillRunning(event.status, run.attempt)) continue;
         const now = await backend.getRun(run.id);
         if (!now || isActiveRun(now)) continue;
         yield* replay(backend, now, lastSeq);

@@ -50,6 +50,9 @@ export interface StorageBackend {
   /** What servers sharing the database coordinate through; undefined unless `shared`. */
   readonly cluster: ClusterStore | undefined;
 
+  /** Schedules (issue 18): outside the task journal, each write one conditional statement. */
+  readonly schedules: ScheduleStore;
+
   // ---- reads (each a consistent snapshot of committed data) ----
 
   /** The newest committed revision. */
@@ -359,6 +362,9 @@ export interface ScheduleStore {
    * A client's change: replaces `definition`, `generation`, `updateMs` and the scheduler's `cursorMs`
    * and `nextDueMs` (a new spec or an unpause moves them), only if the stored generation is
    * `expectedGeneration`; false otherwise (or when it is gone). Keeps the counts and recent tasks.
+   * The cursor never goes back: when a pass moved the stored one past `row.cursorMs` since the client
+   * read the row, the stored one stays (its ticks are handled; `nextDueMs` is then early, never late:
+   * it costs a pass that fires nothing).
    */
   update(row: ScheduleRow, expectedGeneration: number): Promise<boolean>;
   /** Deletes it; false when there was none. */

@@ -1,6 +1,6 @@
-import { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
+import { Run, RunnerInfo as Runner, Schedule, Task } from "@supervisor/sdk";
 import { isTerminal, readyTimeMs, type SlotState } from "../core/task-lifecycle.js";
-import type { IdempotencyKey, OutputChunkRecord, StoredTask, TaskChange } from "./backend.js";
+import type { IdempotencyKey, OutputChunkRecord, ScheduleRow, StoredTask, TaskChange } from "./backend.js";
 
 // The rows of the schema, as every backend returns them: both schemas (server/migrations/<backend>/) have
 // the same tables and columns, in two dialects. Each backend's driver hands them over normalised at its edge
@@ -138,3 +138,41 @@ export function journalChangeOf(row: JournalRow): TaskChange {
           },
   };
 }
+
+/**
+ * A schedules row. `recent_task_ids` is JSON text on SQLite, a text[] on PostgreSQL (`Recent`); `paused`
+ * (0/1 or a boolean) is never read back: the definition holds it.
+ */
+export interface ScheduleDbRow<Recent> {
+  id: string;
+  definition: Buffer;
+  generation: number;
+  create_ms: number;
+  update_ms: number;
+  cursor_ms: number;
+  next_due_ms: number | null;
+  last_fire_ms: number | null;
+  recent_task_ids: Recent;
+  missed: number;
+  skipped: number;
+  fired: number;
+}
+
+/** A schedules row as the store hands it out, its recent task ids parsed by the backend. */
+export const scheduleOf = (row: ScheduleDbRow<unknown>, recentTaskIds: string[]): ScheduleRow => ({
+  id: row.id,
+  definition: Schedule.decode(row.definition),
+  generation: row.generation,
+  createMs: row.create_ms,
+  updateMs: row.update_ms,
+  cursorMs: row.cursor_ms,
+  nextDueMs: row.next_due_ms,
+  lastFireMs: row.last_fire_ms,
+  recentTaskIds,
+  missed: row.missed,
+  skipped: row.skipped,
+  fired: row.fired,
+});
+
+/** The definition's bytes as stored. */
+export const encodeDefinition = (definition: Schedule): Uint8Array => Schedule.encode(definition).finish();

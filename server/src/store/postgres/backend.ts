@@ -9,6 +9,7 @@ import type {
   OutputChunkRecord,
   OutputExtent,
   ReadKeys,
+  ScheduleStore,
   Snapshot,
   StorageBackend,
   StoredRun,
@@ -41,6 +42,7 @@ import { deleteRunners, upsertRunners } from "./queries/write-runners.js";
 import { pruneRuns, upsertRuns } from "./queries/write-runs.js";
 import { STALE_BATCH, writeTaskChanges } from "./queries/write-task-changes.js";
 import { decodeRun, decodeRunner, decodeTask, journalChangeOf, outputChunkOf, storedTask } from "./rows.js";
+import { PostgresSchedules } from "./schedules.js";
 import { SharedMode } from "./shared-mode.js";
 import { readSnapshot } from "./snapshot.js";
 import { planTaskChanges } from "./task-changes.js";
@@ -89,6 +91,7 @@ interface Committed<R> {
 export class PostgresBackend implements StorageBackend {
   readonly description: string;
   readonly shared: boolean;
+  readonly schedules: ScheduleStore;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -106,6 +109,7 @@ export class PostgresBackend implements StorageBackend {
   ) {
     this.description = `postgres ${where}${sharing ? " (shared)" : ""}`;
     this.shared = sharing !== undefined;
+    this.schedules = new PostgresSchedules(pool);
   }
 
   /** Connects, takes the writer lock, checks and migrates the schema. Throws DatabaseInUseError / DatabaseOpenError. */

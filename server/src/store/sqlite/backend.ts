@@ -6,6 +6,7 @@ import type {
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
+  ScheduleStore,
   StorageBackend,
   StoredRun,
   StoredRunner,
@@ -47,7 +48,9 @@ import { outputEndThrough, outputExtents } from "./queries/output-extents.js";
 import { readJournal } from "./queries/read-journal.js";
 import { readOutputChunks } from "./queries/read-output-chunks.js";
 import { readKeys } from "./read-keys.js";
+import { SqliteSchedules } from "./schedules.js";
 import { WorkerWriter } from "./worker-writer.js";
+import type { WriteOp } from "./write-ops.js";
 import { planWrites } from "./write-plan.js";
 import type { Writer } from "./writer.js";
 
@@ -83,6 +86,7 @@ export class SqliteBackend implements StorageBackend {
   readonly shared = false;
   readonly cluster: ClusterStore | undefined = undefined;
   readonly serverId: string;
+  readonly schedules: ScheduleStore;
   private committedHead: number;
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
@@ -103,6 +107,7 @@ export class SqliteBackend implements StorageBackend {
     this.committedHead = journalHead(db);
     const inTransaction = db.transaction((read: () => unknown) => read());
     this.snapshot = <T>(read: () => T) => inTransaction(read) as T;
+    this.schedules = new SqliteSchedules(db, (op) => this.commitAlone(op));
   }
 
   /** Takes the file's lock, checks and migrates it. Throws DatabaseInUseError / DatabaseOpenError. */
@@ -149,6 +154,21 @@ export class SqliteBackend implements StorageBackend {
         for (const listener of this.listeners) listener(changes);
       }
       return plan.result;
+    });
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * One statement that is not a task write (a schedule's), committed on the writer in turn with the
+   * transactions (the writer takes one batch at a time); resolves with how many rows it changed.
+   */
+  private commitAlone(op: WriteOp): Promise<number> {
+    const run = this.writing.then(async () => {
+      const [changed] = await this.writer.commit([op]).catch((error: unknown) => {
+        throw translate(error);
+      });
+      return changed!;
     });
     this.writing = run.catch(() => {});
     return run;

@@ -11,15 +11,15 @@ import type { Writer } from "./writer.js";
  */
 export class InThreadWriter implements Writer {
   private readonly prepared: Statement[] = [];
-  private readonly apply: (ops: readonly WriteOp[]) => void;
+  private readonly apply: (ops: readonly WriteOp[]) => number[];
 
   constructor(private readonly db: Db) {
     // One transaction function, made once (better-sqlite3 wraps BEGIN/COMMIT/ROLLBACK around it).
     this.apply = db.transaction((ops: readonly WriteOp[]) => applyOps(db, WRITE_STATEMENTS, this.prepared, ops));
   }
 
-  async commit(ops: readonly WriteOp[]): Promise<void> {
-    this.apply(ops);
+  async commit(ops: readonly WriteOp[]): Promise<number[]> {
+    return this.apply(ops);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import {
 const DRIVER = createRequire(import.meta.url).resolve("better-sqlite3");
 
 interface Waiting {
-  resolve(): void;
+  resolve(changed: number[]): void;
   reject(error: unknown): void;
 }
 
@@ -47,10 +47,10 @@ export class WorkerWriter implements Writer {
     this.thread.on("exit", (code) => this.exited(code));
   }
 
-  commit(ops: readonly WriteOp[]): Promise<void> {
+  commit(ops: readonly WriteOp[]): Promise<number[]> {
     if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number[]>((resolve, reject) => {
       this.thread.postMessage({ type: "commit", id, ops });
       this.waiting.set(id, { resolve, reject });
       // While a batch is under way the thread keeps the process alive: its answer must arrive.
@@ -87,7 +87,7 @@ export class WorkerWriter implements Writer {
     if (!waiting) return;
     this.waiting.delete(message.id);
     if (this.waiting.size === 0 && !this.closed) this.thread.unref();
-    if (message.type === "committed") waiting.resolve();
+    if (message.type === "committed") waiting.resolve(message.changed);
     else waiting.reject(threadError(message.error));
   }
 

@@ -1,13 +1,18 @@
+import { ADVANCE_SCHEDULE } from "./queries/advance-schedule.js";
 import { COMPACT_JOURNAL, RAISE_COMPACTED_THROUGH } from "./queries/compact-journal.js";
 import { DELETE_OUTPUT_CHUNK } from "./queries/delete-output-chunk.js";
 import { DELETE_RUNNER } from "./queries/delete-runner.js";
+import { DELETE_SCHEDULE } from "./queries/delete-schedule.js";
 import { DELETE_TASK } from "./queries/delete-task.js";
 import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, PUT_IDEMPOTENCY_KEY } from "./queries/idempotency-keys.js";
 import { INSERT_JOURNAL_ENTRY } from "./queries/insert-journal-entry.js";
 import { INSERT_OUTPUT_CHUNK } from "./queries/insert-output-chunk.js";
+import { INSERT_SCHEDULE } from "./queries/insert-schedule.js";
 import { INSERT_TASK } from "./queries/insert-task.js";
 import { PRUNE_RUNS } from "./queries/prune-runs.js";
+import { RECORD_SCHEDULE_TRIGGER } from "./queries/record-schedule-trigger.js";
 import { UPSERT_RUNNER } from "./queries/runner-rows.js";
+import { UPDATE_SCHEDULE } from "./queries/update-schedule.js";
 import { UPDATE_TASK, UPDATE_TASK_ID } from "./queries/update-task.js";
 import { UPSERT_RUN } from "./queries/upsert-run.js";
 import type { WriteStatement } from "./write-ops.js";
@@ -30,6 +35,12 @@ const STATEMENTS = {
   deleteExpiredIdempotencyKeys: { sql: DELETE_EXPIRED_IDEMPOTENCY_KEYS },
   compactJournal: { sql: COMPACT_JOURNAL },
   raiseCompactedThrough: { sql: RAISE_COMPACTED_THROUGH },
+  // Schedules (schedules.ts): each alone in its batch; whether it applied is its count of changed rows.
+  insertSchedule: { sql: INSERT_SCHEDULE },
+  updateSchedule: { sql: UPDATE_SCHEDULE },
+  deleteSchedule: { sql: DELETE_SCHEDULE },
+  advanceSchedule: { sql: ADVANCE_SCHEDULE },
+  recordScheduleTrigger: { sql: RECORD_SCHEDULE_TRIGGER },
 } satisfies Record<string, WriteStatement>;
 
 /** Every statement the writer runs; a batch names them by index (W.insertTask, …). */

@@ -23,7 +23,8 @@ export interface ThreadError {
 export type ToWriterThread = { type: "commit"; id: number; ops: readonly WriteOp[] } | { type: "close" };
 
 export type FromWriterThread =
-  | { type: "committed"; id: number }
+  /** `changed`: how many rows each statement of the batch changed. */
+  | { type: "committed"; id: number; changed: number[] }
   | { type: "failed"; id: number; error: ThreadError }
   /** Sent once the connection is closed; then the thread ends. */
   | { type: "closed"; error?: ThreadError };
@@ -84,8 +85,8 @@ function writerThread(apply: typeof applyOps): void {
     }
     try {
       if (!commit) throw openFailure;
-      commit(message.ops);
-      answer({ type: "committed", id: message.id });
+      const changed = commit(message.ops);
+      answer({ type: "committed", id: message.id, changed });
     } catch (error) {
       answer({ type: "failed", id: message.id, error: describe(error) });
     }

@@ -1,0 +1,1 @@
+export const DELETE_SCHEDULE = "DELETE FROM schedules WHERE id = ?";

@@ -9,10 +9,13 @@ import { Cron } from "croner";
  * the contract's rule. A cron with a wildcard or step in those fields (`*\/30 * * * *`) follows
  * croner's Vixie-cron rule instead: skipped times are skipped, repeated ones run twice (the job
  * keeps its pace in real time); test/unit/schedule-timetable.test.ts pins both.
- * No function is given, so croner starts no timers: it only computes times.
+ * No function is given, so croner starts no timers: it only computes times. UTC is given as a
+ * zero offset, not as a zone: croner then computes without Intl, ≈ 20 times faster per tick (and
+ * without either it would use the process's local zone).
  */
 export function compileCron(pattern: string, timeZone: string): Cron {
-  return new Cron(pattern, { timezone: timeZone || "UTC", mode: "5-or-6-parts", fixedTimeRule: "no-wildcard" });
+  const zone = timeZone && timeZone !== "UTC" && timeZone !== "Etc/UTC" ? { timezone: timeZone } : { utcOffset: 0 };
+  return new Cron(pattern, { ...zone, mode: "5-or-6-parts", fixedTimeRule: "no-wildcard" });
 }
 
 /** Why the pattern does not parse (croner's message), or undefined. */

@@ -1,7 +1,7 @@
 import type { Timer, Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../errors.js";
-import type { ScheduleRow, ScheduleStore } from "../store/backend.js";
+import type { ScheduleProgress, ScheduleRow, ScheduleStore } from "../store/backend.js";
 import { fireRequest } from "./fire.js";
 import type { FireOutcome, TaskFirer } from "./fire-tasks.js";
 import { planPass } from "./plan.js";
@@ -124,12 +124,14 @@ export class Scheduler {
     const failedAt = outcomes.findIndex((outcome) => outcome.status === "rejected");
     const handled = failedAt === -1 ? outcomes.length : failedAt;
     const settled = outcomes.slice(0, handled).map((outcome) => (outcome as PromiseFulfilledResult<FireOutcome>).value);
-    const fired = settled.flatMap((outcome, i) => (outcome.kind === "fired" ? [{ ...outcome, nominalMs: plan.fire[i] }] : []));
+    const fired = settled.flatMap((outcome, i) =>
+      outcome.kind === "fired" ? [{ taskId: outcome.taskId, nominalMs: plan.fire[i]! }] : [],
+    );
     const complete = handled === plan.fire.length;
-    const progress = {
+    const progress: ScheduleProgress = {
       // Stopped by a failure: the cursor stays just before the first tick not handled, which is then due.
-      cursorMs: complete ? plan.cursorMs : handled > 0 ? plan.fire[handled - 1] : plan.fire[0] - 1,
-      nextDueMs: complete ? plan.nextDueMs : plan.fire[handled],
+      cursorMs: complete ? plan.cursorMs : handled > 0 ? plan.fire[handled - 1]! : plan.fire[0]! - 1,
+      nextDueMs: complete ? plan.nextDueMs : plan.fire[handled]!,
       lastFireMs: fired.at(-1)?.nominalMs,
       firedTaskIds: fired.map((outcome) => outcome.taskId).reverse(),
       missed: plan.missed,

@@ -164,4 +164,6 @@ const sameBytes = (a: Schedule, b: Schedule): boolean =>
   Buffer.from(Schedule.encode(a).finish()).equals(Schedule.encode(b).finish());
 
 const sameSpec = (a: Schedule, b: Schedule): boolean =>
-  Buffer.from(ScheduleSpec.encode(a.spec ?? {}).finish()).equals(ScheduleSpec.encode(b.spec ?? {}).finish());
+  Buffer.from(ScheduleSpec.encode(ScheduleSpec.fromPartial(a.spec ?? {})).finish()).equals(
+    ScheduleSpec.encode(ScheduleSpec.fromPartial(b.spec ?? {})).finish(),
+  );

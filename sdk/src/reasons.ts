@@ -15,10 +15,14 @@ export const ErrorReason = {
   TASK_NOT_FOUND: "TASK_NOT_FOUND",
   /** NOT_FOUND */
   RUNNER_NOT_FOUND: "RUNNER_NOT_FOUND",
+  /** NOT_FOUND: no schedule has this id. Metadata: schedule_id. */
+  SCHEDULE_NOT_FOUND: "SCHEDULE_NOT_FOUND",
   /** NOT_FOUND: the task/attempt has no stored output. */
   OUTPUT_NOT_FOUND: "OUTPUT_NOT_FOUND",
   /** ALREADY_EXISTS: the request_id was used with another spec. Metadata: task_id. */
   REQUEST_ID_REUSED: "REQUEST_ID_REUSED",
+  /** ALREADY_EXISTS: CreateSchedule with an id that is taken. Metadata: schedule_id. */
+  SCHEDULE_EXISTS: "SCHEDULE_EXISTS",
   /** FAILED_PRECONDITION: the slot has an active task. Metadata: owner_task_id. */
   SLOT_BUSY: "SLOT_BUSY",
   /** RESOURCE_EXHAUSTED: the slot's queue is at its bound. Metadata: slot, limit. */

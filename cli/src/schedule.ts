@@ -33,11 +33,11 @@ const printSchedule = (options: ConnectionOptions, schedule: Schedule, line: str
   process.stdout.write(options.json ? `${scheduleJson.schedule(schedule)}\n` : `${line}\n`);
 
 /** `schedule create|update`: the schedule flags, then the task flags (as `submit` takes them). */
-const withFlags = (command: Command, update: boolean) =>
+export const withScheduleFlags = (command: Command, update: boolean) =>
   addConnectionOptions(addTaskOptions(addScheduleOptions(command, { update }), { defaults: !update }));
 
 function registerCreate(schedule: Command): void {
-  withFlags(
+  withScheduleFlags(
     schedule
       .command("create")
       .description(
@@ -63,7 +63,7 @@ function registerCreate(schedule: Command): void {
 }
 
 function registerUpdate(schedule: Command): void {
-  withFlags(
+  withScheduleFlags(
     schedule
       .command("update")
       .description(

@@ -71,7 +71,7 @@ export function timeZone(text: string): string {
   }
 }
 
-/** --cron/--every/--tz/--overlap/--catchup/--jitter/--start/--end/--note/-l; create adds --paused, update --on-demand. */
+/** The schedule flags (--cron, --every, --tz, --overlap, ...); create adds --paused, update --on-demand. */
 export function addScheduleOptions(command: Command, { update = false } = {}): Command {
   command
     .option(
@@ -107,11 +107,8 @@ const protoDuration = (ms: number) => ({ seconds: Math.trunc(ms / 1000), nanos: 
 /** Schedule flags that contradict each other are refused before anything is sent. */
 export function checkScheduleFlags(command: Command, options: ScheduleOptions, update: boolean): void {
   const when = (["cron", "every", "onDemand"] as const).filter((name) => options[name] !== undefined);
-  if (when.length > 1)
-    usageError(
-      command,
-      `${when.map((name) => (name === "onDemand" ? "--on-demand" : `--${name}`)).join(" and ")} each say when it fires: give one`,
-    );
+  const flag = (name: string) => (name === "onDemand" ? "--on-demand" : `--${name}`);
+  if (when.length > 1) usageError(command, `${when.map(flag).join(" and ")} each say when it fires: give one`);
   if (!update && options.tz !== undefined && options.cron === undefined)
     usageError(command, "--tz is the time zone of --cron: it needs --cron");
   if (options.start && options.end && options.end.getTime() <= options.start.getTime())

@@ -172,7 +172,11 @@ function registerSimple(schedule: Command): void {
         try {
           const call = name === "pause" ? client.schedules.pause : client.schedules.unpause;
           const changed = await call.call(client.schedules, id, options.note ?? "");
-          printSchedule(options, changed, `schedule ${changed.id} ${name}d; ${nextFire(changed)}`);
+          const line =
+            name === "pause"
+              ? `schedule ${changed.id} paused`
+              : `schedule ${changed.id} unpaused; ${nextFire(changed)}`;
+          printSchedule(options, changed, line);
         } finally {
           client.close();
         }

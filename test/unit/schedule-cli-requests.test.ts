@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { CommandLineError, routeErrors } from "../../cli/src/command-line.js";
 import { withScheduleFlags } from "../../cli/src/schedule.js";
 import { SCHEDULE_HEADER, scheduleRow, whenText } from "../../cli/src/schedule-format.js";
-import { createRequest, triggerOptions, updateRequest } from "../../cli/src/schedule-options.js";
+import { createRequest, type ScheduleOptions, triggerOptions, updateRequest } from "../../cli/src/schedule-options.js";
 
 /** The real `schedule create|update` flags parsed from `argv`; returns what the action would get. */
 function parse(verb: "create" | "update", argv: string[]) {
@@ -22,8 +22,8 @@ function parse(verb: "create" | "update", argv: string[]) {
     .argument("[args...]");
   withScheduleFlags(command, verb === "update");
   routeErrors(command);
-  let parsed: { id: string; program?: string; args: string[]; options: never } | undefined;
-  command.action((id, program, args, options) => {
+  let parsed: { id: string; program?: string; args: string[]; options: ScheduleOptions } | undefined;
+  command.action((id: string, program: string | undefined, args: string[], options: ScheduleOptions) => {
     parsed = { id, program, args, options };
   });
   command.parse(argv, { from: "user" });

@@ -60,5 +60,12 @@ describe("docs/cookbook.md", () => {
     expect(stdout).toContain("invalid_argument\nspec.subprocess.command: required"); // decoded BadRequest
     expect(stdout).toContain("spec.timeout: must be positive\n");
     expect(stdout).toContain("cookbook-runner RUNNER_STATE_CONNECTED");
+    // schedules
+    expect(stdout).toMatch(/^next fire \d{4}-\d\d-\d\dT0[12]:00:00Z$/m); // 03:00 in Berlin, in UTC
+    expect(stdout).toContain("cookbook-nightly 0 3 * * * Europe/Berlin\n");
+    expect(stdout).toContain("generation 2: 30 4 * * *\n");
+    expect(stdout).toContain("paused true\n");
+    expect(stdout).toContain("fired true TRIGGER_SCHEDULE from a schedule\n");
+    expect(stdout).toMatch(/^SCHEDULE_NOT_FOUND$/m);
   });
 });

@@ -9,6 +9,7 @@ import { registerList } from "./list.js";
 import { registerLogs } from "./logs.js";
 import { registerRunner } from "./runner.js";
 import { registerRunnerCommands } from "./runners.js";
+import { registerSchedule } from "./schedule.js";
 import {
   addServerCommands,
   addServerPlaceholders,
@@ -43,6 +44,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
   registerCancel(program);
   registerLogs(program);
   registerRunnerCommands(program);
+  registerSchedule(program);
   registerCredentialCommands(program);
   routeErrors(program);
   return program;

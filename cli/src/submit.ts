@@ -1,10 +1,6 @@
 import { readFileSync } from "node:fs";
 import {
-  AdmissionPolicy,
-  DEFAULT_TIMEOUT_MS,
   OutputStream,
-  RestartPolicy,
-  runnerSelector,
   type SupervisorClient,
   signSpec,
   subprocess,
@@ -12,38 +8,18 @@ import {
   TaskPhase,
   Trigger,
 } from "@supervisor/sdk";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { usageError } from "./command-line.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
 import { EXIT } from "./exit.js";
 import { json, phaseName } from "./format.js";
-import { durationMs, integer, keyValue, selectorText, timeOrDuration } from "./parsers.js";
+import { durationMs, timeOrDuration } from "./parsers.js";
 import { splitKeyValue } from "./runner.js";
+import { addTaskOptions, checkTaskFlags, type TaskOptions, taskSpecOptions } from "./task-options.js";
 
-const RESTART = {
-  never: RestartPolicy.RESTART_POLICY_NEVER,
-  "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE,
-  always: RestartPolicy.RESTART_POLICY_ALWAYS,
-};
-const ADMISSION = {
-  drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
-  queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
-  replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE,
-};
-
-interface SubmitOptions extends ConnectionOptions {
-  slot?: string;
-  label?: Record<string, string>;
-  selector?: string;
-  timeout: number;
-  restart: keyof typeof RESTART;
-  maxAttempts?: number;
-  admission: keyof typeof ADMISSION;
-  priority: number;
+interface SubmitOptions extends ConnectionOptions, TaskOptions {
   notBefore?: Date;
   delay?: number;
-  env?: Record<string, string>;
-  cwd?: string;
   requestId?: string;
   signKey?: { key: string; path: string };
   wait?: boolean;
@@ -92,60 +68,26 @@ async function followToTheEnd(client: SupervisorClient, task: Task, signal: Abor
 
 /** Flags that contradict each other are refused here, before anything is sent. */
 function checkFlags(command: Command, options: SubmitOptions): void {
-  const given = (name: string) => command.getOptionValueSource(name) === "cli";
-  if (options.maxAttempts !== undefined && given("restart") && options.restart === "never")
-    usageError(
-      command,
-      `--max-attempts ${options.maxAttempts} with --restart never: a task that is never restarted runs once; ` +
-        "use --restart on-failure (or always)",
-    );
-  if (given("admission") && !options.slot)
-    usageError(command, "--admission decides what happens when the task's slot is busy: it needs --slot");
+  checkTaskFlags(command, options);
   if (options.notBefore && options.delay !== undefined)
     usageError(command, "--not-before and --delay both set the start time: give one");
 }
 
 export function registerSubmit(program: Command): void {
   addConnectionOptions(
-    program
-      .command("submit")
-      .description("submit a task: supervisor submit [options] -- command [args...]")
-      .argument("<command>", "program to run (argv, never a shell)")
-      .argument("[args...]", "its arguments")
-      .option("--slot <slot>", "admission slot: at most one active task per slot")
-      .addOption(
-        new Option("--admission <policy>", "when the slot is busy (needs --slot)")
-          .choices(Object.keys(ADMISSION))
-          .default("drop"),
-      )
-      .option("--label <key=value>", "task label (repeatable)", keyValue("--label"))
-      .option("--selector <selector>", 'runners that may take it, e.g. "gpu,zone in (a,b)"', selectorText)
-      .addOption(
-        new Option("--timeout <duration>", "per attempt, e.g. 30s, 5m, 1h30m")
-          .argParser(durationMs)
-          .default(DEFAULT_TIMEOUT_MS, "60s"),
-      )
-      .addOption(
-        new Option("--restart <policy>", "restart policy (on-failure when --max-attempts is given)")
-          .choices(Object.keys(RESTART))
-          .default("never"),
-      )
-      .option(
-        "--max-attempts <n>",
-        "attempts in all (without it: 3 with on-failure, unlimited with always)",
-        integer(1, 1000),
-      )
-      .addOption(
-        new Option("--priority <n>", "higher runs first").argParser(integer(-(2 ** 31), 2 ** 31 - 1)).default(0),
-      )
+    addTaskOptions(
+      program
+        .command("submit")
+        .description("submit a task: supervisor submit [options] -- command [args...]")
+        .argument("<command>", "program to run (argv, never a shell)")
+        .argument("[args...]", "its arguments"),
+    )
       .option(
         "--not-before <time>",
         "start no sooner: an RFC 3339 time, or a duration from now",
         timeOrDuration("ahead"),
       )
       .option("--delay <duration>", "start no sooner than this from now, e.g. 10m", durationMs)
-      .option("--env <key=value>", "environment variable for the program (repeatable)", keyValue("--env"))
-      .option("--cwd <dir>", "working directory on the runner")
       .option("--request-id <id>", "idempotency key (default: generated)")
       .option("--sign-key <id=file>", "sign the spec with this ed25519 private key (PEM), under key id `id`", (v) =>
         splitKeyValue(v, "--sign-key"),
@@ -154,23 +96,10 @@ export function registerSubmit(program: Command): void {
   ).action(
     action(async (command: string, args: string[], options: SubmitOptions, self: Command) => {
       checkFlags(self, options);
-      const restart =
-        options.maxAttempts !== undefined && self.getOptionValueSource("restart") !== "cli"
-          ? "on-failure"
-          : options.restart;
       const notBefore =
         options.notBefore ?? (options.delay === undefined ? undefined : new Date(Date.now() + options.delay));
       const unsigned = subprocess(command, args, {
-        env: options.env ?? {},
-        workingDir: options.cwd ?? "",
-        slot: options.slot ?? "",
-        admission: ADMISSION[options.admission],
-        labels: options.label ?? {},
-        runnerSelector: options.selector ? runnerSelector(options.selector) : undefined,
-        timeout: { seconds: Math.trunc(options.timeout / 1000), nanos: (options.timeout % 1000) * 1e6 },
-        restart: RESTART[restart],
-        maxAttempts: restart === "never" ? 0 : (options.maxAttempts ?? 0),
-        priority: options.priority,
+        ...taskSpecOptions(self, options),
         notBefore,
         trigger: Trigger.TRIGGER_CLI,
       });

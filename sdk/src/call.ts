@@ -9,7 +9,8 @@ export interface CallSettings {
   signal?: AbortSignal;
 }
 
-type UnaryMethod<Req, Res> = (
+/** A generated client's unary method, bound to its client. */
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,

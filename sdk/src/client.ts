@@ -5,6 +5,7 @@ import { SupervisorError } from "./errors.js";
 import type { Run } from "./gen/supervisor/v1/run.js";
 import type { Runner as RunnerInfo } from "./gen/supervisor/v1/runner.js";
 import { RunnerServiceClient } from "./gen/supervisor/v1/runner_service.js";
+import { ScheduleServiceClient } from "./gen/supervisor/v1/schedule_service.js";
 import { type Task, TaskPhase, TaskSpec } from "./gen/supervisor/v1/task.js";
 import {
   EventType,
@@ -17,6 +18,7 @@ import { Informer, type InformerHandlers, type InformerOptions } from "./informe
 import { fromInput, type TaskFilterInput, type TaskSpecInput } from "./input.js";
 import { ErrorReason } from "./reasons.js";
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry } from "./retry.js";
+import { Schedules } from "./schedules.js";
 import { type BatchingOptions, SubmitBatcher } from "./submit-batcher.js";
 import { encodeSubmit } from "./submit-wire.js";
 import { type ListOptions, type ListPageOptions, queryOptions, taskFilterOf, type WatchOptions } from "./task-query.js";
@@ -100,6 +102,8 @@ export interface WaitForOptions extends CallSettings {
 export class SupervisorClient {
   readonly tasks: TaskServiceClient;
   readonly runners: RunnerServiceClient;
+  /** ScheduleService: `schedules.create(…)`, `get`, `list`, `update`, `pause`, `unpause`, `trigger`, `delete`. */
+  readonly schedules: Schedules;
   private readonly metadata = new Metadata();
   private readonly retry: RetryPolicy;
   private readonly deadlineMs: number;
@@ -114,6 +118,12 @@ export class SupervisorClient {
     if (options.token) this.metadata.set("authorization", `Bearer ${options.token}`);
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.deadlineMs = options.deadlineMs ?? 30_000;
+    const scheduleService = new ScheduleServiceClient(address, creds, channelOptions);
+    this.schedules = new Schedules(scheduleService, {
+      metadata: this.metadata,
+      retry: this.retry,
+      deadlineMs: this.deadlineMs,
+    });
     const batching = options.batching ?? true;
     if (batching) {
       this.batcher = new SubmitBatcher(this.tasks, this.metadata, this.retry, batching === true ? {} : batching);
@@ -125,6 +135,7 @@ export class SupervisorClient {
     this.batcher?.flush();
     this.tasks.close();
     this.runners.close();
+    this.schedules.close();
   }
 
   private settings(settings: CallSettings = {}): CallSettings {

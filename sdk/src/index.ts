@@ -31,6 +31,7 @@ export * from "./roles.js";
 export * from "./runner/batch-wire.js";
 export * from "./runner/coalescing-writer.js";
 export * from "./runner.js";
+export * from "./schedules.js";
 export * from "./selector/format.js";
 export * from "./selector/match.js";
 export * from "./selector/parse.js";

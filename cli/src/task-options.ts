@@ -1,0 +1,195 @@
+import {
+  AdmissionPolicy,
+  DEFAULT_TIMEOUT_MS,
+  RestartPolicy,
+  runnerSelector,
+  type SpecOptions,
+  SubprocessExec,
+  type TaskSpec,
+} from "@supervisor/sdk";
+import { type Command, Option } from "commander";
+import { usageError } from "./command-line.js";
+import { CommandFailure } from "./exit.js";
+import { durationMs, integer, keyValue, selectorText } from "./parsers.js";
+
+/*
+ * The flags that describe a task — what `submit` sends and what a schedule
+ * fires — defined once, so `submit` and `schedule create|update` read them
+ * the same way.
+ */
+
+export const RESTART = {
+  never: RestartPolicy.RESTART_POLICY_NEVER,
+  "on-failure": RestartPolicy.RESTART_POLICY_ON_FAILURE,
+  always: RestartPolicy.RESTART_POLICY_ALWAYS,
+};
+export const ADMISSION = {
+  drop: AdmissionPolicy.ADMISSION_POLICY_DROP_IF_RUNNING,
+  queue: AdmissionPolicy.ADMISSION_POLICY_QUEUE,
+  replace: AdmissionPolicy.ADMISSION_POLICY_REPLACE,
+};
+
+export interface TaskOptions {
+  slot?: string;
+  label?: Record<string, string>;
+  selector?: string;
+  timeout?: number;
+  restart?: keyof typeof RESTART;
+  maxAttempts?: number;
+  admission?: keyof typeof ADMISSION;
+  priority?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** The option names (as commander keeps them) of the task flags. */
+export const TASK_OPTION_NAMES = [
+  "slot",
+  "admission",
+  "label",
+  "selector",
+  "timeout",
+  "restart",
+  "maxAttempts",
+  "priority",
+  "env",
+  "cwd",
+] as const satisfies readonly (keyof TaskOptions)[];
+
+/** A flag the user typed (not a default). */
+export const given = (command: Command, name: string) => {
+  const source = command.getOptionValueSource(name);
+  return source !== undefined && source !== "default";
+};
+
+/**
+ * --slot, --admission, --label, --selector, --timeout, --restart,
+ * --max-attempts, --priority, --env, --cwd. Without `defaults` (an update)
+ * a flag left out stays undefined, so only what was typed changes.
+ */
+export function addTaskOptions(command: Command, { defaults = true } = {}): Command {
+  const withDefault = (option: Option, value: unknown, description?: string) =>
+    defaults ? option.default(value, description) : option;
+  return command
+    .option("--slot <slot>", "admission slot: at most one active task per slot")
+    .addOption(
+      withDefault(
+        new Option("--admission <policy>", "when the slot is busy (needs --slot)").choices(Object.keys(ADMISSION)),
+        "drop",
+      ),
+    )
+    .option("--label <key=value>", "task label (repeatable)", keyValue("--label"))
+    .option("--selector <selector>", 'runners that may take it, e.g. "gpu,zone in (a,b)"', selectorText)
+    .addOption(
+      withDefault(
+        new Option("--timeout <duration>", "per attempt, e.g. 30s, 5m, 1h30m").argParser(durationMs),
+        DEFAULT_TIMEOUT_MS,
+        "60s",
+      ),
+    )
+    .addOption(
+      withDefault(
+        new Option("--restart <policy>", "restart policy (on-failure when --max-attempts is given)").choices(
+          Object.keys(RESTART),
+        ),
+        "never",
+      ),
+    )
+    .option(
+      "--max-attempts <n>",
+      "attempts in all (without it: 3 with on-failure, unlimited with always)",
+      integer(1, 1000),
+    )
+    .addOption(
+      withDefault(new Option("--priority <n>", "higher runs first").argParser(integer(-(2 ** 31), 2 ** 31 - 1)), 0),
+    )
+    .option("--env <key=value>", "environment variable for the program (repeatable)", keyValue("--env"))
+    .option("--cwd <dir>", "working directory on the runner");
+}
+
+/** Task flags that contradict each other are refused here, before anything is sent. */
+export function checkTaskFlags(command: Command, options: TaskOptions, { admissionNeedsSlot = true } = {}): void {
+  if (options.maxAttempts !== undefined && given(command, "restart") && options.restart === "never")
+    usageError(
+      command,
+      `--max-attempts ${options.maxAttempts} with --restart never: a task that is never restarted runs once; ` +
+        "use --restart on-failure (or always)",
+    );
+  if (admissionNeedsSlot && given(command, "admission") && !options.slot)
+    usageError(command, "--admission decides what happens when the task's slot is busy: it needs --slot");
+}
+
+/** --max-attempts alone means on-failure: a task that is never restarted has one attempt. */
+function restartOf(command: Command, options: TaskOptions): keyof typeof RESTART | undefined {
+  if (options.maxAttempts !== undefined && !given(command, "restart")) return "on-failure";
+  return options.restart;
+}
+
+const protoDuration = (ms: number) => ({ seconds: Math.trunc(ms / 1000), nanos: (ms % 1000) * 1e6 });
+
+/** The spec options of `subprocess(command, args, …)` from the task flags (with their defaults). */
+export function taskSpecOptions(
+  command: Command,
+  options: TaskOptions,
+): SpecOptions & { env: Record<string, string>; workingDir: string } {
+  const restart = restartOf(command, options) ?? "never";
+  return {
+    env: options.env ?? {},
+    workingDir: options.cwd ?? "",
+    slot: options.slot ?? "",
+    admission: ADMISSION[options.admission ?? "drop"],
+    labels: options.label ?? {},
+    runnerSelector: options.selector ? runnerSelector(options.selector) : undefined,
+    timeout: protoDuration(options.timeout ?? DEFAULT_TIMEOUT_MS),
+    restart: RESTART[restart],
+    maxAttempts: restart === "never" ? 0 : (options.maxAttempts ?? 0),
+    priority: options.priority ?? 0,
+  };
+}
+
+/** Whether any task flag, or a command, was given: an update then changes the task. */
+export const changesTask = (command: Command, program: string | undefined) =>
+  program !== undefined || TASK_OPTION_NAMES.some((name) => given(command, name));
+
+/**
+ * `current` with the task flags that were typed (and the command, if one was
+ * given) applied; every other field is kept. --label and --env replace the
+ * whole map, as on a submit.
+ */
+export function patchTaskSpec(
+  current: TaskSpec,
+  command: Command,
+  options: TaskOptions,
+  program?: { command: string; args: string[] },
+): TaskSpec {
+  const spec: TaskSpec = { ...current, labels: { ...current.labels } };
+  if (program || given(command, "env") || given(command, "cwd")) {
+    if (current.exec && current.exec.$case !== "subprocess" && !program)
+      throw new CommandFailure(`--env and --cwd apply to a subprocess task; this one is ${current.exec.$case}`);
+    const base = current.exec?.$case === "subprocess" ? current.exec.value : SubprocessExec.fromPartial({});
+    spec.exec = {
+      $case: "subprocess",
+      value: {
+        ...base,
+        ...(program ? { command: program.command, args: program.args } : {}),
+        ...(given(command, "env") ? { env: options.env ?? {} } : {}),
+        ...(given(command, "cwd") ? { workingDir: options.cwd ?? "" } : {}),
+      },
+    };
+  }
+  if (given(command, "slot")) spec.slot = options.slot ?? "";
+  if (given(command, "admission")) spec.admission = ADMISSION[options.admission!];
+  if (given(command, "label")) spec.labels = options.label ?? {};
+  if (given(command, "selector")) spec.runnerSelector = options.selector ? runnerSelector(options.selector) : undefined;
+  if (given(command, "timeout")) spec.timeout = protoDuration(options.timeout!);
+  if (given(command, "priority")) spec.priority = options.priority!;
+  const restart = restartOf(command, options);
+  if (given(command, "restart") || given(command, "maxAttempts")) {
+    const never = [RestartPolicy.RESTART_POLICY_NEVER, RestartPolicy.RESTART_POLICY_UNSPECIFIED];
+    const keepsRestart = !given(command, "restart") && !never.includes(current.restart);
+    spec.restart = keepsRestart ? current.restart : RESTART[restart!];
+    if (never.includes(spec.restart)) spec.maxAttempts = 0;
+    else if (given(command, "maxAttempts")) spec.maxAttempts = options.maxAttempts!;
+  }
+  return spec;
+}

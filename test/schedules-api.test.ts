@@ -2,8 +2,9 @@ import { credentials, status } from "@grpc/grpc-js";
 import {
   ErrorReason,
   OverlapPolicy,
-  type Schedule,
+  Schedule,
   ScheduleServiceClient,
+  type ScheduleSpec,
   TaskPhase,
   Trigger,
 } from "@supervisor/sdk";
@@ -28,19 +29,18 @@ afterEach(async () => {
   await server.close();
 });
 
-const create = (schedule: Partial<Schedule>) =>
+type ScheduleInput = Omit<Partial<Schedule>, "spec"> & { spec?: Partial<ScheduleSpec> };
+
+const create = (schedule: ScheduleInput) =>
   call(rpc(schedules, "createSchedule"), { schedule: definition(schedule) }).then((r) => r.schedule!);
 
-function definition(schedule: Partial<Schedule>): Schedule {
+function definition(schedule: ScheduleInput): Schedule {
+  const { spec, ...rest } = schedule;
   return {
-    id: "nightly",
-    labels: {},
-    note: "",
-    paused: false,
-    overlap: OverlapPolicy.OVERLAP_POLICY_UNSPECIFIED,
-    generation: 0,
+    ...Schedule.fromPartial({ id: "nightly" }),
     task: subprocessSpec("echo", ["hi"]),
-    ...schedule,
+    ...rest,
+    spec: spec && { cron: "", timeZone: "", ...spec },
   };
 }
 
@@ -57,7 +57,9 @@ describe("ScheduleService definitions", () => {
     expect(created).toMatchObject({ id: "nightly", generation: 1, labels: { team: "a" } });
     expect(created.spec).toMatchObject({ cron: "0 3 * * *", timeZone: "Europe/Berlin" });
     expect(created.status!.nextFireTimes).toHaveLength(5);
-    const gaps = created.status!.nextFireTimes.slice(1).map((t, i) => t.getTime() - created.status!.nextFireTimes[i]!.getTime());
+    const gaps = created
+      .status!.nextFireTimes.slice(1)
+      .map((t, i) => t.getTime() - created.status!.nextFireTimes[i]!.getTime());
     // Daily at 03:00 Berlin time: a day apart, give or take a daylight-saving hour.
     for (const gap of gaps) expect(Math.abs(gap - 86_400_000)).toBeLessThanOrEqual(3_600_000);
     const got = await call(rpc(schedules, "getSchedule"), { id: "nightly" });
@@ -65,7 +67,10 @@ describe("ScheduleService definitions", () => {
   });
 
   it("a schedule with neither cron nor interval is a named definition: no fire times, fired by trigger", async () => {
-    const created = await create({ id: "deploy", task: subprocessSpec("deploy", ["--env", "staging"], { labels: { app: "web" } }) });
+    const created = await create({
+      id: "deploy",
+      task: subprocessSpec("deploy", ["--env", "staging"], { labels: { app: "web" } }),
+    });
     expect(created.status!.nextFireTimes).toEqual([]);
     const { task } = await call(rpc(schedules, "triggerSchedule"), {
       id: "deploy",
@@ -102,12 +107,20 @@ describe("ScheduleService definitions", () => {
     await create({ id: "skip", overlap: OverlapPolicy.OVERLAP_POLICY_SKIP });
     const first = await call(rpc(schedules, "triggerSchedule"), { id: "skip", requestId: "a" });
     expect(first.task!.spec!.slot).toBe("schedule/skip");
-    await expectError(call(rpc(schedules, "triggerSchedule"), { id: "skip", requestId: "b" }), status.FAILED_PRECONDITION, ErrorReason.SLOT_BUSY);
+    await expectError(
+      call(rpc(schedules, "triggerSchedule"), { id: "skip", requestId: "b" }),
+      status.FAILED_PRECONDITION,
+      ErrorReason.SLOT_BUSY,
+    );
     await create({ id: "all", overlap: OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL });
-    const one = await call(rpc(schedules, "triggerSchedule"), { id: "all", requestId: "a" });
-    const two = await call(rpc(schedules, "triggerSchedule"), { id: "all", requestId: "b" });
+    // Request ids are one namespace with SubmitTask's: these are new ones.
+    const one = await call(rpc(schedules, "triggerSchedule"), { id: "all", requestId: "c" });
+    const two = await call(rpc(schedules, "triggerSchedule"), { id: "all", requestId: "d" });
     expect(one.task!.id).not.toBe(two.task!.id);
-    expect([one.task!.status!.phase, two.task!.status!.phase]).toEqual([TaskPhase.TASK_PHASE_PENDING, TaskPhase.TASK_PHASE_PENDING]);
+    expect([one.task!.status!.phase, two.task!.status!.phase]).toEqual([
+      TaskPhase.TASK_PHASE_PENDING,
+      TaskPhase.TASK_PHASE_PENDING,
+    ]);
   });
 
   it("update changes only the masked fields, keeps the status and counts a generation", async () => {
@@ -117,11 +130,18 @@ describe("ScheduleService definitions", () => {
       schedule: definition({ spec: { cron: "*/5 * * * *" }, note: "ignored: not in the mask", labels: { team: "b" } }),
       updateMask: ["spec", "labels"],
     });
-    expect(schedule).toMatchObject({ generation: 2, note: "first", labels: { team: "b" }, spec: { cron: "*/5 * * * *" } });
+    expect(schedule).toMatchObject({
+      generation: 2,
+      note: "first",
+      labels: { team: "b" },
+      spec: { cron: "*/5 * * * *" },
+    });
     expect(schedule!.status!.fired).toBe(1);
     for (const time of schedule!.status!.nextFireTimes) expect(time.getTime() % 300_000).toBe(0);
     // No mask: every field set in the patch.
-    const noted = await call(rpc(schedules, "updateSchedule"), { schedule: { ...definition({}), note: "second", task: undefined } });
+    const noted = await call(rpc(schedules, "updateSchedule"), {
+      schedule: { ...definition({}), note: "second", task: undefined },
+    });
     expect(noted.schedule).toMatchObject({ generation: 3, note: "second", spec: { cron: "*/5 * * * *" } });
   });
 
@@ -141,14 +161,25 @@ describe("ScheduleService definitions", () => {
     await create({});
     const { task } = await call(rpc(schedules, "triggerSchedule"), { id: "nightly", requestId: "x" });
     await call(rpc(schedules, "deleteSchedule"), { id: "nightly" });
-    await expectError(call(rpc(schedules, "getSchedule"), { id: "nightly" }), status.NOT_FOUND, ErrorReason.SCHEDULE_NOT_FOUND);
+    await expectError(
+      call(rpc(schedules, "getSchedule"), { id: "nightly" }),
+      status.NOT_FOUND,
+      ErrorReason.SCHEDULE_NOT_FOUND,
+    );
     expect((await call(rpc(server.tasks, "getTask"), { id: task!.id })).task!.id).toBe(task!.id);
     // The id is free again.
     expect((await create({})).generation).toBe(1);
   });
 
   it("lists by id in keyset pages, filtered by a label selector", async () => {
-    for (const [id, team] of [["e", "a"], ["b", "b"], ["d", "a"], ["a", "a"], ["c", "b"], ["f", "a"]] as const) {
+    for (const [id, team] of [
+      ["e", "a"],
+      ["b", "b"],
+      ["d", "a"],
+      ["a", "a"],
+      ["c", "b"],
+      ["f", "a"],
+    ] as const) {
       await create({ id: `s-${id}`, labels: { team } });
     }
     const ids: string[][] = [];
@@ -176,15 +207,31 @@ describe("ScheduleService refusals", () => {
     ["a bad cron", { spec: { cron: "61 * * * *" } }, "schedule.spec.cron"],
     ["a 7-field cron", { spec: { cron: "0 0 0 * * * 2030" } }, "schedule.spec.cron"],
     ["an unknown time zone", { spec: { cron: "0 3 * * *", timeZone: "Mars/Olympus" } }, "schedule.spec.time_zone"],
-    ["an interval under a second", { spec: { interval: { seconds: 0, nanos: 500_000_000 } } }, "schedule.spec.interval"],
+    [
+      "an interval under a second",
+      { spec: { interval: { seconds: 0, nanos: 500_000_000 } } },
+      "schedule.spec.interval",
+    ],
     ["an id that is no DNS label", { id: "Nightly_Job" }, "schedule.id"],
     ["no task", { task: undefined }, "schedule.task"],
     ["a task without exec", { task: { ...subprocessSpec(), exec: undefined } }, "schedule.task.exec"],
-    ["a task that sets scheduled_by", { task: subprocessSpec("echo", [], { scheduledBy: { scheduleId: "x" } }) }, "schedule.task.scheduled_by"],
-    ["a catch-up window over 366 days", { catchupWindow: { seconds: 367 * 86_400, nanos: 0 } }, "schedule.catchup_window"],
+    [
+      "a task that sets scheduled_by",
+      { task: subprocessSpec("echo", [], { scheduledBy: { scheduleId: "x" } }) },
+      "schedule.task.scheduled_by",
+    ],
+    [
+      "a catch-up window over 366 days",
+      { catchupWindow: { seconds: 367 * 86_400, nanos: 0 } },
+      "schedule.catchup_window",
+    ],
   ])("%s: INVALID_ARGUMENT naming the field", async (_, schedule, field) => {
-    expect(await badField(create(schedule as Partial<Schedule>))).toContain(field);
-    await expectError(call(rpc(schedules, "getSchedule"), { id: "nightly" }), status.NOT_FOUND, ErrorReason.SCHEDULE_NOT_FOUND);
+    expect(await badField(create(schedule as ScheduleInput))).toContain(field);
+    await expectError(
+      call(rpc(schedules, "getSchedule"), { id: "nightly" }),
+      status.NOT_FOUND,
+      ErrorReason.SCHEDULE_NOT_FOUND,
+    );
   });
 
   it("cron and interval at once name the spec", async () => {
@@ -193,7 +240,11 @@ describe("ScheduleService refusals", () => {
   });
 
   it("a cron's violation carries the parser's explanation", async () => {
-    const error = await expectError(create({ spec: { cron: "not a cron" } }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    const error = await expectError(
+      create({ spec: { cron: "not a cron" } }),
+      status.INVALID_ARGUMENT,
+      ErrorReason.INVALID_REQUEST,
+    );
     expect(error.fieldViolations[0]!.description.length).toBeGreaterThan(10);
   });
 
@@ -206,21 +257,23 @@ describe("ScheduleService refusals", () => {
   it("every method on an unknown id: NOT_FOUND / SCHEDULE_NOT_FOUND", async () => {
     const id = "missing";
     for (const attempt of [
-      call(rpc(schedules, "getSchedule"), { id }),
-      call(rpc(schedules, "deleteSchedule"), { id }),
-      call(rpc(schedules, "pauseSchedule"), { id, note: "" }),
-      call(rpc(schedules, "unpauseSchedule"), { id, note: "" }),
-      call(rpc(schedules, "triggerSchedule"), { id, requestId: "" }),
-      call(rpc(schedules, "updateSchedule"), { schedule: definition({ id }), updateMask: ["note"] }),
+      () => call(rpc(schedules, "getSchedule"), { id }),
+      () => call(rpc(schedules, "deleteSchedule"), { id }),
+      () => call(rpc(schedules, "pauseSchedule"), { id, note: "" }),
+      () => call(rpc(schedules, "unpauseSchedule"), { id, note: "" }),
+      () => call(rpc(schedules, "triggerSchedule"), { id, requestId: "" }),
+      () => call(rpc(schedules, "updateSchedule"), { schedule: definition({ id }), updateMask: ["note"] }),
     ]) {
-      await expectError(attempt, status.NOT_FOUND, ErrorReason.SCHEDULE_NOT_FOUND);
+      await expectError(attempt(), status.NOT_FOUND, ErrorReason.SCHEDULE_NOT_FOUND);
     }
   });
 
   it("an update mask naming an output-only or unknown field: INVALID_ARGUMENT on update_mask", async () => {
     await create({});
     for (const path of ["status", "generation", "nope"]) {
-      const fields = await badField(call(rpc(schedules, "updateSchedule"), { schedule: definition({}), updateMask: [path] }));
+      const fields = await badField(
+        call(rpc(schedules, "updateSchedule"), { schedule: definition({}), updateMask: [path] }),
+      );
       expect(fields).toContain("update_mask");
     }
   });

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
-import { OverlapPolicy, ScheduleServiceClient, type Task, TaskServiceClient } from "@supervisor/sdk";
+import { OverlapPolicy, Schedule, ScheduleServiceClient, type Task, TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { describeOn, storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
@@ -19,16 +19,12 @@ const READY = /supervisor serving on (\S+)/;
 const KILLS = 5;
 
 const everySecond = (id: string) => ({
-  schedule: {
+  schedule: Schedule.fromPartial({
     id,
     spec: { interval: { seconds: 1, nanos: 0 } },
     task: subprocessSpec("true", []),
     overlap: OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL,
-    labels: {},
-    note: "",
-    paused: false,
-    generation: 0,
-  },
+  }),
 });
 
 async function firedTasks(tasks: TaskServiceClient, id: string): Promise<Task[]> {
@@ -56,8 +52,7 @@ function expectEverySecondOnce(tasks: Task[]): void {
 }
 
 /** A pause of the scenario: the kill comes at a random moment within the next 2–8 s. */
-const randomMoment = (random: () => number) =>
-  new Promise((resolve) => setTimeout(resolve, 2_000 + random() * 4_000)); // scenario pause: when the kill comes
+const randomMoment = (random: () => number) => new Promise((resolve) => setTimeout(resolve, 2_000 + random() * 4_000)); // scenario pause: when the kill comes
 
 describe("schedules through SIGKILL", () => {
   it("a server killed 5 times over ~30 s: every second has exactly one task", async () => {
@@ -82,10 +77,14 @@ describe("schedules through SIGKILL", () => {
     const tasks = new TaskServiceClient(server.address, credentials.createInsecure());
     onTestFinished(() => tasks.close());
     // Past the last restart: the catch-up has fired everything up to now.
-    const fired = await waitUntil(async () => {
-      const all = await firedTasks(tasks, "beat");
-      return all.length >= 25 ? all : undefined;
-    }, "25 fired seconds", 60_000);
+    const fired = await waitUntil(
+      async () => {
+        const all = await firedTasks(tasks, "beat");
+        return all.length >= 25 ? all : undefined;
+      },
+      "25 fired seconds",
+      60_000,
+    );
     expectEverySecondOnce(fired);
   });
 });
@@ -108,10 +107,14 @@ describeOn("postgres")("schedules on three servers", () => {
     const survivor = cluster.servers.find((s) => s.child.exitCode === null && s.child.signalCode === null)!;
     const tasks = new TaskServiceClient(survivor.address, credentials.createInsecure());
     onTestFinished(() => tasks.close());
-    const fired = await waitUntil(async () => {
-      const all = await firedTasks(tasks, "beat");
-      return all.length >= 25 ? all : undefined;
-    }, "25 fired seconds", 60_000);
+    const fired = await waitUntil(
+      async () => {
+        const all = await firedTasks(tasks, "beat");
+        return all.length >= 25 ? all : undefined;
+      },
+      "25 fired seconds",
+      60_000,
+    );
     expectEverySecondOnce(fired);
   });
 });

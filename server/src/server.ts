@@ -7,7 +7,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { SYSTEM_TIMERS, ScheduleServiceService, type Timers } from "@supervisor/sdk";
+import { ScheduleServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
 import type { Config } from "./config.js";
@@ -22,9 +22,9 @@ import { Scheduler, schedulerSettings } from "./schedule/scheduler.js";
 import { Schedules } from "./schedule/schedules.js";
 import { type GuardSettings, guarded } from "./services/guard.js";
 import { runnerServiceHandlers } from "./services/runner-service.js";
-import { scheduleServiceHandlers } from "./services/schedule-service.js";
 import { RUNNER_SERVICE_DEFINITION } from "./services/runner-service-definition.js";
 import { withSafeDecoding } from "./services/safe-decode.js";
+import { scheduleServiceHandlers } from "./services/schedule-service.js";
 import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";

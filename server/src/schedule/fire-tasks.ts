@@ -29,12 +29,17 @@ export class TaskFirer {
     this.validate(fire);
   }
 
-  /** Stores the fire's task; throws what SubmitTask would (SLOT_BUSY under SKIP, …). */
-  async submit(fire: FireRequest): Promise<StoredTask> {
+  /**
+   * Stores the fire's task; throws what SubmitTask would (SLOT_BUSY under SKIP, …). `created` is false
+   * when its request id had stored it already (the answer is that task).
+   */
+  async submit(fire: FireRequest): Promise<{ stored: StoredTask; created: boolean }> {
     const valid = this.validate(fire);
     // BUFFER_ONE is a slot queue bounded at one for this submit alone.
     const settings = fire.bufferOne ? { ...this.settings, slotQueueLimit: 1 } : this.settings;
-    return this.commits.run(submitStoredWrite({ ...valid, id: this.ids.next() }, settings));
+    const id = this.ids.next();
+    const stored = await this.commits.run(submitStoredWrite({ ...valid, id }, settings));
+    return { stored, created: stored.task.id === id };
   }
 
   /** SubmitTask's checks, except that `scheduled_by`, which clients may not set, is ours to set. */
@@ -52,7 +57,7 @@ export class TaskFirer {
    */
   async fireTick(fire: FireRequest): Promise<FireOutcome> {
     try {
-      return { kind: "fired", taskId: (await this.submit(fire)).task.id };
+      return { kind: "fired", taskId: (await this.submit(fire)).stored.task.id };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       if (error.reason === ErrorReason.SLOT_BUSY || error.reason === ErrorReason.SLOT_QUEUE_FULL) {

@@ -12,9 +12,9 @@ export interface SchedulerSettings {
   /** Due schedules read per round. */
   dueBatch: number;
   /**
-   * The longest sleep. With other servers on the database, changes made through them cannot wake
-   * this one: they are seen within it (1 s). Alone, every change wakes it; the bound only limits how
-   * far a wall-clock step (NTP) can move a fire.
+   * The longest sleep. Every change wakes the scheduler (one made through another server by its
+   * notification); the bound limits how long a lost notification delays a change (shared: 10 s) and
+   * how far a wall-clock step (NTP) can move a fire.
    */
   rereadMs: number;
   /** After a failed pass (the store away, the lead lost), the next try. */
@@ -25,7 +25,7 @@ export interface SchedulerSettings {
 export const schedulerSettings = (shared: boolean): SchedulerSettings => ({
   maxFiresPerPass: 1000,
   dueBatch: 100,
-  rereadMs: shared ? 1_000 : 60_000,
+  rereadMs: shared ? 10_000 : 60_000,
   retryMs: 1_000,
 });
 
@@ -58,8 +58,10 @@ export class Scheduler {
   /** A leader duty: starts now, returns its stop (which waits for the pass in progress). */
   readonly duty = (): (() => Promise<void>) => {
     this.stopped = false;
+    const unsubscribe = this.deps.store.onChanged(() => this.wake());
     this.wake();
     return async () => {
+      unsubscribe();
       this.stopped = true;
       this.timer?.cancel();
       this.timer = undefined;
@@ -142,7 +144,11 @@ export class Scheduler {
       if (!complete) throw (outcomes[failedAt] as PromiseRejectedResult).reason;
       return false;
     }
-    const moved = await this.deps.store.advance(row.id, { generation: row.generation, cursorMs: row.cursorMs }, progress);
+    const moved = await this.deps.store.advance(
+      row.id,
+      { generation: row.generation, cursorMs: row.cursorMs },
+      progress,
+    );
     if (!complete) throw (outcomes[failedAt] as PromiseRejectedResult).reason;
     // Moved: more is due now if the pass stopped at its limit. Not moved: a client changed it; read it again.
     return !moved || (progress.nextDueMs !== null && progress.nextDueMs <= now);

@@ -107,8 +107,9 @@ export class Schedules {
     const row = await this.row(id, "id");
     const now = this.deps.clock.now();
     const fire = fireRequest(row.definition, now, { requestId: requestId || randomUUID(), overrides });
-    const stored = await this.deps.firer.submit(fire);
-    await this.deps.store.recordTrigger(id, stored.task.id, now);
+    const { stored, created } = await this.deps.firer.submit(fire);
+    // A repeated request id is the same fire: counted once.
+    if (created) await this.deps.store.recordTrigger(id, stored.task.id, now);
     return stored.task;
   }
 
@@ -155,7 +156,10 @@ export class Schedules {
       return parseLabelSelector(text);
     } catch (error) {
       if (!(error instanceof SelectorSyntaxError)) throw error;
-      throw invalidArgument([{ field: "label_selector", description: error.message }], ErrorReason.LABEL_SELECTOR_INVALID);
+      throw invalidArgument(
+        [{ field: "label_selector", description: error.message }],
+        ErrorReason.LABEL_SELECTOR_INVALID,
+      );
     }
   }
 }

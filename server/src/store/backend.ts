@@ -381,6 +381,11 @@ export interface ScheduleStore {
   advance(id: string, expected: { generation: number; cursorMs: number }, progress: ScheduleProgress): Promise<boolean>;
   /** A TriggerSchedule's fire: adds the task to the recent ones and counts it (no condition). */
   recordTrigger(id: string, taskId: string, nominalMs: number): Promise<void>;
+  /**
+   * Called when another server created, changed or deleted a schedule (shared only; a notification,
+   * so it may be lost: the scheduler also reads again now and then).
+   */
+  onChanged(listener: () => void): () => void;
 }
 
 /** One schedule as stored. */

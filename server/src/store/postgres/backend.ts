@@ -9,7 +9,6 @@ import type {
   OutputChunkRecord,
   OutputExtent,
   ReadKeys,
-  ScheduleStore,
   Snapshot,
   StorageBackend,
   StoredRun,
@@ -91,7 +90,7 @@ interface Committed<R> {
 export class PostgresBackend implements StorageBackend {
   readonly description: string;
   readonly shared: boolean;
-  readonly schedules: ScheduleStore;
+  readonly schedules: PostgresSchedules;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -109,7 +108,8 @@ export class PostgresBackend implements StorageBackend {
   ) {
     this.description = `postgres ${where}${sharing ? " (shared)" : ""}`;
     this.shared = sharing !== undefined;
-    this.schedules = new PostgresSchedules(pool);
+    this.schedules = new PostgresSchedules(pool, serverId, this.shared);
+    sharing?.onSchedulesChanged(() => this.schedules.changedElsewhere());
   }
 
   /** Connects, takes the writer lock, checks and migrates the schema. Throws DatabaseInUseError / DatabaseOpenError. */

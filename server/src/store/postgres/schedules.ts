@@ -11,6 +11,7 @@ import {
   recordScheduleTrigger,
   updateSchedule,
 } from "./queries/schedules.js";
+import { CHANNELS, notify } from "./queries/notify.js";
 import type { Queryable } from "./statement.js";
 
 const decode = (row: PostgresScheduleRow): ScheduleRow => scheduleOf(row, row.recent_task_ids);
@@ -21,10 +22,17 @@ const decode = (row: PostgresScheduleRow): ScheduleRow => scheduleOf(row, row.re
  * conditions in the statements (generation, cursor) decide which of two racing changes applies.
  */
 export class PostgresSchedules implements ScheduleStore {
-  constructor(private readonly db: Queryable) {}
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly serverId: string,
+    /** Servers share the database: a change is told to the others (their leader's scheduler wakes). */
+    private readonly shared: boolean,
+  ) {}
 
   create(row: ScheduleRow): Promise<boolean> {
-    return guarded(() => insertSchedule(this.db, row));
+    return this.told(guarded(() => insertSchedule(this.db, row)));
   }
 
   get(id: string): Promise<ScheduleRow | undefined> {
@@ -42,12 +50,12 @@ export class PostgresSchedules implements ScheduleStore {
 
   update(row: ScheduleRow, expectedGeneration: number): Promise<boolean> {
     if (holdsNul(row.id)) return Promise.resolve(false);
-    return guarded(() => updateSchedule(this.db, row, expectedGeneration));
+    return this.told(guarded(() => updateSchedule(this.db, row, expectedGeneration)));
   }
 
   delete(id: string): Promise<boolean> {
     if (holdsNul(id)) return Promise.resolve(false);
-    return guarded(() => deleteSchedule(this.db, id));
+    return this.told(guarded(() => deleteSchedule(this.db, id)));
   }
 
   due(nowMs: number, limit: number): Promise<ScheduleRow[]> {
@@ -70,5 +78,25 @@ export class PostgresSchedules implements ScheduleStore {
   async recordTrigger(id: string, taskId: string, nominalMs: number): Promise<void> {
     if (holdsNul(id)) return;
     await guarded(() => recordScheduleTrigger(this.db, id, taskId, nominalMs));
+  }
+
+  onChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Another server's change (its notification on CHANNELS.schedules, or LISTEN back after a gap). */
+  changedElsewhere(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * After a change that applied, the other servers hear of it. Its own statement, after the change
+   * committed: a lost notification only delays (the scheduler reads again within seconds).
+   */
+  private async told(change: Promise<boolean>): Promise<boolean> {
+    const applied = await change;
+    if (applied && this.shared) await notify(this.db, CHANNELS.schedules, this.serverId).catch(() => {});
+    return applied;
   }
 }

@@ -31,6 +31,7 @@ export interface SharedSettings {
 export class SharedMode {
   readonly cluster: ClusterStore;
   private readonly runnerListeners = new Set<() => void>();
+  private readonly scheduleListeners = new Set<() => void>();
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private closed = false;
@@ -124,6 +125,11 @@ export class SharedMode {
     return () => this.runnerListeners.delete(listener);
   }
 
+  onSchedulesChanged(listener: () => void): () => void {
+    this.scheduleListeners.add(listener);
+    return () => this.scheduleListeners.delete(listener);
+  }
+
   /**
    * Publishes what the tail can still read, then stops: nothing is published after close, and a
    * commit still waiting for the changes before it is answered SHUTTING_DOWN (retry, on another server).
@@ -143,6 +149,8 @@ export class SharedMode {
       if (Number.isSafeInteger(head)) this.tail.catchUp(head);
     } else if (channel === CHANNELS.runners) {
       if (payload !== this.settings.serverId) this.runnersChanged();
+    } else if (channel === CHANNELS.schedules) {
+      if (payload !== this.settings.serverId) this.schedulesChanged();
     } else if (channel === CHANNELS.leader && payload !== this.settings.serverId) {
       this.leases.releasedElsewhere();
     }
@@ -152,10 +160,15 @@ export class SharedMode {
   private reconnected(): void {
     this.reconcile();
     this.runnersChanged();
+    this.schedulesChanged();
     this.leases.releasedElsewhere();
   }
 
   private runnersChanged(): void {
     for (const listener of this.runnerListeners) listener();
+  }
+
+  private schedulesChanged(): void {
+    for (const listener of this.scheduleListeners) listener();
   }
 }

@@ -72,4 +72,9 @@ export class SqliteSchedules implements ScheduleStore {
   async recordTrigger(id: string, taskId: string, nominalMs: number): Promise<void> {
     await this.commit([W.recordScheduleTrigger, recordScheduleTriggerValues(id, taskId, nominalMs)]);
   }
+
+  /** Alone on its file: no other server changes a schedule. */
+  onChanged(): () => void {
+    return () => {};
+  }
 }

@@ -6,6 +6,8 @@ export const CHANNELS = {
   journal: "supervisor_journal",
   /** A write transaction changed the runners table: the payload is the writing server's id. */
   runners: "supervisor_runners",
+  /** A client's change of a schedule (create, update, pause, delete): the payload is the writing server's id. */
+  schedules: "supervisor_schedules",
   /** A leader resigned: the payload is its server id. */
   leader: "supervisor_leader",
 } as const;

@@ -156,9 +156,12 @@ export interface ScheduleSpec {
   /**
    * A cron expression with 5 fields (minute hour day-of-month month
    * day-of-week) or 6 (seconds first), or a nickname (@hourly, @daily,
-   * @weekly, @monthly, @yearly), evaluated in `time_zone`. A local time
-   * skipped by a daylight-saving change fires once, when the clock jumps;
-   * one repeated by it fires once, the first time.
+   * @weekly, @monthly, @yearly), evaluated in `time_zone`. With fixed
+   * seconds, minutes and hours (no `*` or step in them), a local time
+   * skipped by a daylight-saving change fires once, when the clock jumps,
+   * and one repeated by it fires once, the first time; with a `*` or step
+   * there, ticks follow the wall clock (Vixie cron): those of a repeated
+   * hour fire in both passes, those of a skipped hour not at all.
    */
   cron: string;
   /**

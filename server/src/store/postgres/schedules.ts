@@ -2,6 +2,7 @@ import type { ScheduleProgress, ScheduleRow, ScheduleStore } from "../backend.js
 import { scheduleOf } from "../rows.js";
 import { guarded } from "./errors.js";
 import { aboveCursor, holdsNul } from "./nul.js";
+import { CHANNELS, notify } from "./queries/notify.js";
 import { dueSchedules, getSchedule, listSchedules, nextDueSchedule } from "./queries/schedule-reads.js";
 import {
   advanceSchedule,
@@ -11,7 +12,6 @@ import {
   recordScheduleTrigger,
   updateSchedule,
 } from "./queries/schedules.js";
-import { CHANNELS, notify } from "./queries/notify.js";
 import type { Queryable } from "./statement.js";
 
 const decode = (row: PostgresScheduleRow): ScheduleRow => scheduleOf(row, row.recent_task_ids);

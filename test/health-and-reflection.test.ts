@@ -65,7 +65,12 @@ function healthClient(address: string): HealthClient {
 describe("health", () => {
   it("answers SERVING for the server and for each supervisor service", async () => {
     const client = healthClient(server.address);
-    for (const service of ["", "supervisor.v1.TaskService", "supervisor.v1.RunnerService"]) {
+    for (const service of [
+      "",
+      "supervisor.v1.TaskService",
+      "supervisor.v1.RunnerService",
+      "supervisor.v1.ScheduleService",
+    ]) {
       const response = await new Promise<{ status: string }>((resolve, reject) =>
         client.check({ service }, (error, reply) => (error ? reject(error) : resolve(reply))),
       );
@@ -108,6 +113,14 @@ describe("reflection", () => {
         "supervisor.v1.RunnerService/DrainRunner",
         "supervisor.v1.RunnerService/ListRunners",
         "supervisor.v1.RunnerService/UndrainRunner",
+        "supervisor.v1.ScheduleService/CreateSchedule",
+        "supervisor.v1.ScheduleService/DeleteSchedule",
+        "supervisor.v1.ScheduleService/GetSchedule",
+        "supervisor.v1.ScheduleService/ListSchedules",
+        "supervisor.v1.ScheduleService/PauseSchedule",
+        "supervisor.v1.ScheduleService/TriggerSchedule",
+        "supervisor.v1.ScheduleService/UnpauseSchedule",
+        "supervisor.v1.ScheduleService/UpdateSchedule",
         "supervisor.v1.TaskService/BatchSubmitTasks",
         "supervisor.v1.TaskService/CancelTask",
         "supervisor.v1.TaskService/GetTask",
@@ -141,6 +154,7 @@ describe("reflection", () => {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "supervisor.v1.RunnerService",
+        "supervisor.v1.ScheduleService",
         "supervisor.v1.TaskService",
       ]);
     });

@@ -25,6 +25,11 @@ export const SIGNED_FIELDS = {
   trigger: false,
   signature: false,
   scheduledBy: false,
+  placement: true,
+  fanOutWindow: true,
+  maxFailed: false,
+  init: true,
+  pinnedRunnerId: true,
 } as const satisfies Record<keyof TaskSpec, boolean>;
 
 /** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */

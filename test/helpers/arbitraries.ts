@@ -711,6 +711,10 @@ export interface BatchCase {
 const minimalSpec = (i: number): TaskSpec =>
   ({
     slot: "",
+    init: [],
+    placement: 0,
+    maxFailed: 0,
+    pinnedRunnerId: "",
     exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } },
     restart: 0,
     maxAttempts: 0,

@@ -270,7 +270,7 @@ describe("watch events", () => {
     phases: [TaskPhase.TASK_PHASE_RUNNING],
     labelSelector: "",
     runnerId: "",
-    idPrefix: "",
+    idPrefix: "", parentId: "",
   });
   const cases: [string, TaskChange, ReturnType<typeof compileFilter>, EventType][] = [
     ["ADDED", changeOf(task, EventType.EVENT_TYPE_ADDED), everything, EventType.EVENT_TYPE_ADDED],
@@ -332,7 +332,7 @@ describe("watch events", () => {
   });
 
   it("a change wholly outside the filter is not sent", () => {
-    const other = compileFilter({ slot: "elsewhere", phases: [], labelSelector: "", runnerId: "", idPrefix: "" });
+    const other = compileFilter({ slot: "elsewhere", phases: [], labelSelector: "", runnerId: "", idPrefix: "" , parentId: ""});
     expect(
       eventFor(changeOf(task, EventType.EVENT_TYPE_MODIFIED, TaskPhase.TASK_PHASE_PENDING), other),
     ).toBeUndefined();

@@ -75,6 +75,7 @@ function fullTask(n: number, exec: Exec): Task {
       notBefore: new Date(T0 + 1_000),
       trigger: Trigger.TRIGGER_SCHEDULE,
       signature: { keyId: "ops-2030", signature: Buffer.alloc(64, 7) },
+      scheduledBy: { scheduleId: "nightly", nominalTime: new Date(T0 - 1_000) },
     },
     status: {
       phase: TaskPhase.TASK_PHASE_RUNNING,

@@ -911,6 +911,10 @@ describe("fuzz", () => {
       let payload: Record<string, unknown> = { leaf: 1 };
       for (let i = 0; i < 32; i++) payload = { a: payload };
       const spec = {
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         slot: "",
         exec: { $case: "embedded" as const, value: { handler: "h1", payload } },
         restart: 0,

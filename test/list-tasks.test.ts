@@ -101,7 +101,14 @@ describe("ListTasks filters", () => {
   const labelsOf = async (labelSelector: string) =>
     (
       await listAll(
-        { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: `suite=filters,${labelSelector}` },
+        {
+          slot: "",
+          phases: [],
+          runnerId: "",
+          idPrefix: "",
+          parentId: "",
+          labelSelector: `suite=filters,${labelSelector}`,
+        },
         3,
       )
     ).map((t) => t.spec!.labels);
@@ -126,7 +133,14 @@ describe("ListTasks filters", () => {
     expect(bySlot.tasks.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
     await call(rpc(server.tasks, "cancelTask"), { id: bySlot.tasks[0]!.id, reason: "" });
     const canceled = await listAll(
-      { slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", idPrefix: "", parentId: "", labelSelector: "suite=filters" },
+      {
+        slot: "",
+        phases: [TaskPhase.TASK_PHASE_CANCELED],
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+        labelSelector: "suite=filters",
+      },
       10,
     );
     expect(canceled.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
@@ -135,7 +149,8 @@ describe("ListTasks filters", () => {
         slot: "",
         phases: [TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_PENDING],
         runnerId: "",
-        idPrefix: "", parentId: "",
+        idPrefix: "",
+        parentId: "",
         labelSelector: "suite=filters",
       },
       10,
@@ -145,7 +160,11 @@ describe("ListTasks filters", () => {
 
   it("filters by runner (none has run yet)", async () => {
     expect(
-      (await list({ filter: { slot: "", phases: [], runnerId: "runner-x", idPrefix: "", parentId: "", labelSelector: "" } })).tasks,
+      (
+        await list({
+          filter: { slot: "", phases: [], runnerId: "runner-x", idPrefix: "", parentId: "", labelSelector: "" },
+        })
+      ).tasks,
     ).toEqual([]);
   });
 });
@@ -205,7 +224,9 @@ describe("ListTasks bad input", () => {
     const negative = await expectError(list({ pageSize: -1 }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(negative.fieldViolations[0]!.field).toBe("page_size");
     const phase = await expectError(
-      list({ filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" } }),
+      list({
+        filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" },
+      }),
       status.INVALID_ARGUMENT,
       ErrorReason.INVALID_REQUEST,
     );

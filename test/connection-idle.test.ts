@@ -26,7 +26,7 @@ afterEach(async () => {
 
 /** A client of its own connection (grpc-js otherwise shares one per address), so one stream is all it carries. */
 const OWN_CONNECTION = { "grpc.use_local_subchannel_pool": 1 };
-const noFilter: TaskFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const noFilter: TaskFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" };
 
 /** Opens a raw HTTP/2 connection, starts no stream on it, and resolves once the server has closed it. */
 async function idleConnectionClosed(address: string): Promise<{ goawayCode: number | undefined }> {

@@ -139,7 +139,7 @@ describe("capacity and order", () => {
       server.tasks.watchTasks({
         sinceRevision: 0,
         sendInitial: false,
-        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "job=burst" },
+        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "job=burst", parentId: "" },
       }),
     );
     await watch.next(); // live

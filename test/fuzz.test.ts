@@ -265,6 +265,10 @@ async function seed() {
   const exec = { $case: "subprocess" as const, value: { command: "echo", args: ["seed"], env: {}, workingDir: "" } };
   const base = {
     slot: "",
+    init: [],
+    placement: 0,
+    maxFailed: 0,
+    pinnedRunnerId: "",
     exec,
     restart: 0,
     maxAttempts: 0,
@@ -907,6 +911,10 @@ describe("fuzz", () => {
       let payload: Record<string, unknown> = { leaf: 1 };
       for (let i = 0; i < 32; i++) payload = { a: payload };
       const spec = {
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         slot: "",
         exec: { $case: "embedded" as const, value: { handler: "h1", payload } },
         restart: 0,
@@ -953,6 +961,10 @@ describe("fuzz", () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
       const spec = {
         slot: "",
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         exec,
         restart: 0,
         maxAttempts: 0,
@@ -1015,6 +1027,10 @@ describe("fuzz", () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
       const spec = {
         slot: "",
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         exec,
         restart: 0,
         maxAttempts: 0,
@@ -1041,6 +1057,10 @@ describe("fuzz", () => {
       for (let i = 0; i < 30; i++) value = { a: value };
       const spec = {
         slot: "",
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         exec: { $case: "embedded" as const, value: { handler: "h1", payload: { root: value } } },
         restart: 0,
         maxAttempts: 0,
@@ -1101,6 +1121,10 @@ describe("fuzz", () => {
       const exec = { $case: "subprocess" as const, value: { command: "true", args: [], env: {}, workingDir: "" } };
       const spec = {
         slot: "",
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         exec,
         restart: 0,
         maxAttempts: 1,
@@ -1171,6 +1195,10 @@ describe("fuzz", () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
       const plain = {
         slot: "",
+        init: [],
+        placement: 0,
+        maxFailed: 0,
+        pinnedRunnerId: "",
         exec,
         restart: 0,
         maxAttempts: 0,

@@ -18,7 +18,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const filter = (idPrefix: string): TaskFilter => ({ slot: "", phases: [], runnerId: "", labelSelector: "", idPrefix });
+const filter = (idPrefix: string): TaskFilter => ({
+  slot: "",
+  parentId: "",
+  phases: [],
+  runnerId: "",
+  labelSelector: "",
+  idPrefix,
+});
 const list = (idPrefix: string, pageSize = 0, pageToken = "") =>
   call(rpc(server.tasks, "listTasks"), { pageSize, pageToken, filter: filter(idPrefix) });
 

@@ -50,7 +50,7 @@ describe("ListTasks pagination", () => {
     expect(existing).toHaveLength(2500);
     let inserted = 0;
     const seen = await listAll(
-      { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "bulk=yes" },
+      { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "bulk=yes" },
       97,
       async () => {
         inserted += (await batch(25, () => ({ bulk: "yes" }))).tasks.length; // new tasks arrive between pages
@@ -72,7 +72,7 @@ describe("ListTasks pagination", () => {
     expect(big.tasks).toHaveLength(1000);
     expect(big.nextPageToken).not.toBe("");
     const tiny = await list({
-      filter: { slot: "nobody-uses-this", phases: [], runnerId: "", idPrefix: "", labelSelector: "" },
+      filter: { slot: "nobody-uses-this", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" },
     });
     expect(tiny).toMatchObject({ tasks: [], nextPageToken: "" });
   });
@@ -101,7 +101,14 @@ describe("ListTasks filters", () => {
   const labelsOf = async (labelSelector: string) =>
     (
       await listAll(
-        { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: `suite=filters,${labelSelector}` },
+        {
+          slot: "",
+          phases: [],
+          runnerId: "",
+          idPrefix: "",
+          parentId: "",
+          labelSelector: `suite=filters,${labelSelector}`,
+        },
         3,
       )
     ).map((t) => t.spec!.labels);
@@ -121,12 +128,19 @@ describe("ListTasks filters", () => {
 
   it("filters by slot and by phase", async () => {
     const bySlot = await list({
-      filter: { slot: "filter-slot-3", phases: [], runnerId: "", idPrefix: "", labelSelector: "" },
+      filter: { slot: "filter-slot-3", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" },
     });
     expect(bySlot.tasks.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
     await call(rpc(server.tasks, "cancelTask"), { id: bySlot.tasks[0]!.id, reason: "" });
     const canceled = await listAll(
-      { slot: "", phases: [TaskPhase.TASK_PHASE_CANCELED], runnerId: "", idPrefix: "", labelSelector: "suite=filters" },
+      {
+        slot: "",
+        phases: [TaskPhase.TASK_PHASE_CANCELED],
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+        labelSelector: "suite=filters",
+      },
       10,
     );
     expect(canceled.map((t) => t.spec!.slot)).toEqual(["filter-slot-3"]);
@@ -136,6 +150,7 @@ describe("ListTasks filters", () => {
         phases: [TaskPhase.TASK_PHASE_CANCELED, TaskPhase.TASK_PHASE_PENDING],
         runnerId: "",
         idPrefix: "",
+        parentId: "",
         labelSelector: "suite=filters",
       },
       10,
@@ -145,7 +160,11 @@ describe("ListTasks filters", () => {
 
   it("filters by runner (none has run yet)", async () => {
     expect(
-      (await list({ filter: { slot: "", phases: [], runnerId: "runner-x", idPrefix: "", labelSelector: "" } })).tasks,
+      (
+        await list({
+          filter: { slot: "", phases: [], runnerId: "runner-x", idPrefix: "", parentId: "", labelSelector: "" },
+        })
+      ).tasks,
     ).toEqual([]);
   });
 });
@@ -154,7 +173,7 @@ describe("ListTasks bad input", () => {
   it("a malformed label selector is INVALID_ARGUMENT / LABEL_SELECTOR_INVALID at filter.label_selector", async () => {
     for (const selector of ["env in (a", "env=(", "=x", "a,,b", "region in ()", "bad key=1", "env notin a"]) {
       const error = await expectError(
-        list({ filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: selector } }),
+        list({ filter: { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: selector } }),
         status.INVALID_ARGUMENT,
         ErrorReason.LABEL_SELECTOR_INVALID,
       );
@@ -166,14 +185,14 @@ describe("ListTasks bad input", () => {
     await batch(5, () => ({ reuse: "a" }));
     const first = await list({
       pageSize: 2,
-      filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "reuse=a" },
+      filter: { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "reuse=a" },
     });
     expect(first.nextPageToken).not.toBe("");
     const error = await expectError(
       list({
         pageSize: 2,
         pageToken: first.nextPageToken,
-        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "reuse=b" },
+        filter: { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "reuse=b" },
       }),
       status.INVALID_ARGUMENT,
       ErrorReason.PAGE_TOKEN_INVALID,
@@ -205,7 +224,9 @@ describe("ListTasks bad input", () => {
     const negative = await expectError(list({ pageSize: -1 }), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
     expect(negative.fieldViolations[0]!.field).toBe("page_size");
     const phase = await expectError(
-      list({ filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", idPrefix: "", labelSelector: "" } }),
+      list({
+        filter: { slot: "", phases: [99 as TaskPhase], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" },
+      }),
       status.INVALID_ARGUMENT,
       ErrorReason.INVALID_REQUEST,
     );

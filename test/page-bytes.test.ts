@@ -68,7 +68,10 @@ describe("list pages stay readable by any client (at most MAX_PAGE_BYTES of item
 
   const cases: [string, TaskFilter | undefined][] = [
     ["ListTasks", undefined],
-    ["ListTasks with a label selector", { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "big=yes" }],
+    [
+      "ListTasks with a label selector",
+      { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "big=yes" },
+    ],
   ];
   for (const [name, filter] of cases) {
     it(`${name}: a page of 1000 is cut short by bytes, every page is under 4 MiB, and the tokens reach every task once`, async () => {

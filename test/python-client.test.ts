@@ -85,7 +85,7 @@ describe("examples/python", () => {
         const page = await call<ListTasksRequest, ListTasksResponse>(rpc(server.tasks, "listTasks"), {
           pageSize: 100,
           pageToken: "",
-          filter: { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "example=python" },
+          filter: { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "example=python" },
         });
         expect(page.tasks.map((t) => t.id).sort()).toEqual([...submitted].sort());
         for (const task of page.tasks) {

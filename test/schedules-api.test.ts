@@ -98,7 +98,14 @@ describe("ScheduleService definitions", () => {
     const listed = await call(rpc(server.tasks, "listTasks"), {
       pageSize: 10,
       pageToken: "",
-      filter: { slot: "", phases: [], labelSelector: "supervisor.dev/schedule=deploy", runnerId: "", idPrefix: "" },
+      filter: {
+        slot: "",
+        phases: [],
+        labelSelector: "supervisor.dev/schedule=deploy",
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+      },
     });
     expect(listed.tasks.map((t) => t.id)).toEqual([task!.id]);
   });

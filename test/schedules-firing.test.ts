@@ -63,7 +63,14 @@ async function fired(id = "job"): Promise<Task[]> {
     const page = await call(rpc(server!.tasks, "listTasks"), {
       pageSize: 1000,
       pageToken,
-      filter: { slot: "", phases: [], labelSelector: `supervisor.dev/schedule=${id}`, runnerId: "", idPrefix: "" },
+      filter: {
+        slot: "",
+        phases: [],
+        labelSelector: `supervisor.dev/schedule=${id}`,
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+      },
     });
     tasks.push(...page.tasks);
     pageToken = page.nextPageToken;

@@ -34,7 +34,14 @@ async function firedTasks(tasks: TaskServiceClient, id: string): Promise<Task[]>
     const page = await call(rpc(tasks, "listTasks"), {
       pageSize: 1000,
       pageToken,
-      filter: { slot: "", phases: [], labelSelector: `supervisor.dev/schedule=${id}`, runnerId: "", idPrefix: "" },
+      filter: {
+        slot: "",
+        phases: [],
+        labelSelector: `supervisor.dev/schedule=${id}`,
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+      },
     });
     all.push(...page.tasks);
     pageToken = page.nextPageToken;

@@ -23,7 +23,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-const noFilter: TaskFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const noFilter: TaskFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" };
 const watch = (s: TestServer, request: Partial<WatchTasksRequest>) =>
   s.tasks.watchTasks({ sinceRevision: 0, sendInitial: false, filter: noFilter, ...request });
 const submit = (s: TestServer, labels: Record<string, string> = {}) =>

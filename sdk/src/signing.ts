@@ -25,6 +25,11 @@ export const SIGNED_FIELDS = {
   trigger: false,
   signature: false,
   scheduledBy: false,
+  placement: true,
+  fanOutWindow: true,
+  maxFailed: false,
+  init: true,
+  pinnedRunnerId: true,
 } as const satisfies Record<keyof TaskSpec, boolean>;
 
 /** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */
@@ -37,9 +42,11 @@ export const SIGNED_SPEC_TAG = "supervisor.v1.SignedSpec/2";
  */
 export function signedSpec(spec: TaskSpec): TaskSpec {
   const full = canonicalSpec(withSpecDefaults(spec));
+  // A field the spec leaves out (a client built before it existed) signs as its default: left out too.
   const covered = Object.entries(SIGNED_FIELDS)
     .filter(([, isCovered]) => isCovered)
-    .map(([field]) => [field, full[field as keyof TaskSpec]]);
+    .map(([field]) => [field, full[field as keyof TaskSpec]])
+    .filter(([, value]) => value !== undefined);
   return { ...TaskSpec.fromPartial({}), ...Object.fromEntries(covered) };
 }
 

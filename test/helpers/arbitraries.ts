@@ -480,7 +480,8 @@ export const validSpec: fc.Arbitrary<TaskSpec> = fc
   )
   // restart NEVER (or unset) runs once: more attempts is a contradiction the server refuses.
   .map((spec) => (spec.restart <= 1 && spec.maxAttempts > 1 ? { ...spec, maxAttempts: 1 } : spec))
-  .map((spec) => spec as TaskSpec);
+  // Fields added since (fan-out, init, pinning) at their defaults, as a client built before them sends.
+  .map((spec) => ({ placement: 0, maxFailed: 0, init: [], pinnedRunnerId: "", ...spec }) as TaskSpec);
 
 const validRequestId = fc.oneof(
   { weight: 4, arbitrary: fc.constant("") },
@@ -711,6 +712,10 @@ export interface BatchCase {
 const minimalSpec = (i: number): TaskSpec =>
   ({
     slot: "",
+    init: [],
+    placement: 0,
+    maxFailed: 0,
+    pinnedRunnerId: "",
     exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } },
     restart: 0,
     maxAttempts: 0,
@@ -837,7 +842,14 @@ export const taskFilterCase: fc.Arbitrary<FilterCase> = fc.oneof(
         ),
       })
       .map(({ slot, phases, selector, runnerId }) => ({
-        filter: { slot, phases: phases as TaskPhase[], labelSelector: selector.text, runnerId, idPrefix: "" },
+        filter: {
+          slot,
+          phases: phases as TaskPhase[],
+          labelSelector: selector.text,
+          runnerId,
+          idPrefix: "",
+          parentId: "",
+        },
         selector,
       })),
   },

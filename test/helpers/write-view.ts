@@ -59,6 +59,8 @@ export const runOf = (task: string, attempt: number, phase = RunPhase.RUN_PHASE_
   outputBytes: 0,
   outputTruncated: false,
   assignTime: new Date(T0),
+  logUrl: "",
+  failedInitStep: 0,
 });
 
 /** Committed state, read back as a backend reads it: every task through its stored protobuf bytes. */

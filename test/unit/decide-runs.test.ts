@@ -238,6 +238,8 @@ describe("decideAssign", () => {
       outputBytes: 0,
       outputTruncated: false,
       assignTime: new Date(NOW),
+      logUrl: "",
+      failedInitStep: 0,
     });
     expect(task.status).toMatchObject({
       phase: TaskPhase.TASK_PHASE_RUNNING,

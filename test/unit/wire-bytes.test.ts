@@ -16,6 +16,7 @@ import {
   EventType,
   Jitter,
   ListTasksResponse,
+  Placement,
   RestartPolicy,
   SelectorOperator,
   SubmitTaskResponse,
@@ -76,6 +77,11 @@ function fullTask(n: number, exec: Exec): Task {
       trigger: Trigger.TRIGGER_SCHEDULE,
       signature: { keyId: "ops-2030", signature: Buffer.alloc(64, 7) },
       scheduledBy: { scheduleId: "nightly", nominalTime: new Date(T0 - 1_000) },
+      placement: Placement.PLACEMENT_EACH_MATCHING_RUNNER,
+      fanOutWindow: { seconds: 30, nanos: 0 },
+      maxFailed: 2,
+      init: [{ command: "/bin/prepare", args: ["--fast"], env: { C: "3" }, workingDir: "/tmp" }],
+      pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000bbbb",
     },
     status: {
       phase: TaskPhase.TASK_PHASE_RUNNING,
@@ -91,11 +97,13 @@ function fullTask(n: number, exec: Exec): Task {
       runCounts: { succeeded: 1, failed: 2, timeout: 3, canceled: 4, lost: 5 },
       prunedRuns: 2,
       lastBackoff: { seconds: 7, nanos: 1_000_000 },
+      fanOut: { children: 6, pending: 1, running: 1, succeeded: 1, failed: 2, canceled: 1 },
     },
     createTime: new Date(T0),
     updateTime: new Date(T0 + 5_000),
     revision: 2 ** 40 + n,
     requestId: `request-${n}`,
+    parentId: taskId(n + 100),
   };
 }
 
@@ -109,6 +117,18 @@ const TASKS = [
     value: { handler: "resize", payload: { width: 640, tags: ["a", null, true], nested: { deep: { x: -1.5 } } } },
   }),
   fullTask(3, { $case: "wasm", value: { modulePath: "/opt/m.wasm", args: ["x"], env: { B: "2" } } }),
+  fullTask(4, {
+    $case: "container",
+    value: {
+      image: "/srv/images/busybox",
+      command: "/bin/sh",
+      args: ["-c", "echo hi"],
+      env: { D: "4" },
+      workingDir: "/work",
+      mounts: [{ source: "/data", target: "/data", readOnly: true }],
+      network: true,
+    },
+  }),
 ];
 const STORED = TASKS.map((task) => Task.encode(task).finish());
 
@@ -272,6 +292,7 @@ describe("watch events", () => {
     labelSelector: "",
     runnerId: "",
     idPrefix: "",
+    parentId: "",
   });
   const cases: [string, TaskChange, ReturnType<typeof compileFilter>, EventType][] = [
     ["ADDED", changeOf(task, EventType.EVENT_TYPE_ADDED), everything, EventType.EVENT_TYPE_ADDED],
@@ -333,7 +354,14 @@ describe("watch events", () => {
   });
 
   it("a change wholly outside the filter is not sent", () => {
-    const other = compileFilter({ slot: "elsewhere", phases: [], labelSelector: "", runnerId: "", idPrefix: "" });
+    const other = compileFilter({
+      slot: "elsewhere",
+      phases: [],
+      labelSelector: "",
+      runnerId: "",
+      idPrefix: "",
+      parentId: "",
+    });
     expect(
       eventFor(changeOf(task, EventType.EVENT_TYPE_MODIFIED, TaskPhase.TASK_PHASE_PENDING), other),
     ).toBeUndefined();

@@ -47,7 +47,7 @@ export function newTask(id: string, spec: TaskSpec, requestId: string, nowMs: nu
           message: `queued behind the active task of slot ${spec.slot}`,
         }
       : waitingStatus(spec, emptyStatus(), nowMs);
-  return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId };
+  return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId, parentId: "" };
 }
 
 /** A pending task ended by a client or by REPLACE: terminal at once. */

@@ -174,7 +174,10 @@ export function runnerServiceHandlers(deps: RunnerServiceDeps): Partial<RunnerSe
 
     listRunners: unary(log, shutdown, async (request) => {
       const filter = request.labelSelector
-        ? validateFilter({ slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector, idPrefix: "" }, "")
+        ? validateFilter(
+            { slot: "", phases: [], runnerId: "", labelSelector: request.labelSelector, idPrefix: "", parentId: "" },
+            "",
+          )
         : compileFilter(undefined);
       const pageSize = pageSizeOf(request.pageSize);
       const after = decodePageToken(request.pageToken, filter.key) ?? "";

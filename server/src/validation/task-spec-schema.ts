@@ -14,6 +14,7 @@ import {
   positiveDuration,
   validDate,
 } from "./common.js";
+import { refuseNotYetServed } from "./not-yet-served.js";
 
 const DAY_MS = 86_400_000;
 
@@ -51,6 +52,7 @@ const exec = z.discriminatedUnion("$case", [
   z.object({ $case: z.literal("subprocess"), value: subprocess }),
   z.object({ $case: z.literal("embedded"), value: embedded }),
   z.object({ $case: z.literal("wasm"), value: wasm }),
+  z.object({ $case: z.literal("container"), value: z.object({}).passthrough() }),
 ]);
 
 const requirement = z
@@ -114,7 +116,9 @@ export const taskSpecSchema = z
       })
       .optional(),
   })
+  .passthrough()
   .superRefine((spec, ctx) => {
+    refuseNotYetServed(spec, ctx);
     if (!spec.exec)
       ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
     const runsOnce =

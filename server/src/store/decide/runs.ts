@@ -47,6 +47,8 @@ export function decideAssign(
     outputBytes: 0,
     outputTruncated: false,
     assignTime: now,
+    logUrl: "",
+    failedInitStep: 0,
   };
   // Attempts 1..n each have a run until pruned: keeping the newest historyLimit means deleting through this one.
   const prunedThrough = attempt - historyLimit;

@@ -179,6 +179,16 @@ export interface Run {
    * assign (the supervisor stopped first), and the assign is sent again.
    */
   runnerInstanceId: string;
+  /**
+   * Where the run's logs are kept outside the supervisor (an http(s) URL the
+   * runner or its handler reported). At most 2048 characters.
+   */
+  logUrl: string;
+  /**
+   * The init step (TaskSpec.init, 1-based) that failed and ended the run;
+   * 0 = none failed.
+   */
+  failedInitStep: number;
 }
 
 function createBaseRun(): Run {
@@ -198,6 +208,8 @@ function createBaseRun(): Run {
     assignTime: undefined,
     result: undefined,
     runnerInstanceId: "",
+    logUrl: "",
+    failedInitStep: 0,
   };
 }
 
@@ -247,6 +259,12 @@ export const Run: MessageFns<Run> = {
     }
     if (message.runnerInstanceId !== "") {
       writer.uint32(122).string(message.runnerInstanceId);
+    }
+    if (message.logUrl !== "") {
+      writer.uint32(130).string(message.logUrl);
+    }
+    if (message.failedInitStep !== 0) {
+      writer.uint32(136).int32(message.failedInitStep);
     }
     return writer;
   },
@@ -384,6 +402,22 @@ export const Run: MessageFns<Run> = {
             message.runnerInstanceId = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.logUrl = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.failedInitStep = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -453,6 +487,16 @@ export const Run: MessageFns<Run> = {
         : isSet(object.runner_instance_id)
         ? globalThis.String(object.runner_instance_id)
         : "",
+      logUrl: isSet(object.logUrl)
+        ? globalThis.String(object.logUrl)
+        : isSet(object.log_url)
+        ? globalThis.String(object.log_url)
+        : "",
+      failedInitStep: isSet(object.failedInitStep)
+        ? globalThis.Number(object.failedInitStep)
+        : isSet(object.failed_init_step)
+        ? globalThis.Number(object.failed_init_step)
+        : 0,
     };
   },
 
@@ -503,6 +547,12 @@ export const Run: MessageFns<Run> = {
     if (message.runnerInstanceId !== "") {
       obj.runnerInstanceId = message.runnerInstanceId;
     }
+    if (message.logUrl !== "") {
+      obj.logUrl = message.logUrl;
+    }
+    if (message.failedInitStep !== 0) {
+      obj.failedInitStep = Math.round(message.failedInitStep);
+    }
     return obj;
   },
 
@@ -526,6 +576,8 @@ export const Run: MessageFns<Run> = {
     message.assignTime = object.assignTime ?? undefined;
     message.result = object.result ?? undefined;
     message.runnerInstanceId = object.runnerInstanceId ?? "";
+    message.logUrl = object.logUrl ?? "";
+    message.failedInitStep = object.failedInitStep ?? 0;
     return message;
   },
 };

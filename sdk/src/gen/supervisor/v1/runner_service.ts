@@ -168,6 +168,11 @@ export interface ConnectRequest_Heartbeat {
 export interface ConnectRequest_RunStarted {
   /** The run id from the assign. */
   runId: string;
+  /**
+   * Where the run's logs are kept outside the supervisor (Run.log_url), if
+   * the runner knows at the start. http or https, at most 2048 characters.
+   */
+  logUrl?: string | undefined;
 }
 
 /** Output of a run. */
@@ -209,7 +214,15 @@ export interface ConnectRequest_RunFinished {
     | { [key: string]: any }
     | undefined;
   /** Bytes of output the run produced in all (kept or dropped anywhere). */
-  outputBytes?: number | undefined;
+  outputBytes?:
+    | number
+    | undefined;
+  /** Run.log_url, if not sent with run_started (or changed since). */
+  logUrl?:
+    | string
+    | undefined;
+  /** The init step (1-based) that failed and ended the run; unset = none. */
+  failedInitStep?: number | undefined;
 }
 
 /**
@@ -1024,13 +1037,16 @@ export const ConnectRequest_Heartbeat: MessageFns<ConnectRequest_Heartbeat> = {
 };
 
 function createBaseConnectRequest_RunStarted(): ConnectRequest_RunStarted {
-  return { runId: "" };
+  return { runId: "", logUrl: undefined };
 }
 
 export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = {
   encode(message: ConnectRequest_RunStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.runId !== "") {
       writer.uint32(10).string(message.runId);
+    }
+    if (message.logUrl !== undefined) {
+      writer.uint32(18).string(message.logUrl);
     }
     return writer;
   },
@@ -1056,6 +1072,14 @@ export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = 
             message.runId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.logUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1075,6 +1099,11 @@ export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = 
         : isSet(object.run_id)
         ? globalThis.String(object.run_id)
         : "",
+      logUrl: isSet(object.logUrl)
+        ? globalThis.String(object.logUrl)
+        : isSet(object.log_url)
+        ? globalThis.String(object.log_url)
+        : undefined,
     };
   },
 
@@ -1082,6 +1111,9 @@ export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = 
     const obj: any = {};
     if (message.runId !== "") {
       obj.runId = message.runId;
+    }
+    if (message.logUrl !== undefined) {
+      obj.logUrl = message.logUrl;
     }
     return obj;
   },
@@ -1092,6 +1124,7 @@ export const ConnectRequest_RunStarted: MessageFns<ConnectRequest_RunStarted> = 
   fromPartial<I extends Exact<DeepPartial<ConnectRequest_RunStarted>, I>>(object: I): ConnectRequest_RunStarted {
     const message = createBaseConnectRequest_RunStarted();
     message.runId = object.runId ?? "";
+    message.logUrl = object.logUrl ?? undefined;
     return message;
   },
 };
@@ -1234,7 +1267,16 @@ export const ConnectRequest_Output: MessageFns<ConnectRequest_Output> = {
 };
 
 function createBaseConnectRequest_RunFinished(): ConnectRequest_RunFinished {
-  return { runId: "", exitCode: undefined, outcome: 0, error: "", result: undefined, outputBytes: undefined };
+  return {
+    runId: "",
+    exitCode: undefined,
+    outcome: 0,
+    error: "",
+    result: undefined,
+    outputBytes: undefined,
+    logUrl: undefined,
+    failedInitStep: undefined,
+  };
 }
 
 export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> = {
@@ -1256,6 +1298,12 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     }
     if (message.outputBytes !== undefined) {
       writer.uint32(48).int64(message.outputBytes);
+    }
+    if (message.logUrl !== undefined) {
+      writer.uint32(58).string(message.logUrl);
+    }
+    if (message.failedInitStep !== undefined) {
+      writer.uint32(64).int32(message.failedInitStep);
     }
     return writer;
   },
@@ -1321,6 +1369,22 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
             message.outputBytes = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.logUrl = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.failedInitStep = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1353,6 +1417,16 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
         : isSet(object.output_bytes)
         ? globalThis.Number(object.output_bytes)
         : undefined,
+      logUrl: isSet(object.logUrl)
+        ? globalThis.String(object.logUrl)
+        : isSet(object.log_url)
+        ? globalThis.String(object.log_url)
+        : undefined,
+      failedInitStep: isSet(object.failedInitStep)
+        ? globalThis.Number(object.failedInitStep)
+        : isSet(object.failed_init_step)
+        ? globalThis.Number(object.failed_init_step)
+        : undefined,
     };
   },
 
@@ -1376,6 +1450,12 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     if (message.outputBytes !== undefined) {
       obj.outputBytes = Math.round(message.outputBytes);
     }
+    if (message.logUrl !== undefined) {
+      obj.logUrl = message.logUrl;
+    }
+    if (message.failedInitStep !== undefined) {
+      obj.failedInitStep = Math.round(message.failedInitStep);
+    }
     return obj;
   },
 
@@ -1390,6 +1470,8 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     message.error = object.error ?? "";
     message.result = object.result ?? undefined;
     message.outputBytes = object.outputBytes ?? undefined;
+    message.logUrl = object.logUrl ?? undefined;
+    message.failedInitStep = object.failedInitStep ?? undefined;
     return message;
   },
 };

@@ -10,6 +10,58 @@ import { Duration } from "../../google/protobuf/duration.js";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
+/** Where a task runs. */
+export enum Placement {
+  /** PLACEMENT_UNSPECIFIED - Same as PLACEMENT_ANY. */
+  PLACEMENT_UNSPECIFIED = 0,
+  /** PLACEMENT_ANY - One run at a time, on any one runner matching the selector and kind. */
+  PLACEMENT_ANY = 1,
+  /**
+   * PLACEMENT_EACH_MATCHING_RUNNER - Fan-out: the task becomes a parent with one child task per runner
+   * matching its selector and kind at submit (and, within fan_out_window,
+   * per matching runner that connects later), each child pinned to its
+   * runner. The parent runs nothing itself; its status counts the children
+   * (TaskStatus.fan_out) and it ends when all have ended: SUCCEEDED unless
+   * more than max_failed failed, else FAILED; CANCELED when canceled
+   * (which cancels the children). No matching runner at submit and no
+   * window: the parent ends FAILED, reason NO_MATCHING_RUNNER.
+   */
+  PLACEMENT_EACH_MATCHING_RUNNER = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function placementFromJSON(object: any): Placement {
+  switch (object) {
+    case 0:
+    case "PLACEMENT_UNSPECIFIED":
+      return Placement.PLACEMENT_UNSPECIFIED;
+    case 1:
+    case "PLACEMENT_ANY":
+      return Placement.PLACEMENT_ANY;
+    case 2:
+    case "PLACEMENT_EACH_MATCHING_RUNNER":
+      return Placement.PLACEMENT_EACH_MATCHING_RUNNER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Placement.UNRECOGNIZED;
+  }
+}
+
+export function placementToJSON(object: Placement): string {
+  switch (object) {
+    case Placement.PLACEMENT_UNSPECIFIED:
+      return "PLACEMENT_UNSPECIFIED";
+    case Placement.PLACEMENT_ANY:
+      return "PLACEMENT_ANY";
+    case Placement.PLACEMENT_EACH_MATCHING_RUNNER:
+      return "PLACEMENT_EACH_MATCHING_RUNNER";
+    case Placement.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** When a finished attempt is followed by another. */
 export enum RestartPolicy {
   /** RESTART_POLICY_UNSPECIFIED - Same as RESTART_POLICY_NEVER. */
@@ -396,6 +448,11 @@ export interface Task {
   revision: number;
   /** The idempotency key the task was submitted with, if any. */
   requestId: string;
+  /**
+   * For a fan-out child: its parent's id (list a parent's children with
+   * TaskFilter.parent_id). Empty otherwise.
+   */
+  parentId: string;
 }
 
 /**
@@ -423,6 +480,12 @@ export interface TaskSpec {
     | //
     /** Run a WebAssembly (WASI preview 1) module inside the runner. */
     { $case: "wasm"; value: WasmExec }
+    | //
+    /**
+     * Run a program in a container (kind "container"): a runner advertises
+     * it only when a container runtime works on its machine.
+     */
+    { $case: "container"; value: ContainerExec }
     | undefined;
   /**
    * Wall-clock limit of one attempt. Unset = 60 s. At most 7 days.
@@ -477,12 +540,85 @@ export interface TaskSpec {
    * Set by the supervisor on tasks fired by a schedule; a client may not set
    * it (INVALID_ARGUMENT). Informational, like trigger.
    */
-  scheduledBy?: ScheduledBy | undefined;
+  scheduledBy?:
+    | ScheduledBy
+    | undefined;
+  /** Where the task runs. Unspecified = ANY. */
+  placement: Placement;
+  /**
+   * EACH_MATCHING_RUNNER only: a matching runner that connects within this
+   * long after the submit gets its child too. Unset = only the runners that
+   * match at submit. At most 7 days.
+   */
+  fanOutWindow?:
+    | Duration
+    | undefined;
+  /**
+   * EACH_MATCHING_RUNNER only: how many children may fail (FAILED, TIMEOUT,
+   * EXHAUSTED) with the parent still SUCCEEDED. 0 = none may.
+   */
+  maxFailed: number;
+  /**
+   * Steps run in order on the same runner before exec, each a program like
+   * SubprocessExec; their output goes to the run's output between marker
+   * lines. A step that fails ends the run FAILED (task reason INIT_FAILED,
+   * Run.failed_init_step names it); their time counts against `timeout`.
+   * At most 16.
+   */
+  init: SubprocessExec[];
+  /**
+   * Run only on the runner with this id (RunnerService). Set by the
+   * supervisor on fan-out children; a client may set it too. A pinned task
+   * whose runner is gone for good ends by its restart policy (LOST
+   * attempts), never moved to another runner.
+   */
+  pinnedRunnerId: string;
 }
 
 export interface TaskSpec_LabelsEntry {
   key: string;
   value: string;
+}
+
+/**
+ * A program run in a container: the image's root filesystem, the program's
+ * own namespaces, no network unless asked.
+ */
+export interface ContainerExec {
+  /**
+   * The image: a name the runner's container runtime knows (podman, docker),
+   * or, for the bubblewrap runtime, a root filesystem on the runner's
+   * machine (a directory, or a .tar of one). Must already be present: no
+   * registry is pulled from. Required.
+   */
+  image: string;
+  /** The program inside the image. Required. */
+  command: string;
+  /** Arguments (argv[1..]). At most 1024. */
+  args: string[];
+  /** Environment of the program. At most 256 entries. */
+  env: { [key: string]: string };
+  /** Working directory inside the container. Empty = "/". */
+  workingDir: string;
+  /** Paths of the runner's machine made visible inside. At most 64. */
+  mounts: Mount[];
+  /** Give the container the runner's network. Unset = none (loopback only). */
+  network: boolean;
+}
+
+export interface ContainerExec_EnvEntry {
+  key: string;
+  value: string;
+}
+
+/** A path of the runner's machine mounted into a container. */
+export interface Mount {
+  /** Absolute path on the runner's machine. Required. */
+  source: string;
+  /** Absolute path inside the container. Required. */
+  target: string;
+  /** Mounted read-only. */
+  readOnly: boolean;
 }
 
 /** The schedule tick a task was fired for. */
@@ -601,8 +737,10 @@ export interface LabelSelectorRequirement {
  * again, on the stored spec, before it executes.
  *
  * Covered: slot, exec, timeout, restart, max_attempts, backoff, admission,
- * runner_selector and not_before (it moves the start, e.g. out of a
- * maintenance window). Not covered: labels and priority, which only filter
+ * runner_selector, not_before (it moves the start, e.g. out of a
+ * maintenance window), placement, fan_out_window, init and
+ * pinned_runner_id. Not covered: max_failed (it judges the children's
+ * outcome, runs nothing), labels and priority, which only filter
  * and order tasks (ListTasks/WatchTasks selectors; which waiting task a free
  * runner takes first) and change neither the program, nor its runners, its
  * limits, its start time or its number of attempts; trigger and
@@ -625,8 +763,9 @@ export interface LabelSelectorRequirement {
  *   runner_selector      always set (unset = empty)
  *   not_before           as given, in whole milliseconds (the server keeps
  *                        milliseconds); unset stays unset
+ *   placement, fan_out_window, init, pinned_runner_id   as given
  *   labels, priority,    unset
- *   trigger, signature, scheduled_by
+ *   trigger, signature, scheduled_by, max_failed
  * Encoding: fields in field-number order; scalars at their zero value and
  * unset messages left out, set messages (and a set oneof member, even at its
  * zero value) written even when empty; repeated fields in the order given;
@@ -694,7 +833,27 @@ export interface TaskStatus {
    * The delay chosen before the current (or next) attempt, by the backoff and
    * its jitter. Decorrelated jitter grows from it; kept across restarts.
    */
-  lastBackoff?: Duration | undefined;
+  lastBackoff?:
+    | Duration
+    | undefined;
+  /** A fan-out parent (PLACEMENT_EACH_MATCHING_RUNNER): its children by phase. */
+  fanOut?: FanOutStatus | undefined;
+}
+
+/** The children of a fan-out parent, counted by phase. */
+export interface FanOutStatus {
+  /** Children created so far. */
+  children: number;
+  /** Pending. */
+  pending: number;
+  /** Running. */
+  running: number;
+  /** Succeeded. */
+  succeeded: number;
+  /** Ended FAILED, TIMEOUT or EXHAUSTED. */
+  failed: number;
+  /** Canceled. */
+  canceled: number;
 }
 
 /** How a task's ended attempts ended. */
@@ -720,6 +879,7 @@ function createBaseTask(): Task {
     updateTime: undefined,
     revision: 0,
     requestId: "",
+    parentId: "",
   };
 }
 
@@ -745,6 +905,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.requestId !== "") {
       writer.uint32(58).string(message.requestId);
+    }
+    if (message.parentId !== "") {
+      writer.uint32(66).string(message.parentId);
     }
     return writer;
   },
@@ -818,6 +981,14 @@ export const Task: MessageFns<Task> = {
             message.requestId = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.parentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -851,6 +1022,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      parentId: isSet(object.parentId)
+        ? globalThis.String(object.parentId)
+        : isSet(object.parent_id)
+        ? globalThis.String(object.parent_id)
+        : "",
     };
   },
 
@@ -877,6 +1053,9 @@ export const Task: MessageFns<Task> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.parentId !== "") {
+      obj.parentId = message.parentId;
+    }
     return obj;
   },
 
@@ -894,6 +1073,7 @@ export const Task: MessageFns<Task> = {
     message.updateTime = object.updateTime ?? undefined;
     message.revision = object.revision ?? 0;
     message.requestId = object.requestId ?? "";
+    message.parentId = object.parentId ?? "";
     return message;
   },
 };
@@ -914,6 +1094,11 @@ function createBaseTaskSpec(): TaskSpec {
     trigger: 0,
     signature: undefined,
     scheduledBy: undefined,
+    placement: 0,
+    fanOutWindow: undefined,
+    maxFailed: 0,
+    init: [],
+    pinnedRunnerId: "",
   };
 }
 
@@ -931,6 +1116,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         break;
       case "wasm":
         WasmExec.encode(message.exec.value, writer.uint32(34).fork()).join();
+        break;
+      case "container":
+        ContainerExec.encode(message.exec.value, writer.uint32(178).fork()).join();
         break;
     }
     if (message.timeout !== undefined) {
@@ -968,6 +1156,21 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.scheduledBy !== undefined) {
       ScheduledBy.encode(message.scheduledBy, writer.uint32(130).fork()).join();
+    }
+    if (message.placement !== 0) {
+      writer.uint32(136).int32(message.placement);
+    }
+    if (message.fanOutWindow !== undefined) {
+      Duration.encode(message.fanOutWindow, writer.uint32(146).fork()).join();
+    }
+    if (message.maxFailed !== 0) {
+      writer.uint32(152).int32(message.maxFailed);
+    }
+    for (const v of message.init) {
+      SubprocessExec.encode(v!, writer.uint32(162).fork()).join();
+    }
+    if (message.pinnedRunnerId !== "") {
+      writer.uint32(170).string(message.pinnedRunnerId);
     }
     return writer;
   },
@@ -1015,6 +1218,14 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             }
 
             message.exec = { $case: "wasm", value: WasmExec.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.exec = { $case: "container", value: ContainerExec.decode(reader, reader.uint32()) };
             continue;
           }
           case 5: {
@@ -1116,6 +1327,46 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.scheduledBy = ScheduledBy.decode(reader, reader.uint32());
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.placement = reader.int32() as any;
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.fanOutWindow = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.maxFailed = reader.int32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.init.push(SubprocessExec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.pinnedRunnerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1137,6 +1388,8 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         ? { $case: "embedded", value: EmbeddedExec.fromJSON(object.embedded) }
         : isSet(object.wasm)
         ? { $case: "wasm", value: WasmExec.fromJSON(object.wasm) }
+        : isSet(object.container)
+        ? { $case: "container", value: ContainerExec.fromJSON(object.container) }
         : undefined,
       timeout: isSet(object.timeout) ? Duration.fromJSON(object.timeout) : undefined,
       restart: isSet(object.restart) ? restartPolicyFromJSON(object.restart) : 0,
@@ -1179,6 +1432,25 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         : isSet(object.scheduled_by)
         ? ScheduledBy.fromJSON(object.scheduled_by)
         : undefined,
+      placement: isSet(object.placement) ? placementFromJSON(object.placement) : 0,
+      fanOutWindow: isSet(object.fanOutWindow)
+        ? Duration.fromJSON(object.fanOutWindow)
+        : isSet(object.fan_out_window)
+        ? Duration.fromJSON(object.fan_out_window)
+        : undefined,
+      maxFailed: isSet(object.maxFailed)
+        ? globalThis.Number(object.maxFailed)
+        : isSet(object.max_failed)
+        ? globalThis.Number(object.max_failed)
+        : 0,
+      init: globalThis.Array.isArray(object?.init)
+        ? object.init.map((e: any) => SubprocessExec.fromJSON(e))
+        : [],
+      pinnedRunnerId: isSet(object.pinnedRunnerId)
+        ? globalThis.String(object.pinnedRunnerId)
+        : isSet(object.pinned_runner_id)
+        ? globalThis.String(object.pinned_runner_id)
+        : "",
     };
   },
 
@@ -1193,6 +1465,8 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       obj.embedded = EmbeddedExec.toJSON(message.exec.value);
     } else if (message.exec?.$case === "wasm") {
       obj.wasm = WasmExec.toJSON(message.exec.value);
+    } else if (message.exec?.$case === "container") {
+      obj.container = ContainerExec.toJSON(message.exec.value);
     }
     if (message.timeout !== undefined) {
       obj.timeout = Duration.toJSON(message.timeout);
@@ -1236,6 +1510,21 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.scheduledBy !== undefined) {
       obj.scheduledBy = ScheduledBy.toJSON(message.scheduledBy);
     }
+    if (message.placement !== 0) {
+      obj.placement = placementToJSON(message.placement);
+    }
+    if (message.fanOutWindow !== undefined) {
+      obj.fanOutWindow = Duration.toJSON(message.fanOutWindow);
+    }
+    if (message.maxFailed !== 0) {
+      obj.maxFailed = Math.round(message.maxFailed);
+    }
+    if (message.init?.length) {
+      obj.init = message.init.map((e) => SubprocessExec.toJSON(e));
+    }
+    if (message.pinnedRunnerId !== "") {
+      obj.pinnedRunnerId = message.pinnedRunnerId;
+    }
     return obj;
   },
 
@@ -1261,6 +1550,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       case "wasm": {
         if (object.exec?.value !== undefined && object.exec?.value !== null) {
           message.exec = { $case: "wasm", value: WasmExec.fromPartial(object.exec.value) };
+        }
+        break;
+      }
+      case "container": {
+        if (object.exec?.value !== undefined && object.exec?.value !== null) {
+          message.exec = { $case: "container", value: ContainerExec.fromPartial(object.exec.value) };
         }
         break;
       }
@@ -1295,6 +1590,13 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.scheduledBy = (object.scheduledBy !== undefined && object.scheduledBy !== null)
       ? ScheduledBy.fromPartial(object.scheduledBy)
       : undefined;
+    message.placement = object.placement ?? 0;
+    message.fanOutWindow = (object.fanOutWindow !== undefined && object.fanOutWindow !== null)
+      ? Duration.fromPartial(object.fanOutWindow)
+      : undefined;
+    message.maxFailed = object.maxFailed ?? 0;
+    message.init = object.init?.map((e) => SubprocessExec.fromPartial(e)) || [];
+    message.pinnedRunnerId = object.pinnedRunnerId ?? "";
     return message;
   },
 };
@@ -1380,6 +1682,395 @@ export const TaskSpec_LabelsEntry: MessageFns<TaskSpec_LabelsEntry> = {
     const message = createBaseTaskSpec_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerExec(): ContainerExec {
+  return { image: "", command: "", args: [], env: {}, workingDir: "", mounts: [], network: false };
+}
+
+export const ContainerExec: MessageFns<ContainerExec> = {
+  encode(message: ContainerExec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.command !== "") {
+      writer.uint32(18).string(message.command);
+    }
+    for (const v of message.args) {
+      writer.uint32(26).string(v!);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      ContainerExec_EnvEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.workingDir !== "") {
+      writer.uint32(42).string(message.workingDir);
+    }
+    for (const v of message.mounts) {
+      Mount.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.network !== false) {
+      writer.uint32(56).bool(message.network);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerExec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerExec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = ContainerExec_EnvEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              globalThis.Object.defineProperty(message.env, entry4.key, { value: entry4.value, enumerable: true, configurable: true, writable: true });
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.workingDir = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mounts.push(Mount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.network = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerExec {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      workingDir: isSet(object.workingDir)
+        ? globalThis.String(object.workingDir)
+        : isSet(object.working_dir)
+        ? globalThis.String(object.working_dir)
+        : "",
+      mounts: globalThis.Array.isArray(object?.mounts) ? object.mounts.map((e: any) => Mount.fromJSON(e)) : [],
+      network: isSet(object.network) ? globalThis.Boolean(object.network) : false,
+    };
+  },
+
+  toJSON(message: ContainerExec): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          globalThis.Object.defineProperty(obj.env, k, { value: v, enumerable: true, configurable: true, writable: true });
+        });
+      }
+    }
+    if (message.workingDir !== "") {
+      obj.workingDir = message.workingDir;
+    }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => Mount.toJSON(e));
+    }
+    if (message.network !== false) {
+      obj.network = message.network;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerExec>, I>>(base?: I): ContainerExec {
+    return ContainerExec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerExec>, I>>(object: I): ContainerExec {
+    const message = createBaseContainerExec();
+    message.image = object.image ?? "";
+    message.command = object.command ?? "";
+    message.args = object.args?.map((e) => e) || [];
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          globalThis.Object.defineProperty(acc, key, { value: globalThis.String(value), enumerable: true, configurable: true, writable: true });
+        }
+        return acc;
+      },
+      {},
+    );
+    message.workingDir = object.workingDir ?? "";
+    message.mounts = object.mounts?.map((e) => Mount.fromPartial(e)) || [];
+    message.network = object.network ?? false;
+    return message;
+  },
+};
+
+function createBaseContainerExec_EnvEntry(): ContainerExec_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const ContainerExec_EnvEntry: MessageFns<ContainerExec_EnvEntry> = {
+  encode(message: ContainerExec_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerExec_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerExec_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerExec_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ContainerExec_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerExec_EnvEntry>, I>>(base?: I): ContainerExec_EnvEntry {
+    return ContainerExec_EnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerExec_EnvEntry>, I>>(object: I): ContainerExec_EnvEntry {
+    const message = createBaseContainerExec_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseMount(): Mount {
+  return { source: "", target: "", readOnly: false };
+}
+
+export const Mount: MessageFns<Mount> = {
+  encode(message: Mount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.target !== "") {
+      writer.uint32(18).string(message.target);
+    }
+    if (message.readOnly !== false) {
+      writer.uint32(24).bool(message.readOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Mount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Mount {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : false,
+    };
+  },
+
+  toJSON(message: Mount): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.readOnly !== false) {
+      obj.readOnly = message.readOnly;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Mount>, I>>(base?: I): Mount {
+    return Mount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Mount>, I>>(object: I): Mount {
+    const message = createBaseMount();
+    message.source = object.source ?? "";
+    message.target = object.target ?? "";
+    message.readOnly = object.readOnly ?? false;
     return message;
   },
 };
@@ -2571,6 +3262,7 @@ function createBaseTaskStatus(): TaskStatus {
     runCounts: undefined,
     prunedRuns: 0,
     lastBackoff: undefined,
+    fanOut: undefined,
   };
 }
 
@@ -2614,6 +3306,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.lastBackoff !== undefined) {
       Duration.encode(message.lastBackoff, writer.uint32(106).fork()).join();
+    }
+    if (message.fanOut !== undefined) {
+      FanOutStatus.encode(message.fanOut, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -2735,6 +3430,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.lastBackoff = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.fanOut = FanOutStatus.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2798,6 +3501,11 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.last_backoff)
         ? Duration.fromJSON(object.last_backoff)
         : undefined,
+      fanOut: isSet(object.fanOut)
+        ? FanOutStatus.fromJSON(object.fanOut)
+        : isSet(object.fan_out)
+        ? FanOutStatus.fromJSON(object.fan_out)
+        : undefined,
     };
   },
 
@@ -2842,6 +3550,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.lastBackoff !== undefined) {
       obj.lastBackoff = Duration.toJSON(message.lastBackoff);
     }
+    if (message.fanOut !== undefined) {
+      obj.fanOut = FanOutStatus.toJSON(message.fanOut);
+    }
     return obj;
   },
 
@@ -2867,6 +3578,158 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.lastBackoff = (object.lastBackoff !== undefined && object.lastBackoff !== null)
       ? Duration.fromPartial(object.lastBackoff)
       : undefined;
+    message.fanOut = (object.fanOut !== undefined && object.fanOut !== null)
+      ? FanOutStatus.fromPartial(object.fanOut)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFanOutStatus(): FanOutStatus {
+  return { children: 0, pending: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 };
+}
+
+export const FanOutStatus: MessageFns<FanOutStatus> = {
+  encode(message: FanOutStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.children !== 0) {
+      writer.uint32(8).int32(message.children);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(16).int32(message.pending);
+    }
+    if (message.running !== 0) {
+      writer.uint32(24).int32(message.running);
+    }
+    if (message.succeeded !== 0) {
+      writer.uint32(32).int32(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(40).int32(message.failed);
+    }
+    if (message.canceled !== 0) {
+      writer.uint32(48).int32(message.canceled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FanOutStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFanOutStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.children = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pending = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.running = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.succeeded = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.failed = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.canceled = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FanOutStatus {
+    return {
+      children: isSet(object.children) ? globalThis.Number(object.children) : 0,
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      succeeded: isSet(object.succeeded) ? globalThis.Number(object.succeeded) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      canceled: isSet(object.canceled) ? globalThis.Number(object.canceled) : 0,
+    };
+  },
+
+  toJSON(message: FanOutStatus): unknown {
+    const obj: any = {};
+    if (message.children !== 0) {
+      obj.children = Math.round(message.children);
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.succeeded !== 0) {
+      obj.succeeded = Math.round(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.canceled !== 0) {
+      obj.canceled = Math.round(message.canceled);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FanOutStatus>, I>>(base?: I): FanOutStatus {
+    return FanOutStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FanOutStatus>, I>>(object: I): FanOutStatus {
+    const message = createBaseFanOutStatus();
+    message.children = object.children ?? 0;
+    message.pending = object.pending ?? 0;
+    message.running = object.running ?? 0;
+    message.succeeded = object.succeeded ?? 0;
+    message.failed = object.failed ?? 0;
+    message.canceled = object.canceled ?? 0;
     return message;
   },
 };

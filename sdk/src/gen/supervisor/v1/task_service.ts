@@ -179,6 +179,8 @@ export interface TaskFilter {
    * tells tasks apart; a page_size of 2 shows whether it is unique.
    */
   idPrefix: string;
+  /** Only the children of this fan-out parent (a task id). */
+  parentId: string;
 }
 
 /** Request of TaskService.ListTasks. */
@@ -954,7 +956,7 @@ export const GetTaskResponse: MessageFns<GetTaskResponse> = {
 };
 
 function createBaseTaskFilter(): TaskFilter {
-  return { slot: "", phases: [], labelSelector: "", runnerId: "", idPrefix: "" };
+  return { slot: "", phases: [], labelSelector: "", runnerId: "", idPrefix: "", parentId: "" };
 }
 
 export const TaskFilter: MessageFns<TaskFilter> = {
@@ -977,6 +979,9 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     }
     if (message.idPrefix !== "") {
       writer.uint32(42).string(message.idPrefix);
+    }
+    if (message.parentId !== "") {
+      writer.uint32(50).string(message.parentId);
     }
     return writer;
   },
@@ -1044,6 +1049,14 @@ export const TaskFilter: MessageFns<TaskFilter> = {
             message.idPrefix = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.parentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1075,6 +1088,11 @@ export const TaskFilter: MessageFns<TaskFilter> = {
         : isSet(object.id_prefix)
         ? globalThis.String(object.id_prefix)
         : "",
+      parentId: isSet(object.parentId)
+        ? globalThis.String(object.parentId)
+        : isSet(object.parent_id)
+        ? globalThis.String(object.parent_id)
+        : "",
     };
   },
 
@@ -1095,6 +1113,9 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     if (message.idPrefix !== "") {
       obj.idPrefix = message.idPrefix;
     }
+    if (message.parentId !== "") {
+      obj.parentId = message.parentId;
+    }
     return obj;
   },
 
@@ -1108,6 +1129,7 @@ export const TaskFilter: MessageFns<TaskFilter> = {
     message.labelSelector = object.labelSelector ?? "";
     message.runnerId = object.runnerId ?? "";
     message.idPrefix = object.idPrefix ?? "";
+    message.parentId = object.parentId ?? "";
     return message;
   },
 };

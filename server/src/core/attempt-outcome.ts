@@ -56,7 +56,7 @@ function failureReason(end: AttemptEnd): TaskReason | undefined {
 
 function describe(end: AttemptEnd, attempt: number): string {
   // The runner SDK's error names the step already ("init step 2 (…) exited with code 1"); another runner's may not.
-  const step = end.failedInitStep;
+  const step = end.phase === RunPhase.RUN_PHASE_FAILED ? end.failedInitStep : undefined;
   const what = step
     ? end.error?.startsWith(`init step ${step} `)
       ? "failed"

@@ -13,6 +13,7 @@ import {
   type TaskSpec,
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
 import { fileGate } from "./helpers/gate.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
@@ -186,6 +187,63 @@ describe("init steps", () => {
     } finally {
       await sdkRunner.stop();
     }
+  });
+});
+
+describe("supervisor submit --init", () => {
+  it("takes steps as whitespace-split words or a JSON argv array, in order, with the task's --env", async () => {
+    const submitted = await runCli(
+      [
+        "submit",
+        "--selector",
+        "pool=init",
+        "--env",
+        "GREETING=hi",
+        "--init",
+        "echo first step",
+        "--init",
+        '["sh", "-c", "echo second: $GREETING"]',
+        "--wait",
+        "--",
+        "echo",
+        "main",
+      ],
+      { env: { SUPERVISOR_ADDR: server.address } },
+    );
+    expect(submitted.stdout).toBe(
+      [
+        "--- init 1/2: echo first step ---",
+        "first step",
+        "--- init 1/2 exited with code 0 ---",
+        '--- init 2/2: sh -c "echo second: $GREETING" ---',
+        "second: hi",
+        "--- init 2/2 exited with code 0 ---",
+        "main",
+        "",
+      ].join("\n"),
+    );
+    expect(submitted.code).toBe(0);
+  });
+
+  it("a failing step makes --wait exit with its code", async () => {
+    const submitted = await runCli(
+      ["submit", "--selector", "pool=init", "--init", '["sh", "-c", "exit 7"]', "--wait", "--", "echo", "main"],
+      { env: { SUPERVISOR_ADDR: server.address } },
+    );
+    expect(submitted.code).toBe(7);
+    expect(submitted.stdout).not.toContain("main\n");
+  });
+
+  it.each([
+    ["an empty step", "  "],
+    ["JSON that is not an argv", '["sh", 3]'],
+    ["broken JSON", '["sh"'],
+  ])("%s is a usage error (exit 2)", async (_, value) => {
+    const submitted = await runCli(["submit", "--init", value, "--", "true"], {
+      env: { SUPERVISOR_ADDR: server.address },
+    });
+    expect(submitted.code).toBe(2);
+    expect(submitted.stderr).toContain("--init");
   });
 });
 

@@ -1,11 +1,13 @@
-import { type Run, Runner, TaskPhase, type TaskSpec } from "@supervisor/sdk";
+import { type Run, Runner, RunPhase, TaskPhase, type TaskSpec } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { logUrlProblem } from "../server/src/validation/run-report.js";
+import { acceptedInitStep, acceptedLogUrl, logUrlProblem } from "../server/src/validation/run-report.js";
 import { runCli } from "./helpers/cli.js";
+import { fileGate } from "./helpers/gate.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+import { waitUntil } from "./helpers/wait.js";
 
 // Run.log_url: a runner (its logUrl option, the CLI's --log-url) or an embedded handler (ctx.setLogUrl)
 // links a run to logs kept elsewhere; the supervisor stores it and shows it in ListTaskRuns, `get` and `logs`.
@@ -75,6 +77,21 @@ describe("log links", () => {
     expect(followed.stderr).toContain(expected);
   });
 
+  it("the link from the start is there while the run is still running", async () => {
+    const gate = fileGate(server.dir, "running-link");
+    const task = await submit(subprocessSpec("sh", ["-c", gate.wait], { runnerSelector: onPool("log-cli") }));
+    try {
+      const running = await waitUntil(async () => {
+        const [run] = await runsOf(task.id);
+        return run?.phase === RunPhase.RUN_PHASE_RUNNING ? run : undefined;
+      }, "the run to be RUNNING");
+      expect(running.logUrl).toBe(`${LOG_HOST}/${task.id}/1?run=${running.id}`);
+    } finally {
+      gate.open();
+    }
+    await waitForTask(server.tasks, task.id);
+  });
+
   it("an embedded handler's ctx.setLogUrl replaces the runner's, sent with the end", async () => {
     const url = `${LOG_HOST}/handler/run-42#top`;
     const task = await succeeded(handlerTask({ url }));
@@ -115,4 +132,27 @@ describe("which log URLs hold", () => {
     if (problem) expect(logUrlProblem(url)).toMatch(problem);
     else expect(logUrlProblem(url)).toBeUndefined();
   });
+});
+
+describe("which failed_init_step values hold", () => {
+  it.each([
+    [undefined, undefined, false],
+    [0, undefined, false],
+    [1, 1, false],
+    [16, 16, false],
+    [17, undefined, true],
+    [-1, undefined, true],
+  ])("%s → %s", (reported, kept, logged) => {
+    const lines: string[] = [];
+    expect(acceptedInitStep(reported, "run-1", (line) => lines.push(line))).toBe(kept);
+    expect(lines.length > 0).toBe(logged);
+  });
+});
+
+it("a dropped log_url is said in the server's log, naming the run", () => {
+  const lines: string[] = [];
+  expect(acceptedLogUrl("ftp://x/y", "run-7", (line) => lines.push(line))).toBeUndefined();
+  expect(lines).toEqual(["run run-7: dropped the log_url its runner reported: scheme ftp: is not http or https"]);
+  expect(acceptedLogUrl("https://x/y", "run-7", (line) => lines.push(line))).toBe("https://x/y");
+  expect(lines).toHaveLength(1);
 });

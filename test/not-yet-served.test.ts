@@ -19,7 +19,6 @@ describe("fields this server does not serve yet", () => {
     ["fan-out", { placement: Placement.PLACEMENT_EACH_MATCHING_RUNNER }, "spec.placement"],
     ["a fan-out window", { fanOutWindow: { seconds: 5, nanos: 0 } }, "spec.fan_out_window"],
     ["a failure tolerance", { maxFailed: 1 }, "spec.max_failed"],
-    ["init steps", { init: [{ command: "true", args: [], env: {}, workingDir: "" }] }, "spec.init"],
     ["a pinned runner", { pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000aaaa" }, "spec.pinned_runner_id"],
     [
       "the container kind",

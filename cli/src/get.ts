@@ -35,6 +35,10 @@ export function registerGet(program: Command): void {
         );
         const runs = await client.listRuns(id);
         if (runs.length > 0) process.stdout.write(table(RUN_HEADER, runs.map(runRow)));
+        // Links are long: listed under the table, one line per run that has one.
+        const linked = runs.filter((run) => run.logUrl);
+        if (linked.length > 0)
+          process.stdout.write(`\nlogs:\n${linked.map((run) => `  attempt ${run.attempt}: ${run.logUrl}\n`).join("")}`);
       } finally {
         client.close();
       }

@@ -1,4 +1,10 @@
-import { ErrorReason, type StreamTaskOutputResponse, type SupervisorClient, SupervisorError } from "@supervisor/sdk";
+import {
+  ErrorReason,
+  type Run,
+  type StreamTaskOutputResponse,
+  type SupervisorClient,
+  SupervisorError,
+} from "@supervisor/sdk";
 import { type Command, Option } from "commander";
 import { usageError } from "./command-line.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
@@ -125,17 +131,56 @@ export function registerLogs(program: Command): void {
         if (options.tail !== undefined) {
           const { lines, lastSeq } = await lastLines(client, taskId, options, options.tail);
           for (const line of lines) printer.write(line.stream, line.time, line.text);
-          if (!options.follow) return EXIT.OK;
+          if (!options.follow) {
+            new LogLink(false).show(await runOf(client, taskId, options.attempt));
+            return EXIT.OK;
+          }
           sinceSeq = lastSeq;
         }
         const events = client.output(taskId, { attempt: options.attempt, follow: options.follow, sinceSeq, signal });
-        for await (const event of events) print(event, options, printer);
+        const link = new LogLink(options.json === true);
+        for await (const event of events) {
+          print(event, options, printer);
+          link.heard(event);
+        }
+        // Stored output comes without the run: ask for it, to say where its logs are kept elsewhere.
+        if (!options.follow && !options.json) link.show(await runOf(client, taskId, options.attempt));
         return signal?.aborted ? EXIT.INTERRUPTED : EXIT.OK;
       } finally {
         client.close();
       }
     }),
   );
+}
+
+/** The run of `attempt` (0 = the latest), if it is listed. */
+async function runOf(client: SupervisorClient, taskId: string, attempt: number): Promise<Run | undefined> {
+  const runs = await client.listRuns(taskId);
+  if (attempt !== 0) return runs.find((run) => run.attempt === attempt);
+  return runs.reduce<Run | undefined>(
+    (latest, run) => (!latest || run.attempt > latest.attempt ? run : latest),
+    undefined,
+  );
+}
+
+/**
+ * Says on stderr, once per link (stdout stays the program's own output), where the run's logs are kept
+ * outside the supervisor (Run.log_url). Under --json the run events carry it already.
+ */
+class LogLink {
+  private shown = "";
+  constructor(private readonly quiet: boolean) {}
+
+  heard(event: StreamTaskOutputResponse): void {
+    const body = event.event;
+    if (body?.$case === "runStarted" || body?.$case === "runFinished") this.show(body.value.run);
+  }
+
+  show(run: Run | undefined): void {
+    if (this.quiet || !run?.logUrl || run.logUrl === this.shown) return;
+    this.shown = run.logUrl;
+    process.stderr.write(`[logs of attempt ${run.attempt} are also at ${run.logUrl}]\n`);
+  }
 }
 
 function print(event: StreamTaskOutputResponse, options: LogsOptions, printer: OutputPrinter): void {

@@ -88,3 +88,26 @@ export function phases(text: string): TaskPhase[] {
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * `--init <step>` (repeatable) into argv lists, in order. A step is a command and its arguments, never
+ * a shell: split on whitespace (`"mkdir -p /tmp/work"`), or a JSON array of strings for arguments that hold
+ * spaces (`'["sh", "-c", "echo ready > /tmp/flag"]'`).
+ */
+export function initStep(value: string, previous: string[][] = []): string[][] {
+  const text = value.trim();
+  let argv: unknown;
+  if (text.startsWith("[")) {
+    try {
+      argv = JSON.parse(text);
+    } catch {
+      throw new InvalidArgumentError('Expected a JSON array of strings, e.g. ["sh", "-c", "echo hi"].');
+    }
+    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((word) => typeof word === "string" && word))
+      throw new InvalidArgumentError('Expected a JSON array of non-empty strings, e.g. ["sh", "-c", "echo hi"].');
+  } else {
+    argv = text.split(/\s+/).filter(Boolean);
+    if ((argv as string[]).length === 0) throw new InvalidArgumentError("Expected a command, e.g. mkdir -p /tmp/work.");
+  }
+  return [...previous, argv as string[]];
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { credentials } from "@grpc/grpc-js";
-import { createSubprocessExecutor, Runner } from "@supervisor/sdk";
+import { createSubprocessExecutor, logUrlTemplate, Runner } from "@supervisor/sdk";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { addConnectionOptions, type ConnectionOptions, tlsFrom } from "./connection.js";
 import { integer, keyValue } from "./parsers.js";
@@ -44,6 +44,10 @@ export function registerRunner(program: Command): void {
     .option("--require-signatures", "refuse to run specs not signed by a trusted key")
     .option("--uid <uid>", "run subprocesses as this user id", integer(0, 2 ** 32 - 2))
     .option("--gid <gid>", "run subprocesses as this group id", integer(0, 2 ** 32 - 2))
+    .option(
+      "--log-url <template>",
+      "link each run to its logs elsewhere: an http(s) URL with {task_id}, {run_id}, {attempt} filled in",
+    )
     .action(
       async (
         options: ConnectionOptions & {
@@ -55,6 +59,7 @@ export function registerRunner(program: Command): void {
           requireSignatures?: boolean;
           uid?: number;
           gid?: number;
+          logUrl?: string;
         },
       ) => {
         const name = options.name ?? `${hostname()}-${process.pid}`;
@@ -74,6 +79,7 @@ export function registerRunner(program: Command): void {
           capacity: options.capacity,
           kinds: options.kinds,
           version: "supervisor-cli/0.1.0",
+          logUrl: options.logUrl ? logUrlTemplate(options.logUrl) : undefined,
         });
         // A refusal (name in use, a token that may not) was logged by the runner in one line: exit 1.
         void runner.closed.then((refused) => refused && process.exit(1));

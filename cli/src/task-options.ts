@@ -10,7 +10,7 @@ import {
 import { type Command, Option } from "commander";
 import { usageError } from "./command-line.js";
 import { CommandFailure } from "./exit.js";
-import { durationMs, integer, keyValue, selectorText } from "./parsers.js";
+import { durationMs, initStep, integer, keyValue, selectorText } from "./parsers.js";
 
 /*
  * The flags that describe a task — what `submit` sends and what a schedule
@@ -40,6 +40,8 @@ export interface TaskOptions {
   priority?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** Init steps, each an argv (--init, repeatable). */
+  init?: string[][];
 }
 
 /** The option names (as commander keeps them) of the task flags. */
@@ -54,6 +56,7 @@ export const TASK_OPTION_NAMES = [
   "priority",
   "env",
   "cwd",
+  "init",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** A flag the user typed (not a default). */
@@ -64,7 +67,7 @@ export const given = (command: Command, name: string) => {
 
 /**
  * --slot, --admission, --label, --selector, --timeout, --restart,
- * --max-attempts, --priority, --env, --cwd. Without `defaults` (an update)
+ * --max-attempts, --priority, --env, --cwd, --init. Without `defaults` (an update)
  * a flag left out stays undefined, so only what was typed changes.
  */
 export function addTaskOptions(command: Command, { defaults = true } = {}): Command {
@@ -104,7 +107,12 @@ export function addTaskOptions(command: Command, { defaults = true } = {}): Comm
       withDefault(new Option("--priority <n>", "higher runs first").argParser(integer(-(2 ** 31), 2 ** 31 - 1)), 0),
     )
     .option("--env <key=value>", "environment variable for the program (repeatable)", keyValue("--env"))
-    .option("--cwd <dir>", "working directory on the runner");
+    .option("--cwd <dir>", "working directory on the runner")
+    .option(
+      "--init <step>",
+      'a program to run first, with --env and --cwd (repeatable, in order): "mkdir -p out" or a JSON argv array',
+      initStep,
+    );
 }
 
 /** Task flags that contradict each other are refused here, before anything is sent. */
@@ -125,6 +133,10 @@ function restartOf(command: Command, options: TaskOptions): keyof typeof RESTART
   return options.restart;
 }
 
+/** The init steps from --init: each runs with the task's environment and working directory, as the main program. */
+const initSpecs = (steps: string[][], env: Record<string, string>, workingDir: string): SubprocessExec[] =>
+  steps.map(([command, ...args]) => ({ command: command!, args, env, workingDir }));
+
 const protoDuration = (ms: number) => ({ seconds: Math.trunc(ms / 1000), nanos: (ms % 1000) * 1e6 });
 
 /** The spec options of `subprocess(command, args, …)` from the task flags (with their defaults). */
@@ -134,6 +146,7 @@ export function taskSpecOptions(
 ): SpecOptions & { env: Record<string, string>; workingDir: string } {
   const restart = restartOf(command, options) ?? "never";
   return {
+    init: initSpecs(options.init ?? [], options.env ?? {}, options.cwd ?? ""),
     env: options.env ?? {},
     workingDir: options.cwd ?? "",
     slot: options.slot ?? "",
@@ -176,6 +189,10 @@ export function patchTaskSpec(
         ...(given(command, "cwd") ? { workingDir: options.cwd ?? "" } : {}),
       },
     };
+  }
+  if (given(command, "init")) {
+    const main = spec.exec?.$case === "subprocess" ? spec.exec.value : undefined;
+    spec.init = initSpecs(options.init ?? [], main?.env ?? options.env ?? {}, main?.workingDir ?? options.cwd ?? "");
   }
   if (given(command, "slot")) spec.slot = options.slot ?? "";
   if (given(command, "admission")) spec.admission = ADMISSION[options.admission!];

@@ -30,6 +30,8 @@ export * from "./retry.js";
 export * from "./roles.js";
 export * from "./runner/batch-wire.js";
 export * from "./runner/coalescing-writer.js";
+export * from "./runner/init-steps.js";
+export * from "./runner/log-url.js";
 export * from "./runner.js";
 export * from "./schedules.js";
 export * from "./selector/format.js";

@@ -96,6 +96,8 @@ export const TaskReason = {
   SUCCEEDED: "SUCCEEDED",
   /** Terminal or PENDING (retry): the attempt exited non-zero or failed to start. */
   ATTEMPT_FAILED: "ATTEMPT_FAILED",
+  /** Terminal or PENDING (retry): an init step (TaskSpec.init) failed; the message names it. */
+  INIT_FAILED: "INIT_FAILED",
   /** Terminal or PENDING (retry): the attempt hit its timeout. */
   ATTEMPT_TIMEOUT: "ATTEMPT_TIMEOUT",
   /** Terminal or PENDING (retry): the runner went away during the attempt. */

@@ -11,7 +11,7 @@ import { CHANNEL_DEFAULTS } from "./client.js";
 import { SupervisorError } from "./errors.js";
 import { type EmbeddedHandler, EmbeddedRegistry } from "./executors/embedded.js";
 import { createSubprocessExecutor } from "./executors/subprocess.js";
-import type { ExecutionResult, Executor, OutputStreamName } from "./executors/types.js";
+import type { ExecutionContext, ExecutionResult, Executor, OutputStreamName } from "./executors/types.js";
 import { wasmExecutor } from "./executors/wasm.js";
 import { OutputStream } from "./gen/supervisor/v1/run.js";
 import {
@@ -29,6 +29,7 @@ import { ErrorReason } from "./reasons.js";
 import { MAX_BATCH_ITEMS } from "./runner/batch-wire.js";
 import { CoalescingWriter } from "./runner/coalescing-writer.js";
 import { RunnerConnectClient } from "./runner/connect-client.js";
+import { withInitSteps } from "./runner/init-steps.js";
 import { RetainedOutput } from "./runner/retained-output.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { SYSTEM_TIMERS, type Timer } from "./timers.js";
@@ -64,6 +65,13 @@ export interface RunnerOptions {
    * runner written before batches), for tests and debugging.
    */
   batching?: boolean;
+  /**
+   * Where a run's logs are kept outside the supervisor (Run.log_url), sent with the run's start: e.g.
+   * `(assign) => \`https://logs.example/\${assign.taskId}/\${assign.attempt}\``. Undefined or "" = none.
+   * An embedded handler may set (or change) it during the run with `ctx.setLogUrl`.
+   */
+  logUrl?: (assign: ConnectResponse_Assign) => string | undefined;
+  /** Runs the main exec of subprocess tasks, and every task's init steps. */
   subprocess?: Executor<SubprocessExec>;
   wasm?: Executor<WasmExec>;
   log?: (line: string) => void;
@@ -109,6 +117,10 @@ interface LocalRun {
   output: RetainedOutput;
   /** Set when it ended: the report to deliver until acknowledged. */
   finished?: ConnectRequest_RunFinished;
+  /** Run.log_url as sent with the start (the options' logUrl), if any. */
+  startLogUrl?: string;
+  /** Run.log_url now: a handler may change it; sent with the end when it differs from the start's. */
+  logUrl?: string;
 }
 
 /**
@@ -375,7 +387,7 @@ export class Runner {
   /** After a (re)connect: every run's start, its unacknowledged output, and its end if it ended. */
   private resendUnacknowledged(): void {
     for (const [runId, run] of this.runs) {
-      this.write({ message: { $case: "runStarted", value: { runId } } });
+      this.write(startedMessage(runId, run.startLogUrl));
       for (const chunk of run.output.pending) this.write(outputMessage(runId, chunk));
       if (run.finished) this.write({ message: { $case: "runFinished", value: run.finished } });
     }
@@ -402,8 +414,9 @@ export class Runner {
       gracePeriodMs: this.options.gracePeriodMs ?? 10_000,
       output: new RetainedOutput(this.retainedBytes),
     };
+    run.startLogUrl = run.logUrl = this.logUrlOf(assign);
     this.runs.set(assign.runId, run);
-    this.write({ message: { $case: "runStarted", value: { runId: assign.runId } } });
+    this.write(startedMessage(assign.runId, run.startLogUrl));
     const onOutput = (stream: OutputStreamName, data: Buffer) => {
       const code = stream === "stdout" ? OutputStream.OUTPUT_STREAM_STDOUT : OutputStream.OUTPUT_STREAM_STDERR;
       for (let start = 0; start < data.length; start += MAX_OUTPUT_MESSAGE) {
@@ -422,6 +435,9 @@ export class Runner {
         return run.gracePeriodMs;
       },
       onOutput,
+      setLogUrl: (url: string) => {
+        if (!run.finished) run.logUrl = url;
+      },
     };
     this.dispatch(assign, ctx)
       .catch(
@@ -443,33 +459,55 @@ export class Runner {
           error: result.error ?? "",
           result: result.result,
           outputBytes: run.offset,
+          logUrl: run.logUrl !== run.startLogUrl ? run.logUrl : undefined,
+          failedInitStep: result.failedInitStep,
         };
         this.write({ message: { $case: "runFinished", value: run.finished } });
         this.changed();
       });
   }
 
-  private dispatch(
-    assign: ConnectResponse_Assign,
-    ctx: Parameters<Executor<unknown>["execute"]>[1],
-  ): Promise<ExecutionResult> {
+  /** The options' log URL for a run; a template that throws gives none (and says so), never a failed run. */
+  private logUrlOf(assign: ConnectResponse_Assign): string | undefined {
+    try {
+      return this.options.logUrl?.(assign) || undefined;
+    } catch (error) {
+      this.log(`logUrl for run ${assign.runId} threw: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
+  private dispatch(assign: ConnectResponse_Assign, ctx: ExecutionContext): Promise<ExecutionResult> {
     // Verify again here: a row changed in the supervisor's database must never run.
     if (assign.spec && (assign.spec.signature || this.options.requireSignatures)) {
       const problem = signatureProblem(assign.spec, this.trustedKeys);
       if (problem) return Promise.resolve({ outcome: "failed", error: `${ErrorReason.SIGNATURE_INVALID}: ${problem}` });
     }
+    const init = assign.spec?.init ?? [];
+    if (init.length === 0) return this.executeMain(assign, ctx);
+    // Init steps are programs: a runner that does not run subprocesses does not run them either.
+    if (!this.kinds.includes("subprocess")) {
+      return Promise.resolve({
+        outcome: "failed",
+        failedInitStep: 1,
+        error: "the task has init steps, and this runner does not run subprocesses (its kinds leave it out)",
+      });
+    }
+    const subprocess = this.options.subprocess ?? defaultSubprocess();
+    return withInitSteps(
+      init,
+      (step, stepCtx) => subprocess.execute(withAttemptEnv(step, assign), stepCtx),
+      ctx,
+      () => this.executeMain(assign, ctx),
+    );
+  }
+
+  /** The main exec of a run, by its kind. */
+  private executeMain(assign: ConnectResponse_Assign, ctx: ExecutionContext): Promise<ExecutionResult> {
     const exec = assign.spec?.exec;
     switch (exec?.$case) {
-      case "subprocess": {
-        // The program learns which attempt it is: handy for idempotent side effects and logs.
-        const env = {
-          ...exec.value.env,
-          SUPERVISOR_TASK_ID: assign.taskId,
-          SUPERVISOR_RUN_ID: assign.runId,
-          SUPERVISOR_ATTEMPT: String(assign.attempt),
-        };
-        return (this.options.subprocess ?? defaultSubprocess()).execute({ ...exec.value, env }, ctx);
-      }
+      case "subprocess":
+        return (this.options.subprocess ?? defaultSubprocess()).execute(withAttemptEnv(exec.value, assign), ctx);
       case "wasm":
         return (this.options.wasm ?? wasmExecutor).execute(exec.value, ctx);
       case "embedded":
@@ -479,6 +517,21 @@ export class Runner {
     }
   }
 }
+
+/** A subprocess spec with the attempt's identity in its environment: handy for idempotent side effects and logs. */
+const withAttemptEnv = (exec: SubprocessExec, assign: ConnectResponse_Assign): SubprocessExec => ({
+  ...exec,
+  env: {
+    ...exec.env,
+    SUPERVISOR_TASK_ID: assign.taskId,
+    SUPERVISOR_RUN_ID: assign.runId,
+    SUPERVISOR_ATTEMPT: String(assign.attempt),
+  },
+});
+
+const startedMessage = (runId: string, logUrl: string | undefined): ConnectRequest => ({
+  message: { $case: "runStarted", value: { runId, logUrl } },
+});
 
 const outputMessage = (
   runId: string,

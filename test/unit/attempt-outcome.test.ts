@@ -198,3 +198,42 @@ describe("afterAttempt", () => {
     expect(task.status!.runCounts).toEqual({ succeeded: 2, failed: 2, timeout: 1, canceled: 0, lost: 1 });
   });
 });
+
+describe("a failed init step", () => {
+  const initFailed: AttemptEnd = {
+    phase: F,
+    exitCode: 3,
+    error: 'init step 2 (sh -c "exit 3") exited with code 3',
+    failedInitStep: 2,
+  };
+
+  it("ends the task FAILED with reason INIT_FAILED and a message naming the step", () => {
+    const { task } = afterAttempt(running(NEVER, 1), initFailed, NOW, options);
+    expect(task.status!.phase).toBe(P.TASK_PHASE_FAILED);
+    expect(task.status!.reason).toBe(TaskReason.INIT_FAILED);
+    expect(task.status!.message).toBe('attempt 1 failed: init step 2 (sh -c "exit 3") exited with code 3');
+  });
+
+  it("names the step itself when the runner's error does not", () => {
+    const { task } = afterAttempt(running(NEVER, 1), { phase: F, failedInitStep: 4 }, NOW, options);
+    expect(task.status!.message).toBe("attempt 1 failed in init step 4");
+  });
+
+  it("waits for the retry with reason INIT_FAILED, and exhausts as any failure", () => {
+    expect(afterAttempt(running(ON_FAILURE, 1), initFailed, NOW, options).task.status).toMatchObject({
+      phase: P.TASK_PHASE_PENDING,
+      reason: TaskReason.INIT_FAILED,
+    });
+    expect(afterAttempt(running(ON_FAILURE, MAX_ATTEMPTS), initFailed, NOW, options).task.status).toMatchObject({
+      phase: P.TASK_PHASE_EXHAUSTED,
+      reason: TaskReason.ATTEMPTS_EXHAUSTED,
+    });
+  });
+
+  it("a timeout in a step stays a timeout", () => {
+    const end: AttemptEnd = { phase: T, error: "init step 1 (sleep 9) timed out", failedInitStep: 1 };
+    const { status } = afterAttempt(running(NEVER, 1), end, NOW, options).task;
+    expect(status).toMatchObject({ phase: P.TASK_PHASE_TIMEOUT, reason: TaskReason.ATTEMPT_TIMEOUT });
+    expect(status!.message).toBe("attempt 1 timed out: init step 1 (sleep 9) timed out");
+  });
+});

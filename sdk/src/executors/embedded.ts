@@ -7,6 +7,12 @@ export interface EmbeddedContext {
   deadline: Date;
   /** Writes `line` and a newline to the run's stdout. */
   log(line: string): void;
+  /**
+   * Says where this run's logs are kept outside the supervisor (an http or https URL, at most 2048
+   * characters): shown with the run by `supervisor get`, `supervisor logs` and ListTaskRuns. Sent with the
+   * run's end; the last call wins. The supervisor drops a URL it finds invalid (and logs why).
+   */
+  setLogUrl(url: string): void;
 }
 
 export type EmbeddedHandler = (payload: Record<string, unknown>, ctx: EmbeddedContext) => unknown | Promise<unknown>;
@@ -84,9 +90,13 @@ export class EmbeddedRegistry {
       if (running) ctx.onOutput("stdout", Buffer.from(`${line}\n`));
     };
 
+    const setLogUrl = (url: string) => {
+      if (running) ctx.setLogUrl?.(url);
+    };
+
     try {
       const handled = (async () =>
-        handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log }))();
+        handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log, setLogUrl }))();
       handled.catch(() => {}); // once abandoned, a late rejection has nobody to report to
       const value = await Promise.race([handled, abandoned]);
       if (stoppedFor) return { outcome: stoppedFor };

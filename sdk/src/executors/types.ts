@@ -15,6 +15,11 @@ export interface ExecutionContext {
    * run already stopping after a cancel is killed at once.
    */
   killSignal?: AbortSignal;
+  /**
+   * Says where the run's logs are kept outside the supervisor (Run.log_url): the runner sends it with the
+   * run's end. Optional: an executor run on its own (in a test) is given none.
+   */
+  setLogUrl?(url: string): void;
 }
 
 export interface ExecutionResult {
@@ -22,6 +27,8 @@ export interface ExecutionResult {
   exitCode?: number;
   error?: string;
   result?: Record<string, unknown>;
+  /** The init step (TaskSpec.init, 1-based) that ended the run, when one did (RunFinished.failed_init_step). */
+  failedInitStep?: number;
 }
 
 export interface Executor<S> {

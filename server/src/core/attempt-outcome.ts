@@ -21,6 +21,8 @@ export interface AttemptEnd {
     | RunPhase.RUN_PHASE_LOST;
   exitCode?: number;
   error?: string;
+  /** The init step (1-based) that ended the attempt, if one did. */
+  failedInitStep?: number;
 }
 
 const JITTER_MODES: Record<number, JitterMode> = {
@@ -46,9 +48,20 @@ const FAILURE_REASON: Partial<Record<RunPhase, TaskReason>> = {
   [RunPhase.RUN_PHASE_LOST]: TaskReason.RUNNER_LOST,
 };
 
+/** Why the attempt ended, in the reason's words: a failed init step has its own. */
+function failureReason(end: AttemptEnd): TaskReason | undefined {
+  if (end.phase === RunPhase.RUN_PHASE_FAILED && end.failedInitStep) return TaskReason.INIT_FAILED;
+  return FAILURE_REASON[end.phase];
+}
+
 function describe(end: AttemptEnd, attempt: number): string {
-  const what =
-    end.phase === RunPhase.RUN_PHASE_SUCCEEDED
+  // The runner SDK's error names the step already ("init step 2 (…) exited with code 1"); another runner's may not.
+  const step = end.phase === RunPhase.RUN_PHASE_FAILED ? end.failedInitStep : undefined;
+  const what = step
+    ? end.error?.startsWith(`init step ${step} `)
+      ? "failed"
+      : `failed in init step ${step}`
+    : end.phase === RunPhase.RUN_PHASE_SUCCEEDED
       ? "succeeded"
       : end.phase === RunPhase.RUN_PHASE_TIMEOUT
         ? "timed out"
@@ -142,7 +155,7 @@ export function afterAttempt(
       options.random,
     );
     const delayMs = Math.max(options.minDelayMs ?? 0, backoffMs);
-    const reason = succeeded ? TaskReason.BACKOFF : FAILURE_REASON[end.phase]!;
+    const reason = succeeded ? TaskReason.BACKOFF : failureReason(end)!;
     return {
       task: {
         ...task,
@@ -163,5 +176,5 @@ export function afterAttempt(
   if (restarts) return terminal(TaskPhase.TASK_PHASE_EXHAUSTED, TaskReason.ATTEMPTS_EXHAUSTED);
   if (end.phase === RunPhase.RUN_PHASE_TIMEOUT)
     return terminal(TaskPhase.TASK_PHASE_TIMEOUT, TaskReason.ATTEMPT_TIMEOUT);
-  return terminal(TaskPhase.TASK_PHASE_FAILED, FAILURE_REASON[end.phase] ?? TaskReason.ATTEMPT_FAILED);
+  return terminal(TaskPhase.TASK_PHASE_FAILED, failureReason(end) ?? TaskReason.ATTEMPT_FAILED);
 }

@@ -22,6 +22,7 @@ import type { Logger } from "../errors.js";
 import type { StorageBackend, TaskChange } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { loseUnclaimedWrite } from "../store/writes.js";
+import { acceptedInitStep, acceptedLogUrl } from "../validation/run-report.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
 import { type Duty, LeaderDuties, leaderCommits, underEpoch } from "./leader-duties.js";
@@ -402,8 +403,9 @@ export class ExecutionEngine {
       case "batch":
         return;
       case "runStarted": {
-        const run = this.tracker.owned(session, message.value.runId);
-        if (run) this.tracker.start(run);
+        const { runId, logUrl } = message.value;
+        const run = this.tracker.owned(session, runId);
+        if (run) this.tracker.start(run, acceptedLogUrl(logUrl, runId, this.deps.log));
         return;
       }
       case "output": {
@@ -420,7 +422,7 @@ export class ExecutionEngine {
         return;
       }
       case "runFinished": {
-        const { runId, exitCode, outcome, error, result, outputBytes } = message.value;
+        const { runId, exitCode, outcome, error, result, outputBytes, logUrl, failedInitStep } = message.value;
         const run = this.tracker.owned(session, runId);
         if (!run) {
           // Not (or no longer) ours: its end is recorded or it was lost; the runner may forget it.
@@ -439,6 +441,10 @@ export class ExecutionEngine {
           error: clipText(why, MAX_ERROR_TEXT),
           result: resultProblem ? undefined : result,
           outputBytes,
+          logUrl: acceptedLogUrl(logUrl, runId, this.deps.log),
+          // A step that "failed" in a run that succeeded is no failure: only an unsuccessful end names one.
+          failedInitStep:
+            phase === RunPhase.RUN_PHASE_SUCCEEDED ? undefined : acceptedInitStep(failedInitStep, runId, this.deps.log),
         });
         return;
       }

@@ -30,6 +30,8 @@ export interface ActiveRun {
   /** When the runner reported the start; while `startWrite` is set, that report is not written yet. */
   startedAtMs?: number;
   startWrite?: Timer;
+  /** Run.log_url as the runner reported it with the start (validated), written with the start or the end. */
+  logUrl?: string;
 }
 
 export interface RunTrackerSettings {
@@ -155,9 +157,14 @@ export class RunTracker {
     return next;
   }
 
-  /** The runner reports the start: written after START_WRITE_DELAY_MS, or with the end if that comes first. */
-  start(run: ActiveRun): void {
-    if (run.ending || run.startedAtMs !== undefined) return;
+  /**
+   * The runner reports the start: written after START_WRITE_DELAY_MS, or with the end if that comes first.
+   * A log URL reported with a start already heard (sent again after a reconnect) goes with the end.
+   */
+  start(run: ActiveRun, logUrl?: string): void {
+    if (run.ending) return;
+    if (logUrl) run.logUrl = logUrl;
+    if (run.startedAtMs !== undefined) return;
     const startedAtMs = this.deps.clock.now();
     run.startedAtMs = startedAtMs;
     run.startWrite = this.deps.timers.after(START_WRITE_DELAY_MS, () => {
@@ -167,7 +174,7 @@ export class RunTracker {
         const started = await commitUntilDone(
           this.deps.retry,
           `recording the start of run ${run.runId}`,
-          startWrite(run.runId, run.taskId, startedAtMs),
+          startWrite(run.runId, run.taskId, startedAtMs, run.logUrl),
         );
         if (started) this.deps.outputs.publish(run.taskId, { kind: "started", run: started });
       });
@@ -183,7 +190,7 @@ export class RunTracker {
    */
   finish(
     run: ActiveRun,
-    end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number },
+    end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number; logUrl?: string },
     seen?: Runner,
   ): Promise<void> {
     if (run.ending) return run.ending;
@@ -196,7 +203,8 @@ export class RunTracker {
       const bytes = Math.max(run.cap.accounted, end.outputBytes ?? 0);
       const output = { bytes, truncated: bytes > run.cap.storedBytes };
       const options = { random: this.deps.random, minDelayMs: this.settings.minRestartDelayMs };
-      const write = finishWrite(run, { ...end, startedAtMs: unwrittenStart }, output, options);
+      const logUrl = end.logUrl ?? run.logUrl;
+      const write = finishWrite(run, { ...end, startedAtMs: unwrittenStart, logUrl }, output, options);
       const finished = await commitUntilDone(
         this.deps.retry,
         `recording the end of run ${run.runId}`,

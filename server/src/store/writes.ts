@@ -91,9 +91,10 @@ export const startWrite = (
   runId: string,
   taskId: string,
   startedAtMs: number,
+  logUrl?: string,
 ): WriteRequest<ReturnType<typeof decideStart>> => ({
   reads: { runs: [runId], tasks: [taskId] },
-  decide: (view, nowMs) => decideStart(view, runId, taskId, startedAtMs, nowMs),
+  decide: (view, nowMs) => decideStart(view, runId, taskId, startedAtMs, nowMs, logUrl),
 });
 
 export const finishWrite = (

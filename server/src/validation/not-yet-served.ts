@@ -6,7 +6,7 @@ import type { z } from "zod";
  * one is refused, naming the field, rather than stored and run as if it were not there. Each line goes
  * when its feature lands.
  */
-type NotYetFields = Partial<Pick<TaskSpec, "placement" | "fanOutWindow" | "maxFailed" | "init" | "pinnedRunnerId">> & {
+type NotYetFields = Partial<Pick<TaskSpec, "placement" | "fanOutWindow" | "maxFailed" | "pinnedRunnerId">> & {
   exec?: { $case: string };
 };
 
@@ -16,7 +16,6 @@ export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): vo
   if (spec.placement === Placement.PLACEMENT_EACH_MATCHING_RUNNER) refuse(["placement"], "fan-out");
   if (spec.fanOutWindow) refuse(["fanOutWindow"], "fan-out");
   if (spec.maxFailed) refuse(["maxFailed"], "fan-out");
-  if (spec.init?.length) refuse(["init"], "init steps");
   if (spec.pinnedRunnerId) refuse(["pinnedRunnerId"], "pinning to a runner");
   if (spec.exec?.$case === "container") refuse(["exec", "value"], "the container kind");
 }

@@ -15,6 +15,7 @@ import {
   validDate,
 } from "./common.js";
 import { refuseNotYetServed } from "./not-yet-served.js";
+import { MAX_INIT_STEPS } from "./run-report.js";
 
 const DAY_MS = 86_400_000;
 
@@ -94,6 +95,8 @@ export const taskSpecSchema = z
       .max(253, "at most 253 characters")
       .regex(/^$|^[A-Za-z0-9._:/-]+$/, "only letters, digits and ._:/-"),
     exec: exec.optional(),
+    // Each step is a program like the subprocess kind, checked the same way (spec.init[i].command, …).
+    init: z.array(subprocess).max(MAX_INIT_STEPS, `at most ${MAX_INIT_STEPS} init steps`).optional(),
     timeout: positiveDuration(7 * DAY_MS, "7d").optional(),
     restart: knownEnum(RestartPolicy, true),
     maxAttempts: z.number().int().min(0, "must not be negative").max(1000, "at most 1000"),

@@ -80,11 +80,17 @@ export function decideStart(
   taskId: string,
   startedAtMs: number,
   nowMs: number,
+  logUrl?: string,
 ): Run | undefined {
   const stored = view.run(runId);
   if (!stored || stored.phase !== RunPhase.RUN_PHASE_ASSIGNED) return undefined;
   const now = new Date(nowMs);
-  const run: Run = { ...stored, phase: RunPhase.RUN_PHASE_RUNNING, startTime: new Date(startedAtMs) };
+  const run: Run = {
+    ...stored,
+    phase: RunPhase.RUN_PHASE_RUNNING,
+    startTime: new Date(startedAtMs),
+    logUrl: logUrl ?? stored.logUrl,
+  };
   view.putRun(run);
   const taskRecord = view.task(taskId);
   if (taskRecord && taskRecord.task.status!.phase === TaskPhase.TASK_PHASE_RUNNING) {
@@ -118,6 +124,8 @@ export type RunEnd = AttemptEnd & {
   result?: Record<string, unknown>;
   /** When the runner reported the start, if that report was not written on its own (it is written with the end). */
   startedAtMs?: number;
+  /** Run.log_url as the runner last reported it (validated); undefined keeps the stored one. */
+  logUrl?: string;
 };
 
 /**
@@ -148,6 +156,8 @@ export function decideFinish(
     outputBytes: output.bytes,
     outputTruncated: output.truncated,
     result: end.result,
+    logUrl: end.logUrl ?? stored.logUrl,
+    failedInitStep: end.failedInitStep ?? 0,
   };
   view.putRun(run);
   const taskRecord = view.task(taskId);

@@ -1,10 +1,11 @@
 import { rmSync } from "node:fs";
 import { credentials } from "@grpc/grpc-js";
-import { type Task, TaskServiceClient } from "@supervisor/sdk";
+import { TaskServiceClient } from "@supervisor/sdk";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
+import { listAllTasks } from "./helpers/list-all.js";
 import { faultSeed, prng } from "./helpers/prng.js";
 import { tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
@@ -20,17 +21,6 @@ async function serve(db: string) {
     await stopChild(child, "SIGKILL");
   });
   return { child, client };
-}
-
-async function listAll(client: TaskServiceClient): Promise<Task[]> {
-  const all: Task[] = [];
-  let pageToken = "";
-  do {
-    const page = await call(rpc(client, "listTasks"), { pageSize: 1000, pageToken });
-    all.push(...page.tasks);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return all;
 }
 
 describe("durability", () => {
@@ -73,7 +63,7 @@ describe("durability", () => {
       client.close();
     }
     const { child, client } = await serve(db);
-    const stored = new Set((await listAll(client)).map((t) => t.id));
+    const stored = new Set((await listAllTasks(client)).map((t) => t.id));
     client.close();
     await stopChild(child);
     const lost = [...acknowledged].filter((id) => !stored.has(id));

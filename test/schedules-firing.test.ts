@@ -13,6 +13,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { call, rpc } from "./helpers/grpc.js";
+import { scheduleTasks } from "./helpers/list-all.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { subprocessSpec } from "./helpers/specs.js";
 import { waitUntil } from "./helpers/wait.js";
@@ -57,25 +58,7 @@ const status = (id = "job") => call(rpc(schedules!, "getSchedule"), { id }).then
 
 /** The tasks a schedule fired, oldest tick first. */
 async function fired(id = "job"): Promise<Task[]> {
-  const tasks: Task[] = [];
-  let pageToken = "";
-  do {
-    const page = await call(rpc(server!.tasks, "listTasks"), {
-      pageSize: 1000,
-      pageToken,
-      filter: {
-        slot: "",
-        phases: [],
-        labelSelector: `supervisor.dev/schedule=${id}`,
-        runnerId: "",
-        idPrefix: "",
-        parentId: "",
-      },
-    });
-    tasks.push(...page.tasks);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return tasks.sort((a, b) => nominal(a) - nominal(b));
+  return (await scheduleTasks(server!.tasks, id)).sort((a, b) => nominal(a) - nominal(b));
 }
 
 const nominal = (task: Task) => task.spec!.scheduledBy!.nominalTime!.getTime();

@@ -6,6 +6,7 @@ import { describeOn, storeForTest } from "./helpers/backend.js";
 import { startCli, stopChild } from "./helpers/cli.js";
 import { startCluster } from "./helpers/cluster.js";
 import { call, rpc } from "./helpers/grpc.js";
+import { scheduleTasks } from "./helpers/list-all.js";
 import { faultSeed, prng } from "./helpers/prng.js";
 import { tempDir } from "./helpers/server.js";
 import { subprocessSpec } from "./helpers/specs.js";
@@ -27,27 +28,16 @@ const everySecond = (id: string) => ({
   }),
 });
 
-async function firedTasks(tasks: TaskServiceClient, id: string): Promise<Task[]> {
-  const all: Task[] = [];
-  let pageToken = "";
-  do {
-    const page = await call(rpc(tasks, "listTasks"), {
-      pageSize: 1000,
-      pageToken,
-      filter: {
-        slot: "",
-        phases: [],
-        labelSelector: `supervisor.dev/schedule=${id}`,
-        runnerId: "",
-        idPrefix: "",
-        parentId: "",
-      },
-    });
-    all.push(...page.tasks);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return all;
-}
+/** Waits until the schedule has fired at least 25 tasks (past the last restart: caught up), and returns them. */
+const atLeast25 = (tasks: TaskServiceClient, id: string) =>
+  waitUntil(
+    async () => {
+      const all = await scheduleTasks(tasks, id);
+      return all.length >= 25 ? all : undefined;
+    },
+    "25 fired seconds",
+    60_000,
+  );
 
 /** Each nominal second once, with no gap between the first and the last. */
 function expectEverySecondOnce(tasks: Task[]): void {
@@ -84,15 +74,7 @@ describe("schedules through SIGKILL", () => {
     const tasks = new TaskServiceClient(server.address, credentials.createInsecure());
     onTestFinished(() => tasks.close());
     // Past the last restart: the catch-up has fired everything up to now.
-    const fired = await waitUntil(
-      async () => {
-        const all = await firedTasks(tasks, "beat");
-        return all.length >= 25 ? all : undefined;
-      },
-      "25 fired seconds",
-      60_000,
-    );
-    expectEverySecondOnce(fired);
+    expectEverySecondOnce(await atLeast25(tasks, "beat"));
   });
 });
 
@@ -114,14 +96,6 @@ describeOn("postgres")("schedules on three servers", () => {
     const survivor = cluster.servers.find((s) => s.child.exitCode === null && s.child.signalCode === null)!;
     const tasks = new TaskServiceClient(survivor.address, credentials.createInsecure());
     onTestFinished(() => tasks.close());
-    const fired = await waitUntil(
-      async () => {
-        const all = await firedTasks(tasks, "beat");
-        return all.length >= 25 ? all : undefined;
-      },
-      "25 fired seconds",
-      60_000,
-    );
-    expectEverySecondOnce(fired);
+    expectEverySecondOnce(await atLeast25(tasks, "beat"));
   });
 });

@@ -16,11 +16,12 @@ export interface RunnerProcess {
 export async function startRunner(
   address: string,
   name: string,
-  options: { labels?: Record<string, string>; capacity?: number; kinds?: string } = {},
+  options: { labels?: Record<string, string>; capacity?: number; kinds?: string; args?: string[] } = {},
 ): Promise<RunnerProcess> {
   const args = ["runner", "--addr", address, "--name", name, "--capacity", String(options.capacity ?? 2)];
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push("--label", `${key}=${value}`);
   if (options.kinds) args.push("--kinds", options.kinds);
+  args.push(...(options.args ?? []));
   const { child, match, output } = await startCli(args, /connected to \S+ as (\S+)/);
   return { child, id: match[1]!, name, output, stop: (signal) => stopChild(child, signal) };
 }

@@ -7,7 +7,7 @@ import type { z } from "zod";
  * when its feature lands.
  */
 type NotYetFields = Partial<Pick<TaskSpec, "placement" | "fanOutWindow" | "maxFailed" | "init" | "pinnedRunnerId">> & {
-  exec?: { $case: string };
+  [field: string]: unknown;
 };
 
 export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): void {
@@ -18,5 +18,4 @@ export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): vo
   if (spec.maxFailed) refuse(["maxFailed"], "fan-out");
   if (spec.init?.length) refuse(["init"], "init steps");
   if (spec.pinnedRunnerId) refuse(["pinnedRunnerId"], "pinning to a runner");
-  if (spec.exec?.$case === "container") refuse(["exec", "value"], "the container kind");
 }

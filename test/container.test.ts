@@ -13,6 +13,7 @@ import {
 } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxImage, hasBwrap } from "./helpers/busybox-image.js";
+import { runCli } from "./helpers/cli.js";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
@@ -231,6 +232,17 @@ describe.skipIf(!hasBwrap)("the container kind over bubblewrap", () => {
     expect(readdirSync(imageDir)).toEqual(unpacked);
   });
 
+  it("supervisor submit --container --mount --wait runs it and exits with its code", async () => {
+    const shared = join(dir, "cli-shared");
+    mkdirSync(shared);
+    writeFileSync(join(shared, "note"), "mounted\n");
+    const args = ["submit", "--addr", server.address, "--selector", `pool=${pool}`, "--container", image.rootfs];
+    args.push("--mount", `${shared}:/mnt:ro`, "--wait", "--", "sh", "-c", "echo hi; cat /mnt/note; exit 3");
+    const result = await runCli(args);
+    expect(result.stdout).toBe("hi\nmounted\n");
+    expect(result.code).toBe(3);
+  });
+
   it("an image that is not there: FAILED with a message saying so", async () => {
     const task = await waitForTask(
       server.tasks,
@@ -260,6 +272,20 @@ describe("a runner without a working container runtime", () => {
     );
     expect(other.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
     await call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "" });
+  });
+});
+
+describe("supervisor submit: container flags", () => {
+  const NOWHERE = { SUPERVISOR_ADDR: "127.0.0.1:1", NO_COLOR: "1" };
+  it.each([
+    [["--mount", "/a:/b"], "--mount applies to a container: give --container IMAGE"],
+    [["--network"], "--network applies to a container: give --container IMAGE"],
+    [["--container", "/srv/rootfs", "--mount", "/a"], "Expected source:target or source:target:ro"],
+    [["--container", "/srv/rootfs", "--mount", "/a:/b:rx"], "Expected source:target or source:target:ro"],
+  ])("%s is a usage mistake (exit 2) before any call", async (flags, message) => {
+    const result = await runCli(["submit", ...flags, "--", "true"], { env: NOWHERE });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(message);
   });
 });
 

@@ -273,6 +273,17 @@ describe("a runner without a working container runtime", () => {
     expect(other.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
     await call(rpc(server.tasks, "cancelTask"), { id: task.id, reason: "" });
   });
+
+  it("a runtime that is named but whose trial run fails is not used", async () => {
+    // podman is not installed on these machines (and where it is, its runs fail): the trial says why.
+    const runner = await startRunner(server.address, "container-podman", {
+      labels: { pool: "podman" },
+      args: ["--container-runtime", "podman"],
+    });
+    runners.push(runner);
+    expect(runner.output()).toMatch(/no container kind \(podman: /);
+    expect(runner.output()).toMatch(/kinds subprocess,wasm\)/);
+  });
 });
 
 describe("supervisor submit: container flags", () => {

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import {
@@ -31,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(runners.map((r) => r.stop("SIGKILL")));
   await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const selector = (pool: string) => ({ matchLabels: { pool }, matchExpressions: [] });

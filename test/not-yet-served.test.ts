@@ -20,16 +20,6 @@ describe("fields this server does not serve yet", () => {
     ["a fan-out window", { fanOutWindow: { seconds: 5, nanos: 0 } }, "spec.fan_out_window"],
     ["a failure tolerance", { maxFailed: 1 }, "spec.max_failed"],
     ["a pinned runner", { pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000aaaa" }, "spec.pinned_runner_id"],
-    [
-      "the container kind",
-      {
-        exec: {
-          $case: "container",
-          value: { image: "/img", command: "sh", args: [], env: {}, workingDir: "", mounts: [], network: false },
-        },
-      },
-      "spec.container",
-    ],
   ])("%s: INVALID_ARGUMENT naming the field", async (_, fields, field) => {
     const error = await expectError(
       call(rpc(server.tasks, "submitTask"), submitRequest(subprocessSpec("true", [], fields))),

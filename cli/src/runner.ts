@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { credentials } from "@grpc/grpc-js";
-import { createSubprocessExecutor, logUrlTemplate, Runner } from "@supervisor/sdk";
+import { type ContainerRuntimeChoice, createSubprocessExecutor, logUrlTemplate, Runner } from "@supervisor/sdk";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { addConnectionOptions, type ConnectionOptions, tlsFrom } from "./connection.js";
 import { integer, keyValue } from "./parsers.js";
@@ -34,7 +34,7 @@ export function registerRunner(program: Command): void {
     .option("--name <name>", "unique runner name (default: <hostname>-<pid>)")
     .option("--label <key=value>", "a label matched by task runner selectors (repeatable)", keyValue("--label"))
     .addOption(new Option("--capacity <n>", "runs at once").argParser(integer(1, 10_000)).default(4))
-    .option("--kinds <list>", "kinds to run, comma-separated (subprocess, wasm)", (v) =>
+    .option("--kinds <list>", "kinds to run, comma-separated (subprocess, wasm, container)", (v) =>
       v
         .split(",")
         .map((k) => k.trim())
@@ -42,6 +42,12 @@ export function registerRunner(program: Command): void {
     )
     .option("--trusted-key <id=file>", "ed25519 public key (PEM) that may sign specs (repeatable)", collectKeyFile)
     .option("--require-signatures", "refuse to run specs not signed by a trusted key")
+    .addOption(
+      new Option("--container-runtime <runtime>", "what runs container tasks (auto: podman, docker, bwrap)")
+        .choices(["auto", "podman", "docker", "bwrap", "none"])
+        .default("auto"),
+    )
+    .option("--image-dir <dir>", "where bwrap unpacks .tar images (default: <tmpdir>/supervisor-images)")
     .option("--uid <uid>", "run subprocesses as this user id", integer(0, 2 ** 32 - 2))
     .option("--gid <gid>", "run subprocesses as this group id", integer(0, 2 ** 32 - 2))
     .option(
@@ -57,6 +63,8 @@ export function registerRunner(program: Command): void {
           kinds?: string[];
           trustedKey?: Record<string, string>;
           requireSignatures?: boolean;
+          containerRuntime: ContainerRuntimeChoice;
+          imageDir?: string;
           uid?: number;
           gid?: number;
           logUrl?: string;
@@ -78,6 +86,7 @@ export function registerRunner(program: Command): void {
           labels: options.label ?? {},
           capacity: options.capacity,
           kinds: options.kinds,
+          container: { runtime: options.containerRuntime, imageDir: options.imageDir },
           version: "supervisor-cli/0.1.0",
           logUrl: options.logUrl ? logUrlTemplate(options.logUrl) : undefined,
         });

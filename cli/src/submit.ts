@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import {
+  container,
   OutputStream,
   type SupervisorClient,
   signSpec,
@@ -11,13 +12,14 @@ import {
 import type { Command } from "commander";
 import { usageError } from "./command-line.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
+import { addContainerOptions, type ContainerFlags, checkContainerFlags } from "./container-options.js";
 import { EXIT } from "./exit.js";
 import { json, phaseName } from "./format.js";
 import { durationMs, timeOrDuration } from "./parsers.js";
 import { splitKeyValue } from "./runner.js";
 import { addTaskOptions, checkTaskFlags, type TaskOptions, taskSpecOptions } from "./task-options.js";
 
-interface SubmitOptions extends ConnectionOptions, TaskOptions {
+interface SubmitOptions extends ConnectionOptions, TaskOptions, ContainerFlags {
   notBefore?: Date;
   delay?: number;
   requestId?: string;
@@ -69,18 +71,21 @@ async function followToTheEnd(client: SupervisorClient, task: Task, signal: Abor
 /** Flags that contradict each other are refused here, before anything is sent. */
 function checkFlags(command: Command, options: SubmitOptions): void {
   checkTaskFlags(command, options);
+  checkContainerFlags(command, options);
   if (options.notBefore && options.delay !== undefined)
     usageError(command, "--not-before and --delay both set the start time: give one");
 }
 
 export function registerSubmit(program: Command): void {
   addConnectionOptions(
-    addTaskOptions(
-      program
-        .command("submit")
-        .description("submit a task: supervisor submit [options] -- command [args...]")
-        .argument("<command>", "program to run (argv, never a shell)")
-        .argument("[args...]", "its arguments"),
+    addContainerOptions(
+      addTaskOptions(
+        program
+          .command("submit")
+          .description("submit a task: supervisor submit [options] -- command [args...]")
+          .argument("<command>", "program to run (argv, never a shell)")
+          .argument("[args...]", "its arguments"),
+      ),
     )
       .option(
         "--not-before <time>",
@@ -98,11 +103,14 @@ export function registerSubmit(program: Command): void {
       checkFlags(self, options);
       const notBefore =
         options.notBefore ?? (options.delay === undefined ? undefined : new Date(Date.now() + options.delay));
-      const unsigned = subprocess(command, args, {
-        ...taskSpecOptions(self, options),
-        notBefore,
-        trigger: Trigger.TRIGGER_CLI,
-      });
+      const specOptions = { ...taskSpecOptions(self, options), notBefore, trigger: Trigger.TRIGGER_CLI };
+      const unsigned = options.container
+        ? container(options.container, command, args, {
+            ...specOptions,
+            mounts: options.mount ?? [],
+            network: options.network ?? false,
+          })
+        : subprocess(command, args, specOptions);
       let spec = unsigned;
       if (options.signKey) {
         spec = signSpec(unsigned, options.signKey.key, readFileSync(options.signKey.path, "utf8"));

@@ -40,7 +40,7 @@ export * from "./selector/parse.js";
 export * from "./selector/runner-selector.js";
 export * from "./signing.js";
 export * from "./spec-defaults.js";
-export { duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
+export { container, duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
 export type { ListOptions, ListPageOptions, TaskQuery, WatchOptions } from "./task-query.js";
 export * from "./timers.js";
 export * from "./uuidv7.js";

@@ -1,12 +1,17 @@
 import type { TaskSpec } from "./gen/supervisor/v1/task.js";
 
-/** The kind of a task, matched against the kinds a runner advertises: "subprocess", "wasm" or "embedded:<handler>". */
+/**
+ * The kind of a task, matched against the kinds a runner advertises: "subprocess", "wasm", "container"
+ * or "embedded:<handler>".
+ */
 export function taskKind(spec: TaskSpec): string | undefined {
   switch (spec.exec?.$case) {
     case "subprocess":
       return "subprocess";
     case "wasm":
       return "wasm";
+    case "container":
+      return "container";
     case "embedded":
       return `embedded:${spec.exec.value.handler}`;
     default:

@@ -9,6 +9,8 @@ import {
 import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, type RetryBackoff, sleep } from "./backoff.js";
 import { CHANNEL_DEFAULTS } from "./client.js";
 import { SupervisorError } from "./errors.js";
+import { createContainerExecutor } from "./executors/container/executor.js";
+import { type ContainerRuntimeChoice, detectContainerRuntime } from "./executors/container/runtime.js";
 import { type EmbeddedHandler, EmbeddedRegistry } from "./executors/embedded.js";
 import { createSubprocessExecutor } from "./executors/subprocess.js";
 import type { ExecutionContext, ExecutionResult, Executor, OutputStreamName } from "./executors/types.js";
@@ -23,7 +25,7 @@ import {
   type RunnerServiceClient,
   RunOutcome,
 } from "./gen/supervisor/v1/runner_service.js";
-import type { SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
+import type { ContainerExec, SubprocessExec, WasmExec } from "./gen/supervisor/v1/task.js";
 import { jsonLimitProblem } from "./json-limits.js";
 import { ErrorReason } from "./reasons.js";
 import { MAX_BATCH_ITEMS } from "./runner/batch-wire.js";
@@ -34,6 +36,18 @@ import { RetainedOutput } from "./runner/retained-output.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { SYSTEM_TIMERS, type Timer } from "./timers.js";
 
+/** The container kind of a runner (RunnerOptions.container). */
+export interface RunnerContainerOptions {
+  /**
+   * Which runtime runs container tasks, tried once when the runner starts: "auto" (default) takes
+   * the first of podman, docker and bwrap whose trial run works; a name uses that one only if its
+   * trial works; "none" turns the kind off. Without a working runtime, `container` is not advertised.
+   */
+  runtime?: ContainerRuntimeChoice;
+  /** Where .tar images are unpacked for bwrap (kept, reused while the tar is unchanged). */
+  imageDir?: string;
+}
+
 export interface RunnerOptions {
   /** host:port of the supervisor. */
   address: string;
@@ -42,7 +56,10 @@ export interface RunnerOptions {
   labels?: Record<string, string>;
   /** Runs at once. Default 1. */
   capacity?: number;
-  /** Kinds to advertise. Default: subprocess, wasm, and every registered handler. */
+  /**
+   * Kinds to advertise. Default: subprocess, wasm, container (when a container runtime works), and
+   * every registered handler. "container" is left out, even when listed, if no runtime works.
+   */
   kinds?: string[];
   version?: string;
   credentials?: ChannelCredentials;
@@ -74,6 +91,7 @@ export interface RunnerOptions {
   /** Runs the main exec of subprocess tasks, and every task's init steps. */
   subprocess?: Executor<SubprocessExec>;
   wasm?: Executor<WasmExec>;
+  container?: RunnerContainerOptions;
   log?: (line: string) => void;
 }
 
@@ -152,6 +170,8 @@ export class Runner {
   runnerId = "";
   draining = false;
 
+  /** Set at start() when a container runtime works. */
+  private containerExecutor: Executor<ContainerExec> | undefined;
   private readonly trustedKeys: Map<string, KeyObject>;
   private readonly metadata = new Metadata();
 
@@ -172,7 +192,26 @@ export class Runner {
   }
 
   get kinds(): string[] {
-    return this.options.kinds ?? ["subprocess", "wasm", ...this.handlers.names().map((name) => `embedded:${name}`)];
+    const container = this.containerExecutor ? ["container"] : [];
+    const handlers = this.handlers.names().map((name) => `embedded:${name}`);
+    const kinds = this.options.kinds ?? ["subprocess", "wasm", ...container, ...handlers];
+    return this.containerExecutor ? kinds : kinds.filter((kind) => kind !== "container");
+  }
+
+  /**
+   * Finds the container runtime, once, before the first hello: a runner advertises `container`
+   * only when a trial run works. Skipped when the kinds given leave `container` out.
+   */
+  private async checkContainerRuntime(): Promise<void> {
+    if (this.options.kinds && !this.options.kinds.includes("container")) return;
+    const { runtime = "auto", imageDir } = this.options.container ?? {};
+    const detection = await detectContainerRuntime(runtime);
+    if (detection.runtime) {
+      this.containerExecutor = createContainerExecutor(detection.runtime, { imageDir });
+      this.log(`container tasks run with ${detection.runtime}`);
+    } else {
+      this.log(`no container kind (${detection.reason})`);
+    }
   }
 
   /** Runs executing now. */
@@ -189,7 +228,7 @@ export class Runner {
    */
   start(): Promise<string> {
     const welcomed = new Promise<string>((resolve, reject) => (this.welcomed = { resolve, reject }));
-    this.loop ??= this.connectLoop();
+    this.loop ??= this.checkContainerRuntime().then(() => this.connectLoop());
     return welcomed;
   }
 
@@ -508,6 +547,10 @@ export class Runner {
     switch (exec?.$case) {
       case "subprocess":
         return (this.options.subprocess ?? defaultSubprocess()).execute(withAttemptEnv(exec.value, assign), ctx);
+      case "container": {
+        if (!this.containerExecutor) return Promise.resolve({ outcome: "failed", error: "no container runtime here" });
+        return this.containerExecutor.execute(withAttemptEnv(exec.value, assign), ctx);
+      }
       case "wasm":
         return (this.options.wasm ?? wasmExecutor).execute(exec.value, ctx);
       case "embedded":
@@ -519,7 +562,7 @@ export class Runner {
 }
 
 /** A subprocess spec with the attempt's identity in its environment: handy for idempotent side effects and logs. */
-const withAttemptEnv = (exec: SubprocessExec, assign: ConnectResponse_Assign): SubprocessExec => ({
+const withAttemptEnv = <E extends { env: Record<string, string> }>(exec: E, assign: ConnectResponse_Assign): E => ({
   ...exec,
   env: {
     ...exec.env,

@@ -1,5 +1,13 @@
 import { parseDurationMs } from "./duration.js";
-import { EmbeddedExec, RunnerSelector, SubprocessExec, TaskSpec, WasmExec } from "./gen/supervisor/v1/task.js";
+import {
+  ContainerExec,
+  EmbeddedExec,
+  type Mount,
+  RunnerSelector,
+  SubprocessExec,
+  TaskSpec,
+  WasmExec,
+} from "./gen/supervisor/v1/task.js";
 import { fromInput, type RunnerSelectorInput, type TaskSpecInput } from "./input.js";
 import { runnerSelector as parseRunnerSelector } from "./selector/runner-selector.js";
 
@@ -52,6 +60,27 @@ export function wasm(
   options: SpecOptions & { env?: Record<string, string> } = {},
 ): TaskSpec {
   return specOf(options, { $case: "wasm", value: fromInput(WasmExec, { modulePath, args, env: options.env }) });
+}
+
+/**
+ * A program run inside a container image on a runner that advertises `container` (argv, never a
+ * shell). `image` is a name the runner's podman or docker has, or a root filesystem (a directory or
+ * a .tar of one) on the runner's machine for bwrap. No network unless `network` is true.
+ */
+export function container(
+  image: string,
+  command: string,
+  args: readonly string[] = [],
+  options: SpecOptions & {
+    env?: Record<string, string>;
+    workingDir?: string;
+    mounts?: Partial<Mount>[];
+    network?: boolean;
+  } = {},
+): TaskSpec {
+  const { env, workingDir, mounts, network } = options;
+  const value = fromInput(ContainerExec, { image, command, args, env, workingDir, mounts, network });
+  return specOf(options, { $case: "container", value });
 }
 
 /** "30s", "500ms", "1h30m", "7d" (the syntax of parseDurationMs) → google.protobuf.Duration. */

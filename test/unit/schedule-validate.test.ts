@@ -147,7 +147,7 @@ describe("validateDefinition", () => {
     });
     expect(only({ cron: "* * * * *" }, { task: { ...subprocess("/bin/true"), exec: undefined } })).toEqual({
       field: "schedule.task.exec",
-      description: "required: set one of subprocess, embedded or wasm",
+      description: "required: set one of subprocess, embedded, wasm or container",
     });
     expect(only({ cron: "* * * * *" }, { task: subprocess("") }).field).toBe("schedule.task.subprocess.command");
     expect(

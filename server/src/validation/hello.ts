@@ -21,8 +21,8 @@ const helloSchema = z.object({
         .min(1)
         .max(256)
         .regex(
-          /^(subprocess|wasm|embedded:[A-Za-z0-9._:/*-]+)$/,
-          'one of "subprocess", "wasm", "embedded:<handler>", "embedded:*"',
+          /^(subprocess|wasm|container|embedded:[A-Za-z0-9._:/*-]+)$/,
+          'one of "subprocess", "wasm", "container", "embedded:<handler>", "embedded:*"',
         ),
     )
     .min(1, "a runner must run at least one kind")

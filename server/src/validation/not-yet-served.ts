@@ -7,7 +7,7 @@ import type { z } from "zod";
  * when its feature lands.
  */
 type NotYetFields = Partial<Pick<TaskSpec, "placement" | "fanOutWindow" | "maxFailed" | "pinnedRunnerId">> & {
-  exec?: { $case: string };
+  [field: string]: unknown;
 };
 
 export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): void {
@@ -17,5 +17,4 @@ export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): vo
   if (spec.fanOutWindow) refuse(["fanOutWindow"], "fan-out");
   if (spec.maxFailed) refuse(["maxFailed"], "fan-out");
   if (spec.pinnedRunnerId) refuse(["pinnedRunnerId"], "pinning to a runner");
-  if (spec.exec?.$case === "container") refuse(["exec", "value"], "the container kind");
 }

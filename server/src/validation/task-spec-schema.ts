@@ -18,6 +18,7 @@ import { refuseNotYetServed } from "./not-yet-served.js";
 import { MAX_INIT_STEPS } from "./run-report.js";
 
 const DAY_MS = 86_400_000;
+const MAX_MOUNTS = 64;
 
 const args = z.array(boundedString(MAX_ARG)).max(MAX_ARGS, `at most ${MAX_ARGS} arguments`);
 
@@ -49,11 +50,30 @@ const wasm = z.object({
   env: envMap,
 });
 
+/** An absolute path (a container's working directory, a mount's source or target). */
+const absolutePath = boundedString(MAX_PATH).regex(/^\//, "must be an absolute path");
+
+const mount = z.object({
+  source: absolutePath.min(1, "required: the path on the runner's machine"),
+  target: absolutePath.min(1, "required: the path inside the container"),
+  readOnly: z.boolean(),
+});
+
+const container = z.object({
+  image: boundedString(MAX_PATH).min(1, "required: the image (a runtime's image name, or a root filesystem path)"),
+  command: boundedString(MAX_PATH).min(1, "required: the program to run inside"),
+  args,
+  env: envMap,
+  workingDir: z.union([z.literal(""), absolutePath]),
+  mounts: z.array(mount).max(MAX_MOUNTS, `at most ${MAX_MOUNTS} mounts`),
+  network: z.boolean(),
+});
+
 const exec = z.discriminatedUnion("$case", [
   z.object({ $case: z.literal("subprocess"), value: subprocess }),
   z.object({ $case: z.literal("embedded"), value: embedded }),
   z.object({ $case: z.literal("wasm"), value: wasm }),
-  z.object({ $case: z.literal("container"), value: z.object({}).passthrough() }),
+  z.object({ $case: z.literal("container"), value: container }),
 ]);
 
 const requirement = z
@@ -123,7 +143,11 @@ export const taskSpecSchema = z
   .superRefine((spec, ctx) => {
     refuseNotYetServed(spec, ctx);
     if (!spec.exec)
-      ctx.addIssue({ code: "custom", path: ["exec"], message: "required: set one of subprocess, embedded or wasm" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["exec"],
+        message: "required: set one of subprocess, embedded, wasm or container",
+      });
     const runsOnce =
       spec.restart === RestartPolicy.RESTART_POLICY_UNSPECIFIED || spec.restart === RestartPolicy.RESTART_POLICY_NEVER;
     // Silently storing 1 would hide the mistake: the caller meant retries and would not get them.

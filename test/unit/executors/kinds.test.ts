@@ -13,6 +13,16 @@ describe("taskKind", () => {
     expect(taskKind(withExec({ $case: "embedded", value: { handler: "resize", payload: {} } }))).toBe(
       "embedded:resize",
     );
+    const container = {
+      image: "/srv/rootfs",
+      command: "sh",
+      args: [],
+      env: {},
+      workingDir: "",
+      mounts: [],
+      network: false,
+    };
+    expect(taskKind(withExec({ $case: "container", value: container }))).toBe("container");
     expect(taskKind(withExec(undefined))).toBeUndefined();
   });
 });

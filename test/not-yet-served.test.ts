@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ErrorReason, Placement, type TaskSpec } from "@supervisor/sdk";
+import { ErrorReason, type TaskSpec } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, expectError, rpc } from "./helpers/grpc.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -16,11 +16,7 @@ afterAll(() => server.close());
 
 describe("fields this server does not serve yet", () => {
   it.each<[string, Partial<TaskSpec>, string]>([
-    ["fan-out", { placement: Placement.PLACEMENT_EACH_MATCHING_RUNNER }, "spec.placement"],
-    ["a fan-out window", { fanOutWindow: { seconds: 5, nanos: 0 } }, "spec.fan_out_window"],
-    ["a failure tolerance", { maxFailed: 1 }, "spec.max_failed"],
     ["init steps", { init: [{ command: "true", args: [], env: {}, workingDir: "" }] }, "spec.init"],
-    ["a pinned runner", { pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000aaaa" }, "spec.pinned_runner_id"],
     [
       "the container kind",
       {

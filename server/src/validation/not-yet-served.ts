@@ -1,4 +1,4 @@
-import { Placement, type TaskSpec } from "@supervisor/sdk";
+import type { TaskSpec } from "@supervisor/sdk";
 import type { z } from "zod";
 
 /**
@@ -6,17 +6,13 @@ import type { z } from "zod";
  * one is refused, naming the field, rather than stored and run as if it were not there. Each line goes
  * when its feature lands.
  */
-type NotYetFields = Partial<Pick<TaskSpec, "placement" | "fanOutWindow" | "maxFailed" | "init" | "pinnedRunnerId">> & {
+type NotYetFields = Partial<Pick<TaskSpec, "init">> & {
   exec?: { $case: string };
 };
 
 export function refuseNotYetServed(spec: NotYetFields, ctx: z.RefinementCtx): void {
   const refuse = (path: string[], what: string) =>
     ctx.addIssue({ code: "custom", path, message: `${what} is not served by this server yet` });
-  if (spec.placement === Placement.PLACEMENT_EACH_MATCHING_RUNNER) refuse(["placement"], "fan-out");
-  if (spec.fanOutWindow) refuse(["fanOutWindow"], "fan-out");
-  if (spec.maxFailed) refuse(["maxFailed"], "fan-out");
   if (spec.init?.length) refuse(["init"], "init steps");
-  if (spec.pinnedRunnerId) refuse(["pinnedRunnerId"], "pinning to a runner");
   if (spec.exec?.$case === "container") refuse(["exec", "value"], "the container kind");
 }

@@ -176,7 +176,7 @@ describe("fan-out to every matching runner", () => {
     expect(kids.every((kid) => kid.parentId === parent.id)).toBe(true);
     const filter = TaskFilter.fromPartial({ parentId: parent.id });
     const succeeded = (all: WatchTasksResponse[]) =>
-      all.filter((e) => e.task?.status!.phase === TaskPhase.TASK_PHASE_SUCCEEDED).length === 2;
+      all.filter((e) => e.task?.status?.phase === TaskPhase.TASK_PHASE_SUCCEEDED).length === 2;
     const events = await collect(
       server.tasks.watchTasks({ sinceRevision: revision, sendInitial: false, filter }),
       (_, all) => succeeded(all),

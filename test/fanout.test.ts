@@ -16,6 +16,7 @@ import {
   type WatchTasksResponse,
 } from "@supervisor/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -185,6 +186,37 @@ describe("fan-out to every matching runner", () => {
     expect(seen[0]!.type).toBe(EventType.EVENT_TYPE_ADDED);
     expect(seen.every((e) => e.task!.parentId === parent.id)).toBe(true);
     expect(new Set(seen.map((e) => e.task!.id))).toEqual(new Set(kids.map((kid) => kid.id)));
+  });
+});
+
+describe("the CLI", () => {
+  it("submit --each-runner fans out; get shows the per-runner table; list --parent lists the children", async () => {
+    await threeRunners("cli");
+    const env = { SUPERVISOR_ADDR: server.address };
+    const submitted = await runCli(
+      ["submit", "--each-runner", "--max-failed", "0", "--selector", "pool=cli", "--", "echo", "hi"],
+      {
+        env,
+      },
+    );
+    expect(submitted.stderr).toBe("");
+    const id = submitted.stdout.trim();
+    await waitForTask(server.tasks, id);
+    const shown = await runCli(["get", id], { env });
+    expect(shown.stdout).toContain("fan-out:   2 children: 2 succeeded");
+    const lines = shown.stdout.split("\n");
+    const header = lines.findIndex((line) => line.startsWith("RUNNER"));
+    expect(lines[header]).toMatch(/^RUNNER\s+PHASE\s+EXIT\s+OUTPUT\s+TASK$/);
+    // One line per matching runner: its name, SUCCEEDED, exit code 0 and the 3 bytes "hi\n".
+    expect(lines.slice(header + 1, header + 3).map((line) => line.split(/\s+/).slice(0, 4))).toEqual([
+      ["cli-a", "SUCCEEDED", "0", "3"],
+      ["cli-b", "SUCCEEDED", "0", "3"],
+    ]);
+    const listed = await runCli(["list", "--parent", id], { env });
+    const rows = listed.stdout.trim().split("\n").slice(1);
+    expect(rows.map((row) => row.split(/\s+/)[0]).sort()).toEqual((await children(id)).map((kid) => kid.id).sort());
+    const usage = await runCli(["submit", "--max-failed", "1", "--", "true"], { env });
+    expect(usage.stderr).toContain("--max-failed needs --each-runner");
   });
 });
 

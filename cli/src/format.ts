@@ -141,7 +141,8 @@ export function fanOutText(fanOut: NonNullable<NonNullable<Task["status"]>["fanO
   const parts = (["pending", "running", "succeeded", "failed", "canceled"] as const)
     .filter((name) => fanOut[name] > 0)
     .map((name) => `${fanOut[name]} ${name}`);
-  return `${fanOut.children} ${fanOut.children === 1 ? "child" : "children"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
+  const children = `${fanOut.children} ${fanOut.children === 1 ? "child" : "children"}`;
+  return parts.length ? `${children}: ${parts.join(", ")}` : children;
 }
 
 export const runnerRow = (runner: RunnerInfo): string[] => [

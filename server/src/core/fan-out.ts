@@ -63,7 +63,8 @@ export function fanOutChildId(parentId: string, runnerId: string): string {
   const hex = createHash("sha256").update(`${parentId}\n${runnerId}`).digest("hex");
   const time = parentId.replaceAll("-", "").slice(0, 12);
   const variant = ((Number.parseInt(hex[3]!, 16) & 0x3) | 0x8).toString(16);
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${hex.slice(0, 3)}-${variant}${hex.slice(4, 7)}-${hex.slice(7, 19)}`;
+  const random = `7${hex.slice(0, 3)}-${variant}${hex.slice(4, 7)}-${hex.slice(7, 19)}`;
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-${random}`;
 }
 
 /** What every child id of a parent starts with (its parent's millisecond): ListTasks reads that id range. */

@@ -77,7 +77,8 @@ function parentStatus(parent: Task, fanOut: FanOutStatus, nowMs: number): Task["
   const active = fanOut.pending + fanOut.running;
   const windowEndMs = fanOutWindowEndMs(parent);
   const waiting = !status.cancelRequested && nowMs < windowEndMs;
-  const counts = `${fanOut.children} children: ${active} active, ${fanOut.succeeded} succeeded, ${fanOut.failed} failed, ${fanOut.canceled} canceled`;
+  const ended = `${fanOut.succeeded} succeeded, ${fanOut.failed} failed, ${fanOut.canceled} canceled`;
+  const counts = `${fanOut.children} children: ${active} active, ${ended}`;
   if (active > 0 || (waiting && fanOut.children > 0)) {
     return {
       ...status,

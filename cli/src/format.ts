@@ -126,6 +126,25 @@ export const runRow = (run: Run): string[] => [
 ];
 export const RUN_HEADER = ["ATTEMPT", "RUN", "PHASE", "EXIT", "RUNNER", "OUTPUT", "ERROR"];
 
+/** `get <parent>`: one line per child of a fan-out, by runner (its run: the latest attempt). */
+export const childRow = (child: Task, run: Run | undefined, runnerName: string | undefined): string[] => [
+  runnerName ?? run?.runnerName ?? child.spec!.pinnedRunnerId,
+  phaseName(child.status!.phase),
+  child.status!.exitCode === undefined ? "-" : String(child.status!.exitCode),
+  run ? String(run.outputBytes) + (run.outputTruncated ? " (truncated)" : "") : "-",
+  child.id,
+];
+export const CHILD_HEADER = ["RUNNER", "PHASE", "EXIT", "OUTPUT", "TASK"];
+
+/** "2 children: 1 running, 1 succeeded". */
+export function fanOutText(fanOut: NonNullable<NonNullable<Task["status"]>["fanOut"]>): string {
+  const parts = (["pending", "running", "succeeded", "failed", "canceled"] as const)
+    .filter((name) => fanOut[name] > 0)
+    .map((name) => `${fanOut[name]} ${name}`);
+  const children = `${fanOut.children} ${fanOut.children === 1 ? "child" : "children"}`;
+  return parts.length ? `${children}: ${parts.join(", ")}` : children;
+}
+
 export const runnerRow = (runner: RunnerInfo): string[] => [
   runner.id,
   runner.name,

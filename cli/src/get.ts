@@ -1,7 +1,18 @@
+import type { SupervisorClient, Task } from "@supervisor/sdk";
 import type { Command } from "commander";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
 import { stopping } from "./filters.js";
-import { describeCommand, json, phaseName, RUN_HEADER, runRow, table } from "./format.js";
+import {
+  CHILD_HEADER,
+  childRow,
+  describeCommand,
+  fanOutText,
+  json,
+  phaseName,
+  RUN_HEADER,
+  runRow,
+  table,
+} from "./format.js";
 import { resolveTaskId } from "./task-ids.js";
 
 export function registerGet(program: Command): void {
@@ -30,9 +41,13 @@ export function registerGet(program: Command): void {
             ...(task.spec!.notBefore ? [`not before: ${task.spec!.notBefore.toISOString()}`] : []),
             ...(status.nextAttemptTime ? [`next try:  ${status.nextAttemptTime.toISOString()}`] : []),
             ...(status.finishTime ? [`finished:  ${status.finishTime.toISOString()}`] : []),
+            ...(task.parentId ? [`parent:    ${task.parentId}`] : []),
+            ...(task.spec!.pinnedRunnerId ? [`pinned to: ${task.spec!.pinnedRunnerId}`] : []),
+            ...(status.fanOut ? [`fan-out:   ${fanOutText(status.fanOut)}`] : []),
             "",
           ].join("\n"),
         );
+        if (status.fanOut) return void process.stdout.write(await childTable(client, task));
         const runs = await client.listRuns(id);
         if (runs.length > 0) process.stdout.write(table(RUN_HEADER, runs.map(runRow)));
         // Links are long: listed under the table, one line per run that has one.
@@ -44,4 +59,19 @@ export function registerGet(program: Command): void {
       }
     }),
   );
+}
+
+/** A fan-out parent's children, one line per runner: phase, exit code and output of its latest run. */
+async function childTable(client: SupervisorClient, parent: Task): Promise<string> {
+  const children: Task[] = [];
+  for await (const child of client.list({ filter: { parentId: parent.id } })) children.push(child);
+  const names = new Map((await client.listRunners()).map((runner) => [runner.id, runner.name]));
+  const rows = await Promise.all(
+    children.map(async (child) => {
+      const runs = child.status!.attempt > 0 ? await client.listRuns(child.id) : [];
+      return childRow(child, runs.at(-1), names.get(child.spec!.pinnedRunnerId));
+    }),
+  );
+  rows.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+  return table(CHILD_HEADER, rows);
 }

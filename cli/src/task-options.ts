@@ -1,6 +1,7 @@
 import {
   AdmissionPolicy,
   DEFAULT_TIMEOUT_MS,
+  Placement,
   RestartPolicy,
   runnerSelector,
   type SpecOptions,
@@ -42,6 +43,10 @@ export interface TaskOptions {
   cwd?: string;
   /** Init steps, each an argv (--init, repeatable). */
   init?: string[][];
+  eachRunner?: boolean;
+  fanOutWindow?: number;
+  maxFailed?: number;
+  pin?: string;
 }
 
 /** The option names (as commander keeps them) of the task flags. */
@@ -57,6 +62,10 @@ export const TASK_OPTION_NAMES = [
   "env",
   "cwd",
   "init",
+  "eachRunner",
+  "fanOutWindow",
+  "maxFailed",
+  "pin",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** A flag the user typed (not a default). */
@@ -112,7 +121,19 @@ export function addTaskOptions(command: Command, { defaults = true } = {}): Comm
       "--init <step>",
       'a program to run first, with --env and --cwd (repeatable, in order): "mkdir -p out" or a JSON argv array',
       initStep,
-    );
+    )
+    .option("--each-runner", "fan out: one child task per matching runner (docs/concepts/fan-out.md)")
+    .option(
+      "--fan-out-window <duration>",
+      "with --each-runner: runners that connect this long after the submit get a child too",
+      durationMs,
+    )
+    .option(
+      "--max-failed <n>",
+      "with --each-runner: children that may fail with the task still succeeding",
+      integer(0, 100_000),
+    )
+    .option("--pin <runner-id>", "run only on this runner (its id, as `supervisor runners` lists it)");
 }
 
 /** Task flags that contradict each other are refused here, before anything is sent. */
@@ -123,6 +144,12 @@ export function checkTaskFlags(command: Command, options: TaskOptions, { admissi
       `--max-attempts ${options.maxAttempts} with --restart never: a task that is never restarted runs once; ` +
         "use --restart on-failure (or always)",
     );
+  for (const flag of ["fanOutWindow", "maxFailed"] as const) {
+    if (options[flag] !== undefined && !options.eachRunner)
+      usageError(command, `--${flag === "maxFailed" ? "max-failed" : "fan-out-window"} needs --each-runner`);
+  }
+  if (options.eachRunner && options.pin)
+    usageError(command, "--pin and --each-runner: a fan-out pins each of its children to its runner itself");
   if (admissionNeedsSlot && given(command, "admission") && !options.slot)
     usageError(command, "--admission decides what happens when the task's slot is busy: it needs --slot");
 }
@@ -157,6 +184,10 @@ export function taskSpecOptions(
     restart: RESTART[restart],
     maxAttempts: restart === "never" ? 0 : (options.maxAttempts ?? 0),
     priority: options.priority ?? 0,
+    placement: options.eachRunner ? Placement.PLACEMENT_EACH_MATCHING_RUNNER : Placement.PLACEMENT_UNSPECIFIED,
+    fanOutWindow: options.fanOutWindow === undefined ? undefined : protoDuration(options.fanOutWindow),
+    maxFailed: options.maxFailed ?? 0,
+    pinnedRunnerId: options.pin ?? "",
   };
 }
 
@@ -200,6 +231,10 @@ export function patchTaskSpec(
   if (given(command, "selector")) spec.runnerSelector = options.selector ? runnerSelector(options.selector) : undefined;
   if (given(command, "timeout")) spec.timeout = protoDuration(options.timeout!);
   if (given(command, "priority")) spec.priority = options.priority!;
+  if (given(command, "eachRunner")) spec.placement = Placement.PLACEMENT_EACH_MATCHING_RUNNER;
+  if (given(command, "fanOutWindow")) spec.fanOutWindow = protoDuration(options.fanOutWindow!);
+  if (given(command, "maxFailed")) spec.maxFailed = options.maxFailed!;
+  if (given(command, "pin")) spec.pinnedRunnerId = options.pin ?? "";
   const restart = restartOf(command, options);
   if (given(command, "restart") || given(command, "maxAttempts")) {
     const never = [RestartPolicy.RESTART_POLICY_NEVER, RestartPolicy.RESTART_POLICY_UNSPECIFIED];

@@ -108,6 +108,12 @@ export const TaskReason = {
   CANCELED_BY_CLIENT: "CANCELED_BY_CLIENT",
   /** CANCELED: replaced by a newer task of the same slot (admission REPLACE). */
   REPLACED: "REPLACED",
+  /** RUNNING: a fan-out parent whose children run (or whose fan_out_window is still open). */
+  FANNED_OUT: "FANNED_OUT",
+  /** FAILED: a fan-out parent more of whose children failed than max_failed allows. */
+  CHILDREN_FAILED: "CHILDREN_FAILED",
+  /** CANCELED: a fan-out child whose parent was canceled. */
+  PARENT_CANCELED: "PARENT_CANCELED",
 } as const;
 export type TaskReason = (typeof TaskReason)[keyof typeof TaskReason];
 

@@ -28,6 +28,7 @@ import { scheduleServiceHandlers } from "./services/schedule-service.js";
 import { taskServiceHandlers } from "./services/task-service.js";
 import { TASK_SERVICE_DEFINITION } from "./services/task-service-definition.js";
 import { withUnimplemented } from "./services/unimplemented.js";
+import { fanOutTargets } from "./store/fan-out-targets.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { openBackend, shareable } from "./store/open-backend.js";
 import { startSweeper, sweep } from "./store/retention.js";
@@ -151,7 +152,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.
   const scheduler = new Scheduler({
     store: backend.schedules,
-    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures),
+    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures, (spec) => fanOutTargets(backend, spec)),
     clock,
     timers,
     log,
@@ -160,7 +161,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const schedules = new Schedules({
     store: backend.schedules,
     clock,
-    firer: new TaskFirer(commits, ids, submitSettings, signatures),
+    firer: new TaskFirer(commits, ids, submitSettings, signatures, (spec) => fanOutTargets(backend, spec)),
     changed: () => scheduler.wake(),
   });
   engine.whileLeading(scheduler.duty);

@@ -156,3 +156,47 @@ describe("DispatchIndex", () => {
     expect(drain(index)).toEqual([`${other.taskId}@catch-all`]);
   });
 });
+
+describe("DispatchIndex with pinned tasks", () => {
+  it("gives a pinned task only to its runner, while other runners take the unpinned work", () => {
+    const index = new DispatchIndex<RunnerCandidate>();
+    const a = runner("a", { pool: "x" }, 5);
+    const b = runner("b", { pool: "x" }, 5);
+    index.upsertRunner(a);
+    index.upsertRunner(b);
+    const pinned = entry("pool=x", { pinnedRunnerId: "b", priority: 10 });
+    const free = entry("pool=x");
+    index.upsert(pinned, 0);
+    index.upsert(free, 0);
+    expect(drain(index)).toEqual([`${pinned.taskId}@b`, `${free.taskId}@a`]);
+  });
+
+  it("a pinned task waits while its runner is unknown, full or does not match, and goes when it can", () => {
+    const index = new DispatchIndex<RunnerCandidate>();
+    index.upsertRunner(runner("other", { pool: "x" }, 5));
+    const pinned = entry("pool=x", { pinnedRunnerId: "late" });
+    index.upsert(pinned, 0);
+    expect(index.next()).toBeUndefined();
+    expect(index.waitingFor(pinned.taskId)).toBe("no-runner");
+    // Its runner connects with labels its selector refuses: still nobody.
+    index.upsertRunner(runner("late", { pool: "y" }, 1));
+    expect(index.waitingFor(pinned.taskId)).toBe("no-runner");
+    const full = { ...runner("late", { pool: "x" }, 1), running: 1 };
+    index.upsertRunner(full);
+    expect(index.waitingFor(pinned.taskId)).toBe("runners-full");
+    full.running = 0;
+    index.roomChanged(full);
+    expect(drain(index)).toEqual([`${pinned.taskId}@late`]);
+  });
+
+  it("tells runnerSeen of runners that connect and of runners that get room", () => {
+    const index = new DispatchIndex<RunnerCandidate>();
+    const seen: string[] = [];
+    index.runnerSeen = (r) => seen.push(r.id);
+    const busy = { ...runner("r", {}, 1), running: 1 };
+    index.upsertRunner(busy);
+    busy.running = 0;
+    index.roomChanged(busy);
+    expect(seen).toEqual(["r", "r"]);
+  });
+});

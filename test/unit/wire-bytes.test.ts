@@ -280,7 +280,14 @@ const changeOf = (task: Task, type: EventType, previousPhase?: TaskPhase): TaskC
   previous:
     previousPhase === undefined
       ? undefined
-      : { id: task.id, slot: task.spec!.slot, labels: task.spec!.labels, phase: previousPhase, runnerId: "" },
+      : {
+          id: task.id,
+          slot: task.spec!.slot,
+          labels: task.spec!.labels,
+          phase: previousPhase,
+          runnerId: "",
+          parentId: task.parentId,
+        },
 });
 
 describe("watch events", () => {

@@ -10,6 +10,8 @@ export interface CompiledFilter {
   /** Lowercase: ids are. */
   idPrefix?: string;
   selector?: LabelSelector;
+  /** Only the children of this fan-out parent. */
+  parentId?: string;
   /** Short fingerprint that binds page tokens to this filter. */
   key: string;
 }
@@ -24,6 +26,7 @@ export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
     runnerId: filter?.runnerId || undefined,
     idPrefix: filter?.idPrefix ? filter.idPrefix.toLowerCase() : undefined,
     selector: selector && selector.length > 0 ? selector : undefined,
+    parentId: filter?.parentId || undefined,
   };
   const canonical = JSON.stringify([
     compiled.slot,
@@ -32,17 +35,20 @@ export function compileFilter(filter: TaskFilter | undefined): CompiledFilter {
     selector ? canonicalSelector(selector) : "",
     // Only when set, so tokens issued before the field existed keep working.
     ...(compiled.idPrefix ? [compiled.idPrefix] : []),
+    ...(compiled.parentId ? [`parent:${compiled.parentId}`] : []),
   ]);
   return { ...compiled, key: createHash("sha256").update(canonical).digest("base64url").slice(0, 16) };
 }
 
-/** The attributes a filter looks at; phase and runner change over a task's life, id, slot and labels do not. */
+/** The attributes a filter looks at; phase and runner change over a task's life, id, slot, labels and parent do not. */
 export interface FilterAttributes {
   id: string;
   slot: string;
   labels: Record<string, string>;
   phase: TaskPhase;
   runnerId: string;
+  /** A fan-out child's parent ("" for any other task). */
+  parentId: string;
 }
 
 export const attributesOf = (task: Task): FilterAttributes => ({
@@ -51,6 +57,7 @@ export const attributesOf = (task: Task): FilterAttributes => ({
   labels: task.spec?.labels ?? {},
   phase: task.status?.phase ?? TaskPhase.TASK_PHASE_UNSPECIFIED,
   runnerId: task.status?.runnerId ?? "",
+  parentId: task.parentId ?? "",
 });
 
 export function matchesFilter(filter: CompiledFilter, attributes: FilterAttributes): boolean {
@@ -58,6 +65,7 @@ export function matchesFilter(filter: CompiledFilter, attributes: FilterAttribut
   if (filter.phases && !filter.phases.includes(attributes.phase)) return false;
   if (filter.runnerId !== undefined && attributes.runnerId !== filter.runnerId) return false;
   if (filter.idPrefix !== undefined && !attributes.id.startsWith(filter.idPrefix)) return false;
+  if (filter.parentId !== undefined && attributes.parentId !== filter.parentId) return false;
   if (filter.selector && !matchesSelector(filter.selector, attributes.labels)) return false;
   return true;
 }

@@ -33,7 +33,9 @@ export function waitingStatus(spec: TaskSpec, status: TaskStatus, nowMs: number)
   return {
     ...status,
     reason: TaskReason.NO_MATCHING_RUNNER,
-    message: "waiting for a runner that matches, has the kind and has room",
+    message: spec.pinnedRunnerId
+      ? `pinned to runner ${spec.pinnedRunnerId}: waiting for it to be connected, match and have room`
+      : "waiting for a runner that matches, has the kind and has room",
   };
 }
 

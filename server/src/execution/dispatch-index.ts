@@ -12,6 +12,10 @@ export interface PendingEntry extends TaskRequirements {
   slot: string;
   /** The reason its stored status gives now (kept true by the engine while it waits). */
   reason?: string;
+  /** Only this runner may run it (TaskSpec.pinned_runner_id); undefined for any matching runner. */
+  pinnedRunnerId?: string;
+  /** A fan-out child's parent, which its assign changes too (read with it). */
+  parentId?: string;
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -46,11 +50,15 @@ export class RequirementClass<R extends RunnerCandidate> {
   constructor(
     readonly key: string,
     readonly requirements: TaskRequirements,
+    /** Tasks pinned to this runner (a class of their own): no other runner fits. */
+    readonly pinnedRunnerId?: string,
   ) {}
 
   fits(runner: RunnerCandidate): boolean {
     return (
-      supportsKind(runner.kinds, this.requirements.kind) && matchesSelector(this.requirements.selector, runner.labels)
+      (this.pinnedRunnerId === undefined || runner.id === this.pinnedRunnerId) &&
+      supportsKind(runner.kinds, this.requirements.kind) &&
+      matchesSelector(this.requirements.selector, runner.labels)
     );
   }
 }
@@ -82,6 +90,10 @@ export type WaitingFor = "not-ready" | "no-runner" | "runners-full" | "slot" | "
  */
 export class DispatchIndex<R extends RunnerCandidate> {
   private readonly classes = new Map<string, RequirementClass<R>>();
+  /** The classes any runner may fit: a runner that connects is compared with these... */
+  private readonly unpinned = new Set<RequirementClass<R>>();
+  /** ...and with the classes pinned to it, so pinned work costs nothing to other runners. */
+  private readonly pinnedTo = new Map<string, Set<RequirementClass<R>>>();
   private readonly tasks = new Map<string, Tracked<R>>();
   private readonly waiting = new SortedList<PendingEntry>(readyBefore);
   private readonly runners = new Map<string, RunnerState<R>>();
@@ -210,6 +222,14 @@ export class DispatchIndex<R extends RunnerCandidate> {
     return this.runners.has(runnerId);
   }
 
+  /** Told of every runner upserted (fan-out: a runner that connects within a parent's window gets its child). */
+  runnerSeen: ((runner: R) => void) | undefined;
+
+  /** Every runner known, with room or not. */
+  *knownRunners(): Generator<R> {
+    for (const state of this.runners.values()) yield state.runner;
+  }
+
   /** A runner connected, or its labels, kinds or capacity changed. */
   upsertRunner(runner: R): void {
     const existing = this.runners.get(runner.id);
@@ -217,7 +237,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const state: RunnerState<R> = { runner, classes: new Set(), free: hasRoom(runner) };
     if (state.free) this.freeRunners++;
     this.runners.set(runner.id, state);
-    for (const cls of this.classes.values()) if (cls.fits(runner)) this.link(state, cls);
+    for (const cls of this.unpinned) if (cls.fits(runner)) this.link(state, cls);
+    for (const cls of this.pinnedTo.get(runner.id) ?? []) if (cls.fits(runner)) this.link(state, cls);
+    this.runnerSeen?.(runner);
   }
 
   removeRunner(runnerId: string): void {
@@ -240,6 +262,8 @@ export class DispatchIndex<R extends RunnerCandidate> {
     state.free = free;
     this.freeRunners += free ? 1 : -1;
     for (const cls of state.classes) this.countFree(cls, free ? 1 : -1);
+    // A runner is upserted before it is welcomed; it takes work (and a fan-out child) once it has room.
+    if (free) this.runnerSeen?.(runner);
   }
 
   // ---- internals ----
@@ -256,12 +280,22 @@ export class DispatchIndex<R extends RunnerCandidate> {
   }
 
   private classFor(entry: PendingEntry): RequirementClass<R> {
-    const key = `${entry.kind}\n${canonicalSelector(entry.selector)}`;
+    const pin = entry.pinnedRunnerId;
+    const key = `${entry.kind}\n${canonicalSelector(entry.selector)}${pin ? `\n@${pin}` : ""}`;
     let cls = this.classes.get(key);
     if (cls) return cls;
-    cls = new RequirementClass<R>(key, { kind: entry.kind, selector: entry.selector });
+    cls = new RequirementClass<R>(key, { kind: entry.kind, selector: entry.selector }, pin);
     this.classes.set(key, cls);
-    for (const state of this.runners.values()) if (cls.fits(state.runner)) this.link(state, cls);
+    if (pin === undefined) {
+      this.unpinned.add(cls);
+      for (const state of this.runners.values()) if (cls.fits(state.runner)) this.link(state, cls);
+      return cls;
+    }
+    const pinned = this.pinnedTo.get(pin);
+    if (pinned) pinned.add(cls);
+    else this.pinnedTo.set(pin, new Set([cls]));
+    const state = this.runners.get(pin);
+    if (state && cls.fits(state.runner)) this.link(state, cls);
     return cls;
   }
 
@@ -280,6 +314,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
   private dropClass(cls: RequirementClass<R>): void {
     this.classes.delete(cls.key);
     this.open.delete(cls);
+    const pin = cls.pinnedRunnerId;
+    if (pin === undefined) this.unpinned.delete(cls);
+    else {
+      const pinned = this.pinnedTo.get(pin);
+      pinned?.delete(cls);
+      if (pinned?.size === 0) this.pinnedTo.delete(pin);
+    }
     for (const runner of cls.runners) this.runners.get(runner.id)?.classes.delete(cls);
   }
 }

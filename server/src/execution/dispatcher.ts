@@ -11,6 +11,7 @@ import {
   taskKind,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
 import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
@@ -154,7 +155,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     try {
       this.wakeAt(this.index.promoteDue(nowMs));
       plan.assigned = this.reserve();
-      const unread = plan.assigned.map(({ entry }) => entry.taskId).filter((id) => !view.has(id));
+      // A fan-out child's assign changes its parent too (its count of running children).
+      const unread = plan.assigned
+        .flatMap(({ entry }) => (entry.parentId ? [entry.taskId, entry.parentId] : [entry.taskId]))
+        .filter((id) => !view.has(id));
       if (unread.length > 0) view.extend(await read({ tasks: unread }));
       for (const item of plan.assigned) {
         view.begin();
@@ -296,7 +300,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   private entryOf(task: Task): PendingEntry | undefined {
     const kind = taskKind(task.spec!);
-    if (!kind) return undefined;
+    // A fan-out parent runs nothing itself: its children are dispatched.
+    if (!kind || isFanOut(task.spec)) return undefined;
     let selector: LabelSelector;
     try {
       selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
@@ -312,6 +317,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       kind,
       selector,
       reason: task.status!.reason,
+      pinnedRunnerId: task.spec!.pinnedRunnerId || undefined,
+      parentId: task.parentId || undefined,
     };
   }
 

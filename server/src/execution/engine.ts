@@ -25,6 +25,7 @@ import { loseUnclaimedWrite } from "../store/writes.js";
 import { acceptedInitStep, acceptedLogUrl } from "../validation/run-report.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
+import { FanOutDuty } from "./fan-out-duty.js";
 import { type Duty, LeaderDuties, leaderCommits, underEpoch } from "./leader-duties.js";
 import { OutputHub } from "./output-hub.js";
 import { OutputRecorder } from "./output-recorder.js";
@@ -85,6 +86,7 @@ export class ExecutionEngine {
   private readonly remotes: RemoteRunners;
   private readonly delivery: RunDelivery;
   private readonly duties: LeaderDuties;
+  private readonly fanOut: FanOutDuty;
   private readonly retry: CommitRetry;
   /** Other servers write the same database (their runners, their commits, a leader elsewhere). */
   private readonly shared: boolean;
@@ -183,6 +185,14 @@ export class ExecutionEngine {
       timers,
       log,
     });
+    this.fanOut = new FanOutDuty({
+      backend,
+      retry,
+      asLeader: (write) => underEpoch(write, this.epoch),
+      runners: () => this.dispatcher.index.knownRunners(),
+    });
+    this.dispatcher.index.runnerSeen = (runner) => this.fanOut.runnerSeen(runner);
+    this.duties.add(this.fanOut.duty);
   }
 
   /**
@@ -235,6 +245,7 @@ export class ExecutionEngine {
     const nowMs = this.deps.clock.now();
     for (const { task, type } of changes) {
       this.dispatcher.follow(task, type === EventType.EVENT_TYPE_DELETED, nowMs);
+      this.fanOut.follow(task, type === EventType.EVENT_TYPE_DELETED);
       if (this.shared) this.followElsewhere(task);
       if (task.status?.phase === TaskPhase.TASK_PHASE_RUNNING && task.status.cancelRequested) {
         this.tracker.sendCancel(task);

@@ -16,7 +16,10 @@ interface Verdict {
   message: string;
 }
 
-function verdictFor(fittingRunners: number): Verdict {
+function verdictFor(cls: RequirementClass<RunnerTarget>): Verdict {
+  const fittingRunners = cls.runners.size;
+  const pin = cls.pinnedRunnerId;
+  if (pin !== undefined) return pinnedVerdict(pin, [...cls.runners][0]);
   if (fittingRunners === 0) {
     return {
       reason: TaskReason.NO_MATCHING_RUNNER,
@@ -29,6 +32,20 @@ function verdictFor(fittingRunners: number): Verdict {
       fittingRunners === 1
         ? "the one matching runner is at capacity or draining"
         : `all ${fittingRunners} matching runners are at capacity or draining`,
+  };
+}
+
+/** A task pinned to a runner waits for that runner: the reason names it. */
+function pinnedVerdict(runnerId: string, runner: RunnerTarget | undefined): Verdict {
+  if (!runner) {
+    return {
+      reason: TaskReason.NO_MATCHING_RUNNER,
+      message: `pinned to runner ${runnerId}, which is not connected or does not match its selector and kind`,
+    };
+  }
+  return {
+    reason: TaskReason.RUNNERS_BUSY,
+    message: `pinned to runner ${runner.name} (${runnerId}), which is at capacity or draining`,
   };
 }
 
@@ -100,7 +117,7 @@ interface Stale {
 
 /** The tasks of a class (where no fitting runner has room) whose reason is no longer true, once they waited a while. */
 function staleIn(cls: RequirementClass<RunnerTarget>, nowMs: number): Stale[] {
-  const verdict = verdictFor(cls.runners.size);
+  const verdict = verdictFor(cls);
   if (cls.verdict !== verdict.reason) {
     // A new verdict for the whole class: every task of it is compared again.
     cls.verdict = verdict.reason;

@@ -1,4 +1,4 @@
-import { ErrorReason } from "@supervisor/sdk";
+import { ErrorReason, type TaskSpec } from "@supervisor/sdk";
 import type { IdGenerator } from "../core/ids.js";
 import { DomainError } from "../errors.js";
 import type { StoredTask } from "../store/backend.js";
@@ -22,6 +22,8 @@ export class TaskFirer {
     private readonly ids: IdGenerator,
     private readonly settings: SubmitSettings,
     private readonly signatures: SignaturePolicy,
+    /** A fan-out template's runners (store/fan-out-targets.ts), read as SubmitTask reads them. */
+    private readonly fanOutTargets: (spec: TaskSpec) => Promise<string[]> = async () => [],
   ) {}
 
   /** Checks a fire without storing it: a template the server would refuse is refused when it is defined. */
@@ -38,7 +40,8 @@ export class TaskFirer {
     // BUFFER_ONE is a slot queue bounded at one for this submit alone.
     const settings = fire.bufferOne ? { ...this.settings, slotQueueLimit: 1 } : this.settings;
     const id = this.ids.next();
-    const stored = await this.commits.run(submitStoredWrite({ ...valid, id }, settings));
+    const fanOutRunnerIds = await this.fanOutTargets(valid.spec);
+    const stored = await this.commits.run(submitStoredWrite({ ...valid, id, fanOutRunnerIds }, settings));
     return { stored, created: stored.task.id === id };
   }
 

@@ -7,6 +7,7 @@ import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import type { StorageBackend } from "../store/backend.js";
 import type { SubmitParams, SubmitSettings } from "../store/decide/submit.js";
+import { fanOutTargets } from "../store/fan-out-targets.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { listParams } from "../store/list-params.js";
 import { batchSubmitWrite, cancelWrite, forRequest, submitStoredWrite } from "../store/writes.js";
@@ -60,17 +61,17 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   const { backend, commits, log, shutdown } = deps;
   const submitSettings = deps.submit;
   // The id is taken now (time-ordered); a replayed request_id answers with its original task instead.
-  const submitParams = ({ spec, requestId, specHash }: ValidSubmit): SubmitParams => ({
-    spec,
-    requestId,
-    specHash,
-    id: deps.ids.next(),
-  });
+  // A fan-out's runners are read first: the runners table, as the submit sees it.
+  const submitParams = async ({ spec, requestId, specHash }: ValidSubmit): Promise<SubmitParams> => {
+    const id = deps.ids.next();
+    return { spec, requestId, specHash, id, fanOutRunnerIds: await fanOutTargets(backend, spec) };
+  };
   return {
     submitTask: unary(log, shutdown, async (request) => {
       const submit = validateSubmit(request);
       deps.signatures.check(submit.spec);
-      return submitTaskWire((await commits.run(submitStoredWrite(submitParams(submit), submitSettings))).encoded);
+      const params = await submitParams(submit);
+      return submitTaskWire((await commits.run(submitStoredWrite(params, submitSettings))).encoded);
     }),
 
     batchSubmitTasks: unary(log, shutdown, async (request) => {
@@ -82,7 +83,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
           validateEach(request).map(async (submit) => {
             if (submit instanceof DomainError) throw submit;
             deps.signatures.check(submit.spec);
-            return commits.run(submitStoredWrite(submitParams(submit), submitSettings));
+            return commits.run(submitStoredWrite(await submitParams(submit), submitSettings));
           }),
         );
         const tasks: Uint8Array[] = [];
@@ -98,7 +99,8 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
       });
       // All or nothing: the first refusal undoes every submit of the batch.
-      const stored = await commits.run(batchSubmitWrite(submits.map(submitParams), submitSettings));
+      const params = await Promise.all(submits.map(submitParams));
+      const stored = await commits.run(batchSubmitWrite(params, submitSettings));
       return batchSubmitTasksWire(stored.map((task) => task.encoded));
     }),
 

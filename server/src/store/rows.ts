@@ -135,6 +135,7 @@ export function journalChangeOf(row: JournalRow): TaskChange {
             labels: task.spec?.labels ?? {},
             phase: row.prev_phase,
             runnerId: row.prev_runner_id ?? "",
+            parentId: task.parentId ?? "",
           },
   };
 }

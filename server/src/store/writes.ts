@@ -1,8 +1,10 @@
 import { type RunnerInfo as Runner, RunPhase, type Task } from "@supervisor/sdk";
 import type { AttemptOptions } from "../core/attempt-outcome.js";
+import { fanOutChildId } from "../core/fan-out.js";
 import { DomainError } from "../errors.js";
 import type { OutputChunkRecord, StoredTask } from "./backend.js";
-import { decideCancel } from "./decide/cancel.js";
+import { decideCancel, decideCancelChild } from "./decide/cancel.js";
+import { decideFanOutChild, decideFanOutWindowEnd } from "./decide/fan-out.js";
 import { decideExpire } from "./decide/retention.js";
 import {
   claimedSince,
@@ -61,6 +63,24 @@ export function forRequest<T>(index: number, run: () => T): T {
 export const cancelWrite = (id: string, message: string): WriteRequest<Task> => ({
   reads: { tasks: [id] },
   decide: (view, nowMs) => decideCancel(view, id, message, nowMs),
+});
+
+/** The leader's cascade: one child of a canceled fan-out parent stops. */
+export const cancelChildWrite = (id: string): WriteRequest<Task | undefined> => ({
+  reads: { tasks: [id] },
+  decide: (view, nowMs) => decideCancelChild(view, id, nowMs),
+});
+
+/** A runner that connected within a parent's fan_out_window gets its child (once: the child's id is fixed). */
+export const fanOutChildWrite = (parentId: string, runnerId: string): WriteRequest<Task | undefined> => ({
+  reads: { tasks: [parentId, fanOutChildId(parentId, runnerId)] },
+  decide: (view, nowMs) => decideFanOutChild(view, parentId, runnerId, nowMs),
+});
+
+/** A parent's fan_out_window closed: it ends if no child is active. */
+export const fanOutWindowEndWrite = (parentId: string): WriteRequest<Task | undefined> => ({
+  reads: { tasks: [parentId] },
+  decide: (view, nowMs) => decideFanOutWindowEnd(view, parentId, nowMs),
 });
 
 export const assignWrite = (

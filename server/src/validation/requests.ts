@@ -132,6 +132,11 @@ export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"
     violations.push({ field: field("slot"), description: "at most 253 characters" });
   if (filter?.runnerId && filter.runnerId.length > 253)
     violations.push({ field: field("runner_id"), description: "at most 253 characters" });
+  if (filter?.parentId && !UUID_PATTERN.test(filter.parentId))
+    violations.push({
+      field: field("parent_id"),
+      description: "not a task id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)",
+    });
   if (filter?.idPrefix && !ID_PREFIX_PATTERN.test(filter.idPrefix))
     violations.push({ field: field("id_prefix"), description: "1 to 36 hex digits and '-', the start of a task id" });
   try {

@@ -1,4 +1,13 @@
-import { AdmissionPolicy, Jitter, jsonLimitProblem, RestartPolicy, SelectorOperator, Trigger } from "@supervisor/sdk";
+import {
+  AdmissionPolicy,
+  Jitter,
+  jsonLimitProblem,
+  Placement,
+  RestartPolicy,
+  SelectorOperator,
+  Trigger,
+  UUID_PATTERN,
+} from "@supervisor/sdk";
 import { z } from "zod";
 import {
   boundedString,
@@ -14,7 +23,6 @@ import {
   positiveDuration,
   validDate,
 } from "./common.js";
-import { refuseNotYetServed } from "./not-yet-served.js";
 import { MAX_INIT_STEPS } from "./run-report.js";
 
 const DAY_MS = 86_400_000;
@@ -138,10 +146,18 @@ export const taskSpecSchema = z
         signature: z.instanceof(Uint8Array).refine((s) => s.length === 64, "an ed25519 signature is 64 bytes"),
       })
       .optional(),
+    placement: knownEnum(Placement, true),
+    fanOutWindow: positiveDuration(7 * DAY_MS, "7d").optional(),
+    maxFailed: z.number().int().min(0, "must not be negative").max(100_000, "at most 100000"),
+    pinnedRunnerId: z
+      .string()
+      .refine(
+        (id) => id === "" || UUID_PATTERN.test(id),
+        "not a runner id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)",
+      ),
   })
-  .passthrough()
   .superRefine((spec, ctx) => {
-    refuseNotYetServed(spec, ctx);
+    checkPlacement(spec, ctx);
     if (!spec.exec)
       ctx.addIssue({
         code: "custom",
@@ -161,3 +177,21 @@ export const taskSpecSchema = z
       });
     }
   });
+
+/** Fan-out fields go with PLACEMENT_EACH_MATCHING_RUNNER only, and a fan-out is never pinned (its children are). */
+function checkPlacement(
+  spec: { placement: number; fanOutWindow?: unknown; maxFailed: number; pinnedRunnerId: string; admission: number },
+  ctx: z.RefinementCtx,
+): void {
+  const fanOut = spec.placement === Placement.PLACEMENT_EACH_MATCHING_RUNNER;
+  const refuse = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (!fanOut && spec.fanOutWindow) refuse("fanOutWindow", "only with placement EACH_MATCHING_RUNNER");
+  if (!fanOut && spec.maxFailed > 0) refuse("maxFailed", "only with placement EACH_MATCHING_RUNNER");
+  if (fanOut && spec.pinnedRunnerId) {
+    refuse("pinnedRunnerId", "not with placement EACH_MATCHING_RUNNER: the supervisor pins each child itself");
+  }
+  // A queued parent would fan out only when promoted, which is decided where runners are not known.
+  if (fanOut && spec.admission === AdmissionPolicy.ADMISSION_POLICY_QUEUE) {
+    refuse("admission", "QUEUE is not served with placement EACH_MATCHING_RUNNER: use DROP_IF_RUNNING or REPLACE");
+  }
+}

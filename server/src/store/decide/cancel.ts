@@ -30,3 +30,10 @@ export function decideCancel(view: WriteView, id: string, message: string, nowMs
   if (slotState === "owner" && slotAfter === "none" && task.spec!.slot) promoteNext(view, task.spec!.slot, nowMs);
   return stopped;
 }
+
+/** A fan-out parent was canceled: its active child stops too (PARENT_CANCELED). Undefined when it ended already. */
+export function decideCancelChild(view: WriteView, id: string, nowMs: number): Task | undefined {
+  const stored = view.task(id);
+  if (!stored || isTerminal(stored.task.status!.phase) || stored.task.status!.cancelRequested) return undefined;
+  return stopTask(view, stored.task, TaskReason.PARENT_CANCELED, "its fan-out parent was canceled", "none", nowMs);
+}

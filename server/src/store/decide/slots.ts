@@ -1,6 +1,7 @@
 import { AdmissionPolicy, type Task, TaskPhase, TaskReason, type TaskSpec } from "@supervisor/sdk";
 import { canceledTask, cancelRequestedTask, promotedTask, type SlotState } from "../../core/task-lifecycle.js";
 import { slotBusy, slotQueueFull } from "../../errors.js";
+import { settleStoppedParent } from "./fan-out.js";
 import type { WriteView } from "./view.js";
 
 /**
@@ -46,7 +47,10 @@ export function stopTask(
   nowMs: number,
 ): Task {
   if (task.status!.phase === TaskPhase.TASK_PHASE_RUNNING) {
-    return view.updateTask(cancelRequestedTask(task, nowMs, reason, message), task, slotAfter);
+    const requested = view.updateTask(cancelRequestedTask(task, nowMs, reason, message), task, slotAfter);
+    // A fan-out parent has no run to end: with no child active it ends now (its children are canceled after).
+    settleStoppedParent(view, requested, nowMs);
+    return view.task(task.id)!.task;
   }
   return view.updateTask(canceledTask(task, nowMs, reason, message), task, "none");
 }

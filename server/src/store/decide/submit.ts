@@ -1,7 +1,9 @@
 import type { TaskSpec } from "@supervisor/sdk";
+import { isFanOut } from "../../core/fan-out.js";
 import { newTask } from "../../core/task-lifecycle.js";
 import { requestIdReused } from "../../errors.js";
 import type { ReadKeys, StoredTask } from "../backend.js";
+import { insertFanOut } from "./fan-out.js";
 import { admit } from "./slots.js";
 import type { WriteView } from "./view.js";
 
@@ -18,6 +20,8 @@ export interface SubmitParams {
   specHash: string;
   /** The id the task gets if it is new. */
   id: string;
+  /** Placement EACH_MATCHING_RUNNER: the runners that get a child (read before the batch). */
+  fanOutRunnerIds?: readonly string[];
 }
 
 /** What deciding a submit reads: its idempotency key, its slot's owner and queue. */
@@ -53,7 +57,10 @@ export function decideSubmit(
     }
   }
   const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
-  view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState), slotState);
+  const task = newTask(params.id, spec, requestId, nowMs, slotState);
+  if (isFanOut(spec) && slotState !== "queued")
+    insertFanOut(view, task, slotState, params.fanOutRunnerIds ?? [], nowMs);
+  else view.insertTask(task, slotState);
   if (requestId) view.putIdempotencyKey({ requestId, taskId: params.id, specHash, createTimeMs: nowMs });
   return view.task(params.id)!; // as just stored, with its encoding
 }

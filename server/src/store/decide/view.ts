@@ -11,6 +11,7 @@ import {
   type StoredTask,
   type WriteSet,
 } from "../backend.js";
+import { followChild } from "./fan-out.js";
 
 /**
  * A decision needs a row the batch did not read (e.g. the second-oldest task
@@ -280,10 +281,11 @@ export class WriteView {
     return stored;
   }
 
-  /** Stores a changed task (MODIFIED) with the next revision. */
+  /** Stores a changed task (MODIFIED) with the next revision; a fan-out child's parent follows it (same batch). */
   updateTask(task: Task, previous: Task, slotState: SlotState): Task {
     const stored = { ...task, revision: this.nextRevision++ };
     this.recordTask(stored, slotState, EventType.EVENT_TYPE_MODIFIED, previous);
+    if (task.parentId) followChild(this, previous, stored);
     return stored;
   }
 

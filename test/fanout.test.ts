@@ -22,6 +22,7 @@ import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { collect } from "./helpers/streams.js";
+import { waitUntil } from "./helpers/wait.js";
 
 // Fan-out over real runner processes: one child per matching runner, pinned to it; the parent counts its
 // children and ends by them; cancel cascades; a window lets later runners in; pinned tasks never move.
@@ -247,7 +248,32 @@ describe("pinned tasks", () => {
     expect(waiting.status!.attempt).toBe(1);
     const { runs } = await call(rpc(server.tasks, "listTaskRuns"), { taskId: retried.id, pageSize: 10, pageToken: "" });
     expect(runs.map((run) => run.runnerId)).toEqual([pinnedTo.id]);
-    await call(rpc(server.tasks, "cancelTask"), { id: retried.id, reason: "" });
+    // Deleted, the runner is gone for good: the retry can never run, so it ends, still never elsewhere.
+    await call(rpc(server.runners, "deleteRunner"), { runnerId: pinnedTo.id });
+    const gone = await waitForTask(server.tasks, retried.id, ended);
+    expect(gone.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_EXHAUSTED, reason: TaskReason.RUNNER_LOST });
+    expect(gone.status!.message).toContain("which was deleted");
+    const after = await call(rpc(server.tasks, "listTaskRuns"), { taskId: retried.id, pageSize: 10, pageToken: "" });
+    expect(after.runs.map((run) => run.runnerId)).toEqual([pinnedTo.id]);
+  });
+
+  it("a pinned task that never ran, whose runner is deleted, ends FAILED RUNNER_LOST", async () => {
+    const gone = await startRunner(server.address, "pin-gone", { labels: { pool: "gone" } });
+    await gone.stop("SIGKILL");
+    // Pinned to a disconnected runner: it waits, and its reason names the runner.
+    const waiting = await submit(subprocessSpec("true", [], { pinnedRunnerId: gone.id }));
+    await waitForTask(server.tasks, waiting.id, (t) => t.status!.message.includes(gone.id));
+    await waitUntil(
+      () =>
+        call(rpc(server.runners, "deleteRunner"), { runnerId: gone.id }).then(
+          () => true,
+          () => false, // still within its lease: RUNNER_CONNECTED until it runs out
+        ),
+      "the killed runner's lease to run out",
+    );
+    const failed = await waitForTask(server.tasks, waiting.id, ended);
+    expect(failed.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, reason: TaskReason.RUNNER_LOST });
+    expect(failed.status!.attempt).toBe(0);
   });
 });
 

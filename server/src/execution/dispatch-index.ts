@@ -117,6 +117,17 @@ export class DispatchIndex<R extends RunnerCandidate> {
     return this.tasks.get(taskId)?.entry;
   }
 
+  /** The runners some tracked task is pinned to (each has a class of its own). */
+  pinnedRunnerIds(): string[] {
+    return [...this.pinnedTo.keys()];
+  }
+
+  /** The tracked tasks pinned to `runnerId` (a scan: for the rare time that runner is gone for good). */
+  pinnedTasks(runnerId: string): string[] {
+    if (!this.pinnedTo.has(runnerId)) return [];
+    return [...this.tasks.values()].filter((t) => t.entry.pinnedRunnerId === runnerId).map((t) => t.entry.taskId);
+  }
+
   /** Whether any runner has room: without one, nothing can be dispatched. */
   get anyRoom(): boolean {
     return this.freeRunners > 0;

@@ -21,7 +21,7 @@ import { msToDuration } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
 import type { StorageBackend, TaskChange } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
-import { loseUnclaimedWrite } from "../store/writes.js";
+import { loseUnclaimedWrite, pinnedRunnerGoneWrite } from "../store/writes.js";
 import { acceptedInitStep, acceptedLogUrl } from "../validation/run-report.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
@@ -193,6 +193,11 @@ export class ExecutionEngine {
     });
     this.dispatcher.index.runnerSeen = (runner) => this.fanOut.runnerSeen(runner);
     this.duties.add(this.fanOut.duty);
+    // Runners deleted while no server led: their pinned tasks end once one leads.
+    this.duties.add(() => {
+      void this.endPinnedToDeleted().catch((error) => deps.log("ending tasks pinned to a deleted runner", error));
+      return () => {};
+    });
   }
 
   /**
@@ -286,7 +291,10 @@ export class ExecutionEngine {
       do {
         this.reconcileAgain = false;
         await this.registry.reconcile();
-        if (this.duties.leading) await this.remotes.refresh();
+        if (this.duties.leading) {
+          await this.remotes.refresh();
+          await this.endPinnedToDeleted();
+        }
       } while (this.reconcileAgain && !this.stopping.signal.aborted);
     })()
       .catch((error) => this.deps.log("reading the runners table failed", error))
@@ -477,9 +485,31 @@ export class ExecutionEngine {
     return this.registry.setDraining(runnerId, false);
   }
 
-  /** DeleteRunner: forgets a disconnected runner's record. */
-  forget(runnerId: string): Promise<Runner> {
-    return this.registry.forget(runnerId);
+  /** DeleteRunner: forgets a disconnected runner's record; the tasks pinned to it end (it is gone for good). */
+  async forget(runnerId: string): Promise<Runner> {
+    const forgotten = await this.registry.forget(runnerId);
+    // On the leader at once; another server's leader sees the record gone at its next reconcile.
+    if (this.duties.leading) {
+      await this.endPinnedToDeleted().catch((error) => this.deps.log("ending tasks pinned to a deleted runner", error));
+    }
+    return forgotten;
+  }
+
+  /**
+   * Pending tasks pinned to a runner whose record is gone (DeleteRunner) can never run: they end
+   * (decide/pinned.ts). Checked on the leader for the runners some task is pinned to that are neither
+   * connected here nor known on another server, one read each.
+   */
+  private async endPinnedToDeleted(): Promise<void> {
+    const index = this.dispatcher.index;
+    for (const runnerId of index.pinnedRunnerIds()) {
+      if (this.registry.get(runnerId) || this.remotes.get(runnerId)) continue;
+      if (await this.deps.backend.getRunner(runnerId)) continue;
+      const writes = index
+        .pinnedTasks(runnerId)
+        .map((taskId) => this.leaderWrites.run(pinnedRunnerGoneWrite(taskId, runnerId)));
+      await Promise.all(writes);
+    }
   }
 
   /** Live view of a runner (connected or within its lease), if the engine has it. */

@@ -5,6 +5,7 @@ import { DomainError } from "../errors.js";
 import type { OutputChunkRecord, StoredTask } from "./backend.js";
 import { decideCancel, decideCancelChild } from "./decide/cancel.js";
 import { decideFanOutChild, decideFanOutWindowEnd } from "./decide/fan-out.js";
+import { decidePinnedRunnerGone } from "./decide/pinned.js";
 import { decideExpire } from "./decide/retention.js";
 import {
   claimedSince,
@@ -59,6 +60,12 @@ export function forRequest<T>(index: number, run: () => T): T {
     throw error;
   }
 }
+
+/** A pending task pinned to a deleted runner ends (decide/pinned.ts). */
+export const pinnedRunnerGoneWrite = (taskId: string, runnerId: string): WriteRequest<Task | undefined> => ({
+  reads: { tasks: [taskId] },
+  decide: (view, nowMs) => decidePinnedRunnerGone(view, taskId, runnerId, nowMs),
+});
 
 export const cancelWrite = (id: string, message: string): WriteRequest<Task> => ({
   reads: { tasks: [id] },

@@ -94,9 +94,15 @@ export function registerRunner(program: Command): void {
         void runner.closed.then((refused) => refused && process.exit(1));
         const runnerId = await runner.start().catch(() => undefined);
         if (runnerId === undefined) return;
+        const detection = runner.containerRuntime;
+        const container = !detection
+          ? ""
+          : detection.runtime
+            ? `; containers with ${detection.runtime}`
+            : `; no container kind: ${detection.reason}`;
         process.stdout.write(
           `runner ${name} connected to ${options.addr} as ${runnerId} ` +
-            `(capacity ${options.capacity}, kinds ${runner.kinds.join(",")})\n`,
+            `(capacity ${options.capacity}, kinds ${runner.kinds.join(",")}${container})\n`,
         );
         stopOnSignals(
           async () => {

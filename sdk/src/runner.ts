@@ -10,7 +10,11 @@ import { DEFAULT_RECONNECT_BACKOFF, jitteredDelayMs, type RetryBackoff, sleep } 
 import { CHANNEL_DEFAULTS } from "./client.js";
 import { SupervisorError } from "./errors.js";
 import { createContainerExecutor } from "./executors/container/executor.js";
-import { type ContainerRuntimeChoice, detectContainerRuntime } from "./executors/container/runtime.js";
+import {
+  type ContainerRuntimeChoice,
+  detectContainerRuntime,
+  type RuntimeDetection,
+} from "./executors/container/runtime.js";
 import { type EmbeddedHandler, EmbeddedRegistry } from "./executors/embedded.js";
 import { createSubprocessExecutor } from "./executors/subprocess.js";
 import type { ExecutionContext, ExecutionResult, Executor, OutputStreamName } from "./executors/types.js";
@@ -172,6 +176,8 @@ export class Runner {
 
   /** Set at start() when a container runtime works. */
   private containerExecutor: Executor<ContainerExec> | undefined;
+  /** The container runtime found at start (or why there is none); undefined before start or when not looked for. */
+  containerRuntime: RuntimeDetection | undefined;
   private readonly trustedKeys: Map<string, KeyObject>;
   private readonly metadata = new Metadata();
 
@@ -206,12 +212,10 @@ export class Runner {
     if (this.options.kinds && !this.options.kinds.includes("container")) return;
     const { runtime = "auto", imageDir } = this.options.container ?? {};
     const detection = await detectContainerRuntime(runtime);
-    if (detection.runtime) {
-      this.containerExecutor = createContainerExecutor(detection.runtime, { imageDir });
-      this.log(`container tasks run with ${detection.runtime}`);
-    } else {
-      this.log(`no container kind (${detection.reason})`);
-    }
+    this.containerRuntime = detection;
+    if (detection.runtime) this.containerExecutor = createContainerExecutor(detection.runtime, { imageDir });
+    // Asked for by name and not working: worth a line. On "auto" the kinds say it (see containerRuntime).
+    else if (runtime !== "auto" && runtime !== "none") this.log(`no container kind (${detection.reason})`);
   }
 
   /** Runs executing now. */

@@ -18,6 +18,8 @@ export interface SubmitParams {
   specHash: string;
   /** The id the task gets if it is new. */
   id: string;
+  /** RerunTask: the ended task whose spec this is (Task.rerun_of). */
+  rerunOf?: string;
 }
 
 /** What deciding a submit reads: its idempotency key, its slot's owner and queue. */
@@ -53,7 +55,7 @@ export function decideSubmit(
     }
   }
   const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
-  view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState), slotState);
+  view.insertTask(newTask(params.id, spec, requestId, nowMs, slotState, params.rerunOf), slotState);
   if (requestId) view.putIdempotencyKey({ requestId, taskId: params.id, specHash, createTimeMs: nowMs });
   return view.task(params.id)!; // as just stored, with its encoding
 }

@@ -55,6 +55,8 @@ describe("docs/cookbook.md", () => {
     expect(stdout).toContain("hello\n"); // logs
     expect(stdout).toContain('"type":"EVENT_TYPE_BOOKMARK"'); // watch went live
     expect(stdout).toMatch(/TASK_PHASE_(RUNNING|CANCELED)/); // cancel
+    expect(stdout).toMatch(/^would cancel \d+$/m); // CancelTasks dry run
+    expect(stdout).toMatch(/^rerun of [0-9a-f-]{36}$/m);
     expect(stdout).toMatch(/^SERVING$/m); // health check through reflection alone
     expect(stdout).toContain('not_found\n{"reason":"TASK_NOT_FOUND","domain":"supervisor.v1"'); // decoded ErrorInfo
     expect(stdout).toContain("invalid_argument\nspec.subprocess.command: required"); // decoded BadRequest

@@ -38,6 +38,8 @@ import {
   BatchSubmitTasksResponse,
   CancelTaskRequest,
   CancelTaskResponse,
+  CancelTasksRequest,
+  CancelTasksResponse,
   ConnectRequest,
   ConnectResponse,
   DrainRunnerRequest,
@@ -57,6 +59,8 @@ import {
   ListTasksResponse,
   MAX_JSON_BYTES,
   MAX_JSON_NESTING,
+  RerunTaskRequest,
+  RerunTaskResponse,
   RunnerServiceClient,
   RunOutcome,
   RunPhase,
@@ -462,6 +466,7 @@ const REASONS_BY_CODE: Partial<Record<status, readonly string[]>> = {
   [status.FAILED_PRECONDITION]: [
     ErrorReason.SLOT_BUSY,
     ErrorReason.TASK_TERMINAL,
+    ErrorReason.TASK_ACTIVE,
     ErrorReason.RUNNER_PROTOCOL_VIOLATION,
   ],
   [status.RESOURCE_EXHAUSTED]: [
@@ -1318,6 +1323,22 @@ function rawMethods(): RawMethod[] {
       kind: "unary",
       seed: safeEncode(fc.record({ id: taskId, reason: anyString }), CancelTaskRequest),
       decode: (b) => CancelTaskResponse.decode(b),
+    },
+    {
+      path: `${T}CancelTasks`,
+      kind: "unary",
+      // Never `all` in the seed: a filter that narrows nothing is refused, and the seeded tasks keep their states.
+      seed: safeEncode(
+        fc.record({ filter, reason: anyString, dryRun: fc.boolean(), all: fc.constant(false) }),
+        CancelTasksRequest,
+      ),
+      decode: (b) => CancelTasksResponse.decode(b),
+    },
+    {
+      path: `${T}RerunTask`,
+      kind: "unary",
+      seed: safeEncode(fc.record({ id: taskId, requestId: fc.oneof(fc.constant(""), anyString) }), RerunTaskRequest),
+      decode: (b) => RerunTaskResponse.decode(b),
     },
     {
       path: `${T}StreamTaskOutput`,

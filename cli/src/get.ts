@@ -38,6 +38,7 @@ export function registerGet(program: Command): void {
             `slot:      ${task.spec!.slot || "-"}`,
             `attempt:   ${status.attempt}${status.exitCode !== undefined ? ` (exit code ${status.exitCode})` : ""}`,
             `created:   ${task.createTime?.toISOString()}`,
+            ...(task.rerunOf ? [`rerun of:  ${task.rerunOf}`] : []),
             ...(task.spec!.notBefore ? [`not before: ${task.spec!.notBefore.toISOString()}`] : []),
             ...(status.nextAttemptTime ? [`next try:  ${status.nextAttemptTime.toISOString()}`] : []),
             ...(status.finishTime ? [`finished:  ${status.finishTime.toISOString()}`] : []),

@@ -7,6 +7,7 @@ import { EXIT } from "./exit.js";
 import { registerGet } from "./get.js";
 import { registerList } from "./list.js";
 import { registerLogs } from "./logs.js";
+import { registerRerun } from "./rerun.js";
 import { registerRunner } from "./runner.js";
 import { registerRunnerCommands } from "./runners.js";
 import { registerSchedule } from "./schedule.js";
@@ -42,6 +43,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
   registerList(program);
   registerWatch(program);
   registerCancel(program);
+  registerRerun(program);
   registerLogs(program);
   registerRunnerCommands(program);
   registerSchedule(program);

@@ -8,6 +8,7 @@ import { RunnerServiceClient } from "./gen/supervisor/v1/runner_service.js";
 import { ScheduleServiceClient } from "./gen/supervisor/v1/schedule_service.js";
 import { type Task, TaskPhase, TaskSpec } from "./gen/supervisor/v1/task.js";
 import {
+  type CancelTasksResponse,
   EventType,
   type ListTasksResponse,
   type StreamTaskOutputResponse,
@@ -87,6 +88,20 @@ export interface SubmitOptions extends CallSettings {
 export interface CancelOptions extends CallSettings {
   /** Why, recorded on the task (TaskStatus.message). */
   reason?: string;
+}
+
+export interface CancelTasksOptions extends CallSettings {
+  /** Why, recorded on each task (TaskStatus.message). */
+  reason?: string;
+  /** Only count (and list) the tasks that would be canceled. */
+  dryRun?: boolean;
+  /** Allow a filter that narrows nothing (no slot, selector, runner or id prefix): every active task. */
+  all?: boolean;
+}
+
+export interface RerunOptions extends CallSettings {
+  /** Idempotency key; generated when left out, so a retried rerun never makes a second task. */
+  requestId?: string;
 }
 
 export interface WaitForOptions extends CallSettings {
@@ -268,6 +283,30 @@ export class SupervisorClient {
     const settings = typeof reason === "string" ? { ...options, reason } : reason;
     const request = { id, reason: settings.reason ?? "" };
     return (await this.idempotent(this.tasks.cancelTask.bind(this.tasks), request, settings)).task!;
+  }
+
+  /**
+   * Cancels every active task matching `filter` (CancelTasks): `{ matched, canceled, taskIds }`. Idempotent
+   * (a second call finds nothing more to cancel), so retried. `cancelTasks({ labelSelector: "team=a" })`,
+   * `cancelTasks({ slot }, { dryRun: true })`, `cancelTasks({}, { all: true })`.
+   */
+  async cancelTasks(filter: TaskFilterInput, options: CancelTasksOptions = {}): Promise<CancelTasksResponse> {
+    const request = {
+      filter: taskFilterOf(filter),
+      reason: options.reason ?? "",
+      dryRun: options.dryRun ?? false,
+      all: options.all ?? false,
+    };
+    return this.idempotent(this.tasks.cancelTasks.bind(this.tasks), request, options);
+  }
+
+  /**
+   * A new task with the spec of the ended task `id` (RerunTask); its `rerunOf` is `id`. A request id is
+   * generated when none is given, so retries never make a second task.
+   */
+  async rerun(id: string, options: RerunOptions = {}): Promise<Task> {
+    const request = { id, requestId: options.requestId ?? requestIds.next() };
+    return (await this.idempotent(this.tasks.rerunTask.bind(this.tasks), request, options)).task!;
   }
 
   /** A run's output events; with `follow`, until the run ends. */

@@ -29,6 +29,8 @@ export const ErrorReason = {
   SLOT_QUEUE_FULL: "SLOT_QUEUE_FULL",
   /** FAILED_PRECONDITION: the task already ended (other than CANCELED). Metadata: phase. */
   TASK_TERMINAL: "TASK_TERMINAL",
+  /** FAILED_PRECONDITION: RerunTask of a task that has not ended (pending or running). Metadata: task_id, phase. */
+  TASK_ACTIVE: "TASK_ACTIVE",
   /** OUT_OF_RANGE: since_revision is older than the journal keeps. Metadata: oldest_revision. */
   REVISION_COMPACTED: "REVISION_COMPACTED",
   /** RESOURCE_EXHAUSTED: a watcher fell too far behind; resume from its last revision. */

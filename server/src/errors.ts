@@ -108,6 +108,15 @@ export const taskTerminal = (taskId: string, phase: TaskPhase) =>
     },
   );
 
+/** RerunTask copies the spec of a task that has ended: one still pending or running has no outcome to redo. */
+export const taskActive = (taskId: string, phase: TaskPhase) =>
+  new DomainError(
+    Code.FailedPrecondition,
+    ErrorReason.TASK_ACTIVE,
+    `task ${taskId} has not ended (${taskPhaseToJSON(phase)}): rerun it once it has`,
+    { task_id: taskId, phase: taskPhaseToJSON(phase) },
+  );
+
 export const slotBusy = (slot: string, ownerTaskId: string) =>
   new DomainError(Code.FailedPrecondition, ErrorReason.SLOT_BUSY, `slot ${slot} is busy with task ${ownerTaskId}`, {
     slot,

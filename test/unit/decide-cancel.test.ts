@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { SlotState } from "../../server/src/core/task-lifecycle.js";
 import { specHash } from "../../server/src/core/task-spec.js";
 import { Code } from "../../server/src/errors.js";
-import { cancelWrite, submitWrite } from "../../server/src/store/writes.js";
+import { cancelIfActiveWrite, cancelWrite, submitWrite } from "../../server/src/store/writes.js";
 import {
   accepted,
   Committed,
@@ -120,5 +120,39 @@ describe("decideCancel", () => {
     expect(error.code).toBe(Code.NotFound);
     expect(error.reason).toBe(ErrorReason.TASK_NOT_FOUND);
     expect(error.metadata).toEqual({ task_id: taskId(99) });
+  });
+});
+
+describe("cancelIfActiveWrite (one task of a CancelTasks)", () => {
+  it("cancels an active task as CancelTask does: true", () => {
+    const { view, outcomes } = decideBatch(slot(), [cancelIfActiveWrite(OWNER, "bulk")], NOW);
+    expect(accepted<boolean>(outcomes[0])).toBe(true);
+    expect(changesOf(view.writes)).toMatchObject([
+      { id: OWNER, phase: TaskPhase.TASK_PHASE_CANCELED },
+      { id: QUEUED[0], phase: TaskPhase.TASK_PHASE_PENDING, slotState: "owner" },
+    ]);
+  });
+
+  it("a slot's owner and its queue in one batch: each queued task is canceled after its promotion", () => {
+    const writes = [OWNER, ...QUEUED].map((id) => cancelIfActiveWrite(id, "bulk"));
+    const { view, outcomes } = decideBatch(slot(), writes, NOW);
+    expect(outcomes.map((outcome) => accepted<boolean>(outcome))).toEqual([true, true, true]);
+    for (const id of [OWNER, ...QUEUED]) expect(view.task(id)!.task.status!.phase).toBe(TaskPhase.TASK_PHASE_CANCELED);
+    expect(view.slotOwner("s")).toBeUndefined();
+  });
+
+  it("a task that ended (or is gone) since it was listed is skipped, not refused: false, nothing written", () => {
+    const committed = new Committed();
+    committed.put(
+      taskOf(OWNER, specOf(), "none", { phase: TaskPhase.TASK_PHASE_SUCCEEDED, finishTime: new Date(T0) }),
+      "none",
+    );
+    const { view, outcomes } = decideBatch(
+      committed,
+      [cancelIfActiveWrite(OWNER, ""), cancelIfActiveWrite(taskId(99), "")],
+      NOW,
+    );
+    expect(outcomes.map((outcome) => accepted<boolean>(outcome))).toEqual([false, false]);
+    expect(view.writes.tasks).toEqual([]);
   });
 });

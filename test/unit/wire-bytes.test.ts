@@ -104,6 +104,7 @@ function fullTask(n: number, exec: Exec): Task {
     revision: 2 ** 40 + n,
     requestId: `request-${n}`,
     parentId: taskId(n + 100),
+    rerunOf: taskId(n + 200),
   };
 }
 

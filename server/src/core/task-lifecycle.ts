@@ -39,7 +39,15 @@ export function waitingStatus(spec: TaskSpec, status: TaskStatus, nowMs: number)
   };
 }
 
-export function newTask(id: string, spec: TaskSpec, requestId: string, nowMs: number, slotState: SlotState): Task {
+/** A task as submitted; `rerunOf` names the ended task a RerunTask copied the spec of. */
+export function newTask(
+  id: string,
+  spec: TaskSpec,
+  requestId: string,
+  nowMs: number,
+  slotState: SlotState,
+  rerunOf = "",
+): Task {
   const now = new Date(nowMs);
   const status =
     slotState === "queued"
@@ -49,7 +57,7 @@ export function newTask(id: string, spec: TaskSpec, requestId: string, nowMs: nu
           message: `queued behind the active task of slot ${spec.slot}`,
         }
       : waitingStatus(spec, emptyStatus(), nowMs);
-  return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId, parentId: "" };
+  return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId, parentId: "", rerunOf };
 }
 
 /** A pending task ended by a client or by REPLACE: terminal at once. */

@@ -2,10 +2,12 @@ import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type TaskServiceServer }
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
-import { DomainError, invalidArgument, type Logger, taskNotFound } from "../errors.js";
+import { isActive } from "../core/task-lifecycle.js";
+import { DomainError, invalidArgument, type Logger, taskActive, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import type { StorageBackend } from "../store/backend.js";
+import { cancelMatching } from "../store/cancel-matching.js";
 import type { SubmitParams, SubmitSettings } from "../store/decide/submit.js";
 import { fanOutTargets } from "../store/fan-out-targets.js";
 import type { GroupCommit } from "../store/group-commit.js";
@@ -15,8 +17,11 @@ import { decodeNumberPageToken, decodePageToken, encodePageToken, pageSizeOf } f
 import {
   type ValidSubmit,
   validateBatch,
+  validateCancelTasks,
   validateEach,
   validateFilter,
+  validateRerun,
+  validateRerunRequest,
   validateSubmit,
   validateTaskId,
 } from "../validation/requests.js";
@@ -163,6 +168,23 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       if (request.reason.length > 1024)
         throw invalidArgument([{ field: "reason", description: "at most 1024 characters" }]);
       return { task: await commits.run(cancelWrite(id, request.reason)) };
+    }),
+
+    cancelTasks: unary(log, shutdown, async (request, ctx) => {
+      const { filter, reason, dryRun } = validateCancelTasks(request);
+      return cancelMatching(backend, commits, filter, { reason, dryRun, signal: ctx.signal });
+    }),
+
+    rerunTask: unary(log, shutdown, async (request) => {
+      const id = validateRerunRequest(request);
+      const stored = await backend.getTask(id);
+      if (!stored) throw taskNotFound(id);
+      const phase = stored.task.status!.phase;
+      if (isActive(phase)) throw taskActive(id, phase);
+      const rerun = validateRerun(stored.task, request.requestId);
+      deps.signatures.check(rerun.spec);
+      const params = { ...(await submitParams(rerun)), rerunOf: rerun.rerunOf };
+      return { task: (await commits.run(submitStoredWrite(params, submitSettings))).task };
     }),
   };
 }

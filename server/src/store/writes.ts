@@ -1,6 +1,7 @@
 import { type RunnerInfo as Runner, RunPhase, type Task } from "@supervisor/sdk";
 import type { AttemptOptions } from "../core/attempt-outcome.js";
 import { fanOutChildId } from "../core/fan-out.js";
+import { isActive } from "../core/task-lifecycle.js";
 import { DomainError } from "../errors.js";
 import type { OutputChunkRecord, StoredTask } from "./backend.js";
 import { decideCancel, decideCancelChild } from "./decide/cancel.js";
@@ -88,6 +89,20 @@ export const fanOutChildWrite = (parentId: string, runnerId: string): WriteReque
 export const fanOutWindowEndWrite = (parentId: string): WriteRequest<Task | undefined> => ({
   reads: { tasks: [parentId] },
   decide: (view, nowMs) => decideFanOutWindowEnd(view, parentId, nowMs),
+});
+
+/**
+ * One task of a CancelTasks: CancelTask's decision, for a task that is still active when its batch is decided.
+ * One that ended (or was deleted) since it was listed is left alone: false, not an error.
+ */
+export const cancelIfActiveWrite = (id: string, message: string): WriteRequest<boolean> => ({
+  reads: { tasks: [id] },
+  decide: (view, nowMs) => {
+    const stored = view.task(id);
+    if (!stored || !isActive(stored.task.status!.phase)) return false;
+    decideCancel(view, id, message, nowMs);
+    return true;
+  },
 });
 
 export const assignWrite = (

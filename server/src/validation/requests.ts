@@ -1,10 +1,13 @@
 import {
   type BatchSubmitTasksRequest,
+  type CancelTasksRequest,
   ErrorReason,
   type FieldViolation,
   ID_PREFIX_PATTERN,
   MAX_BATCH_REQUESTS,
+  type RerunTaskRequest,
   type SubmitTaskRequest,
+  type Task,
   type TaskFilter,
   TaskPhase,
   type TaskSpec,
@@ -151,4 +154,56 @@ export function validateFilter(filter: TaskFilter | undefined, prefix = "filter"
       violations.length === 1 ? ErrorReason.LABEL_SELECTOR_INVALID : ErrorReason.INVALID_REQUEST,
     );
   }
+}
+
+export interface ValidCancelTasks {
+  filter: CompiledFilter;
+  reason: string;
+  dryRun: boolean;
+}
+
+/** The conditions that narrow a filter; phases alone do not (every pending task is as broad as all of them). */
+const narrows = (filter: CompiledFilter) =>
+  filter.slot !== undefined ||
+  filter.runnerId !== undefined ||
+  filter.idPrefix !== undefined ||
+  filter.parentId !== undefined ||
+  filter.selector !== undefined;
+
+/**
+ * CancelTasks: a filter that narrows nothing would cancel every active task, so it must be asked for with
+ * `all`. parent_id narrows it to one fan-out parent's children.
+ */
+export function validateCancelTasks(request: CancelTasksRequest): ValidCancelTasks {
+  const filter = validateFilter(request.filter);
+  const violations: FieldViolation[] = [];
+  if (!narrows(filter) && !request.all)
+    violations.push({
+      field: "filter",
+      description:
+        "matches every active task (no slot, label_selector, runner_id, id_prefix or parent_id): set all to cancel them all",
+    });
+  if (request.reason.length > 1024) violations.push({ field: "reason", description: "at most 1024 characters" });
+  if (violations.length > 0) throw invalidArgument(violations);
+  return { filter, reason: request.reason, dryRun: request.dryRun };
+}
+
+/** RerunTask's own fields, checked before the task is read. */
+export function validateRerunRequest(request: RerunTaskRequest): string {
+  const id = validateTaskId(request.id, "id");
+  if (request.requestId && !REQUEST_ID_PATTERN.test(request.requestId))
+    throw invalidArgument([{ field: "request_id", description: "1..128 characters of letters, digits and ._:-" }]);
+  return id;
+}
+
+/**
+ * RerunTask: the ended task's spec as stored (defaults filled in, trigger kept), checked again as a submit
+ * (the rules may have changed since), without scheduled_by: no schedule fired the rerun. Its idempotency
+ * fingerprint binds the original task too, so one request_id cannot stand for reruns of two tasks, nor for
+ * a plain submit of the same spec.
+ */
+export function validateRerun(task: Task, requestId: string): ValidSubmit & { rerunOf: string } {
+  const submit = validateSubmit({ spec: { ...task.spec!, scheduledBy: undefined }, requestId });
+  const specHash = specHashOf(new TextEncoder().encode(`rerun_of ${task.id} ${submit.specHash}`));
+  return { ...submit, specHash, rerunOf: task.id };
 }

@@ -22,6 +22,8 @@ export interface SubmitParams {
   id: string;
   /** Placement EACH_MATCHING_RUNNER: the runners that get a child (read before the batch). */
   fanOutRunnerIds?: readonly string[];
+  /** RerunTask: the ended task whose spec this is (Task.rerun_of). */
+  rerunOf?: string;
 }
 
 /** What deciding a submit reads: its idempotency key, its slot's owner and queue. */
@@ -57,7 +59,7 @@ export function decideSubmit(
     }
   }
   const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
-  const task = newTask(params.id, spec, requestId, nowMs, slotState);
+  const task = newTask(params.id, spec, requestId, nowMs, slotState, params.rerunOf);
   if (isFanOut(spec) && slotState !== "queued")
     insertFanOut(view, task, slotState, params.fanOutRunnerIds ?? [], nowMs);
   else view.insertTask(task, slotState);

@@ -453,6 +453,11 @@ export interface Task {
    * TaskFilter.parent_id). Empty otherwise.
    */
   parentId: string;
+  /**
+   * For a task made by TaskService.RerunTask: the id of the task it reruns.
+   * Empty otherwise.
+   */
+  rerunOf: string;
 }
 
 /**
@@ -880,6 +885,7 @@ function createBaseTask(): Task {
     revision: 0,
     requestId: "",
     parentId: "",
+    rerunOf: "",
   };
 }
 
@@ -908,6 +914,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.parentId !== "") {
       writer.uint32(66).string(message.parentId);
+    }
+    if (message.rerunOf !== "") {
+      writer.uint32(74).string(message.rerunOf);
     }
     return writer;
   },
@@ -989,6 +998,14 @@ export const Task: MessageFns<Task> = {
             message.parentId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rerunOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1027,6 +1044,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.parent_id)
         ? globalThis.String(object.parent_id)
         : "",
+      rerunOf: isSet(object.rerunOf)
+        ? globalThis.String(object.rerunOf)
+        : isSet(object.rerun_of)
+        ? globalThis.String(object.rerun_of)
+        : "",
     };
   },
 
@@ -1056,6 +1078,9 @@ export const Task: MessageFns<Task> = {
     if (message.parentId !== "") {
       obj.parentId = message.parentId;
     }
+    if (message.rerunOf !== "") {
+      obj.rerunOf = message.rerunOf;
+    }
     return obj;
   },
 
@@ -1074,6 +1099,7 @@ export const Task: MessageFns<Task> = {
     message.revision = object.revision ?? 0;
     message.requestId = object.requestId ?? "";
     message.parentId = object.parentId ?? "";
+    message.rerunOf = object.rerunOf ?? "";
     return message;
   },
 };

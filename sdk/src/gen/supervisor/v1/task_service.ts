@@ -262,6 +262,61 @@ export interface CancelTaskResponse {
   task?: Task | undefined;
 }
 
+/** Request of TaskService.CancelTasks. */
+export interface CancelTasksRequest {
+  /**
+   * Which tasks to cancel; only the active ones among them are affected.
+   * Required: an empty filter (one matching every task) is refused unless
+   * `all` is set.
+   */
+  filter?:
+    | TaskFilter
+    | undefined;
+  /** Why, in words; stored in each task's status message. At most 1024 chars. */
+  reason: string;
+  /** Count (and list) the tasks that would be canceled; change nothing. */
+  dryRun: boolean;
+  /** Allow an empty filter: cancel every active task. */
+  all: boolean;
+}
+
+/** Response of TaskService.CancelTasks. */
+export interface CancelTasksResponse {
+  /** Active tasks that matched the filter. */
+  matched: number;
+  /**
+   * Of those, the tasks canceled now or whose cancel was sent to their
+   * runner (a running task ends CANCELED when its run stops); a task that
+   * ended otherwise meanwhile is not counted. 0 on dry_run.
+   */
+  canceled: number;
+  /**
+   * The ids of the first (at most 1000) tasks affected, newest first: those
+   * canceled, or with dry_run those matched. For display.
+   */
+  taskIds: string[];
+}
+
+/** Request of TaskService.RerunTask. */
+export interface RerunTaskRequest {
+  /** The id of a task that has ended. Required. */
+  id: string;
+  /**
+   * Idempotency key, as SubmitTaskRequest.request_id: the same key for the
+   * same task returns the task the first call made.
+   */
+  requestId: string;
+}
+
+/** Response of TaskService.RerunTask. */
+export interface RerunTaskResponse {
+  /**
+   * The new task (rerun_of set), or for a repeated request_id the task the
+   * first call made.
+   */
+  task?: Task | undefined;
+}
+
 /** Request of TaskService.StreamTaskOutput. */
 export interface StreamTaskOutputRequest {
   /** The task id. Required. */
@@ -1714,6 +1769,390 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
   },
 };
 
+function createBaseCancelTasksRequest(): CancelTasksRequest {
+  return { filter: undefined, reason: "", dryRun: false, all: false };
+}
+
+export const CancelTasksRequest: MessageFns<CancelTasksRequest> = {
+  encode(message: CancelTasksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      TaskFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.all !== false) {
+      writer.uint32(32).bool(message.all);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelTasksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelTasksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = TaskFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelTasksRequest {
+    return {
+      filter: isSet(object.filter) ? TaskFilter.fromJSON(object.filter) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+    };
+  },
+
+  toJSON(message: CancelTasksRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = TaskFilter.toJSON(message.filter);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelTasksRequest>, I>>(base?: I): CancelTasksRequest {
+    return CancelTasksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelTasksRequest>, I>>(object: I): CancelTasksRequest {
+    const message = createBaseCancelTasksRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? TaskFilter.fromPartial(object.filter)
+      : undefined;
+    message.reason = object.reason ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.all = object.all ?? false;
+    return message;
+  },
+};
+
+function createBaseCancelTasksResponse(): CancelTasksResponse {
+  return { matched: 0, canceled: 0, taskIds: [] };
+}
+
+export const CancelTasksResponse: MessageFns<CancelTasksResponse> = {
+  encode(message: CancelTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.matched !== 0) {
+      writer.uint32(8).int64(message.matched);
+    }
+    if (message.canceled !== 0) {
+      writer.uint32(16).int64(message.canceled);
+    }
+    for (const v of message.taskIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelTasksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelTasksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.matched = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.canceled = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.taskIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelTasksResponse {
+    return {
+      matched: isSet(object.matched) ? globalThis.Number(object.matched) : 0,
+      canceled: isSet(object.canceled) ? globalThis.Number(object.canceled) : 0,
+      taskIds: globalThis.Array.isArray(object?.taskIds)
+        ? object.taskIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_ids)
+        ? object.task_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CancelTasksResponse): unknown {
+    const obj: any = {};
+    if (message.matched !== 0) {
+      obj.matched = Math.round(message.matched);
+    }
+    if (message.canceled !== 0) {
+      obj.canceled = Math.round(message.canceled);
+    }
+    if (message.taskIds?.length) {
+      obj.taskIds = message.taskIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelTasksResponse>, I>>(base?: I): CancelTasksResponse {
+    return CancelTasksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelTasksResponse>, I>>(object: I): CancelTasksResponse {
+    const message = createBaseCancelTasksResponse();
+    message.matched = object.matched ?? 0;
+    message.canceled = object.canceled ?? 0;
+    message.taskIds = object.taskIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRerunTaskRequest(): RerunTaskRequest {
+  return { id: "", requestId: "" };
+}
+
+export const RerunTaskRequest: MessageFns<RerunTaskRequest> = {
+  encode(message: RerunTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RerunTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRerunTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RerunTaskRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RerunTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RerunTaskRequest>, I>>(base?: I): RerunTaskRequest {
+    return RerunTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RerunTaskRequest>, I>>(object: I): RerunTaskRequest {
+    const message = createBaseRerunTaskRequest();
+    message.id = object.id ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseRerunTaskResponse(): RerunTaskResponse {
+  return { task: undefined };
+}
+
+export const RerunTaskResponse: MessageFns<RerunTaskResponse> = {
+  encode(message: RerunTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RerunTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRerunTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RerunTaskResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: RerunTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RerunTaskResponse>, I>>(base?: I): RerunTaskResponse {
+    return RerunTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RerunTaskResponse>, I>>(object: I): RerunTaskResponse {
+    const message = createBaseRerunTaskResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 function createBaseStreamTaskOutputRequest(): StreamTaskOutputRequest {
   return { taskId: "", attempt: 0, follow: false, sinceSeq: 0 };
 }
@@ -2624,6 +3063,22 @@ export const TaskServiceService = {
     responseDeserialize: (value: Buffer): CancelTaskResponse => CancelTaskResponse.decode(value),
   },
   /**
+   * Cancels every active (pending or running) task matching the filter, as
+   * CancelTask would each: pending ones at once, running ones by a cancel
+   * sent to their runner. Tasks that have ended are left as they are and not
+   * counted. An empty filter is refused (INVALID_ARGUMENT) unless `all` is
+   * set. Idempotent: calling again cancels nothing more.
+   */
+  cancelTasks: {
+    path: "/supervisor.v1.TaskService/CancelTasks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelTasksRequest): Buffer => Buffer.from(CancelTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelTasksRequest => CancelTasksRequest.decode(value),
+    responseSerialize: (value: CancelTasksResponse): Buffer => Buffer.from(CancelTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelTasksResponse => CancelTasksResponse.decode(value),
+  },
+  /**
    * Streams the stored output of one attempt, and with follow=true keeps
    * streaming until the run ends. No output and not following: NOT_FOUND,
    * reason OUTPUT_NOT_FOUND.
@@ -2649,6 +3104,22 @@ export const TaskServiceService = {
     responseSerialize: (value: ListTaskRunsResponse): Buffer =>
       Buffer.from(ListTaskRunsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListTaskRunsResponse => ListTaskRunsResponse.decode(value),
+  },
+  /**
+   * Submits a new task with the spec of a task that has ended (as stored,
+   * defaults filled in), linked to it by Task.rerun_of. The new task is
+   * admitted like any submit (slot policy, signature). A task still active:
+   * FAILED_PRECONDITION, reason TASK_ACTIVE. Unknown id: NOT_FOUND, reason
+   * TASK_NOT_FOUND. With a request_id the call is idempotent, as SubmitTask.
+   */
+  rerunTask: {
+    path: "/supervisor.v1.TaskService/RerunTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RerunTaskRequest): Buffer => Buffer.from(RerunTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RerunTaskRequest => RerunTaskRequest.decode(value),
+    responseSerialize: (value: RerunTaskResponse): Buffer => Buffer.from(RerunTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RerunTaskResponse => RerunTaskResponse.decode(value),
   },
 } as const;
 
@@ -2690,6 +3161,14 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
    */
   cancelTask: handleUnaryCall<CancelTaskRequest, CancelTaskResponse>;
   /**
+   * Cancels every active (pending or running) task matching the filter, as
+   * CancelTask would each: pending ones at once, running ones by a cancel
+   * sent to their runner. Tasks that have ended are left as they are and not
+   * counted. An empty filter is refused (INVALID_ARGUMENT) unless `all` is
+   * set. Idempotent: calling again cancels nothing more.
+   */
+  cancelTasks: handleUnaryCall<CancelTasksRequest, CancelTasksResponse>;
+  /**
    * Streams the stored output of one attempt, and with follow=true keeps
    * streaming until the run ends. No output and not following: NOT_FOUND,
    * reason OUTPUT_NOT_FOUND.
@@ -2697,6 +3176,14 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   streamTaskOutput: handleServerStreamingCall<StreamTaskOutputRequest, StreamTaskOutputResponse>;
   /** Lists a task's runs (attempts), oldest first. */
   listTaskRuns: handleUnaryCall<ListTaskRunsRequest, ListTaskRunsResponse>;
+  /**
+   * Submits a new task with the spec of a task that has ended (as stored,
+   * defaults filled in), linked to it by Task.rerun_of. The new task is
+   * admitted like any submit (slot policy, signature). A task still active:
+   * FAILED_PRECONDITION, reason TASK_ACTIVE. Unknown id: NOT_FOUND, reason
+   * TASK_NOT_FOUND. With a request_id the call is idempotent, as SubmitTask.
+   */
+  rerunTask: handleUnaryCall<RerunTaskRequest, RerunTaskResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -2812,6 +3299,28 @@ export interface TaskServiceClient extends Client {
     callback: (error: ServiceError | null, response: CancelTaskResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Cancels every active (pending or running) task matching the filter, as
+   * CancelTask would each: pending ones at once, running ones by a cancel
+   * sent to their runner. Tasks that have ended are left as they are and not
+   * counted. An empty filter is refused (INVALID_ARGUMENT) unless `all` is
+   * set. Idempotent: calling again cancels nothing more.
+   */
+  cancelTasks(
+    request: CancelTasksRequest,
+    callback: (error: ServiceError | null, response: CancelTasksResponse) => void,
+  ): ClientUnaryCall;
+  cancelTasks(
+    request: CancelTasksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelTasksResponse) => void,
+  ): ClientUnaryCall;
+  cancelTasks(
+    request: CancelTasksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelTasksResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Streams the stored output of one attempt, and with follow=true keeps
    * streaming until the run ends. No output and not following: NOT_FOUND,
    * reason OUTPUT_NOT_FOUND.
@@ -2840,6 +3349,28 @@ export interface TaskServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTaskRunsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Submits a new task with the spec of a task that has ended (as stored,
+   * defaults filled in), linked to it by Task.rerun_of. The new task is
+   * admitted like any submit (slot policy, signature). A task still active:
+   * FAILED_PRECONDITION, reason TASK_ACTIVE. Unknown id: NOT_FOUND, reason
+   * TASK_NOT_FOUND. With a request_id the call is idempotent, as SubmitTask.
+   */
+  rerunTask(
+    request: RerunTaskRequest,
+    callback: (error: ServiceError | null, response: RerunTaskResponse) => void,
+  ): ClientUnaryCall;
+  rerunTask(
+    request: RerunTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RerunTaskResponse) => void,
+  ): ClientUnaryCall;
+  rerunTask(
+    request: RerunTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RerunTaskResponse) => void,
   ): ClientUnaryCall;
 }
 

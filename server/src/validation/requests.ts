@@ -181,7 +181,8 @@ export function validateCancelTasks(request: CancelTasksRequest): ValidCancelTas
     violations.push({
       field: "filter",
       description:
-        "matches every active task (no slot, label_selector, runner_id, id_prefix or parent_id): set all to cancel them all",
+        "matches every active task (no slot, label_selector, runner_id, id_prefix or parent_id): " +
+        "set all to cancel them all",
     });
   if (request.reason.length > 1024) violations.push({ field: "reason", description: "at most 1024 characters" });
   if (violations.length > 0) throw invalidArgument(violations);

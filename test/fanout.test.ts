@@ -218,6 +218,20 @@ describe("the CLI", () => {
     expect(rows.map((row) => row.split(/\s+/)[0]).sort()).toEqual((await children(id)).map((kid) => kid.id).sort());
     const usage = await runCli(["submit", "--max-failed", "1", "--", "true"], { env });
     expect(usage.stderr).toContain("--max-failed needs --each-runner");
+    // --wait: every child's output, each line tagged with its runner, then the parent's end.
+    const waited = await runCli(
+      ["submit", "--each-runner", "--selector", "pool=cli", "--wait", "--", "sh", "-c", "echo one; echo two"],
+      { env },
+    );
+    expect(waited.stderr).toMatch(/SUCCEEDED: 2 children/);
+    expect(waited.code).toBe(0);
+    expect(waited.stdout.trim().split("\n")).toEqual(["[cli-a] one", "[cli-a] two", "[cli-b] one", "[cli-b] two"]);
+    expect(waited.stderr).toMatch(/SUCCEEDED: 2 children/);
+    const failing = await runCli(["submit", "--each-runner", "--selector", "pool=cli", "--wait", "--", "false"], {
+      env,
+    });
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/FAILED: 2 children/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { OutputStream, type SupervisorClient, type Task, TaskPhase } from "@supervisor/sdk";
+import { OutputStream, Placement, type SupervisorClient, type Task, TaskPhase } from "@supervisor/sdk";
 import { EXIT } from "./exit.js";
 import { json, phaseName } from "./format.js";
 
@@ -43,11 +43,46 @@ async function followToTheEnd(client: SupervisorClient, task: Task, signal: Abor
   return client.get(task.id);
 }
 
+/**
+ * A fan-out parent runs nothing itself: once it has ended, each child's output, every line prefixed with
+ * its runner's name (`[build-1] …`), children in runner-name order.
+ */
+async function printChildrenOutput(client: SupervisorClient, parent: Task): Promise<void> {
+  const names = new Map((await client.listRunners()).map((runner) => [runner.id, runner.name]));
+  const children: { child: Task; name: string }[] = [];
+  for await (const child of client.list({ filter: { parentId: parent.id } })) {
+    const runnerId = child.spec!.pinnedRunnerId;
+    children.push({ child, name: names.get(runnerId) ?? runnerId });
+  }
+  children.sort((a, b) => a.name.localeCompare(b.name));
+  for (const { child, name } of children) {
+    const text = { stdout: "", stderr: "" };
+    try {
+      for await (const event of client.output(child.id, { attempt: 0 })) {
+        if (event.event?.$case !== "chunk") continue;
+        const stream = event.event.value.stream === OutputStream.OUTPUT_STREAM_STDERR ? "stderr" : "stdout";
+        text[stream] += Buffer.from(event.event.value.data).toString("utf8");
+      }
+    } catch {
+      // A child without output (it never ran, or printed nothing) has nothing to show.
+    }
+    for (const stream of ["stdout", "stderr"] as const) {
+      const lines = text[stream].split("\n");
+      if (lines.at(-1) === "") lines.pop();
+      for (const line of lines) process[stream].write(`[${name}] ${line}\n`);
+    }
+  }
+}
+
 /** `--wait`: the task's output as it runs, then its end; returns the exit code the command ends with. */
 export async function waitForEnd(client: SupervisorClient, task: Task, options: { json?: boolean }): Promise<number> {
   const interrupt = new AbortController();
   process.once("SIGINT", () => interrupt.abort());
-  const done = await followToTheEnd(client, task, interrupt.signal);
+  const fanOut = task.spec!.placement === Placement.PLACEMENT_EACH_MATCHING_RUNNER;
+  // A fan-out parent has no run (no output to follow): its end is waited for, then its children shown.
+  const done = fanOut
+    ? await client.waitFor(task.id, { signal: interrupt.signal }).catch(() => client.get(task.id))
+    : await followToTheEnd(client, task, interrupt.signal);
   if (interrupt.signal.aborted && isActive(done)) {
     // Ctrl-C stops the waiting, not the task: say so, and how to stop it too.
     process.stderr.write(
@@ -56,8 +91,12 @@ export async function waitForEnd(client: SupervisorClient, task: Task, options: 
     );
     return EXIT.INTERRUPTED;
   }
+  if (fanOut && !options.json) await printChildrenOutput(client, done);
   if (options.json) process.stdout.write(`${json.task(done)}\n`);
-  else if (done.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED) {
+  else if (fanOut) {
+    const message = done.status!.message ? `: ${done.status!.message}` : "";
+    process.stderr.write(`task ${done.id} ${phaseName(done.status!.phase)}${message}\n`);
+  } else if (done.status!.phase !== TaskPhase.TASK_PHASE_SUCCEEDED) {
     const message = done.status!.message ? `: ${done.status!.message}` : "";
     process.stderr.write(`task ${done.id} ${phaseName(done.status!.phase)}${message}\n`);
   }

@@ -69,6 +69,18 @@ export const ConfigSchema = z
       .min(1)
       .default("127.0.0.1:50051")
       .describe("address to listen on, host:port (port 0 = any free port)"),
+    metricsListen: z
+      .string()
+      .default("127.0.0.1:9464")
+      .refine(
+        (value) => value === "" || value === "off" || /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(value),
+        'host:port, or "off"',
+      )
+      .refine(
+        (value) => !/:\d+$/.test(value) || Number(value.slice(value.lastIndexOf(":") + 1)) <= 65535,
+        "port > 65535",
+      )
+      .describe('where Prometheus scrapes GET /metrics, host:port ("off" or "" = no metrics endpoint)'),
     db: z
       .string()
       .min(1)
@@ -133,8 +145,11 @@ export const ConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["tlsKey"], message: "--tls-cert and --tls-key go together" });
     if (c.tlsClientCa && !c.tlsCert)
       ctx.addIssue({ code: "custom", path: ["tlsClientCa"], message: "mutual TLS needs --tls-cert and --tls-key" });
-    const host = c.listen.slice(0, c.listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
-    const loopback = host === "localhost" || host === "::1" || host.startsWith("127.");
+    const isLoopback = (address: string) => {
+      const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+      return host === "localhost" || host === "::1" || host.startsWith("127.");
+    };
+    const loopback = isLoopback(c.listen);
     for (const [keyId, text] of Object.entries(c.trustedKeys)) {
       try {
         ed25519Key(text, "public");
@@ -162,6 +177,16 @@ export const ConfigSchema = z
           "configure tokens (see docs/security.md) or listen on 127.0.0.1",
       });
     }
+    const metricsOn = c.metricsListen !== "" && c.metricsListen !== "off";
+    if (metricsOn && !isLoopback(c.metricsListen) && c.tokens.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metricsListen"],
+        message:
+          `refusing to serve metrics on ${c.metricsListen} without authentication: ` +
+          "configure tokens (see docs/security.md) or serve them on 127.0.0.1",
+      });
+    }
   });
 
 type ParsedConfig = z.output<typeof ConfigSchema>;
@@ -169,6 +194,8 @@ type ParsedConfig = z.output<typeof ConfigSchema>;
 /** The server's settings, durations in ms. */
 export interface Config {
   listen: string;
+  /** host:port of the /metrics endpoint; undefined = none. */
+  metricsListen?: string;
   db: string;
   synchronous: "FULL" | "NORMAL";
   heartbeatIntervalMs: number;
@@ -203,6 +230,7 @@ export interface Config {
 function toConfig(parsed: ParsedConfig): Config {
   return {
     listen: parsed.listen,
+    metricsListen: parsed.metricsListen === "" || parsed.metricsListen === "off" ? undefined : parsed.metricsListen,
     db: parsed.db,
     synchronous: parsed.synchronous,
     heartbeatIntervalMs: parsed.heartbeatInterval,

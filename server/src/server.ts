@@ -16,6 +16,10 @@ import { IdGenerator } from "./core/ids.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { addHealth } from "./health.js";
+import { commitObserver } from "./metrics/count-writes.js";
+import { grpcMetricsInterceptor } from "./metrics/grpc-metrics.js";
+import { type MetricsEndpoint, startMetricsEndpoint } from "./metrics/metrics-endpoint.js";
+import { ServerMetrics } from "./metrics/server-metrics.js";
 import { addReflection } from "./reflection.js";
 import { TaskFirer } from "./schedule/fire-tasks.js";
 import { Scheduler, schedulerSettings } from "./schedule/scheduler.js";
@@ -68,6 +72,8 @@ export interface RunningServer {
   /** host:port actually bound (port 0 resolved). */
   address: string;
   port: number;
+  /** host:port of the /metrics endpoint (port 0 resolved); undefined when metrics are off. */
+  metricsAddress?: string;
   /** Stops accepting, lets streams finish up to the grace period, then closes the store. */
   shutdown(): Promise<void>;
 }
@@ -104,12 +110,18 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   // Alone on its database (the backend holds its lock), this server need not read back the rows it
   // wrote last; when servers share the database, another one may have changed them since.
   const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
-  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache);
+  const metrics = new ServerMetrics();
+  let poolOf = (_runnerId: string) => "";
+  const observer = commitObserver(metrics, (runnerId) => poolOf(runnerId));
+  const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache, observer);
   // An election among the servers sharing the database, or (alone on it) this server leading for good.
   const leadership = startLeadership(backend, { log });
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
-    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership }, config);
+    engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership, metrics }, config);
+    const started = engine;
+    poolOf = (runnerId) => started.runnerPool(runnerId);
+    metrics.bind(engine.metricSources());
     await engine.start();
   } catch (error) {
     await leadership.stop().catch(() => {});
@@ -130,7 +142,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const server = new Server({ ...serverChannelOptions(config), interceptors: options.interceptors ?? [] });
+  const interceptors = [grpcMetricsInterceptor(metrics.registry), ...(options.interceptors ?? [])];
+  const server = new Server({ ...serverChannelOptions(config), interceptors });
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
     server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
@@ -143,7 +156,11 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     ids,
     submit: submitSettings,
     signatures,
-    watch: { bookmarks: new BookmarkTicker(config.bookmarkIntervalMs, timers), maxLagChanges: config.watchMaxLag },
+    watch: {
+      bookmarks: new BookmarkTicker(config.bookmarkIntervalMs, timers),
+      maxLagChanges: config.watchMaxLag,
+      metrics,
+    },
     engine,
     log,
     shutdown: shutdownController.signal,
@@ -157,6 +174,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     timers,
     log,
     settings: schedulerSettings(backend.shared),
+    metrics,
   });
   const schedules = new Schedules({
     store: backend.schedules,
@@ -177,11 +195,14 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   addReflection(infrastructure);
 
   let port: number;
+  let endpoint: MetricsEndpoint | undefined;
   try {
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
     });
+    if (config.metricsListen) endpoint = await startMetricsEndpoint(config.metricsListen, metrics, auth);
   } catch (error) {
+    server.forceShutdown();
     engine.stop();
     await leadership.stop().catch(() => {});
     await backend.close();
@@ -216,10 +237,11 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           resolve();
         });
       });
+      await endpoint?.close();
       await leadership.stop().catch((error) => log("resigning the lead failed (it runs out by itself)", error));
       // Every answered write is already committed; the backend folds in what it can for a quick next start.
       await backend.close().catch((error) => log("closing the store failed (the next start replays its log)", error));
     })());
 
-  return { address, port, shutdown };
+  return { address, port, metricsAddress: endpoint?.address, shutdown };
 }

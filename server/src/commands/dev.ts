@@ -38,6 +38,9 @@ export function registerDev(program: Command): void {
       process.stdout.write(
         [
           `supervisor dev serving on ${server.address} (db ${config.db})`,
+          server.metricsAddress
+            ? `metrics: http://${server.metricsAddress}/metrics`
+            : "metrics: off (--metrics-listen)",
           `local runner "dev" connected: labels dev=true, capacity ${capacity}, kinds ${kinds.join(", ")}`,
           "",
           "Submit a first task from another terminal:",

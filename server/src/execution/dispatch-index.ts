@@ -103,6 +103,8 @@ export class DispatchIndex<R extends RunnerCandidate> {
   private freeRunners = 0;
   /** Entries held back while their slot's previous owner is still stopping. */
   private readonly slotHeld = new Map<string, PendingEntry[]>();
+  /** Tracked tasks by their stored reason, kept as they come and go (a metrics scrape reads it as is). */
+  readonly pendingByReason = new Map<string, number>();
 
   get size(): number {
     return this.tasks.size;
@@ -143,6 +145,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     this.remove(entry.taskId);
     const tracked: Tracked<R> = { entry, cls, where: "waiting" };
     this.tasks.set(entry.taskId, tracked);
+    this.countReason(entry.reason, 1);
     if (entry.readyAtMs <= nowMs) this.makeReady(tracked, nowMs);
     else this.waiting.insert(entry);
   }
@@ -152,6 +155,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     if (!tracked) return;
     this.tasks.delete(taskId);
     const { entry, cls } = tracked;
+    this.countReason(entry.reason, -1);
     if (tracked.where === "waiting") this.waiting.remove(entry);
     else if (tracked.where === "ready") this.leaveReady(tracked);
     else {
@@ -278,6 +282,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
   }
 
   // ---- internals ----
+
+  private countReason(reason: string | undefined, delta: number): void {
+    const key = reason ?? "";
+    const count = (this.pendingByReason.get(key) ?? 0) + delta;
+    if (count > 0) this.pendingByReason.set(key, count);
+    else this.pendingByReason.delete(key);
+  }
 
   private makeReady(tracked: Tracked<R>, nowMs: number): void {
     tracked.where = "ready";

@@ -18,6 +18,8 @@ import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs } from "../core/task-spec.js";
 import { DomainError, type Logger } from "../errors.js";
+import { observeAssign, observeAssignSent } from "../metrics/dispatch-timing.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { ReadKeys, Snapshot } from "../store/backend.js";
 import { decideAssign } from "../store/decide/runs.js";
 import type { WriteView } from "../store/decide/view.js";
@@ -47,6 +49,7 @@ export interface DispatcherDeps {
    * leads); undefined for a server alone on its database.
    */
   leaderEpoch(): number | undefined;
+  metrics?: ServerMetrics;
 }
 
 /** The assign message of a committed run: what to run and the deadline (assign time + timeout). */
@@ -182,8 +185,9 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   }
 
   committed(plan: DispatchPlan): void {
-    for (const { run, session, stored } of plan.assigned) {
+    for (const { run, session, stored, entry } of plan.assigned) {
       run.assigning = false;
+      if (stored) observeAssign(this.deps.metrics, stored.task, stored.run, entry.readyAtMs, session.labels.pool);
       if (stored) this.send(run, session, stored);
       else this.deps.tracker.untrack(run); // the task changed under us (canceled): nothing was stored for it
     }
@@ -212,6 +216,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     const timeoutMs = durationToMs(stored.task.spec!.timeout!);
     tracker.armBackstop(run, timeoutMs, stored.run.assignTime?.getTime() ?? clock.now());
     session.send(assignMessage(stored.run, stored.task, clock.now()));
+    observeAssignSent(this.deps.metrics, stored.task, stored.run, clock.now());
     if (stored.task.status!.cancelRequested) tracker.sendCancel(stored.task);
   }
 

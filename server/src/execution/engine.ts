@@ -19,6 +19,7 @@ import type { Clock } from "../core/clock.js";
 import type { IdGenerator } from "../core/ids.js";
 import { msToDuration } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
+import type { MetricSources, ServerMetrics } from "../metrics/server-metrics.js";
 import type { StorageBackend, TaskChange } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { loseUnclaimedWrite, pinnedRunnerGoneWrite } from "../store/writes.js";
@@ -50,6 +51,8 @@ export interface EngineDeps {
   random?: () => number;
   /** Who leads when several servers share the database (default: this server, always). */
   leadership?: Leadership;
+  /** This server's metrics (counted where things happen). */
+  metrics?: ServerMetrics;
 }
 
 /** How often a server checks, besides on every change, whether one of its runners moved to another server. */
@@ -131,7 +134,17 @@ export class ExecutionEngine {
       settings,
     );
     this.dispatcher = new Dispatcher(
-      { commits, ids, clock, timers, log, tracker: this.tracker, retry, leaderEpoch: this.epoch },
+      {
+        commits,
+        ids,
+        clock,
+        timers,
+        log,
+        tracker: this.tracker,
+        retry,
+        leaderEpoch: this.epoch,
+        metrics: deps.metrics,
+      },
       settings,
     );
     this.registry = new RunnerRegistry(
@@ -147,13 +160,23 @@ export class ExecutionEngine {
           this.dispatcher.index.roomChanged(runner);
           this.dispatcher.schedule();
         },
-        expired: (runner) => this.rescuer.expired(runner),
+        expired: (runner) => {
+          deps.metrics?.leaseExpiries.inc();
+          return this.rescuer.expired(runner);
+        },
         handedOver: (runner) => this.handedOver(runner),
       },
       log,
       this.shared ? { serverId: backend.serverId, liveServers: () => liveServers(backend) } : undefined,
     );
-    this.recorder = new OutputRecorder({ retry, clock, outputs: this.outputs, tracker: this.tracker, session });
+    this.recorder = new OutputRecorder({
+      retry,
+      clock,
+      outputs: this.outputs,
+      tracker: this.tracker,
+      session,
+      metrics: deps.metrics,
+    });
     this.rescuer = new Rescuer(backend, this.registry, this.tracker, this.dispatcher, clock, this.shared);
     const leaderWrites = leaderCommits(commits, this.epoch);
     this.waitingReasons = new WaitingReasons(this.dispatcher.index, leaderWrites, timers, clock, log);
@@ -170,7 +193,7 @@ export class ExecutionEngine {
       expired: (runner) => this.loseUnserved(runner),
       schedule: () => this.dispatcher.schedule(),
     });
-    this.delivery = new RunDelivery(backend, this.registry, this.tracker, clock, log);
+    this.delivery = new RunDelivery(backend, this.registry, this.tracker, clock, log, deps.metrics);
     this.duties = new LeaderDuties({
       leadership,
       backend,
@@ -218,6 +241,28 @@ export class ExecutionEngine {
     const timers = this.deps.timers ?? SYSTEM_TIMERS;
     this.runnersReconcile = timers.every(RUNNERS_RECONCILE_MS, () => this.runnersChanged());
     await this.duties.start();
+  }
+
+  /** What the metrics' gauges read on a scrape: sizes kept anyway, nothing per task. */
+  metricSources(): MetricSources {
+    return {
+      leading: () => this.duties.leading,
+      pendingByReason: () => this.dispatcher.index.pendingByReason,
+      running: () => this.tracker.active.size,
+      runners: () =>
+        Array.from(this.registry.all(), (session) => ({
+          name: session.name,
+          running: session.running,
+          capacity: session.capacity,
+          // A session without a stream is a runner awaited within its lease (after a restart or a disconnect).
+          state: !session.channel ? "disconnected" : session.draining ? "draining" : "connected",
+        })),
+    };
+  }
+
+  /** A runner's pool for metrics: its `pool` label ("" without one, or when this server does not know it). */
+  runnerPool(runnerId: string): string {
+    return (this.registry.get(runnerId) ?? this.remotes.get(runnerId))?.labels.pool ?? "";
   }
 
   /** Writes of the leader's work (retention): they carry the leader epoch when several servers share the store. */

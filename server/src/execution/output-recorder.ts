@@ -1,5 +1,6 @@
 import type { OutputStream } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import { outputWrite } from "../store/writes.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import type { OutputHub } from "./output-hub.js";
@@ -12,6 +13,7 @@ export interface OutputRecorderDeps {
   outputs: OutputHub;
   tracker: RunTracker;
   session(runnerId: string): RunnerSession | undefined;
+  metrics?: ServerMetrics;
 }
 
 /**
@@ -27,7 +29,10 @@ export class OutputRecorder {
   record(run: ActiveRun, stream: OutputStream, data: Buffer, seq: number, offset: number | undefined): void {
     if (run.ending || seq <= run.lastSeq || data.length === 0) return;
     const at = offset ?? run.cap.accounted; // a runner that sends no offsets sends no gaps
+    const droppedBefore = run.cap.droppedBytes;
     const decision = run.cap.add(seq, at, data.length);
+    const dropped = run.cap.droppedBytes - droppedBefore;
+    if (dropped > 0) this.deps.metrics?.outputDropped.inc(dropped);
     run.lastSeq = seq;
     const ack = () => this.deps.session(run.runnerId)?.ack(run.runId, seq, false);
     if (!decision) {

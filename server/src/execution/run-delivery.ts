@@ -2,6 +2,8 @@ import { type ConnectResponse, RunPhase, type Task, TaskPhase } from "@superviso
 import type { Clock } from "../core/clock.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
+import { observeAssignSent } from "../metrics/dispatch-timing.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { StorageBackend } from "../store/backend.js";
 import { assignMessage } from "./dispatcher.js";
 import type { RunTracker } from "./run-tracker.js";
@@ -24,6 +26,7 @@ export class RunDelivery {
     private readonly tracker: RunTracker,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly metrics?: ServerMetrics,
   ) {}
 
   /** A committed change (of any server): an assign to a runner connected here that this server did not make. */
@@ -51,6 +54,7 @@ export class RunDelivery {
     const assignedAtMs = run.assignTime?.getTime() ?? this.clock.now();
     this.tracker.armBackstop(tracked, durationToMs(task.spec!.timeout!), assignedAtMs);
     sendOnceWelcomed(session, assignMessage(run, task, this.clock.now()));
+    observeAssignSent(this.metrics, task, run, this.clock.now());
     if (task.status!.cancelRequested) this.tracker.sendCancel(task);
   }
 }

@@ -1,6 +1,7 @@
 import type { Timer, Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../errors.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { ScheduleProgress, ScheduleRow, ScheduleStore } from "../store/backend.js";
 import { fireRequest } from "./fire.js";
 import type { FireOutcome, TaskFirer } from "./fire-tasks.js";
@@ -36,6 +37,7 @@ export interface SchedulerDeps {
   timers: Timers;
   log: Logger;
   settings: SchedulerSettings;
+  metrics?: ServerMetrics;
 }
 
 /**
@@ -130,6 +132,7 @@ export class Scheduler {
       outcome.kind === "fired" ? [{ taskId: outcome.taskId, nominalMs: plan.fire[i]! }] : [],
     );
     const complete = handled === plan.fire.length;
+    if (fired.length > 0) this.deps.metrics?.scheduleFires.inc(fired.length);
     const progress: ScheduleProgress = {
       // Stopped by a failure: the cursor stays just before the first tick not handled, which is then due.
       cursorMs: complete ? plan.cursorMs : handled > 0 ? plan.fire[handled - 1]! : plan.fire[0]! - 1,
@@ -149,8 +152,15 @@ export class Scheduler {
       { generation: row.generation, cursorMs: row.cursorMs },
       progress,
     );
+    if (moved) countMisses(this.deps.metrics, progress);
     if (!complete) throw (outcomes[failedAt] as PromiseRejectedResult).reason;
     // Moved: more is due now if the pass stopped at its limit. Not moved: a client changed it; read it again.
     return !moved || (progress.nextDueMs !== null && progress.nextDueMs <= now);
   }
+}
+
+/** Ticks the pass recorded as not fired: missed (past the catch-up window) and skipped (overlap policy). */
+function countMisses(metrics: ServerMetrics | undefined, progress: ScheduleProgress): void {
+  if (progress.missed > 0) metrics?.scheduleMisses.inc({ kind: "missed" }, progress.missed);
+  if (progress.skipped > 0) metrics?.scheduleMisses.inc({ kind: "skipped" }, progress.skipped);
 }

@@ -29,6 +29,12 @@ export interface CommitStage<P> {
   failed(plan: P | undefined, error: unknown): void;
 }
 
+/** Told how each batch went (metrics): after its commit, before its requests are answered. */
+export interface CommitObserver {
+  committed(writes: WriteSet, requests: number, seconds: number): void;
+  failed(requests: number, seconds: number): void;
+}
+
 interface Queued {
   request: WriteRequest<unknown>;
   resolve: (value: unknown) => void;
@@ -60,6 +66,7 @@ export class GroupCommit {
     private readonly maxBatch = 1000,
     /** Rows this process wrote, read from memory (only when it is the database's one writer). */
     private readonly cache?: RowCache,
+    private readonly observer?: CommitObserver,
   ) {}
 
   /** Adds a stage to every batch from now on, after the ones added before. */
@@ -97,6 +104,7 @@ export class GroupCommit {
     let outcomes: Outcome[] = [];
     let committed = false;
     let written: WriteSet | undefined;
+    const startedMs = performance.now();
     try {
       outcomes = await this.backend.transact(async (tx) => {
         const cache = this.cache;
@@ -118,6 +126,7 @@ export class GroupCommit {
       committed = true;
       if (written) this.cache?.remember(written);
     } catch (error) {
+      this.observer?.failed(batch.length, (performance.now() - startedMs) / 1000);
       this.cache?.clear();
       stages.forEach((stage, index) => {
         stage.failed(plans[index], error);
@@ -128,6 +137,7 @@ export class GroupCommit {
       this.scheduled = false;
       if (this.queue.length > 0 || this.stages.some((stage) => stage.hasWork())) this.schedule();
     }
+    if (committed && written) this.observer?.committed(written, batch.length, (performance.now() - startedMs) / 1000);
     // The stages first: an assign goes out before the submit that made it possible is answered.
     if (committed)
       stages.forEach((stage, index) => {

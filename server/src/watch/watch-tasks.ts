@@ -1,6 +1,7 @@
 import { EventType, type WatchTasksRequest, type WatchTasksResponse } from "@supervisor/sdk";
 import type { CompiledFilter } from "../core/task-filter.js";
 import { invalidArgument, revisionCompacted, watchTooSlow } from "../errors.js";
+import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { StorageBackend } from "../store/backend.js";
 import { listParams } from "../store/list-params.js";
 import type { BookmarkTicker } from "./bookmark-ticker.js";
@@ -12,6 +13,8 @@ export interface WatchSettings {
   bookmarks: BookmarkTicker;
   /** Changes a watcher may fall behind before it is ended with WATCH_TOO_SLOW. */
   maxLagChanges: number;
+  /** Open streams and events sent are counted here. */
+  metrics?: ServerMetrics;
 }
 
 const REPLAY_BATCH = 500;
@@ -26,6 +29,26 @@ const bookmark = (revision: number): WatchTasksResponse => ({ type: EventType.EV
  * already sent by revision — no gap and no duplicate at the seam.
  */
 export async function* watchTasks(
+  backend: StorageBackend,
+  request: WatchTasksRequest,
+  filter: CompiledFilter,
+  signal: AbortSignal,
+  settings: WatchSettings,
+): AsyncGenerator<WatchOutput> {
+  const metrics = settings.metrics;
+  if (!metrics) return yield* watchEvents(backend, request, filter, signal, settings);
+  metrics.watchStreams.inc();
+  try {
+    for await (const event of watchEvents(backend, request, filter, signal, settings)) {
+      metrics.watchEvents.inc();
+      yield event;
+    }
+  } finally {
+    metrics.watchStreams.dec();
+  }
+}
+
+async function* watchEvents(
   backend: StorageBackend,
   request: WatchTasksRequest,
   filter: CompiledFilter,

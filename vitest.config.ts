@@ -10,6 +10,9 @@ const shared = {
   testTimeout: 60_000,
   hookTimeout: 60_000,
   pool: "forks" as const,
+  // Servers the tests spawn (serve, dev) must not all bind the default metrics port 9464; tests that
+  // scrape metrics ask for 127.0.0.1:0.
+  env: { SUPERVISOR_METRICS_LISTEN: "off" },
 };
 
 export default defineConfig({

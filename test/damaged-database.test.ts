@@ -110,7 +110,10 @@ describeOn("sqlite")("SQLite files", () => {
     it("the server's own database passes the check", async () => {
       const db = join(tempDir(), "copy.db");
       copyFileSync(realDatabase, db);
-      const server = await startServer(loadConfig({ flags: { listen: "127.0.0.1:0", db } }), silentLogger);
+      const server = await startServer(
+        loadConfig({ flags: { listen: "127.0.0.1:0", db, metricsListen: "off" } }),
+        silentLogger,
+      );
       await server.shutdown();
     });
 
@@ -133,7 +136,7 @@ describeOn("sqlite")("SQLite files", () => {
     it("in process, a refused database is a DatabaseOpenError, and the lock is given back", async () => {
       const db = join(tempDir(), "random.db");
       writeFileSync(db, randomBytes(64 * 1024));
-      const config = loadConfig({ flags: { listen: "127.0.0.1:0", db } });
+      const config = loadConfig({ flags: { listen: "127.0.0.1:0", db, metricsListen: "off" } });
       await expect(startServer(config, silentLogger)).rejects.toThrow(DatabaseOpenError);
       rmSync(db); // the operator moves it aside
       const server = await startServer(config, silentLogger);
@@ -210,7 +213,7 @@ describeOn("postgres")("start-up on a foreign or newer PostgreSQL database", () 
   it("in process, a refused database is a DatabaseOpenError, and the lock is given back", async () => {
     const db = await database({ migrated: false });
     await runSql(db.url, ["CREATE TABLE invoices (id integer PRIMARY KEY)"]);
-    const config = loadConfig({ flags: { listen: "127.0.0.1:0", db: db.url } });
+    const config = loadConfig({ flags: { listen: "127.0.0.1:0", db: db.url, metricsListen: "off" } });
     await expect(startServer(config, silentLogger)).rejects.toThrow(DatabaseOpenError);
     await runSql(db.url, ["DROP TABLE invoices"]); // the operator moves it aside
     const server = await startServer(config, silentLogger);

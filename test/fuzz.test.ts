@@ -229,6 +229,7 @@ beforeAll(async () => {
       listen: "127.0.0.1:0",
       db: store.db,
       shutdownGracePeriod: "2s",
+      metricsListen: "off",
       outputCapBytes: 4096,
       slotQueueLimit: 3,
       heartbeatInterval: "1s",

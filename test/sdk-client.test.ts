@@ -196,7 +196,7 @@ describe("SupervisorClient across server restarts", () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const listen = `127.0.0.1:${await freePort()}`;
     const db = await storeForTest(dir, "sdk.db");
-    const config = loadConfig({ flags: { listen, db, shutdownGracePeriod: "1s" } });
+    const config = loadConfig({ flags: { listen, db, shutdownGracePeriod: "1s", metricsListen: "off" } });
     let refused!: () => void;
     const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
     const client = new SupervisorClient({

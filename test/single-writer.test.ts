@@ -44,7 +44,7 @@ const inUseLine = (db: string, pid: number) =>
           "one server per database: stop it, or give this one its own --db\\n$",
       );
 
-const configFor = (db: string, listen = "127.0.0.1:0") => loadConfig({ flags: { listen, db } });
+const configFor = (db: string, listen = "127.0.0.1:0") => loadConfig({ flags: { listen, db, metricsListen: "off" } });
 
 describe("one server per database", () => {
   // SQLite only: several servers share a PostgreSQL database (test/cluster.test.ts: a second server joins,

@@ -149,6 +149,8 @@ export async function startSupervisor(settings = {}, options = {}) {
     // Benchmarks open thousands of streams from one (anonymous, loopback) client.
     maxStreamsPerClient: 1_000_000,
     maxRunnersPerClient: 1_000_000,
+    // Metrics are counted either way; an endpoint on a free port lets several supervisors run at once.
+    metricsListen: "127.0.0.1:0",
     ...settings,
   };
   const execArgv = ["--expose-gc", ...(options.execArgv ?? [])];

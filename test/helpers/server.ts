@@ -43,7 +43,9 @@ export async function startTestServer(
   let config: Config;
   let started: RunningServer;
   try {
-    config = loadConfig({ flags: { listen: "127.0.0.1:0", db: store.db, shutdownGracePeriod: "2s", ...settings } });
+    config = loadConfig({
+      flags: { listen: "127.0.0.1:0", db: store.db, shutdownGracePeriod: "2s", metricsListen: "off", ...settings },
+    });
     started = await startServer(config, silentLogger, options);
   } catch (error) {
     await store.drop();

@@ -1,12 +1,16 @@
+import { rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { credentials, status as grpcStatus } from "@grpc/grpc-js";
 import { type Duration, OverlapPolicy, ScheduleServiceClient, TaskPhase } from "@supervisor/sdk";
-import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../server/src/config.js";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
+import { ConfigError, DEFAULT_METRICS_LISTEN, loadConfig } from "../server/src/config.js";
+import { startServer } from "../server/src/server.js";
+import { storeForTest } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { call, rpc } from "./helpers/grpc.js";
 import { fetchMetrics, scrape } from "./helpers/metrics.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
 import { waitUntil } from "./helpers/wait.js";
 
@@ -140,6 +144,26 @@ describe("metrics", () => {
     } finally {
       await taken.close();
     }
+  });
+
+  it("the default port taken (another server on this machine): the server starts without metrics, saying so", async () => {
+    const occupier = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      occupier.once("error", () => resolve(false)); // taken already by something else: just as good
+      occupier.listen(9464, "127.0.0.1", () => resolve(true));
+    });
+    onTestFinished(() => new Promise<void>((resolve) => (bound ? occupier.close(() => resolve()) : resolve())));
+    const lines: string[] = [];
+    const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const db = await storeForTest(dir);
+    const config = loadConfig({ flags: { listen: "127.0.0.1:0", db, metricsListen: DEFAULT_METRICS_LISTEN } });
+    const started = await startServer(config, (line) => lines.push(line));
+    onTestFinished(() => started.shutdown());
+    expect(started.metricsAddress).toBeUndefined();
+    expect(
+      lines.some((line) => /cannot serve metrics on 127\.0\.0\.1:9464: .*EADDRINUSE.*metrics are off/.test(line)),
+    ).toBe(true);
   });
 
   it("metricsListen: 127.0.0.1:9464 by default, off or empty disables it, a bad address or an open one without tokens is refused", () => {

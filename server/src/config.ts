@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
 
+/** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -71,7 +74,7 @@ export const ConfigSchema = z
       .describe("address to listen on, host:port (port 0 = any free port)"),
     metricsListen: z
       .string()
-      .default("127.0.0.1:9464")
+      .default(DEFAULT_METRICS_LISTEN)
       .refine(
         (value) => value === "" || value === "off" || /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(value),
         'host:port, or "off"',

@@ -10,7 +10,7 @@ import {
 import { ScheduleServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
-import type { Config } from "./config.js";
+import { type Config, DEFAULT_METRICS_LISTEN } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { IdGenerator } from "./core/ids.js";
 import type { Logger } from "./errors.js";
@@ -200,7 +200,15 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
     });
-    if (config.metricsListen) endpoint = await startMetricsEndpoint(config.metricsListen, metrics, auth);
+    if (config.metricsListen) {
+      endpoint = await startMetricsEndpoint(config.metricsListen, metrics, auth).catch((error: Error) => {
+        // The default port is a convenience: a second server on this machine (several servers, a dev
+        // server beside another) goes on without metrics rather than not at all; an address asked for is a must.
+        if (config.metricsListen !== DEFAULT_METRICS_LISTEN || !/EADDRINUSE/.test(error.message)) throw error;
+        log(`${error.message}: metrics are off for this server (give it --metrics-listen host:port to serve them)`);
+        return undefined;
+      });
+    }
   } catch (error) {
     server.forceShutdown();
     engine.stop();

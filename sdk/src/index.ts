@@ -7,6 +7,7 @@ export * from "./duration.js";
 export * from "./errors.js";
 export * from "./executors/index.js";
 export { Duration } from "./gen/google/protobuf/duration.js";
+export * from "./gen/supervisor/v1/dispatch_service.js";
 export * from "./gen/supervisor/v1/run.js";
 // The Runner message is RunnerInfo here: `Runner` is the runner SDK class.
 export {

@@ -12,6 +12,7 @@ import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
+import { concurrencyLimitsOf } from "./core/concurrency.js";
 import { IdGenerator } from "./core/ids.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
@@ -147,6 +148,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     engine,
     log,
     shutdown: shutdownController.signal,
+    concurrencyLimits: concurrencyLimitsOf(config.concurrencyLimits),
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.

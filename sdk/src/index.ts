@@ -3,6 +3,7 @@ export * from "./batch-limits.js";
 export * from "./call.js";
 export * from "./canonical.js";
 export * from "./client.js";
+export * from "./dispatch.js";
 export * from "./duration.js";
 export * from "./errors.js";
 export * from "./executors/index.js";

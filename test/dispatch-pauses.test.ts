@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { ErrorReason, SupervisorClient, subprocess, type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli.js";
 import { expectError } from "./helpers/grpc.js";
 import { type RunnerProcess, startRunner, waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
@@ -109,6 +110,38 @@ describe("dispatch pauses", () => {
     expect((await client.get(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
     await client.dispatch.resume("durable");
     expect(succeeded(await waitForTask(server.tasks, task.id))).toBe(true);
+  });
+});
+
+describe("the CLI: pause, pauses, resume, submit --concurrency", () => {
+  it("pauses a key, lists it, submits a task holding it (held), resumes it (runs)", { timeout: 60_000 }, async () => {
+    // --addr right after the command word: never after "--", where it would be the program's.
+    const cli = (word: string, ...args: string[]) => runCli([word, "--addr", server.address, ...args]);
+    const paused = await cli("pause", "cli-pause", "--key", "tenant-c", "--note", "vendor down");
+    expect(paused).toMatchObject({ code: 0, stdout: "paused cli-pause\n" });
+    const listed = await cli("pauses");
+    expect(listed.stdout).toMatch(/^ID\s+KIND\s+TARGET\s+AGE\s+NOTE\n/);
+    expect(listed.stdout).toMatch(/cli-pause\s+key\s+tenant-c\s+\S+\s+vendor down/);
+    const submitted = await cli(
+      "submit",
+      "--label",
+      "tenant=c",
+      "--concurrency",
+      "tenant-{labels.tenant}=3",
+      "--json",
+      "--",
+      "true",
+    );
+    expect(submitted.code).toBe(0);
+    const task = JSON.parse(submitted.stdout) as { id: string; spec: { concurrency: unknown } };
+    expect(task.spec.concurrency).toEqual([{ key: "tenant-c", maxRunning: 3 }]);
+    const held = await waitForTask(server.tasks, task.id, (t) => t.status!.reason === TaskReason.DISPATCH_PAUSED);
+    expect(held.status!.message).toBe("dispatch paused by cli-pause (concurrency key tenant-c): vendor down");
+    expect(await cli("resume", "cli-pause")).toMatchObject({ code: 0, stdout: "resumed cli-pause\n" });
+    expect(succeeded(await waitForTask(server.tasks, task.id))).toBe(true);
+    const twoTargets = await cli("pause", "x", "--slot", "a", "--key", "b");
+    expect(twoTargets.code).toBe(2);
+    expect(twoTargets.stderr).toContain("exactly one of --slot, --key, -l/--selector");
   });
 });
 

@@ -188,3 +188,29 @@ describe("dispatch pauses: bad input", () => {
     await expectError(client.dispatch.resume("Bad_Id"), status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
   });
 });
+
+describe("dispatch pauses: roles", () => {
+  it("only an operator may pause and resume; a client and a readonly token may list", { timeout: 30_000 }, async () => {
+    const tokens = [
+      { name: "ops", role: "operator", token: "operator-token-0123456789" },
+      { name: "app", role: "client", token: "client-token-0123456789" },
+      { name: "viewer", role: "readonly", token: "readonly-token-0123456789" },
+    ];
+    const guarded = await startTestServer({ tokens: JSON.stringify(tokens) });
+    const as = (token: string) => new SupervisorClient({ address: guarded.address, token });
+    const [ops, app, viewer] = [as(tokens[0]!.token), as(tokens[1]!.token), as(tokens[2]!.token)];
+    try {
+      for (const caller of [app, viewer]) {
+        await expectError(caller.dispatch.pause({ id: "p", slot: "s" }), status.PERMISSION_DENIED, "ROLE_FORBIDDEN");
+      }
+      await ops.dispatch.pause({ id: "p", slot: "s" });
+      await expectError(app.dispatch.resume("p"), status.PERMISSION_DENIED, "ROLE_FORBIDDEN");
+      expect((await app.dispatch.list()).map((pause) => pause.id)).toEqual(["p"]);
+      expect((await viewer.dispatch.list()).map((pause) => pause.id)).toEqual(["p"]);
+      await ops.dispatch.resume("p");
+    } finally {
+      for (const caller of [ops, app, viewer]) caller.close();
+      await guarded.close();
+    }
+  });
+});

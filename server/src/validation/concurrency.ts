@@ -63,7 +63,7 @@ export function resolveConcurrency(
     if (entry.maxRunning === 0 && limits && !limits.has(key)) {
       violations.push({
         field: `${field}.max_running`,
-        description: `0 means the server's limit for ${JSON.stringify(key)}, and none is configured (concurrencyLimits)`,
+        description: `0 means the server's limit for ${JSON.stringify(key)}; none is configured (concurrencyLimits)`,
       });
       return;
     }

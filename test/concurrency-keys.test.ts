@@ -191,3 +191,37 @@ describe("concurrency keys: bad input", () => {
     expect(await refused(keys)).toEqual(["spec.concurrency"]);
   });
 });
+
+describe("concurrency keys across a restart", () => {
+  it("the count of a key's runs is rebuilt from the store: a second task still waits", {
+    timeout: 90_000,
+  }, async () => {
+    const own = await startTestServer();
+    let ownClient = new SupervisorClient({ address: own.address });
+    let ownRunner = await startRunner(own.address, "keys-restart", { capacity: 4 });
+    try {
+      const spec = subprocess("sleep", ["20"], { concurrency: [{ key: "survives", maxRunning: 1 }] });
+      const holder = await ownClient.submit(spec);
+      await waitForTask(own.tasks, holder.id, (task) => task.status!.phase === TaskPhase.TASK_PHASE_RUNNING);
+      // The runner dies (a SIGTERM would wait for its run); its run stays active, holding the key, for a lease.
+      await ownRunner.stop("SIGKILL");
+      await own.restart();
+      ownClient.close();
+      ownClient = new SupervisorClient({ address: own.address });
+      ownRunner = await startRunner(own.address, "keys-restart-2", { capacity: 4 });
+      const second = await ownClient.submit(
+        subprocess("true", [], { concurrency: [{ key: "survives", maxRunning: 1 }] }),
+      );
+      const waiting = await waitForTask(
+        own.tasks,
+        second.id,
+        (task) => task.status!.reason === TaskReason.CONCURRENCY_LIMITED,
+      );
+      expect(waiting.status!.message).toBe("concurrency key survives is at its limit: 1 of 1 running");
+    } finally {
+      ownClient.close();
+      await ownRunner.stop();
+      await own.close();
+    }
+  });
+});

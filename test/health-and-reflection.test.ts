@@ -70,6 +70,7 @@ describe("health", () => {
       "supervisor.v1.TaskService",
       "supervisor.v1.RunnerService",
       "supervisor.v1.ScheduleService",
+      "supervisor.v1.DispatchService",
     ]) {
       const response = await new Promise<{ status: string }>((resolve, reject) =>
         client.check({ service }, (error, reply) => (error ? reject(error) : resolve(reply))),
@@ -108,6 +109,9 @@ describe("reflection", () => {
         "grpc.health.v1.Health/Watch",
         "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
         "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "supervisor.v1.DispatchService/ListDispatchPauses",
+        "supervisor.v1.DispatchService/PauseDispatch",
+        "supervisor.v1.DispatchService/ResumeDispatch",
         "supervisor.v1.RunnerService/Connect",
         "supervisor.v1.RunnerService/DeleteRunner",
         "supervisor.v1.RunnerService/DrainRunner",
@@ -155,6 +159,7 @@ describe("reflection", () => {
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
+        "supervisor.v1.DispatchService",
         "supervisor.v1.RunnerService",
         "supervisor.v1.ScheduleService",
         "supervisor.v1.TaskService",

@@ -63,6 +63,20 @@ export const keyValue =
     return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
   };
 
+/**
+ * --concurrency key=max (repeatable): a concurrency key (templated from labels as `tenant-{labels.tenant}`)
+ * and the most tasks holding it that may run at once (0 = the server's limit for the key).
+ */
+export function concurrencyKey(
+  value: string,
+  previous: { key: string; maxRunning: number }[] | undefined,
+): { key: string; maxRunning: number }[] {
+  const eq = value.lastIndexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError("--concurrency takes key=max, e.g. tenant-{labels.tenant}=5.");
+  const maxRunning = integer(0, 1_000_000)(value.slice(eq + 1));
+  return [...(previous ?? []), { key: value.slice(0, eq), maxRunning }];
+}
+
 /** A Kubernetes label selector, checked here so that a typo is a usage mistake, not a server round trip. */
 export function selectorText(text: string): string {
   try {

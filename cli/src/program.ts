@@ -7,6 +7,7 @@ import { EXIT } from "./exit.js";
 import { registerGet } from "./get.js";
 import { registerList } from "./list.js";
 import { registerLogs } from "./logs.js";
+import { registerPauses } from "./pauses.js";
 import { registerRerun } from "./rerun.js";
 import { registerRunner } from "./runner.js";
 import { registerRunnerCommands } from "./runners.js";
@@ -47,6 +48,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
   registerLogs(program);
   registerRunnerCommands(program);
   registerSchedule(program);
+  registerPauses(program);
   registerCredentialCommands(program);
   routeErrors(program);
   return program;

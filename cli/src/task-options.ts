@@ -11,7 +11,7 @@ import {
 import { type Command, Option } from "commander";
 import { usageError } from "./command-line.js";
 import { CommandFailure } from "./exit.js";
-import { durationMs, initStep, integer, keyValue, selectorText } from "./parsers.js";
+import { concurrencyKey, durationMs, initStep, integer, keyValue, selectorText } from "./parsers.js";
 
 /*
  * The flags that describe a task — what `submit` sends and what a schedule
@@ -47,6 +47,7 @@ export interface TaskOptions {
   fanOutWindow?: number;
   maxFailed?: number;
   pin?: string;
+  concurrency?: { key: string; maxRunning: number }[];
 }
 
 /** The option names (as commander keeps them) of the task flags. */
@@ -66,6 +67,7 @@ export const TASK_OPTION_NAMES = [
   "fanOutWindow",
   "maxFailed",
   "pin",
+  "concurrency",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** A flag the user typed (not a default). */
@@ -133,7 +135,12 @@ export function addTaskOptions(command: Command, { defaults = true } = {}): Comm
       "with --each-runner: children that may fail with the task still succeeding",
       integer(0, 100_000),
     )
-    .option("--pin <runner-id>", "run only on this runner (its id, as `supervisor runners` lists it)");
+    .option("--pin <runner-id>", "run only on this runner (its id, as `supervisor runners` lists it)")
+    .option(
+      "--concurrency <key=max>",
+      "at most max tasks holding the key run at once, e.g. tenant-{labels.tenant}=5 (repeatable)",
+      concurrencyKey,
+    );
 }
 
 /** Task flags that contradict each other are refused here, before anything is sent. */
@@ -188,6 +195,7 @@ export function taskSpecOptions(
     fanOutWindow: options.fanOutWindow === undefined ? undefined : protoDuration(options.fanOutWindow),
     maxFailed: options.maxFailed ?? 0,
     pinnedRunnerId: options.pin ?? "",
+    concurrency: options.concurrency ?? [],
   };
 }
 
@@ -235,6 +243,7 @@ export function patchTaskSpec(
   if (given(command, "fanOutWindow")) spec.fanOutWindow = protoDuration(options.fanOutWindow!);
   if (given(command, "maxFailed")) spec.maxFailed = options.maxFailed!;
   if (given(command, "pin")) spec.pinnedRunnerId = options.pin ?? "";
+  if (given(command, "concurrency")) spec.concurrency = options.concurrency ?? [];
   const restart = restartOf(command, options);
   if (given(command, "restart") || given(command, "maxAttempts")) {
     const never = [RestartPolicy.RESTART_POLICY_NEVER, RestartPolicy.RESTART_POLICY_UNSPECIFIED];

@@ -1,7 +1,9 @@
 import { type ChannelCredentials, type ChannelOptions, credentials as grpcCredentials, Metadata } from "@grpc/grpc-js";
 import { jitteredDelayMs, sleep } from "./backoff.js";
 import { type CallSettings, streamCall, unaryCall } from "./call.js";
+import { Dispatch } from "./dispatch.js";
 import { SupervisorError } from "./errors.js";
+import { DispatchServiceClient } from "./gen/supervisor/v1/dispatch_service.js";
 import type { Run } from "./gen/supervisor/v1/run.js";
 import type { Runner as RunnerInfo } from "./gen/supervisor/v1/runner.js";
 import { RunnerServiceClient } from "./gen/supervisor/v1/runner_service.js";
@@ -119,6 +121,8 @@ export class SupervisorClient {
   readonly runners: RunnerServiceClient;
   /** ScheduleService: `schedules.create(…)`, `get`, `list`, `update`, `pause`, `unpause`, `trigger`, `delete`. */
   readonly schedules: Schedules;
+  /** DispatchService: `dispatch.pause({ id, slot | concurrencyKey | labelSelector, note })`, `resume(id)`, `list()`. */
+  readonly dispatch: Dispatch;
   private readonly metadata = new Metadata();
   private readonly retry: RetryPolicy;
   private readonly deadlineMs: number;
@@ -139,6 +143,11 @@ export class SupervisorClient {
       retry: this.retry,
       deadlineMs: this.deadlineMs,
     });
+    this.dispatch = new Dispatch(new DispatchServiceClient(address, creds, channelOptions), {
+      metadata: this.metadata,
+      retry: this.retry,
+      deadlineMs: this.deadlineMs,
+    });
     const batching = options.batching ?? true;
     if (batching) {
       this.batcher = new SubmitBatcher(this.tasks, this.metadata, this.retry, batching === true ? {} : batching);
@@ -151,6 +160,7 @@ export class SupervisorClient {
     this.tasks.close();
     this.runners.close();
     this.schedules.close();
+    this.dispatch.close();
   }
 
   private settings(settings: CallSettings = {}): CallSettings {

@@ -3,10 +3,12 @@ export * from "./batch-limits.js";
 export * from "./call.js";
 export * from "./canonical.js";
 export * from "./client.js";
+export * from "./dispatch.js";
 export * from "./duration.js";
 export * from "./errors.js";
 export * from "./executors/index.js";
 export { Duration } from "./gen/google/protobuf/duration.js";
+export * from "./gen/supervisor/v1/dispatch_service.js";
 export * from "./gen/supervisor/v1/run.js";
 // The Runner message is RunnerInfo here: `Runner` is the runner SDK class.
 export {

@@ -19,6 +19,12 @@ export const ErrorReason = {
   SCHEDULE_NOT_FOUND: "SCHEDULE_NOT_FOUND",
   /** ALREADY_EXISTS: CreateSchedule with an id that is taken. Metadata: schedule_id. */
   SCHEDULE_EXISTS: "SCHEDULE_EXISTS",
+  /** NOT_FOUND: ResumeDispatch of a pause that does not exist. Metadata: pause_id. */
+  DISPATCH_PAUSE_NOT_FOUND: "DISPATCH_PAUSE_NOT_FOUND",
+  /** ALREADY_EXISTS: PauseDispatch with an id that is taken. Metadata: pause_id. */
+  DISPATCH_PAUSE_EXISTS: "DISPATCH_PAUSE_EXISTS",
+  /** RESOURCE_EXHAUSTED: PauseDispatch beyond the bound of stored pauses. Metadata: limit. */
+  DISPATCH_PAUSES_FULL: "DISPATCH_PAUSES_FULL",
   /** NOT_FOUND: the task/attempt has no stored output. */
   OUTPUT_NOT_FOUND: "OUTPUT_NOT_FOUND",
   /** ALREADY_EXISTS: the request_id was used with another spec. Metadata: task_id. */
@@ -86,6 +92,10 @@ export const TaskReason = {
   RUNNERS_BUSY: "RUNNERS_BUSY",
   /** PENDING: queued behind the slot's owner (admission QUEUE). */
   SLOT_QUEUED: "SLOT_QUEUED",
+  /** PENDING: one of its concurrency keys is at its limit; the message names the key and its count. */
+  CONCURRENCY_LIMITED: "CONCURRENCY_LIMITED",
+  /** PENDING: a dispatch pause (DispatchService) matches it; the message names the pause. */
+  DISPATCH_PAUSED: "DISPATCH_PAUSED",
   /** PENDING: waiting for spec.not_before. */
   NOT_BEFORE: "NOT_BEFORE",
   /** PENDING: waiting out the backoff before the next attempt. */

@@ -30,6 +30,8 @@ export const SIGNED_FIELDS = {
   maxFailed: false,
   init: true,
   pinnedRunnerId: true,
+  // Like priority it orders work among other tasks, and the server rewrites a templated key.
+  concurrency: false,
 } as const satisfies Record<keyof TaskSpec, boolean>;
 
 /** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */

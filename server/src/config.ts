@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
+import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurrency.js";
 
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
@@ -141,6 +142,14 @@ export const ConfigSchema = z
       .describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
     maxStreamsPerClient: count(1000, 1_000_000).describe("open WatchTasks/StreamTaskOutput streams per client"),
     maxRunnersPerClient: count(1000, 1_000_000).describe("open runner connections per client"),
+    concurrencyLimits: jsonText(
+      z.record(
+        z.string().regex(CONCURRENCY_KEY_PATTERN, "a concurrency key: 1..253 characters of [A-Za-z0-9._:/-]"),
+        z.number().int().min(1).max(MAX_CONCURRENCY_LIMIT),
+      ),
+    )
+      .default({})
+      .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -228,6 +237,8 @@ export interface Config {
   requireSignatures: boolean | string[];
   maxStreamsPerClient: number;
   maxRunnersPerClient: number;
+  /** Server-side limits per concurrency key (they win over TaskSpec.concurrency[].max_running). */
+  concurrencyLimits: Record<string, number>;
 }
 
 function toConfig(parsed: ParsedConfig): Config {
@@ -262,6 +273,7 @@ function toConfig(parsed: ParsedConfig): Config {
     requireSignatures: parsed.requireSignatures,
     maxStreamsPerClient: parsed.maxStreamsPerClient,
     maxRunnersPerClient: parsed.maxRunnersPerClient,
+    concurrencyLimits: parsed.concurrencyLimits,
   };
 }
 

@@ -92,6 +92,31 @@ export const scheduleExists = (id: string) =>
     schedule_id: id,
   });
 
+// ---- dispatch pauses ----
+
+export const dispatchPauseNotFound = (id: string) =>
+  new DomainError(Code.NotFound, ErrorReason.DISPATCH_PAUSE_NOT_FOUND, `dispatch pause ${id} not found`, {
+    pause_id: id,
+  });
+
+export const dispatchPauseExists = (id: string) =>
+  new DomainError(
+    Code.AlreadyExists,
+    ErrorReason.DISPATCH_PAUSE_EXISTS,
+    `a dispatch pause with id ${id} exists already`,
+    {
+      pause_id: id,
+    },
+  );
+
+export const dispatchPausesFull = (limit: number) =>
+  new DomainError(
+    Code.ResourceExhausted,
+    ErrorReason.DISPATCH_PAUSES_FULL,
+    `at most ${limit} dispatch pauses: resume one before pausing more`,
+    { limit: String(limit) },
+  );
+
 // ---- tasks ----
 
 export const taskNotFound = (id: string) =>

@@ -7,6 +7,7 @@ const HEALTH_SERVICES = [
   "supervisor.v1.TaskService",
   "supervisor.v1.RunnerService",
   "supervisor.v1.ScheduleService",
+  "supervisor.v1.DispatchService",
 ];
 
 /** grpc.health.v1.Health; flip to NOT_SERVING on shutdown so load balancers drain us first. */

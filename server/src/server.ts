@@ -7,23 +7,27 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ScheduleServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
+import { DispatchServiceService, ScheduleServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
 import { type Config, DEFAULT_METRICS_LISTEN } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
+import { concurrencyLimitsOf } from "./core/concurrency.js";
 import { IdGenerator } from "./core/ids.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
+import { PauseFollower } from "./execution/pause-follower.js";
 import { addHealth } from "./health.js";
 import { commitObserver } from "./metrics/count-writes.js";
 import { grpcMetricsInterceptor } from "./metrics/grpc-metrics.js";
 import { type MetricsEndpoint, startMetricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
+import { DispatchPauses } from "./pauses/dispatch-pauses.js";
 import { addReflection } from "./reflection.js";
 import { TaskFirer } from "./schedule/fire-tasks.js";
 import { Scheduler, schedulerSettings } from "./schedule/scheduler.js";
 import { Schedules } from "./schedule/schedules.js";
+import { dispatchServiceHandlers } from "./services/dispatch-service.js";
 import { type GuardSettings, guarded } from "./services/guard.js";
 import { runnerServiceHandlers } from "./services/runner-service.js";
 import { RUNNER_SERVICE_DEFINITION } from "./services/runner-service-definition.js";
@@ -164,6 +168,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     engine,
     log,
     shutdown: shutdownController.signal,
+    concurrencyLimits: concurrencyLimitsOf(config.concurrencyLimits),
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.
@@ -185,6 +190,17 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   engine.whileLeading(scheduler.duty);
   const scheduleHandlers = scheduleServiceHandlers({ schedules, log, shutdown: shutdownController.signal });
   addGuarded(ScheduleServiceService, withUnimplemented(ScheduleServiceService, scheduleHandlers, log));
+  // Pauses are stored by any server; the leader reads them (PauseFollower) and holds back what they match.
+  const pauseFollower = new PauseFollower(
+    backend.dispatchPauses,
+    (pauses) => engine.dispatcher.setPauses(pauses),
+    timers,
+    log,
+  );
+  engine.whileLeading(pauseFollower.duty);
+  const pauses = new DispatchPauses({ store: backend.dispatchPauses, clock, changed: () => pauseFollower.refresh() });
+  const dispatchHandlers = dispatchServiceHandlers({ pauses, log, shutdown: shutdownController.signal });
+  addGuarded(DispatchServiceService, withUnimplemented(DispatchServiceService, dispatchHandlers, log));
   const runnerHandlers = runnerServiceHandlers({ backend, engine, log, timers, shutdown: shutdownController.signal });
   addGuarded(RUNNER_SERVICE_DEFINITION, withUnimplemented(RUNNER_SERVICE_DEFINITION, runnerHandlers, log));
   // Health and reflection stay open unless configured otherwise; then any valid token will do.

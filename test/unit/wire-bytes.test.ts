@@ -82,6 +82,7 @@ function fullTask(n: number, exec: Exec): Task {
       maxFailed: 2,
       init: [{ command: "/bin/prepare", args: ["--fast"], env: { C: "3" }, workingDir: "/tmp" }],
       pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000bbbb",
+      concurrency: [{ key: "tenant-a", maxRunning: 5 }],
     },
     status: {
       phase: TaskPhase.TASK_PHASE_RUNNING,

@@ -16,6 +16,10 @@ export interface PendingEntry extends TaskRequirements {
   pinnedRunnerId?: string;
   /** A fan-out child's parent, which its assign changes too (read with it). */
   parentId?: string;
+  /** Its concurrency keys with the limit each holds it to; undefined when it has none (the fast path). */
+  concurrency?: readonly { key: string; limit: number }[];
+  /** The task's labels (dispatch pauses by label selector match them). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -66,7 +70,16 @@ export class RequirementClass<R extends RunnerCandidate> {
 interface Tracked<R extends RunnerCandidate> {
   entry: PendingEntry;
   cls: RequirementClass<R>;
-  where: "waiting" | "ready" | "slot";
+  where: "waiting" | "ready" | "slot" | "held";
+  /** While held: the group (a concurrency key or a dispatch pause) it waits on. */
+  group?: string;
+}
+
+/** An entry held back by a concurrency key at its limit or a dispatch pause, for WaitingReasons. */
+export interface HeldEntry {
+  entry: PendingEntry;
+  group: string;
+  sinceMs: number;
 }
 
 interface RunnerState<R extends RunnerCandidate> {
@@ -78,7 +91,7 @@ interface RunnerState<R extends RunnerCandidate> {
 const hasRoom = (runner: RunnerCandidate) => runner.acceptsWork && runner.running < runner.capacity;
 
 /** Why a pending task is not dispatched yet, as the index sees it. */
-export type WaitingFor = "not-ready" | "no-runner" | "runners-full" | "slot" | "unknown";
+export type WaitingFor = "not-ready" | "no-runner" | "runners-full" | "slot" | "held" | "unknown";
 
 /**
  * Pending work indexed by what can run it. Tasks are grouped by requirement
@@ -105,6 +118,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
   private readonly slotHeld = new Map<string, PendingEntry[]>();
   /** Tracked tasks by their stored reason, kept as they come and go (a metrics scrape reads it as is). */
   readonly pendingByReason = new Map<string, number>();
+  /**
+   * Entries held back by a group (a concurrency key at its limit, a dispatch pause), in dispatch order: they
+   * cost nothing to a pass until the group lets them go.
+   */
+  private readonly groups = new Map<string, SortedList<PendingEntry>>();
+  /** Held entries whose stored reason nobody has compared yet (WaitingReasons takes them out), in holding order. */
+  readonly heldUnchecked = new Map<string, HeldEntry>();
 
   get size(): number {
     return this.tasks.size;
@@ -158,6 +178,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     this.countReason(entry.reason, -1);
     if (tracked.where === "waiting") this.waiting.remove(entry);
     else if (tracked.where === "ready") this.leaveReady(tracked);
+    else if (tracked.where === "held") this.leaveGroup(tracked);
     else {
       const held = this.slotHeld.get(entry.slot) ?? [];
       const rest = held.filter((other) => other !== entry);
@@ -190,6 +211,43 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const held = this.slotHeld.get(tracked.entry.slot);
     if (held) held.push(tracked.entry);
     else this.slotHeld.set(tracked.entry.slot, [tracked.entry]);
+  }
+
+  /** Holds a ready task back in `group` until `release(group)` lets it go. */
+  hold(taskId: string, group: string, nowMs: number): void {
+    const tracked = this.tasks.get(taskId);
+    if (tracked?.where !== "ready") return;
+    this.leaveReady(tracked);
+    tracked.where = "held";
+    tracked.group = group;
+    let held = this.groups.get(group);
+    if (!held) {
+      held = new SortedList<PendingEntry>(dispatchesBefore);
+      this.groups.set(group, held);
+    }
+    held.insert(tracked.entry);
+    this.heldUnchecked.set(taskId, { entry: tracked.entry, group, sinceMs: nowMs });
+  }
+
+  /**
+   * Makes the held entries of `group` ready again, first in dispatch order first, while `take` says yes
+   * (it is asked of the first entry left, and says how many were taken so far). Returns how many.
+   */
+  release(group: string, nowMs: number, take: (entry: PendingEntry, taken: number) => boolean = () => true): number {
+    const held = this.groups.get(group);
+    let taken = 0;
+    for (let first = held?.first; first && take(first, taken); first = held!.first) {
+      const tracked = this.tasks.get(first.taskId)!;
+      this.leaveGroup(tracked);
+      this.makeReady(tracked, nowMs);
+      taken++;
+    }
+    return taken;
+  }
+
+  /** The group a task is held in, if it is. */
+  heldIn(taskId: string): string | undefined {
+    return this.tasks.get(taskId)?.group;
   }
 
   releaseSlot(slot: string, nowMs: number): void {
@@ -227,6 +285,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
     if (!tracked) return "unknown";
     if (tracked.where === "waiting") return "not-ready";
     if (tracked.where === "slot") return "slot";
+    if (tracked.where === "held") return "held";
     if (tracked.cls.runners.size === 0) return "no-runner";
     return tracked.cls.freeRunners === 0 ? "runners-full" : "unknown";
   }
@@ -294,6 +353,15 @@ export class DispatchIndex<R extends RunnerCandidate> {
     tracked.where = "ready";
     tracked.cls.ready.insert(tracked.entry);
     tracked.cls.unchecked.set(tracked.entry.taskId, { entry: tracked.entry, sinceMs: nowMs });
+  }
+
+  private leaveGroup(tracked: Tracked<R>): void {
+    const group = tracked.group!;
+    const held = this.groups.get(group);
+    held?.remove(tracked.entry);
+    if (held?.size === 0) this.groups.delete(group);
+    this.heldUnchecked.delete(tracked.entry.taskId);
+    tracked.group = undefined;
   }
 
   private leaveReady(tracked: Tracked<R>): void {

@@ -1,5 +1,6 @@
 import {
   type ConnectResponse,
+  type DispatchPause,
   ErrorReason,
   EventType,
   type Run,
@@ -11,6 +12,7 @@ import {
   taskKind,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import { type ConcurrencyLimits, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
 import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
 import { chooseRunner } from "../core/routing.js";
@@ -26,14 +28,22 @@ import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
 import { assignOutcomeWrite } from "../store/writes.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
-import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
+import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-index.js";
+import { describeTarget, PauseRules } from "./pause-rules.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerTarget } from "./runner-target.js";
 
 export interface DispatcherSettings {
   /** Runs kept per task (older ones are pruned at assign). */
   runHistoryLimit: number;
+  /** Server-side limits per concurrency key (config concurrencyLimits). */
+  concurrencyLimits?: Readonly<Record<string, number>>;
 }
+
+/** The index group of the tasks waiting on a concurrency key at its limit... */
+export const keyGroup = (key: string): string => `key\n${key}`;
+/** ...and of those a dispatch pause holds. */
+export const pauseGroup = (pauseId: string): string => `pause\n${pauseId}`;
 
 export interface DispatcherDeps {
   commits: GroupCommit;
@@ -88,6 +98,9 @@ const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
  */
 export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly index = new DispatchIndex<RunnerTarget>();
+  /** The dispatch pauses in force (DispatchService), as the leader last read them. */
+  readonly pauses = new PauseRules();
+  private readonly limits: ConcurrencyLimits;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
   private wanted = false;
@@ -101,6 +114,59 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     private readonly settings: DispatcherSettings,
   ) {
     deps.commits.addStage(this);
+    this.limits = concurrencyLimitsOf(settings.concurrencyLimits ?? {});
+  }
+
+  /** The pauses in force changed (read again from the store): the tasks of those gone are dispatched at once. */
+  setPauses(pauses: readonly DispatchPause[]): void {
+    const gone = this.pauses.replace(pauses);
+    const nowMs = this.deps.clock.now();
+    let released = 0;
+    for (const id of gone) released += this.index.release(pauseGroup(id), nowMs);
+    if (released > 0) this.schedule();
+  }
+
+  /**
+   * A run holding `key` ended (or was never stored): the tasks waiting on the key are let go, first in
+   * dispatch order first, as many as the key has room for by the limit of the first one left.
+   */
+  keyFreed(key: string): void {
+    const running = this.deps.tracker.holdingKey(key);
+    const released = this.index.release(keyGroup(key), this.deps.clock.now(), (entry, taken) => {
+      const limit = entry.concurrency?.find((held) => held.key === key)?.limit ?? 0;
+      return running + taken < limit;
+    });
+    if (released > 0) this.schedule();
+  }
+
+  /** The key of the task that is at its limit, if one is. */
+  private keyAtLimit(entry: PendingEntry): { key: string; limit: number } | undefined {
+    for (const held of entry.concurrency!) {
+      if (this.deps.tracker.holdingKey(held.key) >= held.limit) return held;
+    }
+    return undefined;
+  }
+
+  /** Why a held task waits, for its status (WaitingReasons asks). */
+  heldVerdict({ entry, group }: HeldEntry): { reason: string; message: string } | undefined {
+    if (group.startsWith("pause\n")) {
+      const pause = this.pauses.get(group.slice("pause\n".length));
+      if (!pause) return undefined;
+      return {
+        reason: TaskReason.DISPATCH_PAUSED,
+        message: `dispatch paused by ${pause.id} (${describeTarget(pause)})${pause.note ? `: ${pause.note}` : ""}`,
+      };
+    }
+    const key = group.slice("key\n".length);
+    const limit = entry.concurrency?.find((held) => held.key === key)?.limit ?? 0;
+    const running = this.deps.tracker.holdingKey(key);
+    return {
+      reason: TaskReason.CONCURRENCY_LIMITED,
+      message:
+        limit === 0
+          ? `concurrency key ${key} has no limit: max_running 0 names the server's, and none is configured`
+          : `concurrency key ${key} is at its limit: ${running} of ${limit} running`,
+    };
   }
 
   /** A pending task (not queued behind a slot owner) waits for a runner from now on. */
@@ -286,6 +352,23 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         this.index.holdForSlot(entry.taskId);
         continue;
       }
+      // Both checks cost nothing to a task without keys while no pause is in force.
+      if (this.pauses.size > 0) {
+        const pause = this.pauses.match(entry);
+        if (pause) {
+          this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now());
+          continue;
+        }
+      }
+      if (entry.concurrency) {
+        const full = this.keyAtLimit(entry);
+        if (full) {
+          this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now());
+          // It may have been let go by another of its keys, which then has room for the next one.
+          for (const { key } of entry.concurrency) if (key !== full.key) this.keyFreed(key);
+          continue;
+        }
+      }
       const session = chooseRunner(runners, entry);
       if (!session) {
         // The index and the sessions disagree about room: resynchronise (never loop on it).
@@ -294,7 +377,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         continue;
       }
       this.index.remove(entry.taskId);
-      const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot);
+      const keys = entry.concurrency?.map(({ key }) => key);
+      const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot, keys);
       run.assigning = true;
       tracker.track(run, session);
       this.index.roomChanged(session);
@@ -324,6 +408,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       reason: task.status!.reason,
       pinnedRunnerId: task.spec!.pinnedRunnerId || undefined,
       parentId: task.parentId || undefined,
+      concurrency: task.spec!.concurrency?.length
+        ? task.spec!.concurrency.map((held) => ({ key: held.key, limit: effectiveLimit(held, this.limits) }))
+        : undefined,
+      labels: task.spec!.labels,
     };
   }
 

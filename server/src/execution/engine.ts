@@ -127,6 +127,7 @@ export class ExecutionEngine {
         runEnded: (run, owner) => {
           if (owner) this.dispatcher.index.roomChanged(owner);
           if (run.slot && !this.tracker.slotBusy(run.slot)) this.dispatcher.index.releaseSlot(run.slot, clock.now());
+          for (const key of run.keys) this.dispatcher.keyFreed(key);
           this.dispatcher.schedule();
         },
         late: (run) => this.rescuer.late(run),
@@ -179,7 +180,9 @@ export class ExecutionEngine {
     });
     this.rescuer = new Rescuer(backend, this.registry, this.tracker, this.dispatcher, clock, this.shared);
     const leaderWrites = leaderCommits(commits, this.epoch);
-    this.waitingReasons = new WaitingReasons(this.dispatcher.index, leaderWrites, timers, clock, log);
+    this.waitingReasons = new WaitingReasons(this.dispatcher.index, leaderWrites, timers, clock, log, (held) =>
+      this.dispatcher.heldVerdict(held),
+    );
     this.remotes = new RemoteRunners({
       backend,
       serverId: backend.serverId,
@@ -360,7 +363,7 @@ export class ExecutionEngine {
     const remote = await this.remotes.adopt(session.id, session.name);
     for (const run of runs) {
       if (!this.tracker.get(run.runId)) {
-        this.tracker.track(this.tracker.newRun(run.runId, run.taskId, run.runnerId, run.slot), remote);
+        this.tracker.track(this.tracker.newRun(run.runId, run.taskId, run.runnerId, run.slot, run.keys), remote);
       }
     }
     await this.remotes.refresh();

@@ -1,6 +1,7 @@
 import type { Timer, Timers } from "@supervisor/sdk";
 import type { Leadership } from "../cluster/leadership.js";
 import type { Clock } from "../core/clock.js";
+import { concurrencyKeysOf } from "../core/concurrency.js";
 import type { Logger } from "../errors.js";
 import type { StorageBackend } from "../store/backend.js";
 import type { GroupCommit, WriteRequest } from "../store/group-commit.js";
@@ -154,7 +155,11 @@ export class LeaderDuties {
       const stored = await backend.getTask(run.taskId);
       const remote = await remotes.adopt(run.runnerId, run.runnerName);
       if (tracker.get(run.id) || registry.get(run.runnerId)) continue;
-      tracker.track(tracker.newRun(run.id, run.taskId, run.runnerId, stored?.task.spec?.slot ?? ""), remote);
+      const spec = stored?.task.spec;
+      tracker.track(
+        tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec)),
+        remote,
+      );
     }
     await remotes.refresh();
   }

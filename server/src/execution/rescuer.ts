@@ -1,5 +1,6 @@
 import { type Run, RunPhase } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import { concurrencyKeysOf } from "../core/concurrency.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { StorageBackend } from "../store/backend.js";
 import { assignMessage, type Dispatcher } from "./dispatcher.js";
@@ -40,7 +41,8 @@ export class Rescuer {
   async resume(run: Run, session: RunnerSession): Promise<void> {
     const nowMs = this.clock.now();
     const stored = await this.backend.getTask(run.taskId);
-    const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, stored?.task.spec?.slot ?? "");
+    const spec = stored?.task.spec;
+    const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec));
     for (const { seq, offset, size } of await this.backend.outputExtents(run.id)) {
       active.cap.restore(seq, offset, size);
       active.lastSeq = seq;

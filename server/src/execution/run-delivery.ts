@@ -1,5 +1,6 @@
 import { type ConnectResponse, RunPhase, type Task, TaskPhase } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import { concurrencyKeysOf } from "../core/concurrency.js";
 import { durationToMs } from "../core/task-spec.js";
 import type { Logger } from "../errors.js";
 import { observeAssignSent } from "../metrics/dispatch-timing.js";
@@ -49,7 +50,7 @@ export class RunDelivery {
     if (!run || !active || run.runnerId !== session.id || this.tracker.get(run.id)) return;
     // Gone meanwhile (expired, or moved to another server): whoever serves it now has the run.
     if (this.registry.get(session.id) !== session) return;
-    const tracked = this.tracker.newRun(run.id, task.id, session.id, task.spec!.slot);
+    const tracked = this.tracker.newRun(run.id, task.id, session.id, task.spec!.slot, concurrencyKeysOf(task.spec));
     this.tracker.track(tracked, session);
     const assignedAtMs = run.assignTime?.getTime() ?? this.clock.now();
     this.tracker.armBackstop(tracked, durationToMs(task.spec!.timeout!), assignedAtMs);

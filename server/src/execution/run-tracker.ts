@@ -16,6 +16,8 @@ export interface ActiveRun {
   taskId: string;
   runnerId: string;
   slot: string;
+  /** The task's concurrency keys (TaskSpec.concurrency, templated): the run counts against each. */
+  keys: readonly string[];
   cap: OutputCap;
   lastSeq: number;
   backstop?: Timer;
@@ -77,6 +79,8 @@ export class RunTracker {
   readonly active = new Map<string, ActiveRun>();
   private readonly byTask = new Map<string, string>();
   private readonly busy = new Map<string, number>();
+  /** Active runs per concurrency key (only keys some run holds: a task without keys costs nothing). */
+  private readonly holding = new Map<string, number>();
   private readonly cancelsSent = new Set<string>();
 
   constructor(
@@ -84,12 +88,13 @@ export class RunTracker {
     private readonly settings: RunTrackerSettings,
   ) {}
 
-  newRun(runId: string, taskId: string, runnerId: string, slot: string): ActiveRun {
+  newRun(runId: string, taskId: string, runnerId: string, slot: string, keys: readonly string[] = []): ActiveRun {
     return {
       runId,
       taskId,
       runnerId,
       slot,
+      keys,
       cap: new OutputCap(this.settings.outputCapBytes),
       lastSeq: 0,
       reports: Promise.resolve(),
@@ -102,6 +107,7 @@ export class RunTracker {
     this.byTask.set(run.taskId, run.runId);
     owner.runs.add(run.runId);
     if (run.slot) this.busy.set(run.slot, (this.busy.get(run.slot) ?? 0) + 1);
+    for (const key of run.keys) this.holding.set(key, (this.holding.get(key) ?? 0) + 1);
   }
 
   /** Forgets a run; returns whether its slot became free. */
@@ -118,12 +124,22 @@ export class RunTracker {
       if (left > 0) this.busy.set(run.slot, left);
       else this.busy.delete(run.slot);
     }
+    for (const key of run.keys) {
+      const left = (this.holding.get(key) ?? 1) - 1;
+      if (left > 0) this.holding.set(key, left);
+      else this.holding.delete(key);
+    }
     this.deps.runEnded(run, owner);
   }
 
   /** Whether a (replaced) owner of the slot still runs. */
   slotBusy(slot: string): boolean {
     return (this.busy.get(slot) ?? 0) > 0;
+  }
+
+  /** How many tracked runs (assigned or running) hold the concurrency key. */
+  holdingKey(key: string): number {
+    return this.holding.get(key) ?? 0;
   }
 
   get(runId: string): ActiveRun | undefined {

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { waitingReasonWrite } from "../store/writes.js";
-import type { DispatchIndex, PendingEntry, RequirementClass } from "./dispatch-index.js";
+import type { DispatchIndex, HeldEntry, PendingEntry, RequirementClass } from "./dispatch-index.js";
 import type { RunnerTarget } from "./runner-target.js";
 
 /** How often reasons are checked, and how long a task must have waited before its reason is rewritten. */
@@ -71,6 +71,8 @@ export class WaitingReasons {
     private readonly timers: Timers,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Why a task held back by a concurrency key or a dispatch pause waits (the dispatcher knows). */
+    private readonly heldVerdict: (held: HeldEntry) => Verdict | undefined = () => undefined,
   ) {}
 
   start(): void {
@@ -89,13 +91,19 @@ export class WaitingReasons {
       const nowMs = this.clock.now();
       const stale: Stale[] = [];
       for (const cls of this.index.withoutRoom()) stale.push(...staleIn(cls, nowMs));
+      stale.push(...this.staleHeld(nowMs));
       for (let start = 0; start < stale.length; start += BATCH) {
         const batch = stale.slice(start, start + BATCH);
         await this.commits
           .run(waitingReasonWrite(batch.map(({ entry, verdict }) => ({ taskId: entry.taskId, ...verdict }))))
           .catch((error: unknown) => {
             // Compared again at the next check.
-            for (const { entry, cls } of batch) cls.unchecked.set(entry.taskId, { entry, sinceMs: nowMs });
+            for (const { entry, cls, held } of batch) {
+              if (cls) cls.unchecked.set(entry.taskId, { entry, sinceMs: nowMs });
+              else if (held && this.index.heldIn(entry.taskId) === held.group) {
+                this.index.heldUnchecked.set(entry.taskId, { ...held, sinceMs: nowMs });
+              }
+            }
             throw error;
           });
       }
@@ -107,11 +115,24 @@ export class WaitingReasons {
       this.running = false;
     }
   }
+
+  /** Tasks held back by a concurrency key or a pause (costs per task held, once), once they waited a while. */
+  private staleHeld(nowMs: number): Stale[] {
+    const stale: Stale[] = [];
+    for (const [taskId, held] of this.index.heldUnchecked) {
+      if (nowMs - held.sinceMs < CHECK_EVERY_MS) break;
+      this.index.heldUnchecked.delete(taskId);
+      const verdict = this.heldVerdict(held);
+      if (verdict && held.entry.reason !== verdict.reason) stale.push({ entry: held.entry, held, verdict });
+    }
+    return stale;
+  }
 }
 
 interface Stale {
   entry: PendingEntry;
-  cls: RequirementClass<RunnerTarget>;
+  cls?: RequirementClass<RunnerTarget>;
+  held?: HeldEntry;
   verdict: Verdict;
 }
 

@@ -1,5 +1,6 @@
 import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type TaskServiceServer } from "@supervisor/sdk";
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
+import type { ConcurrencyLimits } from "../core/concurrency.js";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
 import { isActive } from "../core/task-lifecycle.js";
@@ -59,6 +60,8 @@ export interface TaskServiceDeps {
   engine: ExecutionEngine;
   log: Logger;
   shutdown: AbortSignal;
+  /** The server's concurrency limits (config concurrencyLimits): max_running 0 needs one. */
+  concurrencyLimits?: ConcurrencyLimits;
 }
 
 /** TaskService: validate → store → answer. No SQL and no status building here. */
@@ -73,7 +76,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   };
   return {
     submitTask: unary(log, shutdown, async (request) => {
-      const submit = validateSubmit(request);
+      const submit = validateSubmit(request, deps.concurrencyLimits);
       deps.signatures.check(submit.spec);
       const params = await submitParams(submit);
       return submitTaskWire((await commits.run(submitStoredWrite(params, submitSettings))).encoded);
@@ -85,7 +88,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         // Each on its own: one write per submit, queued in one go so they share a group commit,
         // where a refusal drops only its own changes. Each answer is what SubmitTask would give.
         const outcomes = await Promise.allSettled(
-          validateEach(request).map(async (submit) => {
+          validateEach(request, deps.concurrencyLimits).map(async (submit) => {
             if (submit instanceof DomainError) throw submit;
             deps.signatures.check(submit.spec);
             return commits.run(submitStoredWrite(await submitParams(submit), submitSettings));
@@ -99,7 +102,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
         });
         return batchSubmitTasksWire(tasks, failedRequests);
       }
-      const submits = validateBatch(request);
+      const submits = validateBatch(request, deps.concurrencyLimits);
       submits.forEach(({ spec }, index) => {
         forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
       });

@@ -1,4 +1,4 @@
-import type { EventType, Run, RunnerInfo as Runner, Schedule, Task } from "@supervisor/sdk";
+import type { DispatchPause, EventType, Run, RunnerInfo as Runner, Schedule, Task } from "@supervisor/sdk";
 import type { FilterAttributes } from "../core/task-filter.js";
 import type { SlotState } from "../core/task-lifecycle.js";
 
@@ -52,6 +52,9 @@ export interface StorageBackend {
 
   /** Schedules (issue 18): outside the task journal, each write one conditional statement. */
   readonly schedules: ScheduleStore;
+
+  /** Dispatch pauses (issue 20): outside the task journal, each write one statement. */
+  readonly dispatchPauses: DispatchPauseStore;
 
   // ---- reads (each a consistent snapshot of committed data) ----
 
@@ -343,6 +346,28 @@ export interface ServerRecord {
   heartbeatAtMs: number;
   /** ms since its last heartbeat, by the database's clock: a live server's stays near the heartbeat interval. */
   silentMs: number;
+}
+
+// ---------------------------------------------------------------- dispatch pauses
+
+/**
+ * Dispatch pauses as stored (DispatchService). Not part of the task journal: each is created or deleted
+ * by one statement; the leader reads them all (at most a thousand) and holds back the tasks they match.
+ */
+export interface DispatchPauseStore {
+  /** Stores a new pause; false (nothing written) when the id is taken. */
+  create(pause: DispatchPause): Promise<boolean>;
+  /** Deletes it; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  get(id: string): Promise<DispatchPause | undefined>;
+  /** Every pause, by id. */
+  list(): Promise<DispatchPause[]>;
+  count(): Promise<number>;
+  /**
+   * Called when another server created or deleted a pause (shared only; a notification, so it may be
+   * lost: the leader also reads them again every few seconds).
+   */
+  onChanged(listener: () => void): () => void;
 }
 
 // ---------------------------------------------------------------- schedules

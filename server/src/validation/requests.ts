@@ -1,6 +1,7 @@
 import {
   type BatchSubmitTasksRequest,
   type CancelTasksRequest,
+  type ConcurrencyKey,
   ErrorReason,
   type FieldViolation,
   ID_PREFIX_PATTERN,
@@ -13,12 +14,14 @@ import {
   type TaskSpec,
   withSpecDefaults,
 } from "@supervisor/sdk";
+import type { ConcurrencyLimits } from "../core/concurrency.js";
 import { UUID_PATTERN } from "../core/ids.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
 import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
+import { resolveConcurrency } from "./concurrency.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
@@ -34,16 +37,22 @@ export interface ValidSubmit {
 }
 
 /** A request checked: its valid submit, or every bad field of it. */
-function checkSubmit(request: SubmitTaskRequest, prefix: string): ValidSubmit | FieldViolation[] {
+function checkSubmit(
+  request: SubmitTaskRequest,
+  prefix: string,
+  limits: ConcurrencyLimits | undefined,
+): ValidSubmit | FieldViolation[] {
   const violations: FieldViolation[] = [];
   let valid: ValidSubmit | undefined;
   if (!request.spec) violations.push({ field: `${prefix}spec`, description: "required" });
   else {
     const result = taskSpecSchema.safeParse(request.spec);
+    const concurrency = result.success ? resolveConcurrency(withSpecDefaults(request.spec), limits, prefix) : [];
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
+    else if (isViolations(concurrency)) violations.push(...concurrency);
     else {
-      // Measured as stored (defaults applied; map order does not change the size).
-      const spec = withSpecDefaults(request.spec);
+      // Measured as stored (defaults applied, templated keys filled; map order does not change the size).
+      const spec = { ...withSpecDefaults(request.spec), concurrency: concurrency as ConcurrencyKey[] };
       const canonical = canonicalSpecBytes(spec);
       if (canonical.length > MAX_SPEC_BYTES) {
         violations.push({
@@ -67,8 +76,12 @@ function checkSubmit(request: SubmitTaskRequest, prefix: string): ValidSubmit | 
   return violations.length > 0 || !valid ? violations : valid;
 }
 
-export function validateSubmit(request: SubmitTaskRequest): ValidSubmit {
-  const checked = checkSubmit(request, "");
+const isViolations = (list: readonly (ConcurrencyKey | FieldViolation)[]): list is FieldViolation[] =>
+  list.length > 0 && "field" in list[0]!;
+
+/** `limits`: the server's concurrency limits (a key with max_running 0 must have one); undefined: not checked. */
+export function validateSubmit(request: SubmitTaskRequest, limits?: ConcurrencyLimits): ValidSubmit {
+  const checked = checkSubmit(request, "", limits);
   if (Array.isArray(checked)) throw invalidArgument(checked);
   return checked;
 }
@@ -82,12 +95,12 @@ function validateBatchSize(request: BatchSubmitTasksRequest): void {
 }
 
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
-export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
+export function validateBatch(request: BatchSubmitTasksRequest, limits?: ConcurrencyLimits): ValidSubmit[] {
   validateBatchSize(request);
   const valid: ValidSubmit[] = [];
   const violations: FieldViolation[] = [];
   request.requests.forEach((submit, i) => {
-    const checked = checkSubmit(submit, `requests[${i}].`);
+    const checked = checkSubmit(submit, `requests[${i}].`, limits);
     if (Array.isArray(checked)) violations.push(...checked);
     else valid.push(checked);
   });
@@ -100,10 +113,13 @@ export function validateBatch(request: BatchSubmitTasksRequest): ValidSubmit[] {
  * valid submit, or the very error SubmitTask would give it (fields named as in
  * SubmitTask: `spec.timeout`). Only the batch's size fails the whole call.
  */
-export function validateEach(request: BatchSubmitTasksRequest): (ValidSubmit | DomainError)[] {
+export function validateEach(
+  request: BatchSubmitTasksRequest,
+  limits?: ConcurrencyLimits,
+): (ValidSubmit | DomainError)[] {
   validateBatchSize(request);
   return request.requests.map((submit) => {
-    const checked = checkSubmit(submit, "");
+    const checked = checkSubmit(submit, "", limits);
     return Array.isArray(checked) ? invalidArgument(checked) : checked;
   });
 }

@@ -23,6 +23,7 @@ import {
   positiveDuration,
   validDate,
 } from "./common.js";
+import { concurrencySchema } from "./concurrency.js";
 import { MAX_INIT_STEPS } from "./run-report.js";
 
 const DAY_MS = 86_400_000;
@@ -155,6 +156,7 @@ export const taskSpecSchema = z
         (id) => id === "" || UUID_PATTERN.test(id),
         "not a runner id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)",
       ),
+    concurrency: concurrencySchema.optional(),
   })
   .superRefine((spec, ctx) => {
     checkPlacement(spec, ctx);

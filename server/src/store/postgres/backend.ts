@@ -21,6 +21,7 @@ import type {
   WriteTransaction,
 } from "../backend.js";
 import { readPool } from "./connect.js";
+import { PostgresDispatchPauses } from "./dispatch-pauses.js";
 import { guarded, translate, unavailableCause } from "./errors.js";
 import { listPage } from "./list-page.js";
 import { DatabaseInUseError } from "./lock.js";
@@ -91,6 +92,7 @@ export class PostgresBackend implements StorageBackend {
   readonly description: string;
   readonly shared: boolean;
   readonly schedules: PostgresSchedules;
+  readonly dispatchPauses: PostgresDispatchPauses;
   private writing: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -110,6 +112,8 @@ export class PostgresBackend implements StorageBackend {
     this.shared = sharing !== undefined;
     this.schedules = new PostgresSchedules(pool, serverId, this.shared);
     sharing?.onSchedulesChanged(() => this.schedules.changedElsewhere());
+    this.dispatchPauses = new PostgresDispatchPauses(pool, serverId, this.shared);
+    sharing?.onDispatchPausesChanged(() => this.dispatchPauses.changedElsewhere());
   }
 
   /** Connects, takes the writer lock, checks and migrates the schema. Throws DatabaseInUseError / DatabaseOpenError. */

@@ -32,6 +32,7 @@ export class SharedMode {
   readonly cluster: ClusterStore;
   private readonly runnerListeners = new Set<() => void>();
   private readonly scheduleListeners = new Set<() => void>();
+  private readonly pauseListeners = new Set<() => void>();
   private reconcileTimer: Timer | undefined;
   private reconciling = false;
   private closed = false;
@@ -125,6 +126,11 @@ export class SharedMode {
     return () => this.runnerListeners.delete(listener);
   }
 
+  onDispatchPausesChanged(listener: () => void): () => void {
+    this.pauseListeners.add(listener);
+    return () => this.pauseListeners.delete(listener);
+  }
+
   onSchedulesChanged(listener: () => void): () => void {
     this.scheduleListeners.add(listener);
     return () => this.scheduleListeners.delete(listener);
@@ -151,6 +157,8 @@ export class SharedMode {
       if (payload !== this.settings.serverId) this.runnersChanged();
     } else if (channel === CHANNELS.schedules) {
       if (payload !== this.settings.serverId) this.schedulesChanged();
+    } else if (channel === CHANNELS.dispatchPauses) {
+      if (payload !== this.settings.serverId) this.pausesChanged();
     } else if (channel === CHANNELS.leader && payload !== this.settings.serverId) {
       this.leases.releasedElsewhere();
     }
@@ -161,11 +169,16 @@ export class SharedMode {
     this.reconcile();
     this.runnersChanged();
     this.schedulesChanged();
+    this.pausesChanged();
     this.leases.releasedElsewhere();
   }
 
   private runnersChanged(): void {
     for (const listener of this.runnerListeners) listener();
+  }
+
+  private pausesChanged(): void {
+    for (const listener of this.pauseListeners) listener();
   }
 
   private schedulesChanged(): void {

@@ -3,6 +3,7 @@ import type { Run, RunnerInfo as Runner, Task } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
 import type {
   ClusterStore,
+  DispatchPauseStore,
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
@@ -26,6 +27,7 @@ import {
   type RunRow,
   storedTask,
 } from "../rows.js";
+import { SqliteDispatchPauses } from "./dispatch-pauses.js";
 import { guarded, translate } from "./errors.js";
 import { InThreadWriter } from "./in-thread-writer.js";
 import { listPage } from "./list-page.js";
@@ -87,6 +89,7 @@ export class SqliteBackend implements StorageBackend {
   readonly cluster: ClusterStore | undefined = undefined;
   readonly serverId: string;
   readonly schedules: ScheduleStore;
+  readonly dispatchPauses: DispatchPauseStore;
   private committedHead: number;
   private readonly listeners = new Set<(changes: readonly TaskChange[]) => void>();
   private writing: Promise<unknown> = Promise.resolve();
@@ -108,6 +111,7 @@ export class SqliteBackend implements StorageBackend {
     const inTransaction = db.transaction((read: () => unknown) => read());
     this.snapshot = <T>(read: () => T) => inTransaction(read) as T;
     this.schedules = new SqliteSchedules(db, (op) => this.commitAlone(op));
+    this.dispatchPauses = new SqliteDispatchPauses(db, (op) => this.commitAlone(op));
   }
 
   /** Takes the file's lock, checks and migrates it. Throws DatabaseInUseError / DatabaseOpenError. */

@@ -4,6 +4,7 @@ import { DELETE_OUTPUT_CHUNK } from "./queries/delete-output-chunk.js";
 import { DELETE_RUNNER } from "./queries/delete-runner.js";
 import { DELETE_SCHEDULE } from "./queries/delete-schedule.js";
 import { DELETE_TASK } from "./queries/delete-task.js";
+import { DELETE_DISPATCH_PAUSE, INSERT_DISPATCH_PAUSE } from "./queries/dispatch-pauses.js";
 import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, PUT_IDEMPOTENCY_KEY } from "./queries/idempotency-keys.js";
 import { INSERT_JOURNAL_ENTRY } from "./queries/insert-journal-entry.js";
 import { INSERT_OUTPUT_CHUNK } from "./queries/insert-output-chunk.js";
@@ -41,6 +42,9 @@ const STATEMENTS = {
   deleteSchedule: { sql: DELETE_SCHEDULE },
   advanceSchedule: { sql: ADVANCE_SCHEDULE },
   recordScheduleTrigger: { sql: RECORD_SCHEDULE_TRIGGER },
+  // Dispatch pauses (dispatch-pauses.ts): each alone in its batch, as the schedules' statements.
+  insertDispatchPause: { sql: INSERT_DISPATCH_PAUSE },
+  deleteDispatchPause: { sql: DELETE_DISPATCH_PAUSE },
 } satisfies Record<string, WriteStatement>;
 
 /** Every statement the writer runs; a batch names them by index (W.insertTask, …). */

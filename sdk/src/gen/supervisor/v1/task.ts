@@ -578,11 +578,34 @@ export interface TaskSpec {
    * attempts), never moved to another runner.
    */
   pinnedRunnerId: string;
+  /**
+   * Concurrency keys: the task starts only when every key has fewer than its
+   * limit of tasks running (ASSIGNED or RUNNING tasks holding the key). At
+   * most 8. See ConcurrencyKey and docs/concepts/flow-control.md.
+   */
+  concurrency: ConcurrencyKey[];
 }
 
 export interface TaskSpec_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** A limit on how many tasks holding `key` run at once, across all runners. */
+export interface ConcurrencyKey {
+  /**
+   * The key. May be templated from the task's labels: "tenant-{labels.tenant}"
+   * (a missing label: INVALID_ARGUMENT). After templating 1..253 characters
+   * of [A-Za-z0-9._:/-]; the stored spec holds the templated key.
+   */
+  key: string;
+  /**
+   * How many tasks holding the key may run at once: 1..1000000. 0 = the
+   * server's limit for the key (config concurrencyLimits), which must then
+   * exist. A server-side limit, when configured, wins: the task is held to
+   * min(max_running, server limit).
+   */
+  maxRunning: number;
 }
 
 /**
@@ -1125,6 +1148,7 @@ function createBaseTaskSpec(): TaskSpec {
     maxFailed: 0,
     init: [],
     pinnedRunnerId: "",
+    concurrency: [],
   };
 }
 
@@ -1197,6 +1221,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.pinnedRunnerId !== "") {
       writer.uint32(170).string(message.pinnedRunnerId);
+    }
+    for (const v of message.concurrency) {
+      ConcurrencyKey.encode(v!, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1393,6 +1420,14 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.pinnedRunnerId = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.concurrency.push(ConcurrencyKey.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1477,6 +1512,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         : isSet(object.pinned_runner_id)
         ? globalThis.String(object.pinned_runner_id)
         : "",
+      concurrency: globalThis.Array.isArray(object?.concurrency)
+        ? object.concurrency.map((e: any) => ConcurrencyKey.fromJSON(e))
+        : [],
     };
   },
 
@@ -1551,6 +1589,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.pinnedRunnerId !== "") {
       obj.pinnedRunnerId = message.pinnedRunnerId;
     }
+    if (message.concurrency?.length) {
+      obj.concurrency = message.concurrency.map((e) => ConcurrencyKey.toJSON(e));
+    }
     return obj;
   },
 
@@ -1623,6 +1664,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.maxFailed = object.maxFailed ?? 0;
     message.init = object.init?.map((e) => SubprocessExec.fromPartial(e)) || [];
     message.pinnedRunnerId = object.pinnedRunnerId ?? "";
+    message.concurrency = object.concurrency?.map((e) => ConcurrencyKey.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1708,6 +1750,95 @@ export const TaskSpec_LabelsEntry: MessageFns<TaskSpec_LabelsEntry> = {
     const message = createBaseTaskSpec_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseConcurrencyKey(): ConcurrencyKey {
+  return { key: "", maxRunning: 0 };
+}
+
+export const ConcurrencyKey: MessageFns<ConcurrencyKey> = {
+  encode(message: ConcurrencyKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.maxRunning !== 0) {
+      writer.uint32(16).int32(message.maxRunning);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConcurrencyKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConcurrencyKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxRunning = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConcurrencyKey {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      maxRunning: isSet(object.maxRunning)
+        ? globalThis.Number(object.maxRunning)
+        : isSet(object.max_running)
+        ? globalThis.Number(object.max_running)
+        : 0,
+    };
+  },
+
+  toJSON(message: ConcurrencyKey): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.maxRunning !== 0) {
+      obj.maxRunning = Math.round(message.maxRunning);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConcurrencyKey>, I>>(base?: I): ConcurrencyKey {
+    return ConcurrencyKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConcurrencyKey>, I>>(object: I): ConcurrencyKey {
+    const message = createBaseConcurrencyKey();
+    message.key = object.key ?? "";
+    message.maxRunning = object.maxRunning ?? 0;
     return message;
   },
 };

@@ -8,6 +8,8 @@ export const CHANNELS = {
   runners: "supervisor_runners",
   /** A client's change of a schedule (create, update, pause, delete): the payload is the writing server's id. */
   schedules: "supervisor_schedules",
+  /** A client's PauseDispatch or ResumeDispatch: the payload is the writing server's id. */
+  dispatchPauses: "supervisor_dispatch_pauses",
   /** A leader resigned: the payload is its server id. */
   leader: "supervisor_leader",
 } as const;

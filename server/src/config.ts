@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
+import type { LogLevel } from "./errors.js";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./log.js";
 
 const duration = (fallback: string) =>
   z
@@ -126,6 +128,11 @@ export const ConfigSchema = z
       .describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
     maxStreamsPerClient: count(1000, 1_000_000).describe("open WatchTasks/StreamTaskOutput streams per client"),
     maxRunnersPerClient: count(1000, 1_000_000).describe("open runner connections per client"),
+    logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),
+    logFormat: z
+      .enum(LOG_FORMATS)
+      .default("auto")
+      .describe("log lines as json, pretty (for people), or auto: pretty on a terminal, JSON lines otherwise"),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -198,6 +205,8 @@ export interface Config {
   requireSignatures: boolean | string[];
   maxStreamsPerClient: number;
   maxRunnersPerClient: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 function toConfig(parsed: ParsedConfig): Config {
@@ -231,6 +240,8 @@ function toConfig(parsed: ParsedConfig): Config {
     requireSignatures: parsed.requireSignatures,
     maxStreamsPerClient: parsed.maxStreamsPerClient,
     maxRunnersPerClient: parsed.maxRunnersPerClient,
+    logLevel: parsed.logLevel,
+    logFormat: parsed.logFormat,
   };
 }
 

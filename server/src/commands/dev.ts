@@ -19,7 +19,7 @@ export function registerDev(program: Command): void {
     .action(async (options: Record<string, unknown>) => {
       const config = configFromOptions(options, { db: DEV_DATABASE });
       const capacity = options.capacity as number;
-      const log = createLogger();
+      const log = createLogger({ level: config.logLevel, format: config.logFormat });
       const server = await startOrExit(() => startServer(config, log));
       // Subprocess and wasm only: the local runner has no embedded handlers, so it must not take embedded tasks
       // (a runner of the user's with the handler gets them).

@@ -224,7 +224,14 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     ).catch(() => undefined); // shut down meanwhile: the next start-up finds the run, or the task pending
     run.assigning = false;
     if (found) {
-      this.deps.log(`assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`);
+      this.deps.log(
+        `assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`,
+        undefined,
+        {
+          level: "warn",
+          task_id: entry.taskId,
+        },
+      );
       this.send(run, session, found);
       return;
     }
@@ -306,7 +313,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     try {
       selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
     } catch (error) {
-      this.deps.log(`task ${task.id} has an unusable runner selector`, error);
+      this.deps.log(`task ${task.id} has an unusable runner selector`, error, { task_id: task.id });
       return undefined;
     }
     return {

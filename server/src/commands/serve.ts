@@ -4,6 +4,7 @@ import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { describeDatabase } from "../store/open-backend.js";
 import { DatabaseOpenError } from "../store/open-error.js";
+import { startTraceExport } from "../tracing-export.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 
 export function registerServe(program: Command): void {
@@ -11,6 +12,7 @@ export function registerServe(program: Command): void {
     async (options: Record<string, unknown>) => {
       const config = configFromOptions(options);
       const log = createLogger({ level: config.logLevel, format: config.logFormat });
+      const stopTraceExport = await startTraceExport(process.env, log);
       const server = await startOrExit(() => startServer(config, log));
       // Scripts (and tests) find the bound port in this line, in either format and at every log level.
       log.announce(`supervisor serving on ${server.address} (${describeDatabase(config)})`, {
@@ -19,6 +21,7 @@ export function registerServe(program: Command): void {
       stopOnSignals(async () => {
         log("shutting down");
         await server.shutdown();
+        await stopTraceExport?.().catch((error) => log("flushing the last spans failed", error, { level: "warn" }));
       });
     },
   );

@@ -23,6 +23,7 @@ import { decideAssign } from "../store/decide/runs.js";
 import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
 import { assignOutcomeWrite } from "../store/writes.js";
+import { dispatchSpan } from "../tracing.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type PendingEntry } from "./dispatch-index.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
@@ -56,7 +57,19 @@ export function assignMessage(run: Run, task: Task, nowMs: number): ConnectRespo
   return {
     message: {
       $case: "assign",
-      value: { runId: run.id, taskId: task.id, attempt: run.attempt, spec: task.spec, deadline },
+      value: {
+        runId: run.id,
+        taskId: task.id,
+        attempt: run.attempt,
+        spec: task.spec,
+        deadline,
+        traceparent: dispatchSpan(task.traceparent, {
+          "supervisor.task_id": task.id,
+          "supervisor.run_id": run.id,
+          "supervisor.attempt": run.attempt,
+          "supervisor.runner_id": run.runnerId,
+        }),
+      },
     },
   };
 }

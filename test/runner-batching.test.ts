@@ -304,6 +304,7 @@ describe("the SDK runner with batches", () => {
       attempt: 1,
       spec: embeddedSpec("echo", { i }),
       deadline: new Date(Date.now() + 60_000),
+      traceparent: "",
     }));
     // As the supervisor does: together to a runner that said it reads batches, one by one to any other.
     if (options.supervisorBatches && helloMessage.value.acceptsBatches) {

@@ -1,4 +1,5 @@
 import { type ChannelCredentials, type ChannelOptions, credentials as grpcCredentials, Metadata } from "@grpc/grpc-js";
+import { context } from "@opentelemetry/api";
 import { jitteredDelayMs, sleep } from "./backoff.js";
 import { type CallSettings, streamCall, unaryCall } from "./call.js";
 import { Dispatch } from "./dispatch.js";
@@ -25,6 +26,7 @@ import { Schedules } from "./schedules.js";
 import { type BatchingOptions, SubmitBatcher } from "./submit-batcher.js";
 import { encodeSubmit } from "./submit-wire.js";
 import { type ListOptions, type ListPageOptions, queryOptions, taskFilterOf, type WatchOptions } from "./task-query.js";
+import { traceparentOf } from "./trace-context.js";
 import { IdGenerator } from "./uuidv7.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
@@ -173,7 +175,17 @@ export class SupervisorClient {
     settings?: CallSettings,
   ): Promise<Res> {
     const resolved = this.settings(settings);
-    return withRetry(() => unaryCall(method, request, this.metadata, resolved), this.retry, resolved.signal);
+    const metadata = this.tracedMetadata();
+    return withRetry(() => unaryCall(method, request, metadata, resolved), this.retry, resolved.signal);
+  }
+
+  /** The call's metadata, with the active OpenTelemetry span's `traceparent` when there is one. */
+  private tracedMetadata(): Metadata {
+    const traceparent = traceparentOf(context.active());
+    if (!traceparent) return this.metadata;
+    const metadata = this.metadata.clone();
+    metadata.set("traceparent", traceparent);
+    return metadata;
   }
 
   /**
@@ -185,7 +197,8 @@ export class SupervisorClient {
    */
   submit(spec: TaskSpecInput, options: SubmitOptions = {}): Promise<Task> {
     const batcher = this.batcher;
-    if (!batcher) return this.submitAlone(spec, options);
+    // A submit inside a trace goes alone: a shared batch call could carry only one traceparent.
+    if (!batcher || traceparentOf(context.active())) return this.submitAlone(spec, options);
     let bytes: Uint8Array;
     try {
       bytes = encodeSubmit({ spec: fromInput(TaskSpec, spec), requestId: options.requestId ?? requestIds.next() });

@@ -45,4 +45,5 @@ export * from "./spec-defaults.js";
 export { container, duration, embedded, type SpecOptions, subprocess, wasm } from "./specs.js";
 export type { ListOptions, ListPageOptions, TaskQuery, WatchOptions } from "./task-query.js";
 export * from "./timers.js";
+export * from "./trace-context.js";
 export * from "./uuidv7.js";

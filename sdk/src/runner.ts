@@ -37,6 +37,7 @@ import { CoalescingWriter } from "./runner/coalescing-writer.js";
 import { RunnerConnectClient } from "./runner/connect-client.js";
 import { withInitSteps } from "./runner/init-steps.js";
 import { RetainedOutput } from "./runner/retained-output.js";
+import { runSpan } from "./runner/run-span.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { SYSTEM_TIMERS, type Timer } from "./timers.js";
 
@@ -470,7 +471,10 @@ export class Runner {
         this.write(outputMessage(assign.runId, chunk));
       }
     };
+    const span = runSpan(assign);
     const ctx = {
+      traceparent: span.traceparent,
+      traceContext: span.context,
       signal: run.controller.signal,
       killSignal: run.killer.signal,
       deadline: assign.deadline ?? new Date(Date.now() + 60_000),
@@ -505,6 +509,7 @@ export class Runner {
           logUrl: run.logUrl !== run.startLogUrl ? run.logUrl : undefined,
           failedInitStep: result.failedInitStep,
         };
+        span.end(result);
         this.write({ message: { $case: "runFinished", value: run.finished } });
         this.changed();
       });
@@ -528,6 +533,7 @@ export class Runner {
     }
     const init = assign.spec?.init ?? [];
     if (init.length === 0) return this.executeMain(assign, ctx);
+    const traced = (step: SubprocessExec) => withTraceEnv(withAttemptEnv(step, assign), ctx);
     // Init steps are programs: a runner that does not run subprocesses does not run them either.
     if (!this.kinds.includes("subprocess")) {
       return Promise.resolve({
@@ -539,7 +545,7 @@ export class Runner {
     const subprocess = this.options.subprocess ?? defaultSubprocess();
     return withInitSteps(
       init,
-      (step, stepCtx) => subprocess.execute(withAttemptEnv(step, assign), stepCtx),
+      (step, stepCtx) => subprocess.execute(traced(step), stepCtx),
       ctx,
       () => this.executeMain(assign, ctx),
     );
@@ -550,10 +556,13 @@ export class Runner {
     const exec = assign.spec?.exec;
     switch (exec?.$case) {
       case "subprocess":
-        return (this.options.subprocess ?? defaultSubprocess()).execute(withAttemptEnv(exec.value, assign), ctx);
+        return (this.options.subprocess ?? defaultSubprocess()).execute(
+          withTraceEnv(withAttemptEnv(exec.value, assign), ctx),
+          ctx,
+        );
       case "container": {
         if (!this.containerExecutor) return Promise.resolve({ outcome: "failed", error: "no container runtime here" });
-        return this.containerExecutor.execute(withAttemptEnv(exec.value, assign), ctx);
+        return this.containerExecutor.execute(withTraceEnv(withAttemptEnv(exec.value, assign), ctx), ctx);
       }
       case "wasm":
         return (this.options.wasm ?? wasmExecutor).execute(exec.value, ctx);
@@ -575,6 +584,10 @@ const withAttemptEnv = <E extends { env: Record<string, string> }>(exec: E, assi
     SUPERVISOR_ATTEMPT: String(assign.attempt),
   },
 });
+
+/** $TRACEPARENT for a program of a traced run (the run span's context). */
+const withTraceEnv = <E extends { env: Record<string, string> }>(exec: E, ctx: ExecutionContext): E =>
+  ctx.traceparent ? { ...exec, env: { ...exec.env, TRACEPARENT: ctx.traceparent } } : exec;
 
 const startedMessage = (runId: string, logUrl: string | undefined): ConnectRequest => ({
   message: { $case: "runStarted", value: { runId, logUrl } },

@@ -6,6 +6,9 @@ import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurren
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
 
+import type { LogLevel } from "./errors.js";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./log.js";
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -150,6 +153,11 @@ export const ConfigSchema = z
     )
       .default({})
       .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
+    logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),
+    logFormat: z
+      .enum(LOG_FORMATS)
+      .default("auto")
+      .describe("log lines as json, pretty (for people), or auto: pretty on a terminal, JSON lines otherwise"),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -239,6 +247,8 @@ export interface Config {
   maxRunnersPerClient: number;
   /** Server-side limits per concurrency key (they win over TaskSpec.concurrency[].max_running). */
   concurrencyLimits: Record<string, number>;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 function toConfig(parsed: ParsedConfig): Config {
@@ -274,6 +284,8 @@ function toConfig(parsed: ParsedConfig): Config {
     maxStreamsPerClient: parsed.maxStreamsPerClient,
     maxRunnersPerClient: parsed.maxRunnersPerClient,
     concurrencyLimits: parsed.concurrencyLimits,
+    logLevel: parsed.logLevel,
+    logFormat: parsed.logFormat,
   };
 }
 

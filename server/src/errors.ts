@@ -41,7 +41,23 @@ export class DomainError extends Error {
   }
 }
 
-export type Logger = (message: string, error?: unknown) => void;
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+/**
+ * Structured fields of a log line; the names are stable (docs/logging.md). `level` picks the line's level
+ * (default: error when an error is given, else info) and is not written as a field.
+ */
+export interface LogFields {
+  level?: LogLevel;
+  task_id?: string;
+  run_id?: string;
+  runner?: string;
+  reason?: string;
+  [field: string]: unknown;
+}
+
+/** The server's log: a message, the error behind it (logged with its stack) and structured fields. */
+export type Logger = (message: string, error?: unknown, fields?: LogFields) => void;
 
 // ---- requests ----
 

@@ -106,6 +106,7 @@ function fullTask(n: number, exec: Exec): Task {
     requestId: `request-${n}`,
     parentId: taskId(n + 100),
     rerunOf: taskId(n + 200),
+    traceparent: `00-${"ab".repeat(16)}-${"cd".repeat(8)}-01`,
   };
 }
 

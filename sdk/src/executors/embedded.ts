@@ -1,3 +1,4 @@
+import { context } from "@opentelemetry/api";
 import type { EmbeddedExec } from "../gen/supervisor/v1/task.js";
 import { type ExecutionContext, type ExecutionResult, type StopReason, stopReasonNow, watchForStop } from "./types.js";
 
@@ -13,6 +14,11 @@ export interface EmbeddedContext {
    * run's end; the last call wins. The supervisor drops a URL it finds invalid (and logs why).
    */
   setLogUrl(url: string): void;
+  /**
+   * The W3C traceparent of this run's span ("" when the task has no trace). The handler also runs inside
+   * the span's OpenTelemetry context, so spans it starts are the run's children when an SDK is registered.
+   */
+  traceparent: string;
 }
 
 export type EmbeddedHandler = (payload: Record<string, unknown>, ctx: EmbeddedContext) => unknown | Promise<unknown>;
@@ -95,8 +101,15 @@ export class EmbeddedRegistry {
     };
 
     try {
-      const handled = (async () =>
-        handler(spec.payload ?? {}, { signal: controller.signal, deadline: ctx.deadline, log, setLogUrl }))();
+      const handlerCtx = {
+        signal: controller.signal,
+        deadline: ctx.deadline,
+        log,
+        setLogUrl,
+        traceparent: ctx.traceparent ?? "",
+      };
+      const run = async () => handler(spec.payload ?? {}, handlerCtx);
+      const handled = ctx.traceContext ? context.with(ctx.traceContext, run) : run();
       handled.catch(() => {}); // once abandoned, a late rejection has nobody to report to
       const value = await Promise.race([handled, abandoned]);
       if (stoppedFor) return { outcome: stoppedFor };

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 export type OutputStreamName = "stdout" | "stderr";
 
 /** What an executor is given for one run. */
@@ -20,6 +21,13 @@ export interface ExecutionContext {
    * run's end. Optional: an executor run on its own (in a test) is given none.
    */
   setLogUrl?(url: string): void;
+  /**
+   * The W3C traceparent of the run's span (docs/tracing.md), "" or unset when the task has no trace: a
+   * subprocess gets it as $TRACEPARENT.
+   */
+  traceparent?: string;
+  /** The OpenTelemetry context of the run's span: an embedded handler runs inside it. */
+  traceContext?: Context;
 }
 
 export interface ExecutionResult {

@@ -135,7 +135,7 @@ export class LeaseElector implements Leadership {
     const term: Term = { epoch, trustedUntil: sentAt + this.ttlMs - this.marginMs, expiry: undefined };
     this.term = term;
     this.armExpiry(term);
-    this.log(`this server leads (epoch ${epoch})`);
+    this.log(`this server leads (epoch ${epoch})`, undefined, { epoch });
     this.emit(true);
     this.schedule(this.intervalMs);
   }
@@ -152,7 +152,10 @@ export class LeaseElector implements Leadership {
       const trustLeftMs = term.trustedUntil - this.now();
       if (trustLeftMs > 0) this.schedule(Math.min(RETRY_MS, trustLeftMs));
       else {
-        this.log(`this server no longer leads: the lease of epoch ${term.epoch} could not be renewed`);
+        this.log(`this server no longer leads: the lease of epoch ${term.epoch} could not be renewed`, undefined, {
+          level: "warn",
+          epoch: term.epoch,
+        });
         this.endTerm();
         this.schedule(this.intervalMs);
       }
@@ -160,7 +163,10 @@ export class LeaseElector implements Leadership {
     }
     if (this.term !== term || this.stopped) return;
     if (!held) {
-      this.log(`this server no longer leads: the lease of epoch ${term.epoch} is gone`);
+      this.log(`this server no longer leads: the lease of epoch ${term.epoch} is gone`, undefined, {
+        level: "warn",
+        epoch: term.epoch,
+      });
       this.endTerm();
       this.schedule(0);
       return;
@@ -175,7 +181,10 @@ export class LeaseElector implements Leadership {
     term.expiry?.cancel();
     term.expiry = this.timers.after(term.trustedUntil - this.now(), () => {
       if (this.term !== term || this.now() < term.trustedUntil) return;
-      this.log(`this server no longer leads: the lease of epoch ${term.epoch} was not renewed in time`);
+      this.log(`this server no longer leads: the lease of epoch ${term.epoch} was not renewed in time`, undefined, {
+        level: "warn",
+        epoch: term.epoch,
+      });
       this.endTerm();
       this.schedule(0);
     });

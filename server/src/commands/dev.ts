@@ -3,6 +3,7 @@ import { DEFAULT_ADDRESS, Runner } from "@supervisor/sdk";
 import { type Command, Option } from "commander";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
+import { startTraceExport } from "../tracing-export.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 import { startOrExit } from "./serve.js";
 
@@ -19,7 +20,8 @@ export function registerDev(program: Command): void {
     .action(async (options: Record<string, unknown>) => {
       const config = configFromOptions(options, { db: DEV_DATABASE });
       const capacity = options.capacity as number;
-      const log = createLogger();
+      const log = createLogger({ level: config.logLevel, format: config.logFormat });
+      await startTraceExport(process.env, log);
       const server = await startOrExit(() => startServer(config, log));
       // Subprocess and wasm only: the local runner has no embedded handlers, so it must not take embedded tasks
       // (a runner of the user's with the handler gets them).

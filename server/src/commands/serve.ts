@@ -4,19 +4,24 @@ import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { describeDatabase } from "../store/open-backend.js";
 import { DatabaseOpenError } from "../store/open-error.js";
+import { startTraceExport } from "../tracing-export.js";
 import { addConfigOptions, configFromOptions } from "./config-options.js";
 
 export function registerServe(program: Command): void {
   addConfigOptions(program.command("serve").description("run the supervisor server")).action(
     async (options: Record<string, unknown>) => {
       const config = configFromOptions(options);
-      const log = createLogger();
+      const log = createLogger({ level: config.logLevel, format: config.logFormat });
+      const stopTraceExport = await startTraceExport(process.env, log);
       const server = await startOrExit(() => startServer(config, log));
-      // stdout carries exactly this line so scripts (and tests) can find the bound port.
-      process.stdout.write(`supervisor serving on ${server.address} (${describeDatabase(config)})\n`);
+      // Scripts (and tests) find the bound port in this line, in either format and at every log level.
+      log.announce(`supervisor serving on ${server.address} (${describeDatabase(config)})`, {
+        address: server.address,
+      });
       stopOnSignals(async () => {
         log("shutting down");
         await server.shutdown();
+        await stopTraceExport?.().catch((error) => log("flushing the last spans failed", error, { level: "warn" }));
       });
     },
   );

@@ -39,7 +39,10 @@ export function waitingStatus(spec: TaskSpec, status: TaskStatus, nowMs: number)
   };
 }
 
-/** A task as submitted; `rerunOf` names the ended task a RerunTask copied the spec of. */
+/**
+ * A task as submitted; `rerunOf` names the ended task a RerunTask copied the spec of, `traceparent` the
+ * trace it was submitted in.
+ */
 export function newTask(
   id: string,
   spec: TaskSpec,
@@ -47,6 +50,7 @@ export function newTask(
   nowMs: number,
   slotState: SlotState,
   rerunOf = "",
+  traceparent = "",
 ): Task {
   const now = new Date(nowMs);
   const status =
@@ -57,7 +61,18 @@ export function newTask(
           message: `queued behind the active task of slot ${spec.slot}`,
         }
       : waitingStatus(spec, emptyStatus(), nowMs);
-  return { id, spec, status, createTime: now, updateTime: now, revision: 0, requestId, parentId: "", rerunOf };
+  return {
+    id,
+    spec,
+    status,
+    createTime: now,
+    updateTime: now,
+    revision: 0,
+    requestId,
+    parentId: "",
+    rerunOf,
+    traceparent,
+  };
 }
 
 /** A pending task ended by a client or by REPLACE: terminal at once. */

@@ -31,7 +31,7 @@ export async function commitUntilDone<T>(retry: CommitRetry, what: string, write
   for (;;) {
     try {
       const value = await retry.commits.run(write);
-      if (failures > 0) retry.log(`${what}: committed after ${failures} failed attempt(s)`);
+      if (failures > 0) retry.log(`${what}: committed after ${failures} failed attempt(s)`, undefined, { failures });
       return value;
     } catch (error) {
       // A refusal by the domain is final; a store that cannot write now (disk full) is retried.
@@ -41,7 +41,10 @@ export async function commitUntilDone<T>(retry: CommitRetry, what: string, write
       const nowMs = retry.clock.now();
       if (nowMs - loggedAtMs >= LOG_EVERY_MS) {
         loggedAtMs = nowMs;
-        retry.log(`${what} failed (attempt ${failures}); retrying until it commits`, error);
+        retry.log(`${what} failed (attempt ${failures}); retrying until it commits`, error, {
+          level: "warn",
+          failures,
+        });
       }
       await pause(retry, delayMs);
       if (retry.signal.aborted) throw error;

@@ -27,6 +27,7 @@ import { decideAssign } from "../store/decide/runs.js";
 import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
 import { assignOutcomeWrite } from "../store/writes.js";
+import { dispatchSpan } from "../tracing.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-index.js";
 import { describeTarget, PauseRules } from "./pause-rules.js";
@@ -69,7 +70,19 @@ export function assignMessage(run: Run, task: Task, nowMs: number): ConnectRespo
   return {
     message: {
       $case: "assign",
-      value: { runId: run.id, taskId: task.id, attempt: run.attempt, spec: task.spec, deadline },
+      value: {
+        runId: run.id,
+        taskId: task.id,
+        attempt: run.attempt,
+        spec: task.spec,
+        deadline,
+        traceparent: dispatchSpan(task.traceparent, {
+          "supervisor.task_id": task.id,
+          "supervisor.run_id": run.id,
+          "supervisor.attempt": run.attempt,
+          "supervisor.runner_id": run.runnerId,
+        }),
+      },
     },
   };
 }
@@ -295,7 +308,14 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     ).catch(() => undefined); // shut down meanwhile: the next start-up finds the run, or the task pending
     run.assigning = false;
     if (found) {
-      this.deps.log(`assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`);
+      this.deps.log(
+        `assigning task ${entry.taskId}: the commit reported failed, but it is stored; sending it`,
+        undefined,
+        {
+          level: "warn",
+          task_id: entry.taskId,
+        },
+      );
       this.send(run, session, found);
       return;
     }
@@ -395,7 +415,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     try {
       selector = selectorFromRunnerSelector(task.spec!.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
     } catch (error) {
-      this.deps.log(`task ${task.id} has an unusable runner selector`, error);
+      this.deps.log(`task ${task.id} has an unusable runner selector`, error, { task_id: task.id });
       return undefined;
     }
     return {

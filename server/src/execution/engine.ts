@@ -437,6 +437,7 @@ export class ExecutionEngine {
     // session takes no work (dispatch commits with that record, and its assigns would go out first).
     channel.send({ message: { $case: "welcome", value: { runnerId: session.id, ...this.welcome } } });
     this.registry.welcomed(session);
+    this.deps.log(`runner ${session.name} connected`, undefined, { runner: session.name, runner_id: session.id });
     for (const runId of hello.activeRunIds) {
       const run = session.runs.has(runId) ? this.tracker.get(runId) : undefined;
       // A run it still runs has started, whether or not that report was written before a restart.

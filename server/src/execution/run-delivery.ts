@@ -40,7 +40,12 @@ export class RunDelivery {
     if (tracked?.runnerId === status.runnerId) return; // assigned here, or delivered already
     this.reading.add(task.id);
     this.deliver(task, session)
-      .catch((error) => this.log(`delivering the assign of task ${task.id} to runner ${session.name} failed`, error))
+      .catch((error) =>
+        this.log(`delivering the assign of task ${task.id} to runner ${session.name} failed`, error, {
+          task_id: task.id,
+          runner: session.name,
+        }),
+      )
       .finally(() => this.reading.delete(task.id));
   }
 

@@ -1,4 +1,11 @@
-import { type RunnerInfo as Runner, RunPhase, type Task, type Timer, type Timers } from "@supervisor/sdk";
+import {
+  type RunnerInfo as Runner,
+  RunPhase,
+  runPhaseToJSON,
+  type Task,
+  type Timer,
+  type Timers,
+} from "@supervisor/sdk";
 import type { AttemptEnd } from "../core/attempt-outcome.js";
 import type { Clock } from "../core/clock.js";
 import { msToDuration } from "../core/task-spec.js";
@@ -167,7 +174,9 @@ export class RunTracker {
   /** Runs `work` after every earlier report of the run: one run's reports commit in arrival order. */
   enqueue(run: ActiveRun, work: () => Promise<void>): Promise<void> {
     const next = run.reports.then(work).catch((error: unknown) => {
-      if (!this.deps.retry.signal.aborted) this.deps.log(`recording a report of run ${run.runId} failed`, error);
+      if (!this.deps.retry.signal.aborted) {
+        this.deps.log(`recording a report of run ${run.runId} failed`, error, this.fields(run));
+      }
     });
     run.reports = next;
     return next;
@@ -183,6 +192,7 @@ export class RunTracker {
     if (run.startedAtMs !== undefined) return;
     const startedAtMs = this.deps.clock.now();
     run.startedAtMs = startedAtMs;
+    this.deps.log(`run ${run.runId} of task ${run.taskId} started`, undefined, { level: "debug", ...this.fields(run) });
     run.startWrite = this.deps.timers.after(START_WRITE_DELAY_MS, () => {
       run.startWrite = undefined;
       if (run.ending) return;
@@ -227,6 +237,14 @@ export class RunTracker {
         seen ? unlessClaimed(write, seen) : write,
       );
       this.untrack(run);
+      const phase = runPhaseToJSON(end.phase).replace("RUN_PHASE_", "");
+      const lost = end.phase === RunPhase.RUN_PHASE_LOST;
+      this.deps.log(`run ${run.runId} of task ${run.taskId} ${lost ? "lost" : "finished"}: ${phase}`, undefined, {
+        level: lost ? "warn" : "debug",
+        ...this.fields(run),
+        phase,
+        ...(end.error ? { run_error: end.error } : {}),
+      });
       if (finished && unwrittenStart !== undefined) {
         // Followers waiting for the attempt to start hear it, then its end.
         this.deps.outputs.publish(run.taskId, { kind: "started", run: finished.run });
@@ -235,6 +253,11 @@ export class RunTracker {
       this.deps.session(run.runnerId)?.ack(run.runId, run.lastSeq, true);
     });
     return run.ending;
+  }
+
+  /** The stable log fields of a run (docs/logging.md); the runner by name when it is connected here. */
+  private fields(run: ActiveRun) {
+    return { task_id: run.taskId, run_id: run.runId, runner: this.deps.session(run.runnerId)?.name ?? run.runnerId };
   }
 
   /** A lost run: its runner went away or came back without it. */

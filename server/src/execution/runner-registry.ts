@@ -229,7 +229,9 @@ export class RunnerRegistry {
       if (session.channel && live) this.applyDraining(session, state === RunnerState.RUNNER_STATE_DRAINING);
       return;
     }
-    this.log(`runner ${session.name} connected to another server; it is served there now`);
+    this.log(`runner ${session.name} connected to another server; it is served there now`, undefined, {
+      runner: session.name,
+    });
     session.channel?.close({ kind: "superseded", message: "this runner connected to another server" });
     session.channel = undefined;
     session.lease?.cancel();
@@ -261,9 +263,10 @@ export class RunnerRegistry {
     // Other servers see it gone at once: the leader gives it nothing more, and a new process may take its name.
     if (this.cluster && session.welcomed && !this.stopped) {
       this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED).catch((error) =>
-        this.log(`recording that runner ${session.name} disconnected failed`, error),
+        this.log(`recording that runner ${session.name} disconnected failed`, error, { runner: session.name }),
       );
     }
+    this.log(`runner ${session.name} disconnected`, undefined, { runner: session.name, runner_id: session.id });
   }
 
   /**
@@ -395,6 +398,11 @@ export class RunnerRegistry {
 
   /** Lease over: the runner is DISCONNECTED and its runs are LOST (failed attempts, retried by policy). */
   private expire(session: RunnerSession): Promise<void> {
+    this.log(`runner ${session.name}: lease expired; its ${session.runs.size} run(s) are lost`, undefined, {
+      level: "warn",
+      runner: session.name,
+      runner_id: session.id,
+    });
     session.channel?.close({ kind: "lease-expired", message: "lease expired: no heartbeat within the lease TTL" });
     session.channel = undefined;
     this.byId.delete(session.id);
@@ -403,7 +411,7 @@ export class RunnerRegistry {
     const expiry = (async () => {
       await this.events.expired(session);
       await this.persist(session, RunnerState.RUNNER_STATE_DISCONNECTED).catch((error) =>
-        this.log("recording a lost runner failed", error),
+        this.log("recording a lost runner failed", error, { runner: session.name }),
       );
     })().finally(() => this.expiring.delete(session.id));
     this.expiring.set(session.id, expiry);

@@ -118,6 +118,16 @@ export class Scheduler {
     return more;
   }
 
+  private logPass(row: ScheduleRow, fired: { taskId: string }[], missed: number): void {
+    const schedule_id = row.id;
+    for (const { taskId } of fired) {
+      this.deps.log(`schedule ${row.id} fired task ${taskId}`, undefined, { schedule_id, task_id: taskId });
+    }
+    if (missed > 0) {
+      this.deps.log(`schedule ${row.id} missed ${missed} tick(s)`, undefined, { level: "warn", schedule_id, missed });
+    }
+  }
+
   /** Fires one schedule's due ticks and moves its cursor; true when it has more due right now. */
   private async pass(row: ScheduleRow, now: number): Promise<boolean> {
     const plan = planPass(row, now, this.settings.maxFiresPerPass);
@@ -153,6 +163,7 @@ export class Scheduler {
       progress,
     );
     if (moved) countMisses(this.deps.metrics, progress);
+    this.logPass(row, fired, moved ? progress.missed : 0);
     if (!complete) throw (outcomes[failedAt] as PromiseRejectedResult).reason;
     // Moved: more is due now if the pass stopped at its limit. Not moved: a client changed it; read it again.
     return !moved || (progress.nextDueMs !== null && progress.nextDueMs <= now);

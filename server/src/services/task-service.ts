@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type TaskServiceServer } from "@supervisor/sdk";
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
 import type { ConcurrencyLimits } from "../core/concurrency.js";
@@ -14,6 +15,7 @@ import { fanOutTargets } from "../store/fan-out-targets.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { listParams } from "../store/list-params.js";
 import { batchSubmitWrite, cancelWrite, forRequest, submitStoredWrite } from "../store/writes.js";
+import { inSpan, inSubmitSpan, traceparentOf } from "../tracing.js";
 import { decodeNumberPageToken, decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import {
   type ValidSubmit,
@@ -28,7 +30,7 @@ import {
 } from "../validation/requests.js";
 import type { SignaturePolicy } from "../validation/signature-policy.js";
 import { type WatchSettings, watchTasks } from "../watch/watch-tasks.js";
-import { serverStream, unary } from "./handlers.js";
+import { type CallContext, serverStream, unary } from "./handlers.js";
 import { batchBytesOf, batchSubmitTasksWire, listTasksWire, submitTaskWire } from "./task-service-definition.js";
 import { rpcStatus } from "./to-status.js";
 
@@ -70,47 +72,64 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   const submitSettings = deps.submit;
   // The id is taken now (time-ordered); a replayed request_id answers with its original task instead.
   // A fan-out's runners are read first: the runners table, as the submit sees it.
-  const submitParams = async ({ spec, requestId, specHash }: ValidSubmit): Promise<SubmitParams> => {
+  // The task keeps the trace it was submitted in: the submit span's (inSubmitSpan), passed along explicitly
+  // (without an OpenTelemetry SDK there is no context manager to carry it).
+  const submitParams = async ({ spec, requestId, specHash }: ValidSubmit, traceparent = ""): Promise<SubmitParams> => {
     const id = deps.ids.next();
-    return { spec, requestId, specHash, id, fanOutRunnerIds: await fanOutTargets(backend, spec) };
+    return { spec, requestId, specHash, id, fanOutRunnerIds: await fanOutTargets(backend, spec), traceparent };
   };
-  return {
-    submitTask: unary(log, shutdown, async (request) => {
-      const submit = validateSubmit(request, deps.concurrencyLimits);
-      deps.signatures.check(submit.spec);
-      const params = await submitParams(submit);
-      return submitTaskWire((await commits.run(submitStoredWrite(params, submitSettings))).encoded);
-    }),
-
-    batchSubmitTasks: unary(log, shutdown, async (request) => {
-      refuseOversizeBatch(request);
-      if (request.returnPartialSuccess) {
-        // Each on its own: one write per submit, queued in one go so they share a group commit,
-        // where a refusal drops only its own changes. Each answer is what SubmitTask would give.
-        const outcomes = await Promise.allSettled(
+  const traceparentIn = (ctx: CallContext) => ctx.metadata.get("traceparent")[0]?.toString();
+  /** The write of submits, in an admission span (a child of the submit span). */
+  const admission = <T>(parent: Context, count: number, write: () => Promise<T>) =>
+    inSpan("admission", parent, { attributes: { "supervisor.tasks": count } }, write);
+  async function batchSubmit(request: BatchSubmitTasksRequest, trace: Context) {
+    const traceparent = traceparentOf(trace);
+    refuseOversizeBatch(request);
+    if (request.returnPartialSuccess) {
+      // Each on its own: one write per submit, queued in one go so they share a group commit,
+      // where a refusal drops only its own changes. Each answer is what SubmitTask would give.
+      const outcomes = await admission(trace, request.requests.length, () =>
+        Promise.allSettled(
           validateEach(request, deps.concurrencyLimits).map(async (submit) => {
             if (submit instanceof DomainError) throw submit;
             deps.signatures.check(submit.spec);
-            return commits.run(submitStoredWrite(await submitParams(submit), submitSettings));
+            return commits.run(submitStoredWrite(await submitParams(submit, traceparent), submitSettings));
           }),
-        );
-        const tasks: Uint8Array[] = [];
-        const failedRequests: Record<number, Status> = {};
-        outcomes.forEach((outcome, index) => {
-          if (outcome.status === "fulfilled") tasks.push(outcome.value.encoded);
-          else failedRequests[index] = rpcStatus(outcome.reason, log);
-        });
-        return batchSubmitTasksWire(tasks, failedRequests);
-      }
-      const submits = validateBatch(request, deps.concurrencyLimits);
-      submits.forEach(({ spec }, index) => {
-        forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
+        ),
+      );
+      const tasks: Uint8Array[] = [];
+      const failedRequests: Record<number, Status> = {};
+      outcomes.forEach((outcome, index) => {
+        if (outcome.status === "fulfilled") tasks.push(outcome.value.encoded);
+        else failedRequests[index] = rpcStatus(outcome.reason, log);
       });
-      // All or nothing: the first refusal undoes every submit of the batch.
-      const params = await Promise.all(submits.map(submitParams));
-      const stored = await commits.run(batchSubmitWrite(params, submitSettings));
-      return batchSubmitTasksWire(stored.map((task) => task.encoded));
-    }),
+      return batchSubmitTasksWire(tasks, failedRequests);
+    }
+    const submits = validateBatch(request, deps.concurrencyLimits);
+    submits.forEach(({ spec }, index) => {
+      forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
+    });
+    // All or nothing: the first refusal undoes every submit of the batch.
+    const params = await Promise.all(submits.map((submit) => submitParams(submit, traceparent)));
+    const stored = await admission(trace, params.length, () => commits.run(batchSubmitWrite(params, submitSettings)));
+    return batchSubmitTasksWire(stored.map((task) => task.encoded));
+  }
+
+  return {
+    submitTask: unary(log, shutdown, (request, ctx) =>
+      inSubmitSpan("SubmitTask", traceparentIn(ctx), async (span, trace) => {
+        const submit = validateSubmit(request, deps.concurrencyLimits);
+        deps.signatures.check(submit.spec);
+        const params = await submitParams(submit, traceparentOf(trace));
+        span.setAttribute("supervisor.task_id", params.id);
+        const stored = await admission(trace, 1, () => commits.run(submitStoredWrite(params, submitSettings)));
+        return submitTaskWire(stored.encoded);
+      }),
+    ),
+
+    batchSubmitTasks: unary(log, shutdown, (request, ctx) =>
+      inSubmitSpan("BatchSubmitTasks", traceparentIn(ctx), (_span, trace) => batchSubmit(request, trace)),
+    ),
 
     getTask: unary(log, shutdown, async (request) => {
       const id = validateTaskId(request.id, "id");

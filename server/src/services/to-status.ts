@@ -32,7 +32,9 @@ export const GRPC_STATUS: Record<Code, status> = {
 function asDomainError(error: unknown, log: Logger): DomainError {
   if (error instanceof DomainError) {
     // The store failing is the operator's concern too: say so in the log, with its cause.
-    if (error.reason === ErrorReason.STORE_UNAVAILABLE) log(`store unavailable (${error.metadata.cause})`, error.cause);
+    if (error.reason === ErrorReason.STORE_UNAVAILABLE) {
+      log(`store unavailable (${error.metadata.cause})`, error.cause, { reason: error.reason });
+    }
     return error;
   }
   log("internal error", error);

@@ -20,7 +20,8 @@ function insertChild(view: WriteView, parent: Task, runnerId: string, nowMs: num
   const id = fanOutChildId(parent.id, runnerId);
   if (view.task(id)) return undefined;
   const child = newTask(id, childSpec(parent, runnerId), "", nowMs, "none");
-  return view.insertTask({ ...child, parentId: parent.id }, "none");
+  // In the parent's trace: each child's dispatch and run are spans of the submit that made the parent.
+  return view.insertTask({ ...child, parentId: parent.id, traceparent: parent.traceparent }, "none");
 }
 
 /**

@@ -24,6 +24,8 @@ export interface SubmitParams {
   fanOutRunnerIds?: readonly string[];
   /** RerunTask: the ended task whose spec this is (Task.rerun_of). */
   rerunOf?: string;
+  /** The W3C trace context it was submitted in (Task.traceparent); "" = none. */
+  traceparent?: string;
 }
 
 /** What deciding a submit reads: its idempotency key, its slot's owner and queue. */
@@ -59,7 +61,7 @@ export function decideSubmit(
     }
   }
   const slotState = admit(view, spec, params.id, settings.slotQueueLimit, nowMs);
-  const task = newTask(params.id, spec, requestId, nowMs, slotState, params.rerunOf);
+  const task = newTask(params.id, spec, requestId, nowMs, slotState, params.rerunOf, params.traceparent);
   if (isFanOut(spec) && slotState !== "queued")
     insertFanOut(view, task, slotState, params.fanOutRunnerIds ?? [], nowMs);
   else view.insertTask(task, slotState);

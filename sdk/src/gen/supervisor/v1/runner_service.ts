@@ -324,7 +324,15 @@ export interface ConnectResponse_Assign {
     | TaskSpec
     | undefined;
   /** Kill the run at this time and report RUN_OUTCOME_TIMEOUT. */
-  deadline?: Date | undefined;
+  deadline?:
+    | Date
+    | undefined;
+  /**
+   * The W3C traceparent the run's span is a child of (the dispatch span's,
+   * in the task's trace); empty when the task has no trace context. A
+   * subprocess gets it (or its run span's) as $TRACEPARENT.
+   */
+  traceparent: string;
 }
 
 /** Stop a run: SIGTERM to its process group, SIGKILL after grace_period. */
@@ -2022,7 +2030,7 @@ export const ConnectResponse_Welcome: MessageFns<ConnectResponse_Welcome> = {
 };
 
 function createBaseConnectResponse_Assign(): ConnectResponse_Assign {
-  return { runId: "", taskId: "", attempt: 0, spec: undefined, deadline: undefined };
+  return { runId: "", taskId: "", attempt: 0, spec: undefined, deadline: undefined, traceparent: "" };
 }
 
 export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
@@ -2041,6 +2049,9 @@ export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
     }
     if (message.deadline !== undefined) {
       Timestamp.encode(toTimestamp(message.deadline), writer.uint32(42).fork()).join();
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(50).string(message.traceparent);
     }
     return writer;
   },
@@ -2098,6 +2109,14 @@ export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
             message.deadline = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2125,6 +2144,7 @@ export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       spec: isSet(object.spec) ? TaskSpec.fromJSON(object.spec) : undefined,
       deadline: isSet(object.deadline) ? fromJsonTimestamp(object.deadline) : undefined,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
     };
   },
 
@@ -2145,6 +2165,9 @@ export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
     if (message.deadline !== undefined) {
       obj.deadline = message.deadline.toISOString();
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -2158,6 +2181,7 @@ export const ConnectResponse_Assign: MessageFns<ConnectResponse_Assign> = {
     message.attempt = object.attempt ?? 0;
     message.spec = (object.spec !== undefined && object.spec !== null) ? TaskSpec.fromPartial(object.spec) : undefined;
     message.deadline = object.deadline ?? undefined;
+    message.traceparent = object.traceparent ?? "";
     return message;
   },
 };

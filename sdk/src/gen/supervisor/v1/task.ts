@@ -458,6 +458,13 @@ export interface Task {
    * Empty otherwise.
    */
   rerunOf: string;
+  /**
+   * The W3C trace context (https://www.w3.org/TR/trace-context/) the task was
+   * submitted in: the "traceparent" metadata of SubmitTask, or the server's
+   * submit span when the server traces. Its dispatch and runs join this trace.
+   * Empty when there is none. See docs/tracing.md.
+   */
+  traceparent: string;
 }
 
 /**
@@ -909,6 +916,7 @@ function createBaseTask(): Task {
     requestId: "",
     parentId: "",
     rerunOf: "",
+    traceparent: "",
   };
 }
 
@@ -940,6 +948,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.rerunOf !== "") {
       writer.uint32(74).string(message.rerunOf);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(82).string(message.traceparent);
     }
     return writer;
   },
@@ -1029,6 +1040,14 @@ export const Task: MessageFns<Task> = {
             message.rerunOf = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1072,6 +1091,7 @@ export const Task: MessageFns<Task> = {
         : isSet(object.rerun_of)
         ? globalThis.String(object.rerun_of)
         : "",
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
     };
   },
 
@@ -1104,6 +1124,9 @@ export const Task: MessageFns<Task> = {
     if (message.rerunOf !== "") {
       obj.rerunOf = message.rerunOf;
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -1123,6 +1146,7 @@ export const Task: MessageFns<Task> = {
     message.requestId = object.requestId ?? "";
     message.parentId = object.parentId ?? "";
     message.rerunOf = object.rerunOf ?? "";
+    message.traceparent = object.traceparent ?? "";
     return message;
   },
 };

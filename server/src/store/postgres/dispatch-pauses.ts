@@ -1,6 +1,7 @@
 import type { DispatchPause } from "@supervisor/sdk";
 import type { DispatchPauseStore } from "../backend.js";
 import { pauseOf } from "../pause-rows.js";
+import { ChangeNotices } from "./change-notices.js";
 import { guarded } from "./errors.js";
 import { holdsNul } from "./nul.js";
 import {
@@ -10,7 +11,7 @@ import {
   insertDispatchPause,
   listDispatchPauses,
 } from "./queries/dispatch-pauses.js";
-import { CHANNELS, notify } from "./queries/notify.js";
+import { CHANNELS } from "./queries/notify.js";
 import type { Queryable } from "./statement.js";
 
 /**
@@ -19,13 +20,15 @@ import type { Queryable } from "./statement.js";
  * (CHANNELS.dispatchPauses), so the leader, wherever it is, reads the pauses again at once.
  */
 export class PostgresDispatchPauses implements DispatchPauseStore {
-  private readonly listeners = new Set<() => void>();
+  private readonly notices: ChangeNotices;
 
   constructor(
     private readonly db: Queryable,
-    private readonly serverId: string,
-    private readonly shared: boolean,
-  ) {}
+    serverId: string,
+    shared: boolean,
+  ) {
+    this.notices = new ChangeNotices(db, CHANNELS.dispatchPauses, serverId, shared);
+  }
 
   create(pause: DispatchPause): Promise<boolean> {
     return this.told(guarded(() => insertDispatchPause(this.db, pause)));
@@ -53,19 +56,15 @@ export class PostgresDispatchPauses implements DispatchPauseStore {
   }
 
   onChanged(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notices.onChanged(listener);
   }
 
   /** Another server's change (its notification, or LISTEN back after a gap). */
   changedElsewhere(): void {
-    for (const listener of this.listeners) listener();
+    this.notices.changedElsewhere();
   }
 
-  /** A lost notification only delays: the leader reads the pauses again every few seconds. */
-  private async told(change: Promise<boolean>): Promise<boolean> {
-    const applied = await change;
-    if (applied && this.shared) await notify(this.db, CHANNELS.dispatchPauses, this.serverId).catch(() => {});
-    return applied;
+  private told(change: Promise<boolean>): Promise<boolean> {
+    return this.notices.told(change);
   }
 }

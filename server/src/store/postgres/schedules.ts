@@ -1,8 +1,9 @@
 import type { ScheduleProgress, ScheduleRow, ScheduleStore } from "../backend.js";
 import { scheduleOf } from "../rows.js";
+import { ChangeNotices } from "./change-notices.js";
 import { guarded } from "./errors.js";
 import { aboveCursor, holdsNul } from "./nul.js";
-import { CHANNELS, notify } from "./queries/notify.js";
+import { CHANNELS } from "./queries/notify.js";
 import { dueSchedules, getSchedule, listSchedules, nextDueSchedule } from "./queries/schedule-reads.js";
 import {
   advanceSchedule,
@@ -22,14 +23,16 @@ const decode = (row: PostgresScheduleRow): ScheduleRow => scheduleOf(row, row.re
  * conditions in the statements (generation, cursor) decide which of two racing changes applies.
  */
 export class PostgresSchedules implements ScheduleStore {
-  private readonly listeners = new Set<() => void>();
+  private readonly notices: ChangeNotices;
 
   constructor(
     private readonly db: Queryable,
-    private readonly serverId: string,
+    serverId: string,
     /** Servers share the database: a change is told to the others (their leader's scheduler wakes). */
-    private readonly shared: boolean,
-  ) {}
+    shared: boolean,
+  ) {
+    this.notices = new ChangeNotices(db, CHANNELS.schedules, serverId, shared);
+  }
 
   create(row: ScheduleRow): Promise<boolean> {
     return this.told(guarded(() => insertSchedule(this.db, row)));
@@ -81,22 +84,15 @@ export class PostgresSchedules implements ScheduleStore {
   }
 
   onChanged(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notices.onChanged(listener);
   }
 
-  /** Another server's change (its notification on CHANNELS.schedules, or LISTEN back after a gap). */
+  /** Another server's change (its notification, or LISTEN back after a gap). */
   changedElsewhere(): void {
-    for (const listener of this.listeners) listener();
+    this.notices.changedElsewhere();
   }
 
-  /**
-   * After a change that applied, the other servers hear of it. Its own statement, after the change
-   * committed: a lost notification only delays (the scheduler reads again within seconds).
-   */
-  private async told(change: Promise<boolean>): Promise<boolean> {
-    const applied = await change;
-    if (applied && this.shared) await notify(this.db, CHANNELS.schedules, this.serverId).catch(() => {});
-    return applied;
+  private told(change: Promise<boolean>): Promise<boolean> {
+    return this.notices.told(change);
   }
 }

@@ -14,6 +14,7 @@ import { hello, rawRunner, runnersListed } from "./helpers/raw-runner.js";
 import { waitForTask } from "./helpers/runners.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { submitRequest, subprocessSpec } from "./helpers/specs.js";
+import { waitUntil } from "./helpers/wait.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -218,11 +219,15 @@ describe("Connect protocol", () => {
     expect(done.status).toMatchObject({ phase: TaskPhase.TASK_PHASE_FAILED, reason: TaskReason.RUNNER_LOST });
     const [run] = (await call(rpc(s.tasks, "listTaskRuns"), { taskId: task.id, pageSize: 0, pageToken: "" })).runs;
     expect(run!.phase).toBe(RunPhase.RUN_PHASE_LOST);
-    const { runners } = await call(rpc(s.runners, "listRunners"), {
-      pageSize: 0,
-      pageToken: "",
-      labelSelector: "pool=silent",
-    });
+    // The runs are lost first, then the runner's record says DISCONNECTED (the next commit): wait for it.
+    const runners = await waitUntil(async () => {
+      const page = await call(rpc(s.runners, "listRunners"), {
+        pageSize: 0,
+        pageToken: "",
+        labelSelector: "pool=silent",
+      });
+      return page.runners.every((r) => r.state === RunnerState.RUNNER_STATE_DISCONNECTED) ? page.runners : undefined;
+    }, "the silent runner's record to say DISCONNECTED");
     expect(runners.map((r) => [r.name, r.state])).toEqual([["silent", RunnerState.RUNNER_STATE_DISCONNECTED]]);
     await expectError(
       silent.runner.ended.then((e) => Promise.reject(e)),

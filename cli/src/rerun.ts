@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
-import { EXIT } from "./exit.js";
-import { json } from "./format.js";
 import { resolveTaskId } from "./task-ids.js";
-import { waitForEnd } from "./wait-for-end.js";
+import { answerTask } from "./wait-for-end.js";
 
 interface RerunOptions extends ConnectionOptions {
   requestId?: string;
@@ -23,11 +21,7 @@ export function registerRerun(program: Command): void {
       const client = connect(options);
       try {
         const task = await client.rerun(await resolveTaskId(client, idText, self), { requestId: options.requestId });
-        if (!options.wait) {
-          process.stdout.write(options.json ? `${json.task(task)}\n` : `${task.id}\n`);
-          return EXIT.OK;
-        }
-        return await waitForEnd(client, task, options);
+        return await answerTask(client, task, options);
       } finally {
         client.close();
       }

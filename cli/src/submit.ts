@@ -4,12 +4,10 @@ import type { Command } from "commander";
 import { usageError } from "./command-line.js";
 import { action, addConnectionOptions, type ConnectionOptions, connect } from "./connection.js";
 import { addContainerOptions, type ContainerFlags, checkContainerFlags } from "./container-options.js";
-import { EXIT } from "./exit.js";
-import { json } from "./format.js";
 import { durationMs, timeOrDuration } from "./parsers.js";
 import { splitKeyValue } from "./runner.js";
 import { addTaskOptions, checkTaskFlags, type TaskOptions, taskSpecOptions } from "./task-options.js";
-import { waitForEnd } from "./wait-for-end.js";
+import { answerTask } from "./wait-for-end.js";
 
 interface SubmitOptions extends ConnectionOptions, TaskOptions, ContainerFlags {
   notBefore?: Date;
@@ -69,11 +67,7 @@ export function registerSubmit(program: Command): void {
       const client = connect(options);
       try {
         const task = await client.submit(spec, { requestId: options.requestId });
-        if (!options.wait) {
-          process.stdout.write(options.json ? `${json.task(task)}\n` : `${task.id}\n`);
-          return EXIT.OK;
-        }
-        return await waitForEnd(client, task, options);
+        return await answerTask(client, task, options);
       } finally {
         client.close();
       }

@@ -102,3 +102,14 @@ export async function waitForEnd(client: SupervisorClient, task: Task, options: 
   }
   return exitCodeOf(done);
 }
+
+/** What `submit` and `rerun` do with the task they made: print its id (or JSON), or with `--wait` follow it. */
+export async function answerTask(
+  client: SupervisorClient,
+  task: Task,
+  options: { json?: boolean; wait?: boolean },
+): Promise<number> {
+  if (options.wait) return waitForEnd(client, task, options);
+  process.stdout.write(options.json ? `${json.task(task)}\n` : `${task.id}\n`);
+  return EXIT.OK;
+}

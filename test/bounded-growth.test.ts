@@ -82,7 +82,7 @@ describe("bounded growth", () => {
         phase: TaskPhase.TASK_PHASE_SUCCEEDED,
         attempt: 8,
         prunedRuns: 5,
-        runCounts: { succeeded: 8, failed: 0, timeout: 0, canceled: 0, lost: 0 },
+        runCounts: { succeeded: 8, failed: 0, timeout: 0, canceled: 0, lost: 0, deferred: 0 },
       });
       const { runs } = await call(rpc(server.tasks, "listTaskRuns"), { taskId: task!.id, pageSize: 0, pageToken: "" });
       expect(runs.map((r) => r.attempt)).toEqual([6, 7, 8]);

@@ -32,6 +32,8 @@ export const SIGNED_FIELDS = {
   pinnedRunnerId: true,
   // Like priority it orders work among other tasks, and the server rewrites a templated key.
   concurrency: false,
+  fairness: false,
+  rateLimits: false,
 } as const satisfies Record<keyof TaskSpec, boolean>;
 
 /** The first line of the signed bytes: names the payload's layout, so no other signed data can pass for it. */

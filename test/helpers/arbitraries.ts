@@ -481,7 +481,7 @@ export const validSpec: fc.Arbitrary<TaskSpec> = fc
   // restart NEVER (or unset) runs once: more attempts is a contradiction the server refuses.
   .map((spec) => (spec.restart <= 1 && spec.maxAttempts > 1 ? { ...spec, maxAttempts: 1 } : spec))
   // Fields added since (fan-out, init, pinning) at their defaults, as a client built before them sends.
-  .map((spec) => ({ placement: 0, maxFailed: 0, init: [], pinnedRunnerId: "", concurrency: [], ...spec }) as TaskSpec);
+  .map((spec) => ({ placement: 0, maxFailed: 0, init: [], pinnedRunnerId: "", concurrency: [], rateLimits: [], ...spec }) as TaskSpec);
 
 const validRequestId = fc.oneof(
   { weight: 4, arbitrary: fc.constant("") },
@@ -717,6 +717,7 @@ const minimalSpec = (i: number): TaskSpec =>
     maxFailed: 0,
     pinnedRunnerId: "",
     concurrency: [],
+    rateLimits: [],
     exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } },
     restart: 0,
     maxAttempts: 0,

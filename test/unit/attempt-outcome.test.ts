@@ -99,6 +99,7 @@ describe("afterAttempt", () => {
       timeout: 0,
       canceled: 0,
       lost: 0,
+      deferred: 0,
       [COUNTED[phase]]: 1,
     });
     expect(task.updateTime).toEqual(new Date(NOW));
@@ -195,7 +196,7 @@ describe("afterAttempt", () => {
       task = { ...task, status: { ...task.status!, phase: P.TASK_PHASE_RUNNING, attempt: attempt + 1 } };
       task = afterAttempt(task, { phase }, NOW, options).task;
     }
-    expect(task.status!.runCounts).toEqual({ succeeded: 2, failed: 2, timeout: 1, canceled: 0, lost: 1 });
+    expect(task.status!.runCounts).toEqual({ succeeded: 2, failed: 2, timeout: 1, canceled: 0, lost: 1, deferred: 0 });
   });
 });
 

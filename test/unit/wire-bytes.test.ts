@@ -83,6 +83,11 @@ function fullTask(n: number, exec: Exec): Task {
       init: [{ command: "/bin/prepare", args: ["--fast"], env: { C: "3" }, workingDir: "/tmp" }],
       pinnedRunnerId: "0190c5e2-7b1d-7c3a-8f00-00000000bbbb",
       concurrency: [{ key: "tenant-a", maxRunning: 5 }],
+      fairness: { key: "tenant-a", weight: 3 },
+      rateLimits: [
+        { key: "vendor-x", perSecond: 2.5, perMinute: 0, burst: 4 },
+        { key: "vendor-y", perSecond: 0, perMinute: 90, burst: 0 },
+      ],
     },
     status: {
       phase: TaskPhase.TASK_PHASE_RUNNING,
@@ -95,7 +100,7 @@ function fullTask(n: number, exec: Exec): Task {
       finishTime: new Date(T0 + 3_000),
       nextAttemptTime: new Date(T0 + 4_000),
       cancelRequested: true,
-      runCounts: { succeeded: 1, failed: 2, timeout: 3, canceled: 4, lost: 5 },
+      runCounts: { succeeded: 1, failed: 2, timeout: 3, canceled: 4, lost: 5, deferred: 6 },
       prunedRuns: 2,
       lastBackoff: { seconds: 7, nanos: 1_000_000 },
       fanOut: { children: 6, pending: 1, running: 1, succeeded: 1, failed: 2, canceled: 1 },

@@ -82,7 +82,7 @@ export interface AttemptOptions {
   minDelayMs?: number;
 }
 
-const EMPTY_COUNTS: RunCounts = { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0 };
+const EMPTY_COUNTS: RunCounts = { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0, deferred: 0 };
 
 /** `counts` with one more ended run of `phase`. */
 export function countedRun(counts: RunCounts | undefined, phase: AttemptEnd["phase"]): RunCounts {

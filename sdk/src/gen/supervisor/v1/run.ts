@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
@@ -189,6 +190,12 @@ export interface Run {
    * 0 = none failed.
    */
   failedInitStep: number;
+  /**
+   * Set when the run ended with a retry-after (RunFinished.retry_after): the
+   * downstream asked to wait this long. Its phase is FAILED, yet the attempt
+   * is counted as deferred (RunCounts.deferred), not as a failure.
+   */
+  retryAfter?: Duration | undefined;
 }
 
 function createBaseRun(): Run {
@@ -210,6 +217,7 @@ function createBaseRun(): Run {
     runnerInstanceId: "",
     logUrl: "",
     failedInitStep: 0,
+    retryAfter: undefined,
   };
 }
 
@@ -265,6 +273,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.failedInitStep !== 0) {
       writer.uint32(136).int32(message.failedInitStep);
+    }
+    if (message.retryAfter !== undefined) {
+      Duration.encode(message.retryAfter, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -418,6 +429,14 @@ export const Run: MessageFns<Run> = {
             message.failedInitStep = reader.int32();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.retryAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -497,6 +516,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.failed_init_step)
         ? globalThis.Number(object.failed_init_step)
         : 0,
+      retryAfter: isSet(object.retryAfter)
+        ? Duration.fromJSON(object.retryAfter)
+        : isSet(object.retry_after)
+        ? Duration.fromJSON(object.retry_after)
+        : undefined,
     };
   },
 
@@ -553,6 +577,9 @@ export const Run: MessageFns<Run> = {
     if (message.failedInitStep !== 0) {
       obj.failedInitStep = Math.round(message.failedInitStep);
     }
+    if (message.retryAfter !== undefined) {
+      obj.retryAfter = Duration.toJSON(message.retryAfter);
+    }
     return obj;
   },
 
@@ -578,6 +605,9 @@ export const Run: MessageFns<Run> = {
     message.runnerInstanceId = object.runnerInstanceId ?? "";
     message.logUrl = object.logUrl ?? "";
     message.failedInitStep = object.failedInitStep ?? 0;
+    message.retryAfter = (object.retryAfter !== undefined && object.retryAfter !== null)
+      ? Duration.fromPartial(object.retryAfter)
+      : undefined;
     return message;
   },
 };

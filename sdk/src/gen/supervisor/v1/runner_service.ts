@@ -222,7 +222,24 @@ export interface ConnectRequest_RunFinished {
     | string
     | undefined;
   /** The init step (1-based) that failed and ended the run; unset = none. */
-  failedInitStep?: number | undefined;
+  failedInitStep?:
+    | number
+    | undefined;
+  /**
+   * The downstream asked to wait (e.g. an HTTP 429 with Retry-After): the
+   * run ends not counted as a failure, the task is tried again after this
+   * long, and every task holding the task's rate-limit and concurrency keys
+   * (or only retry_after_key) waits as long. 1 ms..24 h; send with outcome
+   * FAILED.
+   */
+  retryAfter?:
+    | Duration
+    | undefined;
+  /**
+   * Only this key of the task (one of its rate-limit or concurrency keys,
+   * as stored) is paused; empty = all of them.
+   */
+  retryAfterKey?: string | undefined;
 }
 
 /**
@@ -1284,6 +1301,8 @@ function createBaseConnectRequest_RunFinished(): ConnectRequest_RunFinished {
     outputBytes: undefined,
     logUrl: undefined,
     failedInitStep: undefined,
+    retryAfter: undefined,
+    retryAfterKey: undefined,
   };
 }
 
@@ -1312,6 +1331,12 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     }
     if (message.failedInitStep !== undefined) {
       writer.uint32(64).int32(message.failedInitStep);
+    }
+    if (message.retryAfter !== undefined) {
+      Duration.encode(message.retryAfter, writer.uint32(74).fork()).join();
+    }
+    if (message.retryAfterKey !== undefined) {
+      writer.uint32(82).string(message.retryAfterKey);
     }
     return writer;
   },
@@ -1393,6 +1418,22 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
             message.failedInitStep = reader.int32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retryAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.retryAfterKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1435,6 +1476,16 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
         : isSet(object.failed_init_step)
         ? globalThis.Number(object.failed_init_step)
         : undefined,
+      retryAfter: isSet(object.retryAfter)
+        ? Duration.fromJSON(object.retryAfter)
+        : isSet(object.retry_after)
+        ? Duration.fromJSON(object.retry_after)
+        : undefined,
+      retryAfterKey: isSet(object.retryAfterKey)
+        ? globalThis.String(object.retryAfterKey)
+        : isSet(object.retry_after_key)
+        ? globalThis.String(object.retry_after_key)
+        : undefined,
     };
   },
 
@@ -1464,6 +1515,12 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     if (message.failedInitStep !== undefined) {
       obj.failedInitStep = Math.round(message.failedInitStep);
     }
+    if (message.retryAfter !== undefined) {
+      obj.retryAfter = Duration.toJSON(message.retryAfter);
+    }
+    if (message.retryAfterKey !== undefined) {
+      obj.retryAfterKey = message.retryAfterKey;
+    }
     return obj;
   },
 
@@ -1480,6 +1537,10 @@ export const ConnectRequest_RunFinished: MessageFns<ConnectRequest_RunFinished> 
     message.outputBytes = object.outputBytes ?? undefined;
     message.logUrl = object.logUrl ?? undefined;
     message.failedInitStep = object.failedInitStep ?? undefined;
+    message.retryAfter = (object.retryAfter !== undefined && object.retryAfter !== null)
+      ? Duration.fromPartial(object.retryAfter)
+      : undefined;
+    message.retryAfterKey = object.retryAfterKey ?? undefined;
     return message;
   },
 };

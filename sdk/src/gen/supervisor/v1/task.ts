@@ -591,11 +591,58 @@ export interface TaskSpec {
    * most 8. See ConcurrencyKey and docs/concepts/flow-control.md.
    */
   concurrency: ConcurrencyKey[];
+  /**
+   * Fairness: among tasks of equal priority waiting for the same runners
+   * (same kind and selector), dispatch takes turns across fairness keys,
+   * each key's share in proportion to its weight, so one key's many tasks do
+   * not starve another's few. Unset = no key (first come, first served among
+   * the tasks without one). See docs/concepts/flow-control.md.
+   */
+  fairness?:
+    | Fairness
+    | undefined;
+  /**
+   * Rate limits: the task starts only when each key has a token (a token
+   * bucket per key, shared by every task naming it, kept in the store so it
+   * holds across restarts and servers). At most 8.
+   */
+  rateLimits: RateLimit[];
 }
 
 export interface TaskSpec_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** A task's turn among others waiting for the same runners. */
+export interface Fairness {
+  /**
+   * The key, templated from labels like ConcurrencyKey.key
+   * ("tenant-{labels.tenant}"); same characters and length after templating.
+   */
+  key: string;
+  /**
+   * The key's share relative to other keys: 1..1000; 0 = 1. A server-side
+   * weight for the key (config fairnessWeights), when configured, wins.
+   */
+  weight: number;
+}
+
+/**
+ * A token bucket on `key`: on average at most the rate, with bursts up to
+ * `burst` after a quiet spell. One of per_second and per_minute is set, or
+ * neither to use the server's limit for the key (config rateLimits), which
+ * must then exist. A server-side limit, when configured, wins.
+ */
+export interface RateLimit {
+  /** The key, templated from labels like ConcurrencyKey.key. */
+  key: string;
+  /** Tasks started per second (> 0, at most 100000). 0 = not this unit. */
+  perSecond: number;
+  /** Tasks started per minute (> 0, at most 6000000). 0 = not this unit. */
+  perMinute: number;
+  /** How many may start at once after a quiet spell: 1..100000; 0 = 1. */
+  burst: number;
 }
 
 /** A limit on how many tasks holding `key` run at once, across all runners. */
@@ -903,6 +950,11 @@ export interface RunCounts {
   canceled: number;
   /** Lost with their runner. */
   lost: number;
+  /**
+   * Ended with a retry-after (the downstream asked to wait; Run.retry_after):
+   * not counted in `failed` nor against max_attempts.
+   */
+  deferred: number;
 }
 
 function createBaseTask(): Task {
@@ -1173,6 +1225,8 @@ function createBaseTaskSpec(): TaskSpec {
     init: [],
     pinnedRunnerId: "",
     concurrency: [],
+    fairness: undefined,
+    rateLimits: [],
   };
 }
 
@@ -1248,6 +1302,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     for (const v of message.concurrency) {
       ConcurrencyKey.encode(v!, writer.uint32(186).fork()).join();
+    }
+    if (message.fairness !== undefined) {
+      Fairness.encode(message.fairness, writer.uint32(194).fork()).join();
+    }
+    for (const v of message.rateLimits) {
+      RateLimit.encode(v!, writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -1452,6 +1512,22 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.concurrency.push(ConcurrencyKey.decode(reader, reader.uint32()));
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.fairness = Fairness.decode(reader, reader.uint32());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.rateLimits.push(RateLimit.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1539,6 +1615,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       concurrency: globalThis.Array.isArray(object?.concurrency)
         ? object.concurrency.map((e: any) => ConcurrencyKey.fromJSON(e))
         : [],
+      fairness: isSet(object.fairness) ? Fairness.fromJSON(object.fairness) : undefined,
+      rateLimits: globalThis.Array.isArray(object?.rateLimits)
+        ? object.rateLimits.map((e: any) => RateLimit.fromJSON(e))
+        : globalThis.Array.isArray(object?.rate_limits)
+        ? object.rate_limits.map((e: any) => RateLimit.fromJSON(e))
+        : [],
     };
   },
 
@@ -1616,6 +1698,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.concurrency?.length) {
       obj.concurrency = message.concurrency.map((e) => ConcurrencyKey.toJSON(e));
     }
+    if (message.fairness !== undefined) {
+      obj.fairness = Fairness.toJSON(message.fairness);
+    }
+    if (message.rateLimits?.length) {
+      obj.rateLimits = message.rateLimits.map((e) => RateLimit.toJSON(e));
+    }
     return obj;
   },
 
@@ -1689,6 +1777,10 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.init = object.init?.map((e) => SubprocessExec.fromPartial(e)) || [];
     message.pinnedRunnerId = object.pinnedRunnerId ?? "";
     message.concurrency = object.concurrency?.map((e) => ConcurrencyKey.fromPartial(e)) || [];
+    message.fairness = (object.fairness !== undefined && object.fairness !== null)
+      ? Fairness.fromPartial(object.fairness)
+      : undefined;
+    message.rateLimits = object.rateLimits?.map((e) => RateLimit.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1774,6 +1866,216 @@ export const TaskSpec_LabelsEntry: MessageFns<TaskSpec_LabelsEntry> = {
     const message = createBaseTaskSpec_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseFairness(): Fairness {
+  return { key: "", weight: 0 };
+}
+
+export const Fairness: MessageFns<Fairness> = {
+  encode(message: Fairness, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(16).int32(message.weight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Fairness {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFairness();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.weight = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Fairness {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+    };
+  },
+
+  toJSON(message: Fairness): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Fairness>, I>>(base?: I): Fairness {
+    return Fairness.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Fairness>, I>>(object: I): Fairness {
+    const message = createBaseFairness();
+    message.key = object.key ?? "";
+    message.weight = object.weight ?? 0;
+    return message;
+  },
+};
+
+function createBaseRateLimit(): RateLimit {
+  return { key: "", perSecond: 0, perMinute: 0, burst: 0 };
+}
+
+export const RateLimit: MessageFns<RateLimit> = {
+  encode(message: RateLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.perSecond !== 0) {
+      writer.uint32(17).double(message.perSecond);
+    }
+    if (message.perMinute !== 0) {
+      writer.uint32(25).double(message.perMinute);
+    }
+    if (message.burst !== 0) {
+      writer.uint32(32).int32(message.burst);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RateLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRateLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.perSecond = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.perMinute = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.burst = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RateLimit {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      perSecond: isSet(object.perSecond)
+        ? globalThis.Number(object.perSecond)
+        : isSet(object.per_second)
+        ? globalThis.Number(object.per_second)
+        : 0,
+      perMinute: isSet(object.perMinute)
+        ? globalThis.Number(object.perMinute)
+        : isSet(object.per_minute)
+        ? globalThis.Number(object.per_minute)
+        : 0,
+      burst: isSet(object.burst) ? globalThis.Number(object.burst) : 0,
+    };
+  },
+
+  toJSON(message: RateLimit): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.perSecond !== 0) {
+      obj.perSecond = floatToJson(message.perSecond);
+    }
+    if (message.perMinute !== 0) {
+      obj.perMinute = floatToJson(message.perMinute);
+    }
+    if (message.burst !== 0) {
+      obj.burst = Math.round(message.burst);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RateLimit>, I>>(base?: I): RateLimit {
+    return RateLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RateLimit>, I>>(object: I): RateLimit {
+    const message = createBaseRateLimit();
+    message.key = object.key ?? "";
+    message.perSecond = object.perSecond ?? 0;
+    message.perMinute = object.perMinute ?? 0;
+    message.burst = object.burst ?? 0;
     return message;
   },
 };
@@ -3916,7 +4218,7 @@ export const FanOutStatus: MessageFns<FanOutStatus> = {
 };
 
 function createBaseRunCounts(): RunCounts {
-  return { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0 };
+  return { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0, deferred: 0 };
 }
 
 export const RunCounts: MessageFns<RunCounts> = {
@@ -3935,6 +4237,9 @@ export const RunCounts: MessageFns<RunCounts> = {
     }
     if (message.lost !== 0) {
       writer.uint32(40).int32(message.lost);
+    }
+    if (message.deferred !== 0) {
+      writer.uint32(48).int32(message.deferred);
     }
     return writer;
   },
@@ -3992,6 +4297,14 @@ export const RunCounts: MessageFns<RunCounts> = {
             message.lost = reader.int32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deferred = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4011,6 +4324,7 @@ export const RunCounts: MessageFns<RunCounts> = {
       timeout: isSet(object.timeout) ? globalThis.Number(object.timeout) : 0,
       canceled: isSet(object.canceled) ? globalThis.Number(object.canceled) : 0,
       lost: isSet(object.lost) ? globalThis.Number(object.lost) : 0,
+      deferred: isSet(object.deferred) ? globalThis.Number(object.deferred) : 0,
     };
   },
 
@@ -4031,6 +4345,9 @@ export const RunCounts: MessageFns<RunCounts> = {
     if (message.lost !== 0) {
       obj.lost = Math.round(message.lost);
     }
+    if (message.deferred !== 0) {
+      obj.deferred = Math.round(message.deferred);
+    }
     return obj;
   },
 
@@ -4044,6 +4361,7 @@ export const RunCounts: MessageFns<RunCounts> = {
     message.timeout = object.timeout ?? 0;
     message.canceled = object.canceled ?? 0;
     message.lost = object.lost ?? 0;
+    message.deferred = object.deferred ?? 0;
     return message;
   },
 };

@@ -317,6 +317,84 @@ export interface RerunTaskResponse {
   task?: Task | undefined;
 }
 
+/** Request of TaskService.ExplainTask. */
+export interface ExplainTaskRequest {
+  /** The task id. Required. */
+  id: string;
+}
+
+/** Response of TaskService.ExplainTask. */
+export interface ExplainTaskResponse {
+  /** The task as stored. */
+  task?:
+    | Task
+    | undefined;
+  /**
+   * What keeps it from running now, the most decisive first. Empty when it
+   * is running or has ended, or when nothing holds it (it is about to be
+   * dispatched).
+   */
+  blockers: WaitBlocker[];
+  /**
+   * Every connected runner compared with the task's kind, selector and pin,
+   * the closest match first.
+   */
+  runners: RunnerFit[];
+}
+
+/** One thing a pending task waits for. */
+export interface WaitBlocker {
+  /**
+   * The TaskReason word: NO_MATCHING_RUNNER, RUNNERS_BUSY, SLOT_QUEUED,
+   * CONCURRENCY_LIMITED, RATE_LIMITED, RETRY_AFTER, DISPATCH_PAUSED, BACKOFF,
+   * NOT_BEFORE.
+   */
+  reason: string;
+  /** The blocker in words, as `supervisor explain` prints it. */
+  message: string;
+  /**
+   * When it lifts, when that is known (backoff, not_before, rate limit,
+   * retry-after).
+   */
+  until?:
+    | Date
+    | undefined;
+  /** The concurrency or rate-limit key, for those blockers. */
+  key: string;
+  /**
+   * CONCURRENCY_LIMITED: tasks running that hold the key; RUNNERS_BUSY:
+   * matching runners at capacity or draining.
+   */
+  count: number;
+  /** CONCURRENCY_LIMITED: the key's limit; RUNNERS_BUSY: matching runners. */
+  limit: number;
+  /** DISPATCH_PAUSED: the pause's id. */
+  pauseId: string;
+  /** SLOT_QUEUED: the task that owns the slot. */
+  ownerTaskId: string;
+}
+
+/** How one runner compares with a task's requirements. */
+export interface RunnerFit {
+  /** The runner's id. */
+  runnerId: string;
+  /** The runner's name. */
+  name: string;
+  /** True when its labels, kinds (and the task's pin, if any) fit the task. */
+  matches: boolean;
+  /**
+   * When it does not match: the first requirement it fails, e.g.
+   * "gpu In (a100)" or "kind subprocess".
+   */
+  failedRequirement: string;
+  /** Runs it has now. */
+  running: number;
+  /** How many runs it takes at once. */
+  capacity: number;
+  /** True while it takes no new work (draining). */
+  draining: boolean;
+}
+
 /** Request of TaskService.StreamTaskOutput. */
 export interface StreamTaskOutputRequest {
   /** The task id. Required. */
@@ -2153,6 +2231,538 @@ export const RerunTaskResponse: MessageFns<RerunTaskResponse> = {
   },
 };
 
+function createBaseExplainTaskRequest(): ExplainTaskRequest {
+  return { id: "" };
+}
+
+export const ExplainTaskRequest: MessageFns<ExplainTaskRequest> = {
+  encode(message: ExplainTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainTaskRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: ExplainTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainTaskRequest>, I>>(base?: I): ExplainTaskRequest {
+    return ExplainTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainTaskRequest>, I>>(object: I): ExplainTaskRequest {
+    const message = createBaseExplainTaskRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseExplainTaskResponse(): ExplainTaskResponse {
+  return { task: undefined, blockers: [], runners: [] };
+}
+
+export const ExplainTaskResponse: MessageFns<ExplainTaskResponse> = {
+  encode(message: ExplainTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.blockers) {
+      WaitBlocker.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.runners) {
+      RunnerFit.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.blockers.push(WaitBlocker.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.runners.push(RunnerFit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainTaskResponse {
+    return {
+      task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
+      blockers: globalThis.Array.isArray(object?.blockers)
+        ? object.blockers.map((e: any) => WaitBlocker.fromJSON(e))
+        : [],
+      runners: globalThis.Array.isArray(object?.runners) ? object.runners.map((e: any) => RunnerFit.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ExplainTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    if (message.blockers?.length) {
+      obj.blockers = message.blockers.map((e) => WaitBlocker.toJSON(e));
+    }
+    if (message.runners?.length) {
+      obj.runners = message.runners.map((e) => RunnerFit.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainTaskResponse>, I>>(base?: I): ExplainTaskResponse {
+    return ExplainTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainTaskResponse>, I>>(object: I): ExplainTaskResponse {
+    const message = createBaseExplainTaskResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+    message.blockers = object.blockers?.map((e) => WaitBlocker.fromPartial(e)) || [];
+    message.runners = object.runners?.map((e) => RunnerFit.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWaitBlocker(): WaitBlocker {
+  return { reason: "", message: "", until: undefined, key: "", count: 0, limit: 0, pauseId: "", ownerTaskId: "" };
+}
+
+export const WaitBlocker: MessageFns<WaitBlocker> = {
+  encode(message: WaitBlocker, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(26).fork()).join();
+    }
+    if (message.key !== "") {
+      writer.uint32(34).string(message.key);
+    }
+    if (message.count !== 0) {
+      writer.uint32(40).int32(message.count);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(48).int32(message.limit);
+    }
+    if (message.pauseId !== "") {
+      writer.uint32(58).string(message.pauseId);
+    }
+    if (message.ownerTaskId !== "") {
+      writer.uint32(66).string(message.ownerTaskId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitBlocker {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitBlocker();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pauseId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ownerTaskId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitBlocker {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      pauseId: isSet(object.pauseId)
+        ? globalThis.String(object.pauseId)
+        : isSet(object.pause_id)
+        ? globalThis.String(object.pause_id)
+        : "",
+      ownerTaskId: isSet(object.ownerTaskId)
+        ? globalThis.String(object.ownerTaskId)
+        : isSet(object.owner_task_id)
+        ? globalThis.String(object.owner_task_id)
+        : "",
+    };
+  },
+
+  toJSON(message: WaitBlocker): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.pauseId !== "") {
+      obj.pauseId = message.pauseId;
+    }
+    if (message.ownerTaskId !== "") {
+      obj.ownerTaskId = message.ownerTaskId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WaitBlocker>, I>>(base?: I): WaitBlocker {
+    return WaitBlocker.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WaitBlocker>, I>>(object: I): WaitBlocker {
+    const message = createBaseWaitBlocker();
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    message.until = object.until ?? undefined;
+    message.key = object.key ?? "";
+    message.count = object.count ?? 0;
+    message.limit = object.limit ?? 0;
+    message.pauseId = object.pauseId ?? "";
+    message.ownerTaskId = object.ownerTaskId ?? "";
+    return message;
+  },
+};
+
+function createBaseRunnerFit(): RunnerFit {
+  return { runnerId: "", name: "", matches: false, failedRequirement: "", running: 0, capacity: 0, draining: false };
+}
+
+export const RunnerFit: MessageFns<RunnerFit> = {
+  encode(message: RunnerFit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runnerId !== "") {
+      writer.uint32(10).string(message.runnerId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.matches !== false) {
+      writer.uint32(24).bool(message.matches);
+    }
+    if (message.failedRequirement !== "") {
+      writer.uint32(34).string(message.failedRequirement);
+    }
+    if (message.running !== 0) {
+      writer.uint32(40).int32(message.running);
+    }
+    if (message.capacity !== 0) {
+      writer.uint32(48).int32(message.capacity);
+    }
+    if (message.draining !== false) {
+      writer.uint32(56).bool(message.draining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunnerFit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunnerFit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runnerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.matches = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.failedRequirement = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.running = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.capacity = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunnerFit {
+    return {
+      runnerId: isSet(object.runnerId)
+        ? globalThis.String(object.runnerId)
+        : isSet(object.runner_id)
+        ? globalThis.String(object.runner_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      matches: isSet(object.matches) ? globalThis.Boolean(object.matches) : false,
+      failedRequirement: isSet(object.failedRequirement)
+        ? globalThis.String(object.failedRequirement)
+        : isSet(object.failed_requirement)
+        ? globalThis.String(object.failed_requirement)
+        : "",
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      capacity: isSet(object.capacity) ? globalThis.Number(object.capacity) : 0,
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+    };
+  },
+
+  toJSON(message: RunnerFit): unknown {
+    const obj: any = {};
+    if (message.runnerId !== "") {
+      obj.runnerId = message.runnerId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.matches !== false) {
+      obj.matches = message.matches;
+    }
+    if (message.failedRequirement !== "") {
+      obj.failedRequirement = message.failedRequirement;
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.capacity !== 0) {
+      obj.capacity = Math.round(message.capacity);
+    }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunnerFit>, I>>(base?: I): RunnerFit {
+    return RunnerFit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunnerFit>, I>>(object: I): RunnerFit {
+    const message = createBaseRunnerFit();
+    message.runnerId = object.runnerId ?? "";
+    message.name = object.name ?? "";
+    message.matches = object.matches ?? false;
+    message.failedRequirement = object.failedRequirement ?? "";
+    message.running = object.running ?? 0;
+    message.capacity = object.capacity ?? 0;
+    message.draining = object.draining ?? false;
+    return message;
+  },
+};
+
 function createBaseStreamTaskOutputRequest(): StreamTaskOutputRequest {
   return { taskId: "", attempt: 0, follow: false, sinceSeq: 0 };
 }
@@ -3121,6 +3731,22 @@ export const TaskServiceService = {
     responseSerialize: (value: RerunTaskResponse): Buffer => Buffer.from(RerunTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RerunTaskResponse => RerunTaskResponse.decode(value),
   },
+  /**
+   * Says why a task is not running, like `kubectl describe`: every blocker
+   * in force (no matching runner, runners full, slot owner, concurrency key
+   * at its limit, rate limit, dispatch pause, backoff, not_before) and how
+   * each known runner compares with its requirements. Unknown id:
+   * NOT_FOUND, reason TASK_NOT_FOUND.
+   */
+  explainTask: {
+    path: "/supervisor.v1.TaskService/ExplainTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainTaskRequest): Buffer => Buffer.from(ExplainTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainTaskRequest => ExplainTaskRequest.decode(value),
+    responseSerialize: (value: ExplainTaskResponse): Buffer => Buffer.from(ExplainTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainTaskResponse => ExplainTaskResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
@@ -3184,6 +3810,14 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
    * TASK_NOT_FOUND. With a request_id the call is idempotent, as SubmitTask.
    */
   rerunTask: handleUnaryCall<RerunTaskRequest, RerunTaskResponse>;
+  /**
+   * Says why a task is not running, like `kubectl describe`: every blocker
+   * in force (no matching runner, runners full, slot owner, concurrency key
+   * at its limit, rate limit, dispatch pause, backoff, not_before) and how
+   * each known runner compares with its requirements. Unknown id:
+   * NOT_FOUND, reason TASK_NOT_FOUND.
+   */
+  explainTask: handleUnaryCall<ExplainTaskRequest, ExplainTaskResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -3371,6 +4005,28 @@ export interface TaskServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RerunTaskResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Says why a task is not running, like `kubectl describe`: every blocker
+   * in force (no matching runner, runners full, slot owner, concurrency key
+   * at its limit, rate limit, dispatch pause, backoff, not_before) and how
+   * each known runner compares with its requirements. Unknown id:
+   * NOT_FOUND, reason TASK_NOT_FOUND.
+   */
+  explainTask(
+    request: ExplainTaskRequest,
+    callback: (error: ServiceError | null, response: ExplainTaskResponse) => void,
+  ): ClientUnaryCall;
+  explainTask(
+    request: ExplainTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainTaskResponse) => void,
+  ): ClientUnaryCall;
+  explainTask(
+    request: ExplainTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainTaskResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -125,6 +125,15 @@ describe("concurrency keys", () => {
     expect((await waitForTask(server.tasks, task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
   });
 
+  it("a schedule's template may take the server's limit with max_running 0, as a submit may", {
+    timeout: 60_000,
+  }, async () => {
+    const template = subprocess("true", [], { concurrency: [{ key: "server-only", maxRunning: 0 }] });
+    await client.schedules.create({ id: "keys-server-limit", spec: { cron: "@yearly" }, task: template });
+    const fired = await client.schedules.trigger("keys-server-limit");
+    expect((await waitForTask(server.tasks, fired.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+  });
+
   it("a task waiting on its key says CONCURRENCY_LIMITED, naming the key and its count", {
     timeout: 60_000,
   }, async () => {

@@ -112,6 +112,27 @@ describe("traces", () => {
     expect(printed).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
+  it("a schedule's fire starts its task's trace: fire → dispatch → run", async () => {
+    await client.schedules.create({ id: "traced-beat", spec: { cron: "@yearly" }, task: embedded("traced-ok", {}) });
+    const fired = await client.schedules.trigger("traced-beat");
+    const ended = await client.waitFor(fired.id);
+    expect(ended.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+    const fire = exporter
+      .getFinishedSpans()
+      .find((span) => span.name === "schedule fire" && span.attributes["supervisor.task_id"] === fired.id);
+    expect(fire, "the fire's span").toBeDefined();
+    expect(fire!.kind).toBe(SpanKind.PRODUCER);
+    expect(fire!.attributes["supervisor.schedule_id"]).toBe("traced-beat");
+    expect(parentOf(fire!)).toBeUndefined();
+    expect(ended.traceparent).toBe(formatTraceparent(fire!.spanContext()));
+    const spans = exporter
+      .getFinishedSpans()
+      .filter((span) => span.spanContext().traceId === fire!.spanContext().traceId);
+    const dispatch = named(spans, "dispatch");
+    expect(parentOf(dispatch)).toBe(fire!.spanContext().spanId);
+    expect(parentOf(named(spans, "run embedded"))).toBe(dispatch.spanContext().spanId);
+  });
+
   it("a traceparent in SubmitTask's metadata parents the submit span; the task keeps that trace", async () => {
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     const raw = new TaskServiceClient(server.address, credentials.createInsecure());

@@ -7,7 +7,13 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { DispatchServiceService, ScheduleServiceService, SYSTEM_TIMERS, type Timers } from "@supervisor/sdk";
+import {
+  DispatchServiceService,
+  ScheduleServiceService,
+  SYSTEM_TIMERS,
+  type TaskSpec,
+  type Timers,
+} from "@supervisor/sdk";
 import { Authenticator } from "./auth.js";
 import { startLeadership } from "./cluster/start-leadership.js";
 import { type Config, DEFAULT_METRICS_LISTEN } from "./config.js";
@@ -154,6 +160,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   };
   const signatures = new SignaturePolicy(config.trustedKeys, config.requireSignatures);
   const submitSettings = { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs };
+  const concurrencyLimits = concurrencyLimitsOf(config.concurrencyLimits);
   const taskHandlers = taskServiceHandlers({
     backend,
     commits,
@@ -168,13 +175,14 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     engine,
     log,
     shutdown: shutdownController.signal,
-    concurrencyLimits: concurrencyLimitsOf(config.concurrencyLimits),
+    concurrencyLimits,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
+  const fanOutsOf = (spec: TaskSpec) => fanOutTargets(backend, spec);
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.
   const scheduler = new Scheduler({
     store: backend.schedules,
-    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures, (spec) => fanOutTargets(backend, spec)),
+    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits),
     clock,
     timers,
     log,
@@ -184,7 +192,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const schedules = new Schedules({
     store: backend.schedules,
     clock,
-    firer: new TaskFirer(commits, ids, submitSettings, signatures, (spec) => fanOutTargets(backend, spec)),
+    firer: new TaskFirer(commits, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits),
     changed: () => scheduler.wake(),
   });
   engine.whileLeading(scheduler.duty);

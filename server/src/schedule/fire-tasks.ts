@@ -1,10 +1,13 @@
+import { ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import { ErrorReason, type TaskSpec } from "@supervisor/sdk";
+import type { ConcurrencyLimits } from "../core/concurrency.js";
 import type { IdGenerator } from "../core/ids.js";
 import { DomainError } from "../errors.js";
 import type { StoredTask } from "../store/backend.js";
 import type { SubmitSettings } from "../store/decide/submit.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { submitStoredWrite } from "../store/writes.js";
+import { inSpan, traceparentOf } from "../tracing.js";
 import { type ValidSubmit, validateSubmit } from "../validation/requests.js";
 import type { SignaturePolicy } from "../validation/signature-policy.js";
 import type { FireRequest } from "./fire.js";
@@ -24,6 +27,8 @@ export class TaskFirer {
     private readonly signatures: SignaturePolicy,
     /** A fan-out template's runners (store/fan-out-targets.ts), read as SubmitTask reads them. */
     private readonly fanOutTargets: (spec: TaskSpec) => Promise<string[]> = async () => [],
+    /** The server's concurrency limits (config concurrencyLimits), which a template may lean on as a submit may. */
+    private readonly limits?: ConcurrencyLimits,
   ) {}
 
   /** Checks a fire without storing it: a template the server would refuse is refused when it is defined. */
@@ -41,14 +46,26 @@ export class TaskFirer {
     const settings = fire.bufferOne ? { ...this.settings, slotQueueLimit: 1 } : this.settings;
     const id = this.ids.next();
     const fanOutRunnerIds = await this.fanOutTargets(valid.spec);
-    const stored = await this.commits.run(submitStoredWrite({ ...valid, id, fanOutRunnerIds }, settings));
-    return { stored, created: stored.task.id === id };
+    const { scheduledBy } = valid.spec;
+    const attributes = {
+      "supervisor.schedule_id": scheduledBy?.scheduleId ?? "",
+      "supervisor.nominal_time": scheduledBy?.nominalTime?.toISOString() ?? "",
+    };
+    // A fire starts its task's trace (no caller to continue one from): its tasks' spans are children of it.
+    return inSpan("schedule fire", ROOT_CONTEXT, { kind: SpanKind.PRODUCER, attributes }, async (span, trace) => {
+      const traceparent = traceparentOf(trace);
+      const stored = await this.commits.run(
+        submitStoredWrite({ ...valid, id, fanOutRunnerIds, traceparent }, settings),
+      );
+      span.setAttribute("supervisor.task_id", stored.task.id);
+      return { stored, created: stored.task.id === id };
+    });
   }
 
   /** SubmitTask's checks, except that `scheduled_by`, which clients may not set, is ours to set. */
   private validate(fire: FireRequest): ValidSubmit {
     const { scheduledBy, ...spec } = fire.spec;
-    const valid = validateSubmit({ spec: { ...spec, scheduledBy: undefined }, requestId: fire.requestId });
+    const valid = validateSubmit({ spec: { ...spec, scheduledBy: undefined }, requestId: fire.requestId }, this.limits);
     this.signatures.check(valid.spec);
     return { ...valid, spec: { ...valid.spec, scheduledBy } };
   }

@@ -230,6 +230,25 @@ describeCluster("several servers on one PostgreSQL database", { timeout: 180_000
     });
   }
 
+  it("a server started after its lone predecessor was SIGKILLed leads at once, not after the old lease", async () => {
+    // A lease of ten minutes: only seeing that the holder has no session left lets the new server lead in time.
+    const cluster = await startCluster(1, ["--leader-lease-ttl", "10m"]);
+    const first = await cluster.leader();
+    const [held] = await cluster.sql("SELECT server_id, epoch FROM leader");
+    await first.kill("SIGKILL");
+    const second = await cluster.add();
+    expect(await cluster.leader([second])).toBe(second);
+    const [now] = await cluster.sql(
+      "SELECT server_id, epoch, expires_at > now() + interval '5 minutes' AS fresh FROM leader",
+    );
+    expect(now!.server_id).not.toBe(held!.server_id);
+    expect(Number(now!.epoch)).toBe(Number(held!.epoch) + 1);
+    expect(now!.fresh).toBe(true);
+    const task = await second.client.submit(subprocess("true"));
+    await runner(cluster.target(0), "after-restart", 1);
+    expect((await second.client.waitFor(task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+  });
+
   it("a runner whose server goes away moves to another server and keeps its run", async () => {
     const cluster = await startCluster(2);
     const leader = await cluster.leader();

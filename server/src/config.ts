@@ -99,6 +99,9 @@ export const ConfigSchema = z
       .describe("SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes"),
     heartbeatInterval: duration("5s").describe("how often runners must heartbeat"),
     leaseTtl: duration("15s").describe("a runner silent this long is disconnected and its runs lost"),
+    leaderLeaseTtl: duration("5s").describe(
+      "servers sharing a PostgreSQL database: a leader that stops renewing its lease is replaced after this",
+    ),
     cancelGracePeriod: duration("10s").describe("time between SIGTERM and SIGKILL when a run is canceled or times out"),
     retention: duration("7d").describe("terminal tasks older than this are deleted with their runs and output"),
     idempotencyTtl: duration("24h").describe("how long request_id idempotency keys are kept"),
@@ -220,6 +223,7 @@ export interface Config {
   synchronous: "FULL" | "NORMAL";
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
+  leaderLeaseTtlMs: number;
   cancelGracePeriodMs: number;
   retentionMs: number;
   idempotencyTtlMs: number;
@@ -259,6 +263,7 @@ function toConfig(parsed: ParsedConfig): Config {
     synchronous: parsed.synchronous,
     heartbeatIntervalMs: parsed.heartbeatInterval,
     leaseTtlMs: parsed.leaseTtl,
+    leaderLeaseTtlMs: parsed.leaderLeaseTtl,
     cancelGracePeriodMs: parsed.cancelGracePeriod,
     retentionMs: parsed.retention,
     idempotencyTtlMs: parsed.idempotencyTtl,

@@ -125,7 +125,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const observer = commitObserver(metrics, (runnerId) => poolOf(runnerId));
   const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache, observer);
   // An election among the servers sharing the database, or (alone on it) this server leading for good.
-  const leadership = startLeadership(backend, { log });
+  const leadership = startLeadership(backend, { log, ttlMs: config.leaderLeaseTtlMs });
   try {
     ids = new IdGenerator(() => clock.now(), await backend.newestTaskId());
     engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership, metrics }, config);

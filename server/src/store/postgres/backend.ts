@@ -120,9 +120,9 @@ export class PostgresBackend implements StorageBackend {
   static async open(url: string, clock: Clock, options: PostgresOptions = {}): Promise<PostgresBackend> {
     const where = redactUrl(url);
     const shared = options.shared ?? false;
-    const writer = new Writer(url, where, shared);
-    const pool = readPool(url);
     const serverId = options.serverId ?? randomUUID();
+    const writer = new Writer(url, where, shared, serverId);
+    const pool = readPool(url, serverId);
     const listeners = new Set<(changes: readonly TaskChange[]) => void>();
     try {
       const { client } = await writer.connection();

@@ -13,17 +13,22 @@ const TYPES: pg.CustomTypesConfig = {
     oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-/** Who this connection belongs to, as pg_stat_activity shows it (so a refused server can name the holder). */
-export const APPLICATION_NAME = `supervisor pid ${process.pid} on ${hostname()}`.slice(0, 63);
+/**
+ * Who a connection belongs to, as pg_stat_activity shows it: a refused server can name the holder, and an
+ * election can tell that a lease's holder has no session left (queries/leader.ts: it starts with the server's
+ * id). PostgreSQL keeps 63 bytes of it.
+ */
+export const applicationName = (serverId: string): string =>
+  `supervisor ${serverId} pid ${process.pid} on ${hostname()}`.slice(0, 63);
 
 /**
  * Settings every connection of the backend shares. Pipelined: queries sent one after another on a
  * connection go out without waiting for the answers before them (a batch's statements cost one
  * round trip, not one each).
  */
-export const connectionConfig = (url: string): pg.ClientConfig => ({
+export const connectionConfig = (url: string, serverId: string): pg.ClientConfig => ({
   connectionString: url,
-  application_name: APPLICATION_NAME,
+  application_name: applicationName(serverId),
   types: TYPES,
   pipeline: true,
   keepAlive: true,
@@ -33,8 +38,8 @@ export const connectionConfig = (url: string): pg.ClientConfig => ({
 /** Reads run on a small pool; writes on the writer's own connection (postgres/writer.ts). */
 export const READ_POOL_SIZE = 8;
 
-export function readPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ ...connectionConfig(url), max: READ_POOL_SIZE, idleTimeoutMillis: 30_000 });
+export function readPool(url: string, serverId: string): pg.Pool {
+  const pool = new pg.Pool({ ...connectionConfig(url, serverId), max: READ_POOL_SIZE, idleTimeoutMillis: 30_000 });
   // An idle connection that breaks (PostgreSQL restarted) is dropped by the pool; the next read opens another.
   // Without a listener the 'error' event would end the process.
   pool.on("error", () => {});

@@ -27,6 +27,8 @@ export class NotificationListener {
 
   constructor(
     private readonly url: string,
+    /** The server's id, in the connection's application_name. */
+    private readonly serverId: string,
     private readonly channels: readonly string[],
     private readonly handlers: NotificationHandlers,
     private readonly timers: Timers,
@@ -47,7 +49,7 @@ export class NotificationListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...connectionConfig(this.url), pipeline: false });
+    const client = new pg.Client({ ...connectionConfig(this.url, this.serverId), pipeline: false });
     let lost = false;
     const onLost = (error?: unknown) => {
       if (lost) return;

@@ -64,6 +64,7 @@ export class SharedMode {
     let self: SharedMode | undefined;
     const listener = new NotificationListener(
       url,
+      settings.serverId,
       Object.values(CHANNELS),
       {
         notified: (channel, payload) => self?.notified(channel, payload),

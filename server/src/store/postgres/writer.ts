@@ -16,6 +16,8 @@ export class Writer {
     private readonly where: string,
     /** Other servers write the database too: the lock is taken in shared mode (lock.ts). */
     private readonly shared: boolean,
+    /** The server's id, in its connection's application_name. */
+    private readonly serverId: string,
   ) {}
 
   /**
@@ -25,7 +27,7 @@ export class Writer {
   async connection(): Promise<{ client: pg.Client; fresh: boolean }> {
     if (this.client && !this.broken) return { client: this.client, fresh: false };
     this.discard();
-    const client = new pg.Client(connectionConfig(this.url));
+    const client = new pg.Client(connectionConfig(this.url, this.serverId));
     // A connection that fails while idle emits 'error' (unhandled, it would end the process).
     const lost = () => {
       if (this.client === client) this.broken = true;

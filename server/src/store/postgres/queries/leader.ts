@@ -5,9 +5,14 @@ import { CHANNELS } from "./notify.js";
 const LEASE = "default";
 
 /**
- * Takes the lease when there is none, it expired, or it is this server's own (a new term either
- * way: the epoch grows, so a fencing token is never given twice). One statement: the conflict's
- * row lock makes two servers electing at once take turns, and the second sees the first's lease.
+ * Takes the lease when there is none, it expired, it is this server's own (a new term either
+ * way: the epoch grows, so a fencing token is never given twice), or its holder has no session
+ * left in the database (its process died: every connection of a server names its id first in
+ * application_name, connect.ts), so a server restarted after a SIGKILL leads at once instead of
+ * waiting out its dead predecessor's lease. A holder that is alive but lost its connections for a
+ * moment may lose the lease this way; the fence in every leader write keeps that safe. `_` and `%`
+ * in an id only widen the match (the holder counts as alive). One statement: the conflict's row lock
+ * makes two servers electing at once take turns, and the second sees the first's lease.
  */
 const ELECT = `INSERT INTO leader AS l (name, server_id, epoch, elected_at, expires_at)
   VALUES ($1, $2, 1, now(), now() + $3::bigint * interval '1 millisecond')
@@ -15,6 +20,10 @@ const ELECT = `INSERT INTO leader AS l (name, server_id, epoch, elected_at, expi
   SET server_id = excluded.server_id, epoch = l.epoch + 1, elected_at = excluded.elected_at,
       expires_at = excluded.expires_at
   WHERE l.expires_at < now() OR l.server_id = excluded.server_id
+    OR NOT EXISTS (
+      SELECT 1 FROM pg_stat_activity
+      WHERE application_name LIKE left('supervisor ' || l.server_id || ' ', 63) || '%'
+    )
   RETURNING epoch`;
 
 const RENEW = `UPDATE leader SET expires_at = now() + $4::bigint * interval '1 millisecond'

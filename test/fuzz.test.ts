@@ -73,7 +73,7 @@ import {
   type TaskFilter,
   TaskPhase,
   TaskServiceClient,
-  type TaskSpec,
+  TaskSpec,
   WatchTasksRequest,
   WatchTasksResponse,
 } from "@supervisor/sdk";
@@ -268,23 +268,11 @@ afterAll(async () => {
 async function seed() {
   const selector = { matchLabels: { pool: "seed" }, matchExpressions: [] };
   const exec = { $case: "subprocess" as const, value: { command: "echo", args: ["seed"], env: {}, workingDir: "" } };
-  const base = {
-    slot: "",
-    init: [],
-    placement: 0,
-    maxFailed: 0,
-    pinnedRunnerId: "",
-    concurrency: [],
-    rateLimits: [],
+  const base = TaskSpec.fromPartial({
     exec,
-    restart: 0,
-    maxAttempts: 0,
-    admission: 0,
     labels: { seed: "yes" },
-    priority: 0,
-    trigger: 0,
     runnerSelector: selector,
-  } as TaskSpec;
+  });
   const twice = await unwrap(
     invoke(rpc(tasks, "submitTask"), {
       requestId: "",
@@ -918,22 +906,9 @@ describe("fuzz", () => {
     it("an embedded payload of 33 nested JSON objects (a few hundred bytes) is answered by the supervisor, not INTERNAL", async () => {
       let payload: Record<string, unknown> = { leaf: 1 };
       for (let i = 0; i < 32; i++) payload = { a: payload };
-      const spec = {
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
-        slot: "",
+      const spec = TaskSpec.fromPartial({
         exec: { $case: "embedded" as const, value: { handler: "h1", payload } },
-        restart: 0,
-        maxAttempts: 0,
-        admission: 0,
-        labels: {},
-        priority: 0,
-        trigger: 0,
-      } as TaskSpec;
+      });
       const result = await invoke(rpc(tasks, "submitTask"), { spec, requestId: "" });
       must(
         result.ok || result.error.code !== status.INTERNAL,
@@ -969,22 +944,10 @@ describe("fuzz", () => {
       timeout: 30_000,
     }, async () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const spec = {
-        slot: "",
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
+      const spec = TaskSpec.fromPartial({
         exec,
-        restart: 0,
-        maxAttempts: 0,
-        admission: 0,
         labels: { [`-${"a".repeat(30_000)}`]: "v" },
-        priority: 0,
-        trigger: 0,
-      } as TaskSpec;
+      });
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
       must(
         !submitted.ok && submitted.error.code === status.INVALID_ARGUMENT,
@@ -1037,22 +1000,10 @@ describe("fuzz", () => {
       must(final, `Connect with a 2000-emoji label key: no status within ${CALL_DEADLINE_MS} ms`);
       expect(decodeAnswer(final).reason).toBe(ErrorReason.INVALID_REQUEST);
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const spec = {
-        slot: "",
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
+      const spec = TaskSpec.fromPartial({
         exec,
-        restart: 0,
-        maxAttempts: 0,
-        admission: 0,
         labels: { [key]: "v" },
-        priority: 0,
-        trigger: 0,
-      } as TaskSpec;
+      });
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
       must(
         !submitted.ok && submitted.error.code === status.INVALID_ARGUMENT,
@@ -1069,22 +1020,9 @@ describe("fuzz", () => {
       let value: unknown = 1;
       for (let i = 0; i < 2; i++) value = [value];
       for (let i = 0; i < 30; i++) value = { a: value };
-      const spec = {
-        slot: "",
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
+      const spec = TaskSpec.fromPartial({
         exec: { $case: "embedded" as const, value: { handler: "h1", payload: { root: value } } },
-        restart: 0,
-        maxAttempts: 0,
-        admission: 0,
-        labels: {},
-        priority: 0,
-        trigger: 0,
-      } as TaskSpec;
+      });
       const submitted = await invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" });
       must(
         submitted.ok || submitted.error.code === status.INVALID_ARGUMENT,
@@ -1135,23 +1073,11 @@ describe("fuzz", () => {
       // level is three protobuf levels, so level 33 is past the decoders' depth limit and the message is undecodable.)
       const result = { blob: "x".repeat(MAX_JSON_BYTES) };
       const exec = { $case: "subprocess" as const, value: { command: "true", args: [], env: {}, workingDir: "" } };
-      const spec = {
-        slot: "",
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
+      const spec = TaskSpec.fromPartial({
         exec,
-        restart: 0,
         maxAttempts: 1,
-        admission: 0,
-        labels: {},
-        priority: 0,
-        trigger: 0,
         runnerSelector: { matchLabels: { pool: "deep-result" }, matchExpressions: [] },
-      } as TaskSpec;
+      });
       const submitted = await unwrap(invoke(rpc(own.tasks, "submitTask"), { spec, requestId: "" }));
       const runner = rawRunner(own.runners);
       runner.send(hello("deep-result-runner", { labels: { pool: "deep-result" } }));
@@ -1211,22 +1137,9 @@ describe("fuzz", () => {
 
     it("a refused batch names the failing request in request_index, also for SIGNATURE_INVALID", async () => {
       const exec = { $case: "subprocess" as const, value: { command: "echo", args: [], env: {}, workingDir: "" } };
-      const plain = {
-        slot: "",
-        init: [],
-        placement: 0,
-        maxFailed: 0,
-        pinnedRunnerId: "",
-        concurrency: [],
-        rateLimits: [],
+      const plain = TaskSpec.fromPartial({
         exec,
-        restart: 0,
-        maxAttempts: 0,
-        admission: 0,
-        labels: {},
-        priority: 0,
-        trigger: 0,
-      } as TaskSpec;
+      });
       const signed = { ...plain, signature: { keyId: "k", signature: Buffer.alloc(64) } };
       const result = await invoke(rpc(own.tasks, "batchSubmitTasks"), {
         requests: [

@@ -27,8 +27,8 @@ import type {
   SubmitTaskRequest,
   TaskFilter,
   TaskPhase,
-  TaskSpec,
 } from "@supervisor/sdk";
+import { TaskSpec } from "@supervisor/sdk";
 import fc from "fast-check";
 
 // ---------------------------------------------------------------- strings
@@ -721,22 +721,10 @@ export interface BatchCase {
 }
 
 const minimalSpec = (i: number): TaskSpec =>
-  ({
-    slot: "",
-    init: [],
-    placement: 0,
-    maxFailed: 0,
-    pinnedRunnerId: "",
-    concurrency: [],
-    rateLimits: [],
+  TaskSpec.fromPartial({
     exec: { $case: "subprocess", value: { command: "echo", args: [String(i)], env: {}, workingDir: "" } },
-    restart: 0,
-    maxAttempts: 0,
-    admission: 0,
     labels: { batch: "big" },
-    priority: 0,
-    trigger: 0,
-  }) as TaskSpec;
+  });
 
 export const batchCase: fc.Arbitrary<BatchCase> = fc.oneof(
   {

@@ -22,7 +22,7 @@ const SCENARIOS = [
 ];
 
 /** Run only when named (or, for cluster, with --servers): not part of the default run. */
-const ON_REQUEST = ["cluster"];
+const ON_REQUEST = ["cluster", "metrics"];
 
 const args = process.argv.slice(2);
 // `--backend postgres` and `--backend=postgres` both work.

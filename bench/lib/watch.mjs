@@ -1,5 +1,5 @@
 // A watch stream that counts tasks reaching SUCCEEDED, for end-to-end measurements.
-import { EventType, TaskPhase } from "@supervisor/sdk";
+import { EventType, TaskFilter, TaskPhase } from "@supervisor/sdk";
 import { nowMs } from "./stats.mjs";
 
 const RESOURCE_EXHAUSTED = 8;
@@ -21,7 +21,7 @@ export function watchSucceeded(client, { sinceRevision = 0, onSucceeded, maxResu
   const open = () => {
     const stream = client.watchTasks({
       sinceRevision: cursor,
-      filter: { slot: "", phases: [TaskPhase.TASK_PHASE_SUCCEEDED], runnerId: "", idPrefix: "", labelSelector: "" },
+      filter: TaskFilter.fromPartial({ phases: [TaskPhase.TASK_PHASE_SUCCEEDED] }),
       sendInitial: false,
     });
     state.stream = stream;

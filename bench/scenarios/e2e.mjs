@@ -13,8 +13,9 @@ const CAPACITY = 64;
 const BATCH = 200;
 const IN_FLIGHT = 4;
 
-async function pass(label, layout, { tasks, timeoutMs, execArgv = [] }) {
-  const server = await startSupervisor({}, { execArgv });
+/** One pass: `tasks` no-op tasks through runners laid out as `layout` (runner names per process). */
+export async function e2ePass(label, layout, { tasks, timeoutMs, execArgv = [], settings = {} }) {
+  const server = await startSupervisor(settings, { execArgv });
   const workers = [];
   try {
     for (const [p, runners] of layout.entries()) {
@@ -92,7 +93,7 @@ async function pass(label, layout, { tasks, timeoutMs, execArgv = [] }) {
 export async function run(opts) {
   const tasks = opts.quick ? 3_000 : (opts.tasks ?? 20_000);
   const timeoutMs = opts.quick ? 20_000 : 60_000;
-  const four = await pass(
+  const four = await e2ePass(
     "4 runners, 2 processes",
     [
       ["r1", "r2"],
@@ -100,12 +101,12 @@ export async function run(opts) {
     ],
     { tasks, timeoutMs },
   );
-  const one = await pass("1 runner, 1 process (baseline)", [["r1"]], { tasks, timeoutMs });
+  const one = await e2ePass("1 runner, 1 process (baseline)", [["r1"]], { tasks, timeoutMs });
   const profile = opts.profile
     ? await profiledPass(
         "e2e",
         (execArgv) =>
-          pass(
+          e2ePass(
             "4 runners, --cpu-prof",
             [
               ["r1", "r2"],

@@ -5,6 +5,7 @@
 // with SQL OFFSET (opened read-only), and the same keyset read in SQL. On PostgreSQL
 // (`--backend postgres`) the baselines run the same queries through pg on the server's database.
 
+import { TaskFilter } from "@supervisor/sdk";
 import { connectDatabase } from "../lib/backend.mjs";
 import { closedLoop, ownConnection, submitRequest, taskClient, typicalSpec, unary } from "../lib/clients.mjs";
 import { Database } from "../lib/deps.mjs";
@@ -18,7 +19,7 @@ const SEED_BATCH = 1000;
 const SEED_CLIENTS = 4;
 const SEED_IN_FLIGHT_PER_CLIENT = 2;
 const SELECTOR = "shard=3";
-const emptyFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const emptyFilter = TaskFilter.fromPartial({});
 
 /** Seeds up to `goal` tasks; if the pace says the goal would take more than `budgetMs`, scales down to `fallback`. */
 async function seed(address, { goal, fallback, budgetMs }) {

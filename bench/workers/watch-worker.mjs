@@ -5,7 +5,7 @@
 // IPC: says {type:"opened", ready, failed, firstError}; answers {cmd:"count"} with
 // {type:"count", events, lastEventAt, errors}; {cmd:"stop"} cancels every stream and exits.
 
-import { WatchTasksRequest } from "@supervisor/sdk";
+import { TaskFilter, WatchTasksRequest } from "@supervisor/sdk";
 import { grpc } from "../lib/deps.mjs";
 
 const { credentials, makeGenericClientConstructor } = grpc;
@@ -43,7 +43,7 @@ const clients = Array.from({ length: channels }, (_, i) => {
   const options = { "bench.connection": `${process.pid}:${i}`, "grpc.max_receive_message_length": 4 * 1024 * 1024 };
   return new Client(address, credentials.createInsecure(), options);
 });
-const filter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const filter = TaskFilter.fromPartial({});
 const streams = [];
 let events = 0;
 let lastEventAt = 0;

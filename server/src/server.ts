@@ -120,9 +120,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   // Alone on its database (the backend holds its lock), this server need not read back the rows it
   // wrote last; when servers share the database, another one may have changed them since.
   const cache = backend.shared ? undefined : new RowCache(ROW_CACHE_ROWS);
-  const metrics = new ServerMetrics();
+  // Metrics off (--metrics-listen off): nothing is counted either, so "off" costs nothing at all.
+  const metrics = config.metricsListen ? new ServerMetrics() : undefined;
   let poolOf = (_runnerId: string) => "";
-  const observer = commitObserver(metrics, (runnerId) => poolOf(runnerId));
+  const observer = metrics && commitObserver(metrics, (runnerId) => poolOf(runnerId));
   const commits = new GroupCommit(backend, clock, config.groupCommitMaxBatch, cache, observer);
   // An election among the servers sharing the database, or (alone on it) this server leading for good.
   const leadership = startLeadership(backend, { log, ttlMs: config.leaderLeaseTtlMs });
@@ -131,7 +132,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     engine = new ExecutionEngine({ backend, commits, ids, clock, timers, log, leadership, metrics }, config);
     const started = engine;
     poolOf = (runnerId) => started.runnerPool(runnerId);
-    metrics.bind(engine.metricSources());
+    metrics?.bind(engine.metricSources());
     await engine.start();
   } catch (error) {
     await leadership.stop().catch(() => {});
@@ -152,7 +153,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const interceptors = [grpcMetricsInterceptor(metrics.registry), ...(options.interceptors ?? [])];
+  const interceptors = [...(metrics ? [grpcMetricsInterceptor(metrics.registry)] : []), ...(options.interceptors ?? [])];
   const server = new Server({ ...serverChannelOptions(config), interceptors });
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
@@ -224,7 +225,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
     });
-    if (config.metricsListen) {
+    if (config.metricsListen && metrics) {
       endpoint = await startMetricsEndpoint(config.metricsListen, metrics, auth).catch((error: Error) => {
         // The default port is a convenience: a second server on this machine (several servers, a dev
         // server beside another) goes on without metrics rather than not at all; an address asked for is a must.

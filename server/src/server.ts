@@ -153,7 +153,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const interceptors = [...(metrics ? [grpcMetricsInterceptor(metrics.registry)] : []), ...(options.interceptors ?? [])];
+  const metricsInterceptors = metrics ? [grpcMetricsInterceptor(metrics.registry)] : [];
+  const interceptors = [...metricsInterceptors, ...(options.interceptors ?? [])];
   const server = new Server({ ...serverChannelOptions(config), interceptors });
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);

@@ -169,6 +169,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     log,
     shutdown: shutdownController.signal,
     concurrencyLimits: concurrencyLimitsOf(config.concurrencyLimits),
+    clock,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.

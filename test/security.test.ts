@@ -96,6 +96,7 @@ function probes(address: string): Record<string, Probe> {
     RerunTask: unary(tasks, "rerunTask", { id, requestId: "" }),
     StreamTaskOutput: stream((m) => tasks.streamTaskOutput({ taskId: id, attempt: 0, follow: false, sinceSeq: 0 }, m)),
     ListTaskRuns: unary(tasks, "listTaskRuns", { taskId: id, pageSize: 0, pageToken: "" }),
+    ExplainTask: unary(tasks, "explainTask", { id }),
     Connect: stream((m) => {
       const call = runners.connect(m);
       call.write({
@@ -135,6 +136,7 @@ const ALLOWED: Record<keyof typeof TOKENS, string[]> = {
     "RerunTask",
     "StreamTaskOutput",
     "ListTaskRuns",
+    "ExplainTask",
   ],
   runner: ["Connect"],
   operator: [
@@ -148,13 +150,14 @@ const ALLOWED: Record<keyof typeof TOKENS, string[]> = {
     "RerunTask",
     "StreamTaskOutput",
     "ListTaskRuns",
+    "ExplainTask",
     "Connect",
     "ListRunners",
     "DrainRunner",
     "UndrainRunner",
     "DeleteRunner",
   ],
-  readonly: ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ListRunners"],
+  readonly: ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ExplainTask", "ListRunners"],
 };
 
 describe("authentication and roles", () => {

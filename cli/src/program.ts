@@ -4,6 +4,7 @@ import { registerCancel } from "./cancel.js";
 import { routeErrors } from "./command-line.js";
 import { registerCredentialCommands } from "./credentials.js";
 import { EXIT } from "./exit.js";
+import { registerExplain } from "./explain.js";
 import { registerGet } from "./get.js";
 import { registerList } from "./list.js";
 import { registerLogs } from "./logs.js";
@@ -41,6 +42,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
   registerRunner(program);
   registerSubmit(program);
   registerGet(program);
+  registerExplain(program);
   registerList(program);
   registerWatch(program);
   registerCancel(program);

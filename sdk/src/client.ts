@@ -13,6 +13,7 @@ import { type Task, TaskPhase, TaskSpec } from "./gen/supervisor/v1/task.js";
 import {
   type CancelTasksResponse,
   EventType,
+  type ExplainTaskResponse,
   type ListTasksResponse,
   type StreamTaskOutputResponse,
   TaskServiceClient,
@@ -229,6 +230,15 @@ export class SupervisorClient {
 
   async get(id: string, options?: CallSettings): Promise<Task> {
     return (await this.idempotent(this.tasks.getTask.bind(this.tasks), { id }, options)).task!;
+  }
+
+  /**
+   * Why a task is not running now (ExplainTask): `{ task, blockers, runners }` — each blocker in force,
+   * the most decisive first (none once it runs or ended), and every connected runner compared with it,
+   * the closest first.
+   */
+  async explain(id: string, options?: CallSettings): Promise<ExplainTaskResponse> {
+    return this.idempotent(this.tasks.explainTask.bind(this.tasks), { id }, options);
   }
 
   /** One page of tasks, newest first: `listPage({ filter, pageSize, pageToken })`. */

@@ -178,6 +178,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     log,
     shutdown: shutdownController.signal,
     concurrencyLimits,
+    clock,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   const fanOutsOf = (spec: TaskSpec) => fanOutTargets(backend, spec);

@@ -50,6 +50,20 @@ export function taskRowTests(open: OpenBackend): void {
     expect(await backend.getTask(taskId(4))).toBeUndefined();
   });
 
+  it("getSlotOwner: the slot's owner (not its queued tasks), undefined for a slot nobody owns", async () => {
+    const { backend } = fresh;
+    const [owner] = await insertTasks(backend, [
+      { task: makeTask(1, { slot: "s" }), slotState: "owner" },
+      { task: makeTask(2, { slot: "s" }), slotState: "queued" },
+      { task: makeTask(3, { slot: "q" }), slotState: "queued" },
+    ]);
+    const found = await backend.getSlotOwner("s");
+    expect(found?.task).toEqual(owner);
+    expect(found?.slotState).toBe("owner");
+    expect(await backend.getSlotOwner("q")).toBeUndefined();
+    expect(await backend.getSlotOwner("none")).toBeUndefined();
+  });
+
   it("a task write without its bytes is stored with the task's own encoding", async () => {
     const { backend } = fresh;
     const task = { ...makeTask(1, { labels: { a: "1" } }), revision: 1 };

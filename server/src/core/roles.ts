@@ -5,7 +5,9 @@ const RUNNER = "supervisor.v1.RunnerService/";
 const SCHEDULE = "supervisor.v1.ScheduleService/";
 const DISPATCH = "supervisor.v1.DispatchService/";
 
-const READ_TASKS = ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns"].map((m) => TASK + m);
+const READ_TASKS = ["GetTask", "ListTasks", "WatchTasks", "StreamTaskOutput", "ListTaskRuns", "ExplainTask"].map(
+  (m) => TASK + m,
+);
 const WRITE_TASKS = ["SubmitTask", "BatchSubmitTasks", "CancelTask", "CancelTasks", "RerunTask"].map((m) => TASK + m);
 const READ_SCHEDULES = ["GetSchedule", "ListSchedules"].map((m) => SCHEDULE + m);
 /** A schedule submits tasks: whoever may submit may define, change and fire schedules. */

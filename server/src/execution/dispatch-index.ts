@@ -1,6 +1,6 @@
-import { supportsKind } from "@supervisor/sdk";
 import type { RunnerCandidate, TaskRequirements } from "../core/routing.js";
-import { canonicalSelector, matchesSelector } from "../core/selector.js";
+import { meetsRequirements, type RunnerRequirements } from "../core/runner-fit.js";
+import { canonicalSelector } from "../core/selector.js";
 import { SortedList } from "./sorted-list.js";
 
 /** A task waiting to be dispatched, with what routing needs. */
@@ -12,6 +12,8 @@ export interface PendingEntry extends TaskRequirements {
   slot: string;
   /** The reason its stored status gives now (kept true by the engine while it waits). */
   reason?: string;
+  /** Its stored status message (WaitingReasons rewrites it when its class's verdict says otherwise). */
+  message?: string;
   /** Only this runner may run it (TaskSpec.pinned_runner_id); undefined for any matching runner. */
   pinnedRunnerId?: string;
   /** A fan-out child's parent, which its assign changes too (read with it). */
@@ -42,7 +44,7 @@ export class RequirementClass<R extends RunnerCandidate> {
    * keeping reasons true costs per arrival, not per waiting task per second.
    */
   readonly unchecked = new Map<string, { entry: PendingEntry; sinceMs: number }>();
-  /** The waiting reason last decided for the whole class (WaitingReasons' bookkeeping). */
+  /** The waiting reason and message last decided for the whole class (WaitingReasons' bookkeeping). */
   verdict: string | undefined;
   /** Runners whose labels and kinds fit (capacity aside). */
   readonly runners = new Set<R>();
@@ -50,20 +52,20 @@ export class RequirementClass<R extends RunnerCandidate> {
   freeRunners = 0;
   /** Entries of this class, ready or not. */
   members = 0;
+  /** Kind, selector and pin: what a runner must meet (core/runner-fit.ts, as ExplainTask compares). */
+  readonly fit: RunnerRequirements;
 
   constructor(
     readonly key: string,
     readonly requirements: TaskRequirements,
     /** Tasks pinned to this runner (a class of their own): no other runner fits. */
     readonly pinnedRunnerId?: string,
-  ) {}
+  ) {
+    this.fit = { kind: requirements.kind, selector: requirements.selector, pinnedRunnerId };
+  }
 
   fits(runner: RunnerCandidate): boolean {
-    return (
-      (this.pinnedRunnerId === undefined || runner.id === this.pinnedRunnerId) &&
-      supportsKind(runner.kinds, this.requirements.kind) &&
-      matchesSelector(this.requirements.selector, runner.labels)
-    );
+    return meetsRequirements(runner, this.fit);
   }
 }
 
@@ -125,6 +127,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
   private readonly groups = new Map<string, SortedList<PendingEntry>>();
   /** Held entries whose stored reason nobody has compared yet (WaitingReasons takes them out), in holding order. */
   readonly heldUnchecked = new Map<string, HeldEntry>();
+
+  /** Grows whenever a runner is added, changed or removed: what fits a class (and comes closest) may differ. */
+  runnersVersion = 0;
 
   get size(): number {
     return this.tasks.size;
@@ -308,6 +313,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
   upsertRunner(runner: R): void {
     const existing = this.runners.get(runner.id);
     if (existing) this.removeRunner(runner.id);
+    this.runnersVersion++;
     const state: RunnerState<R> = { runner, classes: new Set(), free: hasRoom(runner) };
     if (state.free) this.freeRunners++;
     this.runners.set(runner.id, state);
@@ -319,6 +325,7 @@ export class DispatchIndex<R extends RunnerCandidate> {
   removeRunner(runnerId: string): void {
     const state = this.runners.get(runnerId);
     if (!state) return;
+    this.runnersVersion++;
     this.runners.delete(runnerId);
     if (state.free) this.freeRunners--;
     for (const cls of state.classes) {

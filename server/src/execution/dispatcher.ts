@@ -33,6 +33,7 @@ import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-ind
 import { describeTarget, PauseRules } from "./pause-rules.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerTarget } from "./runner-target.js";
+import { sharedMessage } from "./waiting-reasons.js";
 
 export interface DispatcherSettings {
   /** Runs kept per task (older ones are pruned at assign). */
@@ -426,6 +427,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       kind,
       selector,
       reason: task.status!.reason,
+      message: sharedMessage(task.status!.message),
       pinnedRunnerId: task.spec!.pinnedRunnerId || undefined,
       parentId: task.parentId || undefined,
       concurrency: task.spec!.concurrency?.length

@@ -246,6 +246,11 @@ export class ExecutionEngine {
     await this.duties.start();
   }
 
+  /** Whether this server leads now (dispatches, and counts every runner's runs and every key). */
+  get leading(): boolean {
+    return this.duties.leading;
+  }
+
   /** What the metrics' gauges read on a scrape: sizes kept anyway, nothing per task. */
   metricSources(): MetricSources {
     return {

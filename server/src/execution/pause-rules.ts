@@ -2,6 +2,13 @@ import type { DispatchPause } from "@supervisor/sdk";
 import { type LabelSelector, matchesSelector, parseLabelSelector } from "../core/selector.js";
 import type { PendingEntry } from "./dispatch-index.js";
 
+/** What a pause is matched on: a task's slot, concurrency keys and labels (a PendingEntry, or a task's spec). */
+export interface PauseSubject {
+  slot: string;
+  concurrency?: readonly { key: string }[];
+  labels?: Readonly<Record<string, string>>;
+}
+
 /**
  * The dispatch pauses in force, compiled for the dispatcher: a slot and a key are one map look-up each,
  * a label selector is matched against the task's labels. With no pause at all (`size` 0) the dispatcher
@@ -44,6 +51,21 @@ export class PauseRules {
     return gone;
   }
 
+  /** Every pause that holds this task, the one `match` gives first (ExplainTask lists them all). */
+  matchAll(entry: PauseSubject): DispatchPause[] {
+    const held: DispatchPause[] = [];
+    const bySlot = entry.slot ? this.bySlot.get(entry.slot) : undefined;
+    if (bySlot) held.push(bySlot);
+    for (const { key } of entry.concurrency ?? []) {
+      const byKey = this.byKey.get(key);
+      if (byKey && !held.includes(byKey)) held.push(byKey);
+    }
+    for (const { pause, selector } of this.selectors) {
+      if (matchesSelector(selector, entry.labels ?? {})) held.push(pause);
+    }
+    return held;
+  }
+
   /** The first pause that holds this task, if any. */
   match(entry: PendingEntry): DispatchPause | undefined {
     if (entry.slot) {
@@ -63,11 +85,5 @@ export class PauseRules {
   }
 }
 
-/** What a pause holds, for people: "slot nightly", "concurrency key tenant-a", "labels tier=batch". */
-export function describeTarget(pause: DispatchPause): string {
-  const target = pause.target;
-  if (target?.$case === "slot") return `slot ${target.value}`;
-  if (target?.$case === "concurrencyKey") return `concurrency key ${target.value}`;
-  if (target?.$case === "labelSelector") return `labels ${target.value}`;
-  return "nothing";
-}
+// Said in core/wait-messages.ts, with the other waiting messages.
+export { describeTarget } from "../core/wait-messages.js";

@@ -1,5 +1,7 @@
 import { TaskReason, type Timer, type Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
+import { closestFit } from "../core/runner-fit.js";
+import { noMatchingRunnerMessage, runnersBusyMessage } from "../core/wait-messages.js";
 import type { Logger } from "../errors.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { waitingReasonWrite } from "../store/writes.js";
@@ -16,37 +18,31 @@ interface Verdict {
   message: string;
 }
 
-function verdictFor(cls: RequirementClass<RunnerTarget>): Verdict {
-  const fittingRunners = cls.runners.size;
+/**
+ * A class's verdict: NO_MATCHING_RUNNER naming the runner that comes closest and what it fails (or
+ * that none is known), RUNNERS_BUSY with how many fit.
+ */
+function decideVerdict(cls: RequirementClass<RunnerTarget>, known: Iterable<RunnerTarget>): Verdict {
   const pin = cls.pinnedRunnerId;
-  if (pin !== undefined) return pinnedVerdict(pin, [...cls.runners][0]);
-  if (fittingRunners === 0) {
-    return {
-      reason: TaskReason.NO_MATCHING_RUNNER,
-      message: "no connected runner matches its selector and has its kind",
-    };
+  const fitting = [...cls.runners];
+  if (fitting.length === 0) {
+    return { reason: TaskReason.NO_MATCHING_RUNNER, message: noMatchingRunnerMessage(closestFit(known, cls.fit), pin) };
   }
-  return {
-    reason: TaskReason.RUNNERS_BUSY,
-    message:
-      fittingRunners === 1
-        ? "the one matching runner is at capacity or draining"
-        : `all ${fittingRunners} matching runners are at capacity or draining`,
-  };
+  const pinned = pin === undefined ? undefined : fitting[0];
+  return { reason: TaskReason.RUNNERS_BUSY, message: runnersBusyMessage(fitting.length, pinned) };
 }
 
-/** A task pinned to a runner waits for that runner: the reason names it. */
-function pinnedVerdict(runnerId: string, runner: RunnerTarget | undefined): Verdict {
-  if (!runner) {
-    return {
-      reason: TaskReason.NO_MATCHING_RUNNER,
-      message: `pinned to runner ${runnerId}, which is not connected or does not match its selector and kind`,
-    };
-  }
-  return {
-    reason: TaskReason.RUNNERS_BUSY,
-    message: `pinned to runner ${runner.name} (${runnerId}), which is at capacity or draining`,
-  };
+/** The messages of waiting tasks, each text held once: the tasks of a class carry the same one. */
+const sharedMessages = new Map<string, string>();
+const MAX_SHARED_MESSAGES = 10_000;
+
+/** `message`, as the one copy kept of that text (a pending task's entry holds it, not its own decoded copy). */
+export function sharedMessage(message: string): string {
+  const known = sharedMessages.get(message);
+  if (known !== undefined) return known;
+  if (sharedMessages.size >= MAX_SHARED_MESSAGES) sharedMessages.clear();
+  sharedMessages.set(message, message);
+  return message;
 }
 
 /**
@@ -59,11 +55,14 @@ function pinnedVerdict(runnerId: string, runner: RunnerTarget | undefined): Verd
  * selector) has one verdict, and only tasks that joined a class since the
  * last check, or every task of a class whose verdict changed, are compared
  * with it. (Comparing every waiting task every second stalled the server for
- * 0.8–2 s with a million pending.)
+ * 0.8–2 s with a million pending.) A verdict is decided again only once the
+ * runners changed (finding the closest runner costs runners × terms).
  */
 export class WaitingReasons {
   private timer: Timer | undefined;
   private running = false;
+  /** Each class's verdict, and the index's runnersVersion it was decided at. */
+  private readonly verdicts = new WeakMap<RequirementClass<RunnerTarget>, { version: number; verdict: Verdict }>();
 
   constructor(
     private readonly index: DispatchIndex<RunnerTarget>,
@@ -90,7 +89,7 @@ export class WaitingReasons {
     try {
       const nowMs = this.clock.now();
       const stale: Stale[] = [];
-      for (const cls of this.index.withoutRoom()) stale.push(...staleIn(cls, nowMs));
+      for (const cls of this.index.withoutRoom()) stale.push(...staleIn(cls, this.verdictFor(cls), nowMs));
       stale.push(...this.staleHeld(nowMs));
       for (let start = 0; start < stale.length; start += BATCH) {
         const batch = stale.slice(start, start + BATCH);
@@ -116,6 +115,15 @@ export class WaitingReasons {
     }
   }
 
+  private verdictFor(cls: RequirementClass<RunnerTarget>): Verdict {
+    const version = this.index.runnersVersion;
+    const decided = this.verdicts.get(cls);
+    if (decided?.version === version) return decided.verdict;
+    const verdict = decideVerdict(cls, this.index.knownRunners());
+    this.verdicts.set(cls, { version, verdict });
+    return verdict;
+  }
+
   /** Tasks held back by a concurrency key or a pause (costs per task held, once), once they waited a while. */
   private staleHeld(nowMs: number): Stale[] {
     const stale: Stale[] = [];
@@ -137,11 +145,11 @@ interface Stale {
 }
 
 /** The tasks of a class (where no fitting runner has room) whose reason is no longer true, once they waited a while. */
-function staleIn(cls: RequirementClass<RunnerTarget>, nowMs: number): Stale[] {
-  const verdict = verdictFor(cls);
-  if (cls.verdict !== verdict.reason) {
+function staleIn(cls: RequirementClass<RunnerTarget>, verdict: Verdict, nowMs: number): Stale[] {
+  const decided = `${verdict.reason}\n${verdict.message}`;
+  if (cls.verdict !== decided) {
     // A new verdict for the whole class: every task of it is compared again.
-    cls.verdict = verdict.reason;
+    cls.verdict = decided;
     for (const entry of cls.ready) {
       if (!cls.unchecked.has(entry.taskId)) cls.unchecked.set(entry.taskId, { entry, sinceMs: nowMs });
     }
@@ -149,7 +157,7 @@ function staleIn(cls: RequirementClass<RunnerTarget>, nowMs: number): Stale[] {
   const stale: Stale[] = [];
   // In joining order, so the first one that has not waited long enough ends the walk.
   for (const [taskId, { entry, sinceMs }] of cls.unchecked) {
-    if (entry.reason === verdict.reason) {
+    if (entry.reason === verdict.reason && entry.message === verdict.message) {
       cls.unchecked.delete(taskId);
       continue;
     }

@@ -1,12 +1,15 @@
 import type { Context } from "@opentelemetry/api";
 import { type BatchSubmitTasksRequest, MAX_BATCH_BYTES, type TaskServiceServer } from "@supervisor/sdk";
 import type { Status } from "@supervisor/sdk/gen/google/rpc/status";
+import type { Clock } from "../core/clock.js";
 import type { ConcurrencyLimits } from "../core/concurrency.js";
+import { explainTask } from "../core/explain.js";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
 import { isActive } from "../core/task-lifecycle.js";
 import { DomainError, invalidArgument, type Logger, taskActive, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
+import { explainInputs } from "../execution/explain-inputs.js";
 import { streamTaskOutput } from "../output/stream-task-output.js";
 import type { StorageBackend } from "../store/backend.js";
 import { cancelMatching } from "../store/cancel-matching.js";
@@ -64,6 +67,8 @@ export interface TaskServiceDeps {
   shutdown: AbortSignal;
   /** The server's concurrency limits (config concurrencyLimits): max_running 0 needs one. */
   concurrencyLimits?: ConcurrencyLimits;
+  /** ExplainTask's now (backoff and not_before still in force or not). */
+  clock: Clock;
 }
 
 /** TaskService: validate → store → answer. No SQL and no status building here. */
@@ -136,6 +141,14 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const stored = await backend.getTask(id);
       if (!stored) throw taskNotFound(id);
       return { task: stored.task };
+    }),
+
+    explainTask: unary(log, shutdown, async (request) => {
+      const id = validateTaskId(request.id, "id");
+      const stored = await backend.getTask(id);
+      if (!stored) throw taskNotFound(id);
+      const sources = { backend, engine: deps.engine, limits: deps.concurrencyLimits ?? new Map(), clock: deps.clock };
+      return { task: stored.task, ...explainTask(await explainInputs(sources, stored)) };
     }),
 
     listTasks: unary(log, shutdown, async (request) => {

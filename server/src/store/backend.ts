@@ -63,6 +63,8 @@ export interface StorageBackend {
   /** Revisions at or below this were compacted out of the journal. */
   compactedThrough(): Promise<number>;
   getTask(id: string): Promise<StoredTask | undefined>;
+  /** The active task that owns `slot` (its slot state is owner), if one does. */
+  getSlotOwner(slot: string): Promise<StoredTask | undefined>;
   /** One page of tasks, newest first, and the revision the page was read at (one snapshot). */
   listTasks(params: ListTasksParams): Promise<TaskPage>;
   /** Journal entries after `afterRevision`, oldest first. */

@@ -35,7 +35,7 @@ import { CHANNELS, notify } from "./queries/notify.js";
 import { outputEndThrough, outputExtents, readOutputChunks } from "./queries/output.js";
 import { getRunner, getRunnerByName, listRunners } from "./queries/runners.js";
 import { activeRuns, getRun, getRunByAttempt, listTaskRuns } from "./queries/runs.js";
-import { dispatchableTasks, expiredTasks, getTask, newestTaskId } from "./queries/tasks.js";
+import { dispatchableTasks, expiredTasks, getSlotOwner, getTask, newestTaskId } from "./queries/tasks.js";
 import { expireIdempotencyKeys, putIdempotencyKeys } from "./queries/write-idempotency-keys.js";
 import { deleteOutputChunks, insertOutputChunks } from "./queries/write-output.js";
 import { deleteRunners, upsertRunners } from "./queries/write-runners.js";
@@ -328,6 +328,13 @@ export class PostgresBackend implements StorageBackend {
   getTask(id: string): Promise<StoredTask | undefined> {
     return guarded(async () => {
       const row = await getTask(this.pool, id);
+      return row && storedTask(row);
+    });
+  }
+
+  getSlotOwner(slot: string): Promise<StoredTask | undefined> {
+    return guarded(async () => {
+      const row = await getSlotOwner(this.pool, slot);
       return row && storedTask(row);
     });
   }

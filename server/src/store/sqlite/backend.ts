@@ -34,6 +34,7 @@ import { listPage } from "./list-page.js";
 import { type DatabaseLock, lockDatabase } from "./lock.js";
 import { type Db, openDatabase, writerPragmas } from "./open.js";
 import { findExpiredTasks } from "./queries/expired-tasks.js";
+import { findSlotOwner } from "./queries/find-slot-owner.js";
 import { getRun } from "./queries/get-run.js";
 import { getRunByAttempt } from "./queries/get-run-by-attempt.js";
 import { getRunner } from "./queries/get-runner.js";
@@ -204,6 +205,13 @@ export class SqliteBackend implements StorageBackend {
   async getTask(id: string): Promise<StoredTask | undefined> {
     return guarded(() => {
       const row = getTask(this.db, id);
+      return row && storedTask(row);
+    });
+  }
+
+  async getSlotOwner(slot: string): Promise<StoredTask | undefined> {
+    return guarded(() => {
+      const row = findSlotOwner(this.db, slot);
       return row && storedTask(row);
     });
   }

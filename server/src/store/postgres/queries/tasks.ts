@@ -6,6 +6,10 @@ import { type Queryable, row, rows } from "../statement.js";
 
 export const getTask = (db: Queryable, id: string) => row<TaskRow>(db, "SELECT * FROM tasks WHERE id = $1", [id]);
 
+/** The active task that owns `slot` (served by the partial unique index tasks_slot_owner). */
+export const getSlotOwner = (db: Queryable, slot: string) =>
+  row<TaskRow>(db, `SELECT * FROM tasks WHERE slot = $1 AND slot_state = ${SLOT_OWNER}`, [slot]);
+
 /** Terminal tasks that finished before the cutoff, oldest first. */
 export const expiredTasks = (db: Queryable, cutoffMs: number, limit: number) =>
   rows<TaskRow>(

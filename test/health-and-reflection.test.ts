@@ -128,6 +128,7 @@ describe("reflection", () => {
         "supervisor.v1.TaskService/BatchSubmitTasks",
         "supervisor.v1.TaskService/CancelTask",
         "supervisor.v1.TaskService/CancelTasks",
+        "supervisor.v1.TaskService/ExplainTask",
         "supervisor.v1.TaskService/GetTask",
         "supervisor.v1.TaskService/ListTaskRuns",
         "supervisor.v1.TaskService/ListTasks",

@@ -10,6 +10,7 @@ import { storeForTest } from "./helpers/backend.js";
 import { type Certificates, makeCertificates } from "./helpers/certs.js";
 import { expectHttpError, http } from "./helpers/http.js";
 import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const TOKENS = { operator: "operator-token-0123456789abcdef", readonly: "readonly-token-0123456789abcdef" };
 const tokens = JSON.stringify([
@@ -134,5 +135,28 @@ describe("httpListen", () => {
     await expect(startServer(loadConfig({ flags: { ...flags, httpListen: taken } }), () => {})).rejects.toThrow(
       `cannot serve the HTTP API on ${taken}`,
     );
+  });
+});
+
+describe("HTTP streams and the per-client stream limit", () => {
+  it("an open SSE watch counts against maxStreamsPerClient (429 TOO_MANY_STREAMS); closing it frees its place", async () => {
+    const server = await startTestServer({ httpListen: "127.0.0.1:0", maxStreamsPerClient: 1 });
+    onTestFinished(() => server.close());
+    const base = server.server.httpUrl!;
+    const first = new AbortController();
+    const open = await fetch(`${base}/v1/tasks:watch`, { signal: first.signal });
+    expect(open.headers.get("content-type")).toBe("text/event-stream");
+    const second = await http(base, "GET", "/v1/tasks:watch");
+    expectHttpError(second, 429, status.RESOURCE_EXHAUSTED, ErrorReason.TOO_MANY_STREAMS);
+    first.abort(); // the client goes away: the handler is cancelled and the stream released
+    const third = await waitUntil(async () => {
+      const controller = new AbortController();
+      const response = await fetch(`${base}/v1/tasks:watch`, { signal: controller.signal });
+      const live = response.headers.get("content-type") === "text/event-stream";
+      if (live) controller.abort();
+      else await response.body?.cancel();
+      return live;
+    }, "a watch after the first was closed");
+    expect(third).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 // The supervisor in its own process, as deployed: `node bench/serve.mjs '<settings JSON>'`.
-// Prints one JSON line {"address","pid"} on stdout once listening. Talks to the bench over IPC:
+// Prints one JSON line {"address","httpUrl","pid"} on stdout once listening. Talks to the bench over IPC:
 //   {cmd:"gc"} → runs a full GC (needs --expose-gc), answers {type:"gc", memory}
 //   {cmd:"stop"} → clean shutdown (WAL checkpoint), then exits 0.
 // SIGTERM and a lost parent (IPC disconnect) shut down the same way.
@@ -16,7 +16,8 @@ for (const [key, value] of Object.entries(requested)) {
   else process.stderr.write(`bench/serve: this server build has no setting "${key}"; ignored\n`);
 }
 const config = configModule.loadConfig({ flags, env: {} });
-const server = await startServer(config, createLogger());
+// Logs to stderr: stdout is the one JSON line the bench reads (the logger writes stdout by default).
+const server = await startServer(config, createLogger({ destination: process.stderr }));
 
 let stopping;
 const stop = (code = 0) =>
@@ -40,4 +41,4 @@ process.on("message", (message) => {
     stop();
   }
 });
-process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ address: server.address, httpUrl: server.httpUrl, pid: process.pid })}\n`);

@@ -99,7 +99,7 @@ export function httpApi(settings: HttpApiSettings): (request: IncomingMessage, r
         await writer.message(json, resumable?.eventId(json));
         if (info.signal.aborted) return;
       }
-      writer.end();
+      if (!info.signal.aborted) writer.end(); // a client gone leaves nothing to end
     } catch (error) {
       if (info.signal.aborted) return; // the client left: nobody to tell
       const answer = errorAnswer(error, registry, log);

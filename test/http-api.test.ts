@@ -318,6 +318,10 @@ describe("errors over HTTP", () => {
       "follow",
       "task_id",
     ]);
+    // An int64 past 2^53 converts, but the handlers' decoder refuses it, exactly as over gRPC.
+    const huge = await http(base, "GET", "/v1/tasks:watch?since_revision=9007199254740993");
+    const undecodable = expectHttpError(huge, 400, status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
+    expect(undecodable.details[1].fieldViolations[0].field).toBe("(request body)");
     const onBody = await http(base, "POST", "/v1/tasks?request_id=x", { body: { spec: echo("x") } });
     expectHttpError(onBody, 400, status.INVALID_ARGUMENT, ErrorReason.INVALID_REQUEST);
   });

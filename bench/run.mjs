@@ -19,6 +19,7 @@ const SCENARIOS = [
   "watch",
   "runners",
   "storage",
+  "http",
 ];
 
 /** Run only when named (or, for cluster, with --servers): not part of the default run. */

@@ -1,5 +1,5 @@
 // The supervisor in its own process, as deployed: `node bench/serve.mjs '<settings JSON>'`.
-// Prints one JSON line {"address","pid"} on stdout once listening. Talks to the bench over IPC:
+// Prints one JSON line {"address","httpUrl","pid"} on stdout once listening. Talks to the bench over IPC:
 //   {cmd:"gc"} → runs a full GC (needs --expose-gc), answers {type:"gc", memory}
 //   {cmd:"stop"} → clean shutdown (WAL checkpoint), then exits 0.
 // SIGTERM and a lost parent (IPC disconnect) shut down the same way.
@@ -41,4 +41,4 @@ process.on("message", (message) => {
     stop();
   }
 });
-process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ address: server.address, httpUrl: server.httpUrl, pid: process.pid })}\n`);

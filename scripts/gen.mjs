@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { ownKeys } from "./own-keys.mjs";
+import { pruneUnimported } from "./prune-unimported.mjs";
 
 // The CLI carries its own copy of the descriptor set (for canonical proto JSON): it does not depend on the server.
 const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb", "cli/gen/supervisor.binpb"];
@@ -60,6 +61,7 @@ function generate(base) {
   mkdirSync(join(base, "cli/gen"), { recursive: true });
   execFileSync(buf, ["generate", "--template", "buf.gen.yaml", "-o", base], { cwd: root, stdio: "inherit" });
   ownKeys(join(base, "sdk/src/gen"));
+  pruneUnimported(join(base, "sdk/src/gen"));
   buildDescriptorSet(join(base, "server/gen/supervisor.binpb"));
   copyFileSync(join(base, "server/gen/supervisor.binpb"), join(base, "cli/gen/supervisor.binpb"));
 }

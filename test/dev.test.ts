@@ -58,6 +58,29 @@ describe("supervisor dev", () => {
     }
   });
 
+  it("serves the HTTP API (127.0.0.1:8080, or a free port when that is taken), its URL in the banner", async () => {
+    const dev = await startDev();
+    try {
+      const url = /HTTP API: (http:\/\/127\.0\.0\.1:\d+)\/v1\/tasks/.exec(dev.output())?.[1];
+      expect(url, dev.output()).toBeDefined();
+      const submitted = await fetch(`${url}/v1/tasks`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ spec: { subprocess: { command: "echo", args: ["from http"] } } }),
+      });
+      const { task } = (await submitted.json()) as { task: { id: string } };
+      const client = new TaskServiceClient(dev.address, credentials.createInsecure());
+      try {
+        // The local runner runs it: the HTTP API and gRPC are one server.
+        expect((await waitForTask(client, task.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await stopChild(dev.child);
+    }
+  });
+
   it("one Ctrl-C drains and says so; a second kills the running tasks' process groups", async () => {
     const dev = await startDev();
     // A unique duration is the marker: `sleep 300.<digits>` shows up in pgrep -f and nowhere else.

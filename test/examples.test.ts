@@ -10,7 +10,7 @@ const run = promisify(execFile);
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ httpListen: "127.0.0.1:0" }); // the cookbook's curl section calls it
 });
 afterAll(() => server?.close());
 
@@ -48,7 +48,7 @@ describe("docs/cookbook.md", () => {
     // A user's shell: without the npm_* variables `npm test` sets, and with an empty npm user
     // config (this machine's ~/.npmrc makes npm warn on stderr, which jq would then be fed).
     const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
-    const env = { ...shellEnv, ADDR: server.address, NPM_CONFIG_USERCONFIG: "/dev/null" };
+    const env = { ...shellEnv, ADDR: server.address, HTTP: server.server.httpUrl!, NPM_CONFIG_USERCONFIG: "/dev/null" };
     const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], { cwd: REPO_ROOT, env });
     expect(stdout).toMatch(/submitted [0-9a-f-]{36}/);
     expect(stdout).toContain('stored 1\n{"1":{"code":3,"reason":"INVALID_REQUEST","field":"spec.subprocess.command"}}');
@@ -69,5 +69,14 @@ describe("docs/cookbook.md", () => {
     expect(stdout).toContain("paused true\n");
     expect(stdout).toContain("fired true TRIGGER_SCHEDULE from a schedule\n");
     expect(stdout).toMatch(/^SCHEDULE_NOT_FOUND$/m);
+    // HTTP/JSON with curl
+    expect(stdout).toMatch(/^http submitted [0-9a-f-]{36}$/m);
+    expect(stdout).toContain("http got true\nhello over http\n\nhttp run 1 RUN_PHASE_SUCCEEDED\n");
+    expect(stdout).toMatch(
+      /^\{"type":"EVENT_TYPE_ADDED","id":"[0-9a-f-]{36}"\}\n\{"type":"EVENT_TYPE_BOOKMARK","id":null\}$/m,
+    );
+    expect(stdout).toContain("http listed TASK_PHASE_SUCCEEDED\nhttp would cancel 0\nhttp rerun of true\n");
+    expect(stdout).toContain("http runner cookbook-runner RUNNER_STATE_CONNECTED\n");
+    expect(stdout).toContain('{"code":5,"reason":"TASK_NOT_FOUND"}\nhttp status 404\n');
   });
 });

@@ -163,14 +163,17 @@ export async function startSupervisor(settings = {}, options = {}) {
   const stderr = tailStderr(child);
   const box = mailbox(child, "supervisor");
   let address;
+  let httpUrl;
   try {
-    ({ address } = await firstJsonLine(child, "supervisor", 30_000, stderr));
+    ({ address, httpUrl } = await firstJsonLine(child, "supervisor", 30_000, stderr));
   } catch (error) {
     await database?.drop();
     throw error;
   }
   return {
     address,
+    /** Base URL of the HTTP/JSON API, when settings.httpListen asked for it. */
+    httpUrl,
     pid: child.pid,
     dir,
     db,

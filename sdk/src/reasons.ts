@@ -79,6 +79,19 @@ export const ErrorReason = {
    * makes it. Metadata: epoch (the term the write was made in).
    */
   NOT_LEADER: "NOT_LEADER",
+  /** NOT_FOUND (HTTP 404): no route of the HTTP API has this path. Metadata: path. */
+  ROUTE_NOT_FOUND: "ROUTE_NOT_FOUND",
+  /** UNIMPLEMENTED (HTTP 405): the path has routes, but not for this HTTP method. Metadata: allow. */
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  /** RESOURCE_EXHAUSTED (HTTP 413): the HTTP request body is over the limit. Metadata: limit_bytes. */
+  REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
+  /** INVALID_ARGUMENT (HTTP 415): an HTTP request body that is not declared application/json. */
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  /**
+   * PERMISSION_DENIED (HTTP 403): an HTTP request from a web page of another origin (its Origin header), or,
+   * with authentication off, for a Host that is not this machine's loopback (DNS rebinding). Metadata: origin / host.
+   */
+  ORIGIN_FORBIDDEN: "ORIGIN_FORBIDDEN",
   /** INTERNAL: a bug. The message says no more than that; the server logs the cause. */
   INTERNAL: "INTERNAL",
 } as const;

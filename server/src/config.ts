@@ -6,6 +6,9 @@ import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurren
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
 
+/** Where `supervisor dev` serves the HTTP API unless configured: taken already, it takes a free port instead. */
+export const DEV_HTTP_LISTEN = "127.0.0.1:8080";
+
 import type { LogLevel } from "./errors.js";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./log.js";
 
@@ -88,6 +91,21 @@ export const ConfigSchema = z
         "port > 65535",
       )
       .describe('where Prometheus scrapes GET /metrics, host:port ("off" or "" = no metrics endpoint)'),
+    httpListen: z
+      .string()
+      .default("")
+      .refine(
+        (value) => value === "" || value === "off" || /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(value),
+        'host:port, or "off"',
+      )
+      .refine(
+        (value) => !/:\d+$/.test(value) || Number(value.slice(value.lastIndexOf(":") + 1)) <= 65535,
+        "port > 65535",
+      )
+      .describe(
+        'where the HTTP/JSON API is served (docs/http-api.md), host:port ("off" or "" = not served); ' +
+          `TLS and tokens as for gRPC; \`dev\` serves it on ${DEV_HTTP_LISTEN} (a free port if that is taken)`,
+      ),
     db: z
       .string()
       .min(1)
@@ -200,6 +218,16 @@ export const ConfigSchema = z
           "configure tokens (see docs/security.md) or listen on 127.0.0.1",
       });
     }
+    const httpOn = c.httpListen !== "" && c.httpListen !== "off";
+    if (httpOn && !isLoopback(c.httpListen) && c.tokens.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["httpListen"],
+        message:
+          `refusing to serve the HTTP API on ${c.httpListen} without authentication: ` +
+          "configure tokens (see docs/security.md) or serve it on 127.0.0.1",
+      });
+    }
     const metricsOn = c.metricsListen !== "" && c.metricsListen !== "off";
     if (metricsOn && !isLoopback(c.metricsListen) && c.tokens.length === 0) {
       ctx.addIssue({
@@ -219,6 +247,10 @@ export interface Config {
   listen: string;
   /** host:port of the /metrics endpoint; undefined = none. */
   metricsListen?: string;
+  /** host:port of the HTTP/JSON API; undefined = not served. */
+  httpListen?: string;
+  /** httpListen is the command's default, not asked for: if its port is taken, a free one on its host will do. */
+  httpListenFallback: boolean;
   db: string;
   synchronous: "FULL" | "NORMAL";
   heartbeatIntervalMs: number;
@@ -259,6 +291,8 @@ function toConfig(parsed: ParsedConfig): Config {
   return {
     listen: parsed.listen,
     metricsListen: parsed.metricsListen === "" || parsed.metricsListen === "off" ? undefined : parsed.metricsListen,
+    httpListen: parsed.httpListen === "" || parsed.httpListen === "off" ? undefined : parsed.httpListen,
+    httpListenFallback: false,
     db: parsed.db,
     synchronous: parsed.synchronous,
     heartbeatIntervalMs: parsed.heartbeatInterval,
@@ -358,5 +392,7 @@ export function loadConfig(sources: ConfigSources): Config {
     });
     throw new ConfigError(["invalid configuration:", ...lines].join("\n"));
   }
-  return toConfig(result.data);
+  const config = toConfig(result.data);
+  config.httpListenFallback = config.httpListen !== undefined && !origin.has("httpListen");
+  return config;
 }

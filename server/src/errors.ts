@@ -293,3 +293,48 @@ export const runnerReconnected = (message: string) =>
   new DomainError(Code.Unavailable, ErrorReason.RUNNER_RECONNECTED, message);
 
 export const leaseExpired = (message: string) => new DomainError(Code.Unavailable, ErrorReason.LEASE_EXPIRED, message);
+
+// ---- HTTP API (server/src/http) ----
+
+export const routeNotFound = (method: string, path: string) =>
+  new DomainError(
+    Code.NotFound,
+    ErrorReason.ROUTE_NOT_FOUND,
+    `no HTTP route for ${method} ${path} (the routes: docs/http-api.md)`,
+    { path },
+  );
+
+export const methodNotAllowed = (method: string, path: string, allowed: readonly string[]) =>
+  new DomainError(
+    Code.Unimplemented,
+    ErrorReason.METHOD_NOT_ALLOWED,
+    `${path} does not take ${method}; it takes ${allowed.join(", ")}`,
+    { allow: allowed.join(", ") },
+  );
+
+export const requestTooLarge = (limitBytes: number) =>
+  new DomainError(
+    Code.ResourceExhausted,
+    ErrorReason.REQUEST_TOO_LARGE,
+    `the request body is over ${limitBytes} bytes (the gRPC message limit): split it`,
+    { limit_bytes: String(limitBytes) },
+  );
+
+export const unsupportedMediaType = (contentType: string) =>
+  new DomainError(
+    Code.InvalidArgument,
+    ErrorReason.UNSUPPORTED_MEDIA_TYPE,
+    `a request body must be JSON (content-type: application/json), not ${contentType}`,
+    { content_type: contentType },
+    [{ field: "(content-type)", description: `${contentType}: not application/json` }],
+  );
+
+export const originForbidden = (what: "origin" | "host", value: string) =>
+  new DomainError(
+    Code.PermissionDenied,
+    ErrorReason.ORIGIN_FORBIDDEN,
+    what === "origin"
+      ? `requests from web pages of another origin (${value}) are refused`
+      : `with authentication off, only loopback hosts are served, not ${value} (configure tokens to serve others)`,
+    { [what]: value },
+  );

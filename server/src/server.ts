@@ -24,6 +24,8 @@ import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { PauseFollower } from "./execution/pause-follower.js";
 import { addHealth } from "./health.js";
+import { ServedMethods } from "./http/served-methods.js";
+import { type HttpEndpoint, startHttpApi } from "./http/start-http-api.js";
 import { commitObserver } from "./metrics/count-writes.js";
 import { grpcMetricsInterceptor } from "./metrics/grpc-metrics.js";
 import { type MetricsEndpoint, startMetricsEndpoint } from "./metrics/metrics-endpoint.js";
@@ -84,6 +86,8 @@ export interface RunningServer {
   port: number;
   /** host:port of the /metrics endpoint (port 0 resolved); undefined when metrics are off. */
   metricsAddress?: string;
+  /** Base URL of the HTTP/JSON API (http://host:port, port 0 resolved); undefined when it is not served. */
+  httpUrl?: string;
   /** Stops accepting, lets streams finish up to the grace period, then closes the store. */
   shutdown(): Promise<void>;
 }
@@ -156,9 +160,13 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const metricsInterceptors = metrics ? [grpcMetricsInterceptor(metrics.registry)] : [];
   const interceptors = [...metricsInterceptors, ...(options.interceptors ?? [])];
   const server = new Server({ ...serverChannelOptions(config), interceptors });
+  // What the HTTP API calls: each guarded implementation exactly as grpc-js is given it.
+  const served = new ServedMethods();
   const addGuarded = (definition: ServiceDefinition, handlers: UntypedServiceImplementation, anyRole = false) => {
     const safe = withSafeDecoding(definition);
-    server.addService(safe, guarded(safe, handlers, { ...guard, anyRole }));
+    const implementation = guarded(safe, handlers, { ...guard, anyRole });
+    server.addService(safe, implementation);
+    served.add(safe, implementation);
   };
   const signatures = new SignaturePolicy(config.trustedKeys, config.requireSignatures);
   const submitSettings = { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs };
@@ -223,6 +231,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
 
   let port: number;
   let endpoint: MetricsEndpoint | undefined;
+  let http: HttpEndpoint | undefined;
   try {
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
@@ -236,7 +245,13 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
         return undefined;
       });
     }
+    if (config.httpListen) {
+      // Bodies bounded like gRPC messages: a request that fits one fits the other.
+      const maxBodyBytes = SERVER_CHANNEL_OPTIONS["grpc.max_receive_message_length"] as number;
+      http = await startHttpApi(config, served, { authEnabled: auth.enabled, maxBodyBytes, log });
+    }
   } catch (error) {
+    await endpoint?.close();
     server.forceShutdown();
     engine.stop();
     await leadership.stop().catch(() => {});
@@ -258,7 +273,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       setHealth("NOT_SERVING");
       await engine.stopLeading(); // the sweep in progress finishes
       engine.stop(); // runners hear "drain", then their streams end; their runs stay owned for a lease
-      shutdownController.abort(); // ends watch/output streams cleanly
+      shutdownController.abort(); // ends watch/output streams cleanly (over gRPC and HTTP)
+      const httpClosed = http?.close(config.shutdownGracePeriodMs);
       await new Promise<void>((resolve) => {
         // A real timer on purpose: it bounds grpc-js closing real sockets, which takes real time
         // whatever clock the server is given; on a fake clock nobody advances, shutdown would hang.
@@ -272,11 +288,12 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           resolve();
         });
       });
+      await httpClosed;
       await endpoint?.close();
       await leadership.stop().catch((error) => log("resigning the lead failed (it runs out by itself)", error));
       // Every answered write is already committed; the backend folds in what it can for a quick next start.
       await backend.close().catch((error) => log("closing the store failed (the next start replays its log)", error));
     })());
 
-  return { address, port, metricsAddress: endpoint?.address, shutdown };
+  return { address, port, metricsAddress: endpoint?.address, httpUrl: http?.url, shutdown };
 }

@@ -1,6 +1,7 @@
 import { integer, stopOnSignals } from "@supervisor/cli";
 import { DEFAULT_ADDRESS, Runner } from "@supervisor/sdk";
 import { type Command, Option } from "commander";
+import { DEV_HTTP_LISTEN } from "../config.js";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { startTraceExport } from "../tracing-export.js";
@@ -13,12 +14,13 @@ export const DEV_DATABASE = ".supervisor/dev.db";
 export function registerDev(program: Command): void {
   addConfigOptions(program.command("dev").description("start a server and a local runner with zero configuration"), {
     db: DEV_DATABASE,
+    httpListen: DEV_HTTP_LISTEN,
   })
     .addOption(
       new Option("--capacity <n>", "runs at once on the local runner").argParser(integer(1, 10_000)).default(4),
     )
     .action(async (options: Record<string, unknown>) => {
-      const config = configFromOptions(options, { db: DEV_DATABASE });
+      const config = configFromOptions(options, { db: DEV_DATABASE, httpListen: DEV_HTTP_LISTEN });
       const capacity = options.capacity as number;
       const log = createLogger({ level: config.logLevel, format: config.logFormat });
       await startTraceExport(process.env, log);
@@ -40,6 +42,7 @@ export function registerDev(program: Command): void {
       process.stdout.write(
         [
           `supervisor dev serving on ${server.address} (db ${config.db})`,
+          server.httpUrl ? `HTTP API: ${server.httpUrl}/v1/tasks (docs/http-api.md)` : "HTTP API: off (--http-listen)",
           server.metricsAddress
             ? `metrics: http://${server.metricsAddress}/metrics`
             : "metrics: off (--metrics-listen)",

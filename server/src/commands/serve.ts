@@ -18,6 +18,7 @@ export function registerServe(program: Command): void {
       log.announce(`supervisor serving on ${server.address} (${describeDatabase(config)})`, {
         address: server.address,
       });
+      if (server.httpUrl) log.announce(`HTTP API on ${server.httpUrl}`, { http_url: server.httpUrl });
       stopOnSignals(async () => {
         log("shutting down");
         await server.shutdown();

@@ -3409,6 +3409,8 @@ export const RunnerServiceService = {
    * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
+   * No google.api.http mapping: a bidirectional stream has no HTTP/JSON
+   * form (grpc-gateway and Envoy's transcoder map none); runners use gRPC.
    */
   connect: {
     path: "/supervisor.v1.RunnerService/Connect" as const,
@@ -3492,6 +3494,8 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
    * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
+   * No google.api.http mapping: a bidirectional stream has no HTTP/JSON
+   * form (grpc-gateway and Envoy's transcoder map none); runners use gRPC.
    */
   connect: handleBidiStreamingCall<ConnectRequest, ConnectResponse>;
   /** Lists runners by name (keyset pagination). */
@@ -3533,6 +3537,8 @@ export interface RunnerServiceClient extends Client {
    * Without it each message goes alone, as before batches existed.
    * (ConnectRequest is the "RunnerMessage", ConnectResponse the
    * "SupervisorMessage"; buf STANDARD lint wants the Request/Response names.)
+   * No google.api.http mapping: a bidirectional stream has no HTTP/JSON
+   * form (grpc-gateway and Envoy's transcoder map none); runners use gRPC.
    */
   connect(): ClientDuplexStream<ConnectRequest, ConnectResponse>;
   connect(options: Partial<CallOptions>): ClientDuplexStream<ConnectRequest, ConnectResponse>;

@@ -14,6 +14,7 @@ import { type Config, DEFAULT_METRICS_LISTEN } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { concurrencyLimitsOf } from "./core/concurrency.js";
 import { IdGenerator } from "./core/ids.js";
+import { rateLimitsOf } from "./core/rate-limit.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { PauseFollower } from "./execution/pause-follower.js";
@@ -169,6 +170,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     log,
     shutdown: shutdownController.signal,
     concurrencyLimits: concurrencyLimitsOf(config.concurrencyLimits),
+    rateLimits: rateLimitsOf(config.rateLimits),
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.

@@ -481,7 +481,18 @@ export const validSpec: fc.Arbitrary<TaskSpec> = fc
   // restart NEVER (or unset) runs once: more attempts is a contradiction the server refuses.
   .map((spec) => (spec.restart <= 1 && spec.maxAttempts > 1 ? { ...spec, maxAttempts: 1 } : spec))
   // Fields added since (fan-out, init, pinning) at their defaults, as a client built before them sends.
-  .map((spec) => ({ placement: 0, maxFailed: 0, init: [], pinnedRunnerId: "", concurrency: [], rateLimits: [], ...spec }) as TaskSpec);
+  .map(
+    (spec) =>
+      ({
+        placement: 0,
+        maxFailed: 0,
+        init: [],
+        pinnedRunnerId: "",
+        concurrency: [],
+        rateLimits: [],
+        ...spec,
+      }) as TaskSpec,
+  );
 
 const validRequestId = fc.oneof(
   { weight: 4, arbitrary: fc.constant("") },

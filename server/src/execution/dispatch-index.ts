@@ -1,6 +1,7 @@
 import { supportsKind } from "@supervisor/sdk";
 import type { RunnerCandidate, TaskRequirements } from "../core/routing.js";
 import { canonicalSelector, matchesSelector } from "../core/selector.js";
+import type { GateKey } from "./key-gates.js";
 import { SortedList } from "./sorted-list.js";
 
 /** A task waiting to be dispatched, with what routing needs. */
@@ -20,6 +21,8 @@ export interface PendingEntry extends TaskRequirements {
   concurrency?: readonly { key: string; limit: number }[];
   /** The task's labels (dispatch pauses by label selector match them). */
   labels?: Readonly<Record<string, string>>;
+  /** Its rate-limit and concurrency keys, as RateHolds checks them; undefined when it has none (the fast path). */
+  gates?: readonly GateKey[];
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -243,6 +246,11 @@ export class DispatchIndex<R extends RunnerCandidate> {
       taken++;
     }
     return taken;
+  }
+
+  /** How many entries `group` holds. */
+  heldCount(group: string): number {
+    return this.groups.get(group)?.size ?? 0;
   }
 
   /** The group a task is held in, if it is. */

@@ -12,9 +12,10 @@ import {
   taskKind,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
-import { type ConcurrencyLimits, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
+import { type ConcurrencyLimits, concurrencyKeysOf, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
 import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
+import { type RateLimits, type RateSetting, rateLimitsOf } from "../core/rate-limit.js";
 import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
 import { readyTimeMs } from "../core/task-lifecycle.js";
@@ -30,7 +31,9 @@ import { assignOutcomeWrite } from "../store/writes.js";
 import { dispatchSpan } from "../tracing.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-index.js";
+import { type KeyState, laterState } from "./key-gates.js";
 import { describeTarget, PauseRules } from "./pause-rules.js";
+import { type GatesBefore, RateHolds } from "./rate-holds.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerTarget } from "./runner-target.js";
 
@@ -39,6 +42,8 @@ export interface DispatcherSettings {
   runHistoryLimit: number;
   /** Server-side limits per concurrency key (config concurrencyLimits). */
   concurrencyLimits?: Readonly<Record<string, number>>;
+  /** Server-side rates per rate-limit key (config rateLimits). */
+  rateLimits?: Readonly<Record<string, Partial<RateSetting>>>;
 }
 
 /** The index group of the tasks waiting on a concurrency key at its limit... */
@@ -96,9 +101,11 @@ interface DispatchPlan {
   assigned: { run: ActiveRun; session: RunnerTarget; entry: PendingEntry; stored?: { task: Task; run: Run } }[];
   /** Index entries as they were before this batch's changes were laid over them (undefined: not tracked). */
   before: Map<string, PendingEntry | undefined>;
+  /** Rate-limit and retry-after keys as they were before this batch took tokens or paused them. */
+  gatesBefore: GatesBefore;
 }
 
-const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
+const NOTHING: DispatchPlan = { assigned: [], before: new Map(), gatesBefore: new Map() };
 
 /**
  * Turns pending tasks into runs. Keeps them in the DispatchIndex (by what can
@@ -113,7 +120,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly index = new DispatchIndex<RunnerTarget>();
   /** The dispatch pauses in force (DispatchService), as the leader last read them. */
   readonly pauses = new PauseRules();
+  /** Rate limits and retry-after pauses: the tasks their keys hold, and the keys' buckets. */
+  readonly rates: RateHolds;
   private readonly limits: ConcurrencyLimits;
+  private readonly rateLimits: RateLimits;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
   private wanted = false;
@@ -128,6 +138,14 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   ) {
     deps.commits.addStage(this);
     this.limits = concurrencyLimitsOf(settings.concurrencyLimits ?? {});
+    this.rateLimits = rateLimitsOf(settings.rateLimits ?? {});
+    this.rates = new RateHolds({
+      index: this.index,
+      clock: deps.clock,
+      timers: deps.timers,
+      schedule: () => this.schedule(),
+      metrics: deps.metrics,
+    });
   }
 
   /** The pauses in force changed (read again from the store): the tasks of those gone are dispatched at once. */
@@ -162,6 +180,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   /** Why a held task waits, for its status (WaitingReasons asks). */
   heldVerdict({ entry, group }: HeldEntry): { reason: string; message: string } | undefined {
+    const rated = this.rates.verdict(entry, group, this.deps.clock.now());
+    if (rated || group.startsWith("rate")) return rated;
     if (group.startsWith("pause\n")) {
       const pause = this.pauses.get(group.slice("pause\n".length));
       if (!pause) return undefined;
@@ -216,6 +236,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   resign(): void {
     this.leading = false;
     this.index.clearTasks();
+    this.rates.clear();
   }
 
   // ---- the commit stage ----
@@ -232,16 +253,23 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   async decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<DispatchPlan> {
     this.wanted = false;
-    if (this.stopped || !this.leading || nowMs < this.pausedUntilMs || !this.index.anyRoom) return NOTHING;
-    const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [] };
+    if (this.stopped || !this.leading) return NOTHING;
+    // The retry-after pauses of run ends in this batch hold their keys from now on (undone if it fails).
+    const gatesBefore: GatesBefore = new Map();
+    this.rates.layOver(view.writes.keyPauses, gatesBefore);
+    const idle = { ...NOTHING, gatesBefore };
+    if (nowMs < this.pausedUntilMs || !this.index.anyRoom) return gatesBefore.size > 0 ? idle : NOTHING;
+    const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [], gatesBefore };
     try {
       this.wakeAt(this.index.promoteDue(nowMs));
-      plan.assigned = this.reserve();
+      plan.assigned = this.reserve(gatesBefore, nowMs);
       // A fan-out child's assign changes its parent too (its count of running children).
       const unread = plan.assigned
         .flatMap(({ entry }) => (entry.parentId ? [entry.taskId, entry.parentId] : [entry.taskId]))
         .filter((id) => !view.has(id));
-      if (unread.length > 0) view.extend(await read({ tasks: unread }));
+      const gateKeys = new Set(plan.assigned.flatMap(({ entry }) => entry.gates?.map(({ key }) => key) ?? []));
+      if (unread.length > 0 || gateKeys.size > 0) view.extend(await read({ tasks: unread, rateKeys: gateKeys }));
+      const base = gateKeys.size > 0 ? this.settleGates(plan, view, gateKeys, nowMs) : undefined;
       for (const item of plan.assigned) {
         view.begin();
         item.stored = decideAssign(
@@ -254,6 +282,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         );
         view.commit();
       }
+      if (base) this.writeGates(plan, view, base, nowMs);
       const epoch = this.deps.leaderEpoch();
       if (epoch !== undefined && plan.assigned.some((item) => item.stored)) view.requireLeader(epoch);
       return plan;
@@ -330,6 +359,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
    */
   private undo(plan: DispatchPlan, open: ReadonlySet<string> = new Set()): void {
     const nowMs = this.deps.clock.now();
+    this.rates.restore(plan.gatesBefore);
     const settled = plan.assigned.filter(({ run }) => !open.has(run.runId));
     for (const { run } of settled) {
       run.assigning = false;
@@ -361,8 +391,70 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     return before;
   }
 
+  /**
+   * The tokens this batch took were counted on what this server knew; the store, read in the same transaction,
+   * may know more: another server's run end paused a key, or (just after a change of leader) the last leader's
+   * assigns took tokens. The keys start from the later of both, and the batch's starts are counted again, in
+   * order: one that finds no token after all is held instead. Returns the keys as they were before the batch.
+   */
+  private settleGates(
+    plan: DispatchPlan,
+    view: WriteView,
+    keys: ReadonlySet<string>,
+    nowMs: number,
+  ): Map<string, KeyState | undefined> {
+    const gates = this.rates.gates;
+    const base = new Map<string, KeyState | undefined>();
+    for (const key of keys) {
+      const before = plan.gatesBefore.has(key) ? plan.gatesBefore.get(key) : gates.state(key);
+      const stored = view.rateKey(key);
+      const start = stored && before ? laterState(before, stored) : (stored ?? before);
+      this.rates.remember(key, plan.gatesBefore);
+      gates.set(key, start);
+      base.set(key, start);
+    }
+    const kept: DispatchPlan["assigned"] = [];
+    for (const item of plan.assigned) {
+      const block = item.entry.gates && gates.blocked(item.entry.gates, nowMs);
+      if (!block) {
+        if (item.entry.gates) gates.take(item.entry.gates, nowMs);
+        kept.push(item);
+        continue;
+      }
+      item.run.assigning = false;
+      this.deps.tracker.untrack(item.run);
+      this.index.upsert(item.entry, nowMs);
+      this.rates.hold(item.entry, block, nowMs);
+    }
+    plan.assigned = kept;
+    return base;
+  }
+
+  /**
+   * The keys' bucket times after the batch's stored assigns (a task that changed under it took none), written
+   * in the same commit as those assigns: what a restart, or the next leader, starts from.
+   */
+  private writeGates(
+    plan: DispatchPlan,
+    view: WriteView,
+    base: Map<string, KeyState | undefined>,
+    nowMs: number,
+  ): void {
+    const gates = this.rates.gates;
+    if (plan.assigned.some((item) => item.entry.gates && !item.stored)) {
+      for (const [key, state] of base) gates.set(key, state);
+      for (const { entry, stored } of plan.assigned) if (entry.gates && stored) gates.take(entry.gates, nowMs);
+    }
+    view.begin();
+    for (const [key, state] of base) {
+      const tatMs = gates.state(key)?.tatMs ?? 0;
+      if (tatMs > (state?.tatMs ?? 0)) view.putRateKeyTat(key, tatMs);
+    }
+    view.commit();
+  }
+
   /** Takes the first tasks in dispatch order that a free runner fits, reserving its room for each. */
-  private reserve(): DispatchPlan["assigned"] {
+  private reserve(gatesBefore: GatesBefore, nowMs: number): DispatchPlan["assigned"] {
     const assigned: DispatchPlan["assigned"] = [];
     const { tracker, ids } = this.deps;
     for (let pick = this.index.next(); pick; pick = this.index.next()) {
@@ -377,6 +469,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         const pause = this.pauses.match(entry);
         if (pause) {
           this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now());
+          this.deps.metrics?.dispatchHolds.inc({ kind: "dispatch_pause" });
           continue;
         }
       }
@@ -384,10 +477,17 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         const full = this.keyAtLimit(entry);
         if (full) {
           this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now());
+          this.deps.metrics?.dispatchHolds.inc({ kind: "concurrency_key" });
           // It may have been let go by another of its keys, which then has room for the next one.
           for (const { key } of entry.concurrency) if (key !== full.key) this.keyFreed(key);
           continue;
         }
+      }
+      // Rate limits, and retry-after pauses on any of its keys: a task without keys skips this.
+      if (entry.gates && this.rates.holdIfBlocked(entry, nowMs)) {
+        // Let go by a concurrency key, it does not take that room now: the key's next task may.
+        for (const { key } of entry.concurrency ?? []) this.keyFreed(key);
+        continue;
       }
       const session = chooseRunner(runners, entry);
       if (!session) {
@@ -397,6 +497,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         continue;
       }
       this.index.remove(entry.taskId);
+      if (entry.gates) this.rates.take(entry, nowMs, gatesBefore);
       const keys = entry.concurrency?.map(({ key }) => key);
       const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot, keys);
       run.assigning = true;
@@ -432,6 +533,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         ? task.spec!.concurrency.map((held) => ({ key: held.key, limit: effectiveLimit(held, this.limits) }))
         : undefined,
       labels: task.spec!.labels,
+      gates: RateHolds.gatesOf(task.spec!.rateLimits ?? [], concurrencyKeysOf(task.spec), this.rateLimits),
     };
   }
 

@@ -468,16 +468,18 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       if (this.pauses.size > 0) {
         const pause = this.pauses.match(entry);
         if (pause) {
-          this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now());
-          this.deps.metrics?.dispatchHolds.inc({ kind: "dispatch_pause" });
+          if (this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now())) {
+            this.deps.metrics?.dispatchHolds.inc({ kind: "dispatch_pause" });
+          }
           continue;
         }
       }
       if (entry.concurrency) {
         const full = this.keyAtLimit(entry);
         if (full) {
-          this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now());
-          this.deps.metrics?.dispatchHolds.inc({ kind: "concurrency_key" });
+          if (this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now())) {
+            this.deps.metrics?.dispatchHolds.inc({ kind: "concurrency_key" });
+          }
           // It may have been let go by another of its keys, which then has room for the next one.
           for (const { key } of entry.concurrency) if (key !== full.key) this.keyFreed(key);
           continue;

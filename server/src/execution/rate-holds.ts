@@ -62,8 +62,9 @@ export class RateHolds {
   /** Holds a ready entry in the group of the key that blocks it, and arms that key's release. */
   hold(entry: PendingEntry, block: GateBlock, nowMs: number): void {
     const noRate = block.kind === "no-rate";
-    this.deps.index.hold(entry.taskId, noRate ? noRateGroup(block.key) : rateGroup(block.key), nowMs);
-    this.deps.metrics?.dispatchHolds.inc({ kind: block.kind === "paused" ? "retry_after" : "rate_limit" });
+    if (this.deps.index.hold(entry.taskId, noRate ? noRateGroup(block.key) : rateGroup(block.key), nowMs)) {
+      this.deps.metrics?.dispatchHolds.inc({ kind: block.kind === "paused" ? "retry_after" : "rate_limit" });
+    }
     if (!noRate) this.armRelease(block.key, block.untilMs);
   }
 

@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import {
   ErrorReason,
@@ -11,10 +13,11 @@ import {
   TaskPhase,
   TaskReason,
 } from "@supervisor/sdk";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
+import { ConfigError, loadConfig } from "../server/src/config.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { expectError } from "./helpers/grpc.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import { startTestServer, type TestServer, tempDir } from "./helpers/server.js";
 import { waitUntil } from "./helpers/wait.js";
 
 // Token buckets per key on a real server and a real runner, on a fake clock: the clock is moved one token
@@ -242,5 +245,34 @@ describe("rate limits: bad input", () => {
       }),
     );
     expect(task.spec!.rateLimits).toEqual([{ key: "api-acme", perSecond: 5, perMinute: 0, burst: 2 }]);
+  });
+});
+
+describe("rate limits: the server's config (rateLimits)", () => {
+  it("comes from the config file, SUPERVISOR_RATE_LIMITS or --rate-limits (later winning)", () => {
+    const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ rateLimits: { vendor: { perSecond: 10, burst: 20 } } }));
+    expect(loadConfig({ file }).rateLimits).toEqual({ vendor: { perSecond: 10, burst: 20 } });
+    const env = { SUPERVISOR_RATE_LIMITS: '{"vendor": {"perMinute": 30}}' };
+    expect(loadConfig({ file, env }).rateLimits).toEqual({ vendor: { perMinute: 30 } });
+    const flags = { rateLimits: '{"other": {"perSecond": 0.5}}' };
+    expect(loadConfig({ file, env, flags }).rateLimits).toEqual({ other: { perSecond: 0.5 } });
+    expect(loadConfig({}).rateLimits).toEqual({});
+  });
+
+  it.each([
+    ['{"k": {"perSecond": 1, "perMinute": 60}}', "give exactly one of perSecond and perMinute"],
+    ['{"k": {"burst": 5}}', "give exactly one of perSecond and perMinute"],
+    ['{"k": {"perSecond": 0}}', "--rate-limits"],
+    ['{"k": {"perSecond": 100001}}', "--rate-limits"],
+    ['{"k": {"perSecond": 1, "burst": 0}}', "--rate-limits"],
+    ['{"k": {"perSecond": 1, "rate": 2}}', 'rate-limits: Unrecognized key: "rate"'],
+    ['{"a b": {"perSecond": 1}}', 'rate-limits: "a b" is not a rate-limit key'],
+    ["not json", "expected JSON"],
+  ])("refuses %s, naming the flag", (text, words) => {
+    expect(() => loadConfig({ flags: { rateLimits: text } })).toThrow(ConfigError);
+    expect(() => loadConfig({ flags: { rateLimits: text } })).toThrow(words);
   });
 });

@@ -155,19 +155,27 @@ export const ConfigSchema = z
       .default({})
       .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
     rateLimits: jsonText(
-      z.record(
-        z.string().regex(CONCURRENCY_KEY_PATTERN, "a rate-limit key: 1..253 characters of [A-Za-z0-9._:/-]"),
-        z
-          .object({
-            perSecond: z.number().gt(0).max(MAX_PER_SECOND).optional(),
-            perMinute: z.number().gt(0).max(MAX_PER_MINUTE).optional(),
-            burst: z.number().int().min(1).max(MAX_BURST).optional(),
-          })
-          .strict()
-          .refine((rate) => (rate.perSecond === undefined) !== (rate.perMinute === undefined), {
-            message: "give exactly one of perSecond and perMinute",
-          }),
-      ),
+      z
+        .record(
+          z.string(),
+          z
+            .object({
+              perSecond: z.number().gt(0).max(MAX_PER_SECOND).optional(),
+              perMinute: z.number().gt(0).max(MAX_PER_MINUTE).optional(),
+              burst: z.number().int().min(1).max(MAX_BURST).optional(),
+            })
+            .strict()
+            .refine((rate) => (rate.perSecond === undefined) !== (rate.perMinute === undefined), {
+              message: "give exactly one of perSecond and perMinute",
+            }),
+        )
+        .superRefine((rates, ctx) => {
+          for (const key of Object.keys(rates)) {
+            if (CONCURRENCY_KEY_PATTERN.test(key)) continue;
+            const message = `${JSON.stringify(key)} is not a rate-limit key: 1..253 characters of [A-Za-z0-9._:/-]`;
+            ctx.addIssue({ code: "custom", message });
+          }
+        }),
     )
       .default({})
       .describe(
@@ -372,7 +380,10 @@ export function loadConfig(sources: ConfigSources): Config {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
-      if (issue.code === "unrecognized_keys") return `  unknown setting(s) ${issue.keys.join(", ")} (in ${filePath})`;
+      // Unknown fields inside a setting (a token, a rate) are that setting's problem, named by its source.
+      if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+        return `  unknown setting(s) ${issue.keys.join(", ")} (in ${filePath})`;
+      }
       return `  ${origin.get(key) ?? key}: ${issue.message}`;
     });
     throw new ConfigError(["invalid configuration:", ...lines].join("\n"));

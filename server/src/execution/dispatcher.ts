@@ -23,7 +23,7 @@ import { durationToMs } from "../core/task-spec.js";
 import { DomainError, type Logger } from "../errors.js";
 import { observeAssign, observeAssignSent } from "../metrics/dispatch-timing.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
-import type { ReadKeys, Snapshot } from "../store/backend.js";
+import type { RateKeyRecord, ReadKeys, Snapshot } from "../store/backend.js";
 import { decideAssign } from "../store/decide/runs.js";
 import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
@@ -131,6 +131,12 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private pausedUntilMs = 0;
   private stopped = false;
+  /**
+   * Whether the keys' states in memory may be behind the store, so each batch reads the keys it takes tokens
+   * of: always with several servers (another's run end may have paused one); alone, after a commit whose
+   * outcome was never known (its tokens may be stored), until the next time this server takes the lead.
+   */
+  private gatesUnsure = false;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -232,6 +238,12 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     this.leading = true;
   }
 
+  /** The keys' buckets and pauses as the store has them (read on taking the lead, before the pending tasks). */
+  loadKeys(records: readonly RateKeyRecord[]): void {
+    this.rates.load(records);
+    this.gatesUnsure = false;
+  }
+
   /** Another server dispatches now: nothing pending is kept here (it is read again on taking the lead). */
   resign(): void {
     this.leading = false;
@@ -268,8 +280,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         .flatMap(({ entry }) => (entry.parentId ? [entry.taskId, entry.parentId] : [entry.taskId]))
         .filter((id) => !view.has(id));
       const gateKeys = new Set(plan.assigned.flatMap(({ entry }) => entry.gates?.map(({ key }) => key) ?? []));
-      if (unread.length > 0 || gateKeys.size > 0) view.extend(await read({ tasks: unread, rateKeys: gateKeys }));
-      const base = gateKeys.size > 0 ? this.settleGates(plan, view, gateKeys, nowMs) : undefined;
+      const readGates = gateKeys.size > 0 && (this.gatesUnsure || this.deps.leaderEpoch() !== undefined);
+      if (unread.length > 0 || readGates)
+        view.extend(await read({ tasks: unread, rateKeys: readGates ? gateKeys : [] }));
+      const base = gateKeys.size > 0 ? this.settleGates(plan, view, gateKeys, readGates, nowMs) : undefined;
       for (const item of plan.assigned) {
         view.begin();
         item.stored = decideAssign(
@@ -308,6 +322,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     // their runs and room stay reserved until the store says which it holds.
     const unknown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
     const open = unknown ? plan.assigned.filter((item) => item.stored) : [];
+    if (unknown && plan.gatesBefore.size > 0) this.gatesUnsure = true;
     this.undo(plan, new Set(open.map((item) => item.run.runId)));
     for (const item of open) void this.settle(item);
     if (plan.assigned.length > 0) {
@@ -392,22 +407,24 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   }
 
   /**
-   * The tokens this batch took were counted on what this server knew; the store, read in the same transaction,
-   * may know more: another server's run end paused a key, or (just after a change of leader) the last leader's
-   * assigns took tokens. The keys start from the later of both, and the batch's starts are counted again, in
-   * order: one that finds no token after all is held instead. Returns the keys as they were before the batch.
+   * The tokens this batch took were counted on what this server knew; the store, read in the same transaction
+   * (`read`: see gatesUnsure), may know more: another server's run end paused a key, or (just after a change of
+   * leader) the last leader's assigns took tokens. The keys start from the later of both, and the batch's starts
+   * are counted again, in order: one that finds no token after all is held instead. Returns the keys as they
+   * were before the batch.
    */
   private settleGates(
     plan: DispatchPlan,
     view: WriteView,
     keys: ReadonlySet<string>,
+    read: boolean,
     nowMs: number,
   ): Map<string, KeyState | undefined> {
     const gates = this.rates.gates;
     const base = new Map<string, KeyState | undefined>();
     for (const key of keys) {
       const before = plan.gatesBefore.has(key) ? plan.gatesBefore.get(key) : gates.state(key);
-      const stored = view.rateKey(key);
+      const stored = read ? view.rateKey(key) : undefined;
       const start = stored && before ? laterState(before, stored) : (stored ?? before);
       this.rates.remember(key, plan.gatesBefore);
       gates.set(key, start);

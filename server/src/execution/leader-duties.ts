@@ -116,7 +116,7 @@ export class LeaderDuties {
     dispatcher.lead();
     remotes.start();
     // The keys' buckets and pauses first: the tasks read next are held by them from their first pass.
-    dispatcher.rates.load(await this.deps.backend.rateKeys());
+    dispatcher.loadKeys(await this.deps.backend.rateKeys());
     if (shared) await this.rebuild();
     else await rescuer.restore();
     waitingReasons.start();

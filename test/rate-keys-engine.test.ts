@@ -1,4 +1,4 @@
-import type { TaskSpec } from "@supervisor/sdk";
+import { TaskPhase, type TaskSpec } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { IDLE_KEY_MARGIN_MS, IDLE_KEYS_EVERY_MS } from "../server/src/execution/idle-keys.js";
 import { EngineHarness } from "./helpers/engine.js";
@@ -40,5 +40,32 @@ describe("idle rate-limit keys", () => {
     await h.advanceHeartbeating(2 * IDLE_KEYS_EVERY_MS);
     expect(await h.backend.rateKeys()).toEqual([]);
     expect(h.engine.dispatcher.rates.gates.size).toBe(0);
+  });
+});
+
+describe("rate-limit keys after a commit whose answer was lost", () => {
+  it("the tokens an assign took count even when its commit was reported failed but stored", async () => {
+    const h = (harness = await EngineHarness.start());
+    let failed = false;
+    // The first assign commits, and the engine hears STORE_UNAVAILABLE (PostgreSQL stopped after its COMMIT).
+    h.storeUnavailable = (writes) => {
+      if (failed || writes.runs.length === 0) return undefined;
+      failed = true;
+      return "committed";
+    };
+    await h.submit(limited("once-a-minute", 1));
+    const runner = await h.connect("unlucky", { capacity: 10 });
+    const first = await h.nextAssign(runner);
+    expect((await h.backend.rateKeys()).map(({ key, tatMs }) => [key, tatMs])).toEqual([
+      ["once-a-minute", h.clock.now() + 60_000],
+    ]);
+    // The next task of the key finds no token: the bucket is read back from the store, not taken as full.
+    const second = await h.submit(limited("once-a-minute", 1));
+    await h.clock.advanceAsync(1_000); // past the dispatcher's pause after the failed commit
+    await h.dispatchPass();
+    expect(runner.assigns.map((assign) => assign.taskId)).toEqual([first.taskId]);
+    expect((await h.task(second.id)).status!.phase).toBe(TaskPhase.TASK_PHASE_PENDING);
+    await h.advanceHeartbeating(59_000);
+    expect((await h.nextAssign(runner)).taskId).toBe(second.id);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  formatDurationMs,
   ListTasksResponse,
   Run,
   type RunnerInfo,
@@ -14,6 +15,8 @@ import {
 } from "@supervisor/sdk";
 import { Runner as RunnerMessage } from "@supervisor/sdk/gen/supervisor/v1/runner";
 import { protoJson } from "./proto-json.js";
+
+const durationMs = (d: { seconds: number; nanos: number }) => d.seconds * 1000 + Math.round(d.nanos / 1e6);
 
 const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const paint = (code: number, text: string) => (useColor() ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -118,7 +121,8 @@ export const WIDE_TASK_HEADER = [...TASK_HEADER.slice(0, 6), "RUNNER", "PRIORITY
 export const runRow = (run: Run): string[] => [
   String(run.attempt),
   run.id,
-  runPhaseName(run.phase),
+  // A retry-after ends the run FAILED but not as a failure: the downstream asked to wait.
+  run.retryAfter ? `DEFERRED (retry after ${formatDurationMs(durationMs(run.retryAfter))})` : runPhaseName(run.phase),
   run.exitCode === undefined ? "-" : String(run.exitCode),
   run.runnerName,
   String(run.outputBytes) + (run.outputTruncated ? " (truncated)" : ""),

@@ -37,6 +37,7 @@ export function registerGet(program: Command): void {
             `command:   ${describeCommand(task)}`,
             `slot:      ${task.spec!.slot || "-"}`,
             `attempt:   ${status.attempt}${status.exitCode !== undefined ? ` (exit code ${status.exitCode})` : ""}`,
+            ...(status.runCounts?.deferred ? [`deferred:  ${deferredText(status.runCounts.deferred)}`] : []),
             `created:   ${task.createTime?.toISOString()}`,
             ...(task.rerunOf ? [`rerun of:  ${task.rerunOf}`] : []),
             ...(task.spec!.notBefore ? [`not before: ${task.spec!.notBefore.toISOString()}`] : []),
@@ -76,3 +77,7 @@ async function childTable(client: SupervisorClient, parent: Task): Promise<strin
   rows.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   return table(CHILD_HEADER, rows);
 }
+
+/** Attempts a retry-after deferred: not failures, and not counted against max_attempts. */
+const deferredText = (count: number) =>
+  `${count} ${count === 1 ? "attempt" : "attempts"} (retry-after: not failures, not counted against max attempts)`;

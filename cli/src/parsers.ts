@@ -77,6 +77,37 @@ export function concurrencyKey(
   return [...(previous ?? []), { key: value.slice(0, eq), maxRunning }];
 }
 
+/** One --rate-limit: a key and its rate (zero both for the server's rate for the key) and burst (0 = 1). */
+export interface RateLimitFlag {
+  key: string;
+  perSecond: number;
+  perMinute: number;
+  burst: number;
+}
+
+const RATE = /^(\d+(?:\.\d+)?)\/(s|sec|second|m|min|minute)(?::(\d+))?$/;
+
+/**
+ * --rate-limit key=N/s[:burst] or key=N/min[:burst] (repeatable): a token bucket on the key (templated from
+ * labels as `tenant-{labels.tenant}`); `key` alone takes the server's rate for it (config rateLimits).
+ */
+export function rateLimit(value: string, previous: RateLimitFlag[] | undefined): RateLimitFlag[] {
+  const eq = value.indexOf("=");
+  const key = eq < 0 ? value : value.slice(0, eq);
+  if (key === "") throw new InvalidArgumentError("--rate-limit takes key=N/s[:burst] or key=N/min[:burst].");
+  if (eq < 0) return [...(previous ?? []), { key, perSecond: 0, perMinute: 0, burst: 0 }];
+  const match = RATE.exec(value.slice(eq + 1).trim());
+  const rate = match ? Number(match[1]) : 0;
+  if (!match || !(rate > 0)) {
+    throw new InvalidArgumentError(
+      "--rate-limit takes key=N/s[:burst] or key=N/min[:burst], e.g. vendor=10/s:20 or tenant-{labels.tenant}=600/min.",
+    );
+  }
+  const perSecond = match[2]!.startsWith("s") ? rate : 0;
+  const burst = match[3] === undefined ? 0 : integer(1, 100_000)(match[3]);
+  return [...(previous ?? []), { key, perSecond, perMinute: perSecond ? 0 : rate, burst }];
+}
+
 /** A Kubernetes label selector, checked here so that a typo is a usage mistake, not a server round trip. */
 export function selectorText(text: string): string {
   try {

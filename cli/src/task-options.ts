@@ -11,7 +11,16 @@ import {
 import { type Command, Option } from "commander";
 import { usageError } from "./command-line.js";
 import { CommandFailure } from "./exit.js";
-import { concurrencyKey, durationMs, initStep, integer, keyValue, selectorText } from "./parsers.js";
+import {
+  concurrencyKey,
+  durationMs,
+  initStep,
+  integer,
+  keyValue,
+  type RateLimitFlag,
+  rateLimit,
+  selectorText,
+} from "./parsers.js";
 
 /*
  * The flags that describe a task — what `submit` sends and what a schedule
@@ -48,6 +57,7 @@ export interface TaskOptions {
   maxFailed?: number;
   pin?: string;
   concurrency?: { key: string; maxRunning: number }[];
+  rateLimit?: RateLimitFlag[];
 }
 
 /** The option names (as commander keeps them) of the task flags. */
@@ -68,6 +78,7 @@ export const TASK_OPTION_NAMES = [
   "maxFailed",
   "pin",
   "concurrency",
+  "rateLimit",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** A flag the user typed (not a default). */
@@ -140,6 +151,12 @@ export function addTaskOptions(command: Command, { defaults = true } = {}): Comm
       "--concurrency <key=max>",
       "at most max tasks holding the key run at once, e.g. tenant-{labels.tenant}=5 (repeatable)",
       concurrencyKey,
+    )
+    .option(
+      "--rate-limit <key=N/s[:burst]>",
+      "a token bucket on the key: N/s or N/min, burst after a quiet spell (default 1), e.g. vendor=10/s:20; " +
+        "the key alone takes the server's rate (repeatable)",
+      rateLimit,
     );
 }
 
@@ -196,6 +213,7 @@ export function taskSpecOptions(
     maxFailed: options.maxFailed ?? 0,
     pinnedRunnerId: options.pin ?? "",
     concurrency: options.concurrency ?? [],
+    rateLimits: options.rateLimit ?? [],
   };
 }
 
@@ -244,6 +262,7 @@ export function patchTaskSpec(
   if (given(command, "maxFailed")) spec.maxFailed = options.maxFailed!;
   if (given(command, "pin")) spec.pinnedRunnerId = options.pin ?? "";
   if (given(command, "concurrency")) spec.concurrency = options.concurrency ?? [];
+  if (given(command, "rateLimit")) spec.rateLimits = options.rateLimit ?? [];
   const restart = restartOf(command, options);
   if (given(command, "restart") || given(command, "maxAttempts")) {
     const never = [RestartPolicy.RESTART_POLICY_NEVER, RestartPolicy.RESTART_POLICY_UNSPECIFIED];

@@ -109,6 +109,13 @@ export const TaskReason = {
   CONCURRENCY_LIMITED: "CONCURRENCY_LIMITED",
   /** PENDING: a dispatch pause (DispatchService) matches it; the message names the pause. */
   DISPATCH_PAUSED: "DISPATCH_PAUSED",
+  /**
+   * PENDING: one of its rate-limit keys has no token yet, or one of its keys is paused by another run's
+   * retry-after; the message names the key, the rate (or the run that asked) and until when.
+   */
+  RATE_LIMITED: "RATE_LIMITED",
+  /** PENDING: its last run ended with a retry-after (the downstream asked to wait) until next_attempt_time. */
+  RETRY_AFTER: "RETRY_AFTER",
   /** PENDING: waiting for spec.not_before. */
   NOT_BEFORE: "NOT_BEFORE",
   /** PENDING: waiting out the backoff before the next attempt. */

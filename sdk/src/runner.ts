@@ -37,6 +37,7 @@ import { CoalescingWriter } from "./runner/coalescing-writer.js";
 import { RunnerConnectClient } from "./runner/connect-client.js";
 import { withInitSteps } from "./runner/init-steps.js";
 import { RetainedOutput } from "./runner/retained-output.js";
+import { withRetryAfterFile } from "./runner/retry-after-file.js";
 import { runSpan } from "./runner/run-span.js";
 import { signatureProblem, trustedKeysFrom } from "./signing.js";
 import { SYSTEM_TIMERS, type Timer } from "./timers.js";
@@ -508,6 +509,12 @@ export class Runner {
           outputBytes: run.offset,
           logUrl: run.logUrl !== run.startLogUrl ? run.logUrl : undefined,
           failedInitStep: result.failedInitStep,
+          // The downstream asked to wait (a RetryAfter, or a program's retry-after file): deferred, not failed.
+          retryAfter:
+            result.outcome === "failed" && result.retryAfterMs !== undefined
+              ? { seconds: Math.floor(result.retryAfterMs / 1000), nanos: (result.retryAfterMs % 1000) * 1e6 }
+              : undefined,
+          retryAfterKey: result.outcome === "failed" ? result.retryAfterKey : undefined,
         };
         span.end(result);
         this.write({ message: { $case: "runFinished", value: run.finished } });
@@ -555,11 +562,14 @@ export class Runner {
   private executeMain(assign: ConnectResponse_Assign, ctx: ExecutionContext): Promise<ExecutionResult> {
     const exec = assign.spec?.exec;
     switch (exec?.$case) {
-      case "subprocess":
-        return (this.options.subprocess ?? defaultSubprocess()).execute(
-          withTraceEnv(withAttemptEnv(exec.value, assign), ctx),
-          ctx,
+      case "subprocess": {
+        const spec = withTraceEnv(withAttemptEnv(exec.value, assign), ctx);
+        const subprocess = this.options.subprocess ?? defaultSubprocess();
+        return withRetryAfterFile(
+          (env) => subprocess.execute({ ...spec, env: { ...spec.env, ...env } }, ctx),
+          (line) => this.log(`run ${assign.runId}: ${line}`),
         );
+      }
       case "container": {
         if (!this.containerExecutor) return Promise.resolve({ outcome: "failed", error: "no container runtime here" });
         return this.containerExecutor.execute(withTraceEnv(withAttemptEnv(exec.value, assign), ctx), ctx);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
 import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurrency.js";
+import { MAX_BURST, MAX_PER_MINUTE, MAX_PER_SECOND } from "./core/rate-limit.js";
 
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
@@ -174,6 +175,34 @@ export const ConfigSchema = z
     )
       .default({})
       .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
+    rateLimits: jsonText(
+      z
+        .record(
+          z.string(),
+          z
+            .object({
+              perSecond: z.number().gt(0).max(MAX_PER_SECOND).optional(),
+              perMinute: z.number().gt(0).max(MAX_PER_MINUTE).optional(),
+              burst: z.number().int().min(1).max(MAX_BURST).optional(),
+            })
+            .strict()
+            .refine((rate) => (rate.perSecond === undefined) !== (rate.perMinute === undefined), {
+              message: "give exactly one of perSecond and perMinute",
+            }),
+        )
+        .superRefine((rates, ctx) => {
+          for (const key of Object.keys(rates)) {
+            if (CONCURRENCY_KEY_PATTERN.test(key)) continue;
+            const message = `${JSON.stringify(key)} is not a rate-limit key: 1..253 characters of [A-Za-z0-9._:/-]`;
+            ctx.addIssue({ code: "custom", message });
+          }
+        }),
+    )
+      .default({})
+      .describe(
+        'token buckets per rate-limit key, JSON: {"vendor-x": {"perSecond": 10, "burst": 20}} (or "perMinute"; ' +
+          "burst default 1); wins over the tasks' own rate limits",
+      ),
     logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),
     logFormat: z
       .enum(LOG_FORMATS)
@@ -283,6 +312,8 @@ export interface Config {
   maxRunnersPerClient: number;
   /** Server-side limits per concurrency key (they win over TaskSpec.concurrency[].max_running). */
   concurrencyLimits: Record<string, number>;
+  /** Server-side rates per rate-limit key (they win over TaskSpec.rate_limits). */
+  rateLimits: Record<string, { perSecond?: number; perMinute?: number; burst?: number }>;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -323,6 +354,7 @@ function toConfig(parsed: ParsedConfig): Config {
     maxStreamsPerClient: parsed.maxStreamsPerClient,
     maxRunnersPerClient: parsed.maxRunnersPerClient,
     concurrencyLimits: parsed.concurrencyLimits,
+    rateLimits: parsed.rateLimits,
     logLevel: parsed.logLevel,
     logFormat: parsed.logFormat,
   };
@@ -387,7 +419,10 @@ export function loadConfig(sources: ConfigSources): Config {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
-      if (issue.code === "unrecognized_keys") return `  unknown setting(s) ${issue.keys.join(", ")} (in ${filePath})`;
+      // Unknown fields inside a setting (a token, a rate) are that setting's problem, named by its source.
+      if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+        return `  unknown setting(s) ${issue.keys.join(", ")} (in ${filePath})`;
+      }
       return `  ${origin.get(key) ?? key}: ${issue.message}`;
     });
     throw new ConfigError(["invalid configuration:", ...lines].join("\n"));

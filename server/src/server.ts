@@ -20,6 +20,7 @@ import { type Config, DEFAULT_METRICS_LISTEN } from "./config.js";
 import { type Clock, systemClock } from "./core/clock.js";
 import { concurrencyLimitsOf } from "./core/concurrency.js";
 import { IdGenerator } from "./core/ids.js";
+import { rateLimitsOf } from "./core/rate-limit.js";
 import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { PauseFollower } from "./execution/pause-follower.js";
@@ -171,6 +172,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const signatures = new SignaturePolicy(config.trustedKeys, config.requireSignatures);
   const submitSettings = { slotQueueLimit: config.slotQueueLimit, idempotencyTtlMs: config.idempotencyTtlMs };
   const concurrencyLimits = concurrencyLimitsOf(config.concurrencyLimits);
+  const rateLimits = rateLimitsOf(config.rateLimits);
   const taskHandlers = taskServiceHandlers({
     backend,
     commits,
@@ -187,13 +189,22 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     shutdown: shutdownController.signal,
     concurrencyLimits,
     clock,
+    rateLimits,
   });
   addGuarded(TASK_SERVICE_DEFINITION, withUnimplemented(TASK_SERVICE_DEFINITION, taskHandlers, log));
   const fanOutsOf = (spec: TaskSpec) => fanOutTargets(backend, spec);
   // The scheduler fires only while this server leads, through the epoch-fenced writes; a trigger is any server's.
   const scheduler = new Scheduler({
     store: backend.schedules,
-    firer: new TaskFirer(engine.leaderWrites, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits),
+    firer: new TaskFirer(
+      engine.leaderWrites,
+      ids,
+      submitSettings,
+      signatures,
+      fanOutsOf,
+      concurrencyLimits,
+      rateLimits,
+    ),
     clock,
     timers,
     log,
@@ -203,7 +214,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const schedules = new Schedules({
     store: backend.schedules,
     clock,
-    firer: new TaskFirer(commits, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits),
+    firer: new TaskFirer(commits, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits, rateLimits),
     changed: () => scheduler.wake(),
   });
   engine.whileLeading(scheduler.duty);

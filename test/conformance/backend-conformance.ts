@@ -3,6 +3,7 @@ import type { OpenBackend } from "./fixtures.js";
 import { journalPropertyTests } from "./journal-property.js";
 import { listTaskTests } from "./list-tasks.js";
 import { maintenanceTests } from "./maintenance.js";
+import { rateKeyTests } from "./rate-keys.js";
 import { revisionTests } from "./revisions.js";
 import { runnerAndKeyTests } from "./runners-and-keys.js";
 import { runAndOutputTests } from "./runs-and-output.js";
@@ -30,6 +31,7 @@ export function describeBackend(name: string, open: OpenBackend): void {
     describe("runners and idempotency keys", () => runnerAndKeyTests(open));
     describe("maintenance and start-up reads", () => maintenanceTests(open));
     describe("schedules", () => scheduleTests(open));
+    describe("rate-limit keys", () => rateKeyTests(open));
     describe("the journal, over random transactions", () => journalPropertyTests(open));
   });
 }

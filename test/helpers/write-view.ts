@@ -95,6 +95,7 @@ export class Committed {
       runs: new Map(),
       runnerNames: new Map(),
       runnerServers: new Map(),
+      rateKeys: new Map(),
     };
     for (const id of keys.tasks ?? []) snapshot.tasks.set(id, this.get(id) ?? null);
     for (const slot of keys.slotOwners ?? []) {
@@ -113,6 +114,7 @@ export class Committed {
     for (const id of keys.idempotencyKeys ?? []) snapshot.idempotencyKeys.set(id, this.keys.get(id) ?? null);
     for (const id of keys.runs ?? []) snapshot.runs.set(id, this.runs.get(id) ?? null);
     for (const name of keys.runnerNames ?? []) snapshot.runnerNames.set(name, null);
+    for (const key of keys.rateKeys ?? []) snapshot.rateKeys.set(key, null);
     return snapshot;
   }
 

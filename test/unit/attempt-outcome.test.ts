@@ -238,3 +238,44 @@ describe("a failed init step", () => {
     expect(status!.message).toBe("attempt 1 timed out: init step 1 (sleep 9) timed out");
   });
 });
+
+describe("afterAttempt: a deferred attempt (retry-after)", () => {
+  const deferredEnd: AttemptEnd = { phase: F, exitCode: 1, error: "429", retryAfterMs: 7_000 };
+
+  it.each([NEVER, ON_FAILURE, ALWAYS])("%s, even on its last attempt: pending again after the time asked", (policy) => {
+    const task = running(policy, MAX_ATTEMPTS);
+    task.status!.lastBackoff = msToDuration(4_000);
+    const { task: next, delayMs } = afterAttempt(task, deferredEnd, NOW, { ...options, minDelayMs: 60_000 });
+    expect(delayMs).toBe(7_000);
+    expect(next.status).toMatchObject({
+      phase: P.TASK_PHASE_PENDING,
+      reason: TaskReason.RETRY_AFTER,
+      nextAttemptTime: new Date(NOW + 7_000),
+      // The backoff is neither grown nor started over.
+      lastBackoff: msToDuration(4_000),
+      message: "attempt 3 deferred: the downstream asked to retry after 7s: 429",
+    });
+    expect(next.status!.runCounts).toMatchObject({ deferred: 1, failed: 0 });
+  });
+
+  it("deferred attempts count neither against max_attempts nor in the backoff", () => {
+    // Attempt 3 of max 3, two of them deferred: one attempt counted, so a failure is retried, backoff 1 s.
+    const task = running(ON_FAILURE, 3);
+    task.status!.runCounts = { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0, deferred: 2 };
+    const { task: next, delayMs } = afterAttempt(task, { phase: F }, NOW, options);
+    expect(next.status).toMatchObject({ phase: P.TASK_PHASE_PENDING, reason: TaskReason.ATTEMPT_FAILED });
+    expect(delayMs).toBe(1000);
+    expect(next.status!.runCounts).toMatchObject({ deferred: 2, failed: 1 });
+  });
+
+  it("a cancel requested while it ran still wins; only a FAILED end can be deferred", () => {
+    const canceling = running(ON_FAILURE, 1);
+    canceling.status = { ...canceling.status!, cancelRequested: true, reason: TaskReason.CANCELED_BY_CLIENT };
+    expect(afterAttempt(canceling, deferredEnd, NOW, options).task.status).toMatchObject({
+      phase: P.TASK_PHASE_CANCELED,
+      runCounts: { deferred: 1, failed: 0 },
+    });
+    const timedOut = afterAttempt(running(NEVER, 1), { phase: T, retryAfterMs: 7_000 }, NOW, options);
+    expect(timedOut.task.status).toMatchObject({ phase: P.TASK_PHASE_TIMEOUT, runCounts: { timeout: 1, deferred: 0 } });
+  });
+});

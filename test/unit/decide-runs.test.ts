@@ -315,3 +315,49 @@ describe("backoff across attempts", () => {
     expect(stored).toEqual(delays);
   });
 });
+
+describe("decideFinish: a deferred run (retry-after)", () => {
+  const keys: Partial<TaskSpec> = {
+    rateLimits: [{ key: "api", perSecond: 5, perMinute: 0, burst: 0 }],
+    concurrency: [{ key: "db", maxRunning: 2 }],
+  };
+  const deferred = (retryAfterKey?: string): RunEnd => ({
+    phase: RunPhase.RUN_PHASE_FAILED,
+    error: "429",
+    retryAfterMs: 5_000,
+    retryAfterKey,
+  });
+
+  it("pauses every rate-limit and concurrency key of the task until now + N, in the same commit as the end", () => {
+    const { view, outcomes } = decideBatch(runningOwner(keys), [finish(1, deferred())], NOW);
+    const finished = accepted<FinishedRun>(outcomes[0]);
+    expect(finished.run.retryAfter).toEqual({ seconds: 5, nanos: 0 });
+    expect(finished.paused).toEqual({ keys: ["api", "db"], untilMs: NOW + 5_000 });
+    expect(view.writes.keyPauses).toEqual([
+      { key: "api", untilMs: NOW + 5_000, byRunId: runId(ID, 1) },
+      { key: "db", untilMs: NOW + 5_000, byRunId: runId(ID, 1) },
+    ]);
+    expect(finished.task!.status).toMatchObject({
+      phase: TaskPhase.TASK_PHASE_PENDING,
+      reason: TaskReason.RETRY_AFTER,
+    });
+  });
+
+  it("retry_after_key pauses only that key; one the task does not hold pauses none and says why", () => {
+    const named = decideBatch(runningOwner(keys), [finish(1, deferred("db"))], NOW);
+    expect(named.view.writes.keyPauses.map(({ key }) => key)).toEqual(["db"]);
+    const stranger = decideBatch(runningOwner(keys), [finish(1, deferred("other"))], NOW);
+    expect(stranger.view.writes.keyPauses).toEqual([]);
+    const finished = accepted<FinishedRun>(stranger.outcomes[0]);
+    expect(finished.droppedRetryAfterKey).toBe(
+      'retry_after_key "other" is not one of the task\'s rate-limit or concurrency keys (api, db); only the task waits',
+    );
+    expect(finished.task!.status!.reason).toBe(TaskReason.RETRY_AFTER);
+  });
+
+  it("a task without keys pauses nothing: only it waits", () => {
+    const { view, outcomes } = decideBatch(runningOwner({}), [finish(1, deferred())], NOW);
+    expect(view.writes.keyPauses).toEqual([]);
+    expect(accepted<FinishedRun>(outcomes[0]).task!.status!.nextAttemptTime).toEqual(new Date(NOW + 5_000));
+  });
+});

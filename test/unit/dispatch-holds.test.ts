@@ -27,6 +27,23 @@ const entry = (overrides: Partial<PendingEntry> = {}): PendingEntry => ({
 });
 
 describe("DispatchIndex groups (concurrency keys, pauses)", () => {
+  it("hold says whether a wait is new: not when a change of the task re-tracked it into the same group", () => {
+    const index = new DispatchIndex<RunnerCandidate>();
+    index.upsertRunner(runner);
+    const held = entry();
+    index.upsert(held, 0);
+    expect(index.hold(held.taskId, "rate\nk", 0)).toBe(true);
+    // Its reason was rewritten (a committed change): tracked again, held again — the same wait.
+    index.upsert({ ...held, reason: "RATE_LIMITED" }, 1);
+    expect(index.hold(held.taskId, "rate\nk", 1)).toBe(false);
+    // Let go, then held again: a new wait. Held in another group: a new wait too.
+    expect(index.release("rate\nk", 2)).toBe(1);
+    expect(index.hold(held.taskId, "rate\nk", 2)).toBe(true);
+    index.upsert({ ...held }, 3);
+    expect(index.hold(held.taskId, "key\nk", 3)).toBe(true);
+    expect(index.hold(held.taskId, "key\nk", 3)).toBe(false); // not ready: nothing to hold
+  });
+
   it("a held task is not handed out; release lets them go in dispatch order, as many as `take` says", () => {
     const index = new DispatchIndex<RunnerCandidate>();
     index.upsertRunner(runner);

@@ -1,5 +1,6 @@
 import { context } from "@opentelemetry/api";
 import type { EmbeddedExec } from "../gen/supervisor/v1/task.js";
+import { asRetryAfter } from "../retry-after.js";
 import { type ExecutionContext, type ExecutionResult, type StopReason, stopReasonNow, watchForStop } from "./types.js";
 
 export interface EmbeddedContext {
@@ -21,6 +22,10 @@ export interface EmbeddedContext {
   traceparent: string;
 }
 
+/**
+ * A handler: its return value is the run's result; a throw fails the run. Throwing (or returning) a
+ * `RetryAfter` says the downstream asked to wait: the run is deferred, not failed (docs/concepts/flow-control.md).
+ */
 export type EmbeddedHandler = (payload: Record<string, unknown>, ctx: EmbeddedContext) => unknown | Promise<unknown>;
 
 /**
@@ -50,6 +55,14 @@ function abortReason(reason: StopReason): DOMException {
     : new DOMException("the run was canceled", "AbortError");
 }
 
+/** A handler's RetryAfter (thrown or returned): a failed run that asks to be deferred. */
+const retryAfterResult = (asked: { delayMs: number; key?: string; message: string }): ExecutionResult => ({
+  outcome: "failed",
+  error: asked.message,
+  retryAfterMs: asked.delayMs,
+  retryAfterKey: asked.key,
+});
+
 /** Handlers registered by name in the runner process, each called with its task's payload. */
 export class EmbeddedRegistry {
   private readonly handlers = new Map<string, EmbeddedHandler>();
@@ -72,7 +85,8 @@ export class EmbeddedRegistry {
    * Calls the handler. Cancel and deadline abort its signal; JavaScript cannot
    * be stopped from outside, so a handler still busy a grace period later is
    * abandoned (left to finish unobserved) and the run reported canceled or
-   * timed out. Never rejects.
+   * timed out. A RetryAfter the handler throws or returns ends the run failed
+   * with a retry-after (deferred, not counted as a failure). Never rejects.
    */
   async execute(spec: EmbeddedExec, ctx: ExecutionContext): Promise<ExecutionResult> {
     const handler = this.handlers.get(spec.handler);
@@ -113,12 +127,16 @@ export class EmbeddedRegistry {
       handled.catch(() => {}); // once abandoned, a late rejection has nobody to report to
       const value = await Promise.race([handled, abandoned]);
       if (stoppedFor) return { outcome: stoppedFor };
+      const asked = asRetryAfter(value);
+      if (asked) return retryAfterResult(asked);
       try {
         return { outcome: "succeeded", result: resultOf(value) };
       } catch (error) {
         return { outcome: "failed", error: `the handler's result is not JSON: ${messageOf(error)}` };
       }
     } catch (error) {
+      const asked = stoppedFor ? undefined : asRetryAfter(error);
+      if (asked) return retryAfterResult(asked);
       return { outcome: stoppedFor ?? "failed", error: messageOf(error) };
     } finally {
       running = false;

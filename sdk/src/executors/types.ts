@@ -37,6 +37,10 @@ export interface ExecutionResult {
   result?: Record<string, unknown>;
   /** The init step (TaskSpec.init, 1-based) that ended the run, when one did (RunFinished.failed_init_step). */
   failedInitStep?: number;
+  /** With outcome "failed": the downstream asked to wait this long (RunFinished.retry_after; a RetryAfter). */
+  retryAfterMs?: number;
+  /** With retryAfterMs: only this key of the task is paused (RunFinished.retry_after_key). */
+  retryAfterKey?: string;
 }
 
 export interface Executor<S> {

@@ -1,4 +1,5 @@
 import {
+  formatDurationMs as formatMs,
   Jitter,
   RestartPolicy,
   type RunCounts,
@@ -23,6 +24,11 @@ export interface AttemptEnd {
   error?: string;
   /** The init step (1-based) that ended the attempt, if one did. */
   failedInitStep?: number;
+  /**
+   * The downstream asked to wait this long (RunFinished.retry_after, validated): a FAILED attempt so ended is
+   * deferred — counted in RunCounts.deferred, not as a failure nor against max_attempts — and tried again then.
+   */
+  retryAfterMs?: number;
 }
 
 const JITTER_MODES: Record<number, JitterMode> = {
@@ -54,7 +60,14 @@ function failureReason(end: AttemptEnd): TaskReason | undefined {
   return FAILURE_REASON[end.phase];
 }
 
+/** The attempts that count against max_attempts (and grow the backoff): all but the deferred ones. */
+export const countedAttempts = (status: TaskStatus): number => status.attempt - (status.runCounts?.deferred ?? 0);
+
 function describe(end: AttemptEnd, attempt: number): string {
+  if (isDeferred(end)) {
+    const why = end.error ? `: ${end.error}` : "";
+    return `attempt ${attempt} deferred: the downstream asked to retry after ${formatMs(end.retryAfterMs!)}${why}`;
+  }
   // The runner SDK's error names the step already ("init step 2 (…) exited with code 1"); another runner's may not.
   const step = end.phase === RunPhase.RUN_PHASE_FAILED ? end.failedInitStep : undefined;
   const what = step
@@ -84,10 +97,15 @@ export interface AttemptOptions {
 
 const EMPTY_COUNTS: RunCounts = { succeeded: 0, failed: 0, timeout: 0, canceled: 0, lost: 0, deferred: 0 };
 
-/** `counts` with one more ended run of `phase`. */
-export function countedRun(counts: RunCounts | undefined, phase: AttemptEnd["phase"]): RunCounts {
+/** Whether an attempt that ended so is deferred (a retry-after), not a failure. */
+export const isDeferred = (end: AttemptEnd): boolean =>
+  end.phase === RunPhase.RUN_PHASE_FAILED && end.retryAfterMs !== undefined;
+
+/** `counts` with one more ended run of `phase` (a deferred one counts as deferred, whatever its phase). */
+export function countedRun(counts: RunCounts | undefined, phase: AttemptEnd["phase"], deferred = false): RunCounts {
   const next = { ...EMPTY_COUNTS, ...counts };
-  if (phase === RunPhase.RUN_PHASE_SUCCEEDED) next.succeeded++;
+  if (deferred) next.deferred++;
+  else if (phase === RunPhase.RUN_PHASE_SUCCEEDED) next.succeeded++;
   else if (phase === RunPhase.RUN_PHASE_FAILED) next.failed++;
   else if (phase === RunPhase.RUN_PHASE_TIMEOUT) next.timeout++;
   else if (phase === RunPhase.RUN_PHASE_CANCELED) next.canceled++;
@@ -103,7 +121,9 @@ export function countedRun(counts: RunCounts | undefined, phase: AttemptEnd["pha
  * max_attempts (0 = unlimited). A cancel requested while it ran wins.
  * A restart waits at least `minDelayMs`, whatever the backoff says, so a
  * command that exits at once cannot spin (and grow the run history) hundreds
- * of times a second.
+ * of times a second. A deferred attempt (a retry-after) is tried again after
+ * the time asked, whatever the policy (NEVER too), and is not counted against
+ * max_attempts, nor in the backoff.
  */
 export function afterAttempt(
   task: Task,
@@ -115,12 +135,13 @@ export function afterAttempt(
   const spec = task.spec!;
   const now = new Date(nowMs);
   const message = describe(end, status.attempt);
+  const deferred = isDeferred(end);
   const base: TaskStatus = {
     ...status,
     exitCode: end.exitCode,
     message,
     nextAttemptTime: undefined,
-    runCounts: countedRun(status.runCounts, end.phase),
+    runCounts: countedRun(status.runCounts, end.phase, deferred),
   };
   const terminal = (phase: TaskPhase, reason: string): { task: Task } => ({
     task: {
@@ -138,19 +159,31 @@ export function afterAttempt(
   }
   if (end.phase === RunPhase.RUN_PHASE_CANCELED)
     return terminal(TaskPhase.TASK_PHASE_CANCELED, TaskReason.CANCELED_BY_CLIENT);
+  if (deferred) {
+    // Not a failure: the backoff neither grows nor starts over (lastBackoff is kept), and no minimum delay applies.
+    const delayMs = end.retryAfterMs!;
+    const pending: TaskStatus = {
+      ...base,
+      phase: TaskPhase.TASK_PHASE_PENDING,
+      reason: TaskReason.RETRY_AFTER,
+      nextAttemptTime: new Date(nowMs + delayMs),
+    };
+    return { task: { ...task, status: pending, updateTime: now }, delayMs };
+  }
 
   const succeeded = end.phase === RunPhase.RUN_PHASE_SUCCEEDED;
   const restarts =
     !status.cancelRequested &&
     (spec.restart === RestartPolicy.RESTART_POLICY_ALWAYS ||
       (spec.restart === RestartPolicy.RESTART_POLICY_ON_FAILURE && !succeeded));
-  const attemptsLeft = spec.maxAttempts === 0 || status.attempt < spec.maxAttempts;
+  const counted = countedAttempts(status);
+  const attemptsLeft = spec.maxAttempts === 0 || counted < spec.maxAttempts;
 
   if (restarts && attemptsLeft) {
     // A service restarted after success starts its backoff over; failures grow it.
     const backoffMs = nextDelayMs(
       backoffPolicyOf(task),
-      succeeded ? 1 : status.attempt,
+      succeeded ? 1 : counted,
       status.lastBackoff ? durationToMs(status.lastBackoff) : undefined,
       options.random,
     );

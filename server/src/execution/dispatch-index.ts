@@ -1,6 +1,7 @@
 import type { RunnerCandidate, TaskRequirements } from "../core/routing.js";
 import { meetsRequirements, type RunnerRequirements } from "../core/runner-fit.js";
 import { canonicalSelector } from "../core/selector.js";
+import type { GateKey } from "./key-gates.js";
 import { SortedList } from "./sorted-list.js";
 
 /** A task waiting to be dispatched, with what routing needs. */
@@ -22,6 +23,8 @@ export interface PendingEntry extends TaskRequirements {
   concurrency?: readonly { key: string; limit: number }[];
   /** The task's labels (dispatch pauses by label selector match them). */
   labels?: Readonly<Record<string, string>>;
+  /** Its rate-limit and concurrency keys, as RateHolds checks them; undefined when it has none (the fast path). */
+  gates?: readonly GateKey[];
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -75,6 +78,11 @@ interface Tracked<R extends RunnerCandidate> {
   where: "waiting" | "ready" | "slot" | "held";
   /** While held: the group (a concurrency key or a dispatch pause) it waits on. */
   group?: string;
+  /**
+   * The group it was held in when it was upserted again (a committed change of the task re-tracks it), until a
+   * release lets it go: holding it there again is the same wait, not a new one (`hold` says which).
+   */
+  heldBefore?: string;
 }
 
 /** An entry held back by a concurrency key at its limit or a dispatch pause, for WaitingReasons. */
@@ -167,8 +175,10 @@ export class DispatchIndex<R extends RunnerCandidate> {
     const cls = this.classFor(entry);
     // Counted before the old entry goes, so a class is not dropped and rebuilt under its only task.
     cls.members++;
+    const old = this.tasks.get(entry.taskId);
+    const heldBefore = old?.where === "held" ? old.group : old?.heldBefore;
     this.remove(entry.taskId);
-    const tracked: Tracked<R> = { entry, cls, where: "waiting" };
+    const tracked: Tracked<R> = { entry, cls, where: "waiting", heldBefore };
     this.tasks.set(entry.taskId, tracked);
     this.countReason(entry.reason, 1);
     if (entry.readyAtMs <= nowMs) this.makeReady(tracked, nowMs);
@@ -218,10 +228,13 @@ export class DispatchIndex<R extends RunnerCandidate> {
     else this.slotHeld.set(tracked.entry.slot, [tracked.entry]);
   }
 
-  /** Holds a ready task back in `group` until `release(group)` lets it go. */
-  hold(taskId: string, group: string, nowMs: number): void {
+  /**
+   * Holds a ready task back in `group` until `release(group)` lets it go. Returns whether this is a new wait:
+   * false when it was held there already before a change of the task re-tracked it.
+   */
+  hold(taskId: string, group: string, nowMs: number): boolean {
     const tracked = this.tasks.get(taskId);
-    if (tracked?.where !== "ready") return;
+    if (tracked?.where !== "ready") return false;
     this.leaveReady(tracked);
     tracked.where = "held";
     tracked.group = group;
@@ -232,6 +245,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
     }
     held.insert(tracked.entry);
     this.heldUnchecked.set(taskId, { entry: tracked.entry, group, sinceMs: nowMs });
+    const again = tracked.heldBefore === group;
+    tracked.heldBefore = undefined;
+    return !again;
   }
 
   /**
@@ -244,10 +260,16 @@ export class DispatchIndex<R extends RunnerCandidate> {
     for (let first = held?.first; first && take(first, taken); first = held!.first) {
       const tracked = this.tasks.get(first.taskId)!;
       this.leaveGroup(tracked);
+      tracked.heldBefore = undefined;
       this.makeReady(tracked, nowMs);
       taken++;
     }
     return taken;
+  }
+
+  /** How many entries `group` holds. */
+  heldCount(group: string): number {
+    return this.groups.get(group)?.size ?? 0;
   }
 
   /** The group a task is held in, if it is. */

@@ -12,9 +12,10 @@ import {
   taskKind,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
-import { type ConcurrencyLimits, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
+import { type ConcurrencyLimits, concurrencyKeysOf, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
 import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
+import { type RateLimits, type RateSetting, rateLimitsOf } from "../core/rate-limit.js";
 import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
 import { readyTimeMs } from "../core/task-lifecycle.js";
@@ -22,7 +23,7 @@ import { durationToMs } from "../core/task-spec.js";
 import { DomainError, type Logger } from "../errors.js";
 import { observeAssign, observeAssignSent } from "../metrics/dispatch-timing.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
-import type { ReadKeys, Snapshot } from "../store/backend.js";
+import type { RateKeyRecord, ReadKeys, Snapshot } from "../store/backend.js";
 import { decideAssign } from "../store/decide/runs.js";
 import type { WriteView } from "../store/decide/view.js";
 import type { CommitStage, GroupCommit } from "../store/group-commit.js";
@@ -30,7 +31,9 @@ import { assignOutcomeWrite } from "../store/writes.js";
 import { dispatchSpan } from "../tracing.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-index.js";
+import { type KeyState, laterState } from "./key-gates.js";
 import { describeTarget, PauseRules } from "./pause-rules.js";
+import { type GatesBefore, RateHolds } from "./rate-holds.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerTarget } from "./runner-target.js";
 import { sharedMessage } from "./waiting-reasons.js";
@@ -40,6 +43,8 @@ export interface DispatcherSettings {
   runHistoryLimit: number;
   /** Server-side limits per concurrency key (config concurrencyLimits). */
   concurrencyLimits?: Readonly<Record<string, number>>;
+  /** Server-side rates per rate-limit key (config rateLimits). */
+  rateLimits?: Readonly<Record<string, Partial<RateSetting>>>;
 }
 
 /** The index group of the tasks waiting on a concurrency key at its limit... */
@@ -97,9 +102,11 @@ interface DispatchPlan {
   assigned: { run: ActiveRun; session: RunnerTarget; entry: PendingEntry; stored?: { task: Task; run: Run } }[];
   /** Index entries as they were before this batch's changes were laid over them (undefined: not tracked). */
   before: Map<string, PendingEntry | undefined>;
+  /** Rate-limit and retry-after keys as they were before this batch took tokens or paused them. */
+  gatesBefore: GatesBefore;
 }
 
-const NOTHING: DispatchPlan = { assigned: [], before: new Map() };
+const NOTHING: DispatchPlan = { assigned: [], before: new Map(), gatesBefore: new Map() };
 
 /**
  * Turns pending tasks into runs. Keeps them in the DispatchIndex (by what can
@@ -114,7 +121,10 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly index = new DispatchIndex<RunnerTarget>();
   /** The dispatch pauses in force (DispatchService), as the leader last read them. */
   readonly pauses = new PauseRules();
+  /** Rate limits and retry-after pauses: the tasks their keys hold, and the keys' buckets. */
+  readonly rates: RateHolds;
   private readonly limits: ConcurrencyLimits;
+  private readonly rateLimits: RateLimits;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
   private wanted = false;
@@ -122,6 +132,12 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private pausedUntilMs = 0;
   private stopped = false;
+  /**
+   * Whether the keys' states in memory may be behind the store, so each batch reads the keys it takes tokens
+   * of: always with several servers (another's run end may have paused one); alone, after a commit whose
+   * outcome was never known (its tokens may be stored), until the next time this server takes the lead.
+   */
+  private gatesUnsure = false;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -129,6 +145,14 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   ) {
     deps.commits.addStage(this);
     this.limits = concurrencyLimitsOf(settings.concurrencyLimits ?? {});
+    this.rateLimits = rateLimitsOf(settings.rateLimits ?? {});
+    this.rates = new RateHolds({
+      index: this.index,
+      clock: deps.clock,
+      timers: deps.timers,
+      schedule: () => this.schedule(),
+      metrics: deps.metrics,
+    });
   }
 
   /** The pauses in force changed (read again from the store): the tasks of those gone are dispatched at once. */
@@ -163,6 +187,8 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   /** Why a held task waits, for its status (WaitingReasons asks). */
   heldVerdict({ entry, group }: HeldEntry): { reason: string; message: string } | undefined {
+    const rated = this.rates.verdict(entry, group, this.deps.clock.now());
+    if (rated || group.startsWith("rate")) return rated;
     if (group.startsWith("pause\n")) {
       const pause = this.pauses.get(group.slice("pause\n".length));
       if (!pause) return undefined;
@@ -213,10 +239,17 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     this.leading = true;
   }
 
+  /** The keys' buckets and pauses as the store has them (read on taking the lead, before the pending tasks). */
+  loadKeys(records: readonly RateKeyRecord[]): void {
+    this.rates.load(records);
+    this.gatesUnsure = false;
+  }
+
   /** Another server dispatches now: nothing pending is kept here (it is read again on taking the lead). */
   resign(): void {
     this.leading = false;
     this.index.clearTasks();
+    this.rates.clear();
   }
 
   // ---- the commit stage ----
@@ -233,16 +266,25 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   async decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<DispatchPlan> {
     this.wanted = false;
-    if (this.stopped || !this.leading || nowMs < this.pausedUntilMs || !this.index.anyRoom) return NOTHING;
-    const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [] };
+    if (this.stopped || !this.leading) return NOTHING;
+    // The retry-after pauses of run ends in this batch hold their keys from now on (undone if it fails).
+    const gatesBefore: GatesBefore = new Map();
+    this.rates.layOver(view.writes.keyPauses, gatesBefore);
+    const idle = { ...NOTHING, gatesBefore };
+    if (nowMs < this.pausedUntilMs || !this.index.anyRoom) return gatesBefore.size > 0 ? idle : NOTHING;
+    const plan: DispatchPlan = { before: this.layOver(view, nowMs), assigned: [], gatesBefore };
     try {
       this.wakeAt(this.index.promoteDue(nowMs));
-      plan.assigned = this.reserve();
+      plan.assigned = this.reserve(gatesBefore, nowMs);
       // A fan-out child's assign changes its parent too (its count of running children).
       const unread = plan.assigned
         .flatMap(({ entry }) => (entry.parentId ? [entry.taskId, entry.parentId] : [entry.taskId]))
         .filter((id) => !view.has(id));
-      if (unread.length > 0) view.extend(await read({ tasks: unread }));
+      const gateKeys = new Set(plan.assigned.flatMap(({ entry }) => entry.gates?.map(({ key }) => key) ?? []));
+      const readGates = gateKeys.size > 0 && (this.gatesUnsure || this.deps.leaderEpoch() !== undefined);
+      if (unread.length > 0 || readGates)
+        view.extend(await read({ tasks: unread, rateKeys: readGates ? gateKeys : [] }));
+      const base = gateKeys.size > 0 ? this.settleGates(plan, view, gateKeys, readGates, nowMs) : undefined;
       for (const item of plan.assigned) {
         view.begin();
         item.stored = decideAssign(
@@ -255,6 +297,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         );
         view.commit();
       }
+      if (base) this.writeGates(plan, view, base, nowMs);
       const epoch = this.deps.leaderEpoch();
       if (epoch !== undefined && plan.assigned.some((item) => item.stored)) view.requireLeader(epoch);
       return plan;
@@ -280,6 +323,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     // their runs and room stay reserved until the store says which it holds.
     const unknown = error instanceof DomainError && error.reason === ErrorReason.STORE_UNAVAILABLE;
     const open = unknown ? plan.assigned.filter((item) => item.stored) : [];
+    if (unknown && plan.gatesBefore.size > 0) this.gatesUnsure = true;
     this.undo(plan, new Set(open.map((item) => item.run.runId)));
     for (const item of open) void this.settle(item);
     if (plan.assigned.length > 0) {
@@ -331,6 +375,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
    */
   private undo(plan: DispatchPlan, open: ReadonlySet<string> = new Set()): void {
     const nowMs = this.deps.clock.now();
+    this.rates.restore(plan.gatesBefore);
     const settled = plan.assigned.filter(({ run }) => !open.has(run.runId));
     for (const { run } of settled) {
       run.assigning = false;
@@ -362,8 +407,72 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     return before;
   }
 
+  /**
+   * The tokens this batch took were counted on what this server knew; the store, read in the same transaction
+   * (`read`: see gatesUnsure), may know more: another server's run end paused a key, or (just after a change of
+   * leader) the last leader's assigns took tokens. The keys start from the later of both, and the batch's starts
+   * are counted again, in order: one that finds no token after all is held instead. Returns the keys as they
+   * were before the batch.
+   */
+  private settleGates(
+    plan: DispatchPlan,
+    view: WriteView,
+    keys: ReadonlySet<string>,
+    read: boolean,
+    nowMs: number,
+  ): Map<string, KeyState | undefined> {
+    const gates = this.rates.gates;
+    const base = new Map<string, KeyState | undefined>();
+    for (const key of keys) {
+      const before = plan.gatesBefore.has(key) ? plan.gatesBefore.get(key) : gates.state(key);
+      const stored = read ? view.rateKey(key) : undefined;
+      const start = stored && before ? laterState(before, stored) : (stored ?? before);
+      this.rates.remember(key, plan.gatesBefore);
+      gates.set(key, start);
+      base.set(key, start);
+    }
+    const kept: DispatchPlan["assigned"] = [];
+    for (const item of plan.assigned) {
+      const block = item.entry.gates && gates.blocked(item.entry.gates, nowMs);
+      if (!block) {
+        if (item.entry.gates) gates.take(item.entry.gates, nowMs);
+        kept.push(item);
+        continue;
+      }
+      item.run.assigning = false;
+      this.deps.tracker.untrack(item.run);
+      this.index.upsert(item.entry, nowMs);
+      this.rates.hold(item.entry, block, nowMs);
+    }
+    plan.assigned = kept;
+    return base;
+  }
+
+  /**
+   * The keys' bucket times after the batch's stored assigns (a task that changed under it took none), written
+   * in the same commit as those assigns: what a restart, or the next leader, starts from.
+   */
+  private writeGates(
+    plan: DispatchPlan,
+    view: WriteView,
+    base: Map<string, KeyState | undefined>,
+    nowMs: number,
+  ): void {
+    const gates = this.rates.gates;
+    if (plan.assigned.some((item) => item.entry.gates && !item.stored)) {
+      for (const [key, state] of base) gates.set(key, state);
+      for (const { entry, stored } of plan.assigned) if (entry.gates && stored) gates.take(entry.gates, nowMs);
+    }
+    view.begin();
+    for (const [key, state] of base) {
+      const tatMs = gates.state(key)?.tatMs ?? 0;
+      if (tatMs > (state?.tatMs ?? 0)) view.putRateKeyTat(key, tatMs);
+    }
+    view.commit();
+  }
+
   /** Takes the first tasks in dispatch order that a free runner fits, reserving its room for each. */
-  private reserve(): DispatchPlan["assigned"] {
+  private reserve(gatesBefore: GatesBefore, nowMs: number): DispatchPlan["assigned"] {
     const assigned: DispatchPlan["assigned"] = [];
     const { tracker, ids } = this.deps;
     for (let pick = this.index.next(); pick; pick = this.index.next()) {
@@ -377,18 +486,28 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       if (this.pauses.size > 0) {
         const pause = this.pauses.match(entry);
         if (pause) {
-          this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now());
+          if (this.index.hold(entry.taskId, pauseGroup(pause.id), this.deps.clock.now())) {
+            this.deps.metrics?.dispatchHolds.inc({ kind: "dispatch_pause" });
+          }
           continue;
         }
       }
       if (entry.concurrency) {
         const full = this.keyAtLimit(entry);
         if (full) {
-          this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now());
+          if (this.index.hold(entry.taskId, keyGroup(full.key), this.deps.clock.now())) {
+            this.deps.metrics?.dispatchHolds.inc({ kind: "concurrency_key" });
+          }
           // It may have been let go by another of its keys, which then has room for the next one.
           for (const { key } of entry.concurrency) if (key !== full.key) this.keyFreed(key);
           continue;
         }
+      }
+      // Rate limits, and retry-after pauses on any of its keys: a task without keys skips this.
+      if (entry.gates && this.rates.holdIfBlocked(entry, nowMs)) {
+        // Let go by a concurrency key, it does not take that room now: the key's next task may.
+        for (const { key } of entry.concurrency ?? []) this.keyFreed(key);
+        continue;
       }
       const session = chooseRunner(runners, entry);
       if (!session) {
@@ -398,6 +517,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         continue;
       }
       this.index.remove(entry.taskId);
+      if (entry.gates) this.rates.take(entry, nowMs, gatesBefore);
       const keys = entry.concurrency?.map(({ key }) => key);
       const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot, keys);
       run.assigning = true;
@@ -434,6 +554,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         ? task.spec!.concurrency.map((held) => ({ key: held.key, limit: effectiveLimit(held, this.limits) }))
         : undefined,
       labels: task.spec!.labels,
+      gates: RateHolds.gatesOf(task.spec!.rateLimits ?? [], concurrencyKeysOf(task.spec), this.rateLimits),
     };
   }
 

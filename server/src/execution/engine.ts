@@ -23,10 +23,11 @@ import type { MetricSources, ServerMetrics } from "../metrics/server-metrics.js"
 import type { StorageBackend, TaskChange } from "../store/backend.js";
 import type { GroupCommit } from "../store/group-commit.js";
 import { loseUnclaimedWrite, pinnedRunnerGoneWrite } from "../store/writes.js";
-import { acceptedInitStep, acceptedLogUrl } from "../validation/run-report.js";
+import { acceptedInitStep, acceptedLogUrl, acceptedRetryAfter } from "../validation/run-report.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { Dispatcher, type DispatcherSettings } from "./dispatcher.js";
 import { FanOutDuty } from "./fan-out-duty.js";
+import { idleKeysDuty } from "./idle-keys.js";
 import { type Duty, LeaderDuties, leaderCommits, underEpoch } from "./leader-duties.js";
 import { OutputHub } from "./output-hub.js";
 import { OutputRecorder } from "./output-recorder.js";
@@ -219,6 +220,7 @@ export class ExecutionEngine {
     });
     this.dispatcher.index.runnerSeen = (runner) => this.fanOut.runnerSeen(runner);
     this.duties.add(this.fanOut.duty);
+    this.duties.add(idleKeysDuty(this.dispatcher.rates, leaderWrites, clock, timers, log));
     // Runners deleted while no server led: their pinned tasks end once one leads.
     this.duties.add(() => {
       void this.endPinnedToDeleted().catch((error) => deps.log("ending tasks pinned to a deleted runner", error));
@@ -496,6 +498,7 @@ export class ExecutionEngine {
       }
       case "runFinished": {
         const { runId, exitCode, outcome, error, result, outputBytes, logUrl, failedInitStep } = message.value;
+        const { retryAfter, retryAfterKey } = message.value;
         const run = this.tracker.owned(session, runId);
         if (!run) {
           // Not (or no longer) ours: its end is recorded or it was lost; the runner may forget it.
@@ -518,6 +521,14 @@ export class ExecutionEngine {
           // A step that "failed" in a run that succeeded is no failure: only an unsuccessful end names one.
           failedInitStep:
             phase === RunPhase.RUN_PHASE_SUCCEEDED ? undefined : acceptedInitStep(failedInitStep, runId, this.deps.log),
+          // The downstream asked to wait: the attempt is deferred, not failed (the key is checked against the task's).
+          retryAfterMs: acceptedRetryAfter(
+            retryAfter,
+            outcome === RunOutcome.RUN_OUTCOME_FAILED && phase === RunPhase.RUN_PHASE_FAILED,
+            runId,
+            this.deps.log,
+          ),
+          retryAfterKey: retryAfterKey || undefined,
         });
         return;
       }

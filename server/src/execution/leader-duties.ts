@@ -115,6 +115,8 @@ export class LeaderDuties {
     this.leading = true;
     dispatcher.lead();
     remotes.start();
+    // The keys' buckets and pauses first: the tasks read next are held by them from their first pass.
+    dispatcher.loadKeys(await this.deps.backend.rateKeys());
     if (shared) await this.rebuild();
     else await rescuer.restore();
     waitingReasons.start();

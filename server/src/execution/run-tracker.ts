@@ -216,7 +216,12 @@ export class RunTracker {
    */
   finish(
     run: ActiveRun,
-    end: AttemptEnd & { result?: Record<string, unknown>; outputBytes?: number; logUrl?: string },
+    end: AttemptEnd & {
+      result?: Record<string, unknown>;
+      outputBytes?: number;
+      logUrl?: string;
+      retryAfterKey?: string;
+    },
     seen?: Runner,
   ): Promise<void> {
     if (run.ending) return run.ending;
@@ -239,7 +244,9 @@ export class RunTracker {
       this.untrack(run);
       const phase = runPhaseToJSON(end.phase).replace("RUN_PHASE_", "");
       const lost = end.phase === RunPhase.RUN_PHASE_LOST;
-      this.deps.log(`run ${run.runId} of task ${run.taskId} ${lost ? "lost" : "finished"}: ${phase}`, undefined, {
+      if (finished?.droppedRetryAfterKey) this.deps.log(`run ${run.runId}: ${finished.droppedRetryAfterKey}`);
+      const ended = lost ? "lost" : finished?.run.retryAfter ? "deferred" : "finished";
+      this.deps.log(`run ${run.runId} of task ${run.taskId} ${ended}: ${phase}`, undefined, {
         level: lost ? "warn" : "debug",
         ...this.fields(run),
         phase,

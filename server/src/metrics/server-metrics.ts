@@ -7,6 +7,8 @@ const LONG_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 export const RUNNER_STATES = ["connected", "draining", "disconnected"] as const;
+/** What may hold a pending task back at dispatch (supervisor_dispatch_holds_total's kinds). */
+export const HOLD_KINDS = ["concurrency_key", "rate_limit", "retry_after", "dispatch_pause"] as const;
 
 export interface RunnerFigures {
   name: string;
@@ -115,6 +117,14 @@ export class ServerMetrics {
     help: "Group commits that failed (every request of the batch failed with it).",
     registers: [this.registry],
   });
+  readonly dispatchHolds = new Counter({
+    name: "supervisor_dispatch_holds_total",
+    help:
+      "Pending tasks the leader's dispatch held back, by what held them: concurrency_key (at its limit), " +
+      "rate_limit (no token), retry_after (a key paused by a run's retry-after), dispatch_pause.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly scheduleFires = new Counter({
     name: "supervisor_schedule_fires_total",
     help: "Schedule ticks this server fired as a task (as the leader).",
@@ -129,6 +139,8 @@ export class ServerMetrics {
 
   constructor() {
     const metrics = this;
+    // Every kind from the start, at 0: a rate over a series that appears late misses its first holds.
+    for (const kind of HOLD_KINDS) this.dispatchHolds.inc({ kind }, 0);
     new Gauge({
       name: "supervisor_leader",
       help: "1 while this server leads (dispatches, schedules, exports the global gauges), else 0.",

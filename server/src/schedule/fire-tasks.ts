@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind } from "@opentelemetry/api";
 import { ErrorReason, type TaskSpec } from "@supervisor/sdk";
 import type { ConcurrencyLimits } from "../core/concurrency.js";
 import type { IdGenerator } from "../core/ids.js";
+import type { RateLimits } from "../core/rate-limit.js";
 import { DomainError } from "../errors.js";
 import type { StoredTask } from "../store/backend.js";
 import type { SubmitSettings } from "../store/decide/submit.js";
@@ -29,6 +30,8 @@ export class TaskFirer {
     private readonly fanOutTargets: (spec: TaskSpec) => Promise<string[]> = async () => [],
     /** The server's concurrency limits (config concurrencyLimits), which a template may lean on as a submit may. */
     private readonly limits?: ConcurrencyLimits,
+    /** The server's rate limits (config rateLimits), likewise. */
+    private readonly rates?: RateLimits,
   ) {}
 
   /** Checks a fire without storing it: a template the server would refuse is refused when it is defined. */
@@ -65,7 +68,11 @@ export class TaskFirer {
   /** SubmitTask's checks, except that `scheduled_by`, which clients may not set, is ours to set. */
   private validate(fire: FireRequest): ValidSubmit {
     const { scheduledBy, ...spec } = fire.spec;
-    const valid = validateSubmit({ spec: { ...spec, scheduledBy: undefined }, requestId: fire.requestId }, this.limits);
+    const valid = validateSubmit(
+      { spec: { ...spec, scheduledBy: undefined }, requestId: fire.requestId },
+      this.limits,
+      this.rates,
+    );
     this.signatures.check(valid.spec);
     return { ...valid, spec: { ...valid.spec, scheduledBy } };
   }

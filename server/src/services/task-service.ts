@@ -6,6 +6,7 @@ import type { ConcurrencyLimits } from "../core/concurrency.js";
 import { explainTask } from "../core/explain.js";
 import type { IdGenerator } from "../core/ids.js";
 import { pagePrefix } from "../core/page-budget.js";
+import type { RateLimits } from "../core/rate-limit.js";
 import { isActive } from "../core/task-lifecycle.js";
 import { DomainError, invalidArgument, type Logger, taskActive, taskNotFound } from "../errors.js";
 import type { ExecutionEngine } from "../execution/engine.js";
@@ -69,6 +70,8 @@ export interface TaskServiceDeps {
   concurrencyLimits?: ConcurrencyLimits;
   /** ExplainTask's now (backoff and not_before still in force or not). */
   clock: Clock;
+  /** The server's rate limits (config rateLimits): a rate limit with neither unit set needs one. */
+  rateLimits?: RateLimits;
 }
 
 /** TaskService: validate → store → answer. No SQL and no status building here. */
@@ -95,7 +98,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       // where a refusal drops only its own changes. Each answer is what SubmitTask would give.
       const outcomes = await admission(trace, request.requests.length, () =>
         Promise.allSettled(
-          validateEach(request, deps.concurrencyLimits).map(async (submit) => {
+          validateEach(request, deps.concurrencyLimits, deps.rateLimits).map(async (submit) => {
             if (submit instanceof DomainError) throw submit;
             deps.signatures.check(submit.spec);
             return commits.run(submitStoredWrite(await submitParams(submit, traceparent), submitSettings));
@@ -110,7 +113,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       });
       return batchSubmitTasksWire(tasks, failedRequests);
     }
-    const submits = validateBatch(request, deps.concurrencyLimits);
+    const submits = validateBatch(request, deps.concurrencyLimits, deps.rateLimits);
     submits.forEach(({ spec }, index) => {
       forRequest(index, () => deps.signatures.check(spec, `requests[${index}].spec`));
     });
@@ -123,7 +126,7 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
   return {
     submitTask: unary(log, shutdown, (request, ctx) =>
       inSubmitSpan("SubmitTask", traceparentIn(ctx), async (span, trace) => {
-        const submit = validateSubmit(request, deps.concurrencyLimits);
+        const submit = validateSubmit(request, deps.concurrencyLimits, deps.rateLimits);
         deps.signatures.check(submit.spec);
         const params = await submitParams(submit, traceparentOf(trace));
         span.setAttribute("supervisor.task_id", params.id);

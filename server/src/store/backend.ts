@@ -103,6 +103,8 @@ export interface StorageBackend {
   dispatchableTasks(): Promise<Task[]>;
   /** Every ASSIGNED or RUNNING run. */
   activeRuns(): Promise<Run[]>;
+  /** Every stored key state (rate_keys): what the leader's token buckets and retry-after pauses start from. */
+  rateKeys(): Promise<RateKeyRecord[]>;
   /** Where each stored chunk of a run sits, in seq order. */
   outputExtents(runId: string): Promise<OutputExtent[]>;
   /** The newest task id ever stored, so ids never go backwards after a restart. */
@@ -174,6 +176,20 @@ export interface OutputExtent {
   size: number;
 }
 
+/**
+ * A rate-limit or concurrency key's flow state (rate_keys): its token bucket as GCRA keeps it, and the
+ * retry-after pause on it. No row is a full bucket and no pause.
+ */
+export interface RateKeyRecord {
+  key: string;
+  /** The bucket's theoretical arrival time, ms since the epoch (fractional; at or before now: full). */
+  tatMs: number;
+  /** A run's retry-after holds every task of the key until then (ms since the epoch; 0: none). */
+  pausedUntilMs: number;
+  /** The run whose retry-after set `pausedUntilMs` ("" when none). */
+  pausedBy: string;
+}
+
 export interface IdempotencyKey {
   requestId: string;
   taskId: string;
@@ -227,6 +243,8 @@ export interface ReadKeys {
   idempotencyKeys?: Iterable<string>;
   runs?: Iterable<string>;
   runnerNames?: Iterable<string>;
+  /** Keys' token buckets and pauses (rate_keys). */
+  rateKeys?: Iterable<string>;
 }
 
 /** What a read found; a key asked for and not found maps to null. */
@@ -240,6 +258,7 @@ export interface Snapshot {
   runnerNames: Map<string, Runner | null>;
   /** For each runner found in `runnerNames`, by name: the server holding its stream (null: none). */
   runnerServers: Map<string, string | null>;
+  rateKeys: Map<string, RateKeyRecord | null>;
 }
 
 export interface WriteTransaction {
@@ -271,6 +290,12 @@ export interface WriteSet {
   deletedChunks: { runId: string; seq: number }[];
   runners: RunnerWrite[];
   deletedRunners: string[];
+  /** Keys' bucket times (rate_keys.tat_ms), a row made if none: a stored time is never moved back. */
+  rateKeyTats: { key: string; tatMs: number }[];
+  /** Retry-after pauses (rate_keys.paused_until_ms and paused_by): a stored pause that ends later stays. */
+  keyPauses: { key: string; untilMs: number; byRunId: string }[];
+  /** Keys whose bucket is full by this time and that no pause holds past it are deleted (their rows only). */
+  expireRateKeysBeforeMs?: number;
   /** Idempotency keys created before this are deleted (at most `limit`). */
   expireIdempotencyKeys?: { beforeMs: number; limit: number };
   /** Journal entries at or below this revision are deleted; compactedThrough becomes it. */
@@ -297,6 +322,8 @@ export const emptyWriteSet = (): WriteSet => ({
   deletedChunks: [],
   runners: [],
   deletedRunners: [],
+  rateKeyTats: [],
+  keyPauses: [],
 });
 
 // ---------------------------------------------------------------- several servers (shared only)

@@ -193,6 +193,7 @@ export function mergeReads(all: readonly ReadKeys[]): ReadKeys {
     idempotencyKeys: new Set(),
     runs: new Set(),
     runnerNames: new Set(),
+    rateKeys: new Set(),
   };
   let slotQueueDepth: number | undefined;
   for (const keys of all) {

@@ -247,6 +247,12 @@ export const expireKeysWrite = (beforeMs: number, limit: number): WriteRequest<v
   decide: (view) => view.expireIdempotencyKeys(beforeMs, limit),
 });
 
+/** The leader's janitor: the rate_keys rows of keys full and unpaused by `beforeMs` go (no row says the same). */
+export const expireRateKeysWrite = (beforeMs: number): WriteRequest<void> => ({
+  reads: {},
+  decide: (view) => view.expireRateKeys(beforeMs),
+});
+
 export const compactJournalWrite = (throughRevision: number): WriteRequest<void> => ({
   reads: {},
   decide: (view) => view.compactJournalThrough(throughRevision),

@@ -6,6 +6,7 @@ import {
   type FieldViolation,
   ID_PREFIX_PATTERN,
   MAX_BATCH_REQUESTS,
+  type RateLimit,
   type RerunTaskRequest,
   type SubmitTaskRequest,
   type Task,
@@ -16,12 +17,14 @@ import {
 } from "@supervisor/sdk";
 import type { ConcurrencyLimits } from "../core/concurrency.js";
 import { UUID_PATTERN } from "../core/ids.js";
+import type { RateLimits } from "../core/rate-limit.js";
 import { SelectorSyntaxError } from "../core/selector.js";
 import { type CompiledFilter, compileFilter } from "../core/task-filter.js";
 import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { resolveConcurrency } from "./concurrency.js";
+import { resolveRateLimits } from "./rate-limits.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
@@ -41,6 +44,7 @@ function checkSubmit(
   request: SubmitTaskRequest,
   prefix: string,
   limits: ConcurrencyLimits | undefined,
+  rates: RateLimits | undefined,
 ): ValidSubmit | FieldViolation[] {
   const violations: FieldViolation[] = [];
   let valid: ValidSubmit | undefined;
@@ -48,11 +52,18 @@ function checkSubmit(
   else {
     const result = taskSpecSchema.safeParse(request.spec);
     const concurrency = result.success ? resolveConcurrency(withSpecDefaults(request.spec), limits, prefix) : [];
+    const rateLimits = result.success ? resolveRateLimits(withSpecDefaults(request.spec), rates, prefix) : [];
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
-    else if (isViolations(concurrency)) violations.push(...concurrency);
-    else {
+    else if (isViolations(concurrency) || isViolations(rateLimits)) {
+      if (isViolations(concurrency)) violations.push(...concurrency);
+      if (isViolations(rateLimits)) violations.push(...rateLimits);
+    } else {
       // Measured as stored (defaults applied, templated keys filled; map order does not change the size).
-      const spec = { ...withSpecDefaults(request.spec), concurrency: concurrency as ConcurrencyKey[] };
+      const spec = {
+        ...withSpecDefaults(request.spec),
+        concurrency: concurrency as ConcurrencyKey[],
+        rateLimits: rateLimits as RateLimit[],
+      };
       const canonical = canonicalSpecBytes(spec);
       if (canonical.length > MAX_SPEC_BYTES) {
         violations.push({
@@ -76,12 +87,19 @@ function checkSubmit(
   return violations.length > 0 || !valid ? violations : valid;
 }
 
-const isViolations = (list: readonly (ConcurrencyKey | FieldViolation)[]): list is FieldViolation[] =>
+const isViolations = (list: readonly (ConcurrencyKey | RateLimit | FieldViolation)[]): list is FieldViolation[] =>
   list.length > 0 && "field" in list[0]!;
 
-/** `limits`: the server's concurrency limits (a key with max_running 0 must have one); undefined: not checked. */
-export function validateSubmit(request: SubmitTaskRequest, limits?: ConcurrencyLimits): ValidSubmit {
-  const checked = checkSubmit(request, "", limits);
+/**
+ * `limits`: the server's concurrency limits (a key with max_running 0 must have one), `rates` its rate limits (a
+ * rate limit with neither unit set must have one); undefined: not checked.
+ */
+export function validateSubmit(
+  request: SubmitTaskRequest,
+  limits?: ConcurrencyLimits,
+  rates?: RateLimits,
+): ValidSubmit {
+  const checked = checkSubmit(request, "", limits, rates);
   if (Array.isArray(checked)) throw invalidArgument(checked);
   return checked;
 }
@@ -95,12 +113,16 @@ function validateBatchSize(request: BatchSubmitTasksRequest): void {
 }
 
 /** Validates every request of the batch and reports all bad fields at once (`requests[i].spec...`). */
-export function validateBatch(request: BatchSubmitTasksRequest, limits?: ConcurrencyLimits): ValidSubmit[] {
+export function validateBatch(
+  request: BatchSubmitTasksRequest,
+  limits?: ConcurrencyLimits,
+  rates?: RateLimits,
+): ValidSubmit[] {
   validateBatchSize(request);
   const valid: ValidSubmit[] = [];
   const violations: FieldViolation[] = [];
   request.requests.forEach((submit, i) => {
-    const checked = checkSubmit(submit, `requests[${i}].`, limits);
+    const checked = checkSubmit(submit, `requests[${i}].`, limits, rates);
     if (Array.isArray(checked)) violations.push(...checked);
     else valid.push(checked);
   });
@@ -116,10 +138,11 @@ export function validateBatch(request: BatchSubmitTasksRequest, limits?: Concurr
 export function validateEach(
   request: BatchSubmitTasksRequest,
   limits?: ConcurrencyLimits,
+  rates?: RateLimits,
 ): (ValidSubmit | DomainError)[] {
   validateBatchSize(request);
   return request.requests.map((submit) => {
-    const checked = checkSubmit(submit, "", limits);
+    const checked = checkSubmit(submit, "", limits, rates);
     return Array.isArray(checked) ? invalidArgument(checked) : checked;
   });
 }

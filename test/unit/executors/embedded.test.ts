@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type EmbeddedHandler, EmbeddedRegistry, resultOf } from "../../../sdk/src/executors/embedded.js";
 import type { ExecutionContext, OutputStreamName } from "../../../sdk/src/executors/types.js";
+import { RetryAfter } from "../../../sdk/src/retry-after.js";
 
 function recorder(options: { deadlineInMs?: number; gracePeriodMs?: number; signal?: AbortSignal } = {}) {
   const chunks: { stream: OutputStreamName; text: string }[] = [];
@@ -163,5 +164,31 @@ describe("EmbeddedRegistry", () => {
       );
       expect(result).toEqual({ outcome: "succeeded", result: { aborted: false } });
     });
+  });
+});
+
+describe("EmbeddedRegistry: RetryAfter", () => {
+  it("a RetryAfter thrown or returned fails the run with a retry-after (the key, if named)", async () => {
+    const thrown = await run(
+      () => {
+        throw new RetryAfter(1500, { key: "vendor-x", message: "429" });
+      },
+      {},
+      recorder().ctx,
+    );
+    expect(thrown).toEqual({ outcome: "failed", error: "429", retryAfterMs: 1500, retryAfterKey: "vendor-x" });
+    const returned = await run(async () => new RetryAfter("2m"), {}, recorder().ctx);
+    expect(returned).toEqual({ outcome: "failed", error: "retry after 2m", retryAfterMs: 120_000 });
+  });
+
+  it("one from another copy of the SDK (same name and shape) counts too; a look-alike with a bad shape does not", async () => {
+    const foreign = Object.assign(new Error("slow down"), { name: "RetryAfter", delayMs: 250 });
+    expect(await run(() => Promise.reject(foreign), {}, recorder().ctx)).toMatchObject({ retryAfterMs: 250 });
+    const odd = Object.assign(new Error("no"), { name: "RetryAfter", delayMs: "soon" });
+    expect(await run(() => Promise.reject(odd), {}, recorder().ctx)).toEqual({ outcome: "failed", error: "no" });
+  });
+
+  it.each([0, -1, 86_400_001, Number.NaN, "0s", "25h"])("new RetryAfter(%j) throws a RangeError", (delay) => {
+    expect(() => new RetryAfter(delay as number)).toThrow(RangeError);
   });
 });

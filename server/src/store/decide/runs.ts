@@ -1,6 +1,8 @@
 import { type Run, RunPhase, type Task, TaskPhase, TaskReason } from "@supervisor/sdk";
-import { type AttemptEnd, type AttemptOptions, afterAttempt } from "../../core/attempt-outcome.js";
+import { type AttemptEnd, type AttemptOptions, afterAttempt, isDeferred } from "../../core/attempt-outcome.js";
 import { isTerminal } from "../../core/task-lifecycle.js";
+import { msToDuration } from "../../core/task-spec.js";
+import { retryAfterKeys } from "../../validation/run-report.js";
 import type { OutputChunkRecord } from "../backend.js";
 import { promoteNext } from "./slots.js";
 import type { WriteView } from "./view.js";
@@ -109,6 +111,10 @@ export interface FinishedRun {
   task?: Task;
   /** Set when the task will be retried: the backoff chosen. */
   delayMs?: number;
+  /** A deferred run's end: the keys its retry-after paused, and until when. */
+  paused?: { keys: string[]; untilMs: number };
+  /** Why the run's retry_after_key was dropped (it is not one of the task's keys), for the log. */
+  droppedRetryAfterKey?: string;
 }
 
 /** The output figures of a run as it ends. */
@@ -126,12 +132,16 @@ export type RunEnd = AttemptEnd & {
   startedAtMs?: number;
   /** Run.log_url as the runner last reported it (validated); undefined keeps the stored one. */
   logUrl?: string;
+  /** With retryAfterMs: the one key of the task to pause (RunFinished.retry_after_key); unset = all of them. */
+  retryAfterKey?: string;
 };
 
 /**
  * Ends a run (SUCCEEDED, FAILED, TIMEOUT, CANCELED or LOST) and moves its task
  * on: retried after a backoff, or terminal — then its slot passes to the next
- * queued task. Idempotent: a run already ended is left alone.
+ * queued task. Idempotent: a run already ended is left alone. A deferred run
+ * (a retry-after) also pauses its task's keys, in the same commit, for every
+ * task that holds them.
  */
 export function decideFinish(
   view: WriteView,
@@ -158,16 +168,33 @@ export function decideFinish(
     result: end.result,
     logUrl: end.logUrl ?? stored.logUrl,
     failedInitStep: end.failedInitStep ?? 0,
+    retryAfter: isDeferred(end) ? msToDuration(end.retryAfterMs!) : undefined,
   };
   view.putRun(run);
   const taskRecord = view.task(taskId);
-  if (!taskRecord || taskRecord.task.status!.phase !== TaskPhase.TASK_PHASE_RUNNING) return { run };
+  // The downstream's word holds for the keys whatever becomes of this task (a cancel requested meanwhile too).
+  const deferral = isDeferred(end) && taskRecord ? pauseKeys(view, taskRecord.task, run, end, nowMs) : {};
+  if (!taskRecord || taskRecord.task.status!.phase !== TaskPhase.TASK_PHASE_RUNNING) return { run, ...deferral };
   const task = taskRecord.task;
   const next = afterAttempt(task, end, nowMs, options);
   const terminal = isTerminal(next.task.status!.phase);
   const updated = view.updateTask(next.task, task, terminal ? "none" : taskRecord.slotState);
   if (terminal && taskRecord.slotState === "owner" && task.spec!.slot) promoteNext(view, task.spec!.slot, nowMs);
-  return { run, task: updated, delayMs: next.delayMs };
+  return { run, task: updated, delayMs: next.delayMs, ...deferral };
+}
+
+/** A retry-after's pause: the task's keys (or the one named) wait until now + N, for every task holding them. */
+function pauseKeys(
+  view: WriteView,
+  task: Task,
+  run: Run,
+  end: RunEnd,
+  nowMs: number,
+): Pick<FinishedRun, "paused" | "droppedRetryAfterKey"> {
+  const { keys, problem } = retryAfterKeys(task.spec, end.retryAfterKey);
+  const untilMs = nowMs + end.retryAfterMs!;
+  for (const key of keys) view.pauseKey(key, untilMs, run.id);
+  return { paused: keys.length > 0 ? { keys, untilMs } : undefined, droppedRetryAfterKey: problem };
 }
 
 /** Stores a chunk of output and deletes the chunks the cap pushed out. */

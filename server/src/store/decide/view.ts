@@ -6,6 +6,7 @@ import {
   emptyWriteSet,
   type IdempotencyKey,
   type OutputChunkRecord,
+  type RateKeyRecord,
   type ReadKeys,
   type Snapshot,
   type StoredTask,
@@ -38,6 +39,9 @@ interface Mark {
   deletedChunks: number;
   runners: number;
   deletedRunners: number;
+  rateKeyTats: number;
+  keyPauses: number;
+  expireRateKeysBeforeMs: WriteSet["expireRateKeysBeforeMs"];
   revision: number;
   undo: number;
   expireIdempotencyKeys: WriteSet["expireIdempotencyKeys"];
@@ -54,6 +58,9 @@ const EMPTY_MARK: Mark = {
   deletedChunks: 0,
   runners: 0,
   deletedRunners: 0,
+  rateKeyTats: 0,
+  keyPauses: 0,
+  expireRateKeysBeforeMs: undefined,
   revision: 0,
   undo: 0,
   expireIdempotencyKeys: undefined,
@@ -83,6 +90,8 @@ export class WriteView {
   private readonly runnerRows = new Map<string, Runner | null>();
   /** The holder of each runner written in this batch, by name (undefined: the backend's default). */
   private readonly runnerHolders = new Map<string, string | null | undefined>();
+  /** Keys' states as this batch has left them. */
+  private readonly rateRows = new Map<string, RateKeyRecord>();
   /** Ids of the overlay's tasks by slot, so slot questions look at that slot's tasks only. */
   private readonly bySlot = new Map<string, readonly string[]>();
   private readonly out: WriteSet = emptyWriteSet();
@@ -120,6 +129,9 @@ export class WriteView {
     mark.deletedChunks = out.deletedChunks.length;
     mark.runners = out.runners.length;
     mark.deletedRunners = out.deletedRunners.length;
+    mark.rateKeyTats = out.rateKeyTats.length;
+    mark.keyPauses = out.keyPauses.length;
+    mark.expireRateKeysBeforeMs = out.expireRateKeysBeforeMs;
     mark.revision = this.nextRevision;
     mark.undo = this.undo.length;
     mark.expireIdempotencyKeys = out.expireIdempotencyKeys;
@@ -146,6 +158,9 @@ export class WriteView {
     out.deletedChunks.length = mark.deletedChunks;
     out.runners.length = mark.runners;
     out.deletedRunners.length = mark.deletedRunners;
+    out.rateKeyTats.length = mark.rateKeyTats;
+    out.keyPauses.length = mark.keyPauses;
+    out.expireRateKeysBeforeMs = mark.expireRateKeysBeforeMs;
     out.expireIdempotencyKeys = mark.expireIdempotencyKeys;
     out.compactJournalThrough = mark.compactJournalThrough;
     out.leaderEpoch = mark.leaderEpoch;
@@ -272,6 +287,14 @@ export class WriteView {
     return this.snapshot.runnerServers.get(name) ?? null;
   }
 
+  /** A key's bucket and pause as this batch has left them (undefined: no row, a full bucket and no pause). */
+  rateKey(key: string): RateKeyRecord | undefined {
+    const stored = this.snapshot.rateKeys.get(key);
+    if (stored === undefined) throw new NeedsRead({ rateKeys: [key] });
+    const written = this.rateRows.get(key);
+    return written ? laterOf(stored ?? emptyKey(key), written) : (stored ?? undefined);
+  }
+
   // ---- writes ----
 
   /** Stores a new task (ADDED) with the next revision. */
@@ -352,6 +375,29 @@ export class WriteView {
     this.remember<Runner | null>(this.runnerRows, runner.name, null);
   }
 
+  /** Moves a key's bucket time (never back: the later of the stored one and this wins). */
+  putRateKeyTat(key: string, tatMs: number): void {
+    this.out.rateKeyTats.push({ key, tatMs });
+    this.addToKey({ ...emptyKey(key), tatMs });
+  }
+
+  /** A run's retry-after pauses the key until `untilMs` (a pause stored that ends later stays). */
+  pauseKey(key: string, untilMs: number, byRunId: string): void {
+    this.out.keyPauses.push({ key, untilMs, byRunId });
+    this.addToKey({ ...emptyKey(key), pausedUntilMs: untilMs, pausedBy: byRunId });
+  }
+
+  /** Deletes the keys' rows that say nothing by `beforeMs`: a full bucket and no pause past it. */
+  expireRateKeys(beforeMs: number): void {
+    this.out.expireRateKeysBeforeMs = beforeMs;
+  }
+
+  /** What this batch wrote of a key, each value the later of the writes (as the store keeps them). */
+  private addToKey(change: RateKeyRecord): void {
+    const written = this.rateRows.get(change.key);
+    this.remember(this.rateRows, change.key, written ? laterOf(written, change) : change);
+  }
+
   expireIdempotencyKeys(beforeMs: number, limit: number): void {
     this.out.expireIdempotencyKeys = { beforeMs, limit };
   }
@@ -367,4 +413,17 @@ export class WriteView {
   requireLeader(epoch: number): void {
     this.out.leaderEpoch = epoch;
   }
+}
+
+const emptyKey = (key: string): RateKeyRecord => ({ key, tatMs: 0, pausedUntilMs: 0, pausedBy: "" });
+
+/** Two states of one key as the store merges them: the later bucket time, the pause that ends later. */
+function laterOf(a: RateKeyRecord, b: RateKeyRecord): RateKeyRecord {
+  const pause = b.pausedUntilMs > a.pausedUntilMs ? b : a;
+  return {
+    key: a.key,
+    tatMs: Math.max(a.tatMs, b.tatMs),
+    pausedUntilMs: pause.pausedUntilMs,
+    pausedBy: pause.pausedBy,
+  };
 }

@@ -8,6 +8,7 @@ import type {
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
+  RateKeyRecord,
   ReadKeys,
   Snapshot,
   StorageBackend,
@@ -20,6 +21,7 @@ import type {
   WriteSet,
   WriteTransaction,
 } from "../backend.js";
+import { rateKeyOf } from "../rate-key-rows.js";
 import { readPool } from "./connect.js";
 import { PostgresDispatchPauses } from "./dispatch-pauses.js";
 import { guarded, translate, unavailableCause } from "./errors.js";
@@ -33,6 +35,7 @@ import { journalCompactionBound, readJournal } from "./queries/journal.js";
 import { fence, NOT_HELD } from "./queries/leader.js";
 import { CHANNELS, notify } from "./queries/notify.js";
 import { outputEndThrough, outputExtents, readOutputChunks } from "./queries/output.js";
+import { expireRateKeys, listRateKeys, pauseRateKeys, putRateKeyTats } from "./queries/rate-keys.js";
 import { getRunner, getRunnerByName, listRunners } from "./queries/runners.js";
 import { activeRuns, getRun, getRunByAttempt, listTaskRuns } from "./queries/runs.js";
 import { dispatchableTasks, expiredTasks, getSlotOwner, getTask, newestTaskId } from "./queries/tasks.js";
@@ -445,6 +448,10 @@ export class PostgresBackend implements StorageBackend {
     return guarded(async () => (await activeRuns(this.pool)).map(decodeRun));
   }
 
+  rateKeys(): Promise<RateKeyRecord[]> {
+    return guarded(async () => (await listRateKeys(this.pool)).map(rateKeyOf));
+  }
+
   outputExtents(runId: string): Promise<OutputExtent[]> {
     return guarded(() => outputExtents(this.pool, runId));
   }
@@ -481,6 +488,9 @@ function otherWrites(client: pg.Client, writes: WriteSet, serverId: string): Pro
   if (writes.deletedChunks.length > 0) sent.push(deleteOutputChunks(client, writes.deletedChunks));
   if (writes.runners.length > 0) sent.push(upsertRunners(client, writes.runners, serverId));
   if (writes.deletedRunners.length > 0) sent.push(deleteRunners(client, writes.deletedRunners));
+  if (writes.rateKeyTats.length > 0) sent.push(putRateKeyTats(client, writes.rateKeyTats));
+  if (writes.keyPauses.length > 0) sent.push(pauseRateKeys(client, writes.keyPauses));
+  if (writes.expireRateKeysBeforeMs !== undefined) sent.push(expireRateKeys(client, writes.expireRateKeysBeforeMs));
   const expire = writes.expireIdempotencyKeys;
   if (expire) sent.push(expireIdempotencyKeys(client, expire.beforeMs, expire.limit));
   if (writes.compactJournalThrough !== undefined) sent.push(compactJournal(client, writes.compactJournalThrough));
@@ -496,6 +506,9 @@ const isEmpty = (writes: WriteSet): boolean =>
   writes.deletedChunks.length === 0 &&
   writes.runners.length === 0 &&
   writes.deletedRunners.length === 0 &&
+  writes.rateKeyTats.length === 0 &&
+  writes.keyPauses.length === 0 &&
+  writes.expireRateKeysBeforeMs === undefined &&
   writes.expireIdempotencyKeys === undefined &&
   writes.compactJournalThrough === undefined;
 

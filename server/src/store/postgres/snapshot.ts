@@ -1,4 +1,6 @@
 import type { ReadKeys, Snapshot } from "../backend.js";
+import { rateKeyOf } from "../rate-key-rows.js";
+import { rateKeysByKeys } from "./queries/rate-keys.js";
 import {
   idempotencyKeysByIds,
   runnersByNames,
@@ -31,9 +33,10 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
   const requestIds = unique(keys.idempotencyKeys);
   const runIds = unique(keys.runs);
   const names = unique(keys.runnerNames);
+  const rateKeys = unique(keys.rateKeys);
   const depth = keys.slotQueueDepth ?? DEFAULT_QUEUE_DEPTH;
   const none = Promise.resolve([]);
-  const [tasks, owners, counts, oldest, idempotencyKeys, runs, runners] = await Promise.all([
+  const [tasks, owners, counts, oldest, idempotencyKeys, runs, runners, keyRows] = await Promise.all([
     ids.length > 0 ? tasksByIds(db, ids) : none,
     owned.length > 0 ? slotOwners(db, owned) : none,
     queued.length > 0 ? slotQueueCounts(db, queued) : none,
@@ -41,6 +44,7 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
     requestIds.length > 0 ? idempotencyKeysByIds(db, requestIds) : none,
     runIds.length > 0 ? runsByIds(db, runIds) : none,
     names.length > 0 ? runnersByNames(db, names) : none,
+    rateKeys.length > 0 ? rateKeysByKeys(db, rateKeys) : none,
   ]);
   const snapshot: Snapshot = {
     tasks: absent(ids),
@@ -50,6 +54,7 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
     runs: absent(runIds),
     runnerNames: absent(names),
     runnerServers: new Map(),
+    rateKeys: absent(rateKeys),
   };
   for (const row of tasks) snapshot.tasks.set(row.id, storedTask(row));
   for (const row of owners) snapshot.slotOwners.set(row.slot!, storedTask(row));
@@ -61,5 +66,6 @@ export async function readSnapshot(db: Queryable, keys: ReadKeys): Promise<Snaps
     snapshot.runnerNames.set(row.name, decodeRunner(row));
     snapshot.runnerServers.set(row.name, row.server_id);
   }
+  for (const row of keyRows) snapshot.rateKeys.set(row.key, rateKeyOf(row));
   return snapshot;
 }

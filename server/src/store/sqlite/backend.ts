@@ -7,6 +7,7 @@ import type {
   ListTasksParams,
   OutputChunkRecord,
   OutputExtent,
+  RateKeyRecord,
   ScheduleStore,
   StorageBackend,
   StoredRun,
@@ -17,6 +18,7 @@ import type {
   TransactionPlan,
   WriteTransaction,
 } from "../backend.js";
+import { rateKeyOf } from "../rate-key-rows.js";
 import {
   decodeRun,
   decodeRunner,
@@ -48,6 +50,7 @@ import { listRunners } from "./queries/list-runners.js";
 import { listTaskRuns } from "./queries/list-task-runs.js";
 import { newestTaskId } from "./queries/newest-task-id.js";
 import { outputEndThrough, outputExtents } from "./queries/output-extents.js";
+import { listRateKeys } from "./queries/rate-keys.js";
 import { readJournal } from "./queries/read-journal.js";
 import { readOutputChunks } from "./queries/read-output-chunks.js";
 import { readKeys } from "./read-keys.js";
@@ -312,6 +315,10 @@ export class SqliteBackend implements StorageBackend {
     return guarded(() => {
       return listActiveRuns(this.db).map(decodeRun);
     });
+  }
+
+  async rateKeys(): Promise<RateKeyRecord[]> {
+    return guarded(() => listRateKeys(this.db).map(rateKeyOf));
   }
 
   async outputExtents(runId: string): Promise<OutputExtent[]> {

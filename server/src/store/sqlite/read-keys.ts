@@ -1,6 +1,8 @@
 import type { ReadKeys, Snapshot } from "../backend.js";
+import { rateKeyOf } from "../rate-key-rows.js";
 import { decodeRun, decodeRunner, idempotencyKeyOf, storedTask } from "../rows.js";
 import type { Db } from "./open.js";
+import { rateKeysByKeys } from "./queries/rate-keys.js";
 import {
   idempotencyKeysByIds,
   runnersByNames,
@@ -25,6 +27,7 @@ export function readKeys(db: Db, keys: ReadKeys): Snapshot {
     runs: new Map(),
     runnerNames: new Map(),
     runnerServers: new Map(),
+    rateKeys: new Map(),
   };
   const ids = unique(keys.tasks);
   if (ids.length > 0) {
@@ -62,6 +65,11 @@ export function readKeys(db: Db, keys: ReadKeys): Snapshot {
       snapshot.runnerNames.set(row.name, decodeRunner(row));
       snapshot.runnerServers.set(row.name, row.server_id);
     }
+  }
+  const rateKeys = unique(keys.rateKeys);
+  if (rateKeys.length > 0) {
+    for (const key of rateKeys) snapshot.rateKeys.set(key, null);
+    for (const row of rateKeysByKeys(db, rateKeys)) snapshot.rateKeys.set(row.key, rateKeyOf(row));
   }
   return snapshot;
 }

@@ -34,6 +34,10 @@ export function planWrites(writes: WriteSet, firstRevision: number, timeMs: numb
     ops.push([W.upsertRunner, runnerValues(write.runner, runnerHolder(write, serverId))]);
   }
   for (const id of writes.deletedRunners) ops.push([W.deleteRunner, [id]]);
+  for (const { key, tatMs } of writes.rateKeyTats) ops.push([W.putRateKeyTat, [key, tatMs]]);
+  for (const { key, untilMs, byRunId } of writes.keyPauses) ops.push([W.pauseRateKey, [key, untilMs, byRunId]]);
+  const idleBefore = writes.expireRateKeysBeforeMs;
+  if (idleBefore !== undefined) ops.push([W.expireRateKeys, [idleBefore, idleBefore]]);
   if (writes.expireIdempotencyKeys) {
     const { beforeMs, limit } = writes.expireIdempotencyKeys;
     ops.push([W.deleteExpiredIdempotencyKeys, [beforeMs, limit]]);

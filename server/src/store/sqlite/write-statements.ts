@@ -11,6 +11,7 @@ import { INSERT_OUTPUT_CHUNK } from "./queries/insert-output-chunk.js";
 import { INSERT_SCHEDULE } from "./queries/insert-schedule.js";
 import { INSERT_TASK } from "./queries/insert-task.js";
 import { PRUNE_RUNS } from "./queries/prune-runs.js";
+import { EXPIRE_RATE_KEYS, PAUSE_RATE_KEY, PUT_RATE_KEY_TAT } from "./queries/rate-keys.js";
 import { RECORD_SCHEDULE_TRIGGER } from "./queries/record-schedule-trigger.js";
 import { UPSERT_RUNNER } from "./queries/runner-rows.js";
 import { UPDATE_SCHEDULE } from "./queries/update-schedule.js";
@@ -33,6 +34,9 @@ const STATEMENTS = {
   deleteOutputChunk: { sql: DELETE_OUTPUT_CHUNK },
   upsertRunner: { sql: UPSERT_RUNNER },
   deleteRunner: { sql: DELETE_RUNNER },
+  putRateKeyTat: { sql: PUT_RATE_KEY_TAT },
+  pauseRateKey: { sql: PAUSE_RATE_KEY },
+  expireRateKeys: { sql: EXPIRE_RATE_KEYS },
   deleteExpiredIdempotencyKeys: { sql: DELETE_EXPIRED_IDEMPOTENCY_KEYS },
   compactJournal: { sql: COMPACT_JOURNAL },
   raiseCompactedThrough: { sql: RAISE_COMPACTED_THROUGH },

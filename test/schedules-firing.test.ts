@@ -1,6 +1,7 @@
-import { credentials } from "@grpc/grpc-js";
+import { credentials, status as grpcStatus } from "@grpc/grpc-js";
 import {
   type Duration,
+  ErrorReason,
   OverlapPolicy,
   type Schedule,
   ScheduleServiceClient,
@@ -12,7 +13,7 @@ import {
 } from "@supervisor/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "./helpers/fake-clock.js";
-import { call, rpc } from "./helpers/grpc.js";
+import { call, expectError, rpc } from "./helpers/grpc.js";
 import { scheduleTasks } from "./helpers/list-all.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 import { subprocessSpec } from "./helpers/specs.js";
@@ -240,5 +241,25 @@ describe("the scheduler on a fake clock", () => {
       expect(delay).toBeGreaterThanOrEqual(0);
       expect(delay).toBeLessThan(30_000);
     }
+  });
+
+  it("a trigger repeated with its request id seconds later is the same fire (not REQUEST_ID_REUSED)", async () => {
+    const clock = new FakeClock(T0);
+    await start(clock);
+    await create(undefined, { id: "deploy", task: subprocessSpec("deploy", ["--env", "staging"]) });
+    const trigger = (args: string[]) =>
+      call(rpc(schedules!, "triggerSchedule"), {
+        id: "deploy",
+        requestId: "deploy-7",
+        overrides: { args, replaceArgs: true, env: {}, labels: {} },
+      }).then((r) => r.task!);
+    const first = await trigger(["--env", "prod"]);
+    // A retry after the first answer was lost: its fire time (and nominal-time label) is another second.
+    await clock.advanceAsync(2_500);
+    const again = await trigger(["--env", "prod"]);
+    expect(again.id).toBe(first.id);
+    expect((await status("deploy")).fired).toBe(1);
+    // The same id with other overrides is still a reuse.
+    await expectError(trigger(["--env", "test"]), grpcStatus.ALREADY_EXISTS, ErrorReason.REQUEST_ID_REUSED);
   });
 });

@@ -216,6 +216,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     clock,
     firer: new TaskFirer(commits, ids, submitSettings, signatures, fanOutsOf, concurrencyLimits, rateLimits),
     changed: () => scheduler.wake(),
+    getTask: async (id) => (await backend.getTask(id))?.task,
   });
   engine.whileLeading(scheduler.duty);
   const scheduleHandlers = scheduleServiceHandlers({ schedules, log, shutdown: shutdownController.signal });

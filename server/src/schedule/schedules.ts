@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorReason, Schedule, ScheduleSpec, type Task, type TriggerOverrides } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { canonicalSelector, matchesSelector, parseLabelSelector, SelectorSyntaxError } from "../core/selector.js";
-import { invalidArgument, scheduleExists, scheduleNotFound, storeUnavailable } from "../errors.js";
+import { DomainError, invalidArgument, scheduleExists, scheduleNotFound, storeUnavailable } from "../errors.js";
 import type { ScheduleRow, ScheduleStore } from "../store/backend.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../validation/page-token.js";
 import { fireRequest } from "./fire.js";
@@ -23,6 +23,8 @@ export interface SchedulesDeps {
   firer: TaskFirer;
   /** After every change a client made: the scheduler looks again at once. */
   changed: () => void;
+  /** A stored task (a repeated trigger's first task). */
+  getTask: (id: string) => Promise<Task | undefined>;
 }
 
 export interface SchedulePage {
@@ -106,11 +108,31 @@ export class Schedules {
   async trigger(id: string, requestId: string, overrides: TriggerOverrides | undefined): Promise<Task> {
     const row = await this.row(id, "id");
     const now = this.deps.clock.now();
-    const fire = fireRequest(row.definition, now, { requestId: requestId || randomUUID(), overrides });
-    const { stored, created } = await this.deps.firer.submit(fire);
+    const opts = { requestId: requestId || randomUUID(), overrides };
+    const { stored, created } = await this.deps.firer
+      .submit(fireRequest(row.definition, now, opts))
+      .catch((error: unknown) => this.repeatedTrigger(row.definition, opts, error));
     // A repeated request id is the same fire: counted once.
     if (created) await this.deps.store.recordTrigger(id, stored.task.id, now);
     return stored.task;
+  }
+
+  /**
+   * A trigger's request id used before: a retry of that call differs from it only in the fire's time (its
+   * nominal time and label), so it is fired again at the first call's time — the same spec answers with the
+   * first task; other overrides are REQUEST_ID_REUSED still.
+   */
+  private async repeatedTrigger(
+    definition: Schedule,
+    opts: Parameters<typeof fireRequest>[2],
+    error: unknown,
+  ): Promise<Awaited<ReturnType<TaskFirer["submit"]>>> {
+    const taskId =
+      error instanceof DomainError && error.reason === ErrorReason.REQUEST_ID_REUSED && error.metadata.task_id;
+    const first = taskId ? await this.deps.getTask(taskId) : undefined;
+    const firstMs = first?.spec?.scheduledBy?.nominalTime?.getTime();
+    if (firstMs === undefined) throw error;
+    return this.deps.firer.submit(fireRequest(definition, firstMs, opts));
   }
 
   /** Read, change, write if nobody wrote in between; again if somebody did. */

@@ -16,7 +16,8 @@ for (const [key, value] of Object.entries(requested)) {
   else process.stderr.write(`bench/serve: this server build has no setting "${key}"; ignored\n`);
 }
 const config = configModule.loadConfig({ flags, env: {} });
-const server = await startServer(config, createLogger());
+// The log goes to stderr: stdout carries the one line the bench reads (the address).
+const server = await startServer(config, createLogger({ destination: process.stderr }));
 
 let stopping;
 const stop = (code = 0) =>

@@ -21,7 +21,14 @@ export function watchSucceeded(client, { sinceRevision = 0, onSucceeded, maxResu
   const open = () => {
     const stream = client.watchTasks({
       sinceRevision: cursor,
-      filter: { slot: "", phases: [TaskPhase.TASK_PHASE_SUCCEEDED], runnerId: "", idPrefix: "", labelSelector: "" },
+      filter: {
+        slot: "",
+        phases: [TaskPhase.TASK_PHASE_SUCCEEDED],
+        runnerId: "",
+        idPrefix: "",
+        parentId: "",
+        labelSelector: "",
+      },
       sendInitial: false,
     });
     state.stream = stream;

@@ -18,7 +18,7 @@ const SEED_BATCH = 1000;
 const SEED_CLIENTS = 4;
 const SEED_IN_FLIGHT_PER_CLIENT = 2;
 const SELECTOR = "shard=3";
-const emptyFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const emptyFilter = { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" };
 
 /** Seeds up to `goal` tasks; if the pace says the goal would take more than `budgetMs`, scales down to `fallback`. */
 async function seed(address, { goal, fallback, budgetMs }) {

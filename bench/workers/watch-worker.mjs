@@ -43,7 +43,7 @@ const clients = Array.from({ length: channels }, (_, i) => {
   const options = { "bench.connection": `${process.pid}:${i}`, "grpc.max_receive_message_length": 4 * 1024 * 1024 };
   return new Client(address, credentials.createInsecure(), options);
 });
-const filter = { slot: "", phases: [], runnerId: "", idPrefix: "", labelSelector: "" };
+const filter = { slot: "", phases: [], runnerId: "", idPrefix: "", parentId: "", labelSelector: "" };
 const streams = [];
 let events = 0;
 let lastEventAt = 0;

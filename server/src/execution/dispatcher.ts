@@ -13,6 +13,7 @@ import {
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { type ConcurrencyLimits, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
+import { effectiveWeight, type FairnessWeights, fairnessWeightsOf } from "../core/fairness.js";
 import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
 import { chooseRunner } from "../core/routing.js";
@@ -39,6 +40,8 @@ export interface DispatcherSettings {
   runHistoryLimit: number;
   /** Server-side limits per concurrency key (config concurrencyLimits). */
   concurrencyLimits?: Readonly<Record<string, number>>;
+  /** Server-side weights per fairness key (config fairnessWeights). */
+  fairnessWeights?: Readonly<Record<string, number>>;
 }
 
 /** The index group of the tasks waiting on a concurrency key at its limit... */
@@ -114,6 +117,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   /** The dispatch pauses in force (DispatchService), as the leader last read them. */
   readonly pauses = new PauseRules();
   private readonly limits: ConcurrencyLimits;
+  private readonly weights: FairnessWeights;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
   private wanted = false;
@@ -128,6 +132,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   ) {
     deps.commits.addStage(this);
     this.limits = concurrencyLimitsOf(settings.concurrencyLimits ?? {});
+    this.weights = fairnessWeightsOf(settings.fairnessWeights ?? {});
   }
 
   /** The pauses in force changed (read again from the store): the tasks of those gone are dispatched at once. */
@@ -396,7 +401,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         if (chooseRunner(runners, entry) === undefined) break;
         continue;
       }
-      this.index.remove(entry.taskId);
+      this.index.take(entry.taskId);
       const keys = entry.concurrency?.map(({ key }) => key);
       const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot, keys);
       run.assigning = true;
@@ -432,6 +437,9 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         ? task.spec!.concurrency.map((held) => ({ key: held.key, limit: effectiveLimit(held, this.limits) }))
         : undefined,
       labels: task.spec!.labels,
+      fairness: task.spec!.fairness?.key
+        ? { key: task.spec!.fairness.key, weight: effectiveWeight(task.spec!.fairness, this.weights) }
+        : undefined,
     };
   }
 

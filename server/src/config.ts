@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
 import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurrency.js";
+import { MAX_FAIRNESS_WEIGHT } from "./core/fairness.js";
 
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
@@ -153,6 +154,14 @@ export const ConfigSchema = z
     )
       .default({})
       .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
+    fairnessWeights: jsonText(
+      z.record(
+        z.string().regex(CONCURRENCY_KEY_PATTERN, "a fairness key: 1..253 characters of [A-Za-z0-9._:/-]"),
+        z.number().int().min(1).max(MAX_FAIRNESS_WEIGHT),
+      ),
+    )
+      .default({})
+      .describe('dispatch share per fairness key, JSON: {"tenant-a": 3} (1..1000); wins over the tasks\' own weight'),
     logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),
     logFormat: z
       .enum(LOG_FORMATS)
@@ -247,6 +256,8 @@ export interface Config {
   maxRunnersPerClient: number;
   /** Server-side limits per concurrency key (they win over TaskSpec.concurrency[].max_running). */
   concurrencyLimits: Record<string, number>;
+  /** Server-side weights per fairness key (they win over TaskSpec.fairness.weight). */
+  fairnessWeights: Record<string, number>;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -284,6 +295,7 @@ function toConfig(parsed: ParsedConfig): Config {
     maxStreamsPerClient: parsed.maxStreamsPerClient,
     maxRunnersPerClient: parsed.maxRunnersPerClient,
     concurrencyLimits: parsed.concurrencyLimits,
+    fairnessWeights: parsed.fairnessWeights,
     logLevel: parsed.logLevel,
     logFormat: parsed.logFormat,
   };

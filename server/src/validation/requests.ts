@@ -22,6 +22,7 @@ import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { resolveConcurrency } from "./concurrency.js";
+import { resolveFairness } from "./fairness.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
 
@@ -48,11 +49,13 @@ function checkSubmit(
   else {
     const result = taskSpecSchema.safeParse(request.spec);
     const concurrency = result.success ? resolveConcurrency(withSpecDefaults(request.spec), limits, prefix) : [];
+    const fairness = result.success ? resolveFairness(withSpecDefaults(request.spec), prefix) : undefined;
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
-    else if (isViolations(concurrency)) violations.push(...concurrency);
-    else {
+    else if (isViolations(concurrency) || Array.isArray(fairness)) {
+      violations.push(...(isViolations(concurrency) ? concurrency : []), ...(Array.isArray(fairness) ? fairness : []));
+    } else {
       // Measured as stored (defaults applied, templated keys filled; map order does not change the size).
-      const spec = { ...withSpecDefaults(request.spec), concurrency: concurrency as ConcurrencyKey[] };
+      const spec = { ...withSpecDefaults(request.spec), concurrency: concurrency as ConcurrencyKey[], fairness };
       const canonical = canonicalSpecBytes(spec);
       if (canonical.length > MAX_SPEC_BYTES) {
         violations.push({

@@ -24,6 +24,7 @@ import {
   validDate,
 } from "./common.js";
 import { concurrencySchema } from "./concurrency.js";
+import { fairnessSchema } from "./fairness.js";
 import { MAX_INIT_STEPS } from "./run-report.js";
 
 const DAY_MS = 86_400_000;
@@ -157,6 +158,7 @@ export const taskSpecSchema = z
         "not a runner id (a UUID such as 0190c5e2-7b1d-7c3a-8f00-0123456789ab)",
       ),
     concurrency: concurrencySchema.optional(),
+    fairness: fairnessSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     checkPlacement(spec, ctx);

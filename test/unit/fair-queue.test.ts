@@ -110,6 +110,19 @@ describe("FairQueue", () => {
     expect(bursty).toBeLessThanOrEqual(51);
   });
 
+  it("tasks of one key with different weights: each turn is priced by its task, the rotation stays sound", () => {
+    const queue = new FairQueue<Entry>(before);
+    for (let i = 0; i < 50; i++) queue.insert(entry("a"));
+    // b's head asks for weight 1, the task behind it for 2; b leaves once both are dispatched.
+    queue.insert(entry("b", 1));
+    queue.insert(entry("b", 2));
+    const first = dispatch(queue, 4).map(keyOf);
+    expect(first.filter((key) => key === "b")).toHaveLength(2);
+    // Once b is gone, a newcomer takes turns with a as any key does.
+    for (let i = 0; i < 10; i++) queue.insert(entry("c"));
+    expect(dispatch(queue, 20).filter((e) => keyOf(e) === "c")).toHaveLength(10);
+  });
+
   it("a task removed without being dispatched (held, canceled) spends no turn", () => {
     const queue = new FairQueue<Entry>(before);
     const a = Array.from({ length: 4 }, () => entry("a"));

@@ -24,8 +24,8 @@ class KeyTurns<T extends FairEntry> {
   start = 0;
   /** ...and ends: start + 1 / weight. */
   finish = 0;
-  /** The weight of the task at its head (tasks of one key normally share one). */
-  weight = 1;
+  /** The weight of the task at its head (tasks of one key normally share one); 0 until it has a head. */
+  weight = 0;
   eligible = false;
 
   constructor(
@@ -39,10 +39,13 @@ class KeyTurns<T extends FairEntry> {
     return this.tasks.first!;
   }
 
-  /** The head changed: its weight prices the key's next turn. */
-  reprice(): void {
-    this.weight = this.head.fairness?.weight ?? 1;
-    this.finish = this.start + 1 / this.weight;
+  /** The head changed: its weight prices the key's next turn. Returns how much the key's weight grew. */
+  reprice(): number {
+    const weight = this.head.fairness?.weight ?? 1;
+    const grown = weight - this.weight;
+    this.weight = weight;
+    this.finish = this.start + 1 / weight;
+    return grown;
   }
 }
 
@@ -103,7 +106,7 @@ class PriorityLevel<T extends FairEntry> {
     }
     this.detach(key);
     key.tasks.insert(entry);
-    key.reprice();
+    this.weightSum += key.reprice();
     this.attach(key);
   }
 
@@ -124,7 +127,7 @@ class PriorityLevel<T extends FairEntry> {
       key.start = key.finish;
     }
     if (key.tasks.size > 0) {
-      key.reprice();
+      this.weightSum += key.reprice();
       this.attach(key);
     } else this.leave(key);
     this.settle();
@@ -144,9 +147,8 @@ class PriorityLevel<T extends FairEntry> {
     }
     key.start = Math.max(this.virtualTime, left ?? 0);
     key.tasks.insert(entry);
-    key.reprice();
+    this.weightSum += key.reprice();
     this.keys.set(name, key);
-    this.weightSum += key.weight;
     this.attach(key);
     this.settle();
   }

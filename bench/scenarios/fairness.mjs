@@ -193,7 +193,9 @@ async function indexCost(tenants, keyed) {
     }
     const t1 = nowMs();
     let n = 0;
-    for (let pick = index.next(); pick; pick = index.next(), n++) index.take(pick.entry.taskId);
+    // A build from before fairness keys has no take: remove is what its dispatcher called.
+    const take = (index.take ?? index.remove).bind(index);
+    for (let pick = index.next(); pick; pick = index.next(), n++) take(pick.entry.taskId);
     const t2 = nowMs();
     best.upsertUs = Math.min(best.upsertUs, ((t1 - t0) * 1000) / n);
     best.dispatchUs = Math.min(best.dispatchUs, ((t2 - t1) * 1000) / n);

@@ -15,6 +15,7 @@ const SCENARIOS = [
   "e2e",
   "dispatch",
   "crowded",
+  "fairness",
   "list",
   "watch",
   "runners",

@@ -58,6 +58,8 @@ export interface TaskOptions {
   pin?: string;
   concurrency?: { key: string; maxRunning: number }[];
   rateLimit?: RateLimitFlag[];
+  fairnessKey?: string;
+  fairnessWeight?: number;
 }
 
 /** The option names (as commander keeps them) of the task flags. */
@@ -79,6 +81,8 @@ export const TASK_OPTION_NAMES = [
   "pin",
   "concurrency",
   "rateLimit",
+  "fairnessKey",
+  "fairnessWeight",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** A flag the user typed (not a default). */
@@ -157,7 +161,12 @@ export function addTaskOptions(command: Command, { defaults = true } = {}): Comm
       "a token bucket on the key: N/s or N/min, burst after a quiet spell (default 1), e.g. vendor=10/s:20; " +
         "the key alone takes the server's rate (repeatable)",
       rateLimit,
-    );
+    )
+    .option(
+      "--fairness-key <key>",
+      "take turns with other keys' tasks waiting for the same runners, e.g. tenant-{labels.tenant}",
+    )
+    .option("--fairness-weight <n>", "with --fairness-key: the key's share relative to other keys", integer(1, 1000));
 }
 
 /** Task flags that contradict each other are refused here, before anything is sent. */
@@ -174,6 +183,8 @@ export function checkTaskFlags(command: Command, options: TaskOptions, { admissi
   }
   if (options.eachRunner && options.pin)
     usageError(command, "--pin and --each-runner: a fan-out pins each of its children to its runner itself");
+  if (options.fairnessWeight !== undefined && !options.fairnessKey)
+    usageError(command, "--fairness-weight is the share of a fairness key: it needs --fairness-key");
   if (admissionNeedsSlot && given(command, "admission") && !options.slot)
     usageError(command, "--admission decides what happens when the task's slot is busy: it needs --slot");
 }
@@ -214,8 +225,13 @@ export function taskSpecOptions(
     pinnedRunnerId: options.pin ?? "",
     concurrency: options.concurrency ?? [],
     rateLimits: options.rateLimit ?? [],
+    fairness: fairnessOf(options),
   };
 }
+
+/** --fairness-key and --fairness-weight (0: the server's default of 1); no key, no fairness. */
+const fairnessOf = (options: TaskOptions) =>
+  options.fairnessKey ? { key: options.fairnessKey, weight: options.fairnessWeight ?? 0 } : undefined;
 
 /** Whether any task flag, or a command, was given: an update then changes the task. */
 export const changesTask = (command: Command, program: string | undefined) =>
@@ -263,6 +279,7 @@ export function patchTaskSpec(
   if (given(command, "pin")) spec.pinnedRunnerId = options.pin ?? "";
   if (given(command, "concurrency")) spec.concurrency = options.concurrency ?? [];
   if (given(command, "rateLimit")) spec.rateLimits = options.rateLimit ?? [];
+  if (given(command, "fairnessKey")) spec.fairness = fairnessOf(options);
   const restart = restartOf(command, options);
   if (given(command, "restart") || given(command, "maxAttempts")) {
     const never = [RestartPolicy.RESTART_POLICY_NEVER, RestartPolicy.RESTART_POLICY_UNSPECIFIED];

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { DurationSyntaxError, ed25519Key, formatDurationMs, parseDurationMs } from "@supervisor/sdk";
 import { z } from "zod";
 import { CONCURRENCY_KEY_PATTERN, MAX_CONCURRENCY_LIMIT } from "./core/concurrency.js";
+import { MAX_FAIRNESS_WEIGHT } from "./core/fairness.js";
 import { MAX_BURST, MAX_PER_MINUTE, MAX_PER_SECOND } from "./core/rate-limit.js";
 
 /** Where metrics are served unless configured: taken already (another server here), they are off with a warning. */
@@ -203,6 +204,14 @@ export const ConfigSchema = z
         'token buckets per rate-limit key, JSON: {"vendor-x": {"perSecond": 10, "burst": 20}} (or "perMinute"; ' +
           "burst default 1); wins over the tasks' own rate limits",
       ),
+    fairnessWeights: jsonText(
+      z.record(
+        z.string().regex(CONCURRENCY_KEY_PATTERN, "a fairness key: 1..253 characters of [A-Za-z0-9._:/-]"),
+        z.number().int().min(1).max(MAX_FAIRNESS_WEIGHT),
+      ),
+    )
+      .default({})
+      .describe('dispatch share per fairness key, JSON: {"tenant-a": 3} (1..1000); wins over the tasks\' own weight'),
     logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),
     logFormat: z
       .enum(LOG_FORMATS)
@@ -314,6 +323,8 @@ export interface Config {
   concurrencyLimits: Record<string, number>;
   /** Server-side rates per rate-limit key (they win over TaskSpec.rate_limits). */
   rateLimits: Record<string, { perSecond?: number; perMinute?: number; burst?: number }>;
+  /** Server-side weights per fairness key (they win over TaskSpec.fairness.weight). */
+  fairnessWeights: Record<string, number>;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -355,6 +366,7 @@ function toConfig(parsed: ParsedConfig): Config {
     maxRunnersPerClient: parsed.maxRunnersPerClient,
     concurrencyLimits: parsed.concurrencyLimits,
     rateLimits: parsed.rateLimits,
+    fairnessWeights: parsed.fairnessWeights,
     logLevel: parsed.logLevel,
     logFormat: parsed.logFormat,
   };

@@ -1,6 +1,7 @@
 import type { RunnerCandidate, TaskRequirements } from "../core/routing.js";
 import { meetsRequirements, type RunnerRequirements } from "../core/runner-fit.js";
 import { canonicalSelector } from "../core/selector.js";
+import { FairQueue, type FairShare } from "./fair-queue.js";
 import type { GateKey } from "./key-gates.js";
 import { SortedList } from "./sorted-list.js";
 
@@ -25,6 +26,8 @@ export interface PendingEntry extends TaskRequirements {
   labels?: Readonly<Record<string, string>>;
   /** Its rate-limit and concurrency keys, as RateHolds checks them; undefined when it has none (the fast path). */
   gates?: readonly GateKey[];
+  /** Its fairness key and the weight it is given; undefined when it has none (the fast path). */
+  fairness?: FairShare;
 }
 
 /** Dispatch order: priority desc, then ready time, then id (submit order). */
@@ -40,7 +43,8 @@ const readyBefore = (a: PendingEntry, b: PendingEntry): boolean =>
 
 /** Tasks with the same kind and selector: one runner match check serves them all. */
 export class RequirementClass<R extends RunnerCandidate> {
-  readonly ready = new SortedList<PendingEntry>(dispatchesBefore);
+  /** Ready to dispatch: in dispatch order, taking turns across fairness keys (FairQueue). */
+  readonly ready = new FairQueue<PendingEntry>(dispatchesBefore);
   /**
    * Ready entries whose stored reason nobody has compared with this class's
    * verdict yet, in the order they joined (WaitingReasons takes them out), so
@@ -185,14 +189,27 @@ export class DispatchIndex<R extends RunnerCandidate> {
     else this.waiting.insert(entry);
   }
 
+  /** Forgets a task: it is no longer pending (or no longer here to dispatch). */
   remove(taskId: string): void {
+    this.forget(taskId, false);
+  }
+
+  /**
+   * Forgets a task because it is being dispatched: in a class that takes turns across fairness keys, its key's
+   * turn is spent. (Should the assign's commit fail, the task comes back with the turn spent all the same.)
+   */
+  take(taskId: string): void {
+    this.forget(taskId, true);
+  }
+
+  private forget(taskId: string, dispatched: boolean): void {
     const tracked = this.tasks.get(taskId);
     if (!tracked) return;
     this.tasks.delete(taskId);
     const { entry, cls } = tracked;
     this.countReason(entry.reason, -1);
     if (tracked.where === "waiting") this.waiting.remove(entry);
-    else if (tracked.where === "ready") this.leaveReady(tracked);
+    else if (tracked.where === "ready") this.leaveReady(tracked, dispatched);
     else if (tracked.where === "held") this.leaveGroup(tracked);
     else {
       const held = this.slotHeld.get(entry.slot) ?? [];
@@ -287,7 +304,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
   /**
    * The task to dispatch next — the first in dispatch order among classes
    * with a free runner — and the free runners that fit it. Undefined when
-   * nothing can be dispatched now.
+   * nothing can be dispatched now. Each class's first is its fair turn (its
+   * `ready` queue); across classes the order is priority, then age, as without
+   * fairness keys: fairness rotates among tasks that wait for the same runners.
    */
   next(): { entry: PendingEntry; runners: R[] } | undefined {
     let best: RequirementClass<R> | undefined;
@@ -393,8 +412,9 @@ export class DispatchIndex<R extends RunnerCandidate> {
     tracked.group = undefined;
   }
 
-  private leaveReady(tracked: Tracked<R>): void {
-    tracked.cls.ready.remove(tracked.entry);
+  private leaveReady(tracked: Tracked<R>, dispatched = false): void {
+    if (dispatched) tracked.cls.ready.take(tracked.entry);
+    else tracked.cls.ready.remove(tracked.entry);
     tracked.cls.unchecked.delete(tracked.entry.taskId);
   }
 

@@ -13,6 +13,7 @@ import {
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { type ConcurrencyLimits, concurrencyKeysOf, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
+import { effectiveWeight, type FairnessWeights, fairnessWeightsOf } from "../core/fairness.js";
 import { isFanOut } from "../core/fan-out.js";
 import type { IdGenerator } from "../core/ids.js";
 import { type RateLimits, type RateSetting, rateLimitsOf } from "../core/rate-limit.js";
@@ -45,6 +46,8 @@ export interface DispatcherSettings {
   concurrencyLimits?: Readonly<Record<string, number>>;
   /** Server-side rates per rate-limit key (config rateLimits). */
   rateLimits?: Readonly<Record<string, Partial<RateSetting>>>;
+  /** Server-side weights per fairness key (config fairnessWeights). */
+  fairnessWeights?: Readonly<Record<string, number>>;
 }
 
 /** The index group of the tasks waiting on a concurrency key at its limit... */
@@ -125,6 +128,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   readonly rates: RateHolds;
   private readonly limits: ConcurrencyLimits;
   private readonly rateLimits: RateLimits;
+  private readonly weights: FairnessWeights;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
   private wanted = false;
@@ -153,6 +157,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
       schedule: () => this.schedule(),
       metrics: deps.metrics,
     });
+    this.weights = fairnessWeightsOf(settings.fairnessWeights ?? {});
   }
 
   /** The pauses in force changed (read again from the store): the tasks of those gone are dispatched at once. */
@@ -516,7 +521,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         if (chooseRunner(runners, entry) === undefined) break;
         continue;
       }
-      this.index.remove(entry.taskId);
+      this.index.take(entry.taskId);
       if (entry.gates) this.rates.take(entry, nowMs, gatesBefore);
       const keys = entry.concurrency?.map(({ key }) => key);
       const run = tracker.newRun(ids.next(), entry.taskId, session.id, entry.slot, keys);
@@ -555,6 +560,9 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
         : undefined,
       labels: task.spec!.labels,
       gates: RateHolds.gatesOf(task.spec!.rateLimits ?? [], concurrencyKeysOf(task.spec), this.rateLimits),
+      fairness: task.spec!.fairness?.key
+        ? { key: task.spec!.fairness.key, weight: effectiveWeight(task.spec!.fairness, this.weights) }
+        : undefined,
     };
   }
 

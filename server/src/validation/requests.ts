@@ -24,6 +24,7 @@ import { canonicalSpecBytes, specHashOf } from "../core/task-spec.js";
 import { type DomainError, invalidArgument } from "../errors.js";
 import { knownEnum, REQUEST_ID_PATTERN } from "./common.js";
 import { resolveConcurrency } from "./concurrency.js";
+import { resolveFairness } from "./fairness.js";
 import { resolveRateLimits } from "./rate-limits.js";
 import { taskSpecSchema } from "./task-spec-schema.js";
 import { violationsOf } from "./violations.js";
@@ -53,16 +54,19 @@ function checkSubmit(
     const result = taskSpecSchema.safeParse(request.spec);
     const concurrency = result.success ? resolveConcurrency(withSpecDefaults(request.spec), limits, prefix) : [];
     const rateLimits = result.success ? resolveRateLimits(withSpecDefaults(request.spec), rates, prefix) : [];
+    const fairness = result.success ? resolveFairness(withSpecDefaults(request.spec), prefix) : undefined;
     if (!result.success) violations.push(...violationsOf(result.error, request.spec, `${prefix}spec`));
-    else if (isViolations(concurrency) || isViolations(rateLimits)) {
+    else if (isViolations(concurrency) || isViolations(rateLimits) || Array.isArray(fairness)) {
       if (isViolations(concurrency)) violations.push(...concurrency);
       if (isViolations(rateLimits)) violations.push(...rateLimits);
+      if (Array.isArray(fairness)) violations.push(...fairness);
     } else {
       // Measured as stored (defaults applied, templated keys filled; map order does not change the size).
       const spec = {
         ...withSpecDefaults(request.spec),
         concurrency: concurrency as ConcurrencyKey[],
         rateLimits: rateLimits as RateLimit[],
+        fairness,
       };
       const canonical = canonicalSpecBytes(spec);
       if (canonical.length > MAX_SPEC_BYTES) {

@@ -24,6 +24,7 @@ import {
   validDate,
 } from "./common.js";
 import { concurrencySchema } from "./concurrency.js";
+import { fairnessSchema } from "./fairness.js";
 import { rateLimitsSchema } from "./rate-limits.js";
 import { MAX_INIT_STEPS } from "./run-report.js";
 
@@ -159,6 +160,7 @@ export const taskSpecSchema = z
       ),
     concurrency: concurrencySchema.optional(),
     rateLimits: rateLimitsSchema.optional(),
+    fairness: fairnessSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     checkPlacement(spec, ctx);

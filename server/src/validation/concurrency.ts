@@ -1,13 +1,8 @@
 import type { ConcurrencyKey, FieldViolation, TaskSpec } from "@supervisor/sdk";
 import { z } from "zod";
-import {
-  CONCURRENCY_KEY_PATTERN,
-  type ConcurrencyLimits,
-  fillKeyTemplate,
-  MAX_CONCURRENCY_KEYS,
-  MAX_CONCURRENCY_LIMIT,
-} from "../core/concurrency.js";
+import { type ConcurrencyLimits, MAX_CONCURRENCY_KEYS, MAX_CONCURRENCY_LIMIT } from "../core/concurrency.js";
 import { boundedString } from "./common.js";
+import { templatedKey } from "./templated-key.js";
 
 /** TaskSpec.concurrency as sent: the shape only (templating needs the labels: `resolveConcurrency`). */
 export const concurrencySchema = z
@@ -39,27 +34,12 @@ export function resolveConcurrency(
   const seen = new Set<string>();
   (spec.concurrency ?? []).forEach((entry, i) => {
     const field = `${prefix}spec.concurrency[${i}]`;
-    const filled = fillKeyTemplate(entry.key, spec.labels);
-    if ("missing" in filled) {
-      violations.push({
-        field: `${field}.key`,
-        description: `names label ${JSON.stringify(filled.missing)}, which the task does not have`,
-      });
+    const filled = templatedKey(entry.key, spec.labels, `${field}.key`, seen);
+    if (!("key" in filled)) {
+      violations.push(filled);
       return;
     }
     const { key } = filled;
-    if (!CONCURRENCY_KEY_PATTERN.test(key)) {
-      violations.push({
-        field: `${field}.key`,
-        description: `${JSON.stringify(key)}: a key is 1..253 characters of [A-Za-z0-9._:/-] (after templating)`,
-      });
-      return;
-    }
-    if (seen.has(key)) {
-      violations.push({ field: `${field}.key`, description: `${JSON.stringify(key)} is named twice` });
-      return;
-    }
-    seen.add(key);
     if (entry.maxRunning === 0 && limits && !limits.has(key)) {
       violations.push({
         field: `${field}.max_running`,

@@ -1,8 +1,8 @@
 import type { Fairness, FieldViolation, TaskSpec } from "@supervisor/sdk";
 import { z } from "zod";
-import { CONCURRENCY_KEY_PATTERN, fillKeyTemplate } from "../core/concurrency.js";
 import { MAX_FAIRNESS_WEIGHT } from "../core/fairness.js";
 import { boundedString } from "./common.js";
+import { templatedKey } from "./templated-key.js";
 
 /** TaskSpec.fairness as sent: the shape only (templating needs the labels: `resolveFairness`). */
 export const fairnessSchema = z.object({
@@ -21,18 +21,7 @@ export const fairnessSchema = z.object({
  */
 export function resolveFairness(spec: TaskSpec, prefix: string): Fairness | FieldViolation[] | undefined {
   if (!spec.fairness) return undefined;
-  const field = `${prefix}spec.fairness.key`;
-  const filled = fillKeyTemplate(spec.fairness.key, spec.labels);
-  if ("missing" in filled) {
-    return [{ field, description: `names label ${JSON.stringify(filled.missing)}, which the task does not have` }];
-  }
-  if (!CONCURRENCY_KEY_PATTERN.test(filled.key)) {
-    return [
-      {
-        field,
-        description: `${JSON.stringify(filled.key)}: a key is 1..253 characters of [A-Za-z0-9._:/-] (after templating)`,
-      },
-    ];
-  }
+  const filled = templatedKey(spec.fairness.key, spec.labels, `${prefix}spec.fairness.key`);
+  if (!("key" in filled)) return [filled];
   return { key: filled.key, weight: spec.fairness.weight };
 }

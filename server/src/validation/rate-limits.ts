@@ -1,8 +1,8 @@
 import type { FieldViolation, RateLimit, TaskSpec } from "@supervisor/sdk";
 import { z } from "zod";
-import { CONCURRENCY_KEY_PATTERN, fillKeyTemplate } from "../core/concurrency.js";
 import { MAX_BURST, MAX_PER_MINUTE, MAX_PER_SECOND, MAX_RATE_LIMITS, type RateLimits } from "../core/rate-limit.js";
 import { boundedString } from "./common.js";
+import { templatedKey } from "./templated-key.js";
 
 const rate = (max: number, unit: string) =>
   z
@@ -40,27 +40,12 @@ export function resolveRateLimits(
   const seen = new Set<string>();
   (spec.rateLimits ?? []).forEach((entry, i) => {
     const field = `${prefix}spec.rate_limits[${i}]`;
-    const filled = fillKeyTemplate(entry.key, spec.labels);
-    if ("missing" in filled) {
-      violations.push({
-        field: `${field}.key`,
-        description: `names label ${JSON.stringify(filled.missing)}, which the task does not have`,
-      });
+    const filled = templatedKey(entry.key, spec.labels, `${field}.key`, seen);
+    if (!("key" in filled)) {
+      violations.push(filled);
       return;
     }
     const { key } = filled;
-    if (!CONCURRENCY_KEY_PATTERN.test(key)) {
-      violations.push({
-        field: `${field}.key`,
-        description: `${JSON.stringify(key)}: a key is 1..253 characters of [A-Za-z0-9._:/-] (after templating)`,
-      });
-      return;
-    }
-    if (seen.has(key)) {
-      violations.push({ field: `${field}.key`, description: `${JSON.stringify(key)} is named twice` });
-      return;
-    }
-    seen.add(key);
     if (entry.perSecond > 0 && entry.perMinute > 0) {
       violations.push({ field: `${field}.per_minute`, description: "set one of per_second and per_minute, not both" });
       return;

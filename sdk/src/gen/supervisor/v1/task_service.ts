@@ -384,7 +384,7 @@ export interface RunnerFit {
   matches: boolean;
   /**
    * When it does not match: the first requirement it fails, e.g.
-   * "gpu In (a100)" or "kind subprocess".
+   * "gpu=a100", "zone in (eu,us)", "kind wasm" or "pinned to runner <id>".
    */
   failedRequirement: string;
   /** Runs it has now. */

@@ -122,6 +122,24 @@ describe("ExplainTask", () => {
     ]);
   });
 
+  it("RATE_LIMITED names the key and when its next token is due", async () => {
+    const rateLimits = [{ key: "explain-rate", perSecond: 0, perMinute: 1, burst: 0 }];
+    const first = await client.submit(subprocess("true", [], { rateLimits, runnerSelector: POOL }));
+    const done = await waitForTask(server.tasks, first.id, (t) => t.status!.phase === TaskPhase.TASK_PHASE_SUCCEEDED);
+    const task = await submitted(subprocess("true", [], { rateLimits, runnerSelector: POOL }));
+    // One a minute: the next token is due a minute after the first task took its token at its assign.
+    const due = new Date((await client.listRuns(done.id))[0]!.assignTime!.getTime() + 60_000);
+    const { blockers } = await client.explain(task.id);
+    expect(blockers).toEqual([
+      expect.objectContaining({
+        reason: TaskReason.RATE_LIMITED,
+        key: "explain-rate",
+        until: due,
+        message: `rate limit explain-rate (1/min, burst 1) has no token: the next is due at ${due.toISOString()}`,
+      }),
+    ]);
+  });
+
   it("DISPATCH_PAUSED names the pause, what it holds and its note", async () => {
     await client.dispatch.pause({ id: "explain-pause", labelSelector: "explain-paused=yes", note: "maintenance" });
     onTestFinished(() => client.dispatch.resume("explain-pause").then(() => undefined));

@@ -38,6 +38,8 @@ const inputs = (task: Task, more: Partial<ExplainInputs> = {}): ExplainInputs =>
   runners: [],
   pauses: [],
   limits: new Map(),
+  keyStates: new Map(),
+  rates: new Map(),
   keyRunning: new Map(),
   ...more,
 });
@@ -151,6 +153,42 @@ describe("explainTask", () => {
     });
     const { blockers } = explainTask(inputs(task, { runners: [runner("any", {})] }));
     expect(blockers).toEqual([expect.objectContaining({ reason: "RETRY_AFTER", message: "vendor said wait", until })]);
+  });
+
+  it("RATE_LIMITED from the keys' stored state: a key without a token (until its next one), a paused key", () => {
+    const spec = specOf({
+      rateLimits: [{ key: "vendor", perSecond: 0, perMinute: 1, burst: 0 }],
+      concurrency: [{ key: "db", maxRunning: 5 }],
+    });
+    const task = pending(spec, { reason: TaskReason.RATE_LIMITED, message: "as stored" });
+    const any = [runner("any", {})];
+    // The bucket is full again a minute after its last token: the next is due then (burst 1: no tolerance).
+    const tatMs = NOW + 40_000;
+    const noToken = explainTask(
+      inputs(task, { runners: any, keyStates: new Map([["vendor", { tatMs, pausedUntilMs: 0, pausedBy: "" }]]) }),
+    );
+    expect(noToken.blockers).toEqual([
+      expect.objectContaining({
+        reason: TaskReason.RATE_LIMITED,
+        key: "vendor",
+        until: new Date(tatMs),
+        message: `rate limit vendor (1/min, burst 1) has no token: the next is due at ${new Date(tatMs).toISOString()}`,
+      }),
+    ]);
+    const until = NOW + 30_000;
+    const paused = explainTask(
+      inputs(task, { runners: any, keyStates: new Map([["db", { tatMs: 0, pausedUntilMs: until, pausedBy: "r1" }]]) }),
+    );
+    expect(paused.blockers).toEqual([
+      expect.objectContaining({
+        reason: TaskReason.RATE_LIMITED,
+        key: "db",
+        until: new Date(until),
+        message: `key db is paused until ${new Date(until).toISOString()} by a retry-after of run r1`,
+      }),
+    ]);
+    // A full bucket, no pause: nothing holds it (the stored RATE_LIMITED is not repeated).
+    expect(explainTask(inputs(task, { runners: any })).blockers).toEqual([]);
   });
 
   it("where keys are not counted, a stored CONCURRENCY_LIMITED stands as stored", () => {

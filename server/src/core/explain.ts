@@ -7,14 +7,17 @@ import {
   taskKind,
   type WaitBlocker,
 } from "@supervisor/sdk";
-import { type ConcurrencyLimits, effectiveLimit } from "./concurrency.js";
+import { type ConcurrencyLimits, concurrencyKeysOf, effectiveLimit } from "./concurrency.js";
 import { isFanOut } from "./fan-out.js";
+import { conforms, effectiveRate, nextTokenMs, type RateLimits } from "./rate-limit.js";
 import { type Fit, type FitCandidate, type RunnerRequirements, rankByFit } from "./runner-fit.js";
 import { selectorFromRunnerSelector } from "./selector.js";
 import {
   backoffMessage,
   keyLimitMessage,
+  keyPausedMessage,
   noMatchingRunnerMessage,
+  noTokenMessage,
   notBeforeMessage,
   pausedMessage,
   runnersBusyMessage,
@@ -42,6 +45,10 @@ export interface ExplainInputs {
   keyRunning?: ReadonlyMap<string, number>;
   /** The server's limits per key (config concurrencyLimits). */
   limits: ConcurrencyLimits;
+  /** The stored state (rate_keys) of the task's rate-limit and concurrency keys; a key without a row is free. */
+  keyStates: ReadonlyMap<string, { tatMs: number; pausedUntilMs: number; pausedBy: string }>;
+  /** The server's rates per key (config rateLimits). */
+  rates: RateLimits;
 }
 
 export interface Explanation {
@@ -66,6 +73,7 @@ const DECIDED_HERE: ReadonlySet<string> = new Set([
   TaskReason.SLOT_QUEUED,
   TaskReason.DISPATCH_PAUSED,
   TaskReason.NOT_BEFORE,
+  TaskReason.RATE_LIMITED,
 ]);
 
 const blocker = (reason: string, message: string, fields: Partial<WaitBlocker> = {}): WaitBlocker => ({
@@ -170,6 +178,7 @@ export function explainTask(inputs: ExplainInputs): Explanation {
     blockers.push(blocker(status.reason, status.message, { until: status.nextAttemptTime }));
   }
   if (busy) blockers.push(busy);
+  blockers.push(...rateBlockers(inputs));
   const nextAttempt = status.nextAttemptTime;
   if (status.attempt > 0 && RETRY_REASONS.has(status.reason) && nextAttempt && nextAttempt.getTime() > nowMs) {
     blockers.push(
@@ -182,4 +191,35 @@ export function explainTask(inputs: ExplainInputs): Explanation {
     blockers.push(blocker(TaskReason.NOT_BEFORE, notBeforeMessage(spec.notBefore), { until: spec.notBefore }));
   }
   return { blockers, runners };
+}
+
+/**
+ * RATE_LIMITED blockers, from the keys' stored state (written with the assigns that take tokens and the runs'
+ * ends that pause keys, so every server reads what the dispatcher counts): a key paused by a retry-after, then
+ * a rate-limit key without a token, each with when it lifts.
+ */
+function rateBlockers({ task, nowMs, keyStates, rates }: ExplainInputs): WaitBlocker[] {
+  const spec = task.spec!;
+  const blockers: WaitBlocker[] = [];
+  const keys = new Set([...(spec.rateLimits ?? []).map((limit) => limit.key), ...concurrencyKeysOf(spec)]);
+  for (const key of keys) {
+    const state = keyStates.get(key);
+    if (state && state.pausedUntilMs > nowMs) {
+      const until = new Date(state.pausedUntilMs);
+      blockers.push(
+        blocker(TaskReason.RATE_LIMITED, keyPausedMessage(key, state.pausedUntilMs, state.pausedBy), { key, until }),
+      );
+    }
+  }
+  for (const limit of spec.rateLimits ?? []) {
+    const state = keyStates.get(limit.key);
+    const rate = effectiveRate(limit, rates);
+    if (!state || !rate || conforms(state.tatMs, rate, nowMs) || state.pausedUntilMs > nowMs) continue;
+    const dueMs = nextTokenMs(state.tatMs, rate);
+    const until = new Date(Math.ceil(dueMs));
+    blockers.push(
+      blocker(TaskReason.RATE_LIMITED, noTokenMessage(limit.key, rate.label, dueMs), { key: limit.key, until }),
+    );
+  }
+  return blockers;
 }

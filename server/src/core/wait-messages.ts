@@ -61,6 +61,16 @@ export function slotHeldMessage(slot: string, ownerTaskId: string, queued: boole
     : `slot ${slot} is still held by task ${ownerTaskId}, which is stopping`;
 }
 
+/** A rate-limit key without a token: when the next is due. */
+export function noTokenMessage(key: string, rateLabel: string, dueMs: number): string {
+  return `rate limit ${key} (${rateLabel}) has no token: the next is due at ${new Date(Math.ceil(dueMs)).toISOString()}`;
+}
+
+/** A key paused by a run's retry-after. */
+export function keyPausedMessage(key: string, untilMs: number, runId: string): string {
+  return `key ${key} is paused until ${new Date(untilMs).toISOString()} by a retry-after of run ${runId || "(unknown)"}`;
+}
+
 export function backoffMessage(attempt: number, lastReason: string, until: Date): string {
   return `backing off after attempt ${attempt}${lastReason ? ` (${lastReason})` : ""} until ${until.toISOString()}`;
 }

@@ -2,7 +2,8 @@ import { type DispatchPause, RunnerState, Task, TaskPhase } from "@supervisor/sd
 import type { Clock } from "../core/clock.js";
 import { type ConcurrencyLimits, concurrencyKeysOf } from "../core/concurrency.js";
 import type { ExplainInputs, RunnerView } from "../core/explain.js";
-import type { StorageBackend, StoredRunner, StoredTask } from "../store/backend.js";
+import { type RateLimits, rateKeysOf } from "../core/rate-limit.js";
+import type { RateKeyRecord, StorageBackend, StoredRunner, StoredTask } from "../store/backend.js";
 import type { ExecutionEngine } from "./engine.js";
 import { PauseRules } from "./pause-rules.js";
 import { liveServers } from "./remote-runners.js";
@@ -13,6 +14,8 @@ export interface ExplainSources {
   engine: ExecutionEngine;
   /** The server's limits per concurrency key (config concurrencyLimits). */
   limits: ConcurrencyLimits;
+  /** The server's rates per rate-limit key (config rateLimits). */
+  rates: RateLimits;
   clock: Clock;
 }
 
@@ -41,12 +44,14 @@ export async function explainInputs(sources: ExplainSources, stored: StoredTask)
   const { backend, engine } = sources;
   const { task } = stored;
   const pending = task.status!.phase === TaskPhase.TASK_PHASE_PENDING;
-  const [counts, pauses, slotHolder] = await Promise.all([
+  const [counts, pauses, slotHolder, keyStates] = await Promise.all([
     engine.leading ? leaderCounts(engine, task) : storeCounts(backend, engine, task),
     pending ? holdingPauses(backend, task) : [],
     pending ? slotHolderOf(backend, stored) : undefined,
+    pending ? keyStatesOf(backend, task) : new Map(),
   ]);
-  return { task, nowMs: sources.clock.now(), pauses, slotHolder, limits: sources.limits, ...counts };
+  const { limits, rates } = sources;
+  return { task, nowMs: sources.clock.now(), pauses, slotHolder, limits, rates, keyStates, ...counts };
 }
 
 const viewOf = (runner: RunnerTarget | StoredRunner["runner"], running: number, draining: boolean): RunnerView => ({
@@ -130,6 +135,16 @@ async function runningScan(backend: StorageBackend) {
     if (scanned >= SCAN_MOST) return { complete: false, byRunner, byKey };
     beforeId = page.nextBeforeId;
   }
+}
+
+/**
+ * The stored state of the task's rate-limit and concurrency keys (rate_keys: what dispatch counts from). The
+ * table is read whole: it holds only keys whose bucket is not full or that are paused (idle rows go).
+ */
+async function keyStatesOf(backend: StorageBackend, task: Task): Promise<Map<string, RateKeyRecord>> {
+  const keys = new Set([...rateKeysOf(task.spec), ...concurrencyKeysOf(task.spec)]);
+  if (keys.size === 0) return new Map();
+  return new Map((await backend.rateKeys()).filter(({ key }) => keys.has(key)).map((record) => [record.key, record]));
 }
 
 /** The stored pauses that match the task (the leader holds back what they match a moment after they are made). */

@@ -1,6 +1,7 @@
 import { type RateLimit, TaskReason, type Timer, type Timers } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { effectiveRate, nextTokenMs, type RateLimits } from "../core/rate-limit.js";
+import { keyPausedMessage, noTokenMessage } from "../core/wait-messages.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { RateKeyRecord } from "../store/backend.js";
 import type { DispatchIndex, PendingEntry } from "./dispatch-index.js";
@@ -123,21 +124,13 @@ export class RateHolds {
     const key = group.slice("rate\n".length);
     const state = this.gates.state(key);
     if (state && state.pausedUntilMs > nowMs) {
-      return {
-        reason: TaskReason.RATE_LIMITED,
-        message:
-          `key ${key} is paused until ${new Date(state.pausedUntilMs).toISOString()} ` +
-          `by a retry-after of run ${state.pausedBy || "(unknown)"}`,
-      };
+      return { reason: TaskReason.RATE_LIMITED, message: keyPausedMessage(key, state.pausedUntilMs, state.pausedBy) };
     }
     const rate = entry.gates?.find((gate) => gate.key === key)?.rate;
     if (!rate) return undefined; // a concurrency key whose pause just ended: let go at once
     // Due now: it goes to the first task in line, at this very instant.
-    const due = new Date(Math.ceil(Math.max(nowMs, nextTokenMs(state?.tatMs ?? 0, rate)))).toISOString();
-    return {
-      reason: TaskReason.RATE_LIMITED,
-      message: `rate limit ${key} (${rate.label}) has no token: the next is due at ${due}`,
-    };
+    const due = Math.max(nowMs, nextTokenMs(state?.tatMs ?? 0, rate));
+    return { reason: TaskReason.RATE_LIMITED, message: noTokenMessage(key, rate.label, due) };
   }
 
   /** Arms the key's release for `atMs`, unless one is due sooner. */

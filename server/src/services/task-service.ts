@@ -150,7 +150,8 @@ export function taskServiceHandlers(deps: TaskServiceDeps): Partial<TaskServiceS
       const id = validateTaskId(request.id, "id");
       const stored = await backend.getTask(id);
       if (!stored) throw taskNotFound(id);
-      const sources = { backend, engine: deps.engine, limits: deps.concurrencyLimits ?? new Map(), clock: deps.clock };
+      const limits = deps.concurrencyLimits ?? new Map();
+      const sources = { backend, engine: deps.engine, limits, rates: deps.rateLimits ?? new Map(), clock: deps.clock };
       return { task: stored.task, ...explainTask(await explainInputs(sources, stored)) };
     }),
 

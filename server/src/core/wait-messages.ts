@@ -68,7 +68,8 @@ export function noTokenMessage(key: string, rateLabel: string, dueMs: number): s
 
 /** A key paused by a run's retry-after. */
 export function keyPausedMessage(key: string, untilMs: number, runId: string): string {
-  return `key ${key} is paused until ${new Date(untilMs).toISOString()} by a retry-after of run ${runId || "(unknown)"}`;
+  const until = new Date(untilMs).toISOString();
+  return `key ${key} is paused until ${until} by a retry-after of run ${runId || "(unknown)"}`;
 }
 
 export function backoffMessage(attempt: number, lastReason: string, until: Date): string {

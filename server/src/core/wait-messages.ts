@@ -63,7 +63,8 @@ export function slotHeldMessage(slot: string, ownerTaskId: string, queued: boole
 
 /** A rate-limit key without a token: when the next is due. */
 export function noTokenMessage(key: string, rateLabel: string, dueMs: number): string {
-  return `rate limit ${key} (${rateLabel}) has no token: the next is due at ${new Date(Math.ceil(dueMs)).toISOString()}`;
+  const due = new Date(Math.ceil(dueMs)).toISOString();
+  return `rate limit ${key} (${rateLabel}) has no token: the next is due at ${due}`;
 }
 
 /** A key paused by a run's retry-after. */

@@ -62,6 +62,27 @@ describe("metrics", () => {
     expect(metrics.value("grpc_server_handling_seconds_count", SUBMIT)).toBe(5);
   });
 
+  it("counts calls of the HTTP/JSON API as the RPCs they transcode to, refused ones by their code", async () => {
+    server = await startTestServer({ metricsListen: "127.0.0.1:0", httpListen: "127.0.0.1:0" });
+    const base = server.server.httpUrl!;
+    const post = (body: unknown) =>
+      fetch(`${base}/v1/tasks`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ spec: { subprocess: { command: "true" } } })).status).toBe(200);
+    expect((await post({ spec: {} })).status).toBe(400);
+    const GET = { grpc_service: "supervisor.v1.TaskService", grpc_method: "GetTask" };
+    expect((await fetch(`${base}/v1/tasks/01a233d0-4c7c-7000-a687-52525be786cf`)).status).toBe(404);
+    const metrics = await scrape(server.server.metricsAddress!);
+    expect(metrics.value("grpc_server_started_total", SUBMIT)).toBe(2);
+    expect(metrics.value("grpc_server_handled_total", { ...SUBMIT, grpc_code: "OK" })).toBe(1);
+    expect(metrics.value("grpc_server_handled_total", { ...SUBMIT, grpc_code: "INVALID_ARGUMENT" })).toBe(1);
+    expect(metrics.value("grpc_server_handled_total", { ...GET, grpc_code: "NOT_FOUND" })).toBe(1);
+    expect(metrics.value("grpc_server_handling_seconds_count", SUBMIT)).toBe(2);
+  });
+
   it("counts a refused call by its code, and a watch stream while it is open", async () => {
     server = await startTestServer({ metricsListen: "127.0.0.1:0" });
     const address = server.server.metricsAddress!;

@@ -28,7 +28,7 @@ import { addHealth } from "./health.js";
 import { ServedMethods } from "./http/served-methods.js";
 import { type HttpEndpoint, startHttpApi } from "./http/start-http-api.js";
 import { commitObserver } from "./metrics/count-writes.js";
-import { grpcMetricsInterceptor } from "./metrics/grpc-metrics.js";
+import { grpcMetricsInterceptor, rpcMeter } from "./metrics/grpc-metrics.js";
 import { type MetricsEndpoint, startMetricsEndpoint } from "./metrics/metrics-endpoint.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { DispatchPauses } from "./pauses/dispatch-pauses.js";
@@ -158,7 +158,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
           (config.protectHealthAndReflection ? ", health and reflection included" : "; health and reflection open")
       : "authentication is OFF: listening on loopback with no tokens configured (every caller is an operator)",
   );
-  const metricsInterceptors = metrics ? [grpcMetricsInterceptor(metrics.registry)] : [];
+  const meter = metrics && rpcMeter(metrics.registry);
+  const metricsInterceptors = meter ? [grpcMetricsInterceptor(meter)] : [];
   const interceptors = [...metricsInterceptors, ...(options.interceptors ?? [])];
   const server = new Server({ ...serverChannelOptions(config), interceptors });
   // What the HTTP API calls: each guarded implementation exactly as grpc-js is given it.
@@ -260,7 +261,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     if (config.httpListen) {
       // Bodies bounded like gRPC messages: a request that fits one fits the other.
       const maxBodyBytes = SERVER_CHANNEL_OPTIONS["grpc.max_receive_message_length"] as number;
-      http = await startHttpApi(config, served, { authEnabled: auth.enabled, maxBodyBytes, log });
+      http = await startHttpApi(config, served, { authEnabled: auth.enabled, maxBodyBytes, log, meter });
     }
   } catch (error) {
     await endpoint?.close();

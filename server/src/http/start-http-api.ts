@@ -1,9 +1,11 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../errors.js";
+import type { RpcMeter } from "../metrics/grpc-metrics.js";
 import { httpApi } from "./http-api.js";
 import { type HttpEndpoint, HttpListenError, startHttpEndpoint } from "./http-endpoint.js";
 import { httpBindings } from "./http-rules.js";
 import { InProcessInvoker } from "./in-process-invoker.js";
+import { MeteredInvoker } from "./metered-invoker.js";
 import { protoRegistry } from "./proto-registry.js";
 import type { ServedMethods } from "./served-methods.js";
 
@@ -18,12 +20,13 @@ export type { HttpEndpoint } from "./http-endpoint.js";
 export async function startHttpApi(
   config: Config,
   served: ServedMethods,
-  options: { authEnabled: boolean; maxBodyBytes: number; log: Logger },
+  options: { authEnabled: boolean; maxBodyBytes: number; log: Logger; meter?: RpcMeter },
 ): Promise<HttpEndpoint> {
   const registry = protoRegistry();
+  const inProcess = new InProcessInvoker(served);
   const handler = httpApi({
     bindings: httpBindings(registry),
-    invoker: new InProcessInvoker(served),
+    invoker: options.meter ? new MeteredInvoker(inProcess, options.meter) : inProcess,
     registry,
     authEnabled: options.authEnabled,
     maxBodyBytes: options.maxBodyBytes,

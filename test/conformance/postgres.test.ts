@@ -93,7 +93,10 @@ describeOn("postgres")("the PostgreSQL backend", () => {
       await expect(refused).rejects.toThrow(DatabaseInUseError);
       const message = ((await refused.catch((error: Error) => error)) as Error).message;
       expect(message).toMatch(
-        new RegExp(`is in use by another supervisor server \\(supervisor pid ${process.pid} on .+, connected from`),
+        // application_name names the holder: its server id, pid and host.
+        new RegExp(
+          `is in use by another supervisor server \\(supervisor ${first.serverId} pid ${process.pid} on .+, connected from`,
+        ),
       );
       expect(message).toContain(`postgres://postgres:***@${withPassword.host}/${db.name} is in use`);
       expect(message).not.toContain("s3cret");

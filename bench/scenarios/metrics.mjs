@@ -34,7 +34,7 @@ const median = (values) => {
 export async function run(opts) {
   const rounds = opts.quick ? 1 : (opts.rounds ?? 5);
   const submitOpts = { durationMs: opts.durationMs ?? 6_000, maxOps: 400_000, warmupMs: opts.warmupMs ?? 1_000 };
-  const e2eOpts = { tasks: opts.quick ? 2_000 : 10_000, timeoutMs: 60_000 };
+  const e2eOpts = { tasks: opts.quick ? 2_000 : 20_000, timeoutMs: 60_000 };
   const figures = { submit: { on: [], off: [] }, e2e: { on: [], off: [] } };
   for (let i = 0; i < rounds; i++) {
     // Which goes first alternates too: a round's second pass may find the machine warmer.

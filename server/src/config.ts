@@ -14,6 +14,12 @@ export const DEV_HTTP_LISTEN = "127.0.0.1:8080";
 import type { LogLevel } from "./errors.js";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from "./log.js";
 
+/** A JSON map of key → value, each key a concurrency, rate-limit or fairness key (the same characters). */
+const perKey = <T extends z.ZodType>(kind: string, value: T) =>
+  jsonText(
+    z.record(z.string().regex(CONCURRENCY_KEY_PATTERN, `a ${kind} key: 1..253 characters of [A-Za-z0-9._:/-]`), value),
+  );
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -168,12 +174,7 @@ export const ConfigSchema = z
       .describe('require signed specs: true, or slot patterns such as ["deploy-*"]'),
     maxStreamsPerClient: count(1000, 1_000_000).describe("open WatchTasks/StreamTaskOutput streams per client"),
     maxRunnersPerClient: count(1000, 1_000_000).describe("open runner connections per client"),
-    concurrencyLimits: jsonText(
-      z.record(
-        z.string().regex(CONCURRENCY_KEY_PATTERN, "a concurrency key: 1..253 characters of [A-Za-z0-9._:/-]"),
-        z.number().int().min(1).max(MAX_CONCURRENCY_LIMIT),
-      ),
-    )
+    concurrencyLimits: perKey("concurrency", z.number().int().min(1).max(MAX_CONCURRENCY_LIMIT))
       .default({})
       .describe('running tasks per concurrency key, JSON: {"tenant-a": 5}; wins over the tasks\' own max_running'),
     rateLimits: jsonText(
@@ -204,12 +205,7 @@ export const ConfigSchema = z
         'token buckets per rate-limit key, JSON: {"vendor-x": {"perSecond": 10, "burst": 20}} (or "perMinute"; ' +
           "burst default 1); wins over the tasks' own rate limits",
       ),
-    fairnessWeights: jsonText(
-      z.record(
-        z.string().regex(CONCURRENCY_KEY_PATTERN, "a fairness key: 1..253 characters of [A-Za-z0-9._:/-]"),
-        z.number().int().min(1).max(MAX_FAIRNESS_WEIGHT),
-      ),
-    )
+    fairnessWeights: perKey("fairness", z.number().int().min(1).max(MAX_FAIRNESS_WEIGHT))
       .default({})
       .describe('dispatch share per fairness key, JSON: {"tenant-a": 3} (1..1000); wins over the tasks\' own weight'),
     logLevel: z.enum(LOG_LEVELS).default("info").describe("lowest level logged: error, warn, info or debug"),

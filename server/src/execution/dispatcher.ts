@@ -21,6 +21,7 @@ import { chooseRunner } from "../core/routing.js";
 import { type LabelSelector, selectorFromRunnerSelector } from "../core/selector.js";
 import { readyTimeMs } from "../core/task-lifecycle.js";
 import { durationToMs } from "../core/task-spec.js";
+import { keyLimitMessage, pausedMessage } from "../core/wait-messages.js";
 import { DomainError, type Logger } from "../errors.js";
 import { observeAssign, observeAssignSent } from "../metrics/dispatch-timing.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
@@ -33,7 +34,7 @@ import { dispatchSpan } from "../tracing.js";
 import { type CommitRetry, commitUntilDone } from "./commit-until-done.js";
 import { DispatchIndex, type HeldEntry, type PendingEntry } from "./dispatch-index.js";
 import { type KeyState, laterState } from "./key-gates.js";
-import { describeTarget, PauseRules } from "./pause-rules.js";
+import { PauseRules } from "./pause-rules.js";
 import { type GatesBefore, RateHolds } from "./rate-holds.js";
 import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerTarget } from "./runner-target.js";
@@ -197,21 +198,12 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     if (group.startsWith("pause\n")) {
       const pause = this.pauses.get(group.slice("pause\n".length));
       if (!pause) return undefined;
-      return {
-        reason: TaskReason.DISPATCH_PAUSED,
-        message: `dispatch paused by ${pause.id} (${describeTarget(pause)})${pause.note ? `: ${pause.note}` : ""}`,
-      };
+      return { reason: TaskReason.DISPATCH_PAUSED, message: pausedMessage(pause) };
     }
     const key = group.slice("key\n".length);
     const limit = entry.concurrency?.find((held) => held.key === key)?.limit ?? 0;
     const running = this.deps.tracker.holdingKey(key);
-    return {
-      reason: TaskReason.CONCURRENCY_LIMITED,
-      message:
-        limit === 0
-          ? `concurrency key ${key} has no limit: max_running 0 names the server's, and none is configured`
-          : `concurrency key ${key} is at its limit: ${running} of ${limit} running`,
-    };
+    return { reason: TaskReason.CONCURRENCY_LIMITED, message: keyLimitMessage(key, running, limit) };
   }
 
   /** A pending task (not queued behind a slot owner) waits for a runner from now on. */

@@ -84,6 +84,3 @@ export class PauseRules {
     return undefined;
   }
 }
-
-// Said in core/wait-messages.ts, with the other waiting messages.
-export { describeTarget } from "../core/wait-messages.js";

@@ -132,6 +132,11 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   private readonly weights: FairnessWeights;
   /** Dispatch runs only on the server that leads (LeaderDuties says when; alone on its database, from start-up). */
   private leading = false;
+  /**
+   * ...and only once the leader has counted every active run the store holds (`open`): until then a key's
+   * count misses the runs still being read, and a dispatch would start more than its limit allows.
+   */
+  private opened = false;
   private wanted = false;
   private wakeTimer: Timer | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
@@ -231,9 +236,16 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
     this.wakeTimer?.cancel();
   }
 
-  /** This server leads from now on: the caller tracks the pending tasks, then schedules. */
+  /** This server leads from now on: it follows pending tasks; the caller tracks the stored ones, then opens. */
   lead(): void {
     this.leading = true;
+  }
+
+  /** Every stored active run is counted on its runner: dispatch may start. */
+  open(): void {
+    if (!this.leading) return;
+    this.opened = true;
+    this.schedule();
   }
 
   /** The keys' buckets and pauses as the store has them (read on taking the lead, before the pending tasks). */
@@ -245,6 +257,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   /** Another server dispatches now: nothing pending is kept here (it is read again on taking the lead). */
   resign(): void {
     this.leading = false;
+    this.opened = false;
     this.index.clearTasks();
     this.rates.clear();
   }
@@ -252,7 +265,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   // ---- the commit stage ----
 
   hasWork(): boolean {
-    if (!this.wanted || this.stopped || !this.leading) return false;
+    if (!this.wanted || this.stopped || !this.opened) return false;
     const nowMs = this.deps.clock.now();
     if (nowMs < this.pausedUntilMs) return false;
     this.wakeAt(this.index.promoteDue(nowMs));
@@ -263,7 +276,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
 
   async decide(view: WriteView, nowMs: number, read: (keys: ReadKeys) => Promise<Snapshot>): Promise<DispatchPlan> {
     this.wanted = false;
-    if (this.stopped || !this.leading) return NOTHING;
+    if (this.stopped || !this.opened) return NOTHING;
     // The retry-after pauses of run ends in this batch hold their keys from now on (undone if it fails).
     const gatesBefore: GatesBefore = new Map();
     this.rates.layOver(view.writes.keyPauses, gatesBefore);

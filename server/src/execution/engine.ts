@@ -399,11 +399,9 @@ export class ExecutionEngine {
     const runs = (await this.deps.backend.activeRuns()).filter(
       (run) => run.runnerId === session.id && !session.runs.has(run.id),
     );
-    for (const run of runs) {
-      const counted = this.tracker.get(run.id);
-      if (counted && !session.runs.has(run.id)) this.tracker.untrack(counted);
-      if (!this.tracker.get(run.id)) await this.rescuer.resume(run, session);
-    }
+    // A run the leader counted on this runner elsewhere moves to the session in one step (`resume` swaps it
+    // after its reads): untracked across an await, its keys would look free to a dispatch meanwhile.
+    for (const run of runs) await this.rescuer.resume(run, session, this.tracker.get(run.id));
     this.remotes.drop(session.id);
   }
 

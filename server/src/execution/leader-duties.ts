@@ -126,7 +126,8 @@ export class LeaderDuties {
         remotes.refresh().catch((error) => log("reading the runners of other servers failed", error));
       });
     }
-    dispatcher.schedule();
+    // Not before: a start decided while the stored runs were still being counted could pass a key's limit.
+    dispatcher.open();
   }
 
   private async resign(): Promise<void> {
@@ -142,21 +143,22 @@ export class LeaderDuties {
   }
 
   /**
-   * The store's pending tasks, and its active runs counted on their runners: runs of runners connected
-   * here are tracked already (this server serves them); the others are counted on the runner as the
-   * runners table has it — served by another live server, or nobody's (their server died), then lost a
-   * lease later unless the runner connects again.
+   * The store's pending tasks, and its active runs counted on their runners: runs tracked here already
+   * are served here; every other one is counted on its runner as the runners table has it — served by
+   * another live server, or nobody's (their server died), then lost a lease later unless the runner
+   * connects again. A run of a runner whose stream is here but that is not tracked yet (its hello is being
+   * recorded, or its assign delivered) is counted too: the hello or the delivery takes the count over
+   * (Rescuer.resume, RunDelivery), so from the first dispatch no key or runner looks freer than it is.
    */
   private async rebuild(): Promise<void> {
-    const { backend, dispatcher, registry, tracker, remotes, clock } = this.deps;
+    const { backend, dispatcher, tracker, remotes, clock } = this.deps;
     const nowMs = clock.now();
     for (const task of await backend.dispatchableTasks()) dispatcher.track(task, nowMs);
     for (const run of await backend.activeRuns()) {
-      // Tracked here (its runner is connected here), or about to be (the assign is being delivered).
-      if (tracker.get(run.id) || registry.get(run.runnerId)) continue;
+      if (tracker.get(run.id)) continue;
       const stored = await backend.getTask(run.taskId);
       const remote = await remotes.adopt(run.runnerId, run.runnerName);
-      if (tracker.get(run.id) || registry.get(run.runnerId)) continue;
+      if (tracker.get(run.id)) continue;
       const spec = stored?.task.spec;
       tracker.track(
         tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec)),

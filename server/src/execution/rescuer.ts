@@ -37,13 +37,22 @@ export class Rescuer {
     }
   }
 
-  /** Tracks a stored active run on its runner's session: its output so far (for the cap), its deadline. */
-  async resume(run: Run, session: RunnerSession): Promise<void> {
+  /**
+   * Tracks a stored active run on its runner's session: its output so far (for the cap), its deadline.
+   * `counted`: the run as it is tracked now on another owner (the leader counted it on a remote runner),
+   * replaced once the reads are done, with no await between, so its keys and room are never seen free.
+   */
+  async resume(run: Run, session: RunnerSession, counted?: ActiveRun): Promise<void> {
     const nowMs = this.clock.now();
     const stored = await this.backend.getTask(run.taskId);
     const spec = stored?.task.spec;
     const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec));
-    for (const { seq, offset, size } of await this.backend.outputExtents(run.id)) {
+    const extents = await this.backend.outputExtents(run.id);
+    const tracked = this.tracker.get(run.id);
+    // Tracked on its session meanwhile, or (counted, and untracked meanwhile) ended: nothing to resume.
+    if (tracked !== counted || (tracked && session.runs.has(run.id))) return;
+    if (counted) this.tracker.untrack(counted);
+    for (const { seq, offset, size } of extents) {
       active.cap.restore(seq, offset, size);
       active.lastSeq = seq;
     }

@@ -37,7 +37,7 @@ export class RunDelivery {
     const session = this.registry.get(status.runnerId);
     if (!session) return;
     const tracked = this.tracker.runOfTask(task.id);
-    if (tracked?.runnerId === status.runnerId) return; // assigned here, or delivered already
+    if (tracked && session.runs.has(tracked.runId)) return; // assigned here, or delivered already
     this.reading.add(task.id);
     this.deliver(task, session)
       .catch((error) =>
@@ -52,9 +52,12 @@ export class RunDelivery {
   private async deliver(task: Task, session: RunnerSession): Promise<void> {
     const run = await this.backend.getRunByAttempt(task.id, task.status!.attempt);
     const active = run?.phase === RunPhase.RUN_PHASE_ASSIGNED || run?.phase === RunPhase.RUN_PHASE_RUNNING;
-    if (!run || !active || run.runnerId !== session.id || this.tracker.get(run.id)) return;
+    if (!run || !active || run.runnerId !== session.id || session.runs.has(run.id)) return;
     // Gone meanwhile (expired, or moved to another server): whoever serves it now has the run.
     if (this.registry.get(session.id) !== session) return;
+    // Counted on the runner by a leader that took over before this delivery: the session takes the count.
+    const counted = this.tracker.get(run.id);
+    if (counted) this.tracker.untrack(counted);
     const tracked = this.tracker.newRun(run.id, task.id, session.id, task.spec!.slot, concurrencyKeysOf(task.spec));
     this.tracker.track(tracked, session);
     const assignedAtMs = run.assignTime?.getTime() ?? this.clock.now();

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { currentBackend, resultName } from "./backend.mjs";
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-export const RESULTS_DIR = join(BENCH_DIR, "results");
+/** Where result files go: bench/results, or BENCH_RESULTS_DIR (the smoke test keeps the committed ones intact). */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR || join(BENCH_DIR, "results");
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC: comparable across processes on one machine). */
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;

@@ -190,6 +190,40 @@ describe("init steps", () => {
   });
 });
 
+describe("routing of tasks with init steps", () => {
+  it("waits for a runner that also runs subprocesses, naming the missing kind; never fails on one without", async () => {
+    const labels = { pool: "init-routing" };
+    const embeddedOnly = new Runner({ address: server.address, name: "init-no-sub", labels, kinds: ["embedded:*"] });
+    embeddedOnly.handle("routed", () => ({ ok: true }));
+    await embeddedOnly.start();
+    const both = new Runner({ address: server.address, name: "init-with-sub", labels, log: () => {} });
+    both.handle("routed", () => ({ ok: true }));
+    try {
+      const task = await submit({
+        ...subprocessSpec("unused", [], {
+          init: [sh("true")],
+          runnerSelector: { matchLabels: labels, matchExpressions: [] },
+        }),
+        exec: { $case: "embedded", value: { handler: "routed", payload: {} } },
+      });
+      const waiting = await waitForTask(server.tasks, task.id, (t) => t.status!.message.includes("init-no-sub"));
+      expect(waiting.status).toMatchObject({
+        phase: TaskPhase.TASK_PHASE_PENDING,
+        reason: TaskReason.NO_MATCHING_RUNNER,
+        message:
+          "no connected runner matches; the closest, init-no-sub, fails kind subprocess, for its init steps " +
+          "(it runs embedded:*)",
+      });
+      await both.start();
+      const done = await waitForTask(server.tasks, task.id);
+      expect(done.status!.phase).toBe(TaskPhase.TASK_PHASE_SUCCEEDED);
+      expect((await runsOf(task.id)).map((run) => run.runnerName)).toEqual(["init-with-sub"]);
+    } finally {
+      await Promise.all([embeddedOnly.stop(), both.stop()]);
+    }
+  });
+});
+
 describe("supervisor submit --init", () => {
   it("takes steps as whitespace-split words or a JSON argv array, in order, with the task's --env", async () => {
     const submitted = await runCli(

@@ -1,5 +1,5 @@
 // Which executor a task needs, and whether a runner offers it.
-export { supportsKind, taskKind } from "../kinds.js";
+export { routingKind, supportsKind, taskKind } from "../kinds.js";
 export * from "./container/index.js";
 export * from "./embedded.js";
 export * from "./subprocess.js";

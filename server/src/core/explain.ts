@@ -1,10 +1,10 @@
 import {
   type DispatchPause,
   type RunnerFit,
+  routingKind,
   type Task,
   TaskPhase,
   TaskReason,
-  taskKind,
   type WaitBlocker,
 } from "@supervisor/sdk";
 import { type ConcurrencyLimits, concurrencyKeysOf, effectiveLimit } from "./concurrency.js";
@@ -100,7 +100,7 @@ const fitOf = ({ runner, unmet }: Fit<RunnerView>): RunnerFit => ({
 /** What the task asks of a runner; a selector that no longer parses is an explanation of its own. */
 function requirementsOf(task: Task): RunnerRequirements | { unusable: string } | undefined {
   const spec = task.spec!;
-  const kind = taskKind(spec);
+  const kind = routingKind(spec);
   // A fan-out parent runs nothing itself: its children are dispatched.
   if (!kind || isFanOut(spec)) return undefined;
   try {

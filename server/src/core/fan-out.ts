@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import {
   type FanOutStatus,
   Placement,
+  routingKind,
   supportsKind,
   type Task,
   TaskPhase,
   type TaskSpec,
-  taskKind,
 } from "@supervisor/sdk";
 import type { RunnerCandidate } from "./routing.js";
 import { matchesSelector, selectorFromRunnerSelector } from "./selector.js";
@@ -93,7 +93,7 @@ export function childSpec(parent: Task, runnerId: string): TaskSpec {
 
 /** A runner a parent fans out to: connected and taking work, its kind and labels fitting the parent's. */
 export function fanOutTarget(spec: TaskSpec, runner: Pick<RunnerCandidate, "labels" | "kinds">): boolean {
-  const kind = taskKind(spec);
+  const kind = routingKind(spec);
   if (!kind || !supportsKind(runner.kinds, kind)) return false;
   const selector = selectorFromRunnerSelector(spec.runnerSelector ?? { matchLabels: {}, matchExpressions: [] });
   return matchesSelector(selector, runner.labels);

@@ -59,9 +59,13 @@ export function unmetRequirements(runner: FitCandidate, requirements: RunnerRequ
   if (pin !== undefined && runner.id !== pin) {
     unmet.push({ requirement: `pinned to runner ${pin}`, has: "it is another runner" });
   }
-  if (!supportsKind(runner.kinds, requirements.kind)) {
-    const kinds = runner.kinds.length > 0 ? `it runs ${runner.kinds.join(", ")}` : "it runs no kind";
-    unmet.push({ requirement: `kind ${requirements.kind}`, has: kinds });
+  // A task with init steps asks for its kind and subprocess ("embedded:x+subprocess"): each missing one is named.
+  const kinds = runner.kinds.length > 0 ? `it runs ${runner.kinds.join(", ")}` : "it runs no kind";
+  const [kind, ...also] = requirements.kind.split("+");
+  if (!supportsKind(runner.kinds, kind!)) unmet.push({ requirement: `kind ${kind}`, has: kinds });
+  for (const extra of also) {
+    if (!supportsKind(runner.kinds, extra))
+      unmet.push({ requirement: `kind ${extra}, for its init steps`, has: kinds });
   }
   for (const term of requirements.selector) {
     if (!matchesSelector([term], runner.labels)) {

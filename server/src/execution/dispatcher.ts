@@ -4,12 +4,12 @@ import {
   ErrorReason,
   EventType,
   type Run,
+  routingKind,
   type Task,
   TaskPhase,
   TaskReason,
   type Timer,
   type Timers,
-  taskKind,
 } from "@supervisor/sdk";
 import type { Clock } from "../core/clock.js";
 import { type ConcurrencyLimits, concurrencyKeysOf, concurrencyLimitsOf, effectiveLimit } from "../core/concurrency.js";
@@ -539,7 +539,7 @@ export class Dispatcher implements CommitStage<DispatchPlan> {
   }
 
   private entryOf(task: Task): PendingEntry | undefined {
-    const kind = taskKind(task.spec!);
+    const kind = routingKind(task.spec!);
     // A fan-out parent runs nothing itself: its children are dispatched.
     if (!kind || isFanOut(task.spec)) return undefined;
     let selector: LabelSelector;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { supportsKind, taskKind } from "../../../sdk/src/executors/index.js";
-import type { TaskSpec } from "../../../sdk/src/gen/supervisor/v1/task.js";
+import { routingKind, supportsKind, taskKind } from "../../../sdk/src/executors/index.js";
+import { TaskSpec } from "../../../sdk/src/gen/supervisor/v1/task.js";
 
 const withExec = (exec: TaskSpec["exec"]) => ({ exec }) as TaskSpec;
 
@@ -38,5 +38,25 @@ describe("supportsKind", () => {
   it("lets embedded:* cover every handler, and nothing else", () => {
     expect(supportsKind(["embedded:*"], "embedded:anything")).toBe(true);
     expect(supportsKind(["embedded:*"], "subprocess")).toBe(false);
+  });
+});
+
+describe("routingKind", () => {
+  const step = { command: "true", args: [], env: {}, workingDir: "" };
+  const embedded = (init: (typeof step)[]) =>
+    TaskSpec.fromPartial({ exec: { $case: "embedded", value: { handler: "resize", payload: {} } }, init });
+
+  it("adds subprocess to the kind of a task with init steps (a runner runs them as subprocesses)", () => {
+    expect(routingKind(embedded([]))).toBe("embedded:resize");
+    expect(routingKind(embedded([step]))).toBe("embedded:resize+subprocess");
+    expect(routingKind(TaskSpec.fromPartial({ exec: { $case: "subprocess", value: step }, init: [step] }))).toBe(
+      "subprocess",
+    );
+  });
+
+  it("is supported only by a runner that runs every part", () => {
+    expect(supportsKind(["embedded:*", "subprocess"], "embedded:resize+subprocess")).toBe(true);
+    expect(supportsKind(["embedded:*"], "embedded:resize+subprocess")).toBe(false);
+    expect(supportsKind(["subprocess"], "embedded:resize+subprocess")).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import type { GroupCommit, WriteRequest } from "../store/group-commit.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { RemoteRunners } from "./remote-runners.js";
 import type { Rescuer } from "./rescuer.js";
-import type { RunTracker } from "./run-tracker.js";
+import type { ActiveRun, RunTracker } from "./run-tracker.js";
 import type { RunnerRegistry } from "./runner-registry.js";
 import type { WaitingReasons } from "./waiting-reasons.js";
 
@@ -154,16 +154,22 @@ export class LeaderDuties {
     const { backend, dispatcher, tracker, remotes, clock } = this.deps;
     const nowMs = clock.now();
     for (const task of await backend.dispatchableTasks()) dispatcher.track(task, nowMs);
+    const counted: ActiveRun[] = [];
     for (const run of await backend.activeRuns()) {
       if (tracker.get(run.id)) continue;
       const stored = await backend.getTask(run.taskId);
       const remote = await remotes.adopt(run.runnerId, run.runnerName);
       if (tracker.get(run.id)) continue;
       const spec = stored?.task.spec;
-      tracker.track(
-        tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec)),
-        remote,
-      );
+      const active = tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec));
+      tracker.track(active, remote);
+      counted.push(active);
+    }
+    // A run that ended between the first read and its count was counted for good (its end went by before
+    // the count could hear of it): a second read, after every count, lets those go. Later ends find them.
+    if (counted.length > 0) {
+      const active = new Set((await backend.activeRuns()).map((run) => run.id));
+      for (const run of counted) if (!active.has(run.runId) && tracker.get(run.runId) === run) tracker.untrack(run);
     }
     await remotes.refresh();
   }

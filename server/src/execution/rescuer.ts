@@ -39,8 +39,9 @@ export class Rescuer {
 
   /**
    * Tracks a stored active run on its runner's session: its output so far (for the cap), its deadline.
-   * `counted`: the run as it is tracked now on another owner (the leader counted it on a remote runner),
-   * replaced once the reads are done, with no await between, so its keys and room are never seen free.
+   * `counted`: the run as it is tracked now on another owner (the leader counted it on a remote runner).
+   * Whatever counts it once the reads are done is replaced with no await between, so its keys and room are
+   * never seen free, and its reports are never fenced off by a count that is not its session.
    */
   async resume(run: Run, session: RunnerSession, counted?: ActiveRun): Promise<void> {
     const nowMs = this.clock.now();
@@ -48,10 +49,11 @@ export class Rescuer {
     const spec = stored?.task.spec;
     const active = this.tracker.newRun(run.id, run.taskId, run.runnerId, spec?.slot ?? "", concurrencyKeysOf(spec));
     const extents = await this.backend.outputExtents(run.id);
+    // Tracked on its session meanwhile, or (counted before, untracked since) ended: nothing to resume.
     const tracked = this.tracker.get(run.id);
-    // Tracked on its session meanwhile, or (counted, and untracked meanwhile) ended: nothing to resume.
-    if (tracked !== counted || (tracked && session.runs.has(run.id))) return;
-    if (counted) this.tracker.untrack(counted);
+    if (session.runs.has(run.id) || (counted && !tracked)) return;
+    // Counted elsewhere (before the reads, or by a leader's rebuild during them): the session takes it over.
+    if (tracked) this.tracker.untrack(tracked);
     for (const { seq, offset, size } of extents) {
       active.cap.restore(seq, offset, size);
       active.lastSeq = seq;

@@ -1,0 +1,91 @@
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { REPO_ROOT } from "./cli.js";
+import { tempDir } from "./server.js";
+import type { TcpProxy } from "./tcp-proxy.js";
+
+const run = promisify(execFile);
+
+/** Debian's python3: python3-grpcio and python3-protobuf are built for it. */
+export const DEBIAN_PYTHON = "/usr/bin/python3";
+
+/** The environment without a user PYTHONPATH / PYTHONHOME that could shadow Debian's grpc. */
+export function pythonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const { PYTHONPATH: _path, PYTHONHOME: _home, ...env } = process.env;
+  return { ...env, ...extra };
+}
+
+/** What the Python SDK needs that this machine lacks (empty = it can run); scripts/sdk-toolchain.sh installs it. */
+export function missingPython(): string[] {
+  const probe = spawnSync(DEBIAN_PYTHON, ["-I", "-c", "import grpc, google.protobuf, venv, ensurepip"], {
+    env: pythonEnv(),
+  });
+  return probe.error || probe.status !== 0 ? ["python3-grpcio", "python3-protobuf", "python3-venv"] : [];
+}
+
+export interface PythonSdk {
+  /** The venv's python, with the SDK installed by pip. */
+  python: string;
+  remove(): void;
+}
+
+/**
+ * `pip install ./sdk-python` into a fresh venv that sees Debian's grpcio and protobuf (--system-site-packages),
+ * offline (--no-index, and --no-build-isolation: setuptools from Debian). From a copy of sdk-python, so the
+ * build's scratch files never land in the repository (and concurrent installs do not share them).
+ */
+export async function installPythonSdk(): Promise<PythonSdk> {
+  const dir = tempDir("supervisor-pysdk-");
+  const source = join(dir, "sdk-python");
+  cpSync(join(REPO_ROOT, "sdk-python"), source, {
+    recursive: true,
+    filter: (path) => !/(__pycache__|\.egg-info|\/build)$/.test(path),
+  });
+  const venv = join(dir, "venv");
+  await run(DEBIAN_PYTHON, ["-I", "-m", "venv", "--system-site-packages", venv], { env: pythonEnv() });
+  const pip = ["-m", "pip", "install", "--quiet", "--no-index", "--no-build-isolation", source];
+  await run(join(venv, "bin/python"), pip, { env: pythonEnv({ PIP_DISABLE_PIP_VERSION_CHECK: "1" }) });
+  return { python: join(venv, "bin/python"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface ScenarioRun {
+  code: number | null;
+  lines: string[];
+  stderr: string;
+  /** Connections the proxy cut at the program's `drop-now`. */
+  cut: number;
+}
+
+/**
+ * Runs one SDK's scenario program (docs/sdk-conformance.md) against `proxy`: at its `drop-now` line every
+ * connection through the proxy is cut, then the program is told `dropped` on stdin.
+ */
+export function runScenario(command: string, args: string[], proxy: TcpProxy, env: NodeJS.ProcessEnv = {}) {
+  return new Promise<ScenarioRun>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { ...pythonEnv(), SUPERVISOR_ADDR: proxy.address, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    let stderr = "";
+    let cut = 0;
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      lines.push(line);
+      if (line === "drop-now") {
+        cut = proxy.dropAll();
+        child.stdin.write("dropped\n");
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, lines, stderr, cut }));
+  });
+}
+
+export function goAvailable(): boolean {
+  return existsSync("/usr/bin/go") && existsSync("/usr/share/gocode/src/google.golang.org/grpc");
+}

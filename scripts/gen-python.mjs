@@ -70,7 +70,9 @@ export function generatePython(root, base) {
       const text = readFileSync(file, "utf8");
       // The plugin writes a _pb2_grpc.py for every file; only those of files with services hold anything.
       if (name.endsWith("_pb2_grpc.py") && !text.includes("Stub(")) continue;
-      const target = name.startsWith("google/") ? `_google/${name.slice("google/".length)}` : relative("supervisor", name);
+      const target = name.startsWith("google/")
+        ? `_google/${name.slice("google/".length)}`
+        : relative("supervisor", name);
       const dest = join(base, "sdk-python/supervisor", target);
       mkdirSync(dirname(dest), { recursive: true });
       writeFileSync(dest, relocate(text));

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -88,4 +88,24 @@ export function runScenario(command: string, args: string[], proxy: TcpProxy, en
 
 export function goAvailable(): boolean {
   return existsSync("/usr/bin/go") && existsSync("/usr/share/gocode/src/google.golang.org/grpc");
+}
+
+/**
+ * The environment of an offline Go build (docs/sdk-go.md): GOPATH mode over a GOPATH holding sdk-go at its
+ * module path, then Debian's /usr/share/gocode (golang-google-grpc-dev and friends); no module proxy.
+ */
+export function goEnv(gopath: string): NodeJS.ProcessEnv {
+  const { GOFLAGS: _flags, GOROOT: _root, ...env } = process.env;
+  return { ...env, GO111MODULE: "off", GOPROXY: "off", GOTOOLCHAIN: "local", GOPATH: `${gopath}:/usr/share/gocode` };
+}
+
+/** Builds `sdk-go/<pkg>` offline into a temp dir; returns the binary and how to remove it. */
+export async function buildGo(pkg: string): Promise<{ binary: string; remove(): void }> {
+  const dir = tempDir("supervisor-gosdk-");
+  const parent = join(dir, "src/github.com/supervisor/supervisor");
+  mkdirSync(parent, { recursive: true });
+  symlinkSync(join(REPO_ROOT, "sdk-go"), join(parent, "sdk-go"));
+  const binary = join(dir, "bin", pkg.split("/").at(-1)!);
+  await run("/usr/bin/go", ["build", "-o", binary, `./${pkg}`], { cwd: join(parent, "sdk-go"), env: goEnv(dir) });
+  return { binary, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

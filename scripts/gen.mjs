@@ -81,7 +81,10 @@ function generate(base) {
 function listFiles(path) {
   if (!statSync(path, { throwIfNoEntry: false })) return [];
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).flatMap((name) => listFiles(join(path, name)));
+  // Python's bytecode caches (gitignored) are not generated code.
+  return readdirSync(path)
+    .filter((name) => name !== "__pycache__")
+    .flatMap((name) => listFiles(join(path, name)));
 }
 
 function snapshot(base) {

@@ -106,7 +106,7 @@ def main() -> None:
     task = client.submit(supervisor.embedded("scenario.echo", {"word": "conformance"}, labels=LABELS))
     done = client.wait_for(task.id, timeout=60)
     run = client.list_runs(task.id)[-1]
-    result = json.dumps(supervisor.handlers.payload_of(run.result), sort_keys=True, separators=(",", ":"))
+    result = json.dumps(supervisor.payload_of(run.result), sort_keys=True, separators=(",", ":"))
     say(f"runner {task_pb2.TaskPhase.Name(done.status.phase)} {result}")
     output = b"".join(event.chunk.data for event in client.output(task.id) if event.HasField("chunk"))
     say(f"output {output.decode().strip()}")

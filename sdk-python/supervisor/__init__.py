@@ -7,7 +7,7 @@ from supervisor._channel import Tls
 from supervisor._retry import DEFAULT_RETRY, RetryPolicy
 from supervisor.client import TERMINAL_PHASES, Client
 from supervisor.errors import FieldViolation, SupervisorError
-from supervisor.handlers import RetryAfter, RunContext
+from supervisor.handlers import RetryAfter, RunContext, payload_of
 from supervisor.runner import Runner
 from supervisor.specs import embedded, subprocess
 from supervisor.watch import Watch
@@ -27,5 +27,6 @@ __all__ = [
     "Tls",
     "Watch",
     "embedded",
+    "payload_of",
     "subprocess",
 ]

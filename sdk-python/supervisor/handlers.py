@@ -78,4 +78,16 @@ def result_struct(value: Any) -> Optional[struct_pb2.Struct]:
 
 
 def payload_of(struct: struct_pb2.Struct) -> Dict[str, Any]:
-    return json_format.MessageToDict(struct)
+    """A Struct (a payload, a run's result) as plain Python values. Struct numbers are doubles; whole
+    ones come back as int, so ``{"width": 640}`` sent from any SDK reads as 640, not 640.0."""
+    return _whole_numbers(json_format.MessageToDict(struct))
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value

@@ -53,13 +53,25 @@ function expectScenario(result: ScenarioRun, lang: string, hasRunner = true): vo
   expect(lines.at(-1)).toBe("done");
 }
 
+const missing = missingPython();
+const hasGo = goAvailable();
+
 let server: TestServer;
 let proxy: TcpProxy;
+let python: PythonSdk | undefined;
+let goProgram: { binary: string; remove(): void } | undefined;
 beforeAll(async () => {
   server = await startTestServer();
   proxy = await startTcpProxy(server.address);
-});
+  // pip install ./sdk-python into a venv, and an offline go build of sdk-go/cmd/scenario.
+  [python, goProgram] = await Promise.all([
+    missing.length > 0 ? undefined : installPythonSdk(),
+    hasGo ? buildGo("cmd/scenario") : undefined,
+  ]);
+}, 240_000);
 afterAll(async () => {
+  python?.remove();
+  goProgram?.remove();
   await proxy?.close();
   await server?.close();
 });
@@ -70,30 +82,21 @@ describe("SDK conformance scenario (docs/sdk-conformance.md)", () => {
     expectScenario(result, "ts");
   });
 
-  const missing = missingPython();
-  describe.skipIf(missing.length > 0)(`Python (needs ${DEBIAN_PYTHON} with ${missing.join(", ") || "grpc"})`, () => {
-    let sdk: PythonSdk;
-    beforeAll(async () => {
-      sdk = await installPythonSdk();
-    });
-    afterAll(() => sdk?.remove());
-
-    it("Python: submit, page, watch across a dropped connection, cancel, errors, a runner", async () => {
-      const result = await runScenario(sdk.python, ["-I", "sdk-python/conformance/scenario.py"], proxy);
+  it.skipIf(missing.length > 0)(
+    `Python: submit, page, watch across a dropped connection, cancel, errors, a runner${
+      missing.length > 0 ? ` (skipped: ${DEBIAN_PYTHON} lacks ${missing.join(", ")})` : ""
+    }`,
+    async () => {
+      const result = await runScenario(python!.python, ["-I", "sdk-python/conformance/scenario.py"], proxy);
       expectScenario(result, "python");
-    });
-  });
+    },
+  );
 
-  describe.skipIf(!goAvailable())("Go (needs golang-go and golang-google-grpc-dev)", () => {
-    let program: { binary: string; remove(): void };
-    beforeAll(async () => {
-      program = await buildGo("cmd/scenario");
-    }, 240_000);
-    afterAll(() => program?.remove());
-
-    it("Go: submit, page, watch across a dropped connection, cancel, errors (a client only: no runner)", async () => {
-      const result = await runScenario(program.binary, [], proxy);
+  it.skipIf(!hasGo)(
+    "Go: submit, page, watch across a dropped connection, cancel, errors (a client only: no runner)",
+    async () => {
+      const result = await runScenario(goProgram!.binary, [], proxy);
       expectScenario(result, "go", false);
-    });
-  });
+    },
+  );
 });

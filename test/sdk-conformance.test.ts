@@ -15,7 +15,7 @@ import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
 /** The lines every SDK prints for the scenario (docs/sdk-conformance.md), checked the same way for each. */
-function expectScenario(result: ScenarioRun, lang: string, hasRunner = true): void {
+function expectScenario(result: ScenarioRun, lang: string): void {
   expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(0);
   const lines = result.lines;
   const ids = lines.filter((l) => l.startsWith("submitted ")).map((l) => l.slice("submitted ".length));
@@ -44,12 +44,8 @@ function expectScenario(result: ScenarioRun, lang: string, hasRunner = true): vo
   ]);
   expect(lines).toContain("invalid INVALID_ARGUMENT INVALID_REQUEST spec.subprocess.command");
   expect(lines).toContain("not-found NOT_FOUND TASK_NOT_FOUND");
-  if (hasRunner) {
-    expect(lines).toContain(`runner TASK_PHASE_SUCCEEDED {"echo":"conformance","lang":"${lang}"}`);
-    expect(lines).toContain("output hello conformance");
-  } else {
-    expect(lines).toContain("runner skipped");
-  }
+  expect(lines).toContain(`runner TASK_PHASE_SUCCEEDED {"echo":"conformance","lang":"${lang}"}`);
+  expect(lines).toContain("output hello conformance");
   expect(lines.at(-1)).toBe("done");
 }
 
@@ -92,11 +88,8 @@ describe("SDK conformance scenario (docs/sdk-conformance.md)", () => {
     },
   );
 
-  it.skipIf(!hasGo)(
-    "Go: submit, page, watch across a dropped connection, cancel, errors (a client only: no runner)",
-    async () => {
-      const result = await runScenario(goProgram!.binary, [], proxy);
-      expectScenario(result, "go", false);
-    },
-  );
+  it.skipIf(!hasGo)("Go: submit, page, watch across a dropped connection, cancel, errors, a runner", async () => {
+    const result = await runScenario(goProgram!.binary, [], proxy);
+    expectScenario(result, "go");
+  });
 });

@@ -6,9 +6,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/supervisor/supervisor/sdk-go/supervisor"
 
@@ -40,6 +45,12 @@ func uuid4() string {
 	_, _ = rand.Read(b[:])
 	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func mustStruct(fields map[string]interface{}) *structpb.Struct {
+	value, err := structpb.NewStruct(fields)
+	must(err, "struct")
+	return value
 }
 
 func waitingTask() *v1.TaskSpec {
@@ -138,6 +149,42 @@ func main() {
 	notFound := supervisor.AsError(err)
 	say("not-found %s %s", notFound.CodeName(), notFound.Reason)
 
-	say("runner skipped")
+	runner := supervisor.NewRunner(client, supervisor.RunnerOptions{
+		Name: "scenario-" + lang, Capacity: 2, Logf: func(string, ...interface{}) {},
+	})
+	runner.Handle("scenario.echo", func(ctx context.Context, payload map[string]interface{}, run *supervisor.RunContext) (interface{}, error) {
+		run.Log(fmt.Sprintf("hello %v", payload["word"]))
+		return map[string]interface{}{"echo": payload["word"], "lang": lang}, nil
+	})
+	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
+	_, err = runner.Start(startCtx)
+	cancelStart()
+	must(err, "runner start")
+	echo := &v1.TaskSpec{
+		Exec:   &v1.TaskSpec_Embedded{Embedded: &v1.EmbeddedExec{Handler: "scenario.echo", Payload: mustStruct(map[string]interface{}{"word": "conformance"})}},
+		Labels: map[string]string{"scenario": lang},
+	}
+	task, err := client.Submit(ctx, echo, "")
+	must(err, "submit embedded")
+	done, err := client.WaitFor(ctx, task.GetId())
+	must(err, "wait for")
+	runs, err := client.ListRuns(ctx, task.GetId())
+	must(err, "list runs")
+	result, err := json.Marshal(runs[len(runs)-1].GetResult().AsMap()) // encoding/json sorts map keys
+	must(err, "result")
+	say("runner %s %s", done.GetStatus().GetPhase(), result)
+	output, err := client.Output(ctx, task.GetId(), 0, false)
+	must(err, "output")
+	var text strings.Builder
+	for {
+		event, err := output.Recv()
+		if err == io.EOF {
+			break
+		}
+		must(err, "output stream")
+		text.Write(event.GetChunk().GetData())
+	}
+	say("output %s", strings.TrimSpace(text.String()))
+	runner.Stop()
 	say("done")
 }

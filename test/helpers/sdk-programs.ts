@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -99,13 +99,22 @@ export function goEnv(gopath: string): NodeJS.ProcessEnv {
   return { ...env, GO111MODULE: "off", GOPROXY: "off", GOTOOLCHAIN: "local", GOPATH: `${gopath}:/usr/share/gocode` };
 }
 
-/** Builds `sdk-go/<pkg>` offline into a temp dir; returns the binary and how to remove it. */
-export async function buildGo(pkg: string): Promise<{ binary: string; remove(): void }> {
+/**
+ * Builds `sdk-go/<pkg>` offline into a temp dir; returns the binary and how to remove it. With `mainSource`, builds
+ * that main package instead (placed next to sdk-go in the GOPATH, as a user's program importing the SDK).
+ */
+export async function buildGo(pkg: string, mainSource?: string): Promise<{ binary: string; remove(): void }> {
   const dir = tempDir("supervisor-gosdk-");
   const parent = join(dir, "src/github.com/supervisor/supervisor");
   mkdirSync(parent, { recursive: true });
   symlinkSync(join(REPO_ROOT, "sdk-go"), join(parent, "sdk-go"));
+  let importPath = `github.com/supervisor/supervisor/sdk-go/${pkg}`;
+  if (mainSource !== undefined) {
+    mkdirSync(join(parent, pkg));
+    writeFileSync(join(parent, pkg, "main.go"), mainSource);
+    importPath = `github.com/supervisor/supervisor/${pkg}`;
+  }
   const binary = join(dir, "bin", pkg.split("/").at(-1)!);
-  await run("/usr/bin/go", ["build", "-o", binary, `./${pkg}`], { cwd: join(parent, "sdk-go"), env: goEnv(dir) });
+  await run("/usr/bin/go", ["build", "-o", binary, importPath], { cwd: parent, env: goEnv(dir) });
   return { binary, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

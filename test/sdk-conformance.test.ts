@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeOn } from "./helpers/backend.js";
 import {
   buildGo,
   DEBIAN_PYTHON,
@@ -52,27 +53,28 @@ function expectScenario(result: ScenarioRun, lang: string): void {
 const missing = missingPython();
 const hasGo = goAvailable();
 
-let server: TestServer;
-let proxy: TcpProxy;
-let python: PythonSdk | undefined;
-let goProgram: { binary: string; remove(): void } | undefined;
-beforeAll(async () => {
-  server = await startTestServer();
-  proxy = await startTcpProxy(server.address);
-  // pip install ./sdk-python into a venv, and an offline go build of sdk-go/cmd/scenario.
-  [python, goProgram] = await Promise.all([
-    missing.length > 0 ? undefined : installPythonSdk(),
-    hasGo ? buildGo("cmd/scenario") : undefined,
-  ]);
-}, 240_000);
-afterAll(async () => {
-  python?.remove();
-  goProgram?.remove();
-  await proxy?.close();
-  await server?.close();
-});
+// The SDKs speak gRPC to the server; the storage behind it does not change what they do: SQLite only.
+describeOn("sqlite")("SDK conformance scenario (docs/sdk-conformance.md)", () => {
+  let server: TestServer;
+  let proxy: TcpProxy;
+  let python: PythonSdk | undefined;
+  let goProgram: { binary: string; remove(): void } | undefined;
+  beforeAll(async () => {
+    server = await startTestServer();
+    proxy = await startTcpProxy(server.address);
+    // pip install ./sdk-python into a venv, and an offline go build of sdk-go/cmd/scenario.
+    [python, goProgram] = await Promise.all([
+      missing.length > 0 ? undefined : installPythonSdk(),
+      hasGo ? buildGo("cmd/scenario") : undefined,
+    ]);
+  }, 240_000);
+  afterAll(async () => {
+    python?.remove();
+    goProgram?.remove();
+    await proxy?.close();
+    await server?.close();
+  });
 
-describe("SDK conformance scenario (docs/sdk-conformance.md)", () => {
   it("TypeScript: submit, page, watch across a dropped connection, cancel, errors, a runner", async () => {
     const result = await runScenario(process.execPath, ["examples/dist/typescript/sdk-scenario.js"], proxy);
     expectScenario(result, "ts");

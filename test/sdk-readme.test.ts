@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeOn } from "./helpers/backend.js";
 import { REPO_ROOT } from "./helpers/cli.js";
 import { type RunnerProcess, startRunner } from "./helpers/runners.js";
 import { buildGo, goAvailable, installPythonSdk, missingPython, pythonEnv } from "./helpers/sdk-programs.js";
@@ -18,18 +19,19 @@ function example(title: string, lang: string): string {
   return block[1]!;
 }
 
-let server: TestServer;
-let runner: RunnerProcess;
-beforeAll(async () => {
-  server = await startTestServer();
-  runner = await startRunner(server.address, "readme-runner"); // runs the Go example's subprocess task
-});
-afterAll(async () => {
-  await runner?.stop();
-  await server?.close();
-});
+// The SDKs speak gRPC to the server; the storage behind it does not change what they do: SQLite only.
+describeOn("sqlite")("the README's SDK examples run as written", () => {
+  let server: TestServer;
+  let runner: RunnerProcess;
+  beforeAll(async () => {
+    server = await startTestServer();
+    runner = await startRunner(server.address, "readme-runner"); // runs the Go example's subprocess task
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await server?.close();
+  });
 
-describe("the README's SDK examples run as written", () => {
   it.skipIf(missingPython().length > 0)("Python SDK: a runner with a handler, a submit, wait_for, list", async () => {
     const sdk = await installPythonSdk();
     try {
@@ -47,19 +49,19 @@ describe("the README's SDK examples run as written", () => {
       const body = example("Go SDK", "go").replaceAll("127.0.0.1:50051", server.address);
       const main = `package main
 
-import (
-	"context"
-	"fmt"
-	"log"
+  import (
+  	"context"
+  	"fmt"
+  	"log"
 
-	v1 "github.com/supervisor/supervisor/sdk-go/gen/supervisor/v1"
-	"github.com/supervisor/supervisor/sdk-go/supervisor"
-)
+  	v1 "github.com/supervisor/supervisor/sdk-go/gen/supervisor/v1"
+  	"github.com/supervisor/supervisor/sdk-go/supervisor"
+  )
 
-func main() {
-	ctx := context.Background()
-${body}}
-`;
+  func main() {
+  	ctx := context.Background()
+  ${body}}
+  `;
       const program = await buildGo("readme", main);
       try {
         const { stdout } = await run(program.binary, []);

@@ -444,7 +444,8 @@ func (r *Runner) outcome(ctx context.Context, run *localRun, runCtx *RunContext)
 	}()
 	select {
 	case got := <-done:
-		if ctx.Err() == nil || got.err == nil {
+		// A handler that returns because its context ended still ends the run canceled (or timed out).
+		if ctx.Err() == nil {
 			return succeededOrFailed(got.value, got.err)
 		}
 	case <-ctx.Done():

@@ -352,6 +352,7 @@ class Runner:
             if cancel.HasField("grace_period"):
                 run.grace_period = cancel.grace_period.ToTimedelta().total_seconds()
             run.canceled = True
+            self._changed.notify_all()
         run.ctx.stopping.set()
 
     # -- runs -----------------------------------------------------------------------------------
@@ -426,11 +427,15 @@ class Runner:
         with self._changed:
             self._changed.wait_for(lambda: done.is_set() or run.canceled, max(0.0, remaining))
         stopped_for: Optional[int] = None
-        if not done.is_set():
-            stopped_for = runner_service_pb2.RUN_OUTCOME_CANCELED if run.canceled else runner_service_pb2.RUN_OUTCOME_TIMEOUT
+        # Stopped (a cancel, or the deadline) whether or not the handler returned since: a handler that
+        # returns because it saw ctx.stopping still ends the run as canceled (or timed out), as in TypeScript.
+        if run.canceled:
+            stopped_for = runner_service_pb2.RUN_OUTCOME_CANCELED
+        elif not done.is_set():
+            stopped_for = runner_service_pb2.RUN_OUTCOME_TIMEOUT
+        if stopped_for is not None:
             run.ctx.stopping.set()
             done.wait(run.grace_period)
-        if stopped_for is not None:
             return Request.RunFinished(outcome=stopped_for, error=str(outcome.get("error", "")))
         return _finished_from(outcome)
 

@@ -203,8 +203,11 @@ func (c *Client) ListRuns(ctx context.Context, taskID string) ([]*v1.Run, error)
 
 // Output streams a run's output events (attempt 0 = the latest); with follow, until the run ends.
 // Read it with Recv until io.EOF; errors from Recv can be decoded with AsError.
-func (c *Client) Output(ctx context.Context, taskID string, attempt int32, follow bool) (v1.TaskService_StreamTaskOutputClient, error) {
-	stream, err := c.Tasks.StreamTaskOutput(c.Context(ctx), &v1.StreamTaskOutputRequest{TaskId: taskID, Attempt: attempt, Follow: follow})
+func (c *Client) Output(
+	ctx context.Context, taskID string, attempt int32, follow bool,
+) (v1.TaskService_StreamTaskOutputClient, error) {
+	request := &v1.StreamTaskOutputRequest{TaskId: taskID, Attempt: attempt, Follow: follow}
+	stream, err := c.Tasks.StreamTaskOutput(c.Context(ctx), request)
 	if err != nil {
 		return nil, AsError(err)
 	}

@@ -19,7 +19,9 @@ type RetryPolicy struct {
 }
 
 // DefaultRetry is the TypeScript and Python SDKs' policy: 5 attempts, 100 ms doubling to 5 s.
-var DefaultRetry = RetryPolicy{MaxAttempts: 5, InitialDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second, Multiplier: 2}
+var DefaultRetry = RetryPolicy{
+	MaxAttempts: 5, InitialDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second, Multiplier: 2,
+}
 
 // Delay before retry number attempt (1-based): uniform in [0, min(max, initial × multiplier^(attempt-1))].
 func (p RetryPolicy) Delay(attempt int) time.Duration {
@@ -43,7 +45,9 @@ func IsRetryable(err *Error) bool {
 
 // withRetry runs an idempotent call, each attempt with its own deadline, until it succeeds, fails
 // for good, runs out of attempts or ctx ends. Errors are *Error.
-func withRetry(ctx context.Context, policy RetryPolicy, deadline time.Duration, call func(context.Context) error) error {
+func withRetry(
+	ctx context.Context, policy RetryPolicy, deadline time.Duration, call func(context.Context) error,
+) error {
 	for attempt := 1; ; attempt++ {
 		attemptCtx, cancel := context.WithTimeout(ctx, deadline)
 		err := call(attemptCtx)

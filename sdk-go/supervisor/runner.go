@@ -322,7 +322,8 @@ func (r *Runner) resendUnacknowledged() {
 }
 
 func started(runID string) *v1.ConnectRequest {
-	return &v1.ConnectRequest{Message: &v1.ConnectRequest_RunStarted_{RunStarted: &v1.ConnectRequest_RunStarted{RunId: runID}}}
+	message := &v1.ConnectRequest_RunStarted{RunId: runID}
+	return &v1.ConnectRequest{Message: &v1.ConnectRequest_RunStarted_{RunStarted: message}}
 }
 
 func (r *Runner) acknowledged(ack *v1.ConnectResponse_Ack) {
@@ -375,7 +376,9 @@ func (r *Runner) execute(assign *v1.ConnectResponse_Assign) {
 	run := &localRun{assign: assign, cancel: cancel, grace: r.options.GracePeriod}
 	r.runs[assign.GetRunId()] = run
 	r.write(started(assign.GetRunId()))
-	runCtx := &RunContext{RunID: assign.GetRunId(), TaskID: assign.GetTaskId(), Attempt: assign.GetAttempt(), Deadline: deadline}
+	runCtx := &RunContext{
+		RunID: assign.GetRunId(), TaskID: assign.GetTaskId(), Attempt: assign.GetAttempt(), Deadline: deadline,
+	}
 	runCtx.log = func(line string) { r.output(run, []byte(line+"\n")) }
 	go r.run(ctx, run, runCtx)
 }

@@ -6,7 +6,8 @@ from supervisor import Client, SupervisorError, embedded, payload_of
 from supervisor.v1.task_pb2 import TaskPhase
 
 with Client() as client:  # SUPERVISOR_ADDR, else 127.0.0.1:50051; a request id is generated per submit
-    task = client.submit(embedded("resize-image", {"width": 640, "height": 480, "scale": 0.5}, labels={"example": "py"}))
+    resize = embedded("resize-image", {"width": 640, "height": 480, "scale": 0.5}, labels={"example": "py"})
+    task = client.submit(resize)
     done = client.wait_for(task.id, timeout=60)
     print(task.id, TaskPhase.Name(done.status.phase))
     print("result:", json.dumps(payload_of(client.list_runs(task.id)[-1].result), sort_keys=True))

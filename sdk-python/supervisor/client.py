@@ -96,8 +96,10 @@ class Client:
 
     # -- tasks ----------------------------------------------------------------------------------
 
-    def submit(self, spec: SpecInput, *, request_id: Optional[str] = None, deadline: Optional[float] = None) -> task_pb2.Task:
-        """Submits a task. A request id (UUIDv7) is generated when none is given, so a retry never makes a second task."""
+    def submit(
+        self, spec: SpecInput, *, request_id: Optional[str] = None, deadline: Optional[float] = None
+    ) -> task_pb2.Task:
+        """Submits a task. A request id (UUIDv7) is generated when none is given: a retry never makes a second task."""
         request = task_service_pb2.SubmitTaskRequest(spec=spec_of(spec), request_id=request_id or request_ids.next())
         return self.call(self.tasks.SubmitTask, request, deadline).task
 
@@ -125,7 +127,9 @@ class Client:
         self, filter: FilterInput = None, *, page_size: int = 0, page_token: str = "", deadline: Optional[float] = None
     ) -> task_service_pb2.ListTasksResponse:
         """One page of tasks, newest first (``next_page_token`` empty on the last; ``revision`` for list-then-watch)."""
-        request = task_service_pb2.ListTasksRequest(filter=filter_of(filter), page_size=page_size, page_token=page_token)
+        request = task_service_pb2.ListTasksRequest(
+            filter=filter_of(filter), page_size=page_size, page_token=page_token
+        )
         return self.call(self.tasks.ListTasks, request, deadline)
 
     def list(
@@ -165,7 +169,9 @@ class Client:
         request = task_service_pb2.CancelTasksRequest(filter=filter_of(filter), reason=reason, dry_run=dry_run, all=all)
         return self.call(self.tasks.CancelTasks, request, deadline)
 
-    def rerun(self, task_id: str, *, request_id: Optional[str] = None, deadline: Optional[float] = None) -> task_pb2.Task:
+    def rerun(
+        self, task_id: str, *, request_id: Optional[str] = None, deadline: Optional[float] = None
+    ) -> task_pb2.Task:
         """A new task with the spec of the ended task ``task_id``."""
         request = task_service_pb2.RerunTaskRequest(id=task_id, request_id=request_id or request_ids.next())
         return self.call(self.tasks.RerunTask, request, deadline).task
@@ -209,7 +215,8 @@ class Client:
                 if event.task.id != task_id:
                     continue
                 if event.type == task_service_pb2.EVENT_TYPE_DELETED:
-                    raise SupervisorError(grpc.StatusCode.NOT_FOUND, f"task {task_id} was deleted", reasons.TASK_NOT_FOUND)
+                    deleted = f"task {task_id} was deleted"
+                    raise SupervisorError(grpc.StatusCode.NOT_FOUND, deleted, reasons.TASK_NOT_FOUND)
                 if event.task.status.phase in wanted:
                     return event.task
         finally:
@@ -239,7 +246,9 @@ class Client:
         runners: List[runner_pb2.Runner] = []
         token = ""
         while True:
-            request = runner_service_pb2.ListRunnersRequest(page_size=1000, page_token=token, label_selector=label_selector)
+            request = runner_service_pb2.ListRunnersRequest(
+                page_size=1000, page_token=token, label_selector=label_selector
+            )
             page = self.call(self.runners.ListRunners, request, deadline)
             runners.extend(page.runners)
             token = page.next_page_token

@@ -381,7 +381,11 @@ class Runner:
                 piece = data[start : start + MAX_OUTPUT_MESSAGE]
                 run.seq += 1
                 chunk = Request.Output(
-                    run_id=run.assign.run_id, stream=run_pb2.OUTPUT_STREAM_STDOUT, data=piece, seq=run.seq, offset=run.offset
+                    run_id=run.assign.run_id,
+                    stream=run_pb2.OUTPUT_STREAM_STDOUT,
+                    data=piece,
+                    seq=run.seq,
+                    offset=run.offset,
                 )
                 run.offset += len(piece)
                 if run.pending_bytes + len(piece) <= self._retained_bytes:
@@ -403,7 +407,7 @@ class Runner:
         handler still busy a grace period later is abandoned (Python cannot stop a thread)."""
         spec = run.assign.spec
         if spec.WhichOneof("exec") != "embedded":
-            return Request.RunFinished(outcome=runner_service_pb2.RUN_OUTCOME_FAILED, error="this runner runs embedded tasks only")
+            return _failed("this runner runs embedded tasks only")
         handler = self._handlers.get(spec.embedded.handler)
         if handler is None:
             return Request.RunFinished(
@@ -440,6 +444,10 @@ class Runner:
         return _finished_from(outcome)
 
 
+def _failed(error: str) -> Request.RunFinished:
+    return Request.RunFinished(outcome=runner_service_pb2.RUN_OUTCOME_FAILED, error=error)
+
+
 def _finished_from(outcome: Dict[str, Any]) -> Request.RunFinished:
     error = outcome.get("error")
     asked = error if isinstance(error, RetryAfter) else outcome.get("value")
@@ -450,7 +458,7 @@ def _finished_from(outcome: Dict[str, Any]) -> Request.RunFinished:
             finished.retry_after_key = asked.key
         return finished
     if error is not None:
-        return Request.RunFinished(outcome=runner_service_pb2.RUN_OUTCOME_FAILED, error=f"{type(error).__name__}: {error}")
+        return _failed(f"{type(error).__name__}: {error}")
     try:
         result = result_struct(outcome.get("value"))
     except (TypeError, ValueError) as problem:

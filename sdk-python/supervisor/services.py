@@ -87,7 +87,9 @@ class Schedules:
         deadline: Optional[float] = None,
     ) -> task_pb2.Task:
         """Fires the schedule's task now; a request id is generated when none is given, so a retry fires once."""
-        request = schedule_service_pb2.TriggerScheduleRequest(id=schedule_id, request_id=request_id or request_ids.next())
+        request = schedule_service_pb2.TriggerScheduleRequest(
+            id=schedule_id, request_id=request_id or request_ids.next()
+        )
         if overrides is not None:
             json_format.ParseDict(dict(overrides), request.overrides)
         return self._client.call(self.stub.TriggerSchedule, request, deadline).task

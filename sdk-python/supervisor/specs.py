@@ -54,7 +54,8 @@ def _common(
     if timeout is not None:
         spec.timeout.FromTimedelta(_seconds(timeout))
     if restart is not None:
-        spec.restart = task_pb2.RestartPolicy.Value(f"RESTART_POLICY_{restart}") if isinstance(restart, str) else restart
+        named = isinstance(restart, str)
+        spec.restart = task_pb2.RestartPolicy.Value(f"RESTART_POLICY_{restart}") if named else restart
     spec.max_attempts = max_attempts
     if admission is not None:
         spec.admission = (

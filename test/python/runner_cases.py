@@ -11,7 +11,9 @@ import threading
 from supervisor import RetryAfter, Runner
 
 released = threading.Event()
-runner = Runner(name=sys.argv[1], capacity=2, grace_period=5.0, log=lambda line: print(line, file=sys.stderr, flush=True))
+runner = Runner(
+    name=sys.argv[1], capacity=2, grace_period=5.0, log=lambda line: print(line, file=sys.stderr, flush=True)
+)
 
 
 @runner.handler("hold")

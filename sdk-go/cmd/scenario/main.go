@@ -101,7 +101,8 @@ func main() {
 	filter := &v1.TaskFilter{LabelSelector: selector}
 	first, err := client.ListPage(ctx, &v1.ListTasksRequest{Filter: filter, PageSize: 2})
 	must(err, "page 1")
-	second, err := client.ListPage(ctx, &v1.ListTasksRequest{Filter: filter, PageSize: 2, PageToken: first.GetNextPageToken()})
+	next := &v1.ListTasksRequest{Filter: filter, PageSize: 2, PageToken: first.GetNextPageToken()}
+	second, err := client.ListPage(ctx, next)
 	must(err, "page 2")
 	check(second.GetNextPageToken() == "", "two pages hold the three tasks")
 	say("page 1: %d", len(first.GetTasks()))
@@ -152,7 +153,9 @@ func main() {
 	runner := supervisor.NewRunner(client, supervisor.RunnerOptions{
 		Name: "scenario-" + lang, Capacity: 2, Logf: func(string, ...interface{}) {},
 	})
-	runner.Handle("scenario.echo", func(ctx context.Context, payload map[string]interface{}, run *supervisor.RunContext) (interface{}, error) {
+	runner.Handle("scenario.echo", func(
+		ctx context.Context, payload map[string]interface{}, run *supervisor.RunContext,
+	) (interface{}, error) {
 		run.Log(fmt.Sprintf("hello %v", payload["word"]))
 		return map[string]interface{}{"echo": payload["word"], "lang": lang}, nil
 	})
@@ -161,7 +164,9 @@ func main() {
 	cancelStart()
 	must(err, "runner start")
 	echo := &v1.TaskSpec{
-		Exec:   &v1.TaskSpec_Embedded{Embedded: &v1.EmbeddedExec{Handler: "scenario.echo", Payload: mustStruct(map[string]interface{}{"word": "conformance"})}},
+		Exec: &v1.TaskSpec_Embedded{Embedded: &v1.EmbeddedExec{
+			Handler: "scenario.echo", Payload: mustStruct(map[string]interface{}{"word": "conformance"}),
+		}},
 		Labels: map[string]string{"scenario": lang},
 	}
 	task, err := client.Submit(ctx, echo, "")

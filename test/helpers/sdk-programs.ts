@@ -20,10 +20,11 @@ export function pythonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** What the Python SDK needs that this machine lacks (empty = it can run); scripts/sdk-toolchain.sh installs it. */
 export function missingPython(): string[] {
-  const probe = spawnSync(DEBIAN_PYTHON, ["-I", "-c", "import grpc, google.protobuf, venv, ensurepip"], {
+  const probe = spawnSync(DEBIAN_PYTHON, ["-I", "-c", "import grpc, google.protobuf, venv, ensurepip, setuptools"], {
     env: pythonEnv(),
   });
-  return probe.error || probe.status !== 0 ? ["python3-grpcio", "python3-protobuf", "python3-venv"] : [];
+  const packages = ["python3-grpcio", "python3-protobuf", "python3-venv", "python3-setuptools"];
+  return probe.error || probe.status !== 0 ? packages : [];
 }
 
 export interface PythonSdk {
@@ -87,7 +88,12 @@ export function runScenario(command: string, args: string[], proxy: TcpProxy, en
 }
 
 export function goAvailable(): boolean {
-  return existsSync("/usr/bin/go") && existsSync("/usr/share/gocode/src/google.golang.org/grpc");
+  return [
+    "/usr/bin/go",
+    ...["grpc", "protobuf", "genproto"].map((dir) => `/usr/share/gocode/src/google.golang.org/${dir}`),
+  ]
+    .map((path) => existsSync(path))
+    .every(Boolean);
 }
 
 /**

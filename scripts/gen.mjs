@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Regenerates everything derived from proto/: the ts-proto SDK code in
-// sdk/src/gen and the descriptor set the server hands to reflection.
+// sdk/src/gen, the descriptor set the server hands to reflection, and the
+// Python and Go SDKs' stubs.
 // `--check` generates into a temp dir and fails on any difference, so CI
 // catches a proto change (or a grpc-health-check / @grpc/reflection upgrade
 // that changes a served file) that was not regenerated.
@@ -9,11 +10,20 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { GO_GENERATED, generateGo } from "./gen-go.mjs";
+import { generatePython, PYTHON_GENERATED } from "./gen-python.mjs";
 import { ownKeys } from "./own-keys.mjs";
 import { pruneUnimported } from "./prune-unimported.mjs";
 
 // The CLI carries its own copy of the descriptor set (for canonical proto JSON): it does not depend on the server.
-const GENERATED = ["sdk/src/gen", "server/gen/supervisor.binpb", "cli/gen/supervisor.binpb"];
+// The Python and Go SDKs' stubs come from protoc with Debian's plugins (scripts/gen-python.mjs, gen-go.mjs).
+const GENERATED = [
+  "sdk/src/gen",
+  "server/gen/supervisor.binpb",
+  "cli/gen/supervisor.binpb",
+  ...PYTHON_GENERATED,
+  ...GO_GENERATED,
+];
 const check = process.argv.includes("--check");
 const root = new URL("..", import.meta.url).pathname;
 const buf = join(root, "node_modules/.bin/buf");
@@ -64,12 +74,17 @@ function generate(base) {
   pruneUnimported(join(base, "sdk/src/gen"));
   buildDescriptorSet(join(base, "server/gen/supervisor.binpb"));
   copyFileSync(join(base, "server/gen/supervisor.binpb"), join(base, "cli/gen/supervisor.binpb"));
+  generatePython(root, base);
+  generateGo(root, base);
 }
 
 function listFiles(path) {
   if (!statSync(path, { throwIfNoEntry: false })) return [];
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).flatMap((name) => listFiles(join(path, name)));
+  // Python's bytecode caches (gitignored) are not generated code.
+  return readdirSync(path)
+    .filter((name) => name !== "__pycache__")
+    .flatMap((name) => listFiles(join(path, name)));
 }
 
 function snapshot(base) {
@@ -82,7 +97,7 @@ function snapshot(base) {
 
 if (!check) {
   generate(root);
-  console.log("generated sdk/src/gen, server/gen/supervisor.binpb and cli/gen/supervisor.binpb");
+  console.log(`generated ${GENERATED.join(", ")}`);
 } else {
   const temp = mkdtempSync(join(tmpdir(), "supervisor-gen-"));
   try {

@@ -47,6 +47,26 @@ describe("usage mistakes exit 2, said once, with the command's usage", () => {
     await expectUsageMistake(["token", "--name", "x", "--role", "admin"], "Allowed choices are", "supervisor token");
   });
 
+  it("submit takes a program or --embedded, not both, and --payload only with --embedded", async () => {
+    await expectUsageMistake(["submit"], "give the program to run", "supervisor submit");
+    await expectUsageMistake(["submit", "--embedded", "h", "--", "true"], "leave out the command", "supervisor submit");
+    await expectUsageMistake(
+      ["submit", "--payload", "{}", "--", "true"],
+      "--payload goes with --embedded",
+      "supervisor submit",
+    );
+    await expectUsageMistake(
+      ["submit", "--embedded", "h", "--payload", "[1]"],
+      "Expected a JSON object",
+      "supervisor submit",
+    );
+    await expectUsageMistake(
+      ["submit", "--embedded", "h", "--container", "alpine"],
+      "--embedded and --container are two kinds of task",
+      "supervisor submit",
+    );
+  });
+
   it("numbers that are not numbers, or out of range", async () => {
     await expectUsageMistake(
       ["submit", "--priority", "abc", "--", "true"],

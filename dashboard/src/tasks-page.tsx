@@ -202,7 +202,7 @@ export function TasksPage({ loc }: { loc: Location }) {
               <td class="mono">{task.spec?.slot ?? ""}</td>
               <td class="ellipsis">{labelsOf(task.spec?.labels)}</td>
               <td>{task.status?.attempt ?? 0}</td>
-              <td class="mono">{task.status?.reason ?? ""}</td>
+              <td class="mono ellipsis">{task.status?.reason ?? ""}</td>
               <td title={task.createTime}>{relativeTime(task.createTime)}</td>
             </tr>
           ))}

@@ -335,7 +335,7 @@ describeOn("sqlite")("dashboard with authentication on", () => {
     await page.waitForSelector("[data-error-reason=ROLE_FORBIDDEN]:has-text('PERMISSION_DENIED')");
   });
 
-  it("an operator token cancels from the task page", async () => {
+  it("an operator token cancels from the task page, then reruns the task", async () => {
     const id = await submitParked();
     const { page, errors } = await signIn(`/tasks/${id}`, TOKENS.operator, "operator");
     await page.waitForSelector(`[data-task-page="${id}"] .badge:has-text('PENDING')`);
@@ -343,6 +343,11 @@ describeOn("sqlite")("dashboard with authentication on", () => {
     await page.waitForSelector(`[data-task-page="${id}"] .badge:has-text('CANCELED')`);
     const answer = await http(base, "GET", `/v1/tasks/${id}`, { token: TOKENS.operator });
     expect(answer.json.task.status.phase).toBe("TASK_PHASE_CANCELED");
+    // Ended, it offers Rerun instead: a new task, whose page the button opens.
+    await page.click("button[data-action=RerunTask]");
+    await page.waitForURL((url) => /^\/tasks\/[0-9a-f-]+$/.test(url.pathname) && !url.pathname.endsWith(id));
+    const rerunId = new URL(page.url()).pathname.split("/").pop()!;
+    await page.waitForSelector(`[data-task-page="${rerunId}"] .badge:has-text('PENDING')`);
     expect(errors).toEqual([]);
   });
 });

@@ -58,11 +58,16 @@ describe("supervisor dev", () => {
     }
   });
 
-  it("serves the HTTP API (127.0.0.1:8080, or a free port when that is taken), its URL in the banner", async () => {
+  it("serves the HTTP API and the dashboard (127.0.0.1:8080, or a free port), their URLs in the banner", async () => {
     const dev = await startDev();
     try {
       const url = /HTTP API: (http:\/\/127\.0\.0\.1:\d+)\/v1\/tasks/.exec(dev.output())?.[1];
       expect(url, dev.output()).toBeDefined();
+      // The dashboard on the same port, its URL in the banner too.
+      expect(dev.output()).toContain(`dashboard: ${url}/ `);
+      const dashboard = await fetch(`${url}/`);
+      expect(dashboard.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(await dashboard.text()).toContain("<title>Supervisor</title>");
       const submitted = await fetch(`${url}/v1/tasks`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -25,6 +25,7 @@ import type { Logger } from "./errors.js";
 import { ExecutionEngine } from "./execution/engine.js";
 import { PauseFollower } from "./execution/pause-follower.js";
 import { addHealth } from "./health.js";
+import { RecentActivity } from "./http/dashboard/recent-activity.js";
 import { ServedMethods } from "./http/served-methods.js";
 import { type HttpEndpoint, startHttpApi } from "./http/start-http-api.js";
 import { commitObserver } from "./metrics/count-writes.js";
@@ -245,6 +246,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   let port: number;
   let endpoint: MetricsEndpoint | undefined;
   let http: HttpEndpoint | undefined;
+  let stopActivity = () => {};
   try {
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(config.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
@@ -261,9 +263,14 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     if (config.httpListen) {
       // Bodies bounded like gRPC messages: a request that fits one fits the other.
       const maxBodyBytes = SERVER_CHANNEL_OPTIONS["grpc.max_receive_message_length"] as number;
-      http = await startHttpApi(config, served, { authEnabled: auth.enabled, maxBodyBytes, log, meter });
+      // The dashboard's overview counts the last hour from the published changes (no read of the tasks table).
+      const activity = new RecentActivity(clock);
+      stopActivity = backend.onCommit((changes) => activity.record(changes));
+      const overview = { sources: engine.metricSources(), activity };
+      http = await startHttpApi(config, served, { auth, maxBodyBytes, log, meter, overview });
     }
   } catch (error) {
+    stopActivity();
     await endpoint?.close();
     server.forceShutdown();
     engine.stop();
@@ -302,6 +309,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
         });
       });
       await httpClosed;
+      stopActivity();
       await endpoint?.close();
       await leadership.stop().catch((error) => log("resigning the lead failed (it runs out by itself)", error));
       // Every answered write is already committed; the backend folds in what it can for a quick next start.

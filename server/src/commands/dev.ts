@@ -42,6 +42,7 @@ export function registerDev(program: Command): void {
       process.stdout.write(
         [
           `supervisor dev serving on ${server.address} (db ${config.db})`,
+          server.httpUrl ? `dashboard: ${server.httpUrl}/ (docs/dashboard.md)` : "dashboard: off (--http-listen)",
           server.httpUrl ? `HTTP API: ${server.httpUrl}/v1/tasks (docs/http-api.md)` : "HTTP API: off (--http-listen)",
           server.metricsAddress
             ? `metrics: http://${server.metricsAddress}/metrics`

@@ -76,7 +76,12 @@ export class EventStreamWriter {
         ? `${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(json)}\n\n`
         : `${JSON.stringify({ result: json })}\n`;
     if (!this.response.write(text) && !this.response.destroyed) {
-      await Promise.race([once(this.response, "drain"), once(this.response, "close")]);
+      // The losing wait is aborted: left behind, each full buffer would leave a listener on the response.
+      const settled = new AbortController();
+      const { signal } = settled;
+      await Promise.race([once(this.response, "drain", { signal }), once(this.response, "close", { signal })]).finally(
+        () => settled.abort(),
+      );
     }
   }
 

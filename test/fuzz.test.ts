@@ -642,7 +642,7 @@ const show = (value: unknown) => JSON.stringify(compact(value));
 describe("fuzz", () => {
   // ------------------------------------------------------------ 1. submits
   it(`SubmitTask / BatchSubmitTasks: valid and mutated specs (${RUNS.submit} cases)`, {
-    timeout: timeoutFor(RUNS.submit, 30),
+    timeout: timeoutFor(RUNS.submit, 80),
   }, async () => {
     const P = "1 submit";
     const SUBMIT_CODES = [
@@ -816,7 +816,7 @@ describe("fuzz", () => {
           if (fresh.length > 0) await readBack(fresh.at(-1)!, where);
         }),
       ),
-      fcParams(RUNS.submit, timeoutFor(RUNS.submit, 30)),
+      fcParams(RUNS.submit, timeoutFor(RUNS.submit, 80)),
     );
     expect(cases).toBeGreaterThanOrEqual(RUNS.submit);
     await expectAlive("after the submit property");

@@ -1,13 +1,11 @@
-import { EventType, RunPhase, TaskPhase, Trigger } from "@supervisor/sdk";
+import { EventType, RunPhase, Trigger } from "@supervisor/sdk";
+import { enumWord, phaseWord } from "../core/enum-words.js";
 import { isTerminal } from "../core/task-lifecycle.js";
 import type { WriteSet } from "../store/backend.js";
 import type { CommitObserver } from "../store/group-commit.js";
 import type { ServerMetrics } from "./server-metrics.js";
 
-/** Enum words as label values, made once: "SUCCEEDED", "SCHEDULE" (UNSPECIFIED triggers are API's). */
-const enumWord = (names: Record<number, string>, prefix: string) => (value: number) =>
-  (names[value] ?? `${prefix}UNSPECIFIED`).slice(prefix.length);
-const phaseWord = enumWord(TaskPhase, "TASK_PHASE_");
+// Enum words as label values: "SUCCEEDED", "SCHEDULE" (UNSPECIFIED triggers are API's).
 const triggerWord = (trigger: Trigger) => enumWord(Trigger, "TRIGGER_")(trigger || Trigger.TRIGGER_API);
 
 const isEnded = (phase: RunPhase) => phase !== RunPhase.RUN_PHASE_ASSIGNED && phase !== RunPhase.RUN_PHASE_RUNNING;

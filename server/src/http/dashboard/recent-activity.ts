@@ -1,5 +1,6 @@
-import { EventType, type Task, TaskPhase } from "@supervisor/sdk";
+import { EventType, type Task, TaskPhase, TERMINAL_PHASES } from "@supervisor/sdk";
 import type { Clock } from "../../core/clock.js";
+import { phaseWord } from "../../core/enum-words.js";
 import type { TaskChange } from "../../store/backend.js";
 
 const MINUTE_MS = 60_000;
@@ -8,20 +9,7 @@ const WINDOW_MINUTES = 60;
 const LATENCY_BOUNDS_MS = [
   5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000, 86_400_000,
 ];
-const TERMINAL: ReadonlySet<TaskPhase> = new Set([
-  TaskPhase.TASK_PHASE_SUCCEEDED,
-  TaskPhase.TASK_PHASE_FAILED,
-  TaskPhase.TASK_PHASE_TIMEOUT,
-  TaskPhase.TASK_PHASE_CANCELED,
-  TaskPhase.TASK_PHASE_EXHAUSTED,
-]);
-const PHASE_NAMES: Partial<Record<TaskPhase, string>> = {
-  [TaskPhase.TASK_PHASE_SUCCEEDED]: "SUCCEEDED",
-  [TaskPhase.TASK_PHASE_FAILED]: "FAILED",
-  [TaskPhase.TASK_PHASE_TIMEOUT]: "TIMEOUT",
-  [TaskPhase.TASK_PHASE_CANCELED]: "CANCELED",
-  [TaskPhase.TASK_PHASE_EXHAUSTED]: "EXHAUSTED",
-};
+const TERMINAL: ReadonlySet<TaskPhase> = new Set(TERMINAL_PHASES);
 
 interface MinuteBucket {
   minute: number;
@@ -90,7 +78,7 @@ export class RecentActivity {
 
   private ended(task: Task): void {
     const bucket = this.current();
-    const phase = PHASE_NAMES[task.status!.phase] ?? "UNKNOWN";
+    const phase = phaseWord(task.status!.phase);
     bucket.ended.set(phase, (bucket.ended.get(phase) ?? 0) + 1);
     const created = task.createTime?.getTime();
     if (created === undefined) return;
